@@ -1,0 +1,39 @@
+"""gapmap: where adult social care need is not met by micro-providers in Kent, and who could help.
+
+The public API (data flows one way: read -> locate -> reach -> analyse -> publish):
+
+>>> import gapmap
+>>> areas = gapmap.load_builtin_areas()            # doctest: +SKIP
+>>> providers = gapmap.read_providers("providers.csv")  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("gapmap")
+except PackageNotFoundError:  # pragma: no cover
+    __version__ = "0+unknown"
+
+from .areas import place_points, read_areas
+from .builtin import build_kent_sectors, load_builtin_areas
+from .demo import make_demo_registers, write_demo_registers
+from .errors import InputError, Problem
+from .postcodes import PostcodeDirectory, normalise_postcode
+from .registers import place_in_areas, read_people, read_providers
+
+__all__ = [
+    "__version__",
+    "InputError",
+    "Problem",
+    "PostcodeDirectory",
+    "normalise_postcode",
+    "read_areas",
+    "place_points",
+    "build_kent_sectors",
+    "load_builtin_areas",
+    "read_providers",
+    "read_people",
+    "place_in_areas",
+    "make_demo_registers",
+    "write_demo_registers",
+]

@@ -1,0 +1,349 @@
+"""Area layers: read any polygon file, recognise ONS columns, reproject, place points in areas.
+
+Every area layer gapmap works with has the same columns, whatever file it came from:
+
+``area_code``, ``area_name``, ``district_code``, ``district_name``, ``geometry`` (EPSG:27700),
+and ``rural`` when the file or an option gives one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._kent import GB_BNG_BOUNDS
+from .errors import InputError, Problem, ProblemList
+
+__all__ = ["read_areas", "place_points", "Placement", "BNG"]
+
+BNG = "EPSG:27700"
+#: Points this far (metres) outside every area still go to the nearest area.
+DEFAULT_SNAP_M = 2000.0
+
+# ONS area levels in the order we prefer them when a file carries several (an LSOA file often
+# carries its ward and district too: the finest level is the area).
+_LEVELS = ("OA", "LSOA", "DZ", "MSOA", "WD", "PCON", "LAD", "CTY", "UTLA")
+_ONS_CODE = re.compile(r"^(OA|LSOA|DZ|MSOA|WD|PCON|LAD|LTLA|CTY|UTLA)(\d\d)CD$", re.I)
+
+
+@dataclass
+class _Columns:
+    code: str
+    name: str | None
+    district_code: str | None
+    district_name: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _detect_columns(
+    columns: list[str],
+    code_column: str | None,
+    name_column: str | None,
+    district_column: str | None,
+    district_name_column: str | None,
+    file: str,
+) -> _Columns:
+    upper = {c.upper(): c for c in columns}
+    for given, what in (
+        (code_column, "code"),
+        (name_column, "name"),
+        (district_column, "district"),
+        (district_name_column, "district name"),
+    ):
+        if given is not None and given not in columns:
+            raise InputError(
+                Problem(
+                    file,
+                    f"the {what} column '{given}' is not in the file; its columns are "
+                    + ", ".join(columns),
+                )
+            )
+    found: dict[str, str] = {}
+    for c in columns:
+        m = _ONS_CODE.match(c)
+        if m:
+            level = m.group(1).upper()
+            level = "LAD" if level == "LTLA" else level
+            found.setdefault(level, c)
+    code = code_column
+    if code is None:
+        for level in _LEVELS:
+            if level in found:
+                code = found[level]
+                break
+    if code is None:
+        raise InputError(
+            Problem(
+                file,
+                "cannot tell which column holds the area code: no ONS column such as WD22CD or "
+                "LSOA21CD. Name it with --area-code-column (and --area-name-column). Columns: "
+                + ", ".join(columns),
+            )
+        )
+    name = name_column
+    if name is None and _ONS_CODE.match(code):
+        name = upper.get(code.upper()[:-2] + "NM")
+    dcode = district_column
+    if dcode is None and "LAD" in found and found["LAD"] != code:
+        dcode = found["LAD"]
+    dname = district_name_column
+    if dname is None and dcode is not None and _ONS_CODE.match(dcode):
+        dname = upper.get(dcode.upper()[:-2] + "NM")
+    return _Columns(code, name, dcode, dname)
+
+
+def read_areas(
+    path: str | Path,
+    *,
+    code_column: str | None = None,
+    name_column: str | None = None,
+    district_column: str | None = None,
+    district_name_column: str | None = None,
+    rural_column: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a polygon layer as gapmap areas in British National Grid.
+
+    ONS boundary files of any vintage are recognised by their columns (``WD13CD``/``WD13NM``,
+    ``WD22CD``, ``LSOA21CD``, ``LAD24CD``...): the finest level present is the area, a
+    ``LAD..CD`` column gives the district. Other files name their columns with the options.
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GeoPackage, Shapefile or anything else GDAL reads.
+    code_column, name_column, district_column, district_name_column
+        Override the detected columns.
+    rural_column
+        A column holding a rural flag (true/false, rural/urban) or an ONS Rural-Urban
+        Classification code or name.
+    layer
+        The layer to read from a multi-layer file.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``area_code, area_name, district_code, district_name[, rural], geometry`` in
+        EPSG:27700. Notes about repairs are in ``.attrs["notes"]``.
+
+    Raises
+    ------
+    InputError
+        missing file or CRS, no polygons, empty geometries, duplicate codes, unknown columns, or
+        a layer that does not fall in Great Britain once reprojected.
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise InputError(Problem(file, "area file not found"))
+    try:
+        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise InputError(Problem(file, f"cannot read as a polygon layer: {exc}")) from None
+    if len(gdf) == 0:
+        raise InputError(Problem(file, "the layer has no features"))
+    if gdf.crs is None:
+        raise InputError(
+            Problem(
+                file,
+                "the layer has no coordinate reference system (CRS); save it with one "
+                "(e.g. EPSG:27700 or EPSG:4326) so distances can be measured",
+            )
+        )
+    cols = _detect_columns(
+        [c for c in gdf.columns if c != gdf.geometry.name],
+        code_column,
+        name_column,
+        district_column,
+        district_name_column,
+        file,
+    )
+    problems = ProblemList(file)
+    notes: list[str] = []
+    geom = gdf.geometry
+    codes = gdf[cols.code].astype("string").str.strip()
+    types = geom.geom_type.to_numpy()
+    for i in range(len(gdf)):
+        row = i + 1  # feature number, 1-based
+        g = geom.iloc[i]
+        if g is None or g.is_empty:
+            problems.add("the feature has an empty geometry", row=row, column="geometry")
+        elif types[i] not in ("Polygon", "MultiPolygon"):
+            problems.add(
+                f"a {types[i]} geometry where a polygon is needed", row=row, column="geometry"
+            )
+        if pd.isna(codes.iloc[i]) or not codes.iloc[i]:
+            problems.add("the area code is empty", row=row, column=cols.code)
+    dup = codes.duplicated(keep=False) & codes.notna()
+    for i in np.flatnonzero(dup.to_numpy()):
+        problems.add(
+            "the area code appears more than once", row=i + 1, column=cols.code, value=codes.iloc[i]
+        )
+    if problems and all(
+        p.column == "geometry" and "geometry where a polygon" in p.message
+        for p in problems.problems
+    ) and len(problems) == len(gdf):
+        raise InputError(Problem(file, "the layer has no polygons (areas must be polygons)"))
+    problems.raise_if_any()
+
+    invalid = ~geom.is_valid.to_numpy()
+    if invalid.any():
+        repaired = shapely.make_valid(geom.to_numpy()[invalid])
+        # make_valid may return a collection with stray lines: keep the polygonal part only
+        repaired = np.array([polygonal_part(g) for g in repaired], dtype=object)
+        geom = geom.copy()
+        geom.iloc[np.flatnonzero(invalid)] = repaired
+        notes.append(
+            f"{file}: repaired {int(invalid.sum())} invalid geometr"
+            f"{'y' if invalid.sum() == 1 else 'ies'} ("
+            + ", ".join(codes[invalid].astype(str).tolist()[:10])
+            + ")"
+        )
+    out = gpd.GeoDataFrame(
+        {
+            "area_code": codes.astype(str).to_numpy(),
+            "area_name": (
+                gdf[cols.name].astype("string").fillna("").str.strip().to_numpy()
+                if cols.name
+                else codes.astype(str).to_numpy()
+            ),
+            "district_code": (
+                gdf[cols.district_code].astype("string").fillna("").to_numpy()
+                if cols.district_code
+                else np.full(len(gdf), "", dtype=object)
+            ),
+            "district_name": (
+                gdf[cols.district_name].astype("string").fillna("").to_numpy()
+                if cols.district_name
+                else np.full(len(gdf), "", dtype=object)
+            ),
+        },
+        geometry=geom.to_numpy(),
+        crs=gdf.crs,
+    )
+    if rural_column is not None:
+        if rural_column not in gdf.columns:
+            raise InputError(Problem(file, f"the rural column '{rural_column}' is not in the file"))
+        out["rural"] = [_parse_rural(v, file, i + 1, rural_column) for i, v in enumerate(gdf[rural_column])]
+    try:
+        out = out.to_crs(BNG)
+    except Exception as exc:
+        raise InputError(Problem(file, f"cannot reproject from {gdf.crs} to EPSG:27700: {exc}")) from None
+    _check_in_gb(out, file, gdf.crs)
+    out.attrs["notes"] = notes
+    out.attrs["source"] = file
+    return out
+
+
+def polygonal_part(g):
+    """The polygonal part of a geometry (make_valid can return stray lines and points)."""
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+_RURAL_WORDS = {"true": True, "yes": True, "y": True, "1": True, "rural": True,
+                "false": False, "no": False, "n": False, "0": False, "urban": False}  # fmt: skip
+
+
+def _parse_rural(value, file: str, row: int, column: str) -> bool:
+    """A rural flag from true/false, rural/urban or an ONS Rural-Urban Classification code/name.
+
+    RUC 2011 codes A1-C2 are urban and D1-F2 rural; RUC 2021 codes start with U (urban) or R
+    (rural: RLN1, RSF1 ...); the names start "Urban" or "Rural"/"Larger rural"/"Smaller rural".
+    """
+    s = str(value).strip().lower()
+    if s in _RURAL_WORDS:
+        return _RURAL_WORDS[s]
+    if re.fullmatch(r"[a-c][12]", s):
+        return False
+    if re.fullmatch(r"[d-f][12]", s):
+        return True
+    if re.fullmatch(r"u[nf]\d", s):
+        return False
+    if re.fullmatch(r"r[ls][nf]\d", s):
+        return True
+    if s.startswith("urban"):
+        return False
+    if s.startswith(("rural", "larger rural", "smaller rural")):
+        return True
+    raise InputError(
+        Problem(file, "not a rural flag or Rural-Urban Classification", row, column, str(value))
+    )
+
+
+def _check_in_gb(out: gpd.GeoDataFrame, file: str, crs) -> None:
+    xmin, ymin, xmax, ymax = out.total_bounds
+    gx0, gy0, gx1, gy1 = GB_BNG_BOUNDS
+    if not (np.isfinite([xmin, ymin, xmax, ymax]).all()) or xmin < gx0 or ymin < gy0 or xmax > gx1 or ymax > gy1:
+        raise InputError(
+            Problem(
+                file,
+                f"the areas do not fall in Great Britain once reprojected from the declared CRS "
+                f"({crs.to_string() if crs else 'none'}); is the declared CRS right? "
+                "(British National Grid coordinates declared as WGS84 degrees is a common cause)",
+            )
+        )
+
+
+@dataclass
+class Placement:
+    """Where points fell: one row per point, aligned to the input order.
+
+    ``area_code`` is empty where the point is further than the snap distance from every area;
+    ``snapped_m`` is 0 for points inside an area and the distance moved for snapped points.
+    """
+
+    area_code: np.ndarray
+    snapped_m: np.ndarray
+
+    @property
+    def placed(self) -> np.ndarray:
+        return self.area_code != ""
+
+
+def place_points(
+    areas: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, *, snap_m: float = DEFAULT_SNAP_M
+) -> Placement:
+    """Place points (EPSG:27700 metres) in areas.
+
+    A point inside an area (or on its edge) goes to that area; where edges are shared, to the
+    first area in the layer. A point outside every area (generalised coastlines cut off real
+    homes) goes to the nearest area within ``snap_m`` metres. Points with no coordinates or
+    further away are left unplaced.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(x)
+    codes = np.full(n, "", dtype=object)
+    snapped = np.full(n, np.nan)
+    ok = np.isfinite(x) & np.isfinite(y)
+    idx = np.flatnonzero(ok)
+    if len(idx) == 0 or len(areas) == 0:
+        return Placement(codes, snapped)
+    pts = shapely.points(x[idx], y[idx])
+    tree = areas.sindex
+    pi, ai = tree.query(pts, predicate="intersects")
+    # first area for each point: sort by (point, area) and keep first
+    order = np.lexsort((ai, pi))
+    pi, ai = pi[order], ai[order]
+    first = np.ones(len(pi), dtype=bool)
+    first[1:] = pi[1:] != pi[:-1]
+    area_codes = areas["area_code"].to_numpy()
+    codes[idx[pi[first]]] = area_codes[ai[first]]
+    snapped[idx[pi[first]]] = 0.0
+    missing = np.flatnonzero(codes[idx] == "")
+    if len(missing) and snap_m > 0:
+        (mi, ai2), dist = tree.nearest(
+            pts[missing], max_distance=snap_m, return_distance=True, return_all=False
+        )
+        codes[idx[missing[mi]]] = area_codes[ai2]
+        snapped[idx[missing[mi]]] = dist
+    return Placement(codes, snapped)

@@ -1,0 +1,276 @@
+"""The ``gapmap`` command line: parses options, calls the API, turns errors into exit codes.
+
+Exit codes: 0 success, 2 bad input (the message names file, row and column), 1 anything else.
+No analysis lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports option mistakes as input errors (exit 2) with our wording."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise InputError(f"{self.prog}: {message}", file="command line")
+
+
+def _say(msg: str = "") -> None:
+    print(msg, flush=True)
+
+
+def _note(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- shared option groups ----------------------------------------------------------------------
+def _add_area_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("areas")
+    g.add_argument("--areas", type=Path, help="polygon layer of areas (default: built-in Kent "
+                   "postcode sectors)")
+    g.add_argument("--area-code-column", help="column holding the area code (ONS columns are "
+                   "found by themselves)")
+    g.add_argument("--area-name-column", help="column holding the area name")
+    g.add_argument("--district-column", help="column holding the district code")
+    g.add_argument("--district-name-column", help="column holding the district name")
+    g.add_argument("--rural-column", help="column holding a rural flag or ONS RUC code")
+    g.add_argument("--snap-km", type=float, default=2.0,
+                   help="points this far outside every area go to the nearest (default 2)")
+
+
+def _add_postcode_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--postcode-file", type=Path, help="an ONS postcode file (ONSPD/NSPL CSV) to "
+                   "geocode with, instead of the built-in ONS Postcode Directory")
+
+
+def _directory(args):
+    from .postcodes import PostcodeDirectory, default_directory
+
+    return PostcodeDirectory(args.postcode_file) if args.postcode_file else default_directory()
+
+
+def _areas(args):
+    from .areas import read_areas
+    from .builtin import load_builtin_areas
+
+    if args.areas is None:
+        return load_builtin_areas()
+    return read_areas(
+        args.areas,
+        code_column=args.area_code_column,
+        name_column=args.area_name_column,
+        district_column=args.district_column,
+        district_name_column=args.district_name_column,
+        rural_column=args.rural_column,
+    )
+
+
+def _check_snap(args) -> float:
+    if args.snap_km < 0:
+        raise InputError("--snap-km must be 0 or more", file="command line")
+    return args.snap_km * 1000.0
+
+
+# --- commands ---------------------------------------------------------------------------------
+def _print_placement(areas, providers, people) -> None:
+    from .registers import placement_summary
+
+    table = placement_summary(areas, providers, people)
+    _say(f"{'district':<24}{'areas':>7}{'providers':>11}{'capacity h':>12}"
+         f"{'people':>8}{'need h':>9}")
+    for r in table.itertuples():
+        _say(f"{str(r.Index):<24}{r.areas:>7}{r.providers:>11}{r.capacity_hours:>12,.0f}"
+             f"{r.people:>8}{r.need_hours:>9,.0f}")
+    tot = table.sum(numeric_only=True)
+    _say(f"{'Total':<24}{int(tot['areas']):>7}{int(tot['providers']):>11}"
+         f"{tot['capacity_hours']:>12,.0f}{int(tot['people']):>8}{tot['need_hours']:>9,.0f}")
+    for label, reg in (("providers", providers), ("people", people)):
+        snapped = int((reg["snapped_m"] > 0).sum())
+        if snapped:
+            _say(f"  {snapped} {label} just outside every area were placed in the nearest one "
+                 f"(at most {reg['snapped_m'].max():,.0f} m away)")
+        unplaced = reg.attrs.get("unplaced", [])
+        if unplaced:
+            rows = ", ".join(str(r) for r in unplaced[:10])
+            _say(f"  {len(unplaced)} {label} are outside every area and left out "
+                 f"(rows {rows}{' ...' if len(unplaced) > 10 else ''})")
+
+
+def cmd_demo(args) -> int:
+    from .builtin import builtin_path, load_builtin_areas
+    from .demo import demo_paths, write_demo_registers
+    from .registers import place_in_areas, read_people, read_providers
+
+    t0 = time.perf_counter()
+    if not builtin_path().exists():
+        _note(f"Building the Kent postcode-sector geography (once) into {builtin_path()} ...")
+    areas = load_builtin_areas()
+    prov_path, people_path = demo_paths()
+    if not (prov_path.exists() and people_path.exists()):
+        _note(f"Writing the demo registers (once) into {prov_path.parent} ...")
+        write_demo_registers()
+    providers = read_providers(prov_path)
+    people = read_people(people_path)
+    providers = place_in_areas(providers, areas)
+    people = place_in_areas(people, areas)
+    _say("gapmap demo: the embedded Kent default")
+    _say(f"  areas     {len(areas):>6}  built-in Kent postcode sectors "
+         f"({areas['district_code'].nunique()} districts)")
+    _say(f"  providers {len(providers):>6}  synthetic, at real Kent postcodes ({prov_path})")
+    _say(f"            capacity {providers['capacity_hours'].sum():,.0f} h a week, "
+         f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
+         f"{providers['capacity_hours'].mean():.1f} h per provider")
+    _say(f"  people    {len(people):>6}  synthetic waiting list ({people_path})")
+    _say(f"            need {people['hours'].sum():,.0f} h a week, mean "
+         f"{people['hours'].mean():.1f} h per person; "
+         f"{int((~people['self_directing']).sum())} not self-directing, "
+         f"{int(people['regulated_care'].sum())} need regulated personal care")
+    _say("")
+    _print_placement(areas, providers, people)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    _say("")
+    _say(f"Done in {time.perf_counter() - t0:.1f} s.")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .registers import place_in_areas, read_people, read_providers
+
+    directory = _directory(args)
+    areas = _areas(args)
+    for note in areas.attrs.get("notes", []):
+        _note("note: " + note)
+    errors: list = []
+    providers = people = None
+    try:
+        providers = read_providers(args.providers, postcodes=directory)
+    except InputError as exc:
+        errors += exc.problems
+    if args.people is not None:
+        try:
+            people = read_people(args.people, postcodes=directory)
+        except InputError as exc:
+            errors += exc.problems
+    if errors:
+        raise InputError(errors)
+    snap = _check_snap(args)
+    providers = place_in_areas(providers, areas, snap_m=snap)
+    if people is None:
+        import pandas as pd
+
+        people = pd.DataFrame(columns=["person_id", "hours", "area_code", "snapped_m"])
+        people.attrs["unplaced"] = []
+    else:
+        people = place_in_areas(people, areas, snap_m=snap)
+    _say(f"{args.providers}: {len(providers)} providers, all rules met")
+    if args.people is not None:
+        _say(f"{args.people}: {len(people)} people, all rules met")
+    _say(f"areas: {len(areas)} from {areas.attrs.get('source', '')}")
+    _say("")
+    _print_placement(areas, providers, people)
+    return EXIT_OK
+
+
+def cmd_build_geography(args) -> int:
+    from .builtin import builtin_path, write_builtin
+
+    path = args.out or builtin_path()
+    _note(f"Building Kent postcode sectors from the ONS Postcode Directory into {path} ...")
+    t0 = time.perf_counter()
+    areas = write_builtin(path)
+    _say(f"{len(areas)} sectors, {int(areas['postcodes'].sum()):,} postcodes, "
+         f"{areas.geometry.area.sum() / 1e6:,.0f} km², in {time.perf_counter() - t0:.1f} s: {path}")
+    return EXIT_OK
+
+
+def cmd_make_demo(args) -> int:
+    from .demo import SCALES, write_demo_registers
+
+    size = SCALES[args.scale]
+    providers = args.providers if args.providers is not None else size.providers
+    people = args.people if args.people is not None else size.people
+    if providers < 1 or people < 1:
+        raise InputError("--providers and --people must be at least 1", file="command line")
+    p, q = write_demo_registers(args.out, providers=providers, people=people, seed=args.seed)
+    _say(f"{providers} providers -> {p}")
+    _say(f"{people} people -> {q}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .demo import DEFAULT_SCALE, DEFAULT_SEED, SCALES
+
+    parser = _Parser(
+        prog="gapmap",
+        description="Gap analysis and matching for adult social care micro-providers in Kent.",
+    )
+    parser.add_argument("--version", action="version", version=f"gapmap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="run the whole pipeline on the embedded Kent default")
+    p.add_argument("--out", type=Path, default=Path("gapmap-demo"),
+                   help="folder for the outputs (default ./gapmap-demo)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("check", help="validate registers and show where they fall")
+    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--people", type=Path)
+    _add_area_options(p)
+    _add_postcode_options(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("build-geography",
+                       help="(re)build the built-in Kent postcode-sector geography")
+    p.add_argument("--out", type=Path, help="where to write it (default: boundaries/)")
+    p.set_defaults(func=cmd_build_geography)
+
+    p = sub.add_parser("make-demo", help="write synthetic demo registers at real Kent postcodes")
+    p.add_argument("--scale", choices=sorted(SCALES), default=DEFAULT_SCALE,
+                   help="; ".join(f"{k}: {v.what}" for k, v in SCALES.items()))
+    p.add_argument("--providers", type=int, help="number of providers (overrides --scale)")
+    p.add_argument("--people", type=int, help="number of people (overrides --scale)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--out", type=Path, help="folder (default: data/demo/)")
+    p.set_defaults(func=cmd_make_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return EXIT_INPUT
+        return int(args.func(args))
+    except InputError as exc:
+        _note(f"gapmap: {exc.describe()}")
+        return EXIT_INPUT
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        _note("gapmap: interrupted; outputs already written are complete, the rest were not written")
+        return EXIT_ERROR
+    except Exception as exc:  # anything else is our bug or the machine's problem, not the user's
+        if debug:
+            raise
+        _note(f"gapmap: unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

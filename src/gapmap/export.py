@@ -1,0 +1,76 @@
+"""Safe writers: atomic files, CSV/XLSX that cannot run formulas, GeoPackage.
+
+Every writer writes to a temporary file in the target folder and renames it over the target
+only when it is complete, so an interrupted run leaves the previous output intact.
+
+Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) get a leading apostrophe, as OWASP recommends for CSV
+injection; numbers are left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["atomic_path", "write_csv", "write_text", "write_gpkg", "neutralise_formulas"]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it over ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy in which text cells cannot be read as spreadsheet formulas."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = s.map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+            )
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as UTF-8 CSV (with BOM so Excel reads accents), atomically and safely."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return path
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text file atomically (UTF-8)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_gpkg(gdf, path: str | Path, *, layer: str) -> Path:
+    """Write a GeoDataFrame as a one-layer GeoPackage, atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # GDAL must create the file itself
+        gdf.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
+    return path

@@ -1,0 +1,501 @@
+"""The providers and people registers of SPEC.md: read, validate, locate.
+
+Both readers check every rule on every row, collect every problem, and raise a single
+:class:`~gapmap.errors.InputError` naming file, row and column. What comes back is a
+DataFrame with one row per record and typed columns; locations are British National Grid
+metres in ``x`` and ``y``.
+
+Providers: ``provider_id, name, postcode, x, y, services, service_mask, days, day_mask,
+capacity_hours, committed_hours, max_travel_km, cover, cqc_registered, row``.
+
+People: ``person_id, postcode, x, y, hours, days, day_mask, services, service_mask,
+max_travel_km (NaN where the person gave none), priority, needs_cover, self_directing,
+regulated_care, row``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import Transformer
+
+from ._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
+from ._tables import ROW, read_table
+from .areas import DEFAULT_SNAP_M, place_points
+from .errors import InputError, Problem, ProblemList
+from .postcodes import PostcodeDirectory, default_directory, normalise_postcode
+from .vocab import days_text, parse_days, parse_services, services_text
+
+__all__ = [
+    "read_providers",
+    "read_people",
+    "place_in_areas",
+    "PROVIDER_COLUMNS",
+    "PEOPLE_COLUMNS",
+    "DEFAULT_PROVIDER_TRAVEL_KM",
+    "placement_summary",
+]
+
+DEFAULT_PROVIDER_TRAVEL_KM = 10.0
+#: Hours a week above which a figure is surely a typing error (a week has 168 hours).
+MAX_WEEKLY_HOURS = 168.0
+#: Travel limits above this are surely a typing error (Kent is about 100 km across).
+MAX_TRAVEL_KM = 200.0
+
+PROVIDER_COLUMNS = {
+    "provider_id": True, "name": True, "postcode": False, "lat": False, "lon": False,
+    "easting": False, "northing": False, "services": True, "days": True,
+    "capacity_hours": True, "committed_hours": False, "max_travel_km": False, "cover": False,
+    "cqc_registered": False,
+}  # fmt: skip
+PEOPLE_COLUMNS = {
+    "person_id": True, "postcode": False, "lat": False, "lon": False, "easting": False,
+    "northing": False, "hours": True, "days": True, "services": True, "max_travel_km": False,
+    "priority": False, "needs_cover": False, "self_directing": False, "regulated_care": False,
+}  # fmt: skip
+_ALIASES = {"long": "lon", "lng": "lon", "longitude": "lon", "latitude": "lat", "x": "easting",
+            "y": "northing", "post code": "postcode", "post_code": "postcode"}  # fmt: skip
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+_WGS84_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+
+class _Reader:
+    """Parses one register's columns row by row, collecting problems."""
+
+    def __init__(self, frame: pd.DataFrame, file: str):
+        self.frame = frame
+        self.rows = frame[ROW].to_numpy()
+        self.problems = ProblemList(file)
+
+    def has(self, column: str) -> bool:
+        return column in self.frame.columns
+
+    def cells(self, column: str) -> list[str]:
+        if not self.has(column):
+            return [""] * len(self.frame)
+        return [str(v).strip() for v in self.frame[column].to_numpy()]
+
+    def parse(self, column: str, parse: Callable[[str], object], default: object) -> list:
+        out = []
+        for row, cell in zip(self.rows, self.cells(column)):
+            if cell == "":
+                if default is _REQUIRED:
+                    self.problems.add("a value is required", row=row, column=column)
+                    out.append(None)
+                else:
+                    out.append(default)
+                continue
+            try:
+                out.append(parse(cell))
+            except ValueError as exc:
+                self.problems.add(str(exc), row=row, column=column, value=cell)
+                out.append(None)
+        return out
+
+
+_REQUIRED = object()
+
+
+def _number(low: float, high: float, *, low_inclusive: bool, what: str):
+    def parse(cell: str) -> float:
+        try:
+            v = float(cell.replace(",", "")) if cell.count(",") and "." in cell else float(cell)
+        except ValueError:
+            raise ValueError(f"expected a number of {what}") from None
+        if math.isnan(v) or math.isinf(v):
+            raise ValueError(f"expected a number of {what}")
+        if v < low or (v == low and not low_inclusive):
+            raise ValueError(
+                f"must be {'at least' if low_inclusive else 'more than'} {low:g} {what}"
+            )
+        if v > high:
+            raise ValueError(f"{v:g} {what} is not plausible (more than {high:g})")
+        return v
+
+    return parse
+
+
+def _boolean(cell: str) -> bool:
+    s = cell.lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValueError("expected true or false (yes/no, 1/0)")
+
+
+def _priority(cell: str) -> int:
+    try:
+        v = float(cell)
+    except ValueError:
+        raise ValueError("expected a whole number from 1 (low) to 5 (urgent)") from None
+    if not v.is_integer() or not 1 <= v <= 5:
+        raise ValueError("expected a whole number from 1 (low) to 5 (urgent)")
+    return int(v)
+
+
+def _text_cell(cell: str) -> str:
+    return cell
+
+
+def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) -> pd.DataFrame:
+    rename = {}
+    for c in frame.columns:
+        if c == ROW:
+            continue
+        key = _ALIASES.get(c, c.replace(" ", "_"))
+        if key in spec and key != c:
+            if key in frame.columns:
+                raise InputError(
+                    Problem(file, f"both '{c}' and '{key}' are given; keep one", row=1, column=c)
+                )
+            rename[c] = key
+    frame = frame.rename(columns=rename)
+    missing = [c for c, required in spec.items() if required and c not in frame.columns]
+    if missing:
+        raise InputError(
+            [
+                Problem(file, "a required column is missing (columns: " + ", ".join(
+                    c for c in frame.columns if c != ROW) + ")", row=1, column=c)
+                for c in missing
+            ]
+        )
+    return frame
+
+
+def _ids(r: _Reader, column: str) -> list[str]:
+    ids = r.parse(column, _text_cell, _REQUIRED)
+    seen: dict[str, int] = {}
+    for row, pid in zip(r.rows, ids):
+        if pid is None:
+            continue
+        if pid in seen:
+            r.problems.add(
+                f"the id appears more than once (first at row {seen[pid]})",
+                row=row,
+                column=column,
+                value=pid,
+            )
+        else:
+            seen[pid] = row
+    return ids
+
+
+def _locate(
+    r: _Reader,
+    directory: PostcodeDirectory | None,
+    given_xy: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Coordinates for each row, from lat/lon, easting/northing, or the postcode (in that order)."""
+    n = len(r.frame)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    postcodes = [""] * n
+    lat, lon = r.cells("lat"), r.cells("lon")
+    east, north = r.cells("easting"), r.cells("northing")
+    raw_pc = r.cells("postcode")
+    want: list[tuple[int, str]] = []
+    gx0, gy0, gx1, gy1 = GB_LONLAT_BOUNDS
+    bx0, by0, bx1, by1 = GB_BNG_BOUNDS
+    for i, row in enumerate(r.rows):
+        if raw_pc[i]:
+            pc = normalise_postcode(raw_pc[i])
+            if pc is None:
+                r.problems.add("not a valid UK postcode", row=row, column="postcode", value=raw_pc[i])
+            else:
+                postcodes[i] = pc
+        if given_xy is not None and np.isfinite(given_xy[0][i]):
+            x[i], y[i] = given_xy[0][i], given_xy[1][i]
+        elif lat[i] or lon[i]:
+            try:
+                la, lo = float(lat[i]), float(lon[i])
+            except ValueError:
+                col = "lat" if not _is_float(lat[i]) else "lon"
+                r.problems.add("expected a number of degrees", row=row, column=col,
+                               value=lat[i] if col == "lat" else lon[i])
+                continue
+            if gy0 <= la <= gy1 and gx0 <= lo <= gx1:
+                x[i], y[i] = _WGS84_TO_BNG.transform(lo, la)
+            elif gy0 <= lo <= gy1 and gx0 <= la <= gx1:
+                r.problems.add("lat and lon look swapped (lat is the 50-60 degrees one)",
+                               row=row, column="lat", value=f"{lat[i]}, {lon[i]}")
+            elif abs(la) > 1000 or abs(lo) > 1000:
+                r.problems.add(
+                    "looks like British National Grid metres in degree columns; "
+                    "put them in 'easting' and 'northing'", row=row, column="lat",
+                    value=f"{lat[i]}, {lon[i]}")
+            else:
+                r.problems.add("the point is outside Great Britain", row=row, column="lat",
+                               value=f"{lat[i]}, {lon[i]}")
+        elif east[i] or north[i]:
+            try:
+                e, nn = float(east[i]), float(north[i])
+            except ValueError:
+                r.problems.add("expected easting and northing in metres", row=row,
+                               column="easting", value=f"{east[i]}, {north[i]}")
+                continue
+            if bx0 <= e <= bx1 and by0 <= nn <= by1:
+                x[i], y[i] = e, nn
+            else:
+                r.problems.add("the point is outside Great Britain (British National Grid metres)",
+                               row=row, column="easting", value=f"{east[i]}, {north[i]}")
+        elif postcodes[i]:
+            want.append((i, postcodes[i]))
+        elif not raw_pc[i]:
+            r.problems.add("no location: give a postcode, or lat and lon", row=row, column="postcode")
+    if want:
+        directory = directory or default_directory()
+        found = directory.lookup([pc for _, pc in want])
+        fx, fy = found["x"].to_numpy(float), found["y"].to_numpy(float)
+        for (i, pc), a, b in zip(want, fx, fy):
+            if np.isfinite(a) and np.isfinite(b):
+                x[i], y[i] = a, b
+            else:
+                r.problems.add(f"postcode not found in {directory.source}", row=r.rows[i],
+                               column="postcode", value=pc)
+    return postcodes, x, y
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _read_frame(path: str | Path, what: str, allow_points: bool):
+    path = Path(path)
+    if allow_points and path.suffix.lower() in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
+        return _read_point_layer(path)
+    return read_table(path, what=what), None
+
+
+def _read_point_layer(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    file = str(path)
+    if not path.exists():
+        raise InputError(Problem(file, "providers file not found"))
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise InputError(Problem(file, f"cannot read as a point layer: {exc}")) from None
+    if gdf.crs is None:
+        raise InputError(Problem(file, "the layer has no coordinate reference system (CRS)"))
+    problems = ProblemList(file)
+    for i, g in enumerate(gdf.geometry):
+        if g is None or g.is_empty:
+            continue  # may still have a postcode
+        if g.geom_type != "Point":
+            problems.add(f"a {g.geom_type} where a point is needed", row=i + 2, column="geometry")
+    problems.raise_if_any()
+    bng = gdf.to_crs("EPSG:27700")
+    has = bng.geometry.notna() & ~bng.geometry.is_empty
+    x = np.where(has, bng.geometry.x.where(has), np.nan).astype(float)
+    y = np.where(has, bng.geometry.y.where(has), np.nan).astype(float)
+    bx0, by0, bx1, by1 = GB_BNG_BOUNDS
+    for i in np.flatnonzero(has.to_numpy()):
+        if not (bx0 <= x[i] <= bx1 and by0 <= y[i] <= by1):
+            problems.add("the point is outside Great Britain once reprojected from "
+                         f"{gdf.crs.to_string()}", row=i + 2, column="geometry")
+    problems.raise_if_any()
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+    table = table.where(table.notna(), "").astype(str)
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    table[ROW] = np.arange(2, len(table) + 2)  # feature n is "row n+1" like a sheet with header
+    return table, (x, y)
+
+
+def read_providers(
+    path: str | Path, *, postcodes: PostcodeDirectory | None = None
+) -> pd.DataFrame:
+    """Read and validate a providers register (CSV, XLSX, or a GeoPackage/GeoJSON point layer).
+
+    Parameters
+    ----------
+    path
+        The register file. Columns as in SPEC.md; names are matched case-insensitively.
+    postcodes
+        Where to geocode postcodes; default: the ONS directory of the postcode package.
+
+    Returns
+    -------
+    DataFrame
+        One row per provider (see the module docstring for columns), indexed 0..n-1.
+
+    Raises
+    ------
+    InputError
+        listing every problem found, each with file, row and column.
+    """
+    file = str(path)
+    frame, given_xy = _read_frame(path, "providers", allow_points=True)
+    frame = _normalise_columns(frame, PROVIDER_COLUMNS, file)
+    if len(frame) == 0:
+        raise InputError(Problem(file, "the providers register has no rows"))
+    r = _Reader(frame, file)
+    ids = _ids(r, "provider_id")
+    names = r.parse("name", _text_cell, _REQUIRED)
+    services = r.parse("services", parse_services, _REQUIRED)
+    days = r.parse("days", parse_days, _REQUIRED)
+    capacity = r.parse(
+        "capacity_hours", _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week"),
+        _REQUIRED,
+    )
+    committed = r.parse(
+        "committed_hours", _number(0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week"), 0.0
+    )
+    travel = r.parse(
+        "max_travel_km", _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km"),
+        DEFAULT_PROVIDER_TRAVEL_KM,
+    )
+    cover = r.parse("cover", _boolean, True)
+    cqc = r.parse("cqc_registered", _boolean, False)
+    for row, cap, com in zip(r.rows, capacity, committed):
+        if cap is not None and com is not None and com > cap:
+            r.problems.add(
+                f"committed hours ({com:g}) are more than the capacity ({cap:g})",
+                row=row, column="committed_hours", value=com,
+            )
+    pcs, x, y = _locate(r, postcodes, given_xy)
+    r.problems.raise_if_any()
+    return pd.DataFrame(
+        {
+            "provider_id": ids,
+            "name": names,
+            "postcode": pcs,
+            "x": x,
+            "y": y,
+            "services": [services_text(m) for m in services],
+            "service_mask": np.array(services, dtype=np.int64),
+            "days": [days_text(m) for m in days],
+            "day_mask": np.array(days, dtype=np.int64),
+            "capacity_hours": np.array(capacity, dtype=float),
+            "committed_hours": np.array(committed, dtype=float),
+            "max_travel_km": np.array(travel, dtype=float),
+            "cover": np.array(cover, dtype=bool),
+            "cqc_registered": np.array(cqc, dtype=bool),
+            "row": r.rows.astype(int),
+        }
+    )
+
+
+def read_people(path: str | Path, *, postcodes: PostcodeDirectory | None = None) -> pd.DataFrame:
+    """Read and validate a people register (CSV or XLSX; pseudonymous, never published).
+
+    Parameters
+    ----------
+    path
+        The register file. Columns as in SPEC.md; names are matched case-insensitively.
+    postcodes
+        Where to geocode postcodes; default: the ONS directory of the postcode package.
+
+    Returns
+    -------
+    DataFrame
+        One row per person (see the module docstring for columns), indexed 0..n-1.
+
+    Raises
+    ------
+    InputError
+        listing every problem found, each with file, row and column.
+    """
+    file = str(path)
+    frame, _ = _read_frame(path, "people", allow_points=False)
+    frame = _normalise_columns(frame, PEOPLE_COLUMNS, file)
+    if len(frame) == 0:
+        raise InputError(Problem(file, "the people register has no rows"))
+    r = _Reader(frame, file)
+    ids = _ids(r, "person_id")
+    hours = r.parse(
+        "hours", _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week"), _REQUIRED
+    )
+    days = r.parse("days", parse_days, _REQUIRED)
+    services = r.parse("services", parse_services, _REQUIRED)
+    travel = r.parse(
+        "max_travel_km", _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km"), np.nan
+    )
+    priority = r.parse("priority", _priority, 3)
+    needs_cover = r.parse("needs_cover", _boolean, True)
+    self_directing = r.parse("self_directing", _boolean, True)
+    regulated = r.parse("regulated_care", _boolean, False)
+    pcs, x, y = _locate(r, postcodes)
+    r.problems.raise_if_any()
+    return pd.DataFrame(
+        {
+            "person_id": ids,
+            "postcode": pcs,
+            "x": x,
+            "y": y,
+            "hours": np.array(hours, dtype=float),
+            "days": [days_text(m) for m in days],
+            "day_mask": np.array(days, dtype=np.int64),
+            "services": [services_text(m) for m in services],
+            "service_mask": np.array(services, dtype=np.int64),
+            "max_travel_km": np.array(travel, dtype=float),
+            "priority": np.array(priority, dtype=np.int64),
+            "needs_cover": np.array(needs_cover, dtype=bool),
+            "self_directing": np.array(self_directing, dtype=bool),
+            "regulated_care": np.array(regulated, dtype=bool),
+            "row": r.rows.astype(int),
+        }
+    )
+
+
+def place_in_areas(
+    register: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    snap_m: float = DEFAULT_SNAP_M,
+) -> pd.DataFrame:
+    """Add ``area_code`` and ``snapped_m`` to a register (a copy).
+
+    Points just outside every area (generalised coastlines) go to the nearest area within
+    ``snap_m`` metres; records further away keep an empty ``area_code`` and are listed in
+    ``.attrs["unplaced"]`` (their row numbers) so callers can report them.
+    """
+    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    out = register.copy()
+    out["area_code"] = placed.area_code
+    out["snapped_m"] = placed.snapped_m
+    out.attrs["unplaced"] = register.loc[~placed.placed, "row"].tolist()
+    return out
+
+
+def placement_summary(
+    areas: gpd.GeoDataFrame, providers: pd.DataFrame, people: pd.DataFrame
+) -> pd.DataFrame:
+    """Providers, people and hours by district, for registers already placed in ``areas``.
+
+    Returns one row per district (and ``"(not placed)"`` for records outside every area) with
+    ``areas, providers, capacity_hours, committed_hours, people, need_hours``.
+    """
+    district = areas.set_index("area_code")["district_name"].replace("", "(no district)")
+
+    def by_district(reg: pd.DataFrame) -> pd.Series:
+        d = reg["area_code"].map(district)
+        return d.where(reg["area_code"] != "", "(not placed)").fillna("(not placed)")
+
+    prov = providers.assign(district=by_district(providers))
+    ppl = people.assign(district=by_district(people))
+    table = pd.DataFrame({"areas": areas.groupby(areas["district_name"].replace("", "(no district)")).size()})
+    table = table.join(
+        prov.groupby("district").agg(
+            providers=("provider_id", "size"),
+            capacity_hours=("capacity_hours", "sum"),
+            committed_hours=("committed_hours", "sum"),
+        ),
+        how="outer",
+    ).join(
+        ppl.groupby("district").agg(people=("person_id", "size"), need_hours=("hours", "sum")),
+        how="outer",
+    )
+    return table.fillna(0).astype(
+        {"areas": int, "providers": int, "people": int}
+    ).rename_axis("district")
