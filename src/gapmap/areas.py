@@ -20,7 +20,7 @@ import shapely
 from ._kent import GB_BNG_BOUNDS
 from .errors import InputError, Problem, ProblemList
 
-__all__ = ["read_areas", "place_points", "Placement", "BNG"]
+__all__ = ["read_areas", "read_rural_classification", "place_points", "Placement", "BNG"]
 
 BNG = "EPSG:27700"
 #: Points this far (metres) outside every area still go to the nearest area.
@@ -347,3 +347,52 @@ def place_points(
         codes[idx[missing[mi]]] = area_codes[ai2]
         snapped[idx[missing[mi]]] = dist
     return Placement(codes, snapped)
+
+
+def read_rural_classification(
+    path: str | Path, *, lookup: str | Path | None = None
+) -> pd.Series:
+    """Read a rural flag per area from a table, optionally through a lookup to the areas.
+
+    The table has an ONS code column (``WD11CD``, ``LSOA21CD``, ...; else its first column) and
+    either a rural flag column (``rural``), an ONS RUC column (``RUC11CD``, ``RUC21CD``) or a
+    ``..._urban_rural`` column. With ``lookup`` (e.g. the ONS LSOA→ward best-fit lookup), the
+    table's codes are mapped to the lookup's other code column and an area is rural when most
+    of its units are.
+
+    Returns
+    -------
+    Series
+        bool, indexed by area code.
+    """
+    from ._tables import ROW, read_table
+
+    file = str(path)
+    t = read_table(path, what="rural classification")
+    cols = [c for c in t.columns if c != ROW]
+    code = next((c for c in cols if _ONS_CODE.match(c)), cols[0])
+    flag = next(
+        (c for c in cols if c == "rural"),
+        next((c for c in cols if re.fullmatch(r"ruc\d\dcd", c)),
+             next((c for c in cols if c.endswith("urban_rural")), None)),
+    )
+    if flag is None:
+        raise InputError(Problem(file, "no rural column: expected 'rural', 'RUC11CD'/'RUC21CD' "
+                                 "or '..._urban_rural'", row=1))
+    values = [_parse_rural(v, file, r, flag) for v, r in zip(t[flag], t[ROW])]
+    series = pd.Series(values, index=t[code].str.strip().to_numpy(), dtype=bool)
+    if lookup is None:
+        return series
+    lk = read_table(lookup, what="lookup")
+    lcols = [c for c in lk.columns if c != ROW]
+    if code not in lcols:
+        raise InputError(Problem(str(lookup), f"the lookup has no column '{code}' to join the "
+                                 "rural classification on", row=1))
+    target = next((c for c in lcols if c != code and _ONS_CODE.match(c)
+                   and not c.startswith(("lad", "ltla"))), None)
+    if target is None:
+        raise InputError(Problem(str(lookup), "the lookup has no second ONS code column", row=1))
+    mapped = pd.DataFrame({"area": lk[target].str.strip().to_numpy(),
+                           "rural": series.reindex(lk[code].str.strip()).to_numpy()})
+    mapped = mapped.dropna()
+    return mapped.assign(rural=mapped["rural"].astype(float)).groupby("area")["rural"].mean().gt(0.5)

@@ -137,10 +137,126 @@ def cmd_demo(args) -> int:
          f"{int(people['regulated_care'].sum())} need regulated personal care")
     _say("")
     _print_placement(areas, providers, people)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+    _say("")
+    _say("Gap analysis (2SFCA coverage of need by providers in reach):")
+    result, _ = _run_gaps(areas, providers.drop(columns=["area_code", "snapped_m"]),
+                          people.drop(columns=["area_code", "snapped_m"]), args, args.out,
+                          title="gapmap demo: micro-provider gaps in Kent (synthetic registers)")
+    _print_gaps(result, args.out)
     _say("")
     _say(f"Done in {time.perf_counter() - t0:.1f} s.")
+    return EXIT_OK
+
+
+def _gap_options(args):
+    from .gaps import GapOptions
+
+    opts = GapOptions(
+        coverage_threshold=args.coverage_threshold,
+        weekend_threshold=args.weekend_threshold,
+        rural_distance_km=args.rural_distance_km,
+        weekend_weight=args.weekend_weight,
+        rural_weight=args.rural_weight,
+        rural_postcodes_per_km2=args.rural_density,
+        enhanced=args.enhanced,
+        circuity=args.circuity,
+        snap_m=_check_snap(args),
+    )
+    opts.validate()
+    return opts
+
+
+def _add_gap_options(p: argparse.ArgumentParser) -> None:
+    from .gaps import GapOptions
+
+    d = GapOptions()
+    g = p.add_argument_group("gap rules (README: 'How gaps are flagged')")
+    g.add_argument("--rural", type=Path, help="rural classification table (ONS RUC per area, or "
+                   "per LSOA with --rural-lookup)")
+    g.add_argument("--rural-lookup", type=Path, help="lookup from the rural table's codes to the "
+                   "area codes (e.g. ONS LSOA->ward best fit)")
+    g.add_argument("--coverage-threshold", type=float, default=d.coverage_threshold,
+                   help=f"rural gap below this coverage (default {d.coverage_threshold})")
+    g.add_argument("--weekend-threshold", type=float, default=d.weekend_threshold,
+                   help=f"weekend gap below this weekend coverage (default {d.weekend_threshold})")
+    g.add_argument("--rural-distance-km", type=float, default=d.rural_distance_km,
+                   help=f"rural gap if the nearest provider is further (default {d.rural_distance_km:g})")
+    g.add_argument("--weekend-weight", type=float, default=d.weekend_weight)
+    g.add_argument("--rural-weight", type=float, default=d.rural_weight)
+    g.add_argument("--rural-density", type=float, default=d.rural_postcodes_per_km2,
+                   help="fallback: rural below this many postcodes per km² (default 20)")
+    g.add_argument("--enhanced", action="store_true",
+                   help="enhanced 2SFCA with Gaussian distance decay (default off)")
+    g.add_argument("--circuity", type=float, default=d.circuity,
+                   help="scale straight-line distance toward road distance (default 1.0)")
+    g.add_argument("--internal", action="store_true", help="also write internal_gaps_exact.csv "
+                   "with exact, unsuppressed figures (not to be shared)")
+
+
+def _run_gaps(areas, providers, people, args, out: Path, title: str):
+    from .areas import read_rural_classification
+    from .gaps import gap_analysis
+    from .outputs import write_gap_outputs
+
+    opts = _gap_options(args)
+    rural = None
+    if getattr(args, "rural", None) is not None:
+        rural = read_rural_classification(args.rural, lookup=args.rural_lookup)
+    t0 = time.perf_counter()
+    result = gap_analysis(areas, providers, people, rural=rural, options=opts)
+    t1 = time.perf_counter()
+    _note(f"  analysed {len(result.reach):,} eligible person-provider pairs in {t1 - t0:.2f} s")
+    paths = write_gap_outputs(result, out, internal=args.internal, title=title)
+    _note(f"  wrote {', '.join(paths)} in {time.perf_counter() - t1:.1f} s")
+    return result, paths
+
+
+def _print_gaps(result, out: Path, top: int = 8) -> None:
+    t = result.table
+    need, acc, unmet = t["need_hours"].sum(), t["accessible_hours"].sum(), t["unmet_hours"].sum()
+    wneed, wacc = t["weekend_need_hours"].sum(), t["weekend_accessible_hours"].sum()
+    _say(f"Need {need:,.0f} h a week; providers in reach could give {acc:,.0f} h "
+         f"({acc / need:.0%}); unmet {unmet:,.0f} h." if need else "No need in the register.")
+    if wneed:
+        _say(f"Weekend: need {wneed:,.0f} h, in reach {wacc:,.0f} h ({wacc / wneed:.0%}).")
+    _say(f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
+         f"{int((t['gap_band'] == 'medium').sum())}; weekend gaps {int(t['weekend_gap'].sum())}; "
+         f"rural gaps {int(t['rural_gap'].sum())} (of {int(t['rural'].sum())} rural areas).")
+    for note in result.notes:
+        _say(f"  ({note})")
+    worst = t[t["people"] > 7].sort_values("gap_score", ascending=False).head(top)
+    if len(worst):
+        _say(f"Largest gaps (areas with more than 7 people; figures rounded to 5):")
+        for r in worst.itertuples():
+            flags = [f for f, on in (("rural gap", r.rural_gap), ("weekend gap", r.weekend_gap)) if on]
+            _say(f"  {r.area_name[:28]:<28} {r.district[:20]:<20} coverage "
+                 f"{r.coverage_ratio:>4.0%}  unmet ~{5 * round(r.unmet_hours / 5):>4.0f} h"
+                 + (f"  [{', '.join(flags)}]" if flags else ""))
+    _say(f"Outputs in {out}/: gaps.csv, gaps.gpkg, gap_map.html, gap_map.png")
+
+
+def cmd_gaps(args) -> int:
+    from .registers import read_people, read_providers
+
+    directory = _directory(args)
+    areas = _areas(args)
+    for note in areas.attrs.get("notes", []):
+        _note("note: " + note)
+    errors: list = []
+    providers = people = None
+    for reader, path, slot in ((read_providers, args.providers, "p"), (read_people, args.people, "q")):
+        try:
+            if slot == "p":
+                providers = reader(path, postcodes=directory)
+            else:
+                people = reader(path, postcodes=directory)
+        except InputError as exc:
+            errors += exc.problems
+    if errors:
+        raise InputError(errors)
+    result, _ = _run_gaps(areas, providers, people, args, args.out,
+                          title="gapmap: micro-provider gaps")
+    _print_gaps(result, args.out)
     return EXIT_OK
 
 
@@ -222,7 +338,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the whole pipeline on the embedded Kent default")
     p.add_argument("--out", type=Path, default=Path("gapmap-demo"),
                    help="folder for the outputs (default ./gapmap-demo)")
-    p.set_defaults(func=cmd_demo)
+    _add_gap_options(p)
+    p.set_defaults(func=cmd_demo, areas=None, snap_km=2.0)
+
+    p = sub.add_parser("gaps", help="gap analysis: need against provider coverage, by area")
+    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--people", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    _add_area_options(p)
+    _add_postcode_options(p)
+    _add_gap_options(p)
+    p.set_defaults(func=cmd_gaps)
 
     p = sub.add_parser("check", help="validate registers and show where they fall")
     p.add_argument("--providers", type=Path, required=True)
