@@ -189,6 +189,13 @@ def _add_gap_options(p: argparse.ArgumentParser) -> None:
                    help="enhanced 2SFCA with Gaussian distance decay (default off)")
     g.add_argument("--circuity", type=float, default=d.circuity,
                    help="scale straight-line distance toward road distance (default 1.0)")
+    g.add_argument("--census", type=Path, help="Census age table (ONS TS007A) to estimate need "
+                   "from population")
+    g.add_argument("--rates", type=Path, help="rate table for --census (default "
+                   "data/need_rates_adl_hse2014.csv)")
+    g.add_argument("--census-lookup", type=Path, help="lookup from census codes to area codes")
+    g.add_argument("--census-areas", type=Path, help="boundaries of the census units, to place "
+                   "them in the areas by location")
     g.add_argument("--internal", action="store_true", help="also write internal_gaps_exact.csv "
                    "with exact, unsuppressed figures (not to be shared)")
 
@@ -202,8 +209,16 @@ def _run_gaps(areas, providers, people, args, out: Path, title: str):
     rural = None
     if getattr(args, "rural", None) is not None:
         rural = read_rural_classification(args.rural, lookup=args.rural_lookup)
+    estimated = None
+    if getattr(args, "census", None) is not None:
+        from .need import estimated_demand
+
+        estimated = estimated_demand(areas, args.census, rates_path=args.rates,
+                                     lookup=args.census_lookup, census_areas=args.census_areas)
+    elif getattr(args, "census_lookup", None) or getattr(args, "census_areas", None):
+        raise InputError("--census-lookup and --census-areas go with --census", file="command line")
     t0 = time.perf_counter()
-    result = gap_analysis(areas, providers, people, rural=rural, options=opts)
+    result = gap_analysis(areas, providers, people, rural=rural, estimated=estimated, options=opts)
     t1 = time.perf_counter()
     _note(f"  analysed {len(result.reach):,} eligible person-provider pairs in {t1 - t0:.2f} s")
     paths = write_gap_outputs(result, out, internal=args.internal, title=title)
@@ -222,6 +237,10 @@ def _print_gaps(result, out: Path, top: int = 8) -> None:
     _say(f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
          f"{int((t['gap_band'] == 'medium').sum())}; weekend gaps {int(t['weekend_gap'].sum())}; "
          f"rural gaps {int(t['rural_gap'].sum())} (of {int(t['rural'].sum())} rural areas).")
+    if "estimated_need_hours" in t:
+        est, eacc = t["estimated_need_hours"].sum(), t["estimated_accessible_hours"].sum()
+        _say(f"Estimated need from population: {est:,.0f} h a week; providers in reach could give "
+             f"{eacc:,.0f} h of it ({eacc / est:.1%}).")
     for note in result.notes:
         _say(f"  ({note})")
     worst = t[t["people"] > 7].sort_values("gap_score", ascending=False).head(top)

@@ -34,9 +34,11 @@ from scipy.spatial import cKDTree
 
 from .areas import place_points
 from .coverage import Coverage, person_coverage
-from .disclosure import Suppression, suppress
+from .disclosure import Suppression, round_to, suppress
 from .reach import Reach, eligible_pairs
+from .need import EstimatedNeed
 from .registers import place_in_areas
+from .coverage import two_step_fca
 
 __all__ = [
     "GapOptions",
@@ -54,6 +56,9 @@ GAP_COLUMNS = [
     "need_hours_not_self_directing", "nearest_provider_km", "rural_gap", "weekend_gap",
     "gap_score", "gap_band",
 ]  # fmt: skip
+
+ESTIMATED_COLUMNS = ["estimated_need_hours", "estimated_accessible_hours",
+                     "estimated_coverage_ratio", "estimated_unmet_hours"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ def gap_analysis(
     people: pd.DataFrame,
     *,
     rural: pd.Series | None = None,
+    estimated: EstimatedNeed | None = None,
     options: GapOptions = GapOptions(),
 ) -> GapResult:
     """Need against provider coverage in every area.
@@ -146,6 +152,11 @@ def gap_analysis(
         Registers (:func:`gapmap.read_providers`, :func:`gapmap.read_people`).
     rural
         Rural flag per area code, overriding the layer's ``rural`` column and the fallback.
+    estimated
+        Need estimated from population (:func:`gapmap.need.estimated_demand`): adds
+        ``estimated_need_hours``, ``estimated_accessible_hours``, ``estimated_coverage_ratio``
+        and ``estimated_unmet_hours``, from the same 2SFCA with the estimated need as demand
+        (every provider in its travel limit counts; services are not known).
     options
         Thresholds and methods.
 
@@ -235,8 +246,28 @@ def gap_analysis(
     t["gap_band"] = band
     t["area_name"] = areas["area_name"].to_numpy()
     t["district"] = areas["district_name"].to_numpy()
+    columns = list(GAP_COLUMNS)
+    if estimated is not None:
+        demand = pd.DataFrame({"x": estimated.x, "y": estimated.y,
+                               "max_travel_km": np.full(len(estimated.x), np.nan)})
+        est_reach = eligible_pairs(demand, providers, circuity=options.circuity,
+                                   check_services=False)
+        _, est_access = two_step_fca(est_reach, estimated.hours,
+                                     providers["capacity_hours"].to_numpy(float),
+                                     enhanced=options.enhanced)
+        codes_e = estimated.area_code
+        t["estimated_need_hours"] = _by_area(codes_e, estimated.hours, index)
+        t["estimated_accessible_hours"] = _by_area(codes_e, estimated.hours * est_access, index)
+        t["estimated_unmet_hours"] = _by_area(
+            codes_e, estimated.hours * np.maximum(0.0, 1.0 - est_access), index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t["estimated_coverage_ratio"] = np.where(
+                t["estimated_need_hours"] > 0,
+                t["estimated_accessible_hours"] / t["estimated_need_hours"], np.nan)
+        columns += ESTIMATED_COLUMNS
+        notes.append(f"estimated need: {estimated.hours.sum():,.0f} h a week from {estimated.source}")
     t = t.reset_index(names="area_code")
-    table = gpd.GeoDataFrame(t[GAP_COLUMNS], geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    table = gpd.GeoDataFrame(t[columns], geometry=areas.geometry.to_numpy(), crs=areas.crs)
     return GapResult(table, people, providers, reach, cov, notes)
 
 
@@ -264,7 +295,12 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
         out=np.ones(len(table)), where=table["unmet_hours"].to_numpy(float) > 0,
     )
     out["gap_score"] = np.round(out["unmet_hours"].to_numpy(float) * factor, 0)
-    for c in ("coverage_ratio", "weekend_coverage_ratio"):
-        out[c] = out[c].round(3)
+    for c in ("coverage_ratio", "weekend_coverage_ratio", "estimated_coverage_ratio"):
+        if c in out:
+            out[c] = out[c].round(3)
+    # estimated need is modelled from public census counts, not from the register: rounded only
+    for c in ("estimated_need_hours", "estimated_accessible_hours", "estimated_unmet_hours"):
+        if c in out:
+            out[c] = round_to(table[c].to_numpy(float), rule.base)
     out["nearest_provider_km"] = out["nearest_provider_km"].round(1)
     return gpd.GeoDataFrame(out, geometry=table.geometry.name, crs=table.crs)

@@ -186,6 +186,9 @@ def gap_map(
             ("Coverage", _fmt(r["coverage_ratio"], pct=True)),
             ("Weekend coverage", _fmt(r["weekend_coverage_ratio"], pct=True)),
             ("Nearest provider", _fmt(r["nearest_provider_km"], 1) + " km"),
+            *([("Estimated need, h/week", _fmt(r["estimated_need_hours"])),
+               ("Estimated coverage", _fmt(r["estimated_coverage_ratio"], pct=True))]
+              if "estimated_need_hours" in r else []),
             ("Gap", _esc(r["gap_band"]) + (", rural gap" if r["rural_gap"] else "")
              + (", weekend gap" if r["weekend_gap"] else "")),
         ]
