@@ -12,9 +12,9 @@ A pair (person p, provider v) is **eligible** (SPEC.md, "Eligible pair") when
 Distances are straight lines between British National Grid points, in kilometres, scaled by
 ``circuity`` (default 1.0) toward road distance.
 
-Candidates come from a k-d tree (:class:`scipy.spatial.cKDTree`) over provider locations, queried
-once per person within the largest radius that could matter; the other rules filter those
-candidates as whole arrays. Nothing of size people × providers is ever built, so the work grows
+Candidates come from k-d trees (:class:`scipy.spatial.cKDTree`) over people and providers: every
+pair within the furthest any provider travels, found in C; the per-pair limits and the other
+rules then filter those candidates as whole arrays. Nothing of size people × providers is ever built, so the work grows
 with the number of pairs that are actually near each other.
 """
 
@@ -60,17 +60,20 @@ class Reach:
 
 
 def points_within(
-    tree_xy: np.ndarray, query_xy: np.ndarray, radius_m: np.ndarray | float
+    tree_xy: np.ndarray, query_xy: np.ndarray, radius_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (query, tree) index pairs within ``radius_m`` (per query or one for all), with metres."""
-    tree = cKDTree(tree_xy)
-    radius = np.broadcast_to(np.asarray(radius_m, dtype=float), (len(query_xy),))
-    hits = tree.query_ball_point(query_xy, r=radius, return_sorted=False)
-    lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    qi = np.repeat(np.arange(len(query_xy)), lengths)
-    ti = np.fromiter((j for h in hits for j in h), dtype=np.int64, count=int(lengths.sum()))
-    d = np.hypot(*(query_xy[qi] - tree_xy[ti]).T) if len(qi) else np.zeros(0)
-    return qi, ti, d
+    """All (query, tree) index pairs within ``radius_m`` metres of each other, with the metres.
+
+    Both point sets go in k-d trees and :meth:`scipy.spatial.cKDTree.sparse_distance_matrix`
+    returns the close pairs straight from C: no Python loop over points, nothing dense.
+    """
+    if len(tree_xy) == 0 or len(query_xy) == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0)
+    pairs = cKDTree(query_xy).sparse_distance_matrix(
+        cKDTree(tree_xy), max_distance=float(radius_m), output_type="ndarray"
+    )
+    return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"].astype(float)
 
 
 def eligible_pairs(
@@ -113,12 +116,25 @@ def eligible_pairs(
         if "max_travel_km" in people
         else np.full(n_p, np.nan)
     )
-    radius_km = np.fmin(p_limit, v_limit.max())  # NaN person limit -> provider maximum
     active = np.isfinite(pxy).all(axis=1)
     if require_self_directing and "self_directing" in people:
         active &= people["self_directing"].to_numpy(bool)
     idx = np.flatnonzero(active)
-    qi, vi, d_m = points_within(vxy, pxy[idx], radius_km[idx] * 1000.0 / circuity)
+    # Providers grouped by travel limit (rounded up to 1 km), each group searched within its
+    # own radius: the candidates are then close to the eligible pairs in number.
+    people_tree = cKDTree(pxy[idx])
+    bucket = np.ceil(v_limit - 1e-9)
+    parts_q, parts_v, parts_d = [], [], []
+    for radius_km in np.unique(bucket):
+        members = np.flatnonzero(bucket == radius_km)
+        found = people_tree.sparse_distance_matrix(
+            cKDTree(vxy[members]), max_distance=radius_km * 1000.0 / circuity,
+            output_type="ndarray",
+        )
+        parts_q.append(found["i"].astype(np.int64))
+        parts_v.append(members[found["j"]])
+        parts_d.append(found["v"])
+    qi, vi, d_m = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
     pi = idx[qi]
     d_km = d_m * circuity / 1000.0
     limit = np.fmin(v_limit[vi], p_limit[pi])  # fmin ignores the NaN of "no own limit"
@@ -131,5 +147,8 @@ def eligible_pairs(
         cqc = providers["cqc_registered"].to_numpy(bool)[vi]
         keep &= ~regulated | cqc
     pi, vi, d_km, limit = pi[keep], vi[keep], d_km[keep], limit[keep]
-    order = np.lexsort((vi, d_km, pi))
+    # by person, then distance, then provider: one float key sorts far faster than lexsort
+    order = np.lexsort((vi,))
+    key = pi[order] * 1e6 + np.round(d_km[order], 6)
+    order = order[np.argsort(key, kind="stable")]
     return Reach(pi[order], vi[order], d_km[order], limit[order], n_p, n_v)
