@@ -57,14 +57,20 @@ def dense_2sfca(people, providers, circuity=1.0):
     ok &= np.isnan(plim)[:, None] | (d <= plim[:, None] + 1e-9)
     need = people["service_mask"].to_numpy()[:, None]
     ok &= (need & providers["service_mask"].to_numpy()[None, :]) == need
-    ok &= ~people["regulated_care"].to_numpy()[:, None] | providers["cqc_registered"].to_numpy()[None, :]
+    ok &= (
+        ~people["regulated_care"].to_numpy()[:, None]
+        | providers["cqc_registered"].to_numpy()[None, :]
+    )
     ok &= people["self_directing"].to_numpy()[:, None]
     m = ok.astype(float)
     out = []
     for dem, sup in (
         (people["hours"].to_numpy(), providers["capacity_hours"].to_numpy()),
-        (people["hours"].to_numpy() * weekend_share(people["day_mask"].to_numpy()),
-         providers["capacity_hours"].to_numpy() * weekend_share(providers["day_mask"].to_numpy())),
+        (
+            people["hours"].to_numpy() * weekend_share(people["day_mask"].to_numpy()),
+            providers["capacity_hours"].to_numpy()
+            * weekend_share(providers["day_mask"].to_numpy()),
+        ),
     ):
         denom = m.T @ dem
         r = np.divide(sup, denom, out=np.zeros_like(sup, dtype=float), where=denom > 0)
@@ -89,9 +95,11 @@ def main() -> int:
 
     areas_path = WARDS if WARDS.exists() else builtin_path()
     print(f"areas: {areas_path}")
-    print(f"{'scale':<10}{'people':>7}{'provs':>7}{'pairs':>11}{'read s':>8}{'cover s':>9}"
-          f"{'dense s':>9}{'dense/cov':>10}{'gaps s':>8}{'cmd s':>7}{'cover/cmd':>10}{'cmd/read':>9}"
-          f"{'cover MB':>9}{'dense MB':>9}")
+    print(
+        f"{'scale':<10}{'people':>7}{'provs':>7}{'pairs':>11}{'read s':>8}{'cover s':>9}"
+        f"{'dense s':>9}{'dense/cov':>10}{'gaps s':>8}{'cmd s':>7}{'cover/cmd':>10}{'cmd/read':>9}"
+        f"{'cover MB':>9}{'dense MB':>9}"
+    )
     for scale in args.scales.split(","):
         if scale.startswith("x"):  # x4: four times Somerset
             k = int(scale[1:])
@@ -113,8 +121,9 @@ def main() -> int:
 
             t_cov, _, (reach, cov) = best_of(coverage, args.repeat)
             t_dense, _, (a_all, a_we) = best_of(lambda: dense_2sfca(people, providers), args.repeat)
-            assert np.allclose(a_all, cov.access) and np.allclose(a_we, cov.weekend_access), \
+            assert np.allclose(a_all, cov.access) and np.allclose(a_we, cov.weekend_access), (
                 "dense and sparse 2SFCA disagree"
+            )
             t_gaps, _, _ = best_of(lambda: gap_analysis(areas, providers, people), args.repeat)
             out = Path(tmp) / "out"
             argv = ["gaps", "--providers", str(p), "--people", str(q), "--out", str(out)]
@@ -125,15 +134,20 @@ def main() -> int:
                 import contextlib
                 import io
 
-                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                with (
+                    contextlib.redirect_stdout(io.StringIO()),
+                    contextlib.redirect_stderr(io.StringIO()),
+                ):
                     assert cli(argv) == 0
 
             t_cmd, _, _ = best_of(command, args.repeat)
             mb_cov = peak_mb(coverage)
             mb_dense = peak_mb(lambda: dense_2sfca(people, providers))
-        print(f"{scale:<10}{n_people:>7}{n_prov:>7}{len(reach):>11,}{t_read:>8.2f}{t_cov:>9.3f}"
-              f"{t_dense:>9.3f}{t_dense / t_cov:>10.1f}{t_gaps:>8.2f}{t_cmd:>7.2f}"
-              f"{t_cov / t_cmd:>10.1%}{t_cmd / t_read:>9.1f}{mb_cov:>9.0f}{mb_dense:>9.0f}")
+        print(
+            f"{scale:<10}{n_people:>7}{n_prov:>7}{len(reach):>11,}{t_read:>8.2f}{t_cov:>9.3f}"
+            f"{t_dense:>9.3f}{t_dense / t_cov:>10.1f}{t_gaps:>8.2f}{t_cmd:>7.2f}"
+            f"{t_cov / t_cmd:>10.1%}{t_cmd / t_read:>9.1f}{mb_cov:>9.0f}{mb_dense:>9.0f}"
+        )
     print("times are the best of", args.repeat, "runs; dense and sparse access checked equal")
     return 0
 

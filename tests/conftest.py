@@ -20,7 +20,9 @@ NSPL = "kent_postcodes_latlon_nspl_may2025.csv"
 def shared_file(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():
-        pytest.skip(f"real Kent data not available: {path} is absent (see ../shared/data/SOURCES.md)")
+        pytest.skip(
+            f"real Kent data not available: {path} is absent (see ../shared/data/SOURCES.md)"
+        )
     return path
 
 

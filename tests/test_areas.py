@@ -76,7 +76,10 @@ def test_no_crs_is_refused(tmp_path):
 def test_duplicate_codes_are_listed(tmp_path):
     gdf = gpd.GeoDataFrame(
         {"WD22CD": ["E05000001", "E05000001"], "WD22NM": ["a", "b"]},
-        geometry=[shapely.box(600000, 150000, 601000, 151000), shapely.box(601000, 150000, 602000, 151000)],
+        geometry=[
+            shapely.box(600000, 150000, 601000, 151000),
+            shapely.box(601000, 150000, 602000, 151000),
+        ],
         crs=27700,
     )
     with pytest.raises(InputError) as exc:
@@ -86,7 +89,9 @@ def test_duplicate_codes_are_listed(tmp_path):
 
 
 def test_points_are_not_areas(tmp_path):
-    gdf = gpd.GeoDataFrame({"WD22CD": ["E05000001"]}, geometry=[shapely.Point(600000, 150000)], crs=27700)
+    gdf = gpd.GeoDataFrame(
+        {"WD22CD": ["E05000001"]}, geometry=[shapely.Point(600000, 150000)], crs=27700
+    )
     with pytest.raises(InputError, match="no polygons"):
         read_areas(_layer(tmp_path, gdf))
 
@@ -116,7 +121,9 @@ def test_other_files_name_their_columns(tmp_path):
 
 
 def test_invalid_bowtie_is_repaired(tmp_path):
-    bowtie = shapely.Polygon([(600000, 150000), (601000, 151000), (601000, 150000), (600000, 151000)])
+    bowtie = shapely.Polygon(
+        [(600000, 150000), (601000, 151000), (601000, 150000), (600000, 151000)]
+    )
     gdf = gpd.GeoDataFrame({"WD22CD": ["E05000001"]}, geometry=[bowtie], crs=27700)
     areas = read_areas(_layer(tmp_path, gdf))
     assert areas.is_valid.all() and areas.area.iloc[0] > 0

@@ -41,5 +41,7 @@ def test_rebuild_gives_the_same_areas(builtin_areas):
     assert rebuilt["district_code"].tolist() == cached["district_code"].tolist()
     assert rebuilt["postcodes"].tolist() == cached["postcodes"].astype(int).tolist()
     # the cache stores coordinates to the metre
-    sym = rebuilt.geometry.values.symmetric_difference(cached.set_crs(27700, allow_override=True).geometry.values)
+    sym = rebuilt.geometry.values.symmetric_difference(
+        cached.set_crs(27700, allow_override=True).geometry.values
+    )
     assert np.max(sym.area / rebuilt.area.to_numpy()) < 0.001

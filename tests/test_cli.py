@@ -18,7 +18,8 @@ def test_bad_register_exits_2_without_traceback(tmp_path):
     path = write(tmp_path, "p.csv", "provider_id,name\nA,B\n")
     r = subprocess.run(
         [sys.executable, "-m", "gapmap", "check", "--providers", str(path)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
@@ -30,12 +31,22 @@ def test_unknown_option_exits_2(capsys):
 
 
 def test_check_on_real_wards(capsys):
-    from .conftest import WARDS_2013, shared_file
     from gapmap.demo import demo_paths
 
+    from .conftest import WARDS_2013, shared_file
+
     prov, people = demo_paths()
-    code = main(["check", "--providers", str(prov), "--people", str(people),
-                 "--areas", str(shared_file(WARDS_2013))])
+    code = main(
+        [
+            "check",
+            "--providers",
+            str(prov),
+            "--people",
+            str(people),
+            "--areas",
+            str(shared_file(WARDS_2013)),
+        ]
+    )
     assert code == 0
     assert "283" in capsys.readouterr().out
 
@@ -47,9 +58,21 @@ def test_gaps_on_real_wards_with_ons_rural_classification(capsys, tmp_path):
 
     prov, people = demo_paths()
     out = tmp_path / "gaps"
-    code = main(["gaps", "--providers", str(prov), "--people", str(people),
-                 "--areas", str(shared_file(WARDS_2013)),
-                 "--rural", str(shared_file("kent_ruc2011_ward11.csv")), "--out", str(out)])
+    code = main(
+        [
+            "gaps",
+            "--providers",
+            str(prov),
+            "--people",
+            str(people),
+            "--areas",
+            str(shared_file(WARDS_2013)),
+            "--rural",
+            str(shared_file("kent_ruc2011_ward11.csv")),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "of 96 rural areas" in text
@@ -62,8 +85,19 @@ def test_gaps_rejects_bad_options(tmp_path, capsys):
     from gapmap.demo import demo_paths
 
     prov, people = demo_paths()
-    code = main(["gaps", "--providers", str(prov), "--people", str(people), "--out",
-                 str(tmp_path), "--circuity", "0"])
+    code = main(
+        [
+            "gaps",
+            "--providers",
+            str(prov),
+            "--people",
+            str(people),
+            "--out",
+            str(tmp_path),
+            "--circuity",
+            "0",
+        ]
+    )
     assert code == 2
     assert "circuity" in capsys.readouterr().err
     assert not (tmp_path / "gaps.csv").exists()

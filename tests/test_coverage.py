@@ -19,26 +19,41 @@ def _hand_example():
       V1 works all week (S=5*2/7), V2 Mon-Fri (S=0).
       R1w = (10/7) / (4 + 3) = 10/49; A1w = A2w = 10/49; R2w = 0; A3w = 0.
     """
-    people = pd.DataFrame({
-        "x": [600_000.0, 604_000.0, 608_000.0], "y": [150_000.0] * 3,
-        "hours": [4.0, 6.0, 10.0],
-        "day_mask": [parse_days("Sat"), parse_days("Mon;Sat"), parse_days("Mon-Fri")],
-        "service_mask": [2, 2, 2], "max_travel_km": [np.nan] * 3,
-        "regulated_care": [False] * 3, "self_directing": [True] * 3,
-    })
-    providers = pd.DataFrame({
-        "x": [601_000.0, 607_000.0], "y": [150_000.0] * 2,
-        "capacity_hours": [5.0, 4.0],
-        "day_mask": [parse_days("all"), parse_days("weekdays")],
-        "service_mask": [2, 2], "max_travel_km": [3.5, 3.5], "cqc_registered": [False, False],
-    })
+    people = pd.DataFrame(
+        {
+            "x": [600_000.0, 604_000.0, 608_000.0],
+            "y": [150_000.0] * 3,
+            "hours": [4.0, 6.0, 10.0],
+            "day_mask": [parse_days("Sat"), parse_days("Mon;Sat"), parse_days("Mon-Fri")],
+            "service_mask": [2, 2, 2],
+            "max_travel_km": [np.nan] * 3,
+            "regulated_care": [False] * 3,
+            "self_directing": [True] * 3,
+        }
+    )
+    providers = pd.DataFrame(
+        {
+            "x": [601_000.0, 607_000.0],
+            "y": [150_000.0] * 2,
+            "capacity_hours": [5.0, 4.0],
+            "day_mask": [parse_days("all"), parse_days("weekdays")],
+            "service_mask": [2, 2],
+            "max_travel_km": [3.5, 3.5],
+            "cqc_registered": [False, False],
+        }
+    )
     return people, providers
 
 
 def test_hand_worked_2sfca():
     people, providers = _hand_example()
     reach = eligible_pairs(people, providers)
-    assert sorted(zip(reach.person.tolist(), reach.provider.tolist())) == [(0, 0), (1, 0), (1, 1), (2, 1)]
+    assert sorted(zip(reach.person.tolist(), reach.provider.tolist())) == [
+        (0, 0),
+        (1, 0),
+        (1, 1),
+        (2, 1),
+    ]
     cov = person_coverage(reach, people, providers)
     assert cov.provider_ratio == pytest.approx([0.5, 0.25])
     assert cov.access == pytest.approx([0.5, 0.75, 0.25])
@@ -68,10 +83,15 @@ def test_accessible_hours_add_up_to_capacity_that_reaches_anyone(demo_registers,
     # a provider reaches someone if some eligible pair carries weight
     reached = np.bincount(reach.provider, weights=w, minlength=len(providers)) > 0
     assert f["accessible_hours"].sum() == pytest.approx(providers["capacity_hours"][reached].sum())
-    wreached = np.bincount(reach.provider, weights=w * cov.weekend_need[reach.person],
-                           minlength=len(providers)) > 0
+    wreached = (
+        np.bincount(
+            reach.provider, weights=w * cov.weekend_need[reach.person], minlength=len(providers)
+        )
+        > 0
+    )
     wcap = providers["capacity_hours"] * np.array(
-        [bin(m & 0b1100000).count("1") / bin(m).count("1") for m in providers["day_mask"]])
+        [bin(m & 0b1100000).count("1") / bin(m).count("1") for m in providers["day_mask"]]
+    )
     assert f["weekend_accessible_hours"].sum() == pytest.approx(wcap[wreached].sum())
 
 

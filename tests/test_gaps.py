@@ -1,11 +1,10 @@
 import numpy as np
-import pandas as pd
 import pytest
 
 from gapmap.areas import read_areas, read_rural_classification
 from gapmap.gaps import GAP_COLUMNS, GapOptions, gap_analysis, publish_gaps
 
-from .conftest import LSOA_2021, WARDS_2013, WARDS_2024, shared_file
+from .conftest import WARDS_2013, WARDS_2024, shared_file
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +24,15 @@ def test_table_has_the_spec_columns_one_row_per_area(demo_gaps, builtin_areas):
 def test_flags_follow_the_documented_rules(demo_gaps):
     t, o = demo_gaps.table, GapOptions()
     ratio = t["coverage_ratio"].fillna(np.inf)
-    expect_rural = t["rural"] & (t["need_hours"] > 0) & (
-        (ratio < o.coverage_threshold) | (t["nearest_provider_km"] > o.rural_distance_km))
+    expect_rural = (
+        t["rural"]
+        & (t["need_hours"] > 0)
+        & ((ratio < o.coverage_threshold) | (t["nearest_provider_km"] > o.rural_distance_km))
+    )
     assert (t["rural_gap"] == expect_rural).all()
-    expect_weekend = (t["weekend_need_hours"] > 0) & (t["weekend_coverage_ratio"] < o.weekend_threshold)
+    expect_weekend = (t["weekend_need_hours"] > 0) & (
+        t["weekend_coverage_ratio"] < o.weekend_threshold
+    )
     assert (t["weekend_gap"] == expect_weekend).all()
     expect_score = t["unmet_hours"] * (1 + 0.5 * t["weekend_gap"] + 0.5 * t["rural_gap"])
     assert np.allclose(t["gap_score"], expect_score)
@@ -37,10 +41,18 @@ def test_flags_follow_the_documented_rules(demo_gaps):
 
 def test_thresholds_are_options(builtin_areas, demo_registers):
     providers, people = demo_registers
-    strict = gap_analysis(builtin_areas, providers, people,
-                          options=GapOptions(weekend_threshold=0.9, coverage_threshold=0.9))
-    loose = gap_analysis(builtin_areas, providers, people,
-                         options=GapOptions(weekend_threshold=0.1, coverage_threshold=0.1))
+    strict = gap_analysis(
+        builtin_areas,
+        providers,
+        people,
+        options=GapOptions(weekend_threshold=0.9, coverage_threshold=0.9),
+    )
+    loose = gap_analysis(
+        builtin_areas,
+        providers,
+        people,
+        options=GapOptions(weekend_threshold=0.1, coverage_threshold=0.1),
+    )
     assert strict.table["weekend_gap"].sum() > loose.table["weekend_gap"].sum()
     assert strict.table["rural_gap"].sum() >= loose.table["rural_gap"].sum()
 
@@ -87,7 +99,9 @@ def test_fallback_rural_agrees_with_ons_on_real_wards():
     from gapmap.gaps import postcode_density_rural
 
     areas = read_areas(shared_file(WARDS_2013))
-    ons = read_rural_classification(shared_file("kent_ruc2011_ward11.csv")).reindex(areas["area_code"])
+    ons = read_rural_classification(shared_file("kent_ruc2011_ward11.csv")).reindex(
+        areas["area_code"]
+    )
     ours = postcode_density_rural(areas)
     assert (ours == ons.to_numpy()).mean() > 0.88
 

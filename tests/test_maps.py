@@ -37,7 +37,8 @@ def test_map_is_self_contained_and_escaped(outputs):
     _, paths, _ = outputs
     html = paths["gap_map.html"].read_text(encoding="utf-8")
     assert "<script src=" not in html and "<link " not in html.split("<body")[0].replace(
-        '<link rel="stylesheet"', "")  # no CDN scripts or stylesheets
+        '<link rel="stylesheet"', ""
+    )  # no CDN scripts or stylesheets
     assert "L.version" in html or "Leaflet" in html  # Leaflet inlined
     assert EVIL not in html and "<script>alert" not in html
     assert "</script><b>bold" not in html
@@ -48,9 +49,11 @@ def test_no_person_data_in_published_files(outputs):
     _, paths, people = outputs
     import geopandas as gpd
 
-    published = [paths["gaps.csv"].read_text(encoding="utf-8-sig"),
-                 paths["gap_map.html"].read_text(encoding="utf-8"),
-                 gpd.read_file(paths["gaps.gpkg"]).drop(columns="geometry").to_csv()]
+    published = [
+        paths["gaps.csv"].read_text(encoding="utf-8-sig"),
+        paths["gap_map.html"].read_text(encoding="utf-8"),
+        gpd.read_file(paths["gaps.gpkg"]).drop(columns="geometry").to_csv(),
+    ]
     ids = set(people["person_id"])
     postcodes = set(people["postcode"])
     for text in published:
@@ -85,8 +88,15 @@ def test_map_in_headless_chromium_offline(outputs):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=_chromium(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         blocked = []
@@ -109,8 +119,12 @@ def test_map_in_headless_chromium_offline(outputs):
             for (const [k, l] of Object.entries(window.gapmapLayers)) out[k] = l.getLayers().length;
             return out;
         }""")
-        assert counts == {"Unmet need": n_areas, "Weekend coverage": n_areas,
-                          "Rural gaps": n_areas, "Micro-providers": n_providers}
+        assert counts == {
+            "Unmet need": n_areas,
+            "Weekend coverage": n_areas,
+            "Rural gaps": n_areas,
+            "Micro-providers": n_providers,
+        }
         drawn = page.locator("path.leaflet-interactive").count()
         # two area layers shown at start, plus one marker per provider
         assert drawn == 2 * n_areas + n_providers

@@ -1,5 +1,3 @@
-import numpy as np
-import pandas as pd
 import pytest
 
 from gapmap.areas import read_areas
@@ -33,42 +31,63 @@ def test_default_rates_match_the_published_all_65_plus_share():
 
 
 def test_hand_worked_estimate(tmp_path):
-    census = write(tmp_path, "c.csv", "date,geography,geography code,Age: Total,"
-                   "Age: Aged 60 to 64 years,Age: Aged 65 to 69 years,Age: Aged 70 to 74 years\n"
-                   "2021,A,E01000001,300,100,100,100\n")
-    rates = write(tmp_path, "r.csv", "age_band,share_needing_help,hours_per_week,source\n"
-                  "65 to 74,0.5,2,test\n")
+    census = write(
+        tmp_path,
+        "c.csv",
+        "date,geography,geography code,Age: Total,"
+        "Age: Aged 60 to 64 years,Age: Aged 65 to 69 years,Age: Aged 70 to 74 years\n"
+        "2021,A,E01000001,300,100,100,100\n",
+    )
+    rates = write(
+        tmp_path,
+        "r.csv",
+        "age_band,share_needing_help,hours_per_week,source\n65 to 74,0.5,2,test\n",
+    )
     est = estimate_need(read_census_ages(census), read_rates(rates))
     assert est["estimated_people"].iloc[0] == 100  # (100 + 100) x 0.5
     assert est["estimated_need_hours"].iloc[0] == 200
 
 
 def test_bad_rate_table_lists_problems(tmp_path):
-    rates = write(tmp_path, "r.csv", "age_band,share_needing_help,hours_per_week,source\n"
-                  "sixty,0.5,2,x\n65 to 69,1.5,0,\n")
+    rates = write(
+        tmp_path,
+        "r.csv",
+        "age_band,share_needing_help,hours_per_week,source\nsixty,0.5,2,x\n65 to 69,1.5,0,\n",
+    )
     with pytest.raises(InputError) as exc:
         read_rates(rates)
     assert {(p.row, p.column) for p in exc.value.problems} == {
-        (2, "age_band"), (3, "share_needing_help"), (3, "hours_per_week"), (3, "source")}
+        (2, "age_band"),
+        (3, "share_needing_help"),
+        (3, "hours_per_week"),
+        (3, "source"),
+    }
 
 
 def test_rate_band_that_straddles_census_bands_is_refused(tmp_path):
     census = write(tmp_path, "c.csv", "geography code,Age: Aged 65 to 69 years\nE01000001,10\n")
-    rates = write(tmp_path, "r.csv", "age_band,share_needing_help,hours_per_week,source\n67+,0.5,2,x\n")
+    rates = write(
+        tmp_path, "r.csv", "age_band,share_needing_help,hours_per_week,source\n67+,0.5,2,x\n"
+    )
     with pytest.raises(InputError, match="do not fit"):
         estimate_need(read_census_ages(census), read_rates(rates))
 
 
-@pytest.mark.parametrize("areas_file, how", [
-    (LSOA_2021, {}),
-    (WARDS_2024, {"lookup": "kent_lsoa21_ward24_lad24_lookup.csv"}),
-    (WARDS_2022, {"census_areas": LSOA_2021}),
-])
+@pytest.mark.parametrize(
+    "areas_file, how",
+    [
+        (LSOA_2021, {}),
+        (WARDS_2024, {"lookup": "kent_lsoa21_ward24_lad24_lookup.csv"}),
+        (WARDS_2022, {"census_areas": LSOA_2021}),
+    ],
+)
 def test_estimated_need_onto_real_areas_keeps_every_hour(areas_file, how, demo_registers):
     areas = read_areas(shared_file(areas_file))
     kwargs = {k: shared_file(v) for k, v in how.items()}
     demand = estimated_demand(areas, shared_file(TS007A), **kwargs)
-    total = estimate_need(read_census_ages(shared_file(TS007A)), read_rates())["estimated_need_hours"].sum()
+    total = estimate_need(read_census_ages(shared_file(TS007A)), read_rates())[
+        "estimated_need_hours"
+    ].sum()
     assert demand.hours.sum() == pytest.approx(total)
     assert (demand.area_code != "").all()
     providers, people = demo_registers
@@ -79,6 +98,8 @@ def test_estimated_need_onto_real_areas_keeps_every_hour(areas_file, how, demo_r
 
 
 def test_builtin_geography_takes_census_by_location(builtin_areas):
-    demand = estimated_demand(builtin_areas, shared_file(TS007A), census_areas=shared_file(LSOA_2021))
+    demand = estimated_demand(
+        builtin_areas, shared_file(TS007A), census_areas=shared_file(LSOA_2021)
+    )
     assert set(demand.area_code) <= set(builtin_areas["area_code"])
     assert (demand.area_code != "").all()

@@ -8,21 +8,27 @@ from gapmap.reach import eligible_pairs
 
 
 def _registers(rng, n_people, n_providers, spread_m=20_000):
-    people = pd.DataFrame({
-        "x": 600_000 + rng.uniform(0, spread_m, n_people),
-        "y": 150_000 + rng.uniform(0, spread_m, n_people),
-        "service_mask": rng.integers(1, 32, n_people),
-        "max_travel_km": np.where(rng.random(n_people) < 0.3, rng.uniform(1, 8, n_people), np.nan),
-        "regulated_care": rng.random(n_people) < 0.2,
-        "self_directing": rng.random(n_people) < 0.9,
-    })
-    providers = pd.DataFrame({
-        "x": 600_000 + rng.uniform(0, spread_m, n_providers),
-        "y": 150_000 + rng.uniform(0, spread_m, n_providers),
-        "service_mask": rng.integers(1, 32, n_providers),
-        "max_travel_km": rng.choice([3.0, 5.0, 10.0], n_providers),
-        "cqc_registered": rng.random(n_providers) < 0.3,
-    })
+    people = pd.DataFrame(
+        {
+            "x": 600_000 + rng.uniform(0, spread_m, n_people),
+            "y": 150_000 + rng.uniform(0, spread_m, n_people),
+            "service_mask": rng.integers(1, 32, n_people),
+            "max_travel_km": np.where(
+                rng.random(n_people) < 0.3, rng.uniform(1, 8, n_people), np.nan
+            ),
+            "regulated_care": rng.random(n_people) < 0.2,
+            "self_directing": rng.random(n_people) < 0.9,
+        }
+    )
+    providers = pd.DataFrame(
+        {
+            "x": 600_000 + rng.uniform(0, spread_m, n_providers),
+            "y": 150_000 + rng.uniform(0, spread_m, n_providers),
+            "service_mask": rng.integers(1, 32, n_providers),
+            "max_travel_km": rng.choice([3.0, 5.0, 10.0], n_providers),
+            "cqc_registered": rng.random(n_providers) < 0.3,
+        }
+    )
     return people, providers
 
 
@@ -33,7 +39,9 @@ def _brute_force(people, providers, circuity=1.0):
             continue
         for j, v in providers.iterrows():
             d = np.hypot(p["x"] - v["x"], p["y"] - v["y"]) * circuity / 1000
-            if d > v["max_travel_km"] or (not np.isnan(p["max_travel_km"]) and d > p["max_travel_km"]):
+            if d > v["max_travel_km"] or (
+                not np.isnan(p["max_travel_km"]) and d > p["max_travel_km"]
+            ):
                 continue
             if (p["service_mask"] & v["service_mask"]) != p["service_mask"]:
                 continue
@@ -44,8 +52,12 @@ def _brute_force(people, providers, circuity=1.0):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), n_people=st.integers(0, 40), n_providers=st.integers(0, 15),
-       circuity=st.sampled_from([1.0, 1.3]))
+@given(
+    seed=st.integers(0, 10_000),
+    n_people=st.integers(0, 40),
+    n_providers=st.integers(0, 15),
+    circuity=st.sampled_from([1.0, 1.3]),
+)
 def test_pairs_equal_a_brute_force_scan(seed, n_people, n_providers, circuity):
     rng = np.random.default_rng(seed)
     people, providers = _registers(rng, n_people, n_providers)
@@ -58,14 +70,28 @@ def test_pairs_equal_a_brute_force_scan(seed, n_people, n_providers, circuity):
 
 
 def test_each_rule_excludes_a_pair():
-    base_p = {"x": 600_000.0, "y": 150_000.0, "service_mask": 0b00110, "max_travel_km": np.nan,
-              "regulated_care": False, "self_directing": True}
-    base_v = {"x": 603_000.0, "y": 150_000.0, "service_mask": 0b01110, "max_travel_km": 5.0,
-              "cqc_registered": False}
+    base_p = {
+        "x": 600_000.0,
+        "y": 150_000.0,
+        "service_mask": 0b00110,
+        "max_travel_km": np.nan,
+        "regulated_care": False,
+        "self_directing": True,
+    }
+    base_v = {
+        "x": 603_000.0,
+        "y": 150_000.0,
+        "service_mask": 0b01110,
+        "max_travel_km": 5.0,
+        "cqc_registered": False,
+    }
 
     def n_pairs(p=None, v=None):
-        return len(eligible_pairs(pd.DataFrame([{**base_p, **(p or {})}]),
-                                  pd.DataFrame([{**base_v, **(v or {})}])))
+        return len(
+            eligible_pairs(
+                pd.DataFrame([{**base_p, **(p or {})}]), pd.DataFrame([{**base_v, **(v or {})}])
+            )
+        )
 
     assert n_pairs() == 1
     assert n_pairs(v={"service_mask": 0b00100}) == 0  # does not offer every service

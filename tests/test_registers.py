@@ -63,7 +63,9 @@ def test_defaults_follow_the_spec(tmp_path):
     assert bool(row["cover"]) is True and bool(row["cqc_registered"]) is False
     assert row["day_mask"] & WEEKEND_MASK == 0
     people = read_people(
-        write(tmp_path, "q.csv", "person_id,postcode,hours,days,services\nP1,CT1 1AA,4,Mon,social\n")
+        write(
+            tmp_path, "q.csv", "person_id,postcode,hours,days,services\nP1,CT1 1AA,4,Mon,social\n"
+        )
     )
     r = people.iloc[0]
     assert r["priority"] == 3 and bool(r["needs_cover"]) and bool(r["self_directing"])
@@ -105,8 +107,13 @@ def test_encodings_and_delimiters(tmp_path, encoding):
 
 def test_excel_register(tmp_path):
     df = pd.DataFrame(
-        {"Person_ID": ["P1", "P2"], "Postcode": ["CT1 1AA", "TN23 1PL"], "Hours": [3, 5.5],
-         "Days": ["Mon-Fri", "weekends"], "Services": ["domestic", "social"]}
+        {
+            "Person_ID": ["P1", "P2"],
+            "Postcode": ["CT1 1AA", "TN23 1PL"],
+            "Hours": [3, 5.5],
+            "Days": ["Mon-Fri", "weekends"],
+            "Services": ["domestic", "social"],
+        }
     )
     path = tmp_path / "people.xlsx"
     df.to_excel(path, index=False)
@@ -121,8 +128,13 @@ def test_excel_register(tmp_path):
 
 def test_providers_as_a_point_layer(tmp_path):
     gdf = gpd.GeoDataFrame(
-        {"provider_id": ["A"], "name": ["Alpha"], "services": ["domestic"], "days": ["Mon"],
-         "capacity_hours": [10]},
+        {
+            "provider_id": ["A"],
+            "name": ["Alpha"],
+            "services": ["domestic"],
+            "days": ["Mon"],
+            "capacity_hours": [10],
+        },
         geometry=[shapely.Point(1.083, 51.2797)],
         crs=4326,
     )
@@ -134,16 +146,24 @@ def test_providers_as_a_point_layer(tmp_path):
 
 def test_place_in_real_wards(demo_registers):
     providers, _ = demo_registers
-    placed = place_in_areas(providers, gpd.read_file(shared_file(WARDS_2022)).pipe(
-        lambda g: __import__("gapmap").read_areas(shared_file(WARDS_2022))))
+    placed = place_in_areas(
+        providers,
+        gpd.read_file(shared_file(WARDS_2022)).pipe(
+            lambda g: __import__("gapmap").read_areas(shared_file(WARDS_2022))
+        ),
+    )
     assert (placed["area_code"] != "").all()
     assert placed.attrs["unplaced"] == []
 
 
-_cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+_cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(st.tuples(_cell, _cell, _cell, _cell, _cell), min_size=1, max_size=5))
 def test_readers_accept_or_raise_input_error(tmp_path, rows):
     import csv

@@ -22,18 +22,18 @@ from .postcodes import PostcodeDirectory, normalise_postcode
 from .registers import place_in_areas, read_people, read_providers
 
 __all__ = [
-    "__version__",
     "InputError",
-    "Problem",
     "PostcodeDirectory",
-    "normalise_postcode",
-    "read_areas",
-    "place_points",
+    "Problem",
+    "__version__",
     "build_kent_sectors",
     "load_builtin_areas",
-    "read_providers",
-    "read_people",
-    "place_in_areas",
     "make_demo_registers",
+    "normalise_postcode",
+    "place_in_areas",
+    "place_points",
+    "read_areas",
+    "read_people",
+    "read_providers",
     "write_demo_registers",
 ]

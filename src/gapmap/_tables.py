@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 
-__all__ = ["read_table", "ROW"]
+__all__ = ["ROW", "read_table"]
 
 #: Name of the column that carries each record's spreadsheet row number.
 ROW = "__row__"

@@ -20,7 +20,7 @@ import shapely
 from ._kent import GB_BNG_BOUNDS
 from .errors import InputError, Problem, ProblemList
 
-__all__ = ["read_areas", "read_rural_classification", "place_points", "Placement", "BNG"]
+__all__ = ["BNG", "Placement", "place_points", "read_areas", "read_rural_classification"]
 
 BNG = "EPSG:27700"
 #: Points this far (metres) outside every area still go to the nearest area.
@@ -29,7 +29,7 @@ DEFAULT_SNAP_M = 2000.0
 # ONS area levels in the order we prefer them when a file carries several (an LSOA file often
 # carries its ward and district too: the finest level is the area).
 _LEVELS = ("OA", "LSOA", "DZ", "MSOA", "WD", "PCON", "LAD", "CTY", "UTLA")
-_ONS_CODE = re.compile(r"^(OA|LSOA|DZ|MSOA|WD|PCON|LAD|LTLA|CTY|UTLA)(\d\d)CD$", re.I)
+_ONS_CODE = re.compile(r"^(OA|LSOA|DZ|MSOA|WD|PCON|LAD|LTLA|CTY|UTLA)(\d\d)CD$", re.IGNORECASE)
 
 
 @dataclass
@@ -185,10 +185,14 @@ def read_areas(
         problems.add(
             "the area code appears more than once", row=i + 1, column=cols.code, value=codes.iloc[i]
         )
-    if problems and all(
-        p.column == "geometry" and "geometry where a polygon" in p.message
-        for p in problems.problems
-    ) and len(problems) == len(gdf):
+    if (
+        problems
+        and all(
+            p.column == "geometry" and "geometry where a polygon" in p.message
+            for p in problems.problems
+        )
+        and len(problems) == len(gdf)
+    ):
         raise InputError(Problem(file, "the layer has no polygons (areas must be polygons)"))
     problems.raise_if_any()
 
@@ -230,11 +234,15 @@ def read_areas(
     if rural_column is not None:
         if rural_column not in gdf.columns:
             raise InputError(Problem(file, f"the rural column '{rural_column}' is not in the file"))
-        out["rural"] = [_parse_rural(v, file, i + 1, rural_column) for i, v in enumerate(gdf[rural_column])]
+        out["rural"] = [
+            _parse_rural(v, file, i + 1, rural_column) for i, v in enumerate(gdf[rural_column])
+        ]
     try:
         out = out.to_crs(BNG)
     except Exception as exc:
-        raise InputError(Problem(file, f"cannot reproject from {gdf.crs} to EPSG:27700: {exc}")) from None
+        raise InputError(
+            Problem(file, f"cannot reproject from {gdf.crs} to EPSG:27700: {exc}")
+        ) from None
     _check_in_gb(out, file, gdf.crs)
     out.attrs["notes"] = notes
     out.attrs["source"] = file
@@ -282,7 +290,13 @@ def _parse_rural(value, file: str, row: int, column: str) -> bool:
 def _check_in_gb(out: gpd.GeoDataFrame, file: str, crs) -> None:
     xmin, ymin, xmax, ymax = out.total_bounds
     gx0, gy0, gx1, gy1 = GB_BNG_BOUNDS
-    if not (np.isfinite([xmin, ymin, xmax, ymax]).all()) or xmin < gx0 or ymin < gy0 or xmax > gx1 or ymax > gy1:
+    if (
+        not (np.isfinite([xmin, ymin, xmax, ymax]).all())
+        or xmin < gx0
+        or ymin < gy0
+        or xmax > gx1
+        or ymax > gy1
+    ):
         raise InputError(
             Problem(
                 file,
@@ -349,9 +363,7 @@ def place_points(
     return Placement(codes, snapped)
 
 
-def read_rural_classification(
-    path: str | Path, *, lookup: str | Path | None = None
-) -> pd.Series:
+def read_rural_classification(path: str | Path, *, lookup: str | Path | None = None) -> pd.Series:
     """Read a rural flag per area from a table, optionally through a lookup to the areas.
 
     The table has an ONS code column (``WD11CD``, ``LSOA21CD``, ...; else its first column) and
@@ -373,12 +385,19 @@ def read_rural_classification(
     code = next((c for c in cols if _ONS_CODE.match(c)), cols[0])
     flag = next(
         (c for c in cols if c == "rural"),
-        next((c for c in cols if re.fullmatch(r"ruc\d\dcd", c)),
-             next((c for c in cols if c.endswith("urban_rural")), None)),
+        next(
+            (c for c in cols if re.fullmatch(r"ruc\d\dcd", c)),
+            next((c for c in cols if c.endswith("urban_rural")), None),
+        ),
     )
     if flag is None:
-        raise InputError(Problem(file, "no rural column: expected 'rural', 'RUC11CD'/'RUC21CD' "
-                                 "or '..._urban_rural'", row=1))
+        raise InputError(
+            Problem(
+                file,
+                "no rural column: expected 'rural', 'RUC11CD'/'RUC21CD' or '..._urban_rural'",
+                row=1,
+            )
+        )
     values = [_parse_rural(v, file, r, flag) for v, r in zip(t[flag], t[ROW])]
     series = pd.Series(values, index=t[code].str.strip().to_numpy(), dtype=bool)
     if lookup is None:
@@ -386,13 +405,30 @@ def read_rural_classification(
     lk = read_table(lookup, what="lookup")
     lcols = [c for c in lk.columns if c != ROW]
     if code not in lcols:
-        raise InputError(Problem(str(lookup), f"the lookup has no column '{code}' to join the "
-                                 "rural classification on", row=1))
-    target = next((c for c in lcols if c != code and _ONS_CODE.match(c)
-                   and not c.startswith(("lad", "ltla"))), None)
+        raise InputError(
+            Problem(
+                str(lookup),
+                f"the lookup has no column '{code}' to join the rural classification on",
+                row=1,
+            )
+        )
+    target = next(
+        (
+            c
+            for c in lcols
+            if c != code and _ONS_CODE.match(c) and not c.startswith(("lad", "ltla"))
+        ),
+        None,
+    )
     if target is None:
         raise InputError(Problem(str(lookup), "the lookup has no second ONS code column", row=1))
-    mapped = pd.DataFrame({"area": lk[target].str.strip().to_numpy(),
-                           "rural": series.reindex(lk[code].str.strip()).to_numpy()})
+    mapped = pd.DataFrame(
+        {
+            "area": lk[target].str.strip().to_numpy(),
+            "rural": series.reindex(lk[code].str.strip()).to_numpy(),
+        }
+    )
     mapped = mapped.dropna()
-    return mapped.assign(rural=mapped["rural"].astype(float)).groupby("area")["rural"].mean().gt(0.5)
+    return (
+        mapped.assign(rural=mapped["rural"].astype(float)).groupby("area")["rural"].mean().gt(0.5)
+    )

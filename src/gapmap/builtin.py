@@ -33,24 +33,18 @@ import pandas as pd
 import shapely
 
 from ._kent import KENT_DISTRICTS
+from ._paths import repo_or_cache
 from .areas import BNG, polygonal_part
 from .postcodes import PostcodeDirectory, default_directory
 
-__all__ = ["build_kent_sectors", "load_builtin_areas", "builtin_path", "BUILTIN_NAME"]
+__all__ = ["BUILTIN_NAME", "build_kent_sectors", "builtin_path", "load_builtin_areas"]
 
 BUILTIN_NAME = "kent_postcode_sectors.geojson"
 _PARAMS = {"clip_m": 1000.0, "simplify_m": 15.0}
 
 
 def _boundaries_dir() -> Path:
-    env = os.environ.get("GAPMAP_BOUNDARIES")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "boundaries"
-    if repo.is_dir():
-        return repo
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gapmap"
-    return cache
+    return repo_or_cache("boundaries", "GAPMAP_BOUNDARIES")
 
 
 def builtin_path() -> Path:
@@ -106,9 +100,13 @@ def build_kent_sectors(
     point_sector = pcs.merge(pts[["x", "y", "sector"]], on=["x", "y"], suffixes=("_own", ""))
     counts = point_sector.groupby("sector").size()
     district = (
-        point_sector.groupby(["sector", "district_code"]).size().rename("n").reset_index()
+        point_sector.groupby(["sector", "district_code"])
+        .size()
+        .rename("n")
+        .reset_index()
         .sort_values(["sector", "n", "district_code"], ascending=[True, False, True])
-        .drop_duplicates("sector").set_index("sector")["district_code"]
+        .drop_duplicates("sector")
+        .set_index("sector")["district_code"]
     )
     codes = sectors.index.to_numpy(str)
     dcodes = district.reindex(codes).to_numpy(str)
@@ -144,7 +142,7 @@ def _note(path: Path, areas: gpd.GeoDataFrame) -> None:
                 "method": "Voronoi cells of distinct postcode centroids, clipped to discs "
                 "of clip_m metres, dissolved by sector, coverage-simplified by simplify_m",
                 "parameters": _PARAMS,
-                "sectors": int(len(areas)),
+                "sectors": len(areas),
                 "postcodes": int(areas["postcodes"].sum()),
                 "crs": BNG,
                 "attribution": "Source: Office for National Statistics licensed under the Open "

@@ -36,21 +36,34 @@ def _note(msg: str) -> None:
 # --- shared option groups ----------------------------------------------------------------------
 def _add_area_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("areas")
-    g.add_argument("--areas", type=Path, help="polygon layer of areas (default: built-in Kent "
-                   "postcode sectors)")
-    g.add_argument("--area-code-column", help="column holding the area code (ONS columns are "
-                   "found by themselves)")
+    g.add_argument(
+        "--areas",
+        type=Path,
+        help="polygon layer of areas (default: built-in Kent postcode sectors)",
+    )
+    g.add_argument(
+        "--area-code-column",
+        help="column holding the area code (ONS columns are found by themselves)",
+    )
     g.add_argument("--area-name-column", help="column holding the area name")
     g.add_argument("--district-column", help="column holding the district code")
     g.add_argument("--district-name-column", help="column holding the district name")
     g.add_argument("--rural-column", help="column holding a rural flag or ONS RUC code")
-    g.add_argument("--snap-km", type=float, default=2.0,
-                   help="points this far outside every area go to the nearest (default 2)")
+    g.add_argument(
+        "--snap-km",
+        type=float,
+        default=2.0,
+        help="points this far outside every area go to the nearest (default 2)",
+    )
 
 
 def _add_postcode_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--postcode-file", type=Path, help="an ONS postcode file (ONSPD/NSPL CSV) to "
-                   "geocode with, instead of the built-in ONS Postcode Directory")
+    p.add_argument(
+        "--postcode-file",
+        type=Path,
+        help="an ONS postcode file (ONSPD/NSPL CSV) to "
+        "geocode with, instead of the built-in ONS Postcode Directory",
+    )
 
 
 def _directory(args):
@@ -86,24 +99,33 @@ def _print_placement(areas, providers, people) -> None:
     from .registers import placement_summary
 
     table = placement_summary(areas, providers, people)
-    _say(f"{'district':<24}{'areas':>7}{'providers':>11}{'capacity h':>12}"
-         f"{'people':>8}{'need h':>9}")
+    _say(
+        f"{'district':<24}{'areas':>7}{'providers':>11}{'capacity h':>12}{'people':>8}{'need h':>9}"
+    )
     for r in table.itertuples():
-        _say(f"{str(r.Index):<24}{r.areas:>7}{r.providers:>11}{r.capacity_hours:>12,.0f}"
-             f"{r.people:>8}{r.need_hours:>9,.0f}")
+        _say(
+            f"{r.Index!s:<24}{r.areas:>7}{r.providers:>11}{r.capacity_hours:>12,.0f}"
+            f"{r.people:>8}{r.need_hours:>9,.0f}"
+        )
     tot = table.sum(numeric_only=True)
-    _say(f"{'Total':<24}{int(tot['areas']):>7}{int(tot['providers']):>11}"
-         f"{tot['capacity_hours']:>12,.0f}{int(tot['people']):>8}{tot['need_hours']:>9,.0f}")
+    _say(
+        f"{'Total':<24}{int(tot['areas']):>7}{int(tot['providers']):>11}"
+        f"{tot['capacity_hours']:>12,.0f}{int(tot['people']):>8}{tot['need_hours']:>9,.0f}"
+    )
     for label, reg in (("providers", providers), ("people", people)):
         snapped = int((reg["snapped_m"] > 0).sum())
         if snapped:
-            _say(f"  {snapped} {label} just outside every area were placed in the nearest one "
-                 f"(at most {reg['snapped_m'].max():,.0f} m away)")
+            _say(
+                f"  {snapped} {label} just outside every area were placed in the nearest one "
+                f"(at most {reg['snapped_m'].max():,.0f} m away)"
+            )
         unplaced = reg.attrs.get("unplaced", [])
         if unplaced:
             rows = ", ".join(str(r) for r in unplaced[:10])
-            _say(f"  {len(unplaced)} {label} are outside every area and left out "
-                 f"(rows {rows}{' ...' if len(unplaced) > 10 else ''})")
+            _say(
+                f"  {len(unplaced)} {label} are outside every area and left out "
+                f"(rows {rows}{' ...' if len(unplaced) > 10 else ''})"
+            )
 
 
 def cmd_demo(args) -> int:
@@ -124,24 +146,35 @@ def cmd_demo(args) -> int:
     providers = place_in_areas(providers, areas)
     people = place_in_areas(people, areas)
     _say("gapmap demo: the embedded Kent default")
-    _say(f"  areas     {len(areas):>6}  built-in Kent postcode sectors "
-         f"({areas['district_code'].nunique()} districts)")
+    _say(
+        f"  areas     {len(areas):>6}  built-in Kent postcode sectors "
+        f"({areas['district_code'].nunique()} districts)"
+    )
     _say(f"  providers {len(providers):>6}  synthetic, at real Kent postcodes ({prov_path})")
-    _say(f"            capacity {providers['capacity_hours'].sum():,.0f} h a week, "
-         f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
-         f"{providers['capacity_hours'].mean():.1f} h per provider")
+    _say(
+        f"            capacity {providers['capacity_hours'].sum():,.0f} h a week, "
+        f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
+        f"{providers['capacity_hours'].mean():.1f} h per provider"
+    )
     _say(f"  people    {len(people):>6}  synthetic waiting list ({people_path})")
-    _say(f"            need {people['hours'].sum():,.0f} h a week, mean "
-         f"{people['hours'].mean():.1f} h per person; "
-         f"{int((~people['self_directing']).sum())} not self-directing, "
-         f"{int(people['regulated_care'].sum())} need regulated personal care")
+    _say(
+        f"            need {people['hours'].sum():,.0f} h a week, mean "
+        f"{people['hours'].mean():.1f} h per person; "
+        f"{int((~people['self_directing']).sum())} not self-directing, "
+        f"{int(people['regulated_care'].sum())} need regulated personal care"
+    )
     _say("")
     _print_placement(areas, providers, people)
     _say("")
     _say("Gap analysis (2SFCA coverage of need by providers in reach):")
-    result, _ = _run_gaps(areas, providers.drop(columns=["area_code", "snapped_m"]),
-                          people.drop(columns=["area_code", "snapped_m"]), args, args.out,
-                          title="gapmap demo: micro-provider gaps in Kent (synthetic registers)")
+    result, _ = _run_gaps(
+        areas,
+        providers.drop(columns=["area_code", "snapped_m"]),
+        people.drop(columns=["area_code", "snapped_m"]),
+        args,
+        args.out,
+        title="gapmap demo: micro-provider gaps in Kent (synthetic registers)",
+    )
     _print_gaps(result, args.out)
     _say("")
     _say(f"Done in {time.perf_counter() - t0:.1f} s.")
@@ -171,33 +204,73 @@ def _add_gap_options(p: argparse.ArgumentParser) -> None:
 
     d = GapOptions()
     g = p.add_argument_group("gap rules (README: 'How gaps are flagged')")
-    g.add_argument("--rural", type=Path, help="rural classification table (ONS RUC per area, or "
-                   "per LSOA with --rural-lookup)")
-    g.add_argument("--rural-lookup", type=Path, help="lookup from the rural table's codes to the "
-                   "area codes (e.g. ONS LSOA->ward best fit)")
-    g.add_argument("--coverage-threshold", type=float, default=d.coverage_threshold,
-                   help=f"rural gap below this coverage (default {d.coverage_threshold})")
-    g.add_argument("--weekend-threshold", type=float, default=d.weekend_threshold,
-                   help=f"weekend gap below this weekend coverage (default {d.weekend_threshold})")
-    g.add_argument("--rural-distance-km", type=float, default=d.rural_distance_km,
-                   help=f"rural gap if the nearest provider is further (default {d.rural_distance_km:g})")
+    g.add_argument(
+        "--rural",
+        type=Path,
+        help="rural classification table (ONS RUC per area, or per LSOA with --rural-lookup)",
+    )
+    g.add_argument(
+        "--rural-lookup",
+        type=Path,
+        help="lookup from the rural table's codes to the area codes (e.g. ONS LSOA->ward best fit)",
+    )
+    g.add_argument(
+        "--coverage-threshold",
+        type=float,
+        default=d.coverage_threshold,
+        help=f"rural gap below this coverage (default {d.coverage_threshold})",
+    )
+    g.add_argument(
+        "--weekend-threshold",
+        type=float,
+        default=d.weekend_threshold,
+        help=f"weekend gap below this weekend coverage (default {d.weekend_threshold})",
+    )
+    g.add_argument(
+        "--rural-distance-km",
+        type=float,
+        default=d.rural_distance_km,
+        help=f"rural gap if the nearest provider is further (default {d.rural_distance_km:g})",
+    )
     g.add_argument("--weekend-weight", type=float, default=d.weekend_weight)
     g.add_argument("--rural-weight", type=float, default=d.rural_weight)
-    g.add_argument("--rural-density", type=float, default=d.rural_postcodes_per_km2,
-                   help="fallback: rural below this many postcodes per km² (default 20)")
-    g.add_argument("--enhanced", action="store_true",
-                   help="enhanced 2SFCA with Gaussian distance decay (default off)")
-    g.add_argument("--circuity", type=float, default=d.circuity,
-                   help="scale straight-line distance toward road distance (default 1.0)")
-    g.add_argument("--census", type=Path, help="Census age table (ONS TS007A) to estimate need "
-                   "from population")
-    g.add_argument("--rates", type=Path, help="rate table for --census (default "
-                   "data/need_rates_adl_hse2014.csv)")
+    g.add_argument(
+        "--rural-density",
+        type=float,
+        default=d.rural_postcodes_per_km2,
+        help="fallback: rural below this many postcodes per km² (default 20)",
+    )
+    g.add_argument(
+        "--enhanced",
+        action="store_true",
+        help="enhanced 2SFCA with Gaussian distance decay (default off)",
+    )
+    g.add_argument(
+        "--circuity",
+        type=float,
+        default=d.circuity,
+        help="scale straight-line distance toward road distance (default 1.0)",
+    )
+    g.add_argument(
+        "--census", type=Path, help="Census age table (ONS TS007A) to estimate need from population"
+    )
+    g.add_argument(
+        "--rates",
+        type=Path,
+        help="rate table for --census (default data/need_rates_adl_hse2014.csv)",
+    )
     g.add_argument("--census-lookup", type=Path, help="lookup from census codes to area codes")
-    g.add_argument("--census-areas", type=Path, help="boundaries of the census units, to place "
-                   "them in the areas by location")
-    g.add_argument("--internal", action="store_true", help="also write internal_gaps_exact.csv "
-                   "with exact, unsuppressed figures (not to be shared)")
+    g.add_argument(
+        "--census-areas",
+        type=Path,
+        help="boundaries of the census units, to place them in the areas by location",
+    )
+    g.add_argument(
+        "--internal",
+        action="store_true",
+        help="also write internal_gaps_exact.csv "
+        "with exact, unsuppressed figures (not to be shared)",
+    )
 
 
 def _run_gaps(areas, providers, people, args, out: Path, title: str):
@@ -213,8 +286,13 @@ def _run_gaps(areas, providers, people, args, out: Path, title: str):
     if getattr(args, "census", None) is not None:
         from .need import estimated_demand
 
-        estimated = estimated_demand(areas, args.census, rates_path=args.rates,
-                                     lookup=args.census_lookup, census_areas=args.census_areas)
+        estimated = estimated_demand(
+            areas,
+            args.census,
+            rates_path=args.rates,
+            lookup=args.census_lookup,
+            census_areas=args.census_areas,
+        )
     elif getattr(args, "census_lookup", None) or getattr(args, "census_areas", None):
         raise InputError("--census-lookup and --census-areas go with --census", file="command line")
     t0 = time.perf_counter()
@@ -230,57 +308,45 @@ def _print_gaps(result, out: Path, top: int = 8) -> None:
     t = result.table
     need, acc, unmet = t["need_hours"].sum(), t["accessible_hours"].sum(), t["unmet_hours"].sum()
     wneed, wacc = t["weekend_need_hours"].sum(), t["weekend_accessible_hours"].sum()
-    _say(f"Need {need:,.0f} h a week; providers in reach could give {acc:,.0f} h "
-         f"({acc / need:.0%}); unmet {unmet:,.0f} h." if need else "No need in the register.")
+    _say(
+        f"Need {need:,.0f} h a week; providers in reach could give {acc:,.0f} h "
+        f"({acc / need:.0%}); unmet {unmet:,.0f} h."
+        if need
+        else "No need in the register."
+    )
     if wneed:
         _say(f"Weekend: need {wneed:,.0f} h, in reach {wacc:,.0f} h ({wacc / wneed:.0%}).")
-    _say(f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
-         f"{int((t['gap_band'] == 'medium').sum())}; weekend gaps {int(t['weekend_gap'].sum())}; "
-         f"rural gaps {int(t['rural_gap'].sum())} (of {int(t['rural'].sum())} rural areas).")
+    _say(
+        f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
+        f"{int((t['gap_band'] == 'medium').sum())}; weekend gaps {int(t['weekend_gap'].sum())}; "
+        f"rural gaps {int(t['rural_gap'].sum())} (of {int(t['rural'].sum())} rural areas)."
+    )
     if "estimated_need_hours" in t:
         est, eacc = t["estimated_need_hours"].sum(), t["estimated_accessible_hours"].sum()
-        _say(f"Estimated need from population: {est:,.0f} h a week; providers in reach could give "
-             f"{eacc:,.0f} h of it ({eacc / est:.1%}).")
+        _say(
+            f"Estimated need from population: {est:,.0f} h a week; providers in reach could give "
+            f"{eacc:,.0f} h of it ({eacc / est:.1%})."
+        )
     for note in result.notes:
         _say(f"  ({note})")
     worst = t[t["people"] > 7].sort_values("gap_score", ascending=False).head(top)
     if len(worst):
-        _say(f"Largest gaps (areas with more than 7 people; figures rounded to 5):")
+        _say("Largest gaps (areas with more than 7 people; figures rounded to 5):")
         for r in worst.itertuples():
-            flags = [f for f, on in (("rural gap", r.rural_gap), ("weekend gap", r.weekend_gap)) if on]
-            _say(f"  {r.area_name[:28]:<28} {r.district[:20]:<20} coverage "
-                 f"{r.coverage_ratio:>4.0%}  unmet ~{5 * round(r.unmet_hours / 5):>4.0f} h"
-                 + (f"  [{', '.join(flags)}]" if flags else ""))
+            flags = [
+                f for f, on in (("rural gap", r.rural_gap), ("weekend gap", r.weekend_gap)) if on
+            ]
+            _say(
+                f"  {r.area_name[:28]:<28} {r.district[:20]:<20} coverage "
+                f"{r.coverage_ratio:>4.0%}  unmet ~{5 * round(r.unmet_hours / 5):>4.0f} h"
+                + (f"  [{', '.join(flags)}]" if flags else "")
+            )
     _say(f"Outputs in {out}/: gaps.csv, gaps.gpkg, gap_map.html, gap_map.png")
 
 
-def cmd_gaps(args) -> int:
+def _load_inputs(args, *, people_required: bool):
+    """Areas and both registers, with every register problem reported together."""
     from .registers import read_people, read_providers
-
-    directory = _directory(args)
-    areas = _areas(args)
-    for note in areas.attrs.get("notes", []):
-        _note("note: " + note)
-    errors: list = []
-    providers = people = None
-    for reader, path, slot in ((read_providers, args.providers, "p"), (read_people, args.people, "q")):
-        try:
-            if slot == "p":
-                providers = reader(path, postcodes=directory)
-            else:
-                people = reader(path, postcodes=directory)
-        except InputError as exc:
-            errors += exc.problems
-    if errors:
-        raise InputError(errors)
-    result, _ = _run_gaps(areas, providers, people, args, args.out,
-                          title="gapmap: micro-provider gaps")
-    _print_gaps(result, args.out)
-    return EXIT_OK
-
-
-def cmd_check(args) -> int:
-    from .registers import place_in_areas, read_people, read_providers
 
     directory = _directory(args)
     areas = _areas(args)
@@ -292,13 +358,29 @@ def cmd_check(args) -> int:
         providers = read_providers(args.providers, postcodes=directory)
     except InputError as exc:
         errors += exc.problems
-    if args.people is not None:
+    if args.people is not None or people_required:
         try:
             people = read_people(args.people, postcodes=directory)
         except InputError as exc:
             errors += exc.problems
     if errors:
         raise InputError(errors)
+    return areas, providers, people
+
+
+def cmd_gaps(args) -> int:
+    areas, providers, people = _load_inputs(args, people_required=True)
+    result, _ = _run_gaps(
+        areas, providers, people, args, args.out, title="gapmap: micro-provider gaps"
+    )
+    _print_gaps(result, args.out)
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from .registers import place_in_areas
+
+    areas, providers, people = _load_inputs(args, people_required=False)
     snap = _check_snap(args)
     providers = place_in_areas(providers, areas, snap_m=snap)
     if people is None:
@@ -324,8 +406,10 @@ def cmd_build_geography(args) -> int:
     _note(f"Building Kent postcode sectors from the ONS Postcode Directory into {path} ...")
     t0 = time.perf_counter()
     areas = write_builtin(path)
-    _say(f"{len(areas)} sectors, {int(areas['postcodes'].sum()):,} postcodes, "
-         f"{areas.geometry.area.sum() / 1e6:,.0f} km², in {time.perf_counter() - t0:.1f} s: {path}")
+    _say(
+        f"{len(areas)} sectors, {int(areas['postcodes'].sum()):,} postcodes, "
+        f"{areas.geometry.area.sum() / 1e6:,.0f} km², in {time.perf_counter() - t0:.1f} s: {path}"
+    )
     return EXIT_OK
 
 
@@ -355,8 +439,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the embedded Kent default")
-    p.add_argument("--out", type=Path, default=Path("gapmap-demo"),
-                   help="folder for the outputs (default ./gapmap-demo)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("gapmap-demo"),
+        help="folder for the outputs (default ./gapmap-demo)",
+    )
     _add_gap_options(p)
     p.set_defaults(func=cmd_demo, areas=None, snap_km=2.0)
 
@@ -376,14 +464,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_postcode_options(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("build-geography",
-                       help="(re)build the built-in Kent postcode-sector geography")
+    p = sub.add_parser(
+        "build-geography", help="(re)build the built-in Kent postcode-sector geography"
+    )
     p.add_argument("--out", type=Path, help="where to write it (default: boundaries/)")
     p.set_defaults(func=cmd_build_geography)
 
     p = sub.add_parser("make-demo", help="write synthetic demo registers at real Kent postcodes")
-    p.add_argument("--scale", choices=sorted(SCALES), default=DEFAULT_SCALE,
-                   help="; ".join(f"{k}: {v.what}" for k, v in SCALES.items()))
+    p.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default=DEFAULT_SCALE,
+        help="; ".join(f"{k}: {v.what}" for k, v in SCALES.items()),
+    )
     p.add_argument("--providers", type=int, help="number of providers (overrides --scale)")
     p.add_argument("--people", type=int, help="number of people (overrides --scale)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -408,12 +501,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return EXIT_OK
     except KeyboardInterrupt:
-        _note("gapmap: interrupted; outputs already written are complete, the rest were not written")
+        _note(
+            "gapmap: interrupted; outputs already written are complete, the rest were not written"
+        )
         return EXIT_ERROR
     except Exception as exc:  # anything else is our bug or the machine's problem, not the user's
         if debug:
             raise
-        _note(f"gapmap: unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        _note(
+            f"gapmap: unexpected error: {type(exc).__name__}: {exc} (run with --debug for details)"
+        )
         return EXIT_ERROR
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 from .reach import Reach
 from .vocab import WEEKEND_MASK, count_days
 
-__all__ = ["two_step_fca", "gaussian_decay", "Coverage", "person_coverage", "weekend_share"]
+__all__ = ["Coverage", "gaussian_decay", "person_coverage", "two_step_fca", "weekend_share"]
 
 
 def gaussian_decay(distance_km: np.ndarray, limit_km: np.ndarray) -> np.ndarray:
@@ -75,7 +75,9 @@ def two_step_fca(
     demand = np.asarray(demand, dtype=float)
     supply = np.asarray(supply, dtype=float)
     w = gaussian_decay(reach.distance_km, reach.limit_km) if enhanced else np.ones(len(reach))
-    denom = np.bincount(reach.provider, weights=demand[reach.person] * w, minlength=reach.n_providers)
+    denom = np.bincount(
+        reach.provider, weights=demand[reach.person] * w, minlength=reach.n_providers
+    )
     ratio = np.divide(supply, denom, out=np.zeros_like(supply), where=denom > 0)
     access = np.bincount(reach.person, weights=ratio[reach.provider] * w, minlength=reach.n_people)
     return ratio, access

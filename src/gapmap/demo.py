@@ -27,7 +27,6 @@ call gives the same files.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from ._kent import KENT_DISTRICTS
+from ._paths import repo_or_cache
 from .postcodes import PostcodeDirectory, default_directory
 
-__all__ = ["SCALES", "DemoSize", "make_demo_registers", "write_demo_registers", "demo_paths"]
+__all__ = ["SCALES", "DemoSize", "demo_paths", "make_demo_registers", "write_demo_registers"]
 
 DEFAULT_SEED = 2026
 
@@ -58,7 +58,8 @@ SCALES: dict[str, DemoSize] = {
 DEFAULT_SCALE = "kent-y3"
 
 _ADJ = ["Bright", "Kind", "Helping", "Friendly", "Golden", "Willow", "Oak", "Garden", "Caring",
-        "Village", "Homely", "Good", "Open", "Steady", "Sunny", "Harbour", "Meadow", "Orchard"]  # fmt: skip
+        "Village", "Homely", "Good", "Open", "Steady", "Sunny", "Harbour", "Meadow",
+        "Orchard"]  # fmt: skip
 _NOUN = ["Hands", "Days", "Companions", "Support", "Neighbours", "Home Help", "Friends",
          "Care", "Visits", "Hearts", "Path", "Circle"]  # fmt: skip
 
@@ -201,13 +202,7 @@ def make_demo_registers(
 
 
 def _data_dir() -> Path:
-    env = os.environ.get("GAPMAP_DATA")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "data"
-    if repo.is_dir():
-        return repo
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gapmap" / "data"
+    return repo_or_cache("data", "GAPMAP_DATA")
 
 
 def demo_paths() -> tuple[Path, Path]:

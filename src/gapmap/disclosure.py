@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Suppression", "suppress", "round_to"]
+__all__ = ["Suppression", "round_to", "suppress"]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Problem", "InputError", "ProblemList"]
+__all__ = ["InputError", "Problem", "ProblemList"]
 
 #: How many problems a message lists before it says "and N more".
 MAX_LISTED = 50

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_path", "write_csv", "write_text", "write_gpkg", "neutralise_formulas"]
+__all__ = ["atomic_path", "neutralise_formulas", "write_csv", "write_gpkg", "write_text"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,7 +29,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     # same extension as the target: GDAL picks drivers and checks names by it
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.part-", suffix=target.suffix, dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.part-", suffix=target.suffix, dir=target.parent
+    )
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -59,7 +61,9 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as UTF-8 CSV (with BOM so Excel reads accents), atomically and safely."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        neutralise_formulas(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n")
+        neutralise_formulas(frame).to_csv(
+            tmp, index=False, encoding="utf-8-sig", lineterminator="\n"
+        )
     return path
 
 

@@ -33,20 +33,19 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from .areas import place_points
-from .coverage import Coverage, person_coverage
+from .coverage import Coverage, person_coverage, two_step_fca
 from .disclosure import Suppression, round_to, suppress
-from .reach import Reach, eligible_pairs
 from .need import EstimatedNeed
+from .reach import Reach, eligible_pairs
 from .registers import place_in_areas
-from .coverage import two_step_fca
 
 __all__ = [
+    "GAP_COLUMNS",
     "GapOptions",
     "GapResult",
     "gap_analysis",
-    "publish_gaps",
     "postcode_density_rural",
-    "GAP_COLUMNS",
+    "publish_gaps",
 ]
 
 GAP_COLUMNS = [
@@ -57,8 +56,12 @@ GAP_COLUMNS = [
     "gap_score", "gap_band",
 ]  # fmt: skip
 
-ESTIMATED_COLUMNS = ["estimated_need_hours", "estimated_accessible_hours",
-                     "estimated_coverage_ratio", "estimated_unmet_hours"]
+ESTIMATED_COLUMNS = [
+    "estimated_need_hours",
+    "estimated_accessible_hours",
+    "estimated_coverage_ratio",
+    "estimated_unmet_hours",
+]
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,13 @@ class GapOptions:
         for name in ("coverage_threshold", "weekend_threshold"):
             if not 0 <= getattr(self, name) <= 10:
                 bad.append(f"{name} must be between 0 and 10")
-        for name in ("rural_distance_km", "weekend_weight", "rural_weight",
-                     "rural_postcodes_per_km2", "snap_m"):
+        for name in (
+            "rural_distance_km",
+            "weekend_weight",
+            "rural_weight",
+            "rural_postcodes_per_km2",
+            "snap_m",
+        ):
             if getattr(self, name) < 0:
                 bad.append(f"{name} must not be negative")
         if not 1.0 <= self.circuity <= 5.0:
@@ -104,9 +112,7 @@ class GapResult:
     notes: list[str] = field(default_factory=list)
 
 
-def postcode_density_rural(
-    areas: gpd.GeoDataFrame, threshold_per_km2: float = 20.0
-) -> np.ndarray:
+def postcode_density_rural(areas: gpd.GeoDataFrame, threshold_per_km2: float = 20.0) -> np.ndarray:
     """Rural flag from Kent postcode density (fallback when no classification is given).
 
     Postcodes stacked more than 5 to a centroid (PO boxes, large users) are not counted.
@@ -122,8 +128,11 @@ def postcode_density_rural(
         pcs = pcs[~stacked.to_numpy()]
         placed = place_points(areas, pcs["x"].to_numpy(), pcs["y"].to_numpy(), snap_m=0)
         counts = (
-            pd.Series(placed.area_code[placed.placed]).value_counts()
-            .reindex(areas["area_code"]).fillna(0).to_numpy(float)
+            pd.Series(placed.area_code[placed.placed])
+            .value_counts()
+            .reindex(areas["area_code"])
+            .fillna(0)
+            .to_numpy(float)
         )
     km2 = areas.area.to_numpy() / 1e6
     return np.divide(counts, km2, out=np.zeros_like(km2), where=km2 > 0) < threshold_per_km2
@@ -188,16 +197,26 @@ def gap_analysis(
     t["providers"] = _by_area(
         providers["area_code"].to_numpy(), np.ones(len(providers)), index
     ).astype(int)
-    for col in ("need_hours", "weekend_need_hours", "accessible_hours",
-                "weekend_accessible_hours", "unmet_hours", "weekend_unmet_hours"):
+    for col in (
+        "need_hours",
+        "weekend_need_hours",
+        "accessible_hours",
+        "weekend_accessible_hours",
+        "unmet_hours",
+        "weekend_unmet_hours",
+    ):
         t[col] = _by_area(codes, per[col].to_numpy(), index)
     t["need_hours_not_self_directing"] = _by_area(
         codes, per["need_hours"].to_numpy() * ~people["self_directing"].to_numpy(bool), index
     )
     with np.errstate(divide="ignore", invalid="ignore"):
-        t["coverage_ratio"] = np.where(t["need_hours"] > 0, t["accessible_hours"] / t["need_hours"], np.nan)
+        t["coverage_ratio"] = np.where(
+            t["need_hours"] > 0, t["accessible_hours"] / t["need_hours"], np.nan
+        )
         t["weekend_coverage_ratio"] = np.where(
-            t["weekend_need_hours"] > 0, t["weekend_accessible_hours"] / t["weekend_need_hours"], np.nan
+            t["weekend_need_hours"] > 0,
+            t["weekend_accessible_hours"] / t["weekend_need_hours"],
+            np.nan,
         )
     # nearest provider to each area's representative point (inside the area)
     rep = areas.geometry.representative_point()
@@ -211,8 +230,10 @@ def gap_analysis(
     if rural is not None:
         flag = rural.reindex(index)
         if flag.isna().any():
-            notes.append(f"{int(flag.isna().sum())} areas have no rural classification; "
-                         "postcode density was used for them")
+            notes.append(
+                f"{int(flag.isna().sum())} areas have no rural classification; "
+                "postcode density was used for them"
+            )
             fallback = postcode_density_rural(areas, options.rural_postcodes_per_km2)
             flag = flag.where(flag.notna(), pd.Series(fallback, index=index))
         t["rural"] = flag.astype(bool).to_numpy()
@@ -222,15 +243,21 @@ def gap_analysis(
         rural_source = "column of the area layer"
     else:
         t["rural"] = postcode_density_rural(areas, options.rural_postcodes_per_km2)
-        rural_source = (f"postcode density below {options.rural_postcodes_per_km2:g} per km² "
-                        "(no classification given)")
+        rural_source = (
+            f"postcode density below {options.rural_postcodes_per_km2:g} per km² "
+            "(no classification given)"
+        )
     notes.append(f"rural areas: {int(t['rural'].sum())} of {len(t)}, from {rural_source}")
 
     has_need = t["need_hours"] > 0
     cov_ratio = t["coverage_ratio"].fillna(np.inf)
-    t["rural_gap"] = t["rural"] & has_need & (
-        (cov_ratio < options.coverage_threshold)
-        | (t["nearest_provider_km"] > options.rural_distance_km)
+    t["rural_gap"] = (
+        t["rural"]
+        & has_need
+        & (
+            (cov_ratio < options.coverage_threshold)
+            | (t["nearest_provider_km"] > options.rural_distance_km)
+        )
     )
     t["weekend_gap"] = (t["weekend_need_hours"] > 0) & (
         t["weekend_coverage_ratio"].fillna(np.inf) < options.weekend_threshold
@@ -248,24 +275,34 @@ def gap_analysis(
     t["district"] = areas["district_name"].to_numpy()
     columns = list(GAP_COLUMNS)
     if estimated is not None:
-        demand = pd.DataFrame({"x": estimated.x, "y": estimated.y,
-                               "max_travel_km": np.full(len(estimated.x), np.nan)})
-        est_reach = eligible_pairs(demand, providers, circuity=options.circuity,
-                                   check_services=False)
-        _, est_access = two_step_fca(est_reach, estimated.hours,
-                                     providers["capacity_hours"].to_numpy(float),
-                                     enhanced=options.enhanced)
+        demand = pd.DataFrame(
+            {"x": estimated.x, "y": estimated.y, "max_travel_km": np.full(len(estimated.x), np.nan)}
+        )
+        est_reach = eligible_pairs(
+            demand, providers, circuity=options.circuity, check_services=False
+        )
+        _, est_access = two_step_fca(
+            est_reach,
+            estimated.hours,
+            providers["capacity_hours"].to_numpy(float),
+            enhanced=options.enhanced,
+        )
         codes_e = estimated.area_code
         t["estimated_need_hours"] = _by_area(codes_e, estimated.hours, index)
         t["estimated_accessible_hours"] = _by_area(codes_e, estimated.hours * est_access, index)
         t["estimated_unmet_hours"] = _by_area(
-            codes_e, estimated.hours * np.maximum(0.0, 1.0 - est_access), index)
+            codes_e, estimated.hours * np.maximum(0.0, 1.0 - est_access), index
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             t["estimated_coverage_ratio"] = np.where(
                 t["estimated_need_hours"] > 0,
-                t["estimated_accessible_hours"] / t["estimated_need_hours"], np.nan)
+                t["estimated_accessible_hours"] / t["estimated_need_hours"],
+                np.nan,
+            )
         columns += ESTIMATED_COLUMNS
-        notes.append(f"estimated need: {estimated.hours.sum():,.0f} h a week from {estimated.source}")
+        notes.append(
+            f"estimated need: {estimated.hours.sum():,.0f} h a week from {estimated.source}"
+        )
     t = t.reset_index(names="area_code")
     table = gpd.GeoDataFrame(t[columns], geometry=areas.geometry.to_numpy(), crs=areas.crs)
     return GapResult(table, people, providers, reach, cov, notes)
@@ -286,13 +323,18 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
     register is a directory of businesses, not statistics about people who need care.
     """
     out = suppress(
-        table, count_columns=["people"], hour_columns=HOUR_COLUMNS,
-        withheld_columns=["gap_score"], rule=rule,
+        table,
+        count_columns=["people"],
+        hour_columns=HOUR_COLUMNS,
+        withheld_columns=["gap_score"],
+        rule=rule,
     )
     # the score is in hours: recompute it from the rounded unmet hours so it reveals no more
     factor = np.divide(
-        table["gap_score"].to_numpy(float), table["unmet_hours"].to_numpy(float),
-        out=np.ones(len(table)), where=table["unmet_hours"].to_numpy(float) > 0,
+        table["gap_score"].to_numpy(float),
+        table["unmet_hours"].to_numpy(float),
+        out=np.ones(len(table)),
+        where=table["unmet_hours"].to_numpy(float) > 0,
     )
     out["gap_score"] = np.round(out["unmet_hours"].to_numpy(float) * factor, 0)
     for c in ("coverage_ratio", "weekend_coverage_ratio", "estimated_coverage_ratio"):

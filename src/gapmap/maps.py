@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["gap_map", "gap_map_png", "save_map", "ATTRIBUTION", "BAND_COLOURS"]
+__all__ = ["ATTRIBUTION", "BAND_COLOURS", "gap_map", "gap_map_png", "save_map"]
 
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
@@ -124,7 +124,8 @@ def _legend_html(title: str) -> str:
         for b in ("high", "medium", "low", "none")
     )
     weekend = "".join(
-        f'<div><span style="background:{c}"></span>{_esc(label)}</div>' for _, c, label in WEEKEND_BINS
+        f'<div><span style="background:{c}"></span>{_esc(label)}</div>'
+        for _, c, label in WEEKEND_BINS
     )
     return f"""
 <div id="gapmap-legend" role="region" aria-label="Map legend" style="position:absolute;bottom:24px;
@@ -135,8 +136,10 @@ def _legend_html(title: str) -> str:
 <strong>{_esc(title)}</strong>
 <div style="margin-top:4px"><em>Unmet need</em> (share of need providers can reach)</div>{band}
 <div style="margin-top:4px"><em>Weekend coverage</em></div>{weekend}
-<div style="margin-top:4px"><span style="background:none;border:3px solid #6a3d9a"></span>Rural gap</div>
-<div><span style="background:#1a9850;border-radius:50%"></span>Micro-provider (postcode centroid)</div>
+<div style="margin-top:4px"><span style="background:none;border:3px solid #6a3d9a"></span>
+ Rural gap</div>
+<div><span style="background:#1a9850;border-radius:50%"></span>
+ Micro-provider (postcode centroid)</div>
 <div style="margin-top:6px;color:#555;font-size:10px">Figures rounded to 5; areas with 1-7
  people show * and withhold hours. {_esc(ATTRIBUTION)}</div>
 </div>"""
@@ -170,8 +173,13 @@ def gap_map(
     m.default_css = []
     m.get_root().header.add_child(folium.Element(_leaflet_inline()))
     m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
-    tiles = folium.TileLayer("OpenStreetMap", name="Background map (online only)", attr=(
-        "&copy; OpenStreetMap contributors | " + _esc(ATTRIBUTION)), overlay=False, control=False)
+    tiles = folium.TileLayer(
+        "OpenStreetMap",
+        name="Background map (online only)",
+        attr=("&copy; OpenStreetMap contributors | " + _esc(ATTRIBUTION)),
+        overlay=False,
+        control=False,
+    )
     tiles.add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]])
 
@@ -186,40 +194,82 @@ def gap_map(
             ("Coverage", _fmt(r["coverage_ratio"], pct=True)),
             ("Weekend coverage", _fmt(r["weekend_coverage_ratio"], pct=True)),
             ("Nearest provider", _fmt(r["nearest_provider_km"], 1) + " km"),
-            *([("Estimated need, h/week", _fmt(r["estimated_need_hours"])),
-               ("Estimated coverage", _fmt(r["estimated_coverage_ratio"], pct=True))]
-              if "estimated_need_hours" in r else []),
-            ("Gap", _esc(r["gap_band"]) + (", rural gap" if r["rural_gap"] else "")
-             + (", weekend gap" if r["weekend_gap"] else "")),
+            *(
+                [
+                    ("Estimated need, h/week", _fmt(r["estimated_need_hours"])),
+                    ("Estimated coverage", _fmt(r["estimated_coverage_ratio"], pct=True)),
+                ]
+                if "estimated_need_hours" in r
+                else []
+            ),
+            (
+                "Gap",
+                _esc(r["gap_band"])
+                + (", rural gap" if r["rural_gap"] else "")
+                + (", weekend gap" if r["weekend_gap"] else ""),
+            ),
         ]
-        return "<table>" + "".join(f"<tr><th style='text-align:left;padding-right:6px'>{k}</th>"
-                                   f"<td>{v}</td></tr>" for k, v in rows) + "</table>"
+        return (
+            "<table>"
+            + "".join(
+                f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
+                for k, v in rows
+            )
+            + "</table>"
+        )
 
     styles = {
-        "need": lambda r: {"fillColor": BAND_COLOURS.get(r["gap_band"], "#ccc"),
-                           "color": "#555", "weight": 0.5, "fillOpacity": 0.75},
-        "weekend": lambda r: {"fillColor": _weekend_colour(r["weekend_coverage_ratio"]),
-                              "color": "#555", "weight": 0.5, "fillOpacity": 0.75},
-        "rural": lambda r: ({"color": "#6a3d9a", "weight": 3, "fillOpacity": 0.15,
-                             "fillColor": "#6a3d9a"} if r["rural_gap"] else
-                            {"color": "#999", "weight": 0.3, "fillOpacity": 0.0,
-                             "opacity": 0.3 if r["rural"] else 0.0}),
+        "need": lambda r: {
+            "fillColor": BAND_COLOURS.get(r["gap_band"], "#ccc"),
+            "color": "#555",
+            "weight": 0.5,
+            "fillOpacity": 0.75,
+        },
+        "weekend": lambda r: {
+            "fillColor": _weekend_colour(r["weekend_coverage_ratio"]),
+            "color": "#555",
+            "weight": 0.5,
+            "fillOpacity": 0.75,
+        },
+        "rural": lambda r: (
+            {"color": "#6a3d9a", "weight": 3, "fillOpacity": 0.15, "fillColor": "#6a3d9a"}
+            if r["rural_gap"]
+            else {
+                "color": "#999",
+                "weight": 0.3,
+                "fillOpacity": 0.0,
+                "opacity": 0.3 if r["rural"] else 0.0,
+            }
+        ),
     }
     features = [
-        {"type": "Feature", "geometry": geom.__geo_interface__,
-         "properties": {"code": _esc(r["area_code"]), "tip": tip(r),
-                        "styles": {k: f(r) for k, f in styles.items()}}}
+        {
+            "type": "Feature",
+            "geometry": geom.__geo_interface__,
+            "properties": {
+                "code": _esc(r["area_code"]),
+                "tip": tip(r),
+                "styles": {k: f(r) for k, f in styles.items()},
+            },
+        }
         for r, geom in zip(g.to_dict("records"), g.geometry)
     ]
     markers = []
     if providers is not None and len(providers):
-        pts = gpd.GeoSeries(gpd.points_from_xy(providers["x"], providers["y"]), crs=27700).to_crs(4326)
+        pts = gpd.GeoSeries(gpd.points_from_xy(providers["x"], providers["y"]), crs=27700).to_crs(
+            4326
+        )
         for r, p in zip(providers.to_dict("records"), pts):
-            markers.append({
-                "lat": round(p.y, 5), "lon": round(p.x, 5),
-                "tip": (f"<strong>{_esc(r['name'])}</strong><br>{_esc(r['services'])}<br>"
-                        f"{_esc(r['days'])}; {float(r['capacity_hours']):g} h a week"),
-            })
+            markers.append(
+                {
+                    "lat": round(p.y, 5),
+                    "lon": round(p.x, 5),
+                    "tip": (
+                        f"<strong>{_esc(r['name'])}</strong><br>{_esc(r['services'])}<br>"
+                        f"{_esc(r['days'])}; {float(r['capacity_hours']):g} h a week"
+                    ),
+                }
+            )
     data = {
         "areas": {"type": "FeatureCollection", "features": features},
         "layers": [
@@ -229,8 +279,11 @@ def gap_map(
         ],
         "providers": markers,
     }
-    script = _LAYERS_JS.replace("__MAP__", m.get_name()).replace(
-        "__TILES__", tiles.get_name()).replace("__DATA__", _script_json(data))
+    script = (
+        _LAYERS_JS.replace("__MAP__", m.get_name())
+        .replace("__TILES__", tiles.get_name())
+        .replace("__DATA__", _script_json(data))
+    )
     m.get_root().script.add_child(folium.Element(script))
     m.get_root().html.add_child(folium.Element(_legend_html(title)))
     return m
@@ -259,13 +312,23 @@ def gap_map_png(
     if len(rg):
         rg.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.4)
     if providers is not None and len(providers):
-        ax.scatter(providers["x"], providers["y"], s=6, c="#1a9850", edgecolors="#0b5d1e",
-                   linewidths=0.3, zorder=3)
-    handles = [Patch(facecolor=BAND_COLOURS[b], edgecolor="#666", label=BAND_LABELS[b])
-               for b in ("high", "medium", "low", "none")]
+        ax.scatter(
+            providers["x"],
+            providers["y"],
+            s=6,
+            c="#1a9850",
+            edgecolors="#0b5d1e",
+            linewidths=0.3,
+            zorder=3,
+        )
+    handles = [
+        Patch(facecolor=BAND_COLOURS[b], edgecolor="#666", label=BAND_LABELS[b])
+        for b in ("high", "medium", "low", "none")
+    ]
     handles.append(Patch(facecolor="none", edgecolor="#6a3d9a", linewidth=1.4, label="Rural gap"))
-    handles.append(plt.Line2D([], [], marker="o", linestyle="", color="#1a9850",
-                              label="Micro-provider"))
+    handles.append(
+        plt.Line2D([], [], marker="o", linestyle="", color="#1a9850", label="Micro-provider")
+    )
     ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
     ax.set_title(title)
     ax.set_axis_off()

@@ -37,8 +37,14 @@ from ._tables import ROW, read_table
 from .areas import _ONS_CODE, place_points
 from .errors import InputError, Problem, ProblemList
 
-__all__ = ["read_census_ages", "read_rates", "estimate_need", "EstimatedNeed",
-           "estimated_demand", "default_rates_path"]
+__all__ = [
+    "EstimatedNeed",
+    "default_rates_path",
+    "estimate_need",
+    "estimated_demand",
+    "read_census_ages",
+    "read_rates",
+]
 
 _AGE_RANGE = re.compile(r"aged (\d+) to (\d+) years?")
 _AGE_OVER = re.compile(r"aged (\d+) years? and over")
@@ -48,9 +54,10 @@ _BAND_OVER = re.compile(r"^\s*(\d+)\s*(?:\+|and over|plus)\s*$")
 
 
 def default_rates_path() -> Path:
-    from .demo import _data_dir
+    """The default rate table, shipped inside the package (``data/`` links to it)."""
+    from importlib.resources import files
 
-    return _data_dir() / "need_rates_adl_hse2014.csv"
+    return Path(str(files("gapmap") / "_data" / "need_rates_adl_hse2014.csv"))
 
 
 def _census_band(column: str) -> tuple[int, int] | None:
@@ -79,13 +86,15 @@ def read_census_ages(path: str | Path) -> pd.DataFrame:
     code = next((c for c in cols if c in ("geography code", "geography_code")), None)
     code = code or next((c for c in cols if _ONS_CODE.match(c)), None)
     if code is None:
-        raise InputError(Problem(file, "no geography code column (ONS 'geography code' or e.g. "
-                                 "LSOA21CD)", row=1))
+        raise InputError(
+            Problem(file, "no geography code column (ONS 'geography code' or e.g. LSOA21CD)", row=1)
+        )
     bands = {c: _census_band(c) for c in cols}
     bands = {c: b for c, b in bands.items() if b is not None}
     if not bands:
-        raise InputError(Problem(file, "no age band columns such as 'Age: Aged 65 to 69 years'",
-                                 row=1))
+        raise InputError(
+            Problem(file, "no age band columns such as 'Age: Aged 65 to 69 years'", row=1)
+        )
     problems = ProblemList(file)
     out = pd.DataFrame(index=pd.Index(t[code].str.strip().to_numpy(), name="code"))
     use = dict(bands)
@@ -95,14 +104,19 @@ def read_census_ages(path: str | Path) -> pd.DataFrame:
     for c, b in use.items():
         values = pd.to_numeric(t[c].str.replace(",", ""), errors="coerce")
         for i in np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy()):
-            problems.add("expected a count of people", row=int(t[ROW].iloc[i]), column=c,
-                         value=t[c].iloc[i])
+            problems.add(
+                "expected a count of people", row=int(t[ROW].iloc[i]), column=c, value=t[c].iloc[i]
+            )
         name = "total" if b is None else f"{b[0]}-{b[1]}"
         out[name] = values.to_numpy(float)
     if out.index.duplicated().any():
         for i in np.flatnonzero(out.index.duplicated()):
-            problems.add("the geography code appears more than once", row=int(t[ROW].iloc[i]),
-                         column=code, value=out.index[i])
+            problems.add(
+                "the geography code appears more than once",
+                row=int(t[ROW].iloc[i]),
+                column=code,
+                value=out.index[i],
+            )
     problems.raise_if_any()
     return out
 
@@ -115,8 +129,9 @@ def read_rates(path: str | Path | None = None) -> pd.DataFrame:
     need = ["age_band", "share_needing_help", "hours_per_week", "source"]
     missing = [c for c in need if c not in t.columns]
     if missing:
-        raise InputError([Problem(file, "a required column is missing", row=1, column=c)
-                          for c in missing])
+        raise InputError(
+            [Problem(file, "a required column is missing", row=1, column=c) for c in missing]
+        )
     problems = ProblemList(file)
     rows = []
     for _, r in t.iterrows():
@@ -127,31 +142,47 @@ def read_rates(path: str | Path | None = None) -> pd.DataFrame:
         elif m := _BAND_OVER.match(band):
             lo, hi = int(m.group(1)), 200
         else:
-            problems.add("expected an age band like '65 to 69' or '85 and over'", row=row,
-                         column="age_band", value=band)
+            problems.add(
+                "expected an age band like '65 to 69' or '85 and over'",
+                row=row,
+                column="age_band",
+                value=band,
+            )
             continue
         try:
             share = float(r["share_needing_help"])
             hours = float(r["hours_per_week"])
         except ValueError:
-            problems.add("expected numbers", row=row, column="share_needing_help",
-                         value=f"{r['share_needing_help']}, {r['hours_per_week']}")
+            problems.add(
+                "expected numbers",
+                row=row,
+                column="share_needing_help",
+                value=f"{r['share_needing_help']}, {r['hours_per_week']}",
+            )
             continue
         if not 0 <= share <= 1:
-            problems.add("a share must be between 0 and 1", row=row,
-                         column="share_needing_help", value=share)
+            problems.add(
+                "a share must be between 0 and 1", row=row, column="share_needing_help", value=share
+            )
         if not 0 < hours <= 168:
-            problems.add("hours a week must be more than 0 and at most 168", row=row,
-                         column="hours_per_week", value=hours)
+            problems.add(
+                "hours a week must be more than 0 and at most 168",
+                row=row,
+                column="hours_per_week",
+                value=hours,
+            )
         if not str(r["source"]).strip():
             problems.add("every rate needs its published source", row=row, column="source")
-        rows.append({"lo": lo, "hi": hi, "share": share, "hours": hours,
-                     "source": str(r["source"])})
+        rows.append(
+            {"lo": lo, "hi": hi, "share": share, "hours": hours, "source": str(r["source"])}
+        )
     problems.raise_if_any()
     return pd.DataFrame(rows)
 
 
-def estimate_need(census: pd.DataFrame, rates: pd.DataFrame, *, file: str = "census") -> pd.DataFrame:
+def estimate_need(
+    census: pd.DataFrame, rates: pd.DataFrame, *, file: str = "census"
+) -> pd.DataFrame:
     """Estimated people needing help and their hours a week, per census unit.
 
     Each rate band takes the census bands that lie within it (a census band must not straddle
@@ -164,13 +195,19 @@ def estimate_need(census: pd.DataFrame, rates: pd.DataFrame, *, file: str = "cen
         inside = [c for c, lo, hi in bands if lo >= r.lo and hi <= r.hi]
         straddle = [c for c, lo, hi in bands if lo < r.lo <= hi or lo <= r.hi < hi]
         if straddle or not inside:
-            raise InputError(Problem(file, f"the census age bands do not fit the rate band "
-                                     f"{r.lo}-{'' if r.hi == 200 else r.hi}"))
+            raise InputError(
+                Problem(
+                    file,
+                    f"the census age bands do not fit the rate band "
+                    f"{r.lo}-{'' if r.hi == 200 else r.hi}",
+                )
+            )
         pop = census[inside].sum(axis=1).to_numpy(float)
         people += pop * r.share
         hours += pop * r.share * r.hours
-    return pd.DataFrame({"estimated_people": people, "estimated_need_hours": hours},
-                        index=census.index)
+    return pd.DataFrame(
+        {"estimated_people": people, "estimated_need_hours": hours}, index=census.index
+    )
 
 
 @dataclass
@@ -217,24 +254,47 @@ def estimated_demand(
         units = units.set_index("area_code").reindex(est.index)
         missing = units.geometry.isna()
         if missing.any():
-            raise InputError(Problem(str(census_areas), f"{int(missing.sum())} census codes have "
-                                     "no boundary here, e.g. " + ", ".join(est.index[missing][:5])))
+            raise InputError(
+                Problem(
+                    str(census_areas),
+                    f"{int(missing.sum())} census codes have "
+                    "no boundary here, e.g. " + ", ".join(est.index[missing][:5]),
+                )
+            )
         pts = units.geometry.representative_point()
         x, y = pts.x.to_numpy(), pts.y.to_numpy()
         placed = place_points(areas, x, y)
-        return EstimatedNeed(x, y, est["estimated_need_hours"].to_numpy(), placed.area_code,
-                             f"{census_path} by location of {census_areas}")
+        return EstimatedNeed(
+            x,
+            y,
+            est["estimated_need_hours"].to_numpy(),
+            placed.area_code,
+            f"{census_path} by location of {census_areas}",
+        )
     hours = est["estimated_need_hours"]
     if lookup is not None:
         lk = read_table(lookup, what="lookup")
         lcols = [c for c in lk.columns if c != ROW]
-        ccode = next((c for c in lcols if _ONS_CODE.match(c)
-                      and lk[c].str.strip().isin(est.index).mean() > 0.5), None)
+        ccode = next(
+            (
+                c
+                for c in lcols
+                if _ONS_CODE.match(c) and lk[c].str.strip().isin(est.index).mean() > 0.5
+            ),
+            None,
+        )
         acodes = set(areas["area_code"])
-        acode = next((c for c in lcols if c != ccode and lk[c].str.strip().isin(acodes).mean() > 0.5), None)
+        acode = next(
+            (c for c in lcols if c != ccode and lk[c].str.strip().isin(acodes).mean() > 0.5), None
+        )
         if ccode is None or acode is None:
-            raise InputError(Problem(str(lookup), "cannot find columns joining the census codes "
-                                     "to the area codes", row=1))
+            raise InputError(
+                Problem(
+                    str(lookup),
+                    "cannot find columns joining the census codes to the area codes",
+                    row=1,
+                )
+            )
         m = pd.Series(lk[acode].str.strip().to_numpy(), index=lk[ccode].str.strip().to_numpy())
         m = m[~m.index.duplicated()]
         hours = hours.groupby(m.reindex(hours.index).to_numpy()).sum()
@@ -244,9 +304,17 @@ def estimated_demand(
     hours = hours.reindex(areas["area_code"].to_numpy())
     matched = hours.notna()
     if matched.sum() == 0:
-        raise InputError(Problem(str(census_path), "no census code matches an area code: give "
-                                 "--census-lookup or --census-areas"))
+        raise InputError(
+            Problem(
+                str(census_path),
+                "no census code matches an area code: give --census-lookup or --census-areas",
+            )
+        )
     pts = areas.geometry.representative_point()
-    return EstimatedNeed(pts.x.to_numpy()[matched.to_numpy()], pts.y.to_numpy()[matched.to_numpy()],
-                         hours[matched].to_numpy(float),
-                         areas["area_code"].to_numpy()[matched.to_numpy()], source)
+    return EstimatedNeed(
+        pts.x.to_numpy()[matched.to_numpy()],
+        pts.y.to_numpy()[matched.to_numpy()],
+        hours[matched].to_numpy(float),
+        areas["area_code"].to_numpy()[matched.to_numpy()],
+        source,
+    )

@@ -30,7 +30,7 @@ from pyproj import Transformer
 
 from .errors import InputError, Problem
 
-__all__ = ["normalise_postcode", "postcode_sector", "PostcodeDirectory", "default_directory"]
+__all__ = ["PostcodeDirectory", "default_directory", "normalise_postcode", "postcode_sector"]
 
 # Outward code: A9, A99, AA9, AA99, A9A, AA9A; inward: 9AA. GIR 0AA is the one historic exception.
 _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR) ?[0-9][A-Z]{2}$")
@@ -141,7 +141,11 @@ class PostcodeDirectory:
             "lat": first("lat", "latitude"),
             "lon": first("long", "lon", "lng", "longitude"),
         }
-        lad = [c for k, c in lower.items() if k in ("laua", "oslaua", "ladcd") or re.fullmatch(r"lad\d\dcd", k)]
+        lad = [
+            c
+            for k, c in lower.items()
+            if k in ("laua", "oslaua", "ladcd") or re.fullmatch(r"lad\d\dcd", k)
+        ]
         if lad:
             cols["district_code"] = lad[0]
         if cols["postcode"] is None:
@@ -163,7 +167,11 @@ class PostcodeDirectory:
         use = list(dict.fromkeys(cols.values()))
         parts = []
         for chunk in pd.read_csv(
-            self.path, usecols=use, dtype=str, chunksize=250_000, encoding="utf-8-sig",
+            self.path,
+            usecols=use,
+            dtype=str,
+            chunksize=250_000,
+            encoding="utf-8-sig",
             keep_default_na=False,
         ):
             keys = chunk[cols["postcode"]].str.replace(r"\s+", "", regex=True).str.upper()
@@ -216,7 +224,9 @@ class PostcodeDirectory:
     def postcodes_in_districts(
         self, district_codes: Iterable[str], letters: Iterable[str]
     ) -> pd.DataFrame:
-        """Every postcode with coordinates in the given districts, as ``postcode, x, y, district_code``.
+        """Every postcode with coordinates in the given districts.
+
+        Columns ``postcode, x, y, district_code``.
 
         ``letters`` are the first letters of the postcode areas to read (e.g. ``"BCDMT"``).
         """

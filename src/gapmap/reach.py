@@ -12,10 +12,11 @@ A pair (person p, provider v) is **eligible** (SPEC.md, "Eligible pair") when
 Distances are straight lines between British National Grid points, in kilometres, scaled by
 ``circuity`` (default 1.0) toward road distance.
 
-Candidates come from k-d trees (:class:`scipy.spatial.cKDTree`) over people and providers: every
-pair within the furthest any provider travels, found in C; the per-pair limits and the other
-rules then filter those candidates as whole arrays. Nothing of size people × providers is ever built, so the work grows
-with the number of pairs that are actually near each other.
+Candidates come from k-d trees (:class:`scipy.spatial.cKDTree`): providers are grouped by
+travel limit (rounded up to the kilometre) and each group's pairs within its limit are found in
+C; the exact per-pair limits and the other rules then filter the candidates as whole arrays.
+Nothing of size people × providers is built, so the work grows with the number of pairs that
+are actually near each other.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def eligible_pairs(
     for radius_km in np.unique(bucket):
         members = np.flatnonzero(bucket == radius_km)
         found = people_tree.sparse_distance_matrix(
-            cKDTree(vxy[members]), max_distance=radius_km * 1000.0 / circuity,
+            cKDTree(vxy[members]),
+            max_distance=radius_km * 1000.0 / circuity,
             output_type="ndarray",
         )
         parts_q.append(found["i"].astype(np.int64))

@@ -32,13 +32,13 @@ from .postcodes import PostcodeDirectory, default_directory, normalise_postcode
 from .vocab import days_text, parse_days, parse_services, services_text
 
 __all__ = [
-    "read_providers",
-    "read_people",
-    "place_in_areas",
-    "PROVIDER_COLUMNS",
-    "PEOPLE_COLUMNS",
     "DEFAULT_PROVIDER_TRAVEL_KM",
+    "PEOPLE_COLUMNS",
+    "PROVIDER_COLUMNS",
+    "place_in_areas",
     "placement_summary",
+    "read_people",
+    "read_providers",
 ]
 
 DEFAULT_PROVIDER_TRAVEL_KM = 10.0
@@ -162,8 +162,14 @@ def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) ->
     if missing:
         raise InputError(
             [
-                Problem(file, "a required column is missing (columns: " + ", ".join(
-                    c for c in frame.columns if c != ROW) + ")", row=1, column=c)
+                Problem(
+                    file,
+                    "a required column is missing (columns: "
+                    + ", ".join(c for c in frame.columns if c != ROW)
+                    + ")",
+                    row=1,
+                    column=c,
+                )
                 for c in missing
             ]
         )
@@ -208,7 +214,9 @@ def _locate(
         if raw_pc[i]:
             pc = normalise_postcode(raw_pc[i])
             if pc is None:
-                r.problems.add("not a valid UK postcode", row=row, column="postcode", value=raw_pc[i])
+                r.problems.add(
+                    "not a valid UK postcode", row=row, column="postcode", value=raw_pc[i]
+                )
             else:
                 postcodes[i] = pc
         if given_xy is not None and np.isfinite(given_xy[0][i]):
@@ -218,38 +226,63 @@ def _locate(
                 la, lo = float(lat[i]), float(lon[i])
             except ValueError:
                 col = "lat" if not _is_float(lat[i]) else "lon"
-                r.problems.add("expected a number of degrees", row=row, column=col,
-                               value=lat[i] if col == "lat" else lon[i])
+                r.problems.add(
+                    "expected a number of degrees",
+                    row=row,
+                    column=col,
+                    value=lat[i] if col == "lat" else lon[i],
+                )
                 continue
             if gy0 <= la <= gy1 and gx0 <= lo <= gx1:
                 x[i], y[i] = _WGS84_TO_BNG.transform(lo, la)
             elif gy0 <= lo <= gy1 and gx0 <= la <= gx1:
-                r.problems.add("lat and lon look swapped (lat is the 50-60 degrees one)",
-                               row=row, column="lat", value=f"{lat[i]}, {lon[i]}")
+                r.problems.add(
+                    "lat and lon look swapped (lat is the 50-60 degrees one)",
+                    row=row,
+                    column="lat",
+                    value=f"{lat[i]}, {lon[i]}",
+                )
             elif abs(la) > 1000 or abs(lo) > 1000:
                 r.problems.add(
                     "looks like British National Grid metres in degree columns; "
-                    "put them in 'easting' and 'northing'", row=row, column="lat",
-                    value=f"{lat[i]}, {lon[i]}")
+                    "put them in 'easting' and 'northing'",
+                    row=row,
+                    column="lat",
+                    value=f"{lat[i]}, {lon[i]}",
+                )
             else:
-                r.problems.add("the point is outside Great Britain", row=row, column="lat",
-                               value=f"{lat[i]}, {lon[i]}")
+                r.problems.add(
+                    "the point is outside Great Britain",
+                    row=row,
+                    column="lat",
+                    value=f"{lat[i]}, {lon[i]}",
+                )
         elif east[i] or north[i]:
             try:
                 e, nn = float(east[i]), float(north[i])
             except ValueError:
-                r.problems.add("expected easting and northing in metres", row=row,
-                               column="easting", value=f"{east[i]}, {north[i]}")
+                r.problems.add(
+                    "expected easting and northing in metres",
+                    row=row,
+                    column="easting",
+                    value=f"{east[i]}, {north[i]}",
+                )
                 continue
             if bx0 <= e <= bx1 and by0 <= nn <= by1:
                 x[i], y[i] = e, nn
             else:
-                r.problems.add("the point is outside Great Britain (British National Grid metres)",
-                               row=row, column="easting", value=f"{east[i]}, {north[i]}")
+                r.problems.add(
+                    "the point is outside Great Britain (British National Grid metres)",
+                    row=row,
+                    column="easting",
+                    value=f"{east[i]}, {north[i]}",
+                )
         elif postcodes[i]:
             want.append((i, postcodes[i]))
         elif not raw_pc[i]:
-            r.problems.add("no location: give a postcode, or lat and lon", row=row, column="postcode")
+            r.problems.add(
+                "no location: give a postcode, or lat and lon", row=row, column="postcode"
+            )
     if want:
         directory = directory or default_directory()
         found = directory.lookup([pc for _, pc in want])
@@ -258,8 +291,12 @@ def _locate(
             if np.isfinite(a) and np.isfinite(b):
                 x[i], y[i] = a, b
             else:
-                r.problems.add(f"postcode not found in {directory.source}", row=r.rows[i],
-                               column="postcode", value=pc)
+                r.problems.add(
+                    f"postcode not found in {directory.source}",
+                    row=r.rows[i],
+                    column="postcode",
+                    value=pc,
+                )
     return postcodes, x, y
 
 
@@ -302,8 +339,11 @@ def _read_point_layer(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.nd
     bx0, by0, bx1, by1 = GB_BNG_BOUNDS
     for i in np.flatnonzero(has.to_numpy()):
         if not (bx0 <= x[i] <= bx1 and by0 <= y[i] <= by1):
-            problems.add("the point is outside Great Britain once reprojected from "
-                         f"{gdf.crs.to_string()}", row=i + 2, column="geometry")
+            problems.add(
+                f"the point is outside Great Britain once reprojected from {gdf.crs.to_string()}",
+                row=i + 2,
+                column="geometry",
+            )
     problems.raise_if_any()
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
     table = table.where(table.notna(), "").astype(str)
@@ -312,9 +352,7 @@ def _read_point_layer(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.nd
     return table, (x, y)
 
 
-def read_providers(
-    path: str | Path, *, postcodes: PostcodeDirectory | None = None
-) -> pd.DataFrame:
+def read_providers(path: str | Path, *, postcodes: PostcodeDirectory | None = None) -> pd.DataFrame:
     """Read and validate a providers register (CSV, XLSX, or a GeoPackage/GeoJSON point layer).
 
     Parameters
@@ -345,14 +383,18 @@ def read_providers(
     services = r.parse("services", parse_services, _REQUIRED)
     days = r.parse("days", parse_days, _REQUIRED)
     capacity = r.parse(
-        "capacity_hours", _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week"),
+        "capacity_hours",
+        _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week"),
         _REQUIRED,
     )
     committed = r.parse(
-        "committed_hours", _number(0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week"), 0.0
+        "committed_hours",
+        _number(0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week"),
+        0.0,
     )
     travel = r.parse(
-        "max_travel_km", _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km"),
+        "max_travel_km",
+        _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km"),
         DEFAULT_PROVIDER_TRAVEL_KM,
     )
     cover = r.parse("cover", _boolean, True)
@@ -361,7 +403,9 @@ def read_providers(
         if cap is not None and com is not None and com > cap:
             r.problems.add(
                 f"committed hours ({com:g}) are more than the capacity ({cap:g})",
-                row=row, column="committed_hours", value=com,
+                row=row,
+                column="committed_hours",
+                value=com,
             )
     pcs, x, y = _locate(r, postcodes, given_xy)
     r.problems.raise_if_any()
@@ -484,7 +528,9 @@ def placement_summary(
 
     prov = providers.assign(district=by_district(providers))
     ppl = people.assign(district=by_district(people))
-    table = pd.DataFrame({"areas": areas.groupby(areas["district_name"].replace("", "(no district)")).size()})
+    table = pd.DataFrame(
+        {"areas": areas.groupby(areas["district_name"].replace("", "(no district)")).size()}
+    )
     table = table.join(
         prov.groupby("district").agg(
             providers=("provider_id", "size"),
@@ -496,6 +542,8 @@ def placement_summary(
         ppl.groupby("district").agg(people=("person_id", "size"), need_hours=("hours", "sum")),
         how="outer",
     )
-    return table.fillna(0).astype(
-        {"areas": int, "providers": int, "people": int}
-    ).rename_axis("district")
+    return (
+        table.fillna(0)
+        .astype({"areas": int, "providers": int, "people": int})
+        .rename_axis("district")
+    )

@@ -10,15 +10,15 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "SERVICES",
-    "DAYS",
-    "WEEKEND_MASK",
     "ALL_DAYS_MASK",
-    "parse_services",
-    "parse_days",
-    "services_text",
-    "days_text",
+    "DAYS",
+    "SERVICES",
+    "WEEKEND_MASK",
     "count_days",
+    "days_text",
+    "parse_days",
+    "parse_services",
+    "services_text",
 ]
 
 SERVICES: tuple[str, ...] = ("personal_care", "domestic", "social", "community", "respite")
