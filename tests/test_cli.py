@@ -101,3 +101,72 @@ def test_gaps_rejects_bad_options(tmp_path, capsys):
     assert code == 2
     assert "circuity" in capsys.readouterr().err
     assert not (tmp_path / "gaps.csv").exists()
+
+
+def test_match_command_writes_checked_outputs(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from gapmap.demo import write_demo_registers
+
+    p, q = write_demo_registers(tmp_path / "in", providers=40, people=200)
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "match",
+                "--providers",
+                str(p),
+                "--people",
+                str(q),
+                "--out",
+                str(out),
+                "--time-limit",
+                "5",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    for key in (
+        "people",
+        "matched_people",
+        "matched_hours",
+        "unmatched_by_reason",
+        "objective_priority_hours",
+        "best_bound",
+        "optimality_gap",
+        "solver_status",
+        "seconds",
+    ):
+        assert key in summary
+    table = pd.read_csv(out / "matches.csv", encoding="utf-8-sig")
+    assert len(table) == 200 and table["person_id"].is_unique
+    assert (table["status"] == "matched").sum() == summary["matched_people"]
+    assert table.loc[table["status"] == "unmatched", "reason"].notna().all()
+    assert "progress" not in capsys.readouterr().out  # progress goes to stderr
+
+
+def test_match_rejects_zero_time_limit(tmp_path, capsys):
+    from gapmap.demo import demo_paths
+
+    prov, people = demo_paths()
+    assert (
+        main(
+            [
+                "match",
+                "--providers",
+                str(prov),
+                "--people",
+                str(people),
+                "--out",
+                str(tmp_path),
+                "--time-limit",
+                "0",
+            ]
+        )
+        == 2
+    )
+    assert "time limit" in capsys.readouterr().err
+    assert not (tmp_path / "matches.csv").exists()

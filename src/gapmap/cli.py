@@ -377,6 +377,203 @@ def cmd_gaps(args) -> int:
     return EXIT_OK
 
 
+def _match_options(args):
+    from .matching import MatchOptions
+
+    opts = MatchOptions(
+        absence_rate=args.absence_rate,
+        allow_without_cover=args.allow_without_cover,
+        circuity=args.circuity,
+        time_limit_s=args.time_limit,
+        max_candidates=args.candidates,
+        workers=args.workers,
+    )
+    opts.validate()
+    return opts
+
+
+def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
+    g = p.add_argument_group("matching rules")
+    g.add_argument(
+        "--absence-rate",
+        type=float,
+        default=0.15,
+        help="share of a covered person's hours a cover provider keeps free (0.15)",
+    )
+    g.add_argument(
+        "--allow-without-cover",
+        action="store_true",
+        help="match people who need cover even when no cover provider is free",
+    )
+    if batch:
+        g.add_argument(
+            "--time-limit", type=float, default=60.0, help="seconds for the solver (default 60)"
+        )
+        g.add_argument(
+            "--candidates",
+            type=int,
+            default=10,
+            help="nearest candidates kept per role and day class (default 10)",
+        )
+        g.add_argument("--workers", type=int, default=2, help="solver threads (default 2)")
+        g.add_argument(
+            "--circuity",
+            type=float,
+            default=1.0,
+            help="scale straight-line distance toward road distance (default 1.0)",
+        )
+
+
+def _run_match(providers, people, args, out: Path):
+    from .matching import match
+    from .outputs import write_match_outputs
+
+    settings = _match_options(args)
+    _note(
+        f"Matching {len(people):,} people to {len(providers):,} providers "
+        f"(time limit {settings.time_limit_s:g} s) ..."
+    )
+    best, greedy = match(people, providers, settings, say=_note)
+    paths = write_match_outputs(best, greedy, people, providers, settings, out)
+    return best, greedy, paths
+
+
+def _print_match(best, greedy, people, out: Path) -> None:
+    from collections import Counter
+
+    hours = people["hours"].to_numpy()
+    mh = sum(hours[p] for p in best.matches)
+    gh = sum(hours[p] for p in greedy.matches)
+    _say(
+        f"Matched {len(best.matches):,} of {len(people):,} people ({mh:,.0f} h a week); "
+        f"greedy by hand: {len(greedy.matches):,} ({gh:,.0f} h)."
+    )
+    gap = best.gap
+    _say(
+        f"Priority-hours {best.objective:,.0f} (greedy {greedy.objective:,.0f}, "
+        f"x{best.objective / greedy.objective if greedy.objective else 0:.3f}); "
+        f"best bound {best.best_bound:,.0f}"
+        + (f", within {gap:.1%} of it" if gap is not None else "")
+        + f"; solver {best.status}, {best.seconds:.1f} s."
+    )
+    reasons = Counter(best.reasons.values())
+    if reasons:
+        _say(
+            "Not matched: "
+            + ", ".join(
+                f"{n} {r.replace('_', ' ')}"
+                for r, n in sorted(reasons.items(), key=lambda t: -t[1])
+            )
+        )
+    _say(f"Outputs in {out}/: matches.csv (internal: person ids), summary.json")
+
+
+def cmd_match(args) -> int:
+    from .registers import read_people, read_providers
+
+    directory = _directory(args)
+    errors: list = []
+    providers = people = None
+    try:
+        providers = read_providers(args.providers, postcodes=directory)
+    except InputError as exc:
+        errors += exc.problems
+    try:
+        people = read_people(args.people, postcodes=directory)
+    except InputError as exc:
+        errors += exc.problems
+    if errors:
+        raise InputError(errors)
+    best, greedy, _ = _run_match(providers, people, args, args.out)
+    _print_match(best, greedy, people, args.out)
+    return EXIT_OK
+
+
+def _print_suggestions(result, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        _say(json.dumps(result.as_dict(), indent=2))
+        return
+    if result.status != "ok":
+        _say(result.advice)
+    for i, s in enumerate(result.suggestions, 1):
+        _say(
+            f"{i}. {s.name} ({s.provider_id}), {s.distance_km:.1f} km: gives {s.hours_given:g} h "
+            f"on {s.days_given}"
+        )
+        if s.partner_id:
+            _say(
+                f"   partner: {s.partner_name} ({s.partner_id}), {s.partner_distance_km:.1f} km: "
+                f"{s.partner_hours:g} h on {s.partner_days}"
+            )
+        if s.cover_id:
+            _say(f"   cover:   {s.cover_name} ({s.cover_id}), {s.cover_distance_km:.1f} km")
+        _say(f"   why: {s.why}")
+    if result.left_out:
+        _say("Nearer providers left out:")
+        for r in result.left_out:
+            _say(f"   {r['name']} ({r['provider_id']}), {r['distance_km']:.1f} km: {r['why']}")
+
+
+def cmd_suggest(args) -> int:
+    from pyproj import Transformer
+
+    from .matching.suggest import Suggester, person_request
+    from .postcodes import normalise_postcode
+    from .registers import read_providers
+    from .vocab import parse_days, parse_services
+
+    problems = []
+    if args.postcode is None and (args.lat is None or args.lon is None):
+        problems.append("give --postcode, or --lat and --lon")
+    if args.hours is None or not 0 < args.hours <= 168:
+        problems.append("--hours must be more than 0 and at most 168")
+    if args.top < 1:
+        problems.append("--top must be at least 1")
+    for parse, value, name in (
+        (parse_days, args.days, "--days"),
+        (parse_services, args.services, "--services"),
+    ):
+        try:
+            parse(value)
+        except ValueError as exc:
+            problems.append(f"{name}: {exc}")
+    if problems:
+        raise InputError("; ".join(problems), file="command line")
+    providers = read_providers(args.providers, postcodes=_directory(args))
+    if args.postcode is not None:
+        pc = normalise_postcode(args.postcode)
+        if pc is None:
+            raise InputError(
+                f"--postcode: {args.postcode!r} is not a valid UK postcode", file="command line"
+            )
+        found = _directory(args).lookup([pc]).iloc[0]
+        if not (found["x"] == found["x"]):  # NaN
+            raise InputError(
+                f"--postcode: {pc} is not in the postcode directory", file="command line"
+            )
+        x, y = float(found["x"]), float(found["y"])
+    else:
+        x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(args.lon, args.lat)
+    person = person_request(
+        x=x,
+        y=y,
+        hours=args.hours,
+        days=args.days,
+        services=args.services,
+        max_travel_km=args.max_travel_km,
+        needs_cover=args.needs_cover == "yes",
+        self_directing=args.self_directing == "yes",
+        regulated_care=args.regulated_care,
+    )
+    suggester = Suggester(
+        providers, absence_rate=args.absence_rate, allow_without_cover=args.allow_without_cover
+    )
+    _print_suggestions(suggester.suggest(person, top=args.top, explain=args.explain), args.json)
+    return EXIT_OK
+
+
 def cmd_check(args) -> int:
     from .registers import place_in_areas
 
@@ -456,6 +653,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_postcode_options(p)
     _add_gap_options(p)
     p.set_defaults(func=cmd_gaps)
+
+    p = sub.add_parser("match", help="batch matching of a waiting list with OR-Tools CP-SAT")
+    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--people", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for matches.csv, summary.json")
+    _add_match_options(p, batch=True)
+    _add_postcode_options(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("suggest", help="ranked providers, with partner and cover, for one person")
+    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--postcode", help="the person's postcode (its centroid is used)")
+    p.add_argument("--lat", type=float)
+    p.add_argument("--lon", type=float)
+    p.add_argument("--hours", type=float, required=True, help="hours a week needed")
+    p.add_argument("--days", required=True, help="e.g. Mon;Thu, Mon-Fri, weekends, all")
+    p.add_argument("--services", required=True, help="e.g. domestic;social")
+    p.add_argument("--max-travel-km", type=float, help="the person's own travel limit")
+    p.add_argument("--needs-cover", choices=["yes", "no"], default="yes")
+    p.add_argument("--self-directing", choices=["yes", "no"], default="yes")
+    p.add_argument(
+        "--regulated-care",
+        action="store_true",
+        help="needs regulated personal care (CQC-registered providers only)",
+    )
+    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--explain", action="store_true", help="also say why nearer providers were left out"
+    )
+    _add_match_options(p, batch=False)
+    _add_postcode_options(p)
+    p.set_defaults(func=cmd_suggest)
 
     p = sub.add_parser("check", help="validate registers and show where they fall")
     p.add_argument("--providers", type=Path, required=True)

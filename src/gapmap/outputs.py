@@ -15,7 +15,7 @@ from .export import write_csv, write_gpkg
 from .gaps import GapResult, publish_gaps
 from .maps import gap_map, gap_map_png, save_map
 
-__all__ = ["write_gap_outputs"]
+__all__ = ["write_gap_outputs", "write_match_outputs", "match_summary"]
 
 
 def write_gap_outputs(
@@ -50,3 +50,66 @@ def write_gap_outputs(
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
         paths["internal_gaps_exact.csv"] = write_csv(exact, out / "internal_gaps_exact.csv")
     return paths
+
+
+def match_summary(result, greedy, people: pd.DataFrame, settings) -> dict:
+    """The honest account of a batch matching, as written to ``summary.json``."""
+    from collections import Counter
+
+    matched_hours = float(sum(people["hours"].iloc[p] for p in result.matches))
+    gap = result.gap
+    return {
+        "people": int(len(people)),
+        "matched_people": len(result.matches),
+        "matched_hours": round(matched_hours, 2),
+        "unmatched_by_reason": dict(sorted(Counter(result.reasons.values()).items())),
+        "objective_priority_hours": round(result.objective, 2),
+        "best_bound": None if result.best_bound is None else round(result.best_bound, 2),
+        "optimality_gap": None if gap is None else round(gap, 5),
+        "solver_status": result.status,
+        "solver": "OR-Tools CP-SAT, started from an LP-rounded (GLOP) or greedy solution",
+        "seconds": round(result.seconds, 2),
+        "distance_km_all_roles": round(result.distance_km, 2),
+        "greedy_baseline": {
+            "matched_people": len(greedy.matches),
+            "objective_priority_hours": round(greedy.objective, 2),
+            "distance_km_all_roles": round(greedy.distance_km, 2),
+        },
+        "optimised_over_greedy": (
+            round(result.objective / greedy.objective, 4) if greedy.objective else None
+        ),
+        "regions": result.details.get("regions"),
+        "variables": result.details.get("variables"),
+        "settings": {
+            "absence_rate": settings.absence_rate,
+            "allow_without_cover": settings.allow_without_cover,
+            "candidates_per_role": settings.max_candidates,
+            "time_limit_s": settings.time_limit_s,
+            "circuity": settings.circuity,
+        },
+        "note": "objective: sum of priority x weekly hours over matched people; the bound is "
+        "for the model with the nearest candidates per role; matches.csv holds person ids and "
+        "is internal: share it only with staff who may see the people register",
+    }
+
+
+def write_match_outputs(result, greedy, people, providers, settings, out_dir) -> dict[str, Path]:
+    """Write ``matches.csv`` (internal: person ids) and ``summary.json``, atomically."""
+    import json
+    import math
+
+    from .export import write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dist = result.details.get("distance_of", {})
+
+    def distance(p: int, v: int) -> float:
+        return dist.get(p, {}).get(v, math.nan)
+
+    table = result.table(people, providers, distance)
+    summary = match_summary(result, greedy, people, settings)
+    return {
+        "matches.csv": write_csv(table, out / "matches.csv"),
+        "summary.json": write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json"),
+    }

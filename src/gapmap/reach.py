@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-__all__ = ["Reach", "eligible_pairs", "points_within"]
+__all__ = ["Reach", "eligible_pairs", "pair_rules", "points_within"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,39 @@ def points_within(
     return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"].astype(float)
 
 
+def pair_rules(
+    people: pd.DataFrame,
+    providers: pd.DataFrame,
+    pi: np.ndarray,
+    vi: np.ndarray,
+    d_km: np.ndarray,
+    *,
+    check_services: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The eligibility rules on candidate pairs (positions ``pi``, ``vi``, distance ``d_km``).
+
+    Returns ``(keep, limit_km)``: which pairs are eligible, and each pair's binding travel limit.
+    The one place the rules of an eligible pair are written; the self-directing rule is applied
+    by the callers, who choose which people to ask about.
+    """
+    v_limit = providers["max_travel_km"].to_numpy(float)[vi]
+    p_limit = (
+        people["max_travel_km"].to_numpy(float)[pi]
+        if "max_travel_km" in people
+        else np.full(len(pi), np.nan)
+    )
+    limit = np.fmin(v_limit, p_limit)  # fmin ignores the NaN of "no own limit"
+    keep = d_km <= limit + 1e-9
+    if check_services:
+        need = people["service_mask"].to_numpy(np.int64)[pi]
+        offer = providers["service_mask"].to_numpy(np.int64)[vi]
+        keep &= (need & offer) == need
+        regulated = people["regulated_care"].to_numpy(bool)[pi]
+        cqc = providers["cqc_registered"].to_numpy(bool)[vi]
+        keep &= ~regulated | cqc
+    return keep, limit
+
+
 def eligible_pairs(
     people: pd.DataFrame,
     providers: pd.DataFrame,
@@ -112,11 +145,6 @@ def eligible_pairs(
     pxy = people[["x", "y"]].to_numpy(float)
     vxy = providers[["x", "y"]].to_numpy(float)
     v_limit = providers["max_travel_km"].to_numpy(float)
-    p_limit = (
-        people["max_travel_km"].to_numpy(float)
-        if "max_travel_km" in people
-        else np.full(n_p, np.nan)
-    )
     active = np.isfinite(pxy).all(axis=1)
     if require_self_directing and "self_directing" in people:
         active &= people["self_directing"].to_numpy(bool)
@@ -139,15 +167,7 @@ def eligible_pairs(
     qi, vi, d_m = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
     pi = idx[qi]
     d_km = d_m * circuity / 1000.0
-    limit = np.fmin(v_limit[vi], p_limit[pi])  # fmin ignores the NaN of "no own limit"
-    keep = d_km <= limit + 1e-9
-    if check_services:
-        need = people["service_mask"].to_numpy(np.int64)[pi]
-        offer = providers["service_mask"].to_numpy(np.int64)[vi]
-        keep &= (need & offer) == need
-        regulated = people["regulated_care"].to_numpy(bool)[pi]
-        cqc = providers["cqc_registered"].to_numpy(bool)[vi]
-        keep &= ~regulated | cqc
+    keep, limit = pair_rules(people, providers, pi, vi, d_km, check_services=check_services)
     pi, vi, d_km, limit = pi[keep], vi[keep], d_km[keep], limit[keep]
     # by person, then distance, then provider: one float key sorts far faster than lexsort
     order = np.lexsort((vi,))

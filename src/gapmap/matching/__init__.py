@@ -1,0 +1,83 @@
+"""Matching people to providers: batch (CP-SAT), greedy baseline, checker, suggestions.
+
+:func:`match` runs the whole batch: eligible pairs (reach), candidate roles, the greedy
+baseline, the CP-SAT model started from it, and the independent checker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from ..reach import eligible_pairs
+from .candidates import REASONS, build_candidates
+from .check import check_matching
+from .greedy import greedy_match
+from .model import solve_matching
+from .result import Match, MatchOptions, MatchResult
+
+__all__ = [
+    "match",
+    "MatchOptions",
+    "MatchResult",
+    "Match",
+    "REASONS",
+    "greedy_match",
+    "solve_matching",
+    "check_matching",
+    "build_candidates",
+    "MatchingError",
+]
+
+
+class MatchingError(RuntimeError):
+    """A matcher produced a result that breaks a rule: a bug, never the user's fault."""
+
+
+def match(
+    people: pd.DataFrame,
+    providers: pd.DataFrame,
+    settings: MatchOptions = MatchOptions(),
+    *,
+    say: Callable[[str], None] | None = None,
+) -> tuple[MatchResult, MatchResult]:
+    """Match a waiting list to providers; returns ``(optimised, greedy)``, both checked.
+
+    Raises
+    ------
+    MatchingError
+        if the checker finds any broken rule in either result (nothing should then be written).
+    """
+    settings.validate()
+    reach = eligible_pairs(people, providers, circuity=settings.circuity)
+    options = build_candidates(
+        people,
+        providers,
+        reach,
+        max_candidates=settings.max_candidates,
+        allow_without_cover=settings.allow_without_cover,
+    )
+    greedy = greedy_match(people, providers, options, settings)
+    if say is not None:
+        say(
+            f"  greedy baseline: {len(greedy.matches)} matched, priority-hours "
+            f"{greedy.objective:,.0f}"
+        )
+    best = solve_matching(people, providers, options, settings, hint=greedy, say=say)
+    for result in (best, greedy):
+        problems = check_matching(
+            people,
+            providers,
+            result,
+            absence_rate=settings.absence_rate,
+            allow_without_cover=settings.allow_without_cover,
+            circuity=settings.circuity,
+        )
+        if problems:
+            raise MatchingError(
+                f"the {result.method} matching broke {len(problems)} rule(s): "
+                + "; ".join(problems[:5])
+            )
+    best.details["distance_of"] = {p: options[p].distance for p in range(len(options))}
+    return best, greedy

@@ -1,0 +1,156 @@
+"""Who may take which role for whom: the candidate lists every matcher works from.
+
+For a person p with days P and an eligible provider v (from :mod:`gapmap.reach`):
+
+* v may be p's **provider** if it works at least one of p's days. It gives the days
+  ``T = P & days(v)`` and ``hours(p) × |T| / |P|`` hours.
+* If ``S = P − T`` is not empty, p needs a **partner** w ≠ v, eligible, working every day of S;
+  w gives the rest of the hours.
+* If p needs cover, a **cover** provider c ∉ {v, w}, eligible, willing to cover, working every
+  day of T.
+
+Partner and cover depend on v only through T (the days v gives), so candidates are grouped in
+**day classes**: one class per distinct T among p's possible providers. Each role keeps at most
+``max_candidates`` nearest candidates per class (covers two more, since a cover may not be the
+person's own provider or partner): the models then stay small, at the price that a solution
+using a farther candidate is not considered. The reasons for people who cannot be matched at
+all are decided here, before any solver runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..reach import Reach
+from ..vocab import count_days
+
+__all__ = ["DayClass", "PersonOptions", "build_candidates", "REASONS"]
+
+#: Unmatched reasons, in the order they are tried (SPEC.md, plus ``no_provider_on_days``).
+REASONS = (
+    "not_self_directing",
+    "no_provider_in_reach",
+    "no_provider_on_days",
+    "no_cover",
+    "no_capacity",
+)
+
+
+@dataclass
+class DayClass:
+    """Providers that would give the same days T, with their partner and cover candidates."""
+
+    days: int  # T, the days the provider gives
+    missing: int  # S, the days a partner must give (0: no partner needed)
+    provider_hours: float
+    partner_hours: float
+    providers: list[int] = field(default_factory=list)
+    partners: list[int] = field(default_factory=list)
+    covers: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PersonOptions:
+    """Everything a matcher may choose for one person; ``reason`` set if nothing can be chosen."""
+
+    person: int
+    hours: float
+    priority: int
+    needs_cover: bool
+    classes: list[DayClass]
+    distance: dict[int, float]  # provider position -> km
+    reason: str | None = None
+
+
+def build_candidates(
+    people: pd.DataFrame,
+    providers: pd.DataFrame,
+    reach: Reach,
+    *,
+    max_candidates: int = 10,
+    allow_without_cover: bool = False,
+) -> list[PersonOptions]:
+    """Candidate roles for every person (see the module docstring)."""
+    p_days = people["day_mask"].to_numpy(np.int64)
+    v_days = providers["day_mask"].to_numpy(np.int64)
+    v_cover = providers["cover"].to_numpy(bool)
+    hours = people["hours"].to_numpy(float)
+    priority = (
+        people["priority"].to_numpy(np.int64)
+        if "priority" in people
+        else np.full(len(people), 3, dtype=np.int64)
+    )
+    needs_cover = (
+        people["needs_cover"].to_numpy(bool)
+        if "needs_cover" in people
+        else np.ones(len(people), bool)
+    )
+    self_dir = (
+        people["self_directing"].to_numpy(bool)
+        if "self_directing" in people
+        else np.ones(len(people), bool)
+    )
+    bounds = np.searchsorted(reach.person, np.arange(len(people) + 1))
+    out = []
+    for p in range(len(people)):
+        lo, hi = bounds[p], bounds[p + 1]
+        elig = reach.provider[lo:hi]  # nearest first
+        dist = dict(zip(elig.tolist(), reach.distance_km[lo:hi].tolist()))
+        opts = PersonOptions(p, float(hours[p]), int(priority[p]), bool(needs_cover[p]), [], dist)
+        out.append(opts)
+        if not self_dir[p]:
+            opts.reason = "not_self_directing"
+            continue
+        if len(elig) == 0:
+            opts.reason = "no_provider_in_reach"
+            continue
+        P = int(p_days[p])
+        n_p = int(count_days(P))
+        classes: dict[int, DayClass] = {}
+        for v in elig.tolist():
+            T = P & int(v_days[v])
+            if T == 0:
+                continue
+            cls = classes.get(T)
+            if cls is None:
+                share = count_days(T) / n_p
+                cls = classes[T] = DayClass(T, P & ~T, hours[p] * share, hours[p] * (1 - share))
+            if len(cls.providers) < max_candidates:
+                cls.providers.append(v)
+        for cls in classes.values():
+            if cls.missing:
+                cls.partners = [
+                    w for w in elig.tolist() if (int(v_days[w]) & cls.missing) == cls.missing
+                ][:max_candidates]
+            if needs_cover[p] or allow_without_cover:
+                cls.covers = [
+                    c
+                    for c in elig.tolist()
+                    if v_cover[c] and (int(v_days[c]) & cls.days) == cls.days
+                ][: max_candidates + 2]
+        # keep only classes where a whole match can be formed (ignoring capacity)
+        usable, no_cover = [], False
+        for cls in classes.values():
+            if cls.missing and not cls.partners:
+                continue
+            if needs_cover[p] and not allow_without_cover and not _cover_possible(cls):
+                no_cover = True
+                continue
+            usable.append(cls)
+        opts.classes = usable
+        if not usable:
+            opts.reason = "no_cover" if no_cover else "no_provider_on_days"
+    return out
+
+
+def _cover_possible(cls: DayClass) -> bool:
+    """Is there a provider v, partner w (if needed) and cover c ∉ {v, w} in this class?"""
+    partners = cls.partners if cls.missing else [-1]
+    for v in cls.providers:
+        for w in partners:
+            if any(c != v and c != w for c in cls.covers):
+                return True
+    return False

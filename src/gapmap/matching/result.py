@@ -1,0 +1,148 @@
+"""The shape of a batch matching: who gets whom, and why the rest do not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Match", "MatchResult", "MatchOptions", "free_hours", "load_units", "room_units"]
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Options of batch matching (SPEC.md, "Matching (batch)")."""
+
+    absence_rate: float = 0.15
+    allow_without_cover: bool = False
+    circuity: float = 1.0
+    time_limit_s: float = 60.0
+    max_candidates: int = 10
+    workers: int = 2
+    seed: int = 0
+    #: km added to the distance objective for a person matched without cover (when allowed)
+    no_cover_penalty_km: float = 50.0
+
+    def validate(self) -> None:
+        from ..errors import InputError
+
+        bad = []
+        if not 0 <= self.absence_rate <= 1:
+            bad.append("absence rate must be between 0 and 1")
+        if self.time_limit_s <= 0:
+            bad.append("time limit must be more than 0 seconds")
+        if self.max_candidates < 1:
+            bad.append("candidates per role must be at least 1")
+        if not 1.0 <= self.circuity <= 5.0:
+            bad.append("circuity must be between 1 and 5")
+        if self.workers < 1:
+            bad.append("workers must be at least 1")
+        if bad:
+            raise InputError("; ".join(bad), file="options")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One matched person: positions of the providers in the register, and the hours."""
+
+    provider: int
+    partner: int  # -1: none needed
+    cover: int  # -1: none (not needed, or allowed without)
+    provider_hours: float
+    partner_hours: float
+
+
+@dataclass
+class MatchResult:
+    """The outcome of a matcher, with an honest account of how good it is."""
+
+    matches: dict[int, Match]
+    reasons: dict[int, str]  # unmatched person -> reason
+    method: str
+    status: str = "FEASIBLE"
+    objective: float = 0.0  # sum of priority x hours over matched people
+    best_bound: float | None = None
+    seconds: float = 0.0
+    distance_km: float = 0.0
+    details: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        if self.best_bound is None or self.best_bound <= 0:
+            return None
+        return max(0.0, (self.best_bound - self.objective) / self.best_bound)
+
+    def table(self, people: pd.DataFrame, providers: pd.DataFrame, distance) -> pd.DataFrame:
+        """``matches.csv``: one row per person (SPEC.md). ``distance(p, v)`` gives km."""
+        ids = providers["provider_id"].to_numpy()
+        rows = []
+        for p in range(len(people)):
+            pid = people["person_id"].iloc[p]
+            m = self.matches.get(p)
+            if m is None:
+                rows.append(
+                    {
+                        "person_id": pid,
+                        "status": "unmatched",
+                        "reason": self.reasons.get(p, "no_capacity"),
+                    }
+                )
+                continue
+            rows.append(
+                {
+                    "person_id": pid,
+                    "status": "matched",
+                    "provider_id": ids[m.provider],
+                    "partner_provider_id": ids[m.partner] if m.partner >= 0 else "",
+                    "cover_provider_id": ids[m.cover] if m.cover >= 0 else "",
+                    "hours": float(people["hours"].iloc[p]),
+                    "provider_hours": round(m.provider_hours, 2),
+                    "partner_hours": round(m.partner_hours, 2),
+                    "distance_km": round(distance(p, m.provider), 2),
+                    "partner_distance_km": round(distance(p, m.partner), 2)
+                    if m.partner >= 0
+                    else np.nan,
+                    "cover_distance_km": round(distance(p, m.cover), 2) if m.cover >= 0 else np.nan,
+                    "reason": ""
+                    if m.cover >= 0 or not bool(people["needs_cover"].iloc[p])
+                    else "matched_without_cover",
+                }
+            )
+        cols = [
+            "person_id",
+            "status",
+            "provider_id",
+            "partner_provider_id",
+            "cover_provider_id",
+            "hours",
+            "provider_hours",
+            "partner_hours",
+            "distance_km",
+            "partner_distance_km",
+            "cover_distance_km",
+            "reason",
+        ]
+        return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def load_units(hours: float) -> int:
+    """Hours as whole hundredths, rounded up: what a role uses of a provider's room."""
+    import math
+
+    return math.ceil(hours * 100 - 1e-9)
+
+
+def room_units(providers: pd.DataFrame) -> np.ndarray:
+    """Each provider's free hours as whole hundredths, rounded down.
+
+    Matchers count in these units, so that a matching that fits in units fits in hours too.
+    """
+    return np.floor(np.maximum(0.0, free_hours(providers)) * 100 + 1e-9).astype(np.int64)
+
+
+def free_hours(providers: pd.DataFrame) -> np.ndarray:
+    """Hours a week each provider can still take on: capacity − committed."""
+    return providers["capacity_hours"].to_numpy(float) - providers["committed_hours"].to_numpy(
+        float
+    )

@@ -1,0 +1,286 @@
+"""Suggestions for one person: who could take them on, with cover, and why.
+
+For a person (a location, weekly hours, days, services and the optional fields of the people
+register) the :class:`Suggester` lists the eligible providers (:func:`gapmap.reach.pair_rules`,
+the same rules as everywhere) that work at least one of the person's days and have enough free
+hours (capacity − committed) for the hours they would give, **nearest first**. Each comes with
+
+* a **partner** where the provider does not work all the person's days: the nearest eligible
+  provider working every remaining day, with free hours for the rest;
+* a **cover** provider: the nearest eligible provider willing to cover, working every day the
+  provider gives, not the provider or partner, with free hours for the cover reserve
+  (``absence_rate`` × the provider's hours).
+
+A suggestion whose person needs cover and has none is left out unless ``allow_without_cover``.
+People who are not self-directing, or who need regulated personal care that no CQC-registered
+provider in reach offers, get advice pointing to regulated services instead of a list.
+
+The providers are indexed once (a k-d tree over their locations); a suggestion then looks only
+at providers within the furthest any of them travels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..reach import pair_rules
+from ..vocab import count_days, days_text, parse_days, parse_services
+from .result import free_hours
+
+__all__ = ["Suggester", "Suggestion", "SuggestionList", "person_request"]
+
+REGULATED_ADVICE = (
+    "This person needs regulated personal care. Micro-providers that are not registered with "
+    "the Care Quality Commission (CQC) may not give it. Refer to a CQC-registered home care "
+    "provider through Kent County Council adult social care."
+)
+SELF_DIRECTING_ADVICE = (
+    "Micro-providers suit only people who can direct their own care, or who have a "
+    "representative who can. Refer to commissioned (regulated) home care through Kent County "
+    "Council adult social care."
+)
+
+
+def person_request(
+    *,
+    x: float,
+    y: float,
+    hours: float,
+    days: str | int,
+    services: str | int,
+    max_travel_km: float | None = None,
+    needs_cover: bool = True,
+    self_directing: bool = True,
+    regulated_care: bool = False,
+    priority: int = 3,
+) -> pd.DataFrame:
+    """One person as a one-row register frame (British National Grid metres)."""
+    return pd.DataFrame(
+        {
+            "x": [float(x)],
+            "y": [float(y)],
+            "hours": [float(hours)],
+            "day_mask": [days if isinstance(days, int) else parse_days(days)],
+            "service_mask": [services if isinstance(services, int) else parse_services(services)],
+            "max_travel_km": [np.nan if max_travel_km is None else float(max_travel_km)],
+            "needs_cover": [bool(needs_cover)],
+            "self_directing": [bool(self_directing)],
+            "regulated_care": [bool(regulated_care)],
+            "priority": [int(priority)],
+        }
+    )
+
+
+@dataclass
+class Suggestion:
+    provider_id: str
+    name: str
+    distance_km: float
+    free_hours: float
+    days_given: str
+    hours_given: float
+    partner_id: str | None
+    partner_name: str | None
+    partner_distance_km: float | None
+    partner_days: str | None
+    partner_hours: float | None
+    cover_id: str | None
+    cover_name: str | None
+    cover_distance_km: float | None
+    why: str
+
+
+@dataclass
+class SuggestionList:
+    status: str  # "ok", "none", "not_self_directing", "regulated_care_unavailable"
+    suggestions: list[Suggestion] = field(default_factory=list)
+    advice: str = ""
+    left_out: list[dict] = field(default_factory=list)  # with --explain
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "advice": self.advice,
+            "suggestions": [asdict(s) for s in self.suggestions],
+            "left_out": self.left_out,
+        }
+
+
+class Suggester:
+    """Suggestions against one providers register, indexed once for fast repeated requests."""
+
+    def __init__(
+        self,
+        providers: pd.DataFrame,
+        *,
+        absence_rate: float = 0.15,
+        circuity: float = 1.0,
+        allow_without_cover: bool = False,
+    ):
+        self.providers = providers.reset_index(drop=True)
+        self.absence_rate = absence_rate
+        self.circuity = circuity
+        self.allow_without_cover = allow_without_cover
+        self._xy = self.providers[["x", "y"]].to_numpy(float)
+        self._tree = cKDTree(self._xy)
+        self._radius_m = float(self.providers["max_travel_km"].max()) * 1000.0 / circuity
+        self._free = free_hours(self.providers)
+        self._days = self.providers["day_mask"].to_numpy(np.int64)
+        self._cover = self.providers["cover"].to_numpy(bool)
+        self._ids = self.providers["provider_id"].astype(str).to_numpy()
+        self._names = self.providers["name"].astype(str).to_numpy()
+
+    def _nearby(self, person: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        xy = person[["x", "y"]].to_numpy(float)[0]
+        idx = np.asarray(self._tree.query_ball_point(xy, r=self._radius_m), dtype=np.int64)
+        d = np.hypot(*(self._xy[idx] - xy).T) * self.circuity / 1000.0 if len(idx) else np.zeros(0)
+        order = np.lexsort((idx, d))
+        return idx[order], d[order]
+
+    def suggest(
+        self, person: pd.DataFrame, *, top: int = 5, explain: bool = False
+    ) -> SuggestionList:
+        """Ranked suggestions for a one-row person frame (see :func:`person_request`)."""
+        row = person.iloc[0]
+        if not bool(row["self_directing"]):
+            return SuggestionList("not_self_directing", advice=SELF_DIRECTING_ADVICE)
+        idx, d = self._nearby(person)
+        keep, _ = pair_rules(person, self.providers, np.zeros(len(idx), np.int64), idx, d)
+        elig, dist = idx[keep], d[keep]
+        if bool(row["regulated_care"]) and len(elig) == 0:
+            return SuggestionList("regulated_care_unavailable", advice=REGULATED_ADVICE)
+        P = int(row["day_mask"])
+        n_days = count_days(P)
+        hours = float(row["hours"])
+        needs_cover = bool(row["needs_cover"])
+        dmap = dict(zip(elig.tolist(), dist.tolist()))
+        out: list[Suggestion] = []
+        left_out: list[dict] = []
+        for v, dv in zip(elig.tolist(), dist.tolist()):
+            T = P & int(self._days[v])
+            why_not = None
+            if T == 0:
+                why_not = "works none of the days needed"
+            give = hours * count_days(T) / n_days if T else 0.0
+            if why_not is None and self._free[v] + 1e-9 < give:
+                why_not = f"has {max(self._free[v], 0):g} free hours a week, {give:g} needed"
+            w = -1
+            S = P & ~T
+            if why_not is None and S:
+                w = next(
+                    (
+                        w
+                        for w in elig.tolist()
+                        if w != v
+                        and (int(self._days[w]) & S) == S
+                        and self._free[w] + 1e-9 >= hours - give
+                    ),
+                    -1,
+                )
+                if w < 0:
+                    why_not = f"no partner in reach with room for {days_text(S)}"
+            c = -1
+            if why_not is None:
+                reserve = self.absence_rate * give
+                c = next(
+                    (
+                        c
+                        for c in elig.tolist()
+                        if c not in (v, w)
+                        and self._cover[c]
+                        and (int(self._days[c]) & T) == T
+                        and self._free[c] + 1e-9 >= reserve
+                    ),
+                    -1,
+                )
+                if c < 0 and needs_cover and not self.allow_without_cover:
+                    why_not = f"no cover provider in reach for {days_text(T)}"
+            if why_not is not None:
+                if explain and len(out) < top:
+                    left_out.append(
+                        {
+                            "provider_id": self._ids[v],
+                            "name": self._names[v],
+                            "distance_km": round(dv, 2),
+                            "why": why_not,
+                        }
+                    )
+                continue
+            why = [
+                f"{dv:.1f} km away",
+                f"{self._free[v]:g} free hours a week",
+                f"gives {give:g} h on {days_text(T)}",
+                "offers every service needed",
+            ]
+            if w >= 0:
+                why.append(f"partner {self._ids[w]} gives {hours - give:g} h on {days_text(S)}")
+            if c >= 0:
+                why.append(f"cover {self._ids[c]} ({dmap[c]:.1f} km) works {days_text(T)}")
+            elif needs_cover:
+                why.append("no cover provider available (allowed by option)")
+            out.append(
+                Suggestion(
+                    self._ids[v],
+                    self._names[v],
+                    round(dv, 2),
+                    float(self._free[v]),
+                    days_text(T),
+                    round(give, 2),
+                    self._ids[w] if w >= 0 else None,
+                    self._names[w] if w >= 0 else None,
+                    round(dmap[w], 2) if w >= 0 else None,
+                    days_text(S) if w >= 0 else None,
+                    round(hours - give, 2) if w >= 0 else None,
+                    self._ids[c] if c >= 0 else None,
+                    self._names[c] if c >= 0 else None,
+                    round(dmap[c], 2) if c >= 0 else None,
+                    "; ".join(why),
+                )
+            )
+            if len(out) >= top:
+                break
+        if explain:
+            # providers nearby that are not eligible at all, nearest first
+            for v, dv, ok in zip(idx.tolist(), d.tolist(), keep.tolist()):
+                if ok or len(left_out) >= 3 * top:
+                    continue
+                left_out.append(
+                    {
+                        "provider_id": self._ids[v],
+                        "name": self._names[v],
+                        "distance_km": round(dv, 2),
+                        "why": self._ineligible_reason(person, v, dv),
+                    }
+                )
+            left_out.sort(key=lambda r: r["distance_km"])
+            if out:  # "better-looking": nearer than the last provider suggested
+                left_out = [r for r in left_out if r["distance_km"] <= out[-1].distance_km]
+        if not out:
+            advice = "No micro-provider in reach can take this person on now. " + (
+                REGULATED_ADVICE
+                if bool(row["regulated_care"])
+                else "Consider commissioned home care, or ask again as providers' hours free up."
+            )
+            return SuggestionList("none", [], advice, left_out)
+        return SuggestionList("ok", out, "", left_out)
+
+    def _ineligible_reason(self, person: pd.DataFrame, v: int, d: float) -> str:
+        row = person.iloc[0]
+        need, offer = int(row["service_mask"]), int(self.providers.at[v, "service_mask"])
+        if need & offer != need:
+            from ..vocab import services_text
+
+            return f"does not offer {services_text(need & ~offer)}"
+        if bool(row["regulated_care"]) and not bool(self.providers.at[v, "cqc_registered"]):
+            return "not CQC-registered (regulated personal care needed)"
+        limit = float(self.providers.at[v, "max_travel_km"])
+        if d > limit:
+            return f"{d:.1f} km is beyond its {limit:g} km travel limit"
+        own = row["max_travel_km"]
+        if not np.isnan(own) and d > own:
+            return f"{d:.1f} km is beyond the person's own {own:g} km limit"
+        return "not eligible"
