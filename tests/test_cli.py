@@ -7,11 +7,24 @@ from .conftest import write
 
 
 def test_demo_prints_a_summary(capsys, tmp_path):
-    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+    import json
+
+    import pandas as pd
+
+    out_dir = tmp_path / "out"
+    assert main(["demo", "--out", str(out_dir), "--time-limit", "3"]) == 0
     out = capsys.readouterr().out
     assert "416" in out and "2500" in out and "Canterbury" in out and "Total" in out
     assert "Largest gaps" in out
-    assert (tmp_path / "out" / "gap_map.html").exists() and (tmp_path / "out" / "gaps.csv").exists()
+    assert (out_dir / "gap_map.html").exists() and (out_dir / "gaps.csv").exists()
+    # batch matching of the demo waiting list, checked before it was written
+    matches = pd.read_csv(out_dir / "matches.csv", dtype=str)
+    assert len(matches) == 2500
+    summary = json.loads((out_dir / "summary.json").read_text())
+    assert summary["matched_people"] == matches["provider_id"].notna().sum() > 0
+    # two example suggestions, each with a named cover provider
+    assert out.count("Suggestions for someone at") == 2
+    assert out.count("cover:") >= 2
 
 
 def test_bad_register_exits_2_without_traceback(tmp_path):

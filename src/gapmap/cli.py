@@ -177,6 +177,37 @@ def cmd_demo(args) -> int:
     )
     _print_gaps(result, args.out)
     _say("")
+    _say("Batch matching of the waiting list (provider, partner and cover for each person):")
+    plain_people = people.drop(columns=["area_code", "snapped_m"])
+    best, greedy, _ = _run_match(
+        providers.drop(columns=["area_code", "snapped_m"]), plain_people, args, args.out
+    )
+    _print_match(best, greedy, plain_people, args.out)
+    _say("")
+    from .matching.suggest import Suggester, person_request
+    from .postcodes import default_directory
+
+    suggester = Suggester(providers, absence_rate=args.absence_rate)
+    for postcode, hours, days, services in (
+        ("CT1 2AA", 6, "Mon;Wed;Sat", "domestic;social"),
+        ("TN23 1PL", 4, "weekdays", "social"),
+    ):
+        loc = default_directory().lookup([postcode]).iloc[0]
+        _say(
+            f"Suggestions for someone at {postcode} needing {hours} h a week on {days} "
+            f"({services}):"
+        )
+        req = person_request(x=loc["x"], y=loc["y"], hours=hours, days=days, services=services)
+        _print_suggestions(suggester.suggest(req, top=2), as_json=False)
+        _say("")
+    _say("Recruitment targeting: where new micro-providers would close the most unmet need")
+    rec, _, ropts = _run_recruit(
+        result, areas, providers.drop(columns=["area_code", "snapped_m"]),
+        people.drop(columns=["area_code", "snapped_m"]), args, args.out,
+        title="gapmap demo: where to recruit micro-providers (synthetic registers)",
+    )  # fmt: skip
+    _print_recruit(rec, ropts, args.out)
+    _say("")
     _say(f"Done in {time.perf_counter() - t0:.1f} s.")
     return EXIT_OK
 
@@ -274,9 +305,20 @@ def _add_gap_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_gaps(areas, providers, people, args, out: Path, title: str):
+    from .outputs import write_gap_outputs
+
+    t0 = time.perf_counter()
+    result = _analyse_gaps(areas, providers, people, args)
+    t1 = time.perf_counter()
+    _note(f"  analysed {len(result.reach):,} eligible person-provider pairs in {t1 - t0:.2f} s")
+    paths = write_gap_outputs(result, out, internal=args.internal, title=title)
+    _note(f"  wrote {', '.join(paths)} in {time.perf_counter() - t1:.1f} s")
+    return result, paths
+
+
+def _analyse_gaps(areas, providers, people, args):
     from .areas import read_rural_classification
     from .gaps import gap_analysis
-    from .outputs import write_gap_outputs
 
     opts = _gap_options(args)
     rural = None
@@ -295,13 +337,7 @@ def _run_gaps(areas, providers, people, args, out: Path, title: str):
         )
     elif getattr(args, "census_lookup", None) or getattr(args, "census_areas", None):
         raise InputError("--census-lookup and --census-areas go with --census", file="command line")
-    t0 = time.perf_counter()
-    result = gap_analysis(areas, providers, people, rural=rural, estimated=estimated, options=opts)
-    t1 = time.perf_counter()
-    _note(f"  analysed {len(result.reach):,} eligible person-provider pairs in {t1 - t0:.2f} s")
-    paths = write_gap_outputs(result, out, internal=args.internal, title=title)
-    _note(f"  wrote {', '.join(paths)} in {time.perf_counter() - t1:.1f} s")
-    return result, paths
+    return gap_analysis(areas, providers, people, rural=rural, estimated=estimated, options=opts)
 
 
 def _print_gaps(result, out: Path, top: int = 8) -> None:
@@ -377,6 +413,177 @@ def cmd_gaps(args) -> int:
     return EXIT_OK
 
 
+def _recruit_options(args):
+    from .recruitment import RecruitOptions
+
+    opts = RecruitOptions(
+        radius_km=args.radius_km,
+        hours_per_provider=args.hours_per_provider,
+        per_site=args.per_site,
+        weekend_working=args.weekend_working,
+        services=args.recruit_services,
+        need=args.need,
+        time_limit_s=args.time_limit,
+        home_care_rate=args.home_care_rate,
+        micro_rate=args.micro_rate,
+        direct_payment_rate=args.direct_payment_rate,
+        weeks_per_year=args.weeks_per_year,
+    )
+    opts.validate()
+    return opts
+
+
+def _parse_ks(text: str) -> list[int]:
+    try:
+        ks = [int(t) for t in str(text).replace(" ", "").split(",") if t]
+    except ValueError:
+        ks = []
+    if not ks or any(k < 1 for k in ks):
+        raise InputError(
+            "--new-providers must be whole numbers of 1 or more, separated by commas, "
+            f"not {text!r}",
+            file="command line",
+        )
+    return ks
+
+
+def _run_recruit(result, areas, providers, people, args, out: Path, title: str):
+    from .outputs import write_recruit_outputs
+    from .recruitment import recruit
+
+    ks = _parse_ks(args.new_providers)
+    opts = _recruit_options(args)
+    t0 = time.perf_counter()
+    rec = recruit(
+        result, areas, providers, people, ks, options=opts, gap_options=_gap_options(args),
+        say=_note,
+    )  # fmt: skip
+    paths = write_recruit_outputs(rec, result.providers, out, options=opts, title=title)
+    _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
+    return rec, paths, opts
+
+
+def _clip(text, width: int) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_recruit(rec, opts, out: Path, top: int = 5) -> None:
+    from .recruitment import publish_ranking, publish_scenarios
+
+    for note in rec.notes:
+        _say(f"  ({note})")
+    scen = publish_scenarios(rec.scenarios)
+    _say(
+        "'placed': new providers that would have hours to take (fewer than asked when they run "
+        "out); coverage: hours in reach / need"
+    )
+    _say(
+        f"{'new providers':>13} {'placed':>6} {'hours taken':>12} {'of unmet':>9} "
+        f"{'coverage':>15} {'weekend gaps':>13} {'rural gaps':>11} {'saving a year':>14}"
+    )
+    for r in scen.itertuples():
+        _say(
+            f"{r.new_providers:>13} {r.providers_placed:>6} {r.hours_taken:>10,.0f} h "
+            f"{r.share_of_unmet_taken:>8.0%} {r.coverage_before:>6.0%} -> {r.coverage_after:>4.0%} "
+            f"{r.weekend_gaps_before:>5} -> {r.weekend_gaps_after:<4} "
+            f"{r.rural_gaps_before:>4} -> {r.rural_gaps_after:<4} "
+            f"£{r.saving_per_year_vs_home_care:>12,.0f}"
+        )
+    _say(
+        f"  saving = hours taken × {opts.weeks_per_year:g} weeks × (home care "
+        f"£{opts.home_care_rate:.2f} − micro-provider £{opts.micro_rate:.2f} an hour); "
+        "figures rounded"
+    )
+    ranking = publish_ranking(rec.areas, opts)
+    head = ranking[ranking["priority_rank"] > 0].head(top)
+    if len(head):
+        _say("Where to look first:")
+        for r in head.itertuples():
+            _say(
+                f"  {r.priority_rank:>3}. {_clip(r.area_name, 28):<28} "
+                f"{_clip(r.district, 20):<20} {r.reason}"
+            )
+    _say(
+        f"Outputs in {out}/: recruit_areas.csv, recruit_areas.gpkg, recruit_sites.csv, "
+        "recruit_scenarios.csv, recruit_scenarios.png, recruit_map.html"
+    )
+
+
+def cmd_recruit(args) -> int:
+    areas, providers, people = _load_inputs(args, people_required=True)
+    _parse_ks(args.new_providers)
+    _recruit_options(args)
+    result = _analyse_gaps(areas, providers, people, args)
+    rec, _, opts = _run_recruit(
+        result, areas, providers, people, args, args.out,
+        title="gapmap: where to recruit micro-providers",
+    )  # fmt: skip
+    _print_recruit(rec, opts, args.out)
+    return EXIT_OK
+
+
+def _add_recruit_options(p: argparse.ArgumentParser, *, ks: str, time_limit: float) -> None:
+    from .recruitment import UNIT_COSTS, RecruitOptions
+
+    d = RecruitOptions()
+    g = p.add_argument_group("recruitment (README: 'Recruitment targeting')")
+    g.add_argument(
+        "--new-providers",
+        default=ks,
+        metavar="K[,K...]",
+        help=f"how many new providers to place, one scenario each (default {ks})",
+    )
+    g.add_argument(
+        "--radius-km",
+        type=float,
+        default=d.radius_km,
+        help=f"how far a new provider travels (default {d.radius_km:g})",
+    )
+    g.add_argument(
+        "--hours-per-provider",
+        type=float,
+        default=d.hours_per_provider,
+        help=f"hours a week each new provider gives (default {d.hours_per_provider:g})",
+    )
+    g.add_argument(
+        "--per-site",
+        type=int,
+        default=d.per_site,
+        help=f"at most this many new providers in one area (default {d.per_site})",
+    )
+    g.add_argument(
+        "--weekend-working",
+        action="store_true",
+        help="new providers work every day (default: weekdays only, like most)",
+    )
+    g.add_argument(
+        "--recruit-services",
+        default=d.services,
+        help=f"services new providers offer (default {d.services})",
+    )
+    g.add_argument(
+        "--need",
+        choices=["auto", "register", "estimated"],
+        default=d.need,
+        help="demand: the register's unmet hours, or estimated need (auto: estimated "
+        "when --census is given)",
+    )
+    for key, flag in (
+        ("home_care", "--home-care-rate"),
+        ("micro_provider", "--micro-rate"),
+        ("direct_payment", "--direct-payment-rate"),
+    ):
+        value, source = UNIT_COSTS[key]
+        g.add_argument(
+            flag, type=float, default=value, help=f"£ an hour, default {value:.2f}: {source}"
+        )
+    g.add_argument("--weeks-per-year", type=float, default=d.weeks_per_year)
+    if "--time-limit" not in p._option_string_actions:
+        g.add_argument("--time-limit", type=float, default=time_limit,
+                       help=f"seconds for each solve (default {time_limit:g})")  # fmt: skip
+
+
 def _match_options(args):
     from .matching import MatchOptions
 
@@ -392,7 +599,9 @@ def _match_options(args):
     return opts
 
 
-def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
+def _add_match_options(
+    p: argparse.ArgumentParser, *, batch: bool, time_limit: float = 60.0, circuity: bool = True
+) -> None:
     g = p.add_argument_group("matching rules")
     g.add_argument(
         "--absence-rate",
@@ -407,7 +616,10 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
     )
     if batch:
         g.add_argument(
-            "--time-limit", type=float, default=60.0, help="seconds for the solver (default 60)"
+            "--time-limit",
+            type=float,
+            default=time_limit,
+            help=f"seconds for the solver (default {time_limit:g})",
         )
         g.add_argument(
             "--candidates",
@@ -416,6 +628,7 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
             help="nearest candidates kept per role and day class (default 10)",
         )
         g.add_argument("--workers", type=int, default=2, help="solver threads (default 2)")
+    if batch and circuity:
         g.add_argument(
             "--circuity",
             type=float,
@@ -643,6 +856,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the outputs (default ./gapmap-demo)",
     )
     _add_gap_options(p)
+    _add_match_options(p, batch=True, time_limit=20.0, circuity=False)
+    _add_recruit_options(p, ks="60,223,416", time_limit=20.0)
     p.set_defaults(func=cmd_demo, areas=None, snap_km=2.0)
 
     p = sub.add_parser("gaps", help="gap analysis: need against provider coverage, by area")
@@ -653,6 +868,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_postcode_options(p)
     _add_gap_options(p)
     p.set_defaults(func=cmd_gaps)
+
+    p = sub.add_parser("recruit", help="where new micro-providers would close the most unmet need")
+    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--people", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    _add_area_options(p)
+    _add_postcode_options(p)
+    _add_gap_options(p)
+    _add_recruit_options(p, ks="60,223,416", time_limit=30.0)
+    p.set_defaults(func=cmd_recruit)
 
     p = sub.add_parser("match", help="batch matching of a waiting list with OR-Tools CP-SAT")
     p.add_argument("--providers", type=Path, required=True)

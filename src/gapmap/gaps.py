@@ -110,6 +110,8 @@ class GapResult:
     reach: Reach
     coverage: Coverage
     notes: list[str] = field(default_factory=list)
+    # estimated need as demand points (x, y, area_code, need_hours, unmet_hours), when given
+    estimated_points: pd.DataFrame | None = None
 
 
 def postcode_density_rural(areas: gpd.GeoDataFrame, threshold_per_km2: float = 20.0) -> np.ndarray:
@@ -274,6 +276,7 @@ def gap_analysis(
     t["area_name"] = areas["area_name"].to_numpy()
     t["district"] = areas["district_name"].to_numpy()
     columns = list(GAP_COLUMNS)
+    est_points = None
     if estimated is not None:
         demand = pd.DataFrame(
             {"x": estimated.x, "y": estimated.y, "max_travel_km": np.full(len(estimated.x), np.nan)}
@@ -300,12 +303,21 @@ def gap_analysis(
                 np.nan,
             )
         columns += ESTIMATED_COLUMNS
+        est_points = pd.DataFrame(
+            {
+                "x": estimated.x,
+                "y": estimated.y,
+                "area_code": estimated.area_code,
+                "need_hours": estimated.hours,
+                "unmet_hours": estimated.hours * np.maximum(0.0, 1.0 - est_access),
+            }
+        )
         notes.append(
             f"estimated need: {estimated.hours.sum():,.0f} h a week from {estimated.source}"
         )
     t = t.reset_index(names="area_code")
     table = gpd.GeoDataFrame(t[columns], geometry=areas.geometry.to_numpy(), crs=areas.crs)
-    return GapResult(table, people, providers, reach, cov, notes)
+    return GapResult(table, people, providers, reach, cov, notes, est_points)
 
 
 HOUR_COLUMNS = [

@@ -22,7 +22,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["ATTRIBUTION", "BAND_COLOURS", "gap_map", "gap_map_png", "save_map"]
+__all__ = [
+    "ATTRIBUTION",
+    "BAND_COLOURS",
+    "gap_map",
+    "gap_map_png",
+    "recruit_map",
+    "save_map",
+    "scenario_chart_png",
+]
 
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
@@ -77,6 +85,14 @@ document.addEventListener("DOMContentLoaded", function () {
     overlays["Micro-providers"] = group;
     group.addTo(map);
   }
+  (data.sites || []).forEach(function (s) {
+    var g = L.layerGroup(s.points.map(function (p) {
+      return L.circleMarker([p.lat, p.lon], {radius: p.r, color: "#08306b", weight: 2,
+        fillColor: "#4292c6", fillOpacity: 0.85}).bindTooltip(p.tip);
+    }));
+    overlays[s.name] = g;
+    if (s.show) { g.addTo(map); }
+  });
   L.control.layers({"Background map (online only)": __TILES__}, overlays,
                    {collapsed: false}).addTo(map);
   window.gapmapLayers = overlays;
@@ -162,26 +178,6 @@ def gap_map(
         Providers register (``name``, ``x``, ``y``, ``services``, ``days``, ``capacity_hours``);
         shown at their postcode centroid.
     """
-    g = published.copy()
-    g["geometry"] = g.geometry.simplify(simplify_m, preserve_topology=True)
-    g = g.to_crs(4326)
-    # 5 decimal places of a degree is about 1 m: enough for a map, a fraction of the bytes
-    g["geometry"] = shapely.set_precision(g.geometry.to_numpy(), 1e-5)
-    minx, miny, maxx, maxy = g.total_bounds
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
-    m.default_js = []
-    m.default_css = []
-    m.get_root().header.add_child(folium.Element(_leaflet_inline()))
-    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
-    tiles = folium.TileLayer(
-        "OpenStreetMap",
-        name="Background map (online only)",
-        attr=("&copy; OpenStreetMap contributors | " + _esc(ATTRIBUTION)),
-        overlay=False,
-        control=False,
-    )
-    tiles.add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
 
     def tip(r) -> str:
         rows = [
@@ -242,18 +238,18 @@ def gap_map(
             }
         ),
     }
-    features = [
-        {
-            "type": "Feature",
-            "geometry": geom.__geo_interface__,
-            "properties": {
-                "code": _esc(r["area_code"]),
-                "tip": tip(r),
-                "styles": {k: f(r) for k, f in styles.items()},
-            },
-        }
-        for r, geom in zip(g.to_dict("records"), g.geometry)
+    layers = [
+        {"key": "need", "name": "Unmet need", "show": True},
+        {"key": "weekend", "name": "Weekend coverage", "show": False},
+        {"key": "rural", "name": "Rural gaps", "show": True},
     ]
+    return _area_map(
+        published, providers, title=title, simplify_m=simplify_m, tip=tip, styles=styles,
+        layers=layers, legend=_legend_html(title),
+    )  # fmt: skip
+
+
+def _provider_markers(providers: pd.DataFrame | None) -> list[dict]:
     markers = []
     if providers is not None and len(providers):
         pts = gpd.GeoSeries(gpd.points_from_xy(providers["x"], providers["y"]), crs=27700).to_crs(
@@ -270,14 +266,72 @@ def gap_map(
                     ),
                 }
             )
+    return markers
+
+
+def _table_html(rows: list[tuple[str, str]]) -> str:
+    return (
+        "<table>"
+        + "".join(
+            f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
+            for k, v in rows
+        )
+        + "</table>"
+    )
+
+
+def _area_map(
+    published: gpd.GeoDataFrame,
+    providers: pd.DataFrame | None,
+    *,
+    title: str,
+    simplify_m: float,
+    tip,
+    styles: dict,
+    layers: list[dict],
+    legend: str,
+    sites: list[dict] | None = None,
+) -> folium.Map:
+    """The offline map shell: areas (one embedded copy, one layer per style), providers, sites
+    (groups of ``{"lat", "lon", "r", "tip"}`` points, already escaped), legend, attribution."""
+    g = published.copy()
+    g["geometry"] = g.geometry.simplify(simplify_m, preserve_topology=True)
+    g = g.to_crs(4326)
+    # 5 decimal places of a degree is about 1 m: enough for a map, a fraction of the bytes
+    g["geometry"] = shapely.set_precision(g.geometry.to_numpy(), 1e-5)
+    minx, miny, maxx, maxy = g.total_bounds
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    m.default_js = []
+    m.default_css = []
+    m.get_root().header.add_child(folium.Element(_leaflet_inline()))
+    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    tiles = folium.TileLayer(
+        "OpenStreetMap",
+        name="Background map (online only)",
+        attr=("&copy; OpenStreetMap contributors | " + _esc(ATTRIBUTION)),
+        overlay=False,
+        control=False,
+    )
+    tiles.add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+
+    features = [
+        {
+            "type": "Feature",
+            "geometry": geom.__geo_interface__,
+            "properties": {
+                "code": _esc(r["area_code"]),
+                "tip": tip(r),
+                "styles": {k: f(r) for k, f in styles.items()},
+            },
+        }
+        for r, geom in zip(g.to_dict("records"), g.geometry)
+    ]
     data = {
         "areas": {"type": "FeatureCollection", "features": features},
-        "layers": [
-            {"key": "need", "name": "Unmet need", "show": True},
-            {"key": "weekend", "name": "Weekend coverage", "show": False},
-            {"key": "rural", "name": "Rural gaps", "show": True},
-        ],
-        "providers": markers,
+        "layers": layers,
+        "providers": _provider_markers(providers),
+        "sites": sites or [],
     }
     script = (
         _LAYERS_JS.replace("__MAP__", m.get_name())
@@ -285,8 +339,151 @@ def gap_map(
         .replace("__DATA__", _script_json(data))
     )
     m.get_root().script.add_child(folium.Element(script))
-    m.get_root().html.add_child(folium.Element(_legend_html(title)))
+    m.get_root().html.add_child(folium.Element(legend))
     return m
+
+
+PRIORITY_BINS = [(0.10, "#67000d", "top 10% of areas"), (0.25, "#cb181d", "top 10-25%"),
+                 (0.50, "#fb6a4a", "top 25-50%"), (1.01, "#fcbba1", "lower half")]  # fmt: skip
+
+
+def _priority_colour(rank: int, n_ranked: int) -> str:
+    if rank <= 0 or n_ranked == 0:
+        return "#f0f0f0"
+    q = rank / n_ranked
+    return next(c for hi, c, _ in PRIORITY_BINS if q <= hi)
+
+
+def recruit_map(
+    ranking: gpd.GeoDataFrame,
+    providers: pd.DataFrame | None,
+    sites: pd.DataFrame,
+    *,
+    title: str = "gapmap: where to recruit micro-providers in Kent",
+    simplify_m: float = 20.0,
+) -> folium.Map:
+    """Ranked areas (priority for recruitment) and recommended sites, one layer per scenario.
+
+    Parameters
+    ----------
+    ranking
+        The **published** ranking (:func:`gapmap.recruitment.publish_ranking`), EPSG:27700.
+    sites
+        The **published** sites (:func:`gapmap.recruitment.publish_sites`), with
+        ``new_providers`` (the scenario), ``latitude`` and ``longitude``.
+    """
+    n_ranked = int((ranking["priority_rank"] > 0).sum())
+
+    def tip(r) -> str:
+        rank = int(r["priority_rank"])
+        return _table_html(
+            [
+                ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
+                ("District", _esc(r["district"])),
+                ("Priority", f"{rank} of {n_ranked}" if rank > 0 else "nothing to recruit for"),
+                ("Why", _esc(r["reason"])),
+                ("Unmet, h/week", _fmt(r["unmet_hours"])),
+                ("A recruit could take, h/week", _fmt(r["recruitable_unmet_hours"])),
+                ("Nearest weekend provider", _fmt(r["nearest_weekend_provider_km"], 1) + " km"),
+                ("New providers recommended", _fmt(r["new_providers_recommended"])),
+            ]
+        )
+
+    styles = {
+        "priority": lambda r: {
+            "fillColor": _priority_colour(int(r["priority_rank"]), n_ranked),
+            "color": "#555",
+            "weight": 0.5,
+            "fillOpacity": 0.75,
+        },
+        "rural": lambda r: (
+            {"color": "#6a3d9a", "weight": 3, "fillOpacity": 0.0}
+            if r["rural_gap"]
+            else {"color": "#999", "weight": 0.0, "fillOpacity": 0.0, "opacity": 0.0}
+        ),
+    }
+    layers = [
+        {"key": "priority", "name": "Priority for recruitment", "show": True},
+        {"key": "rural", "name": "Rural gaps", "show": False},
+    ]
+    groups = []
+    scenarios = sorted(sites["new_providers"].unique()) if len(sites) else []
+    for k in scenarios:
+        s = sites[sites["new_providers"] == k]
+        points = []
+        for r in s.to_dict("records"):
+            hours = r["hours_taken"]
+            points.append(
+                {
+                    "lat": float(r["latitude"]),
+                    "lon": float(r["longitude"]),
+                    "r": 5 + 2 * int(r["providers_at"]),
+                    "tip": (
+                        f"<strong>Site {int(r['site_rank'])}: {_esc(r['area_name'])}</strong>"
+                        f"<br>{int(r['providers_at'])} new provider(s); "
+                        + ("hours withheld (few people)" if hours != hours else
+                           f"would take about {hours:,.0f} unmet h a week")
+                    ),
+                }
+            )  # fmt: skip
+        groups.append(
+            {
+                "name": f"Sites for {int(k)} new providers",
+                "show": bool(k == scenarios[-1]),
+                "points": points,
+            }
+        )
+    legend_rows = "".join(
+        f'<div><span style="background:{c}"></span>{_esc(label)}</div>'
+        for _, c, label in PRIORITY_BINS
+    )
+    legend = f"""
+<div id="gapmap-legend" role="region" aria-label="Map legend" style="position:absolute;bottom:24px;
+ left:10px;z-index:1000;background:white;padding:8px 10px;font:12px/1.4 sans-serif;max-width:300px;
+ box-shadow:0 1px 4px rgba(0,0,0,.4);border-radius:4px">
+<style>#gapmap-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;
+ vertical-align:middle;border:1px solid #999}}</style>
+<strong>{_esc(title)}</strong>
+<div style="margin-top:4px"><em>Priority for recruitment</em> (unmet hours a recruit could
+ take, weighted up for weekend and rural gaps)</div>{legend_rows}
+<div><span style="background:#f0f0f0"></span>nothing to recruit for</div>
+<div style="margin-top:4px"><span style="background:#4292c6;border-radius:50%;
+ border:2px solid #08306b"></span> Recommended site (larger: more new providers)</div>
+<div><span style="background:#1a9850;border-radius:50%"></span> Existing micro-provider</div>
+<div style="margin-top:6px;color:#555;font-size:10px">Sites are points inside areas, not
+ addresses. Figures rounded to 5; areas with 1-7 people withhold hours. {_esc(ATTRIBUTION)}</div>
+</div>"""
+    return _area_map(
+        ranking, providers, title=title, simplify_m=simplify_m, tip=tip, styles=styles,
+        layers=layers, legend=legend, sites=groups,
+    )  # fmt: skip
+
+
+def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str) -> None:
+    """A small bar chart of the scenarios: hours taken and yearly saving for each K."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .export import atomic_path
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=110)
+    labels = [f"{int(k)}" for k in scenarios["new_providers"]]
+    a1.bar(labels, scenarios["recruitable_unmet_hours"], color="#fcbba1", label="recruitable unmet")
+    a1.bar(labels, scenarios["hours_taken"], color="#cb181d", label="taken by new providers")
+    a1.set_xlabel("new providers")
+    a1.set_ylabel("hours a week")
+    a1.legend(fontsize=7, loc="upper left")
+    a2.bar(labels, scenarios["saving_per_year_vs_home_care"] / 1000.0, color="#2171b5")
+    a2.set_xlabel("new providers")
+    a2.set_ylabel("£ thousand a year")
+    a2.set_title("saving against commissioned home care", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
 
 
 def gap_map_png(

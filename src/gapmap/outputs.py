@@ -15,7 +15,7 @@ from .export import write_csv, write_gpkg
 from .gaps import GapResult, publish_gaps
 from .maps import gap_map, gap_map_png, save_map
 
-__all__ = ["write_gap_outputs", "write_match_outputs", "match_summary"]
+__all__ = ["match_summary", "write_gap_outputs", "write_match_outputs", "write_recruit_outputs"]
 
 
 def write_gap_outputs(
@@ -113,3 +113,44 @@ def write_match_outputs(result, greedy, people, providers, settings, out_dir) ->
         "matches.csv": write_csv(table, out / "matches.csv"),
         "summary.json": write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json"),
     }
+
+
+def write_recruit_outputs(
+    result,
+    providers: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    options=None,
+    rule: Suppression = Suppression(),
+    title: str = "gapmap: where to recruit micro-providers in Kent",
+) -> dict[str, Path]:
+    """Write the recruitment outputs, all published (suppressed; no person's id or place).
+
+    ``recruit_areas.csv`` and ``.gpkg`` (every area ranked, with the reason),
+    ``recruit_sites.csv`` (the chosen sites of every scenario), ``recruit_scenarios.csv`` and
+    ``recruit_scenarios.png`` (one row/bar per number of new providers), ``recruit_map.html``.
+    """
+    from .maps import recruit_map, scenario_chart_png
+    from .recruitment import RecruitOptions, publish_ranking, publish_scenarios, publish_sites
+
+    options = options or RecruitOptions()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ranking = publish_ranking(result.areas, options, rule)
+    sites = publish_sites(result.sites, rule)
+    scen = publish_scenarios(result.scenarios, rule)
+    paths = {
+        "recruit_areas.csv": write_csv(
+            pd.DataFrame(ranking.drop(columns=ranking.geometry.name)), out / "recruit_areas.csv"
+        ),
+        "recruit_areas.gpkg": write_gpkg(
+            ranking, out / "recruit_areas.gpkg", layer="recruit_areas"
+        ),
+        "recruit_sites.csv": write_csv(sites, out / "recruit_sites.csv"),
+        "recruit_scenarios.csv": write_csv(scen, out / "recruit_scenarios.csv"),
+    }
+    scenario_chart_png(scen, out / "recruit_scenarios.png", title=title)
+    paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
+    save_map(recruit_map(ranking, providers, sites, title=title), out / "recruit_map.html")
+    paths["recruit_map.html"] = out / "recruit_map.html"
+    return paths

@@ -119,8 +119,12 @@ def _lp_warm_start(
     options: list[PersonOptions],
     room: np.ndarray,
     settings: MatchOptions,
+    time_limit_s: float = 30.0,
 ) -> tuple[dict[int, Match], float]:
     """A starting solution from the LP relaxation (GLOP), rounded greedily; and the LP bound.
+
+    GLOP gets ``time_limit_s``; if it does not finish (at Somerset scale it needs minutes),
+    there is no LP start and no LP bound (``{}, inf``) and CP-SAT starts from the greedy pass.
 
     The linear relaxation of the model below is solved with OR-Tools' GLOP; people are then
     placed in order of how fully the LP matched them, each with the roles the LP leaned to
@@ -168,6 +172,7 @@ def _lp_warm_start(
     for u, terms in loads.items():
         lp.Add(sum(var * h for var, h in terms) <= int(room[u]))
     lp.Maximize(sum(obj))
+    lp.SetTimeLimit(max(1, int(time_limit_s * 1000)))
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return {}, math.inf
     bound = lp.Objective().Value() / 100.0
@@ -369,7 +374,12 @@ def _solve_component(
         return sum(options[p].priority * options[p].hours for p in sol)
 
     start = {p: mt for p, mt in hint.items() if p in set(people_idx)}
-    lp_start, lp_bound = _lp_warm_start(people_idx, options, room, settings)
+    lp_start, lp_bound = _lp_warm_start(people_idx, options, room, settings, 0.3 * time_limit)
+    if not lp_start and say is not None:
+        say(
+            f"  {label}: the linear relaxation did not finish in its share of the time; "
+            "starting from the greedy pass"
+        )
     if worth(lp_start) > worth(start):
         start = lp_start
     # stage 1: priority-hours
@@ -380,12 +390,16 @@ def _solve_component(
     solver = _solver(settings, max(0.5, 0.75 * left))
     status = solver.solve(b1.model, _Progress(say, label, 100.0))
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # every person with a candidate matched: a bound that needs no solver
+    trivial = sum(options[p].priority * options[p].hours for p in people_idx if options[p].classes)
+    # CP-SAT's bound means something only once it has a solution (UNKNOWN: nothing in time)
+    cp_bound = solver.best_objective_bound / 100.0 if found else math.inf
     if found and solver.objective_value >= 100 * worth(start) - 0.5:
         chosen = _read(b1, people_idx, options, solver)
-        bound = min(solver.best_objective_bound / 100.0, lp_bound)
+        bound = min(cp_bound, lp_bound, trivial)
         proven = status == cp_model.OPTIMAL
-    else:  # CP-SAT found nothing better in time: keep the start, bounded by the LP
-        chosen, bound, proven = start, lp_bound, False
+    else:  # CP-SAT found nothing better in time: keep the start, bounded as well as known
+        chosen, bound, proven = start, min(cp_bound, lp_bound, trivial), False
     value1 = worth(chosen)
     # stage 2: the same people matched, every journey as short as it can be
     matched = sorted(chosen)

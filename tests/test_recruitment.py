@@ -1,0 +1,217 @@
+"""Recruitment targeting on the demo registers and, when present, Kent's real LSOAs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapmap.errors import InputError
+from gapmap.gaps import GapOptions, gap_analysis
+from gapmap.recruitment import (
+    RecruitOptions,
+    publish_ranking,
+    publish_sites,
+    recruit,
+    recruitment_demand,
+)
+from gapmap.vocab import WEEKEND_MASK, parse_services
+
+from .conftest import LSOA_2021, shared_file
+
+
+@pytest.fixture(scope="module")
+def demo_gap(builtin_areas, demo_registers):
+    providers, people = demo_registers
+    return gap_analysis(builtin_areas, providers, people)
+
+
+@pytest.fixture(scope="module")
+def demo_recruit(demo_gap, builtin_areas, demo_registers):
+    providers, people = demo_registers
+    return recruit(
+        demo_gap,
+        builtin_areas,
+        providers,
+        people,
+        [20, 60],
+        options=RecruitOptions(time_limit_s=10),
+    )
+
+
+def test_demand_is_only_what_a_recruit_could_take(demo_gap):
+    opts = RecruitOptions()
+    d = recruitment_demand(demo_gap, opts)
+    p = demo_gap.people
+    ok = (
+        p["self_directing"]
+        & ~p["regulated_care"]
+        & ((p["service_mask"] & opts.service_mask) == p["service_mask"])
+        & (p["unmet_hours"] > 1e-9)
+    )
+    assert (p.loc[~p["self_directing"], "unmet_hours"] > 0).any()  # there was more to leave out
+    # weekdays-only recruits take only the weekday share of each person's unmet hours
+    days = p.loc[ok, "day_mask"].to_numpy()
+    n_days = np.array([bin(int(m)).count("1") for m in days])
+    n_week = np.array([bin(int(m) & ~WEEKEND_MASK).count("1") for m in days])
+    expect = p.loc[ok, "unmet_hours"].to_numpy() * n_week / n_days
+    assert (expect == 0).any()  # weekend-only people: nothing for a weekday recruit
+    assert len(d) == int((expect > 1e-9).sum()) > 0
+    assert np.allclose(np.sort(d["hours"].to_numpy()), np.sort(expect[expect > 1e-9]))
+    every_day = recruitment_demand(demo_gap, RecruitOptions(weekend_working=True))
+    assert every_day["hours"].sum() == pytest.approx(p.loc[ok, "unmet_hours"].sum())
+    nothing_personal = RecruitOptions(services="personal_care")
+    assert parse_services("personal_care") == nothing_personal.service_mask
+
+
+def test_ranking_follows_the_documented_score(demo_recruit, demo_gap):
+    a = demo_recruit.areas
+    factor = 1 + 0.5 * a["weekend_gap"].astype(float) + 0.5 * a["rural_gap"].astype(float)
+    assert np.allclose(a["priority_score"], a["recruitable_unmet_hours"] * factor)
+    ranked = a[a["priority_rank"] > 0].sort_values("priority_rank")
+    assert ranked["priority_rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert ranked["priority_score"].is_monotonic_decreasing
+    assert (a.loc[a["priority_rank"] == 0, "priority_score"] == 0).all()
+    assert a["recruitable_unmet_hours"].sum() == pytest.approx(demo_recruit.demand["hours"].sum())
+    pub = publish_ranking(a)
+    for r in pub.itertuples():
+        assert ("rural" in r.reason) == bool(r.rural)
+        assert ("no provider works weekends" in r.reason) == (
+            not r.nearest_weekend_provider_km <= 10
+        )
+    # an area with 1-7 people shows no hour figure, in the columns or in the words
+    few = pub["people"] == "*"
+    assert few.any() and pub.loc[few, "recruitable_unmet_hours"].isna().all()
+    assert not pub.loc[few, "reason"].str.contains("unmet hours a week").any()
+
+
+def test_scenarios_keep_capacity_and_add_up(demo_recruit, demo_gap):
+    s = demo_recruit.scenarios.set_index("new_providers")
+    for k, row in s.iterrows():
+        sites = demo_recruit.sites[demo_recruit.sites["new_providers"] == k]
+        assert sites["providers_at"].sum() == row["providers_placed"] <= k
+        assert (sites["providers_at"] <= RecruitOptions().per_site).all()
+        assert (sites["hours_taken"] <= 27 * sites["providers_at"] + 1e-6).all()
+        assert row["hours_taken"] == pytest.approx(sites["hours_taken"].sum())
+        assert row["hours_taken"] <= min(27 * k, row["recruitable_unmet_hours"]) + 1e-6
+        assert row["hours_taken"] <= row["unmet_hours_in_reach"] + 1e-6
+        assert row["coverage_after"] > row["coverage_before"]
+        # weekday-only recruits cannot close a weekend gap
+        assert row["weekend_gaps_after"] == row["weekend_gaps_before"]
+        assert row["rural_gaps_after"] <= row["rural_gaps_before"]
+        assert row["saving_per_year_vs_home_care"] == pytest.approx(
+            row["hours_taken"] * 52 * (19.68 - 15.68)
+        )
+        assert row["gap_to_bound"] < 0.01
+    assert s.loc[60, "hours_taken"] > s.loc[20, "hours_taken"]
+
+
+def test_weekend_working_recruits_close_weekend_gaps(demo_gap, builtin_areas, demo_registers):
+    providers, people = demo_registers
+    r = recruit(
+        demo_gap, builtin_areas, providers, people, [60],
+        options=RecruitOptions(weekend_working=True, time_limit_s=10),
+    )  # fmt: skip
+    row = r.scenarios.iloc[0]
+    assert row["weekend_gaps_after"] < row["weekend_gaps_before"]
+
+
+def test_sites_publish_no_person(demo_recruit, demo_registers):
+    _, people = demo_registers
+    pub = publish_sites(demo_recruit.sites)
+    text = pub.to_csv(index=False)
+    pcs = set(people["postcode"])
+    assert not any(pc in text for pc in pcs)
+    assert not any(pid in text for pid in people["person_id"])
+    hidden = pub["people_in_reach"] == "*"
+    assert pub.loc[hidden, "hours_taken"].isna().all()
+
+
+def test_impossible_targets_are_refused(demo_gap, builtin_areas, demo_registers):
+    providers, people = demo_registers
+    with pytest.raises(InputError, match="more than the candidate sites allow"):
+        recruit(demo_gap, builtin_areas, providers, people, [10_000])
+    with pytest.raises(InputError, match="radius"):
+        recruit(
+            demo_gap, builtin_areas, providers, people, [5], options=RecruitOptions(radius_km=-1)
+        )
+    with pytest.raises(InputError, match="time-limit"):
+        recruit(
+            demo_gap, builtin_areas, providers, people, [5], options=RecruitOptions(time_limit_s=0)
+        )
+
+
+def test_recruit_on_real_lsoas_with_estimated_need(demo_registers):
+    """Kent's 2021 LSOAs with need estimated from Census 2021: demand comes from the estimate."""
+    from gapmap.areas import read_areas
+    from gapmap.need import estimated_demand
+
+    lsoas = read_areas(shared_file(LSOA_2021))
+    census = shared_file("kent_census2021_ts007a_age5_lsoa21.csv")
+    providers, people = demo_registers
+    est = estimated_demand(lsoas, census)
+    result = gap_analysis(lsoas, providers, people, estimated=est, options=GapOptions())
+    r = recruit(result, lsoas, providers, people, [60], options=RecruitOptions(time_limit_s=20))
+    assert (r.demand["source"] == "estimated").all()
+    assert r.demand["hours"].sum() == pytest.approx(
+        result.estimated_points["unmet_hours"].sum() * 5 / 7
+    )
+    row = r.scenarios.iloc[0]
+    # estimated need is far larger than 60 providers: every one fills its 27 hours
+    assert row["hours_taken"] == pytest.approx(60 * 27, rel=1e-6)
+    assert row["coverage_after"] > row["coverage_before"]
+    assert isinstance(r.areas, pd.DataFrame) and len(r.areas) == len(lsoas)
+
+
+def test_recruit_outputs_escaped_and_drawn_in_chromium(tmp_path, builtin_areas, demo_registers):
+    """recruit_map.html offline in headless Chromium: every layer drawn, hostile names inert."""
+    from gapmap.outputs import write_recruit_outputs
+
+    from .test_maps import EVIL, _chromium
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    providers, people = demo_registers
+    providers = providers.copy()
+    providers.loc[0, "name"] = EVIL
+    areas = builtin_areas.copy()
+    areas["area_name"] = areas["area_name"].astype(object)
+    areas.loc[:, "area_name"] = "=HYPERLINK(1)" + EVIL
+    result = gap_analysis(areas, providers, people)
+    rec = recruit(
+        result, areas, providers, people, [20, 60], options=RecruitOptions(time_limit_s=5)
+    )
+    paths = write_recruit_outputs(rec, result.providers, tmp_path)
+    assert set(paths) >= {"recruit_areas.csv", "recruit_sites.csv", "recruit_map.html"}
+    page_html = paths["recruit_map.html"].read_text()
+    assert EVIL not in page_html and "<script>alert" not in page_html and "<img" not in page_html
+    for name in ("recruit_areas.csv", "recruit_sites.csv"):
+        cells = pd.read_csv(paths[name], dtype=str)["area_name"]
+        assert cells.str.startswith("'=").all(), f"{name}: formula not neutralised"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.route(
+            "**/*",
+            lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort(),
+        )
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (errors.append("dialog: " + d.message), d.dismiss()))
+        page.goto(paths["recruit_map.html"].as_uri())
+        page.wait_for_function("window.gapmapLayers !== undefined")
+        counts = page.evaluate(
+            "() => Object.fromEntries(Object.entries(window.gapmapLayers)"
+            ".map(([k, l]) => [k, l.getLayers().length]))"
+        )
+        browser.close()
+    assert errors == []
+    n_sites = rec.sites.groupby("new_providers").size()
+    assert counts == {
+        "Priority for recruitment": len(areas),
+        "Rural gaps": len(areas),
+        "Micro-providers": len(providers),
+        "Sites for 20 new providers": int(n_sites[20]),
+        "Sites for 60 new providers": int(n_sites[60]),
+    }
