@@ -25,6 +25,10 @@ def test_demo_prints_a_summary(capsys, tmp_path):
     # two example suggestions, each with a named cover provider
     assert out.count("Suggestions for someone at") == 2
     assert out.count("cover:") >= 2
+    # recruitment for Kent's three targets, with its map
+    scen = pd.read_csv(out_dir / "recruit_scenarios.csv")
+    assert scen["new_providers"].tolist() == [60, 223, 416]
+    assert (out_dir / "recruit_map.html").exists() and "Where to look first" in out
 
 
 def test_bad_register_exits_2_without_traceback(tmp_path):
@@ -183,3 +187,30 @@ def test_match_rejects_zero_time_limit(tmp_path, capsys):
     )
     assert "time limit" in capsys.readouterr().err
     assert not (tmp_path / "matches.csv").exists()
+
+
+def test_recruit_command(tmp_path, capsys):
+    import pandas as pd
+
+    from gapmap.demo import write_demo_registers
+
+    p, q = write_demo_registers(tmp_path / "in", providers=60, people=400)
+    out = tmp_path / "out"
+    args = ["recruit", "--providers", str(p), "--people", str(q), "--out", str(out)]
+    assert main([*args, "--new-providers", "5,12", "--time-limit", "5"]) == 0
+    scen = pd.read_csv(out / "recruit_scenarios.csv")
+    assert scen["new_providers"].tolist() == [5, 12]
+    assert (scen["providers_placed"] <= scen["new_providers"]).all()
+    ranked = pd.read_csv(out / "recruit_areas.csv")
+    assert ranked["reason"].notna().all() and len(ranked) == 259
+    # bad options: exit 2 with the option named, nothing new written
+    for bad, word in (
+        (["--new-providers", "0"], "--new-providers"),
+        (["--new-providers", "ten"], "--new-providers"),
+        (["--new-providers", "5000"], "candidate sites"),
+        (["--radius-km", "-3"], "--radius-km"),
+        (["--time-limit", "0"], "--time-limit"),
+    ):
+        assert main([*args[:-1], str(tmp_path / "bad"), *bad]) == 2
+        assert word in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()
