@@ -201,10 +201,12 @@ def cmd_demo(args) -> int:
         _print_suggestions(suggester.suggest(req, top=2), as_json=False)
         _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
-    rec, _, ropts = _run_recruit(
+    ropts = _recruit_options(args)
+    rec, _ = _run_recruit(
         result, areas, providers.drop(columns=["area_code", "snapped_m"]),
         people.drop(columns=["area_code", "snapped_m"]), args, args.out,
         title="gapmap demo: where to recruit micro-providers (synthetic registers)",
+        ks=_parse_ks(args.new_providers), opts=ropts,
     )  # fmt: skip
     _print_recruit(rec, ropts, args.out)
     _say("")
@@ -447,12 +449,10 @@ def _parse_ks(text: str) -> list[int]:
     return ks
 
 
-def _run_recruit(result, areas, providers, people, args, out: Path, title: str):
+def _run_recruit(result, areas, providers, people, args, out: Path, title: str, ks, opts):
     from .outputs import write_recruit_outputs
     from .recruitment import recruit
 
-    ks = _parse_ks(args.new_providers)
-    opts = _recruit_options(args)
     t0 = time.perf_counter()
     rec = recruit(
         result, areas, providers, people, ks, options=opts, gap_options=_gap_options(args),
@@ -460,7 +460,7 @@ def _run_recruit(result, areas, providers, people, args, out: Path, title: str):
     )  # fmt: skip
     paths = write_recruit_outputs(rec, result.providers, out, options=opts, title=title)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
-    return rec, paths, opts
+    return rec, paths
 
 
 def _clip(text, width: int) -> str:
@@ -512,12 +512,11 @@ def _print_recruit(rec, opts, out: Path, top: int = 5) -> None:
 
 def cmd_recruit(args) -> int:
     areas, providers, people = _load_inputs(args, people_required=True)
-    _parse_ks(args.new_providers)
-    _recruit_options(args)
+    ks, opts = _parse_ks(args.new_providers), _recruit_options(args)  # before the long work
     result = _analyse_gaps(areas, providers, people, args)
-    rec, _, opts = _run_recruit(
+    rec, _ = _run_recruit(
         result, areas, providers, people, args, args.out,
-        title="gapmap: where to recruit micro-providers",
+        title="gapmap: where to recruit micro-providers", ks=ks, opts=opts,
     )  # fmt: skip
     _print_recruit(rec, opts, args.out)
     return EXIT_OK

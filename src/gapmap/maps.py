@@ -134,6 +134,19 @@ def _weekend_colour(r) -> str:
     return colour
 
 
+def _legend_box(title: str, body: str) -> str:
+    """The legend panel shared by the maps: a titled box in the lower left, ``body`` inside."""
+    return f"""
+<div id="gapmap-legend" role="region" aria-label="Map legend" style="position:absolute;bottom:24px;
+ left:10px;z-index:1000;background:white;padding:8px 10px;font:12px/1.4 sans-serif;max-width:300px;
+ box-shadow:0 1px 4px rgba(0,0,0,.4);border-radius:4px">
+<style>#gapmap-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;
+ vertical-align:middle;border:1px solid #999}}</style>
+<strong>{_esc(title)}</strong>
+{body}
+</div>"""
+
+
 def _legend_html(title: str) -> str:
     band = "".join(
         f'<div><span style="background:{BAND_COLOURS[b]}"></span>{_esc(BAND_LABELS[b])}</div>'
@@ -143,22 +156,18 @@ def _legend_html(title: str) -> str:
         f'<div><span style="background:{c}"></span>{_esc(label)}</div>'
         for _, c, label in WEEKEND_BINS
     )
-    return f"""
-<div id="gapmap-legend" role="region" aria-label="Map legend" style="position:absolute;bottom:24px;
- left:10px;z-index:1000;background:white;padding:8px 10px;font:12px/1.4 sans-serif;max-width:300px;
- box-shadow:0 1px 4px rgba(0,0,0,.4);border-radius:4px">
-<style>#gapmap-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;
- vertical-align:middle;border:1px solid #999}}</style>
-<strong>{_esc(title)}</strong>
-<div style="margin-top:4px"><em>Unmet need</em> (share of need providers can reach)</div>{band}
+    return _legend_box(
+        title,
+        f"""<div style="margin-top:4px"><em>Unmet need</em>
+ (share of need providers can reach)</div>{band}
 <div style="margin-top:4px"><em>Weekend coverage</em></div>{weekend}
 <div style="margin-top:4px"><span style="background:none;border:3px solid #6a3d9a"></span>
  Rural gap</div>
 <div><span style="background:#1a9850;border-radius:50%"></span>
  Micro-provider (postcode centroid)</div>
 <div style="margin-top:6px;color:#555;font-size:10px">Figures rounded to 5; areas with 1-7
- people show * and withhold hours. {_esc(ATTRIBUTION)}</div>
-</div>"""
+ people show * and withhold hours. {_esc(ATTRIBUTION)}</div>""",
+    )
 
 
 def gap_map(
@@ -205,14 +214,7 @@ def gap_map(
                 + (", weekend gap" if r["weekend_gap"] else ""),
             ),
         ]
-        return (
-            "<table>"
-            + "".join(
-                f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
-                for k, v in rows
-            )
-            + "</table>"
-        )
+        return _table_html(rows)
 
     styles = {
         "need": lambda r: {
@@ -437,22 +439,18 @@ def recruit_map(
         f'<div><span style="background:{c}"></span>{_esc(label)}</div>'
         for _, c, label in PRIORITY_BINS
     )
-    legend = f"""
-<div id="gapmap-legend" role="region" aria-label="Map legend" style="position:absolute;bottom:24px;
- left:10px;z-index:1000;background:white;padding:8px 10px;font:12px/1.4 sans-serif;max-width:300px;
- box-shadow:0 1px 4px rgba(0,0,0,.4);border-radius:4px">
-<style>#gapmap-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;
- vertical-align:middle;border:1px solid #999}}</style>
-<strong>{_esc(title)}</strong>
-<div style="margin-top:4px"><em>Priority for recruitment</em> (unmet hours a recruit could
- take, weighted up for weekend and rural gaps)</div>{legend_rows}
+    legend = _legend_box(
+        title,
+        f"""<div style="margin-top:4px"><em>Priority for recruitment</em>
+ (unmet hours a recruit could take, weighted up for weekend and rural gaps)</div>{legend_rows}
 <div><span style="background:#f0f0f0"></span>nothing to recruit for</div>
 <div style="margin-top:4px"><span style="background:#4292c6;border-radius:50%;
  border:2px solid #08306b"></span> Recommended site (larger: more new providers)</div>
 <div><span style="background:#1a9850;border-radius:50%"></span> Existing micro-provider</div>
 <div style="margin-top:6px;color:#555;font-size:10px">Sites are points inside areas, not
- addresses. Figures rounded to 5; areas with 1-7 people withhold hours. {_esc(ATTRIBUTION)}</div>
-</div>"""
+ addresses. Figures rounded to 5; areas with 1-7 people withhold hours.
+ {_esc(ATTRIBUTION)}</div>""",
+    )
     return _area_map(
         ranking, providers, title=title, simplify_m=simplify_m, tip=tip, styles=styles,
         layers=layers, legend=legend, sites=groups,

@@ -37,12 +37,13 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from .coverage import weekend_share
 from .disclosure import Suppression, round_to
 from .errors import InputError
 from .gaps import GapOptions, GapResult, gap_analysis, publish_gaps
 from .location import SiteChoice, capacitated_coverage, coverage_matrix, max_coverage
 from .need import EstimatedNeed
-from .vocab import ALL_DAYS_MASK, WEEKDAY_MASK, parse_services, services_text
+from .vocab import ALL_DAYS_MASK, WEEKDAY_MASK, WEEKEND_MASK, parse_services, services_text
 
 __all__ = [
     "UNIT_COSTS",
@@ -126,12 +127,6 @@ class RecruitResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _weekday_share(day_mask: np.ndarray) -> np.ndarray:
-    days = np.array([bin(int(m)).count("1") for m in day_mask], dtype=float)
-    weekday = np.array([bin(int(m) & WEEKDAY_MASK).count("1") for m in day_mask], dtype=float)
-    return np.divide(weekday, days, out=np.zeros_like(days), where=days > 0)
-
-
 def recruitment_demand(
     result: GapResult, options: RecruitOptions = RecruitOptions()
 ) -> pd.DataFrame:
@@ -176,7 +171,7 @@ def recruitment_demand(
     )
     unmet = p["unmet_hours"].to_numpy(float)
     if not options.weekend_working:
-        unmet = unmet * _weekday_share(p["day_mask"].to_numpy())
+        unmet = unmet * (1.0 - weekend_share(p["day_mask"].to_numpy()))
     limit = (
         p["max_travel_km"].to_numpy(float) * 1000.0
         if "max_travel_km" in p
@@ -236,9 +231,7 @@ def rank_areas(
     t["recruitable_unmet_hours"] = hours.to_numpy()
     t["recruitable_people"] = people.to_numpy()
     t["priority_score"] = t["recruitable_unmet_hours"] * _area_factor(t, gap_options).to_numpy()
-    weekend = result.providers[
-        (result.providers["day_mask"].to_numpy() & (ALL_DAYS_MASK & ~WEEKDAY_MASK)) > 0
-    ]
+    weekend = result.providers[(result.providers["day_mask"].to_numpy() & WEEKEND_MASK) > 0]
     rep = t.geometry.representative_point()
     if len(weekend):
         d, _ = cKDTree(weekend[["x", "y"]].to_numpy(float)).query(
