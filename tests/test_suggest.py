@@ -161,4 +161,5 @@ def test_suggest_command_bad_postcode_exits_2(capsys):
         )
         == 2
     )
-    assert "not in the postcode directory" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--postcode" in err and "not found in" in err and "ZZ99 9ZZ" in err

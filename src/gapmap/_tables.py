@@ -20,6 +20,9 @@ __all__ = ["ROW", "read_table"]
 #: Name of the column that carries each record's spreadsheet row number.
 ROW = "__row__"
 _EXCEL = {".xlsx", ".xlsm", ".xls"}
+#: Largest register file read (bytes). Somerset's ~5,900 people take under 1 MB; a file over
+#: this is almost surely the wrong file, and reading it as text would take gigabytes of memory.
+MAX_TABLE_BYTES = 100 * 1024 * 1024
 
 
 def _decode(raw: bytes, file: str) -> tuple[str, str]:
@@ -62,6 +65,15 @@ def read_table(path: str | Path, *, what: str) -> pd.DataFrame:
         raise InputError(Problem(file, f"{what} file not found"))
     if path.is_dir():
         raise InputError(Problem(file, f"is a folder; expected a {what} file"))
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(
+            Problem(
+                file,
+                f"the {what} file is {size / 2**20:,.0f} MB; gapmap reads registers of up to "
+                f"{MAX_TABLE_BYTES / 2**20:,.0f} MB (about a million rows). Is it the right file?",
+            )
+        )
     suffix = path.suffix.lower()
     if suffix in _EXCEL:
         try:

@@ -77,6 +77,11 @@ def _detect_columns(
             if level in found:
                 code = found[level]
                 break
+    if code is None and "area_code" in columns:  # gapmap's own outputs (gaps.gpkg ...)
+        code = "area_code"
+        name = name_column or ("area_name" if "area_name" in columns else None)
+        dcode = district_column or ("district_code" if "district_code" in columns else None)
+        return _Columns(code, name, dcode, district_name_column)
     if code is None:
         raise InputError(
             Problem(

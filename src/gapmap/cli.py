@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
@@ -21,8 +22,22 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports option mistakes as input errors (exit 2) with our wording."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        raise InputError(f"{self.prog}: {message}", file="command line")
+        raise InputError(
+            f"{self.prog}: {message} ('{self.prog} --help' lists the options)", file="command line"
+        )
+
+
+def _finite(text: str) -> float:
+    """argparse type: a finite number (``nan`` and ``inf`` are typing mistakes here)."""
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
+    return v
 
 
 def _say(msg: str = "") -> None:
@@ -50,8 +65,14 @@ def _add_area_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--district-name-column", help="column holding the district name")
     g.add_argument("--rural-column", help="column holding a rural flag or ONS RUC code")
     g.add_argument(
+        "--drop-outside",
+        action="store_true",
+        help="do not stop at records outside every area: leave them out of the area figures "
+        "(gaps, recruit, check) or let them come out unmatched (match)",
+    )
+    g.add_argument(
         "--snap-km",
-        type=float,
+        type=_finite,
         default=2.0,
         help="points this far outside every area go to the nearest (default 2)",
     )
@@ -249,27 +270,27 @@ def _add_gap_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--coverage-threshold",
-        type=float,
+        type=_finite,
         default=d.coverage_threshold,
         help=f"rural gap below this coverage (default {d.coverage_threshold})",
     )
     g.add_argument(
         "--weekend-threshold",
-        type=float,
+        type=_finite,
         default=d.weekend_threshold,
         help=f"weekend gap below this weekend coverage (default {d.weekend_threshold})",
     )
     g.add_argument(
         "--rural-distance-km",
-        type=float,
+        type=_finite,
         default=d.rural_distance_km,
         help=f"rural gap if the nearest provider is further (default {d.rural_distance_km:g})",
     )
-    g.add_argument("--weekend-weight", type=float, default=d.weekend_weight)
-    g.add_argument("--rural-weight", type=float, default=d.rural_weight)
+    g.add_argument("--weekend-weight", type=_finite, default=d.weekend_weight)
+    g.add_argument("--rural-weight", type=_finite, default=d.rural_weight)
     g.add_argument(
         "--rural-density",
-        type=float,
+        type=_finite,
         default=d.rural_postcodes_per_km2,
         help="fallback: rural below this many postcodes per km² (default 20)",
     )
@@ -280,7 +301,7 @@ def _add_gap_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--circuity",
-        type=float,
+        type=_finite,
         default=d.circuity,
         help="scale straight-line distance toward road distance (default 1.0)",
     )
@@ -401,6 +422,16 @@ def _load_inputs(args, *, people_required: bool):
             people = read_people(args.people, postcodes=directory)
         except InputError as exc:
             errors += exc.problems
+    if not errors and not args.drop_outside:
+        from .registers import outside_problems
+
+        snap = _check_snap(args)
+        for reg, path, what in (
+            (providers, args.providers, "providers"),
+            (people, args.people, "people"),
+        ):
+            if reg is not None:
+                errors += outside_problems(reg, areas, file=str(path), what=what, snap_m=snap)
     if errors:
         raise InputError(errors)
     return areas, providers, people
@@ -535,13 +566,13 @@ def _add_recruit_options(p: argparse.ArgumentParser, *, ks: str, time_limit: flo
     )
     g.add_argument(
         "--radius-km",
-        type=float,
+        type=_finite,
         default=d.radius_km,
         help=f"how far a new provider travels (default {d.radius_km:g})",
     )
     g.add_argument(
         "--hours-per-provider",
-        type=float,
+        type=_finite,
         default=d.hours_per_provider,
         help=f"hours a week each new provider gives (default {d.hours_per_provider:g})",
     )
@@ -575,11 +606,11 @@ def _add_recruit_options(p: argparse.ArgumentParser, *, ks: str, time_limit: flo
     ):
         value, source = UNIT_COSTS[key]
         g.add_argument(
-            flag, type=float, default=value, help=f"£ an hour, default {value:.2f}: {source}"
+            flag, type=_finite, default=value, help=f"£ an hour, default {value:.2f}: {source}"
         )
-    g.add_argument("--weeks-per-year", type=float, default=d.weeks_per_year)
+    g.add_argument("--weeks-per-year", type=_finite, default=d.weeks_per_year)
     if "--time-limit" not in p._option_string_actions:
-        g.add_argument("--time-limit", type=float, default=time_limit,
+        g.add_argument("--time-limit", type=_finite, default=time_limit,
                        help=f"seconds for each solve (default {time_limit:g})")  # fmt: skip
 
 
@@ -604,7 +635,7 @@ def _add_match_options(
     g = p.add_argument_group("matching rules")
     g.add_argument(
         "--absence-rate",
-        type=float,
+        type=_finite,
         default=0.15,
         help="share of a covered person's hours a cover provider keeps free (0.15)",
     )
@@ -616,7 +647,7 @@ def _add_match_options(
     if batch:
         g.add_argument(
             "--time-limit",
-            type=float,
+            type=_finite,
             default=time_limit,
             help=f"seconds for the solver (default {time_limit:g})",
         )
@@ -630,7 +661,7 @@ def _add_match_options(
     if batch and circuity:
         g.add_argument(
             "--circuity",
-            type=float,
+            type=_finite,
             default=1.0,
             help="scale straight-line distance toward road distance (default 1.0)",
         )
@@ -681,21 +712,8 @@ def _print_match(best, greedy, people, out: Path) -> None:
 
 
 def cmd_match(args) -> int:
-    from .registers import read_people, read_providers
 
-    directory = _directory(args)
-    errors: list = []
-    providers = people = None
-    try:
-        providers = read_providers(args.providers, postcodes=directory)
-    except InputError as exc:
-        errors += exc.problems
-    try:
-        people = read_people(args.people, postcodes=directory)
-    except InputError as exc:
-        errors += exc.problems
-    if errors:
-        raise InputError(errors)
+    _, providers, people = _load_inputs(args, people_required=True)
     best, greedy, _ = _run_match(providers, people, args, args.out)
     _print_match(best, greedy, people, args.out)
     return EXIT_OK
@@ -728,49 +746,13 @@ def _print_suggestions(result, as_json: bool) -> None:
             _say(f"   {r['name']} ({r['provider_id']}), {r['distance_km']:.1f} km: {r['why']}")
 
 
-def cmd_suggest(args) -> int:
-    from pyproj import Transformer
+def _suggest_request(args):
+    from .matching.suggest import request_from_fields
 
-    from .matching.suggest import Suggester, person_request
-    from .postcodes import normalise_postcode
-    from .registers import read_providers
-    from .vocab import parse_days, parse_services
-
-    problems = []
-    if args.postcode is None and (args.lat is None or args.lon is None):
-        problems.append("give --postcode, or --lat and --lon")
-    if args.hours is None or not 0 < args.hours <= 168:
-        problems.append("--hours must be more than 0 and at most 168")
-    if args.top < 1:
-        problems.append("--top must be at least 1")
-    for parse, value, name in (
-        (parse_days, args.days, "--days"),
-        (parse_services, args.services, "--services"),
-    ):
-        try:
-            parse(value)
-        except ValueError as exc:
-            problems.append(f"{name}: {exc}")
-    if problems:
-        raise InputError("; ".join(problems), file="command line")
-    providers = read_providers(args.providers, postcodes=_directory(args))
-    if args.postcode is not None:
-        pc = normalise_postcode(args.postcode)
-        if pc is None:
-            raise InputError(
-                f"--postcode: {args.postcode!r} is not a valid UK postcode", file="command line"
-            )
-        found = _directory(args).lookup([pc]).iloc[0]
-        if not (found["x"] == found["x"]):  # NaN
-            raise InputError(
-                f"--postcode: {pc} is not in the postcode directory", file="command line"
-            )
-        x, y = float(found["x"]), float(found["y"])
-    else:
-        x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(args.lon, args.lat)
-    person = person_request(
-        x=x,
-        y=y,
+    return request_from_fields(
+        postcode=args.postcode,
+        lat=args.lat,
+        lon=args.lon,
         hours=args.hours,
         days=args.days,
         services=args.services,
@@ -778,7 +760,29 @@ def cmd_suggest(args) -> int:
         needs_cover=args.needs_cover == "yes",
         self_directing=args.self_directing == "yes",
         regulated_care=args.regulated_care,
+        directory=_directory(args),
+        areas=_areas(args),
+        snap_m=_check_snap(args),
+        source="command line",
     )
+
+
+def cmd_suggest(args) -> int:
+    from .matching.suggest import Suggester
+    from .registers import read_providers
+
+    if args.top < 1:
+        raise InputError("--top must be at least 1", file="command line")
+    try:
+        person, _ = _suggest_request(args)
+    except InputError as exc:  # name the options as typed
+        raise InputError(
+            [
+                replace(p, column="--" + p.column.replace("_", "-")) if p.column else p
+                for p in exc.problems
+            ]
+        ) from None
+    providers = read_providers(args.providers, postcodes=_directory(args))
     suggester = Suggester(
         providers, absence_rate=args.absence_rate, allow_without_cover=args.allow_without_cover
     )
@@ -857,7 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gap_options(p)
     _add_match_options(p, batch=True, time_limit=20.0, circuity=False)
     _add_recruit_options(p, ks="60,223,416", time_limit=20.0)
-    p.set_defaults(func=cmd_demo, areas=None, snap_km=2.0)
+    p.set_defaults(func=cmd_demo, areas=None, snap_km=2.0, drop_outside=False)
 
     p = sub.add_parser("gaps", help="gap analysis: need against provider coverage, by area")
     p.add_argument("--providers", type=Path, required=True)
@@ -883,18 +887,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--people", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True, help="folder for matches.csv, summary.json")
     _add_match_options(p, batch=True)
+    _add_area_options(p)
     _add_postcode_options(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("suggest", help="ranked providers, with partner and cover, for one person")
     p.add_argument("--providers", type=Path, required=True)
     p.add_argument("--postcode", help="the person's postcode (its centroid is used)")
-    p.add_argument("--lat", type=float)
-    p.add_argument("--lon", type=float)
-    p.add_argument("--hours", type=float, required=True, help="hours a week needed")
+    p.add_argument("--lat", type=_finite)
+    p.add_argument("--lon", type=_finite)
+    p.add_argument("--hours", type=_finite, required=True, help="hours a week needed")
     p.add_argument("--days", required=True, help="e.g. Mon;Thu, Mon-Fri, weekends, all")
     p.add_argument("--services", required=True, help="e.g. domestic;social")
-    p.add_argument("--max-travel-km", type=float, help="the person's own travel limit")
+    p.add_argument("--max-travel-km", type=_finite, help="the person's own travel limit")
     p.add_argument("--needs-cover", choices=["yes", "no"], default="yes")
     p.add_argument("--self-directing", choices=["yes", "no"], default="yes")
     p.add_argument(
@@ -908,6 +913,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="also say why nearer providers were left out"
     )
     _add_match_options(p, batch=False)
+    _add_area_options(p)
     _add_postcode_options(p)
     p.set_defaults(func=cmd_suggest)
 

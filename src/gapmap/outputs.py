@@ -15,7 +15,58 @@ from .export import write_csv, write_gpkg
 from .gaps import GapResult, publish_gaps
 from .maps import gap_map, gap_map_png, save_map
 
-__all__ = ["match_summary", "write_gap_outputs", "write_match_outputs", "write_recruit_outputs"]
+__all__ = [
+    "ABOUT_FILE",
+    "AUDIENCE",
+    "match_summary",
+    "write_about",
+    "write_gap_outputs",
+    "write_match_outputs",
+    "write_recruit_outputs",
+]
+
+PUBLISHED = "published: may be shared (suppressed counts; no person's id, postcode or place)"
+INTERNAL_STAFF = (
+    "INTERNAL: person ids and who was matched to whom; only for staff who may see the people "
+    "register"
+)
+INTERNAL_EXACT = (
+    "INTERNAL: exact figures, small counts not suppressed; only for the commissioning analysts "
+    "who may see the registers"
+)
+#: Every file gapmap writes into an output folder, and who may see it.
+AUDIENCE: dict[str, str] = {
+    "gaps.csv": PUBLISHED,
+    "gaps.gpkg": PUBLISHED,
+    "gap_map.html": PUBLISHED,
+    "gap_map.png": PUBLISHED,
+    "summary.json": PUBLISHED + "; county totals of the matching run only",
+    "recruit_areas.csv": PUBLISHED,
+    "recruit_areas.gpkg": PUBLISHED,
+    "recruit_sites.csv": PUBLISHED + "; sites are points of areas, not addresses",
+    "recruit_scenarios.csv": PUBLISHED,
+    "recruit_scenarios.png": PUBLISHED,
+    "recruit_map.html": PUBLISHED,
+    "matches.csv": INTERNAL_STAFF,
+    "internal_gaps_exact.csv": INTERNAL_EXACT,
+}
+ABOUT_FILE = "ABOUT_THESE_FILES.txt"
+
+
+def write_about(out_dir: str | Path) -> Path:
+    """Write ``ABOUT_THESE_FILES.txt``: each gapmap file in the folder and who may see it."""
+    from .export import write_text
+
+    out = Path(out_dir)
+    present = [name for name in AUDIENCE if (out / name).exists()]
+    width = max((len(n) for n in present), default=0)
+    lines = [
+        "Files written by gapmap, and who may see them.",
+        "Published files follow the small-number suppression of SPEC.md (counts of 1-7 people",
+        "in an area shown as *, their hours withheld, other figures rounded to 5).",
+        "",
+    ] + [f"{name:<{width}}  {AUDIENCE[name]}" for name in present]
+    return write_text("\n".join(lines) + "\n", out / ABOUT_FILE)
 
 
 def write_gap_outputs(
@@ -49,6 +100,7 @@ def write_gap_outputs(
     if internal:
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
         paths["internal_gaps_exact.csv"] = write_csv(exact, out / "internal_gaps_exact.csv")
+    paths[ABOUT_FILE] = write_about(out)
     return paths
 
 
@@ -109,10 +161,12 @@ def write_match_outputs(result, greedy, people, providers, settings, out_dir) ->
 
     table = result.table(people, providers, distance)
     summary = match_summary(result, greedy, people, settings)
-    return {
+    paths = {
         "matches.csv": write_csv(table, out / "matches.csv"),
         "summary.json": write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json"),
     }
+    paths[ABOUT_FILE] = write_about(out)
+    return paths
 
 
 def write_recruit_outputs(
@@ -153,4 +207,5 @@ def write_recruit_outputs(
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
     save_map(recruit_map(ranking, providers, sites, title=title), out / "recruit_map.html")
     paths["recruit_map.html"] = out / "recruit_map.html"
+    paths[ABOUT_FILE] = write_about(out)
     return paths

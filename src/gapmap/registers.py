@@ -22,6 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import Transformer
 
 from ._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
@@ -33,6 +34,7 @@ from .vocab import days_text, parse_days, parse_services, services_text
 
 __all__ = [
     "DEFAULT_PROVIDER_TRAVEL_KM",
+    "outside_problems",
     "PEOPLE_COLUMNS",
     "PROVIDER_COLUMNS",
     "place_in_areas",
@@ -547,3 +549,64 @@ def placement_summary(
         .astype({"areas": int, "providers": int, "people": int})
         .rename_axis("district")
     )
+
+
+def outside_problems(
+    register: pd.DataFrame,
+    areas: gpd.GeoDataFrame,
+    *,
+    file: str,
+    what: str,
+    snap_m: float = DEFAULT_SNAP_M,
+) -> list[Problem]:
+    """Problems for records that are outside the areas analysed (a wrong postcode, usually).
+
+    A person outside every area (beyond ``snap_m``) is a problem: their need would be counted
+    nowhere. A provider outside every area is a problem only when it is further from every area
+    than its own travel limit, so could serve nobody in them (a provider just over the county
+    border who travels into it is fine).
+
+    Parameters
+    ----------
+    register
+        A register from :func:`read_people` or :func:`read_providers`.
+    areas
+        The areas analysed (EPSG:27700).
+    file
+        The register's file name, for the messages.
+    what
+        ``"people"`` or ``"providers"``.
+    """
+    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    out = np.flatnonzero(~placed.placed)
+    if len(out) == 0:
+        return []
+    sub = register.iloc[out]
+    pts = shapely.points(sub["x"].to_numpy(float), sub["y"].to_numpy(float))
+    (pi, ai), dist = areas.sindex.nearest(pts, return_distance=True, return_all=False)
+    km = np.full(len(out), np.nan)
+    km[pi] = dist / 1000.0
+    nearest = np.full(len(out), "", dtype=object)
+    nearest[pi] = areas["area_code"].to_numpy()[ai]
+    problems = []
+    for j, (_, rec) in enumerate(sub.iterrows()):
+        if what == "providers" and km[j] <= float(rec["max_travel_km"]):
+            continue
+        column = "postcode" if str(rec.get("postcode", "") or "") else "lat"
+        hint = (
+            "beyond its own travel limit, so it could serve no one here"
+            if what == "providers"
+            else "so the need would be counted nowhere"
+        )
+        problems.append(
+            Problem(
+                file,
+                f"the location is outside every area analysed ({km[j]:,.1f} km from the nearest, "
+                f"{nearest[j]}), {hint}; is the postcode right? (--drop-outside leaves such "
+                "rows out)",
+                row=int(rec["row"]),
+                column=column,
+                value=str(rec.get("postcode", "") or "") or None,
+            )
+        )
+    return problems

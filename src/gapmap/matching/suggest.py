@@ -31,7 +31,7 @@ from ..reach import pair_rules
 from ..vocab import count_days, days_text, parse_days, parse_services
 from .result import free_hours
 
-__all__ = ["Suggester", "Suggestion", "SuggestionList", "person_request"]
+__all__ = ["Suggester", "Suggestion", "SuggestionList", "person_request", "request_from_fields"]
 
 REGULATED_ADVICE = (
     "This person needs regulated personal care. Micro-providers that are not registered with "
@@ -73,6 +73,134 @@ def person_request(
             "priority": [int(priority)],
         }
     )
+
+
+def request_from_fields(
+    *,
+    postcode: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    hours: float | None,
+    days: str,
+    services: str,
+    max_travel_km: float | None = None,
+    needs_cover: bool = True,
+    self_directing: bool = True,
+    regulated_care: bool = False,
+    directory=None,
+    areas=None,
+    snap_m: float = 2000.0,
+    source: str = "request",
+) -> tuple[pd.DataFrame, str]:
+    """Check what a member of staff typed about one person and turn it into a request.
+
+    The one place where a suggestion request is validated: the command line (``gapmap
+    suggest``) and the web page (``gapmap serve``) both call it.
+
+    Parameters
+    ----------
+    postcode, lat, lon
+        Where the person lives: a postcode (its centroid is used), or WGS84 degrees.
+    hours, days, services, max_travel_km, needs_cover, self_directing, regulated_care
+        As in the people register (SPEC.md).
+    directory
+        The :class:`~gapmap.postcodes.PostcodeDirectory` (default: the built-in one).
+    areas
+        The areas served; a person outside all of them (beyond ``snap_m``) is refused, since a
+        wrong postcode is far likelier than a Kent provider for someone elsewhere.
+    source
+        What the messages call the input (``"command line"``, ``"request"``).
+
+    Returns
+    -------
+    (DataFrame, str)
+        The person as :func:`person_request` makes it, and the postcode sector (``"CT1 2"``) or
+        ``""`` for coordinates: the most a published page may say about where the person is.
+
+    Raises
+    ------
+    InputError
+        every problem at once, each naming the field (as ``column``).
+    """
+    from pyproj import Transformer
+
+    from .._kent import GB_LONLAT_BOUNDS
+    from ..areas import place_points
+    from ..errors import ProblemList
+    from ..postcodes import default_directory, normalise_postcode
+
+    problems = ProblemList(source)
+    masks = {}
+    for name, parse, value in (("days", parse_days, days), ("services", parse_services, services)):
+        try:
+            masks[name] = parse(value or "")
+        except ValueError as exc:
+            problems.add(str(exc), column=name, value=value)
+    if hours is None or not np.isfinite(hours) or not 0 < hours <= 168:
+        problems.add(
+            "hours a week must be more than 0 and at most 168", column="hours", value=hours
+        )
+    if max_travel_km is not None and (
+        not np.isfinite(max_travel_km) or not 0 < max_travel_km <= 200
+    ):
+        problems.add(
+            "the travel limit must be more than 0 and at most 200 km",
+            column="max_travel_km",
+            value=max_travel_km,
+        )
+    x = y = None
+    sector = ""
+    if postcode is not None and str(postcode).strip():
+        pc = normalise_postcode(postcode)
+        if pc is None:
+            problems.add("not a valid UK postcode", column="postcode", value=postcode)
+        else:
+            directory = directory or default_directory()
+            found = directory.lookup([pc]).iloc[0]
+            if not np.isfinite(found["x"]):
+                problems.add(
+                    f"postcode not found in {directory.source}", column="postcode", value=pc
+                )
+            else:
+                x, y = float(found["x"]), float(found["y"])
+                sector = pc[:-2]
+    elif lat is not None and lon is not None:
+        lon0, lat0, lon1, lat1 = GB_LONLAT_BOUNDS
+        if not (np.isfinite(lat) and np.isfinite(lon)):
+            problems.add("expected numbers of degrees", column="lat", value=f"{lat}, {lon}")
+        elif lat0 <= lat <= lat1 and lon0 <= lon <= lon1:
+            x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+        elif lat0 <= lon <= lat1 and lon0 <= lat <= lon1:
+            problems.add(
+                "lat and lon look swapped (lat is the 50-60 degrees one)",
+                column="lat",
+                value=f"{lat}, {lon}",
+            )
+        else:
+            problems.add("the point is outside Great Britain", column="lat", value=f"{lat}, {lon}")
+    else:
+        problems.add("give a postcode, or lat and lon", column="postcode")
+    if x is not None and areas is not None:
+        placed = place_points(areas, np.array([x]), np.array([y]), snap_m=snap_m)
+        if not placed.placed[0]:
+            problems.add(
+                "the place is outside every area served; is the postcode right?",
+                column="postcode" if sector else "lat",
+                value=postcode if sector else f"{lat}, {lon}",
+            )
+    problems.raise_if_any()
+    person = person_request(
+        x=x,
+        y=y,
+        hours=hours,
+        days=masks["days"],
+        services=masks["services"],
+        max_travel_km=max_travel_km,
+        needs_cover=needs_cover,
+        self_directing=self_directing,
+        regulated_care=regulated_care,
+    )
+    return person, sector
 
 
 @dataclass
@@ -121,6 +249,9 @@ class Suggester:
         circuity: float = 1.0,
         allow_without_cover: bool = False,
     ):
+        from . import MatchOptions
+
+        MatchOptions(absence_rate=absence_rate, circuity=circuity).validate()
         self.providers = providers.reset_index(drop=True)
         self.absence_rate = absence_rate
         self.circuity = circuity
