@@ -790,6 +790,54 @@ def cmd_suggest(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import ipaddress
+    import logging
+
+    import uvicorn
+
+    from .serve import Register, create_app
+
+    if not 0 < args.port < 65536:
+        raise InputError("--port must be from 1 to 65535", file="command line")
+    token = args.token
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the token file: {exc}", file=str(args.token_file)
+            ) from None
+        if not token:
+            raise InputError("the token file is empty", file=str(args.token_file))
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback and not token:
+        raise InputError(
+            f"--host {args.host} would let other machines in; give --token-file as well "
+            "(or keep the default 127.0.0.1)",
+            file="command line",
+        )
+    register = Register(
+        args.providers,
+        directory=_directory(args),
+        absence_rate=args.absence_rate,
+        allow_without_cover=args.allow_without_cover,
+    )
+    register.load()  # a bad register stops here with exit 2
+    app = create_app(register, areas=_areas(args), token=token, snap_m=_check_snap(args))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    _say(f"gapmap signposting: {len(register.suggester.providers)} providers from {args.providers}")
+    _say(f"  open http://{args.host}:{args.port}/ in a browser (Ctrl+C stops it)")
+    if token:
+        _say("  an access token is needed")
+    # access_log off: request lines are not logged (nothing a person typed reaches a log)
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    return EXIT_OK
+
+
 def cmd_check(args) -> int:
     from .registers import place_in_areas
 
@@ -916,6 +964,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_area_options(p)
     _add_postcode_options(p)
     p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("serve", help="the signposting web page and JSON API (local)")
+    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--token", help=argparse.SUPPRESS)  # for tests; prefer --token-file
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        help="a file holding an access token that every page and call must give",
+    )
+    _add_match_options(p, batch=False)
+    _add_area_options(p)
+    _add_postcode_options(p)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("check", help="validate registers and show where they fall")
     p.add_argument("--providers", type=Path, required=True)

@@ -1,0 +1,509 @@
+"""The signposting web page and JSON API behind ``gapmap serve``.
+
+Staff type a postcode and what the person needs; the page lists who could help, with partner
+and cover, and shows them on a small map beside the person's area (never the address). Council
+systems call the same thing as JSON (``POST /api/suggest``, documented at ``/docs`` and
+``/openapi.json``). Suggestions come from :class:`gapmap.matching.suggest.Suggester` and
+requests are checked by :func:`gapmap.matching.suggest.request_from_fields`, exactly as for
+``gapmap suggest``: there is no second implementation of the ranking.
+
+Safe by default: the command listens on 127.0.0.1; an optional access token guards every page
+and endpoint; no request is logged with anything a person typed; every text from the register
+is escaped by Jinja2; assets (Leaflet included) are served locally, so it works offline.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, select_autoescape
+from pydantic import BaseModel, Field
+from pyproj import Transformer
+
+from .errors import InputError, Problem
+from .matching.suggest import Suggester, request_from_fields
+from .vocab import DAYS, SERVICES
+
+__all__ = ["Register", "create_app"]
+
+log = logging.getLogger("gapmap.serve")
+_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+_WEB = files("gapmap") / "web"
+SERVICE_LABELS = {
+    "personal_care": "Personal care (regulated)",
+    "domestic": "Domestic help",
+    "social": "Companionship and social",
+    "community": "Community activities",
+    "respite": "Respite for carers",
+}
+TOKEN_COOKIE = "gapmap_token"
+
+
+@dataclass
+class Register:
+    """The providers register in service; :meth:`reload` swaps in a new file only if it is good."""
+
+    path: Path
+    directory: Any = None
+    absence_rate: float = 0.15
+    allow_without_cover: bool = False
+    suggester: Suggester | None = None
+    loaded_at: datetime | None = None
+    failed: tuple[datetime, list[Problem]] | None = None
+    lonlat: np.ndarray | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self) -> None:
+        """Read the file; raises :class:`InputError` and keeps what was in service."""
+        from .registers import read_providers
+
+        providers = read_providers(self.path, postcodes=self.directory)
+        suggester = Suggester(
+            providers,
+            absence_rate=self.absence_rate,
+            allow_without_cover=self.allow_without_cover,
+        )
+        lon, lat = _TO_WGS84.transform(providers["x"].to_numpy(), providers["y"].to_numpy())
+        with self._lock:
+            self.suggester = suggester
+            self.lonlat = np.c_[lon, lat]
+            self.loaded_at = datetime.now().replace(microsecond=0)
+            self.failed = None
+
+    def reload(self) -> list[Problem]:
+        """Reload the file; returns its problems (empty when the new register is in service)."""
+        try:
+            self.load()
+        except InputError as exc:
+            self.failed = (datetime.now().replace(microsecond=0), exc.problems)
+            log.warning("register reload refused: %d problem(s)", len(exc.problems))
+            return exc.problems
+        log.info("register reloaded: %d providers", len(self.suggester.providers))
+        return []
+
+    def status(self) -> dict:
+        s = {
+            "file": self.path.name,
+            "providers": len(self.suggester.providers),
+            "loaded_at": self.loaded_at.isoformat(),
+            "reload_failed_at": None,
+            "reload_problems": [],
+        }
+        if self.failed:
+            s["reload_failed_at"] = self.failed[0].isoformat()
+            s["reload_problems"] = [str(p) for p in self.failed[1][:20]]
+        return s
+
+
+# --- the JSON API's documented shapes ------------------------------------------------------------
+class SuggestRequest(BaseModel):
+    """One person's needs. Give a postcode, or lat and lon (WGS84)."""
+
+    postcode: str | None = Field(None, examples=["CT1 2AA"], max_length=16)
+    lat: float | None = Field(None, examples=[51.28])
+    lon: float | None = Field(None, examples=[1.08])
+    hours: float = Field(..., description="hours a week needed", examples=[6])
+    days: str | list[str] = Field(
+        ..., description="'Mon;Wed', 'Mon-Fri', 'weekdays', 'weekends', 'all', or a list",
+        examples=["Mon;Wed;Sat"],
+    )  # fmt: skip
+    services: str | list[str] = Field(
+        ..., description="some of " + ", ".join(SERVICES), examples=["domestic;social"]
+    )
+    max_travel_km: float | None = Field(None, description="the person's own travel limit")
+    needs_cover: bool = True
+    self_directing: bool = True
+    regulated_care: bool = False
+    top: int = Field(5, ge=1, le=50)
+
+
+class Place(BaseModel):
+    postcode_sector: str = Field(..., description="the most the answer says about where")
+    area_code: str
+    area_name: str
+
+
+class ProviderPoint(BaseModel):
+    provider_id: str
+    role: str
+    lat: float
+    lon: float
+
+
+class SuggestionOut(BaseModel):
+    rank: int
+    provider_id: str
+    name: str
+    distance_km: float
+    free_hours: float
+    days_given: str
+    hours_given: float
+    partner_id: str | None
+    partner_name: str | None
+    partner_distance_km: float | None
+    partner_days: str | None
+    partner_hours: float | None
+    cover_id: str | None
+    cover_name: str | None
+    cover_distance_km: float | None
+    why: str
+
+
+class SuggestResponse(BaseModel):
+    status: str = Field(
+        ..., description="ok, none, not_self_directing or regulated_care_unavailable"
+    )
+    advice: str
+    place: Place
+    suggestions: list[SuggestionOut]
+    points: list[ProviderPoint]
+    register_status: dict
+
+
+class ProblemOut(BaseModel):
+    field: str | None
+    message: str
+
+
+class ProblemsResponse(BaseModel):
+    problems: list[ProblemOut]
+
+
+def _problems_json(problems: list[Problem], status: int = 422) -> JSONResponse:
+    body = {
+        "problems": [
+            {"field": p.column, "message": p.message + (f" (found {p.value!r})" if p.value else "")}
+            for p in problems
+        ]
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _as_text(value: str | list[str]) -> str:
+    return ";".join(value) if isinstance(value, list) else value
+
+
+# --- the application ------------------------------------------------------------------------------
+def create_app(
+    register: Register,
+    *,
+    areas=None,
+    token: str | None = None,
+    snap_m: float = 2000.0,
+) -> FastAPI:
+    """The web application for one providers register.
+
+    Parameters
+    ----------
+    register
+        A loaded :class:`Register`.
+    areas
+        The areas served (default: the built-in Kent postcode sectors); a person's area is drawn
+        on the map and people outside every area are refused, as by ``gapmap suggest``.
+    token
+        If given, every page and endpoint asks for it (``Authorization: Bearer``, the
+        ``X-Gapmap-Token`` header, or a cookie set by the page's sign-in form).
+    """
+    from .builtin import load_builtin_areas
+
+    if areas is None:
+        areas = load_builtin_areas()
+    if register.suggester is None:
+        register.load()
+    outline = _district_outline(areas)
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    page = env.from_string((_WEB / "page.html").read_text(encoding="utf-8"))
+    assets = {
+        "leaflet.js": ((files("xstatic.pkg.leaflet") / "data" / "leaflet.js"), "text/javascript"),
+        "leaflet.css": ((files("xstatic.pkg.leaflet") / "data" / "leaflet.css"), "text/css"),
+        "serve.js": (_WEB / "serve.js", "text/javascript"),
+        "serve.css": (_WEB / "serve.css", "text/css"),
+    }
+    cache = {name: (p.read_bytes(), kind) for name, (p, kind) in assets.items()}
+
+    app = FastAPI(
+        docs_url=None,  # the interactive docs load assets from a CDN: offline, use the schema
+        redoc_url=None,
+        title="gapmap signposting",
+        version=_version(),
+        description="Match suggestions for one person: micro-providers in reach who work the "
+        "days needed and have free hours, each with a partner for the other days and a named "
+        "cover provider. The same rules as `gapmap suggest` (README: Suggestions).",
+    )
+
+    def authorised(request: Request) -> bool:
+        if not token:
+            return True
+        given = (
+            request.headers.get("x-gapmap-token")
+            or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            or request.cookies.get(TOKEN_COOKIE)
+            or ""
+        )
+        return hmac.compare_digest(given.encode(), token.encode())
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        path = request.url.path
+        if token and not path.startswith("/static/") and path != "/signin":
+            if not authorised(request):
+                if path.startswith("/api/") or path == "/openapi.json":
+                    return JSONResponse(
+                        {"problems": [{"field": None, "message": "an access token is needed"}]},
+                        status_code=401,
+                    )
+                return HTMLResponse(_render(page, mode="signin"), status_code=401)
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        problems = [
+            Problem(
+                "request",
+                e.get("msg", "invalid"),
+                column=".".join(str(x) for x in e.get("loc", ())[1:]) or None,
+            )
+            for e in exc.errors()
+        ]
+        return _problems_json(problems)
+
+    def suggest(req: SuggestRequest) -> tuple[dict, list[Problem]]:
+        try:
+            person, sector = request_from_fields(
+                postcode=req.postcode, lat=req.lat, lon=req.lon, hours=req.hours,
+                days=_as_text(req.days), services=_as_text(req.services),
+                max_travel_km=req.max_travel_km, needs_cover=req.needs_cover,
+                self_directing=req.self_directing, regulated_care=req.regulated_care,
+                directory=register.directory, areas=areas, snap_m=snap_m,
+            )  # fmt: skip
+        except InputError as exc:
+            return {}, exc.problems
+        t0 = time.perf_counter()
+        with register._lock:
+            suggester, lonlat = register.suggester, register.lonlat
+        result = suggester.suggest(person, top=req.top)
+        ids = suggester._ids
+        index = {pid: i for i, pid in enumerate(ids)}
+        points = []
+        for s in result.suggestions:
+            for role, pid in (("provider", s.provider_id), ("partner", s.partner_id),
+                              ("cover", s.cover_id)):  # fmt: skip
+                if pid is not None and not any(p["provider_id"] == pid for p in points):
+                    lon, lat = lonlat[index[pid]]
+                    points.append({"provider_id": pid, "role": role, "lat": lat, "lon": lon})
+        place = _place(areas, person, sector)
+        log.info(
+            "suggestion: status %s, %d suggestions, %.1f ms",
+            result.status,
+            len(result.suggestions),
+            (time.perf_counter() - t0) * 1000,
+        )
+        body = result.as_dict()
+        body.pop("left_out", None)
+        body["suggestions"] = [{"rank": i + 1, **s} for i, s in enumerate(body["suggestions"])]
+        body.update(place=place, points=points, register_status=register.status())
+        return body, []
+
+    @app.post(
+        "/api/suggest",
+        response_model=SuggestResponse,
+        responses={422: {"model": ProblemsResponse, "description": "what is wrong, by field"}},
+        summary="Suggestions for one person",
+    )
+    def api_suggest(req: SuggestRequest):
+        body, problems = suggest(req)
+        return _problems_json(problems) if problems else body
+
+    @app.get("/api/register", summary="The register in service, and the last failed reload")
+    def api_register():
+        return register.status()
+
+    @app.post(
+        "/api/reload",
+        summary="Reload the register file; a malformed file leaves the old register in service",
+        responses={422: {"model": ProblemsResponse}},
+    )
+    def api_reload():
+        problems = register.reload()
+        return _problems_json(problems) if problems else register.status()
+
+    @app.get("/api/districts.geojson", include_in_schema=False)
+    def districts():
+        return Response(outline, media_type="application/geo+json")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str):
+        if name not in cache:
+            return Response("not found", status_code=404, media_type="text/plain")
+        data, kind = cache[name]
+        return Response(data, media_type=kind, headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home():
+        return _render(page, register=register.status(), form=_blank_form())
+
+    @app.post("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home_post(request: Request):
+        form = await request.form()
+        values = _form_values(form)
+        problems: list[Problem] = []
+        try:
+            req = SuggestRequest(**values["request"])
+        except Exception:  # pydantic: the numbers did not parse
+            req = None
+            problems = [Problem("form", "hours a week must be a number", column="hours")]
+        body = {}
+        if req is not None:
+            body, problems = suggest(req)
+        map_data = None
+        if body:
+            names = {}
+            for s in body["suggestions"]:
+                names[s["provider_id"]] = s["name"]
+                names[s["partner_id"]] = s["partner_name"]
+                names[s["cover_id"]] = s["cover_name"]
+            map_data = {
+                "area": json.loads(area_geojson(areas, body["place"]["area_code"])),
+                "area_label": body["place"]["postcode_sector"] or body["place"]["area_name"],
+                "points": [
+                    {**p, "label": f"{p['role'].capitalize()}: {names.get(p['provider_id'])}"}
+                    for p in body["points"]
+                ],
+            }
+        return HTMLResponse(
+            _render(
+                page,
+                register=register.status(),
+                form=values["form"],
+                problems=problems,
+                result=body or None,
+                map_data=map_data,
+            ),  # fmt: skip
+            status_code=422 if problems else 200,
+        )
+
+    @app.post("/reload", response_class=HTMLResponse, include_in_schema=False)
+    def reload_page():
+        problems = register.reload()
+        return HTMLResponse(
+            _render(page, register=register.status(), form=_blank_form(), reloaded=not problems),
+            status_code=422 if problems else 200,
+        )
+
+    @app.post("/signin", include_in_schema=False)
+    async def signin(request: Request):
+        form = await request.form()
+        given = str(form.get("token", ""))
+        if token and hmac.compare_digest(given.encode(), token.encode()):
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return response
+        return HTMLResponse(_render(page, mode="signin", signin_failed=True), status_code=401)
+
+    return app
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _render(page, **context) -> str:
+    context.setdefault("mode", "search")
+    context.setdefault("problems", [])
+    context.setdefault("result", None)
+    return page.render(
+        days=DAYS, services=[(s, SERVICE_LABELS.get(s, s)) for s in SERVICES], **context
+    )
+
+
+def _blank_form() -> dict:
+    return {
+        "postcode": "",
+        "hours": "",
+        "days": [],
+        "services": [],
+        "max_travel_km": "",
+        "needs_cover": True,
+        "regulated_care": False,
+        "self_directing": True,
+    }
+
+
+def _form_values(form) -> dict:
+    """The page's form as typed (to show again) and as an API request."""
+    days = [d for d in form.getlist("days") if d in DAYS]
+    quick = str(form.get("quick_days", ""))
+    if quick in ("weekdays", "weekends", "all"):
+        days = {"weekdays": list(DAYS[:5]), "weekends": list(DAYS[5:]), "all": list(DAYS)}[quick]
+    services = [s for s in form.getlist("services") if s in SERVICES]
+    shown = {
+        "postcode": str(form.get("postcode", ""))[:16],
+        "hours": str(form.get("hours", ""))[:10],
+        "days": days,
+        "services": services,
+        "max_travel_km": str(form.get("max_travel_km", ""))[:10],
+        "needs_cover": form.get("needs_cover") == "yes",
+        "regulated_care": form.get("regulated_care") == "yes",
+        "self_directing": form.get("self_directing", "yes") == "yes",
+    }
+    request = {
+        "postcode": shown["postcode"],
+        "hours": shown["hours"] or None,
+        "days": ";".join(days),
+        "services": ";".join(services),
+        "max_travel_km": shown["max_travel_km"] or None,
+        "needs_cover": shown["needs_cover"],
+        "regulated_care": shown["regulated_care"],
+        "self_directing": shown["self_directing"],
+    }
+    return {"form": shown, "request": request}
+
+
+def _place(areas, person, sector: str) -> dict:
+    from .areas import place_points
+
+    placed = place_points(areas, person["x"].to_numpy(), person["y"].to_numpy(), snap_m=2000.0)
+    code = placed.area_code[0]
+    row = areas.loc[areas["area_code"] == code].iloc[0]
+    return {"postcode_sector": sector, "area_code": code, "area_name": str(row["area_name"])}
+
+
+def _district_outline(areas) -> str:
+    """Districts (or the areas, where there are none), simplified, as WGS84 GeoJSON text."""
+    import geopandas as gpd
+
+    key = "district_name" if areas["district_name"].astype(bool).any() else "area_code"
+    g = areas[[key, "geometry"]].dissolve(by=key).reset_index()
+    g["geometry"] = g.geometry.simplify(150)
+    out = gpd.GeoDataFrame({"name": g[key].astype(str)}, geometry=g.geometry, crs=areas.crs)
+    return out.to_crs(4326).to_json(drop_id=True)
+
+
+def area_geojson(areas, code: str) -> str:
+    """One area's outline (WGS84 GeoJSON), simplified: what the page draws for a person."""
+    g = areas.loc[areas["area_code"] == code, ["area_code", "area_name", "geometry"]].copy()
+    g["geometry"] = g.geometry.simplify(25)
+    return g.to_crs(4326).to_json(drop_id=True)

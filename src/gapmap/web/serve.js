@@ -1,0 +1,56 @@
+// gapmap signposting page: quick day choices, focus on what changed, and the small map.
+// Every text from the register is put in the page with textContent, never as HTML.
+(function () {
+  "use strict";
+  document.querySelectorAll("button[data-days]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var want = button.getAttribute("data-days").split(",");
+      document.querySelectorAll("input[name=days]").forEach(function (box) {
+        box.checked = want.indexOf(box.value) >= 0;
+      });
+    });
+  });
+
+  var summary = document.getElementById("error-summary");
+  var results = document.getElementById("results-title");
+  if (summary) summary.focus();
+  else if (results) results.focus();
+
+  var dataNode = document.getElementById("map-data");
+  var mapNode = document.getElementById("map");
+  if (!dataNode || !mapNode || typeof L === "undefined") return;
+  var data = JSON.parse(dataNode.textContent);
+  var map = L.map(mapNode, { scrollWheelZoom: false, attributionControl: false });
+  window.gapmapMap = map;
+  var bounds = L.latLngBounds([]);
+  fetch("/api/districts.geojson", { credentials: "same-origin" })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (g) {
+      if (g) L.geoJSON(g, { style: { color: "#6f777b", weight: 1, fill: false }, interactive: false }).addTo(map).bringToBack();
+    })
+    .catch(function () { /* the outline is only a background */ });
+  if (data.area) {
+    var area = L.geoJSON(data.area, { style: { color: "#1d70b8", weight: 2, fillOpacity: 0.15 } }).addTo(map);
+    area.eachLayer(function (l) { l.bindTooltip(textNode("The person's area: " + data.area_label)); });
+    bounds.extend(area.getBounds());
+  }
+  var colours = { provider: "#00703c", partner: "#4c2c92", cover: "#d4351c" };
+  var markers = L.layerGroup().addTo(map);
+  window.gapmapMarkers = markers;
+  data.points.forEach(function (p) {
+    var m = L.circleMarker([p.lat, p.lon], {
+      radius: 8, color: "#0b0c0c", weight: 1, fillColor: colours[p.role] || "#505a5f", fillOpacity: 0.9
+    });
+    m.bindTooltip(textNode(p.label));
+    m.addTo(markers);
+    bounds.extend(m.getLatLng());
+  });
+  if (bounds.isValid()) map.fitBounds(bounds.pad(0.15));
+  else map.setView([51.2, 0.8], 9);
+
+  function textNode(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+})();

@@ -1,0 +1,309 @@
+"""`gapmap serve`: the JSON API (FastAPI test client) and the page, driven in headless Chromium."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gapmap.matching.suggest import Suggester, request_from_fields
+from gapmap.registers import read_providers
+from gapmap.serve import Register, create_app
+
+from .test_maps import EVIL, _chromium
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_PROVIDERS = REPO / "data" / "demo" / "providers.csv"
+ARTIFACTS = REPO / "test-artifacts"
+ASK = {"postcode": "CT1 2AA", "hours": 6, "days": "Mon;Wed;Sat", "services": "domestic;social"}
+
+
+@pytest.fixture(scope="module")
+def register_file(tmp_path_factory):
+    """The demo register, with one hostile trading name."""
+    text = DEMO_PROVIDERS.read_text(encoding="utf-8-sig")
+    first = text.splitlines()[1]
+    name = first.split(",")[1]
+    path = tmp_path_factory.mktemp("serve") / "providers.csv"
+    path.write_text(text.replace(name, EVIL.replace(",", " "), 1), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(register_file, builtin_areas):
+    from fastapi.testclient import TestClient
+
+    app = create_app(Register(register_file), areas=builtin_areas)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_api_gives_what_suggest_gives(client, register_file, builtin_areas):
+    r = client.post("/api/suggest", json=ASK)
+    assert r.status_code == 200
+    body = r.json()
+    person, sector = request_from_fields(**{**ASK, "hours": 6.0}, areas=builtin_areas)
+    direct = Suggester(read_providers(register_file)).suggest(person, top=5)
+    assert [s["provider_id"] for s in body["suggestions"]] == [
+        s.provider_id for s in direct.suggestions
+    ]
+    assert [s["cover_id"] for s in body["suggestions"]] == [s.cover_id for s in direct.suggestions]
+    assert body["status"] == "ok" and len(body["suggestions"]) == 5
+    assert body["place"] == {
+        "postcode_sector": "CT1 2",
+        "area_code": "CT1 2",
+        "area_name": "CT1 2 sector",
+    }
+    # the person's full postcode and point are not in the answer
+    assert "CT1 2AA" not in r.text
+    roles = {p["role"] for p in body["points"]}
+    assert "provider" in roles and "cover" in roles
+
+
+def test_openapi_documents_the_request_and_answers(client):
+    schema = client.get("/openapi.json").json()
+    op = schema["paths"]["/api/suggest"]["post"]
+    assert set(op["responses"]) >= {"200", "422"}
+    fields = schema["components"]["schemas"]["SuggestRequest"]["properties"]
+    assert {"postcode", "hours", "days", "services", "needs_cover", "regulated_care"} <= set(fields)
+    assert "/api/reload" in schema["paths"] and "/api/register" in schema["paths"]
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({**ASK, "postcode": "NOT A PC"}, "postcode"),
+        ({**ASK, "postcode": "EH1 1YZ"}, "postcode"),
+        ({**ASK, "postcode": "ZZ99 9ZZ"}, "postcode"),
+        ({**ASK, "hours": -1}, "hours"),
+        ({**ASK, "hours": "lots"}, "hours"),
+        ({**ASK, "days": "Funday"}, "days"),
+        ({**ASK, "services": ["gardening"]}, "services"),
+        ({**ASK, "postcode": None, "lat": 1.08, "lon": 51.28}, "lat"),
+        ({**ASK, "top": 0}, "top"),
+        ({"hours": 3}, "days"),
+    ],
+)
+def test_bad_requests_get_422_naming_the_field(client, body, field):
+    r = client.post("/api/suggest", json=body)
+    assert r.status_code == 422
+    assert field in {p["field"] for p in r.json()["problems"]}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    body=st.one_of(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "postcode",
+                    "lat",
+                    "lon",
+                    "hours",
+                    "days",
+                    "services",
+                    "top",
+                    "max_travel_km",
+                    "needs_cover",
+                ]
+            ),
+            st.one_of(
+                st.none(),
+                st.booleans(),
+                st.integers(),
+                st.floats(),
+                st.text(max_size=12),
+                st.lists(st.text(max_size=5), max_size=3),
+            ),
+        ),  # fmt: skip
+        st.text(max_size=30),
+    )
+)
+def test_no_request_gets_a_500(client, body):
+    r = (
+        client.post("/api/suggest", json=body)
+        if isinstance(body, dict)
+        else client.post("/api/suggest", content=body.encode())
+    )
+    assert r.status_code in (200, 422), r.text
+
+
+def test_reload_keeps_the_old_register_when_the_new_file_is_bad(tmp_path, builtin_areas):
+    from fastapi.testclient import TestClient
+
+    path = tmp_path / "providers.csv"
+    shutil.copy(DEMO_PROVIDERS, path)
+    with TestClient(create_app(Register(path), areas=builtin_areas)) as c:
+        before = c.get("/api/register").json()
+        path.write_text("provider_id,name\nA,B\n")
+        r = c.post("/api/reload")
+        assert r.status_code == 422 and "capacity_hours" in r.text
+        assert c.post("/api/suggest", json=ASK).status_code == 200  # still in service
+        status = c.get("/api/register").json()
+        assert status["providers"] == before["providers"] and status["reload_failed_at"]
+        page = c.get("/").text
+        assert "could not be reloaded" in page and "still in use" in page
+        lines = DEMO_PROVIDERS.read_text(encoding="utf-8-sig").splitlines()
+        path.write_text("\n".join(lines[:101]) + "\n")  # a good, smaller register
+        assert c.post("/api/reload").json()["providers"] == 100
+        assert "could not be reloaded" not in c.get("/").text
+
+
+def test_token_guards_everything_but_the_assets(register_file, builtin_areas):
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(Register(register_file), areas=builtin_areas, token="s3cret")) as c:
+        assert c.post("/api/suggest", json=ASK).status_code == 401
+        assert c.get("/openapi.json").status_code == 401
+        assert c.get("/").status_code == 401 and "Access token" in c.get("/").text
+        assert c.get("/static/leaflet.js").status_code == 200
+        ok = c.post("/api/suggest", json=ASK, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert c.post("/signin", data={"token": "wrong"}).status_code == 401
+        r = c.post("/signin", data={"token": "s3cret"}, follow_redirects=False)
+        assert r.status_code == 303 and "httponly" in r.headers["set-cookie"].lower()
+
+
+def test_nothing_a_person_typed_is_logged(client, caplog):
+    with caplog.at_level(logging.DEBUG):
+        client.post("/api/suggest", json={**ASK, "postcode": "CT1 2AA"})
+        client.post("/", data={"postcode": "TN23 1PL", "hours": "4", "days": ["Mon"]})
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "suggestion: status" in text
+    assert "CT1 2AA" not in text and "TN23 1PL" not in text and "CT1 2" not in text
+
+
+def test_page_escapes_register_text_and_sends_a_strict_policy(client):
+    r = client.post("/", data={**ASK, "days": ["Mon", "Wed", "Sat"], "services": ["domestic"]})
+    assert r.status_code == 200
+    assert "<script>alert" not in r.text and "<img src=x" not in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
+
+
+# --- in a real browser ------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(register_file, builtin_areas):
+    import uvicorn
+
+    port = _free_port()
+    app = create_app(Register(register_file), areas=builtin_areas)
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def _page(browser, server):
+    page = browser.new_page(viewport={"width": 1200, "height": 1100})
+    events: list[str] = []
+    page.on("pageerror", lambda e: events.append(f"error: {e}"))
+    page.on("dialog", lambda d: (events.append(f"dialog: {d.message}"), d.dismiss()))
+    # offline: anything not from the local server is refused
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    page.goto(server + "/")
+    return page, events
+
+
+def test_staff_member_finds_providers_with_the_keyboard(browser, server):
+    page, events = _page(browser, server)
+    # every form control has a label a screen reader will read
+    unlabeled = page.evaluate(
+        """() => [...document.querySelectorAll('input')].filter(i =>
+             !(i.labels && i.labels.length) && !i.getAttribute('aria-label')).map(i => i.name)"""
+    )
+    assert unlabeled == []
+    # keyboard only: skip link, then the postcode field first
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # the reload button comes before the form
+    assert page.evaluate("document.activeElement.id") == "postcode"
+    page.keyboard.type("CT1 2AA")
+    page.keyboard.press("Tab")
+    page.keyboard.type("6")
+    page.get_by_role("button", name="Weekdays").click()
+    page.get_by_label("Domestic help").check()
+    page.get_by_label("Companionship and social").check()
+    page.get_by_role("button", name="Find providers").click()
+    heading = page.locator("#results-title")
+    assert "could help near CT1 2" in heading.inner_text()
+    assert page.evaluate("document.activeElement.id") == "results-title"  # focus moved there
+    items = page.locator("ol.suggestions > li")
+    assert items.count() == 5
+    assert all("Cover" in items.nth(i).inner_text() for i in range(5))
+    # the map: the person's area and one marker per provider, partner and cover named
+    page.wait_for_function("window.gapmapMarkers && window.gapmapMarkers.getLayers().length > 0")
+    markers = page.evaluate("window.gapmapMarkers.getLayers().length")
+    assert 5 <= markers <= 15
+    assert page.locator("#map path.leaflet-interactive").count() >= markers + 1
+    assert "CT1 2AA" not in page.locator("#results").inner_html()  # only in the form
+    assert page.locator("input#postcode").input_value() == "CT1 2AA"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "serve.png"), full_page=True)
+    assert events == []
+    page.close()
+
+
+def test_bad_postcode_is_explained_and_focused(browser, server):
+    page, events = _page(browser, server)
+    page.get_by_label("Postcode of the person").fill("EH1 1YZ")
+    page.get_by_label("Hours a week").fill("3")
+    page.get_by_label("Mon").check()
+    page.get_by_label("Domestic help").check()
+    page.get_by_role("button", name="Find providers").click()
+    summary = page.locator("#error-summary")
+    assert "outside every area" in summary.inner_text()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert page.locator("input#postcode").get_attribute("aria-invalid") == "true"
+    assert page.title().startswith("Error:")
+    summary.get_by_role("link").first.click()
+    assert page.evaluate("document.activeElement.id") == "postcode"
+    assert events == []
+    page.close()
+
+
+def test_hostile_provider_name_shows_as_text(browser, server):
+    page, events = _page(browser, server)
+    page.get_by_label("Postcode of the person").fill("CT14 8AT")  # near the hostile provider
+    page.get_by_label("Hours a week").fill("2")
+    page.get_by_role("button", name="Weekdays").click()
+    page.get_by_label("Domestic help").check()
+    page.get_by_role("button", name="Find providers").click()
+    text = page.locator("main").inner_text()
+    assert "<script>alert" in text  # shown, as text
+    assert page.locator("main script:not([type='application/json']):not([src])").count() == 0
+    page.locator("#map path.leaflet-interactive").last.hover()
+    assert events == []
+    page.close()
