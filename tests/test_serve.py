@@ -270,6 +270,29 @@ def test_staff_member_finds_providers_with_the_keyboard(browser, server):
     assert page.locator("#map path.leaflet-interactive").count() >= markers + 1
     assert "CT1 2AA" not in page.locator("#results").inner_html()  # only in the form
     assert page.locator("input#postcode").input_value() == "CT1 2AA"
+    # text contrast (WCAG AA, 4.5:1) of every element that holds text
+    worst = page.evaluate(
+        """() => {
+          const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+          const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255;
+              return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+          const bg = el => { for (; el; el = el.parentElement) {
+              const c = rgb(getComputedStyle(el).backgroundColor);
+              if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c; }
+            return [255, 255, 255]; };
+          let worst = [99, ''];
+          for (const el of document.querySelectorAll('body *')) {
+            if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+            if (el.closest('.leaflet-container')) continue;
+            const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < worst[0]) worst = [ratio, el.tagName + ' ' + el.textContent.slice(0, 30)];
+          }
+          return worst;
+        }"""
+    )
+    assert worst[1] and worst[0] >= 4.5, worst  # some text was measured, none too faint
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "serve.png"), full_page=True)
     assert events == []

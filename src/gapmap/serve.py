@@ -196,6 +196,60 @@ def _as_text(value: str | list[str]) -> str:
     return ";".join(value) if isinstance(value, list) else value
 
 
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        b"script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class _Guard:
+    """ASGI middleware: the access token (if any) and security headers on every answer."""
+
+    def __init__(self, app, *, token: str | None, signin):
+        self.app, self.token, self.signin = app, token, signin
+
+    def _authorised(self, scope) -> bool:
+        request = Request(scope)
+        given = (
+            request.headers.get("x-gapmap-token")
+            or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            or request.cookies.get(TOKEN_COOKIE)
+            or ""
+        )
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if self.token and not path.startswith("/static/") and path != "/signin":
+            if not self._authorised(scope):
+                if path.startswith("/api/") or path == "/openapi.json":
+                    response = JSONResponse(
+                        {"problems": [{"field": None, "message": "an access token is needed"}]},
+                        status_code=401,
+                    )
+                else:
+                    response = HTMLResponse(self.signin(), status_code=401)
+                return await response(scope, receive, send)
+        static = path.startswith("/static/")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", [])) + SECURITY_HEADERS
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 # --- the application ------------------------------------------------------------------------------
 def create_app(
     register: Register,
@@ -244,37 +298,7 @@ def create_app(
         "cover provider. The same rules as `gapmap suggest` (README: Suggestions).",
     )
 
-    def authorised(request: Request) -> bool:
-        if not token:
-            return True
-        given = (
-            request.headers.get("x-gapmap-token")
-            or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            or request.cookies.get(TOKEN_COOKIE)
-            or ""
-        )
-        return hmac.compare_digest(given.encode(), token.encode())
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        path = request.url.path
-        if token and not path.startswith("/static/") and path != "/signin":
-            if not authorised(request):
-                if path.startswith("/api/") or path == "/openapi.json":
-                    return JSONResponse(
-                        {"problems": [{"field": None, "message": "an access token is needed"}]},
-                        status_code=401,
-                    )
-                return HTMLResponse(_render(page, mode="signin"), status_code=401)
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'"
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(_Guard, token=token, signin=lambda: _render(page, mode="signin"))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -331,7 +355,7 @@ def create_app(
         responses={422: {"model": ProblemsResponse, "description": "what is wrong, by field"}},
         summary="Suggestions for one person",
     )
-    def api_suggest(req: SuggestRequest):
+    async def api_suggest(req: SuggestRequest):  # CPU-bound: no gain from a thread hop
         body, problems = suggest(req)
         return _problems_json(problems) if problems else body
 
