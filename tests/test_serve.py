@@ -330,3 +330,15 @@ def test_hostile_provider_name_shows_as_text(browser, server):
     page.locator("#map path.leaflet-interactive").last.hover()
     assert events == []
     page.close()
+
+
+def test_serve_refuses_other_hosts_without_a_token_and_bad_registers(tmp_path, capsys):
+    from gapmap.cli import main
+
+    argv = ["serve", "--providers", str(DEMO_PROVIDERS), "--host", "0.0.0.0"]
+    assert main(argv) == 2 and "--token-file" in capsys.readouterr().err
+    bad = tmp_path / "providers.csv"
+    bad.write_text("provider_id,name\nA,B\n")
+    assert main(["serve", "--providers", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "capacity_hours" in err and "Traceback" not in err
