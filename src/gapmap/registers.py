@@ -35,6 +35,7 @@ from .vocab import days_text, parse_days, parse_services, services_text
 __all__ = [
     "DEFAULT_PROVIDER_TRAVEL_KM",
     "outside_problems",
+    "point_from_latlon",
     "PEOPLE_COLUMNS",
     "PROVIDER_COLUMNS",
     "place_in_areas",
@@ -124,6 +125,37 @@ def _number(low: float, high: float, *, low_inclusive: bool, what: str):
     return parse
 
 
+#: The register's number rules, shared with the suggestion request checks.
+parse_weekly_hours = _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week")
+parse_booked_hours = _number(0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week")
+parse_travel_km = _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km")
+
+
+def point_from_latlon(lat: float, lon: float) -> tuple[float, float]:
+    """British National Grid metres for WGS84 degrees in Great Britain.
+
+    Raises
+    ------
+    ValueError
+        saying what looks wrong: lat and lon swapped, grid metres given as degrees, or a point
+        outside Great Britain.
+    """
+    gx0, gy0, gx1, gy1 = GB_LONLAT_BOUNDS
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        raise ValueError("expected numbers of degrees")
+    if gy0 <= lat <= gy1 and gx0 <= lon <= gx1:
+        x, y = _WGS84_TO_BNG.transform(lon, lat)
+        return float(x), float(y)
+    if gy0 <= lon <= gy1 and gx0 <= lat <= gx1:
+        raise ValueError("lat and lon look swapped (lat is the 50-60 degrees one)")
+    if abs(lat) > 1000 or abs(lon) > 1000:
+        raise ValueError(
+            "looks like British National Grid metres in degree columns; "
+            "put them in 'easting' and 'northing'"
+        )
+    raise ValueError("the point is outside Great Britain")
+
+
 def _boolean(cell: str) -> bool:
     s = cell.lower()
     if s in _TRUE:
@@ -210,7 +242,6 @@ def _locate(
     east, north = r.cells("easting"), r.cells("northing")
     raw_pc = r.cells("postcode")
     want: list[tuple[int, str]] = []
-    gx0, gy0, gx1, gy1 = GB_LONLAT_BOUNDS
     bx0, by0, bx1, by1 = GB_BNG_BOUNDS
     for i, row in enumerate(r.rows):
         if raw_pc[i]:
@@ -235,30 +266,10 @@ def _locate(
                     value=lat[i] if col == "lat" else lon[i],
                 )
                 continue
-            if gy0 <= la <= gy1 and gx0 <= lo <= gx1:
-                x[i], y[i] = _WGS84_TO_BNG.transform(lo, la)
-            elif gy0 <= lo <= gy1 and gx0 <= la <= gx1:
-                r.problems.add(
-                    "lat and lon look swapped (lat is the 50-60 degrees one)",
-                    row=row,
-                    column="lat",
-                    value=f"{lat[i]}, {lon[i]}",
-                )
-            elif abs(la) > 1000 or abs(lo) > 1000:
-                r.problems.add(
-                    "looks like British National Grid metres in degree columns; "
-                    "put them in 'easting' and 'northing'",
-                    row=row,
-                    column="lat",
-                    value=f"{lat[i]}, {lon[i]}",
-                )
-            else:
-                r.problems.add(
-                    "the point is outside Great Britain",
-                    row=row,
-                    column="lat",
-                    value=f"{lat[i]}, {lon[i]}",
-                )
+            try:
+                x[i], y[i] = point_from_latlon(la, lo)
+            except ValueError as exc:
+                r.problems.add(str(exc), row=row, column="lat", value=f"{lat[i]}, {lon[i]}")
         elif east[i] or north[i]:
             try:
                 e, nn = float(east[i]), float(north[i])
@@ -384,19 +395,11 @@ def read_providers(path: str | Path, *, postcodes: PostcodeDirectory | None = No
     names = r.parse("name", _text_cell, _REQUIRED)
     services = r.parse("services", parse_services, _REQUIRED)
     days = r.parse("days", parse_days, _REQUIRED)
-    capacity = r.parse(
-        "capacity_hours",
-        _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week"),
-        _REQUIRED,
-    )
-    committed = r.parse(
-        "committed_hours",
-        _number(0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week"),
-        0.0,
-    )
+    capacity = r.parse("capacity_hours", parse_weekly_hours, _REQUIRED)
+    committed = r.parse("committed_hours", parse_booked_hours, 0.0)
     travel = r.parse(
         "max_travel_km",
-        _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km"),
+        parse_travel_km,
         DEFAULT_PROVIDER_TRAVEL_KM,
     )
     cover = r.parse("cover", _boolean, True)
@@ -459,14 +462,10 @@ def read_people(path: str | Path, *, postcodes: PostcodeDirectory | None = None)
         raise InputError(Problem(file, "the people register has no rows"))
     r = _Reader(frame, file)
     ids = _ids(r, "person_id")
-    hours = r.parse(
-        "hours", _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week"), _REQUIRED
-    )
+    hours = r.parse("hours", parse_weekly_hours, _REQUIRED)
     days = r.parse("days", parse_days, _REQUIRED)
     services = r.parse("services", parse_services, _REQUIRED)
-    travel = r.parse(
-        "max_travel_km", _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km"), np.nan
-    )
+    travel = r.parse("max_travel_km", parse_travel_km, np.nan)
     priority = r.parse("priority", _priority, 3)
     needs_cover = r.parse("needs_cover", _boolean, True)
     self_directing = r.parse("self_directing", _boolean, True)

@@ -25,16 +25,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, select_autoescape
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pyproj import Transformer
 
 from .errors import InputError, Problem
-from .matching.suggest import Suggester, request_from_fields
+from .matching.suggest import Suggester, Suggestion, request_from_fields
 from .vocab import DAYS, SERVICES
 
 __all__ = ["Register", "create_app"]
@@ -63,7 +62,8 @@ class Register:
     suggester: Suggester | None = None
     loaded_at: datetime | None = None
     failed: tuple[datetime, list[Problem]] | None = None
-    lonlat: np.ndarray | None = None
+    #: provider id -> (name, lat, lon): what the map shows of a provider
+    places: dict[str, tuple[str, float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self) -> None:
@@ -77,9 +77,15 @@ class Register:
             allow_without_cover=self.allow_without_cover,
         )
         lon, lat = _TO_WGS84.transform(providers["x"].to_numpy(), providers["y"].to_numpy())
+        places = dict(
+            zip(
+                providers["provider_id"].astype(str),
+                zip(providers["name"].astype(str), lat.tolist(), lon.tolist()),
+            )
+        )
         with self._lock:
             self.suggester = suggester
-            self.lonlat = np.c_[lon, lat]
+            self.places = places
             self.loaded_at = datetime.now().replace(microsecond=0)
             self.failed = None
 
@@ -138,28 +144,10 @@ class Place(BaseModel):
 
 class ProviderPoint(BaseModel):
     provider_id: str
+    name: str
     role: str
     lat: float
     lon: float
-
-
-class SuggestionOut(BaseModel):
-    rank: int
-    provider_id: str
-    name: str
-    distance_km: float
-    free_hours: float
-    days_given: str
-    hours_given: float
-    partner_id: str | None
-    partner_name: str | None
-    partner_distance_km: float | None
-    partner_days: str | None
-    partner_hours: float | None
-    cover_id: str | None
-    cover_name: str | None
-    cover_distance_km: float | None
-    why: str
 
 
 class SuggestResponse(BaseModel):
@@ -168,7 +156,7 @@ class SuggestResponse(BaseModel):
     )
     advice: str
     place: Place
-    suggestions: list[SuggestionOut]
+    suggestions: list[Suggestion]
     points: list[ProviderPoint]
     register_status: dict
 
@@ -190,6 +178,18 @@ def _problems_json(problems: list[Problem], status: int = 422) -> JSONResponse:
         ]
     }
     return JSONResponse(body, status_code=status)
+
+
+def _validation_problems(errors) -> list[Problem]:
+    """pydantic's errors as gapmap problems, by field (``loc`` without the leading "body")."""
+    return [
+        Problem(
+            "request",
+            e.get("msg", "invalid"),
+            column=".".join(str(x) for x in e.get("loc", ()) if x != "body") or None,
+        )
+        for e in errors
+    ]
 
 
 def _as_text(value: str | list[str]) -> str:
@@ -278,6 +278,7 @@ def create_app(
     if register.suggester is None:
         register.load()
     outline = _district_outline(areas)
+    area_names = dict(zip(areas["area_code"], areas["area_name"].astype(str)))
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     page = env.from_string((_WEB / "page.html").read_text(encoding="utf-8"))
     assets = {
@@ -302,15 +303,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
-        problems = [
-            Problem(
-                "request",
-                e.get("msg", "invalid"),
-                column=".".join(str(x) for x in e.get("loc", ())[1:]) or None,
-            )
-            for e in exc.errors()
-        ]
-        return _problems_json(problems)
+        return _problems_json(_validation_problems(exc.errors()))
 
     def suggest(req: SuggestRequest) -> tuple[dict, list[Problem]]:
         try:
@@ -325,18 +318,18 @@ def create_app(
             return {}, exc.problems
         t0 = time.perf_counter()
         with register._lock:
-            suggester, lonlat = register.suggester, register.lonlat
+            suggester, places = register.suggester, register.places
         result = suggester.suggest(person, top=req.top)
-        ids = suggester._ids
-        index = {pid: i for i, pid in enumerate(ids)}
-        points = []
+        points: dict[str, dict] = {}
         for s in result.suggestions:
             for role, pid in (("provider", s.provider_id), ("partner", s.partner_id),
                               ("cover", s.cover_id)):  # fmt: skip
-                if pid is not None and not any(p["provider_id"] == pid for p in points):
-                    lon, lat = lonlat[index[pid]]
-                    points.append({"provider_id": pid, "role": role, "lat": lat, "lon": lon})
-        place = _place(areas, person, sector)
+                if pid is not None and pid not in points:
+                    name, lat, lon = places[pid]
+                    points[pid] = {"provider_id": pid, "name": name, "role": role, "lat": lat,
+                                   "lon": lon}  # fmt: skip
+        code = person["area_code"].iloc[0]
+        place = {"postcode_sector": sector, "area_code": code, "area_name": area_names[code]}
         log.info(
             "suggestion: status %s, %d suggestions, %.1f ms",
             result.status,
@@ -345,8 +338,7 @@ def create_app(
         )
         body = result.as_dict()
         body.pop("left_out", None)
-        body["suggestions"] = [{"rank": i + 1, **s} for i, s in enumerate(body["suggestions"])]
-        body.update(place=place, points=points, register_status=register.status())
+        body.update(place=place, points=list(points.values()), register_status=register.status())
         return body, []
 
     @app.post(
@@ -391,28 +383,18 @@ def create_app(
     async def home_post(request: Request):
         form = await request.form()
         values = _form_values(form)
-        problems: list[Problem] = []
+        body: dict = {}
         try:
-            req = SuggestRequest(**values["request"])
-        except Exception:  # pydantic: the numbers did not parse
-            req = None
-            problems = [Problem("form", "hours a week must be a number", column="hours")]
-        body = {}
-        if req is not None:
-            body, problems = suggest(req)
+            body, problems = suggest(SuggestRequest(**values["request"]))
+        except ValidationError as exc:  # a number that is not one
+            problems = _validation_problems(exc.errors())
         map_data = None
         if body:
-            names = {}
-            for s in body["suggestions"]:
-                names[s["provider_id"]] = s["name"]
-                names[s["partner_id"]] = s["partner_name"]
-                names[s["cover_id"]] = s["cover_name"]
             map_data = {
                 "area": json.loads(area_geojson(areas, body["place"]["area_code"])),
                 "area_label": body["place"]["postcode_sector"] or body["place"]["area_name"],
                 "points": [
-                    {**p, "label": f"{p['role'].capitalize()}: {names.get(p['provider_id'])}"}
-                    for p in body["points"]
+                    {**p, "label": f"{p['role'].capitalize()}: {p['name']}"} for p in body["points"]
                 ],
             }
         return HTMLResponse(
@@ -423,7 +405,7 @@ def create_app(
                 problems=problems,
                 result=body or None,
                 map_data=map_data,
-            ),  # fmt: skip
+            ),
             status_code=422 if problems else 200,
         )
 
@@ -479,9 +461,6 @@ def _blank_form() -> dict:
 def _form_values(form) -> dict:
     """The page's form as typed (to show again) and as an API request."""
     days = [d for d in form.getlist("days") if d in DAYS]
-    quick = str(form.get("quick_days", ""))
-    if quick in ("weekdays", "weekends", "all"):
-        days = {"weekdays": list(DAYS[:5]), "weekends": list(DAYS[5:]), "all": list(DAYS)}[quick]
     services = [s for s in form.getlist("services") if s in SERVICES]
     shown = {
         "postcode": str(form.get("postcode", ""))[:16],
@@ -504,15 +483,6 @@ def _form_values(form) -> dict:
         "self_directing": shown["self_directing"],
     }
     return {"form": shown, "request": request}
-
-
-def _place(areas, person, sector: str) -> dict:
-    from .areas import place_points
-
-    placed = place_points(areas, person["x"].to_numpy(), person["y"].to_numpy(), snap_m=2000.0)
-    code = placed.area_code[0]
-    row = areas.loc[areas["area_code"] == code].iloc[0]
-    return {"postcode_sector": sector, "area_code": code, "area_name": str(row["area_name"])}
 
 
 def _district_outline(areas) -> str:

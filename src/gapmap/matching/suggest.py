@@ -114,7 +114,8 @@ def request_from_fields(
     Returns
     -------
     (DataFrame, str)
-        The person as :func:`person_request` makes it, and the postcode sector (``"CT1 2"``) or
+        The person as :func:`person_request` makes it (with ``area_code`` when ``areas`` are
+        given), and the postcode sector (``"CT1 2"``) or
         ``""`` for coordinates: the most a published page may say about where the person is.
 
     Raises
@@ -122,12 +123,10 @@ def request_from_fields(
     InputError
         every problem at once, each naming the field (as ``column``).
     """
-    from pyproj import Transformer
-
-    from .._kent import GB_LONLAT_BOUNDS
     from ..areas import place_points
     from ..errors import ProblemList
     from ..postcodes import default_directory, normalise_postcode
+    from ..registers import parse_travel_km, parse_weekly_hours, point_from_latlon
 
     problems = ProblemList(source)
     masks = {}
@@ -136,18 +135,19 @@ def request_from_fields(
             masks[name] = parse(value or "")
         except ValueError as exc:
             problems.add(str(exc), column=name, value=value)
-    if hours is None or not np.isfinite(hours) or not 0 < hours <= 168:
-        problems.add(
-            "hours a week must be more than 0 and at most 168", column="hours", value=hours
-        )
-    if max_travel_km is not None and (
-        not np.isfinite(max_travel_km) or not 0 < max_travel_km <= 200
+    numbers = {}  # the register's rules for the same columns
+    for name, parse, value in (
+        ("hours", parse_weekly_hours, hours),
+        ("max_travel_km", parse_travel_km, max_travel_km),
     ):
-        problems.add(
-            "the travel limit must be more than 0 and at most 200 km",
-            column="max_travel_km",
-            value=max_travel_km,
-        )
+        if value is None:
+            if name == "hours":
+                problems.add("the hours a week are required", column=name)
+            continue
+        try:
+            numbers[name] = parse(str(value))
+        except ValueError as exc:
+            problems.add(str(exc), column=name, value=value)
     x = y = None
     sector = ""
     if postcode is not None and str(postcode).strip():
@@ -165,24 +165,16 @@ def request_from_fields(
                 x, y = float(found["x"]), float(found["y"])
                 sector = pc[:-2]
     elif lat is not None and lon is not None:
-        lon0, lat0, lon1, lat1 = GB_LONLAT_BOUNDS
-        if not (np.isfinite(lat) and np.isfinite(lon)):
-            problems.add("expected numbers of degrees", column="lat", value=f"{lat}, {lon}")
-        elif lat0 <= lat <= lat1 and lon0 <= lon <= lon1:
-            x, y = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
-        elif lat0 <= lon <= lat1 and lon0 <= lat <= lon1:
-            problems.add(
-                "lat and lon look swapped (lat is the 50-60 degrees one)",
-                column="lat",
-                value=f"{lat}, {lon}",
-            )
-        else:
-            problems.add("the point is outside Great Britain", column="lat", value=f"{lat}, {lon}")
+        try:
+            x, y = point_from_latlon(lat, lon)
+        except ValueError as exc:
+            problems.add(str(exc), column="lat", value=f"{lat}, {lon}")
     else:
         problems.add("give a postcode, or lat and lon", column="postcode")
+    area_code = None
     if x is not None and areas is not None:
-        placed = place_points(areas, np.array([x]), np.array([y]), snap_m=snap_m)
-        if not placed.placed[0]:
+        area_code = place_points(areas, np.array([x]), np.array([y]), snap_m=snap_m).area_code[0]
+        if not area_code:
             problems.add(
                 "the place is outside every area served; is the postcode right?",
                 column="postcode" if sector else "lat",
@@ -192,14 +184,16 @@ def request_from_fields(
     person = person_request(
         x=x,
         y=y,
-        hours=hours,
+        hours=numbers["hours"],
         days=masks["days"],
         services=masks["services"],
-        max_travel_km=max_travel_km,
+        max_travel_km=numbers.get("max_travel_km"),
         needs_cover=needs_cover,
         self_directing=self_directing,
         regulated_care=regulated_care,
     )
+    if area_code is not None:
+        person["area_code"] = area_code
     return person, sector
 
 
