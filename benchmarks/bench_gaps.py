@@ -92,6 +92,7 @@ def main() -> int:
     from gapmap.gaps import gap_analysis
     from gapmap.reach import eligible_pairs
     from gapmap.registers import read_people, read_providers
+    from gapmap.study import Study
 
     areas_path = WARDS if WARDS.exists() else builtin_path()
     print(f"areas: {areas_path}")
@@ -124,7 +125,11 @@ def main() -> int:
             assert np.allclose(a_all, cov.access) and np.allclose(a_we, cov.weekend_access), (
                 "dense and sparse 2SFCA disagree"
             )
-            t_gaps, _, _ = best_of(lambda: gap_analysis(areas, providers, people), args.repeat)
+
+            def gaps():
+                return gap_analysis(Study.from_frames(areas, providers, people))
+
+            t_gaps, _, _ = best_of(gaps, args.repeat)
             out = Path(tmp) / "out"
             argv = ["gaps", "--providers", str(p), "--people", str(q), "--out", str(out)]
             if areas_path == WARDS:

@@ -39,9 +39,10 @@ def main() -> int:
     args = ap.parse_args()
 
     from gapmap.demo import SCALES, write_demo_registers
-    from gapmap.matching import MatchOptions, match
+    from gapmap.matching import match
     from gapmap.matching.suggest import Suggester, person_request
-    from gapmap.registers import read_people, read_providers
+    from gapmap.settings import Settings
+    from gapmap.study import Study
 
     print(
         f"{'scale':<10}{'people':>7}{'provs':>7}  {'greedy matched':>14}{'greedy p-h':>11}"
@@ -53,13 +54,11 @@ def main() -> int:
         size = SCALES[scale]
         with tempfile.TemporaryDirectory() as tmp:
             p, q = write_demo_registers(tmp, providers=size.providers, people=size.people)
-            providers, people = read_providers(p), read_people(q)
-        best, greedy = match(
-            people,
-            providers,
-            MatchOptions(time_limit_s=args.time_limit),
-            say=lambda m: print(m, file=sys.stderr, flush=True),
-        )
+            study = Study.read(
+                providers=p, people=q, settings=Settings(match_time_limit_s=args.time_limit)
+            )
+        providers, people = study.providers, study.people
+        best, greedy = match(study, say=lambda m: print(m, file=sys.stderr, flush=True))
         print(
             f"{scale:<10}{len(people):>7}{len(providers):>7}  {len(greedy.matches):>14,}"
             f"{greedy.objective:>11,.0f}  {len(best.matches):>14,}{best.objective:>11,.0f}"
@@ -67,10 +66,10 @@ def main() -> int:
             f"{best.gap:>7.1%}{greedy.seconds:>9.2f}{best.seconds:>9.1f}  {best.status}",
             flush=True,
         )
-        last = (providers, people)
+        last = study
 
-    providers, people = last
-    suggester = Suggester(providers)
+    providers, people = last.providers, last.people
+    suggester = Suggester(last)
     rng = np.random.default_rng(1)
     sample = people.sample(args.requests, random_state=1, replace=len(people) < args.requests)
     reqs = [

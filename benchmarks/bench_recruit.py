@@ -33,9 +33,8 @@ def main() -> int:
         print(f"skipped: the real Kent files are not in {DATA}")
         return 0
 
-    from gapmap.areas import read_areas
     from gapmap.demo import demo_paths
-    from gapmap.gaps import GapOptions, gap_analysis
+    from gapmap.gaps import area_factor, gap_analysis
     from gapmap.location import (
         capacitated_coverage,
         coverage_matrix,
@@ -43,23 +42,20 @@ def main() -> int:
         greedy_max_coverage,
         max_coverage,
     )
-    from gapmap.need import estimated_demand
-    from gapmap.recruitment import (
-        RecruitOptions,
-        _area_factor,
-        candidate_sites,
-        recruitment_demand,
-    )
-    from gapmap.registers import read_people, read_providers
+    from gapmap.recruitment import candidate_sites, recruitment_demand
+    from gapmap.settings import Settings
+    from gapmap.study import Study
 
-    areas = read_areas(lsoa)
     p, q = demo_paths()
-    providers, people = read_providers(p), read_people(q)
-    result = gap_analysis(areas, providers, people, estimated=estimated_demand(areas, census))
-    opts = RecruitOptions(radius_km=args.radius_km)
-    demand = recruitment_demand(result, opts)
+    study = Study.read(
+        providers=p, people=q, areas=lsoa, census=census,
+        settings=Settings(radius_km=args.radius_km),
+    )  # fmt: skip
+    areas = study.areas
+    result = gap_analysis(study)
+    demand = recruitment_demand(result)
     cand = candidate_sites(areas)
-    prio = _area_factor(result.table, GapOptions()).reindex(demand["area_code"]).to_numpy(float)
+    prio = area_factor(result.table, study).reindex(demand["area_code"]).to_numpy(float)
     dxy, sxy = demand[["x", "y"]].to_numpy(float), cand[["x", "y"]].to_numpy(float)
     hours = demand["hours"].to_numpy(float)
     radius = args.radius_km * 1000.0

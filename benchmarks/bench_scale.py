@@ -32,21 +32,19 @@ p, q = sys.argv[1], sys.argv[2]
 stages = {}
 if p:
     from gapmap.gaps import gap_analysis
-    from gapmap.matching import MatchOptions
     from gapmap.matching.candidates import build_candidates
     from gapmap.matching.greedy import greedy_match
-    from gapmap.reach import eligible_pairs
-    from gapmap.registers import read_people, read_providers
+    from gapmap.study import Study
     t = time.perf_counter()
-    providers, people = read_providers(p), read_people(q)
+    study = Study.read(providers=p, people=q)
     stages["read"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = gap_analysis(areas, providers, people)
+    result = gap_analysis(study)
+    reach = study.reach
     stages["gaps"] = time.perf_counter() - t
     t = time.perf_counter()
-    reach = eligible_pairs(people, providers)
-    options = build_candidates(people, providers, reach)
-    greedy = greedy_match(people, providers, options, MatchOptions())
+    options = build_candidates(study.people, study.providers, reach)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
     stages["match"] = time.perf_counter() - t
     stages["pairs"] = len(reach.person)
     stages["matched"] = len(greedy.matches)

@@ -58,22 +58,21 @@ def main() -> int:
     ap.add_argument("--max-requests", type=int, default=20_000)
     args = ap.parse_args()
 
-    from gapmap.builtin import load_builtin_areas
     from gapmap.demo import SCALES, write_demo_registers
     from gapmap.matching.suggest import Suggester, request_from_fields
-    from gapmap.registers import read_providers
+    from gapmap.study import Study
 
     size = SCALES["somerset"]
     reqs = requests_for(2000)
     with tempfile.TemporaryDirectory() as tmp:
         prov, _ = write_demo_registers(tmp, providers=size.providers, people=10)
         # baseline: in-process, no HTTP
-        areas = load_builtin_areas()
-        suggester = Suggester(read_providers(prov))
+        study = Study.read(providers=prov)
+        suggester = Suggester(study)
         times = []
         for r in reqs[:500]:
             t = time.perf_counter()
-            person, _ = request_from_fields(**r, areas=areas)
+            person, _ = request_from_fields(study, **r)
             suggester.suggest(person, top=5)
             times.append(time.perf_counter() - t)
         base = np.array(times) * 1000

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from gapmap.disclosure import Suppression, round_to, suppress
+from gapmap.publish.disclosure import Suppression, round_to, suppress
 
 
 def test_round_to_nearest_five():

@@ -116,8 +116,10 @@ def _argv(command: str, prov: Path, people: Path, out: Path, extra=()) -> list[s
     argv = [command, "--providers", str(prov), "--people", str(people)]
     if command != "check":
         argv += ["--out", str(out)]
-    if command in ("match", "recruit"):
+    if command == "match":
         argv += ["--time-limit", "2"]
+    if command == "recruit":
+        argv += ["--recruit-time-limit", "2"]
     return argv + list(extra)
 
 
@@ -282,9 +284,9 @@ def test_bad_area_files(tmp_path, capsys, builtin_areas, command):
 # --- options -------------------------------------------------------------------------------------
 OPTION_CASES = [
     ("gaps", ["--snap-km", "-1"], "--snap-km"),
-    ("gaps", ["--coverage-threshold", "-0.5"], "coverage_threshold"),
-    ("gaps", ["--rural-weight", "-1"], "rural_weight"),
-    ("gaps", ["--circuity", "0.5"], "circuity"),
+    ("gaps", ["--coverage-threshold", "-0.5"], "--coverage-threshold"),
+    ("gaps", ["--rural-weight", "-1"], "--rural-weight"),
+    ("gaps", ["--circuity", "0.5"], "--circuity"),
     ("gaps", ["--coverage-threshold", "nan"], "finite"),
     ("gaps", ["--census", "/no/such/census.csv"], "not found"),
     ("recruit", ["--radius-km", "-1"], "--radius-km"),
@@ -292,15 +294,16 @@ OPTION_CASES = [
     ("recruit", ["--new-providers", "100000"], "candidate sites"),
     ("recruit", ["--new-providers", "0"], "--new-providers"),
     ("recruit", ["--new-providers", "5,x"], "--new-providers"),
-    ("recruit", ["--time-limit", "0"], "--time-limit"),
+    ("recruit", ["--recruit-time-limit", "0"], "--recruit-time-limit"),
     ("recruit", ["--hours-per-provider", "0"], "--hours-per-provider"),
     ("recruit", ["--per-site", "0"], "--per-site"),
     ("recruit", ["--recruit-services", "gardening"], "gardening"),
-    ("match", ["--time-limit", "0"], "time limit"),
-    ("match", ["--absence-rate", "2"], "absence rate"),
-    ("match", ["--candidates", "0"], "candidates"),
-    ("match", ["--workers", "0"], "workers"),
-    ("suggest", ["--absence-rate", "-1"], "absence rate"),
+    ("match", ["--time-limit", "0"], "--time-limit"),
+    ("match", ["--absence-rate", "2"], "--absence-rate"),
+    ("match", ["--candidates", "0"], "--candidates"),
+    ("match", ["--workers", "0"], "--workers"),
+    ("suggest", ["--absence-rate", "-1"], "--absence-rate"),
+    ("suggest", ["--circuity", "9"], "--circuity"),
     ("suggest", ["--top", "0"], "--top"),
     ("suggest", ["--max-travel-km", "-3"], "--max-travel-km"),
     ("suggest", ["--hours", "0"], "--hours"),
@@ -328,7 +331,10 @@ def test_real_run_outside_records_can_be_left_out(tmp_path, capsys):
     people = _write(tmp_path / "people.csv", edit(Q, 9, "postcode", "EH1 1YZ"))
     rc = main(["check", "--providers", str(prov), "--people", str(people), "--drop-outside"])
     out = capsys.readouterr().out
-    assert rc == 0 and "1 people are outside every area and left out (rows 9)" in out
+    assert (
+        rc == 0
+        and "1 people fall outside every area and are left out of every analysis (rows 9)" in out
+    )
 
 
 # --- property-based: readers accept a file or raise the project's own error ---------------------
@@ -393,7 +399,7 @@ def test_any_bytes_are_read_or_refused_with_input_error(tmp_path_factory, data):
     services=st.one_of(HOSTILE, st.text(max_size=12)),
 )
 def test_any_suggestion_request_is_accepted_or_refused_by_field(
-    builtin_areas, postcode, lat, lon, hours, days, services
+    builtin_study, postcode, lat, lon, hours, days, services
 ):
     from gapmap.errors import InputError
     from gapmap.matching.suggest import request_from_fields
@@ -401,8 +407,8 @@ def test_any_suggestion_request_is_accepted_or_refused_by_field(
     fields = {"postcode", "lat", "hours", "days", "services", "max_travel_km"}
     try:
         person, sector = request_from_fields(
-            postcode=postcode, lat=lat, lon=lon, hours=hours, days=days, services=services,
-            areas=builtin_areas,
+            builtin_study, postcode=postcode, lat=lat, lon=lon, hours=hours, days=days,
+            services=services,
         )  # fmt: skip
     except InputError as exc:
         assert exc.problems and all(p.column in fields for p in exc.problems)

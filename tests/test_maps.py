@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from gapmap.gaps import gap_analysis
-from gapmap.outputs import write_gap_outputs
+from gapmap.publish.outputs import write_gap_outputs
+from gapmap.study import Study
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -20,7 +21,7 @@ def outputs(tmp_path_factory, builtin_areas, demo_registers):
     providers.loc[0, "name"] = EVIL
     areas = builtin_areas.copy()
     areas.loc[0, "area_name"] = "</script><b>bold</b>"
-    result = gap_analysis(areas, providers, people)
+    result = gap_analysis(Study.from_frames(areas, providers, people))
     out = tmp_path_factory.mktemp("gaps")
     paths = write_gap_outputs(result, out, internal=True)
     return result, paths, people

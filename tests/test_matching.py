@@ -2,12 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapmap.matching import MatchOptions, check_matching, match
+from gapmap.matching import check_matching, match
 from gapmap.matching.candidates import build_candidates
 from gapmap.matching.greedy import greedy_match
 from gapmap.reach import eligible_pairs
 from gapmap.vocab import parse_days, parse_services
 
+from .conftest import box_study
 from .reference_matching import reference_optimum
 
 DAY_CHOICES = ["Mon-Fri", "Mon;Wed", "Sat;Sun", "all", "Tue;Thu;Sat", "Mon-Sat", "Sun", "Wed"]
@@ -56,7 +57,7 @@ def small_instance(seed: int, n_people: int = 12, n_providers: int = 6):
 @pytest.mark.parametrize("seed", range(12))
 def test_optimum_equals_an_independent_mip_on_small_instances(seed):
     people, providers = small_instance(seed)
-    best, greedy = match(people, providers, MatchOptions(time_limit_s=10))
+    best, greedy = match(box_study(people, providers, match_time_limit_s=10))
     assert best.status == "OPTIMAL"
     assert best.objective == pytest.approx(reference_optimum(people, providers))
     assert greedy.objective <= best.objective + 1e-9
@@ -68,19 +69,18 @@ def test_optimum_equals_an_independent_mip_on_small_instances(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_allowing_matches_without_cover(seed):
     people, providers = small_instance(100 + seed)
-    opts = MatchOptions(time_limit_s=10, allow_without_cover=True)
-    best, _ = match(people, providers, opts)
+    best, _ = match(box_study(people, providers, match_time_limit_s=10, allow_without_cover=True))
     assert check_matching(people, providers, best, allow_without_cover=True) == []
     assert best.objective == pytest.approx(
         reference_optimum(people, providers, allow_without_cover=True)
     )
-    strict, _ = match(people, providers, MatchOptions(time_limit_s=10))
+    strict, _ = match(box_study(people, providers, match_time_limit_s=10))
     assert best.objective >= strict.objective - 1e-9
 
 
 def test_checker_catches_broken_rules():
     people, providers = small_instance(3)
-    best, _ = match(people, providers, MatchOptions(time_limit_s=10))
+    best, _ = match(box_study(people, providers, match_time_limit_s=10))
     assert best.matches
     p, m = next(iter(best.matches.items()))
     from dataclasses import replace
@@ -129,7 +129,7 @@ def _one(person: dict, providers: list[dict]):
             for i, v in enumerate(providers)
         ]
     )
-    best, _ = match(people, provs, MatchOptions(time_limit_s=5))
+    best, _ = match(box_study(people, provs, match_time_limit_s=5))
     return best
 
 
@@ -164,10 +164,24 @@ def test_demo_scale_matching_beats_greedy_and_passes_the_checker(tmp_path):
 
     p, q = write_demo_registers(tmp_path, providers=60, people=360)
     providers, people = read_providers(p), read_people(q)
-    best, greedy = match(people, providers, MatchOptions(time_limit_s=8))
+    study = box_study(people, providers, match_time_limit_s=8)
+    best, greedy = match(study)
     assert best.objective >= greedy.objective
     assert best.best_bound >= best.objective
-    reach = eligible_pairs(people, providers)
-    options = build_candidates(people, providers, reach)
-    again = greedy_match(people, providers, options)
+    reach = eligible_pairs(study.people, study.providers)
+    options = build_candidates(study.people, study.providers, reach)
+    again = greedy_match(study.people, study.providers, options)
     assert again.objective == greedy.objective  # deterministic
+
+
+def test_people_left_outside_every_area_are_unmatched_with_their_reason():
+    people, providers = small_instance(7)
+    study = box_study(people, providers, match_time_limit_s=5, drop_outside=True)
+    far = study.people.index[:3]
+    moved = study.people.copy()
+    moved.loc[far, "area_code"] = ""  # as placing leaves them with drop_outside
+    from dataclasses import replace
+
+    best, greedy = match(replace(study, people=moved))
+    for result in (best, greedy):
+        assert all(result.reasons.get(p) == "outside_areas" for p in far)

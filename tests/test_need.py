@@ -4,6 +4,7 @@ from gapmap.areas import read_areas
 from gapmap.errors import InputError
 from gapmap.gaps import gap_analysis
 from gapmap.need import estimate_need, estimated_demand, read_census_ages, read_rates
+from gapmap.study import Study
 
 from .conftest import LSOA_2021, WARDS_2022, WARDS_2024, shared_file, write
 
@@ -84,14 +85,14 @@ def test_rate_band_that_straddles_census_bands_is_refused(tmp_path):
 def test_estimated_need_onto_real_areas_keeps_every_hour(areas_file, how, demo_registers):
     areas = read_areas(shared_file(areas_file))
     kwargs = {k: shared_file(v) for k, v in how.items()}
-    demand = estimated_demand(areas, shared_file(TS007A), **kwargs)
+    demand = estimated_demand(areas, shared_file(TS007A), snap_m=2000.0, **kwargs)
     total = estimate_need(read_census_ages(shared_file(TS007A)), read_rates())[
         "estimated_need_hours"
     ].sum()
     assert demand.hours.sum() == pytest.approx(total)
     assert (demand.area_code != "").all()
     providers, people = demo_registers
-    t = gap_analysis(areas, providers, people, estimated=demand).table
+    t = gap_analysis(Study.from_frames(areas, providers, people, estimated=demand)).table
     assert t["estimated_need_hours"].sum() == pytest.approx(total)
     assert (t["estimated_unmet_hours"] <= t["estimated_need_hours"] + 1e-6).all()
     assert t["estimated_accessible_hours"].sum() <= providers["capacity_hours"].sum() + 1e-6
@@ -99,7 +100,7 @@ def test_estimated_need_onto_real_areas_keeps_every_hour(areas_file, how, demo_r
 
 def test_builtin_geography_takes_census_by_location(builtin_areas):
     demand = estimated_demand(
-        builtin_areas, shared_file(TS007A), census_areas=shared_file(LSOA_2021)
+        builtin_areas, shared_file(TS007A), census_areas=shared_file(LSOA_2021), snap_m=2000.0
     )
     assert set(demand.area_code) <= set(builtin_areas["area_code"])
     assert (demand.area_code != "").all()

@@ -7,46 +7,33 @@ import pandas as pd
 import pytest
 
 from gapmap.errors import InputError
-from gapmap.gaps import GapOptions, gap_analysis
-from gapmap.recruitment import (
-    RecruitOptions,
-    publish_ranking,
-    publish_sites,
-    recruit,
-    recruitment_demand,
-)
+from gapmap.gaps import gap_analysis
+from gapmap.publish import publish_ranking, publish_sites
+from gapmap.recruitment import recruit, recruitment_demand
+from gapmap.settings import UNIT_COSTS, Settings
+from gapmap.study import Study
 from gapmap.vocab import WEEKEND_MASK, parse_services
 
 from .conftest import LSOA_2021, shared_file
 
 
-@pytest.fixture(scope="module")
-def demo_gap(builtin_areas, demo_registers):
-    providers, people = demo_registers
-    return gap_analysis(builtin_areas, providers, people)
+def _gap(study, **changes):
+    return gap_analysis(study.with_settings(**changes)) if changes else gap_analysis(study)
 
 
 @pytest.fixture(scope="module")
-def demo_recruit(demo_gap, builtin_areas, demo_registers):
-    providers, people = demo_registers
-    return recruit(
-        demo_gap,
-        builtin_areas,
-        providers,
-        people,
-        [20, 60],
-        options=RecruitOptions(time_limit_s=10),
-    )
+def demo_recruit(demo_study):
+    return recruit(_gap(demo_study, recruit_time_limit_s=10), [20, 60])
 
 
-def test_demand_is_only_what_a_recruit_could_take(demo_gap):
-    opts = RecruitOptions()
-    d = recruitment_demand(demo_gap, opts)
+def test_demand_is_only_what_a_recruit_could_take(demo_gap, demo_study):
+    opts = Settings()
+    d = recruitment_demand(demo_gap)
     p = demo_gap.people
     ok = (
         p["self_directing"]
         & ~p["regulated_care"]
-        & ((p["service_mask"] & opts.service_mask) == p["service_mask"])
+        & ((p["service_mask"] & opts.recruit_service_mask) == p["service_mask"])
         & (p["unmet_hours"] > 1e-9)
     )
     assert (p.loc[~p["self_directing"], "unmet_hours"] > 0).any()  # there was more to leave out
@@ -58,22 +45,37 @@ def test_demand_is_only_what_a_recruit_could_take(demo_gap):
     assert (expect == 0).any()  # weekend-only people: nothing for a weekday recruit
     assert len(d) == int((expect > 1e-9).sum()) > 0
     assert np.allclose(np.sort(d["hours"].to_numpy()), np.sort(expect[expect > 1e-9]))
-    every_day = recruitment_demand(demo_gap, RecruitOptions(weekend_working=True))
+    every_day = recruitment_demand(_gap(demo_study, weekend_working=True))
     assert every_day["hours"].sum() == pytest.approx(p.loc[ok, "unmet_hours"].sum())
-    nothing_personal = RecruitOptions(services="personal_care")
-    assert parse_services("personal_care") == nothing_personal.service_mask
+    # recruits offering only personal care take only people who need nothing else (and whose
+    # care is not regulated: a micro-provider recruit is not CQC-registered)
+    pc = parse_services("personal_care")
+    only_pc = recruitment_demand(_gap(demo_study, recruit_services="personal_care"))
+    expect_pc = (
+        p["self_directing"]
+        & ~p["regulated_care"]
+        & (p["service_mask"] == pc)
+        & (p["unmet_hours"] > 1e-9)
+        & ((p["day_mask"] & ~WEEKEND_MASK) > 0)
+    )
+    assert len(only_pc) == int(expect_pc.sum()) < len(d)
 
 
 def test_ranking_follows_the_documented_score(demo_recruit, demo_gap):
     a = demo_recruit.areas
-    factor = 1 + 0.5 * a["weekend_gap"].astype(float) + 0.5 * a["rural_gap"].astype(float)
+    s = Settings()
+    factor = (
+        1
+        + s.weekend_weight * a["weekend_gap"].astype(float)
+        + s.rural_weight * a["rural_gap"].astype(float)
+    )
     assert np.allclose(a["priority_score"], a["recruitable_unmet_hours"] * factor)
-    ranked = a[a["priority_rank"] > 0].sort_values("priority_rank")
+    ranked = a[a["priority_rank"].notna()].sort_values("priority_rank")
     assert ranked["priority_rank"].tolist() == list(range(1, len(ranked) + 1))
     assert ranked["priority_score"].is_monotonic_decreasing
-    assert (a.loc[a["priority_rank"] == 0, "priority_score"] == 0).all()
+    assert (a.loc[a["priority_rank"].isna(), "priority_score"] == 0).all()
     assert a["recruitable_unmet_hours"].sum() == pytest.approx(demo_recruit.demand["hours"].sum())
-    pub = publish_ranking(a)
+    pub = publish_ranking(demo_recruit)
     for r in pub.itertuples():
         assert ("rural" in r.reason) == bool(r.rural)
         assert ("no provider works weekends" in r.reason) == (
@@ -90,28 +92,27 @@ def test_scenarios_keep_capacity_and_add_up(demo_recruit, demo_gap):
     for k, row in s.iterrows():
         sites = demo_recruit.sites[demo_recruit.sites["new_providers"] == k]
         assert sites["providers_at"].sum() == row["providers_placed"] <= k
-        assert (sites["providers_at"] <= RecruitOptions().per_site).all()
-        assert (sites["hours_taken"] <= 27 * sites["providers_at"] + 1e-6).all()
+        st = Settings()
+        hours = st.hours_per_provider
+        assert (sites["providers_at"] <= st.per_site).all()
+        assert (sites["hours_taken"] <= hours * sites["providers_at"] + 1e-6).all()
         assert row["hours_taken"] == pytest.approx(sites["hours_taken"].sum())
-        assert row["hours_taken"] <= min(27 * k, row["recruitable_unmet_hours"]) + 1e-6
+        assert row["hours_taken"] <= min(hours * k, row["recruitable_unmet_hours"]) + 1e-6
         assert row["hours_taken"] <= row["unmet_hours_in_reach"] + 1e-6
         assert row["coverage_after"] > row["coverage_before"]
         # weekday-only recruits cannot close a weekend gap
         assert row["weekend_gaps_after"] == row["weekend_gaps_before"]
         assert row["rural_gaps_after"] <= row["rural_gaps_before"]
+        home, micro = UNIT_COSTS["home_care"][0], UNIT_COSTS["micro_provider"][0]
         assert row["saving_per_year_vs_home_care"] == pytest.approx(
-            row["hours_taken"] * 52 * (19.68 - 15.68)
+            row["hours_taken"] * st.weeks_per_year * (home - micro)
         )
         assert row["gap_to_bound"] < 0.01
     assert s.loc[60, "hours_taken"] > s.loc[20, "hours_taken"]
 
 
-def test_weekend_working_recruits_close_weekend_gaps(demo_gap, builtin_areas, demo_registers):
-    providers, people = demo_registers
-    r = recruit(
-        demo_gap, builtin_areas, providers, people, [60],
-        options=RecruitOptions(weekend_working=True, time_limit_s=10),
-    )  # fmt: skip
+def test_weekend_working_recruits_close_weekend_gaps(demo_study):
+    r = recruit(_gap(demo_study, weekend_working=True, recruit_time_limit_s=10), [60])
     row = r.scenarios.iloc[0]
     assert row["weekend_gaps_after"] < row["weekend_gaps_before"]
 
@@ -127,18 +128,13 @@ def test_sites_publish_no_person(demo_recruit, demo_registers):
     assert pub.loc[hidden, "hours_taken"].isna().all()
 
 
-def test_impossible_targets_are_refused(demo_gap, builtin_areas, demo_registers):
-    providers, people = demo_registers
+def test_impossible_targets_are_refused(demo_gap, demo_study):
     with pytest.raises(InputError, match="more than the candidate sites allow"):
-        recruit(demo_gap, builtin_areas, providers, people, [10_000])
-    with pytest.raises(InputError, match="radius"):
-        recruit(
-            demo_gap, builtin_areas, providers, people, [5], options=RecruitOptions(radius_km=-1)
-        )
-    with pytest.raises(InputError, match="time-limit"):
-        recruit(
-            demo_gap, builtin_areas, providers, people, [5], options=RecruitOptions(time_limit_s=0)
-        )
+        recruit(demo_gap, [10_000])
+    with pytest.raises(InputError, match="radius_km"):
+        demo_study.with_settings(radius_km=-1)
+    with pytest.raises(InputError, match="recruit_time_limit_s"):
+        demo_study.with_settings(recruit_time_limit_s=0)
 
 
 def test_recruit_on_real_lsoas_with_estimated_need(demo_registers):
@@ -149,23 +145,25 @@ def test_recruit_on_real_lsoas_with_estimated_need(demo_registers):
     lsoas = read_areas(shared_file(LSOA_2021))
     census = shared_file("kent_census2021_ts007a_age5_lsoa21.csv")
     providers, people = demo_registers
-    est = estimated_demand(lsoas, census)
-    result = gap_analysis(lsoas, providers, people, estimated=est, options=GapOptions())
-    r = recruit(result, lsoas, providers, people, [60], options=RecruitOptions(time_limit_s=20))
+    settings = Settings(recruit_time_limit_s=20)
+    est = estimated_demand(lsoas, census, snap_m=settings.snap_m)
+    study = Study.from_frames(lsoas, providers, people, settings=settings, estimated=est)
+    result = gap_analysis(study)
+    r = recruit(result, [60])
     assert (r.demand["source"] == "estimated").all()
     assert r.demand["hours"].sum() == pytest.approx(
         result.estimated_points["unmet_hours"].sum() * 5 / 7
     )
     row = r.scenarios.iloc[0]
-    # estimated need is far larger than 60 providers: every one fills its 27 hours
-    assert row["hours_taken"] == pytest.approx(60 * 27, rel=1e-6)
+    # estimated need is far larger than 60 providers: every one fills its hours
+    assert row["hours_taken"] == pytest.approx(60 * settings.hours_per_provider, rel=1e-6)
     assert row["coverage_after"] > row["coverage_before"]
     assert isinstance(r.areas, pd.DataFrame) and len(r.areas) == len(lsoas)
 
 
 def test_recruit_outputs_escaped_and_drawn_in_chromium(tmp_path, builtin_areas, demo_registers):
     """recruit_map.html offline in headless Chromium: every layer drawn, hostile names inert."""
-    from gapmap.outputs import write_recruit_outputs
+    from gapmap.publish.outputs import write_recruit_outputs
 
     from .test_maps import EVIL, _chromium
 
@@ -176,10 +174,9 @@ def test_recruit_outputs_escaped_and_drawn_in_chromium(tmp_path, builtin_areas, 
     areas = builtin_areas.copy()
     areas["area_name"] = areas["area_name"].astype(object)
     areas.loc[:, "area_name"] = "=HYPERLINK(1)" + EVIL
-    result = gap_analysis(areas, providers, people)
-    rec = recruit(
-        result, areas, providers, people, [20, 60], options=RecruitOptions(time_limit_s=5)
-    )
+    study = Study.from_frames(areas, providers, people, settings=Settings(recruit_time_limit_s=5))
+    result = gap_analysis(study)
+    rec = recruit(result, [20, 60])
     paths = write_recruit_outputs(rec, result.providers, tmp_path)
     assert set(paths) >= {"recruit_areas.csv", "recruit_sites.csv", "recruit_map.html"}
     page_html = paths["recruit_map.html"].read_text()

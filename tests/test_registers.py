@@ -146,12 +146,9 @@ def test_providers_as_a_point_layer(tmp_path):
 
 def test_place_in_real_wards(demo_registers):
     providers, _ = demo_registers
-    placed = place_in_areas(
-        providers,
-        gpd.read_file(shared_file(WARDS_2022)).pipe(
-            lambda g: __import__("gapmap").read_areas(shared_file(WARDS_2022))
-        ),
-    )
+    from gapmap.areas import read_areas
+
+    placed = place_in_areas(providers, read_areas(shared_file(WARDS_2022)), snap_m=2000)
     assert (placed["area_code"] != "").all()
     assert placed.attrs["unplaced"] == []
 

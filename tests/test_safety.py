@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from gapmap.cli import main
-from gapmap.outputs import ABOUT_FILE, AUDIENCE
+from gapmap.publish.outputs import ABOUT_FILE, AUDIENCE
 from gapmap.registers import read_people, read_providers
 
 from .test_hardening import GOOD_PEOPLE, GOOD_PROVIDERS, _csv
@@ -50,7 +50,7 @@ def hostile_run(tmp_path_factory, builtin_areas):
     area = ["--areas", str(tmp / "areas.gpkg")]
     assert main(["gaps", *base, *area, "--internal"]) == 0
     assert main(["match", *base, *area, "--time-limit", "3"]) == 0
-    assert main(["recruit", *base, *area, "--time-limit", "3", "--new-providers", "5"]) == 0
+    assert main(["recruit", *base, *area, "--recruit-time-limit", "3", "--new-providers", "5"]) == 0
     return out
 
 
@@ -114,7 +114,7 @@ def test_html_outputs_are_inert_in_chromium(hostile_run):
 
 # --- nothing lost ---------------------------------------------------------------------
 def test_a_failure_while_writing_keeps_the_previous_file(tmp_path, monkeypatch):
-    from gapmap.export import write_csv
+    from gapmap.publish.export import write_csv
 
     target = tmp_path / "gaps.csv"
     write_csv(pd.DataFrame({"a": [1, 2]}), target)
@@ -174,27 +174,27 @@ def test_killed_runs_leave_every_file_whole(tmp_path):
 
 # --- nothing leaked -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo") / "out"
-    assert main(["demo", "--out", str(out), "--time-limit", "3", "--internal"]) == 0
+def demo_out(demo_run):
+    rc, _, err, out = demo_run  # the session's one demo run (conftest)
+    assert rc == 0, err
     return out
 
 
-def test_every_file_is_described_with_its_audience(demo_run):
-    names = {p.name for p in demo_run.iterdir()}
-    about = (demo_run / ABOUT_FILE).read_text()
+def test_every_file_is_described_with_its_audience(demo_out):
+    names = {p.name for p in demo_out.iterdir()}
+    about = (demo_out / ABOUT_FILE).read_text()
     assert names - {ABOUT_FILE} <= set(AUDIENCE), names - set(AUDIENCE)
     for name in names - {ABOUT_FILE}:
         line = next(line for line in about.splitlines() if line.startswith(name + " "))
         assert ("INTERNAL" in line) == (name in ("matches.csv", "internal_gaps_exact.csv"))
 
 
-def test_no_person_in_any_published_demo_file(demo_run):
+def test_no_person_in_any_published_demo_file(demo_out):
     from gapmap.demo import demo_paths
 
     prov_path, people_path = demo_paths()
     people, providers = read_people(people_path), read_providers(prov_path)
-    published = [p for p in demo_run.iterdir() if AUDIENCE.get(p.name, "").startswith("published")]
+    published = [p for p in demo_out.iterdir() if AUDIENCE.get(p.name, "").startswith("published")]
     assert len(published) >= 10
     ids = [pid.encode() for pid in people["person_id"]]
     postcodes = {pc.encode() for pc in people["postcode"]}
@@ -218,12 +218,12 @@ def test_no_person_in_any_published_demo_file(demo_run):
                 near_business = np.hypot(*((businesses - (lat, lon)) * [111_000, 70_000]).T).min()
                 assert not near_home or near_business < 5, f"{path.name}: a person's home"
     # the internal file does hold them: the scan can find what it looks for
-    assert any(i in (demo_run / "matches.csv").read_bytes() for i in ids)
+    assert any(i in (demo_out / "matches.csv").read_bytes() for i in ids)
 
 
-def test_published_area_counts_are_suppressed(demo_run):
-    gaps = pd.read_csv(demo_run / "gaps.csv", encoding="utf-8-sig", dtype=str)
-    exact = pd.read_csv(demo_run / "internal_gaps_exact.csv", encoding="utf-8-sig")
+def test_published_area_counts_are_suppressed(demo_out):
+    gaps = pd.read_csv(demo_out / "gaps.csv", encoding="utf-8-sig", dtype=str)
+    exact = pd.read_csv(demo_out / "internal_gaps_exact.csv", encoding="utf-8-sig")
     small = exact["people"].between(1, 7).to_numpy()
     assert small.any()
     assert (gaps.loc[small, "people"] == "*").all()

@@ -41,7 +41,7 @@ def register_file(tmp_path_factory):
 def client(register_file, builtin_areas):
     from fastapi.testclient import TestClient
 
-    app = create_app(Register(register_file), areas=builtin_areas)
+    app = create_app(Register(register_file))
     with TestClient(app) as c:
         yield c
 
@@ -50,8 +50,11 @@ def test_api_gives_what_suggest_gives(client, register_file, builtin_areas):
     r = client.post("/api/suggest", json=ASK)
     assert r.status_code == 200
     body = r.json()
-    person, sector = request_from_fields(**{**ASK, "hours": 6.0}, areas=builtin_areas)
-    direct = Suggester(read_providers(register_file)).suggest(person, top=5)
+    from gapmap.study import Study
+
+    study = Study.from_frames(builtin_areas, read_providers(register_file))
+    person, sector = request_from_fields(study, **{**ASK, "hours": 6.0})
+    direct = Suggester(study).suggest(person, top=5)
     assert [s["provider_id"] for s in body["suggestions"]] == [
         s.provider_id for s in direct.suggestions
     ]
@@ -141,7 +144,7 @@ def test_reload_keeps_the_old_register_when_the_new_file_is_bad(tmp_path, builti
 
     path = tmp_path / "providers.csv"
     shutil.copy(DEMO_PROVIDERS, path)
-    with TestClient(create_app(Register(path), areas=builtin_areas)) as c:
+    with TestClient(create_app(Register(path))) as c:
         before = c.get("/api/register").json()
         path.write_text("provider_id,name\nA,B\n")
         r = c.post("/api/reload")
@@ -160,7 +163,7 @@ def test_reload_keeps_the_old_register_when_the_new_file_is_bad(tmp_path, builti
 def test_token_guards_everything_but_the_assets(register_file, builtin_areas):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(Register(register_file), areas=builtin_areas, token="s3cret")) as c:
+    with TestClient(create_app(Register(register_file), token="s3cret")) as c:
         assert c.post("/api/suggest", json=ASK).status_code == 401
         assert c.get("/openapi.json").status_code == 401
         assert c.get("/").status_code == 401 and "Access token" in c.get("/").text
@@ -201,7 +204,7 @@ def server(register_file, builtin_areas):
     import uvicorn
 
     port = _free_port()
-    app = create_app(Register(register_file), areas=builtin_areas)
+    app = create_app(Register(register_file))
     srv = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
     )

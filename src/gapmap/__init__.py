@@ -1,10 +1,14 @@
-"""gapmap: where adult social care need is not met by micro-providers in Kent, and who could help.
+"""gapmap: where adult social care need is not met by micro-providers, and who could help.
 
-The public API (data flows one way: read -> locate -> reach -> analyse -> publish):
+The public API. Data flows one way: read → place → reach → analyse → publish.
 
->>> import gapmap
->>> areas = gapmap.load_builtin_areas()            # doctest: +SKIP
->>> providers = gapmap.read_providers("providers.csv")  # doctest: +SKIP
+>>> import gapmap                                                            # doctest: +SKIP
+>>> study = gapmap.Study.read(providers="providers.csv", people="people.csv",
+...                           settings=gapmap.Settings(circuity=1.3))        # doctest: +SKIP
+>>> gaps = gapmap.gap_analysis(study)                                        # doctest: +SKIP
+>>> best, greedy = gapmap.match(study)                                       # doctest: +SKIP
+>>> rec = gapmap.recruit(gaps, [60, 223, 416])                               # doctest: +SKIP
+>>> gapmap.publish_gaps(gaps.table)                                          # doctest: +SKIP
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -18,20 +22,37 @@ from .areas import place_points, read_areas
 from .builtin import build_kent_sectors, load_builtin_areas
 from .demo import make_demo_registers, write_demo_registers
 from .errors import InputError, Problem
-from .gaps import GapOptions, gap_analysis, publish_gaps
+from .gaps import GapResult, gap_analysis
 from .location import capacitated_coverage, max_coverage
-from .matching import MatchOptions, match
+from .matching import MatchResult, match
+from .matching.suggest import Suggester, person_request, request_from_fields
 from .postcodes import PostcodeDirectory, normalise_postcode
-from .recruitment import RecruitOptions, recruit
+from .publish import (
+    Suppression,
+    publish_gaps,
+    publish_ranking,
+    publish_scenarios,
+    publish_sites,
+)
+from .reach import Reach
+from .recruitment import RecruitResult, recruit
 from .registers import place_in_areas, read_people, read_providers
+from .settings import Settings
+from .study import AreaColumns, Study
 
 __all__ = [
-    "GapOptions",
+    "AreaColumns",
+    "GapResult",
     "InputError",
-    "MatchOptions",
-    "RecruitOptions",
+    "MatchResult",
     "PostcodeDirectory",
     "Problem",
+    "Reach",
+    "RecruitResult",
+    "Settings",
+    "Study",
+    "Suggester",
+    "Suppression",
     "__version__",
     "build_kent_sectors",
     "capacitated_coverage",
@@ -41,12 +62,17 @@ __all__ = [
     "match",
     "max_coverage",
     "normalise_postcode",
+    "person_request",
     "place_in_areas",
     "place_points",
     "publish_gaps",
+    "publish_ranking",
+    "publish_scenarios",
+    "publish_sites",
     "read_areas",
     "read_people",
     "read_providers",
     "recruit",
+    "request_from_fields",
     "write_demo_registers",
 ]

@@ -24,7 +24,6 @@ __all__ = ["BNG", "Placement", "place_points", "read_areas", "read_rural_classif
 
 BNG = "EPSG:27700"
 #: Points this far (metres) outside every area still go to the nearest area.
-DEFAULT_SNAP_M = 2000.0
 
 # ONS area levels in the order we prefer them when a file carries several (an LSOA file often
 # carries its ward and district too: the finest level is the area).
@@ -186,7 +185,7 @@ def read_areas(
         if pd.isna(codes.iloc[i]) or not codes.iloc[i]:
             problems.add("the area code is empty", row=row, column=cols.code)
     dup = codes.duplicated(keep=False) & codes.notna()
-    for i in np.flatnonzero(dup.to_numpy()):
+    for i in np.flatnonzero(dup.to_numpy()).tolist():
         problems.add(
             "the area code appears more than once", row=i + 1, column=cols.code, value=codes.iloc[i]
         )
@@ -329,7 +328,7 @@ class Placement:
 
 
 def place_points(
-    areas: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, *, snap_m: float = DEFAULT_SNAP_M
+    areas: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, *, snap_m: float
 ) -> Placement:
     """Place points (EPSG:27700 metres) in areas.
 

@@ -34,14 +34,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .reach import Reach
-from .vocab import WEEKEND_MASK, count_days
+from .reach import Reach, weekend_share
 
-__all__ = ["Coverage", "gaussian_decay", "person_coverage", "two_step_fca", "weekend_share"]
+__all__ = ["Coverage", "gaussian_decay", "person_coverage", "two_step_fca"]
 
 
 def gaussian_decay(distance_km: np.ndarray, limit_km: np.ndarray) -> np.ndarray:
-    """The E2SFCA Gaussian weight: 1 at distance 0, 0 at the limit."""
+    """The E2SFCA Gaussian weight: 1 at distance 0, 0 at the limit.
+
+    Parameters
+    ----------
+    distance_km, limit_km
+        Each pair's distance and binding travel limit (:class:`~gapmap.reach.Reach`).
+
+    Returns
+    -------
+    ndarray
+        Weights from 0 to 1 (formula in the module docstring).
+
+    Examples
+    --------
+    >>> gaussian_decay(np.array([0.0, 10.0]), np.array([10.0, 10.0])).tolist()
+    [1.0, 0.0]
+    """
     r = np.divide(distance_km, limit_km, out=np.zeros_like(distance_km), where=limit_km > 0)
     e = np.exp(-0.5)
     return np.clip((np.exp(-0.5 * r**2) - e) / (1.0 - e), 0.0, 1.0)
@@ -83,14 +98,6 @@ def two_step_fca(
     return ratio, access
 
 
-def weekend_share(day_mask: np.ndarray) -> np.ndarray:
-    """Share of a week's days (as given) that fall on Saturday or Sunday."""
-    day_mask = np.asarray(day_mask, dtype=np.int64)
-    total = count_days(day_mask)
-    weekend = count_days(day_mask & WEEKEND_MASK)
-    return np.divide(weekend, total, out=np.zeros(len(day_mask)), where=total > 0)
-
-
 @dataclass(frozen=True)
 class Coverage:
     """Per-person coverage: demand and access, for all days and for the weekend."""
@@ -103,6 +110,7 @@ class Coverage:
     weekend_provider_ratio: np.ndarray
 
     def frame(self) -> pd.DataFrame:
+        """Per-person hours: need, accessible and unmet, all days and weekend."""
         return pd.DataFrame(
             {
                 "need_hours": self.need,
@@ -125,7 +133,21 @@ def person_coverage(
     *,
     enhanced: bool = False,
 ) -> Coverage:
-    """2SFCA for every person, all days and weekend, from registers and their eligible pairs."""
+    """2SFCA for every person, all days and weekend, from registers and their eligible pairs.
+
+    Parameters
+    ----------
+    reach
+        The eligible pairs of ``people`` and ``providers``.
+    people, providers
+        The registers (``hours``, ``day_mask``; ``capacity_hours``, ``day_mask``).
+    enhanced
+        Use the Gaussian distance decay.
+
+    Returns
+    -------
+    Coverage
+    """
     need = people["hours"].to_numpy(float)
     cap = providers["capacity_hours"].to_numpy(float)
     w_need = need * weekend_share(people["day_mask"].to_numpy())

@@ -219,7 +219,7 @@ def write_demo_registers(
     seed: int = DEFAULT_SEED,
 ) -> tuple[Path, Path]:
     """Write ``providers.csv`` and ``people.csv`` (atomically) and return their paths."""
-    from .export import write_csv
+    from .publish.export import write_csv
 
     if out_dir is None:
         prov_path, people_path = demo_paths()

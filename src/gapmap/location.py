@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from .reach import points_within
+from .reach import site_pairs
 
 __all__ = [
     "SiteChoice",
@@ -94,20 +94,38 @@ def coverage_matrix(
     site_xy: np.ndarray,
     radius_m: float,
     demand_limit_m: np.ndarray | None = None,
+    *,
+    circuity: float = 1.0,
 ) -> sparse.csr_matrix:
     """Boolean sparse matrix (demand × sites): site j is within reach of demand point i.
 
-    Built from k-d trees (:func:`gapmap.reach.points_within`), never dense.
+    Reach is the rule of :func:`gapmap.reach.site_pairs` (distance × circuity within the radius
+    and within the point's own limit, if any), found with k-d trees, never dense.
+
+    Parameters
+    ----------
+    demand_xy, site_xy
+        (n, 2) and (m, 2) British National Grid metres.
+    radius_m
+        How far a site reaches (metres, compared with distance × circuity).
+    demand_limit_m
+        Each demand point's own limit in metres (NaN: none).
+    circuity
+        As in :func:`gapmap.reach.road_km`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        bool, shape (n, m).
     """
     demand_xy = np.asarray(demand_xy, float).reshape(-1, 2)
     site_xy = np.asarray(site_xy, float).reshape(-1, 2)
     if radius_m < 0:
         raise ValueError("the radius must not be negative")
-    i, j, d = points_within(site_xy, demand_xy, radius_m)
-    if demand_limit_m is not None:
-        lim = np.asarray(demand_limit_m, float)[i]
-        keep = ~(d > lim + 1e-6)  # NaN limit: no own limit
-        i, j = i[keep], j[keep]
+    own = None if demand_limit_m is None else np.asarray(demand_limit_m, float) / 1000.0
+    i, j, _ = site_pairs(
+        demand_xy, site_xy, radius_m / 1000.0, circuity=circuity, demand_limit_km=own
+    )
     return sparse.csr_matrix(
         (np.ones(len(i), dtype=bool), (i, j)), shape=(len(demand_xy), len(site_xy))
     )
@@ -220,6 +238,7 @@ def max_coverage(
     )
     _check(w, a.shape[1], k)
     start = greedy_max_coverage(demand_xy, w, site_xy, radius_m, k, matrix=a)
+    assert start.covered is not None
     wi = np.round(w * _SCALE).astype(np.int64)
     useful_rows = np.flatnonzero((np.asarray(a.sum(axis=1)).ravel() > 0) & (wi > 0))
     useful_sites = np.flatnonzero(np.asarray(a[useful_rows].sum(axis=0)).ravel() > 0)
@@ -229,33 +248,33 @@ def max_coverage(
             "cp-sat", covered=start.covered,
         )  # fmt: skip
     model = cp_model.CpModel()
-    x = {int(j): model.NewBoolVar(f"x{j}") for j in useful_sites}
+    x = {int(j): model.new_bool_var(f"x{j}") for j in useful_sites}
     y = {}
     sub = a[useful_rows].tocsr()
     for r, i in enumerate(useful_rows):
         sites = sub.indices[sub.indptr[r] : sub.indptr[r + 1]]
-        y[int(i)] = model.NewBoolVar(f"y{i}")
-        model.AddBoolOr([x[int(j)] for j in sites]).OnlyEnforceIf(y[int(i)])
-    model.Add(sum(x.values()) <= k)
-    model.Maximize(sum(int(wi[i]) * v for i, v in y.items()))
+        y[int(i)] = model.new_bool_var(f"y{i}")
+        model.add_bool_or([x[int(j)] for j in sites]).only_enforce_if(y[int(i)])
+    model.add(sum(x.values()) <= k)
+    model.maximize(sum(int(wi[i]) * v for i, v in y.items()))
     chosen0 = set(start.sites.tolist())
     for j, v in x.items():
-        model.AddHint(v, j in chosen0)
-    for i, v in y.items():
-        model.AddHint(v, bool(start.covered[i]))
+        model.add_hint(v, j in chosen0)
+    for row, v in y.items():
+        model.add_hint(v, bool(start.covered[row]))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.num_workers = max(1, int(workers))
-    status = solver.Solve(model)
-    name = solver.StatusName(status)
+    status = solver.solve(model)
+    name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise RuntimeError(f"CP-SAT found no solution ({name})")
-    sites = np.array(sorted(j for j, v in x.items() if solver.Value(v)), dtype=np.int64)
+    sites = np.array(sorted(j for j, v in x.items() if solver.value(v)), dtype=np.int64)
     covered = np.asarray(a[:, sites].sum(axis=1)).ravel() > 0
     obj = float(w[covered].sum())
     if start.objective > obj:  # never worse than where it started
         sites, covered, obj = start.sites, start.covered, start.objective
-    bound = max(obj, solver.BestObjectiveBound() / _SCALE)
+    bound = max(obj, solver.best_objective_bound / _SCALE)
     if name == "OPTIMAL":
         bound = obj
     return SiteChoice(sites, obj, bound, name, time.perf_counter() - t0, "cp-sat", covered=covered)
@@ -444,6 +463,7 @@ def capacitated_coverage(
         objective.SetCoefficient(f[n], float(p[i]))
     objective.SetMaximization()
     # warm start from the greedy choice
+    assert start.flows is not None and start.providers_at is not None
     gi, gj, gv = start.flows
     start_flow = {(int(i), int(j)): float(v) for i, j, v in zip(gi, gj, gv)}
     chosen0 = dict(zip(start.sites.tolist(), start.providers_at.tolist()))

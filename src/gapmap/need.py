@@ -228,6 +228,7 @@ def estimated_demand(
     rates_path: str | Path | None = None,
     lookup: str | Path | None = None,
     census_areas: str | Path | None = None,
+    snap_m: float,
 ) -> EstimatedNeed:
     """Estimated need hours as demand points placed in ``areas``.
 
@@ -242,6 +243,8 @@ def estimated_demand(
     census_areas
         The census units' boundaries (e.g. ``kent_lsoa_2021.geojson``): each unit's need stands
         at its representative point, placed in ``areas`` by location.
+    snap_m
+        Points this close outside every area go to the nearest (``Settings.snap_m``).
 
     Without ``lookup`` or ``census_areas``, census codes must be the area codes.
     """
@@ -263,7 +266,7 @@ def estimated_demand(
             )
         pts = units.geometry.representative_point()
         x, y = pts.x.to_numpy(), pts.y.to_numpy()
-        placed = place_points(areas, x, y)
+        placed = place_points(areas, x, y, snap_m=snap_m)
         return EstimatedNeed(
             x,
             y,

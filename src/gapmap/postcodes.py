@@ -23,6 +23,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,12 @@ def _key(postcode: str) -> str:
 _WGS84_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 
+def wgs84_to_bng(lon, lat):
+    """British National Grid metres ``(x, y)`` for WGS84 ``lon``, ``lat`` (the one transform
+    into the grid; publishing transforms back in :mod:`gapmap.publish.geo`)."""
+    return _WGS84_TO_BNG.transform(lon, lat)
+
+
 class PostcodeDirectory:
     """An offline postcode → point lookup, in British National Grid metres.
 
@@ -76,7 +83,7 @@ class PostcodeDirectory:
             {"x": pd.Series(dtype=float), "y": pd.Series(dtype=float), "district_code": []}
         )
         self._loaded_letters: set[str] = set()
-        self._package = None
+        self._package: Any = None
         self._file_columns: dict[str, str] | None = None
 
     @property
@@ -103,11 +110,12 @@ class PostcodeDirectory:
 
         if self._package is None:
             self._package = Postcodes()
+        package = self._package
         with warnings.catch_warnings():
             # the package uses reset_index(inplace=True), deprecated in pandas 3.1
             warnings.simplefilter("ignore")
-            self._package.load_postcodes(sorted(letters))
-        df = self._package.dataframe
+            package.load_postcodes(sorted(letters))
+        df = package.dataframe
         df = df[df["pcd_abbr"].str[0].isin(letters)]
         out = pd.DataFrame(
             {
@@ -188,7 +196,7 @@ class PostcodeDirectory:
                 bad = (np.abs(lat) > 90) | (np.abs(lon) > 180)  # NSPL writes 99.999999 for none
                 lat[bad] = np.nan
                 lon[bad] = np.nan
-                x, y = _WGS84_TO_BNG.transform(lon, lat)
+                x, y = wgs84_to_bng(lon, lat)
             district = (
                 chunk[cols["district_code"]].to_numpy(str)
                 if "district_code" in cols

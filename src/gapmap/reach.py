@@ -1,42 +1,222 @@
-"""Who can reach whom: every eligible person-provider pair, computed once.
+"""Who can reach whom, and the small rules every analysis shares: computed in one place.
 
-A pair (person p, provider v) is **eligible** (SPEC.md, "Eligible pair") when
+This module is the only home of
 
-* v offers every service p needs: ``need_mask & offer_mask == need_mask``;
-* the distance d(p, v) × circuity is within v's ``max_travel_km`` and within p's
-  ``max_travel_km`` if p gave one;
-* if p needs regulated care, v is CQC-registered;
-* p is self-directing (people who are not are never matched to a micro-provider; they still
-  count as need in gap analysis, where they have no eligible provider).
+* **distance**: straight-line metres between British National Grid points × ``circuity``, in
+  kilometres (:func:`road_km`); every travel limit is compared with that figure, for people,
+  providers and hypothetical recruits alike;
+* **eligibility** (SPEC.md, "Eligible pair") of a person p and a provider v:
+  v offers every service p needs (``need_mask & offer_mask == need_mask``); the distance is
+  within v's ``max_travel_km`` and within p's own ``max_travel_km`` if given; if p needs
+  regulated care, v is CQC-registered; p is self-directing (people who are not are never
+  matched; gap analysis still counts their need, with no eligible provider);
+* **day shares**: the hours a provider gives a person are ``hours × |days given| / |days
+  needed|`` (:func:`hours_on_days`); the weekend share of a week's days (:func:`weekend_share`);
+* **capacity units**: free hours are ``capacity − committed``, counted in whole hundredths of an
+  hour, a provider's room rounded down and a role's load rounded up (:func:`room_units`,
+  :func:`load_units`), so whatever fits in units fits in hours, and every command agrees on
+  whether something fits (:func:`fits`);
+* **the cover reserve**: a cover provider keeps ``absence_rate × the hours it covers`` free
+  (:func:`cover_reserve`).
 
-Distances are straight lines between British National Grid points, in kilometres, scaled by
-``circuity`` (default 1.0) toward road distance.
+Pairs come from k-d trees (:class:`scipy.spatial.cKDTree`): providers are grouped by travel
+limit (rounded up to the kilometre), each group's tree is built once (:class:`ProviderIndex`)
+and searched within its limit ÷ circuity; the exact limits and the other rules then filter the
+candidates as whole arrays. Nothing of size people × providers is built.
 
-Candidates come from k-d trees (:class:`scipy.spatial.cKDTree`): providers are grouped by
-travel limit (rounded up to the kilometre) and each group's pairs within its limit are found in
-C; the exact per-pair limits and the other rules then filter the candidates as whole arrays.
-Nothing of size people × providers is built, so the work grows with the number of pairs that
-are actually near each other.
+The independent matching checker (:mod:`gapmap.matching.check`) restates the rules on purpose,
+to check the matchers against a second reading of SPEC.md.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-__all__ = ["Reach", "eligible_pairs", "pair_rules", "points_within"]
+from .vocab import WEEKEND_MASK, count_days
+
+__all__ = [
+    "ProviderIndex",
+    "Reach",
+    "cover_reserve",
+    "eligible_pairs",
+    "fits",
+    "free_hours",
+    "hours_on_days",
+    "load_units",
+    "nearest_km",
+    "pair_rules",
+    "points_within",
+    "road_km",
+    "room_units",
+    "site_pairs",
+    "weekend_share",
+]
+
+#: Hours are counted in whole hundredths of an hour when deciding whether something fits.
+UNITS_PER_HOUR = 100
 
 
+# --- distance -----------------------------------------------------------------------------------
+def road_km(metres, circuity: float = 1.0):
+    """Straight-line metres (British National Grid) → the kilometres every rule uses.
+
+    Parameters
+    ----------
+    metres
+        Straight-line distance(s) in metres.
+    circuity
+        Factor (1 to 5) scaling straight lines toward road distance.
+
+    Returns
+    -------
+    float or ndarray
+        ``metres × circuity / 1000``.
+
+    Examples
+    --------
+    >>> road_km(5000.0, 1.2)
+    6.0
+    """
+    if np.ndim(metres) == 0:
+        return float(metres) * circuity / 1000.0
+    return np.asarray(metres, dtype=float) * circuity / 1000.0
+
+
+def _search_m(limit_km: float, circuity: float) -> float:
+    """The straight-line radius (m) within which a pair can be within ``limit_km`` by road."""
+    return float(limit_km) * 1000.0 / circuity
+
+
+def points_within(
+    tree_xy: np.ndarray, query_xy: np.ndarray, radius_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (query, tree) index pairs within ``radius_m`` straight-line metres, with the metres.
+
+    Parameters
+    ----------
+    tree_xy, query_xy
+        (n, 2) arrays of British National Grid metres.
+    radius_m
+        Search radius in metres.
+
+    Returns
+    -------
+    (i, j, metres)
+        Positions in ``query_xy`` and ``tree_xy`` and their straight-line distance.
+    """
+    if len(tree_xy) == 0 or len(query_xy) == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0)
+    pairs = cKDTree(query_xy).sparse_distance_matrix(
+        cKDTree(tree_xy), max_distance=float(radius_m), output_type="ndarray"
+    )
+    return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"].astype(float)
+
+
+def nearest_km(from_xy: np.ndarray, to_xy: np.ndarray, circuity: float = 1.0) -> np.ndarray:
+    """Distance (km, × circuity) from each point of ``from_xy`` to the nearest of ``to_xy``.
+
+    Parameters
+    ----------
+    from_xy, to_xy
+        (n, 2) and (m, 2) arrays of British National Grid metres.
+    circuity
+        As in :func:`road_km`.
+
+    Returns
+    -------
+    ndarray
+        One distance per point of ``from_xy``; NaN when ``to_xy`` is empty.
+    """
+    from_xy = np.asarray(from_xy, float).reshape(-1, 2)
+    if len(to_xy) == 0:
+        return np.full(len(from_xy), np.nan)
+    d, _ = cKDTree(np.asarray(to_xy, float).reshape(-1, 2)).query(from_xy)
+    return road_km(d, circuity)
+
+
+# --- day shares ---------------------------------------------------------------------------------
+def hours_on_days(hours, needed_days, given_days):
+    """The hours of a week given on ``given_days`` when ``hours`` are spread over
+    ``needed_days`` (bit masks): ``hours × |given ∩ needed| / |needed|``.
+
+    Examples
+    --------
+    >>> from gapmap.vocab import parse_days
+    >>> hours_on_days(6.0, parse_days("Mon;Wed;Sat"), parse_days("Mon-Fri"))
+    4.0
+    """
+    given = count_days(np.asarray(needed_days) & np.asarray(given_days))
+    needed = count_days(np.asarray(needed_days))
+    share = np.divide(given, needed, out=np.zeros(np.shape(given)), where=np.asarray(needed) > 0)
+    out = np.asarray(hours, dtype=float) * share
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def weekend_share(day_mask) -> np.ndarray:
+    """Share of the given days (bit masks) that fall on Saturday or Sunday.
+
+    Examples
+    --------
+    >>> from gapmap.vocab import parse_days
+    >>> weekend_share([parse_days("Mon;Sat"), parse_days("weekdays")]).tolist()
+    [0.5, 0.0]
+    """
+    day_mask = np.asarray(day_mask, dtype=np.int64)
+    return np.asarray(hours_on_days(np.ones(day_mask.shape), day_mask, WEEKEND_MASK), float)
+
+
+# --- capacity -----------------------------------------------------------------------------------
+def free_hours(providers: pd.DataFrame) -> np.ndarray:
+    """Hours a week each provider can still take on: ``capacity_hours − committed_hours``."""
+    return providers["capacity_hours"].to_numpy(float) - providers["committed_hours"].to_numpy(
+        float
+    )
+
+
+def load_units(hours):
+    """Hours as whole hundredths, rounded up: what a role uses of a provider's room.
+
+    Examples
+    --------
+    >>> load_units(2.004), load_units(2.0)
+    (201, 200)
+    """
+    if np.ndim(hours):
+        return np.ceil(np.asarray(hours, float) * UNITS_PER_HOUR - 1e-9).astype(np.int64)
+    return math.ceil(float(hours) * UNITS_PER_HOUR - 1e-9)
+
+
+def room_units(providers: pd.DataFrame) -> np.ndarray:
+    """Each provider's free hours as whole hundredths, rounded down (never below 0)."""
+    free = np.maximum(0.0, free_hours(providers))
+    return np.floor(free * UNITS_PER_HOUR + 1e-9).astype(np.int64)
+
+
+def fits(room: int, hours: float) -> bool:
+    """Does a load of ``hours`` fit in ``room`` units (:func:`room_units`)?"""
+    return int(room) >= load_units(hours)
+
+
+def cover_reserve(hours, absence_rate: float):
+    """Hours a cover provider keeps free for a person whose provider gives ``hours``:
+    ``absence_rate × hours`` (SPEC.md, "Matching")."""
+    return absence_rate * hours
+
+
+# --- eligible pairs -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Reach:
     """Eligible pairs as parallel arrays, sorted by person then distance.
 
-    ``person`` and ``provider`` are positions (0-based) in the registers given to
-    :func:`eligible_pairs`; ``distance_km`` is the (circuity-scaled) distance; ``limit_km`` the
-    binding travel limit of the pair (the smaller of the two).
+    ``person`` and ``provider`` are positions (0-based) in the registers they came from;
+    ``distance_km`` is the distance of :func:`road_km`; ``limit_km`` the binding travel limit
+    of the pair (the smaller of the two).
     """
 
     person: np.ndarray
@@ -49,32 +229,20 @@ class Reach:
     def __len__(self) -> int:
         return len(self.person)
 
+    def bounds(self) -> np.ndarray:
+        """``bounds[p]:bounds[p+1]`` is the slice of person p's pairs."""
+        return np.searchsorted(self.person, np.arange(self.n_people + 1))
+
     def providers_of(self, p: int) -> np.ndarray:
         """Positions of the providers eligible with person ``p`` (nearest first)."""
         lo, hi = np.searchsorted(self.person, [p, p + 1])
         return self.provider[lo:hi]
 
     def frame(self) -> pd.DataFrame:
+        """The pairs as a table: ``person``, ``provider``, ``distance_km``."""
         return pd.DataFrame(
             {"person": self.person, "provider": self.provider, "distance_km": self.distance_km}
         )
-
-
-def points_within(
-    tree_xy: np.ndarray, query_xy: np.ndarray, radius_m: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (query, tree) index pairs within ``radius_m`` metres of each other, with the metres.
-
-    Both point sets go in k-d trees and :meth:`scipy.spatial.cKDTree.sparse_distance_matrix`
-    returns the close pairs straight from C: no Python loop over points, nothing dense.
-    """
-    if len(tree_xy) == 0 or len(query_xy) == 0:
-        e = np.zeros(0, dtype=np.int64)
-        return e, e, np.zeros(0)
-    pairs = cKDTree(query_xy).sparse_distance_matrix(
-        cKDTree(tree_xy), max_distance=float(radius_m), output_type="ndarray"
-    )
-    return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"].astype(float)
 
 
 def pair_rules(
@@ -88,9 +256,11 @@ def pair_rules(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The eligibility rules on candidate pairs (positions ``pi``, ``vi``, distance ``d_km``).
 
-    Returns ``(keep, limit_km)``: which pairs are eligible, and each pair's binding travel limit.
-    The one place the rules of an eligible pair are written; the self-directing rule is applied
-    by the callers, who choose which people to ask about.
+    Returns
+    -------
+    (keep, limit_km)
+        Which pairs are eligible, and each pair's binding travel limit. The self-directing
+        rule is left to the callers, who choose which people to ask about.
     """
     v_limit = providers["max_travel_km"].to_numpy(float)[vi]
     p_limit = (
@@ -110,6 +280,113 @@ def pair_rules(
     return keep, limit
 
 
+class ProviderIndex:
+    """The providers of a register, indexed once for every eligibility question.
+
+    Parameters
+    ----------
+    providers
+        A providers register (:func:`gapmap.read_providers`).
+    circuity
+        As in :func:`road_km`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from gapmap.vocab import parse_days, parse_services
+    >>> v = pd.DataFrame({"x": [0.0], "y": [0.0], "max_travel_km": [5.0],
+    ...                   "service_mask": [parse_services("social")], "cqc_registered": [False]})
+    >>> p = pd.DataFrame({"x": [4500.0], "y": [0.0], "max_travel_km": [float("nan")],
+    ...                   "service_mask": [parse_services("social")], "regulated_care": [False]})
+    >>> len(ProviderIndex(v, circuity=1.0).pairs(p)), len(ProviderIndex(v, circuity=1.3).pairs(p))
+    (1, 0)
+    """
+
+    def __init__(self, providers: pd.DataFrame, *, circuity: float = 1.0):
+        if not circuity > 0:
+            raise ValueError("circuity must be positive")
+        self.providers = providers
+        self.circuity = float(circuity)
+        self.xy = providers[["x", "y"]].to_numpy(float) if len(providers) else np.zeros((0, 2))
+        limit = providers["max_travel_km"].to_numpy(float) if len(providers) else np.zeros(0)
+        self.max_limit_km = float(limit.max()) if len(limit) else 0.0
+        bucket = np.ceil(limit - 1e-9)
+        self._groups = []
+        for radius_km in np.unique(bucket):
+            members = np.flatnonzero(bucket == radius_km)
+            self._groups.append((float(radius_km), members, cKDTree(self.xy[members])))
+        self._all = cKDTree(self.xy) if len(self.xy) else None
+
+    def pairs(
+        self,
+        people: pd.DataFrame,
+        *,
+        require_self_directing: bool = True,
+        check_services: bool = True,
+    ) -> Reach:
+        """Every eligible (person, provider) pair.
+
+        Parameters
+        ----------
+        people
+            A people register (or any frame with ``x``, ``y`` and, with ``check_services``,
+            ``service_mask`` and ``regulated_care``; ``max_travel_km`` may be NaN).
+        require_self_directing
+            Leave out people who are not self-directing.
+        check_services
+            Apply the services and CQC rules (off for estimated need, whose services are not
+            known).
+
+        Returns
+        -------
+        Reach
+        """
+        n_p, n_v = len(people), len(self.providers)
+        empty = np.zeros(0, dtype=np.int64)
+        if n_p == 0 or n_v == 0:
+            return Reach(empty, empty, np.zeros(0), np.zeros(0), n_p, n_v)
+        pxy = people[["x", "y"]].to_numpy(float)
+        active = np.isfinite(pxy).all(axis=1)
+        if require_self_directing and "self_directing" in people:
+            active &= people["self_directing"].to_numpy(bool)
+        idx = np.flatnonzero(active)
+        people_tree = cKDTree(pxy[idx])
+        parts_q, parts_v, parts_d = [], [], []
+        for radius_km, members, tree in self._groups:
+            found = people_tree.sparse_distance_matrix(
+                tree, max_distance=_search_m(radius_km, self.circuity), output_type="ndarray"
+            )
+            parts_q.append(found["i"].astype(np.int64))
+            parts_v.append(members[found["j"]])
+            parts_d.append(found["v"])
+        qi, vi, d_m = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
+        pi = idx[qi]
+        d_km = road_km(d_m, self.circuity)
+        keep, limit = pair_rules(
+            people, self.providers, pi, vi, d_km, check_services=check_services
+        )
+        pi, vi, d_km, limit = pi[keep], vi[keep], d_km[keep], limit[keep]
+        # by person, then distance, then provider: one float key sorts far faster than lexsort
+        order = np.lexsort((vi,))
+        key = pi[order] * 1e6 + np.round(d_km[order], 6)
+        order = order[np.argsort(key, kind="stable")]
+        return Reach(pi[order], vi[order], d_km[order], limit[order], n_p, n_v)
+
+    def nearby(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
+        """Providers within the longest travel limit of any of them from one point, nearest
+        first: ``(positions, distance_km)`` (eligible or not: used to explain who is not)."""
+        if self._all is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        idx = np.asarray(
+            self._all.query_ball_point([x, y], r=_search_m(self.max_limit_km, self.circuity)),
+            dtype=np.int64,
+        )
+        d = road_km(np.hypot(*(self.xy[idx] - [x, y]).T), self.circuity)
+        d = np.atleast_1d(np.asarray(d, float))
+        order = np.lexsort((idx, d))
+        return idx[order], d[order]
+
+
 def eligible_pairs(
     people: pd.DataFrame,
     providers: pd.DataFrame,
@@ -120,57 +397,52 @@ def eligible_pairs(
 ) -> Reach:
     """Every eligible (person, provider) pair of two registers.
 
-    Parameters
-    ----------
-    people, providers
-        Registers as returned by :func:`gapmap.read_people` / :func:`gapmap.read_providers`
-        (or any frames with the same columns). People may have NaN ``max_travel_km``.
-    circuity
-        Factor (≥ 1) turning straight-line distance toward road distance.
-    require_self_directing
-        Leave out people who are not self-directing (SPEC: never matched to a micro-provider).
-    check_services
-        Apply the services and CQC rules (off for estimated need, whose services are unknown).
+    A shortcut for ``ProviderIndex(providers, circuity=circuity).pairs(people, ...)``; see
+    :meth:`ProviderIndex.pairs` for the parameters. A :class:`~gapmap.study.Study` keeps one
+    index and one :class:`Reach` for all its analyses.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"x": [0.0], "y": [0.0], "max_travel_km": [10.0], "service_mask": [1],
+    ...                   "cqc_registered": [False]})
+    >>> p = pd.DataFrame({"x": [3000.0], "y": [4000.0], "max_travel_km": [float("nan")],
+    ...                   "service_mask": [1], "regulated_care": [True]})
+    >>> len(eligible_pairs(p, v))  # regulated care needs a CQC-registered provider
+    0
+    """
+    index = ProviderIndex(providers, circuity=circuity)
+    return index.pairs(
+        people, require_self_directing=require_self_directing, check_services=check_services
+    )
+
+
+def site_pairs(
+    demand_xy: np.ndarray,
+    site_xy: np.ndarray,
+    radius_km: float,
+    *,
+    circuity: float = 1.0,
+    demand_limit_km: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Demand points and hypothetical sites (recruits) within reach of each other.
+
+    The same rule as for existing providers: the distance of :func:`road_km` is within the
+    recruit's ``radius_km`` and within the person's own limit, if any.
 
     Returns
     -------
-    Reach
+    (i, j, distance_km)
+        Positions in ``demand_xy`` and ``site_xy``, and their distance.
     """
-    if circuity <= 0:
-        raise ValueError("circuity must be positive")
-    n_p, n_v = len(people), len(providers)
-    empty = np.zeros(0, dtype=np.int64)
-    if n_p == 0 or n_v == 0:
-        return Reach(empty, empty, np.zeros(0), np.zeros(0), n_p, n_v)
-    pxy = people[["x", "y"]].to_numpy(float)
-    vxy = providers[["x", "y"]].to_numpy(float)
-    v_limit = providers["max_travel_km"].to_numpy(float)
-    active = np.isfinite(pxy).all(axis=1)
-    if require_self_directing and "self_directing" in people:
-        active &= people["self_directing"].to_numpy(bool)
-    idx = np.flatnonzero(active)
-    # Providers grouped by travel limit (rounded up to 1 km), each group searched within its
-    # own radius: the candidates are then close to the eligible pairs in number.
-    people_tree = cKDTree(pxy[idx])
-    bucket = np.ceil(v_limit - 1e-9)
-    parts_q, parts_v, parts_d = [], [], []
-    for radius_km in np.unique(bucket):
-        members = np.flatnonzero(bucket == radius_km)
-        found = people_tree.sparse_distance_matrix(
-            cKDTree(vxy[members]),
-            max_distance=radius_km * 1000.0 / circuity,
-            output_type="ndarray",
-        )
-        parts_q.append(found["i"].astype(np.int64))
-        parts_v.append(members[found["j"]])
-        parts_d.append(found["v"])
-    qi, vi, d_m = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
-    pi = idx[qi]
-    d_km = d_m * circuity / 1000.0
-    keep, limit = pair_rules(people, providers, pi, vi, d_km, check_services=check_services)
-    pi, vi, d_km, limit = pi[keep], vi[keep], d_km[keep], limit[keep]
-    # by person, then distance, then provider: one float key sorts far faster than lexsort
-    order = np.lexsort((vi,))
-    key = pi[order] * 1e6 + np.round(d_km[order], 6)
-    order = order[np.argsort(key, kind="stable")]
-    return Reach(pi[order], vi[order], d_km[order], limit[order], n_p, n_v)
+    i, j, d_m = points_within(
+        np.asarray(site_xy, float).reshape(-1, 2),
+        np.asarray(demand_xy, float).reshape(-1, 2),
+        _search_m(radius_km, circuity),
+    )
+    d_km = road_km(d_m, circuity)
+    keep = d_km <= radius_km + 1e-9
+    if demand_limit_km is not None:
+        own = np.asarray(demand_limit_km, float)[i]
+        keep &= ~(d_km > own + 1e-9)  # NaN: no own limit
+    return i[keep], j[keep], d_km[keep]

@@ -23,16 +23,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from ._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
 from ._tables import ROW, read_table
-from .areas import DEFAULT_SNAP_M, place_points
+from .areas import place_points
 from .errors import InputError, Problem, ProblemList
-from .postcodes import PostcodeDirectory, default_directory, normalise_postcode
+from .postcodes import PostcodeDirectory, default_directory, normalise_postcode, wgs84_to_bng
 from .vocab import days_text, parse_days, parse_services, services_text
 
 __all__ = [
+    "empty_people",
+    "empty_providers",
     "DEFAULT_PROVIDER_TRAVEL_KM",
     "outside_problems",
     "point_from_latlon",
@@ -66,7 +67,6 @@ _ALIASES = {"long": "lon", "lng": "lon", "longitude": "lon", "latitude": "lat", 
 
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
-_WGS84_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 
 class _Reader:
@@ -86,7 +86,7 @@ class _Reader:
         return [str(v).strip() for v in self.frame[column].to_numpy()]
 
     def parse(self, column: str, parse: Callable[[str], object], default: object) -> list:
-        out = []
+        out: list = []
         for row, cell in zip(self.rows, self.cells(column)):
             if cell == "":
                 if default is _REQUIRED:
@@ -144,7 +144,7 @@ def point_from_latlon(lat: float, lon: float) -> tuple[float, float]:
     if not (math.isfinite(lat) and math.isfinite(lon)):
         raise ValueError("expected numbers of degrees")
     if gy0 <= lat <= gy1 and gx0 <= lon <= gx1:
-        x, y = _WGS84_TO_BNG.transform(lon, lat)
+        x, y = wgs84_to_bng(lon, lat)
         return float(x), float(y)
     if gy0 <= lon <= gy1 and gx0 <= lat <= gx1:
         raise ValueError("lat and lon look swapped (lat is the 50-60 degrees one)")
@@ -350,7 +350,7 @@ def _read_point_layer(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.nd
     x = np.where(has, bng.geometry.x.where(has), np.nan).astype(float)
     y = np.where(has, bng.geometry.y.where(has), np.nan).astype(float)
     bx0, by0, bx1, by1 = GB_BNG_BOUNDS
-    for i in np.flatnonzero(has.to_numpy()):
+    for i in np.flatnonzero(has.to_numpy()).tolist():
         if not (bx0 <= x[i] <= bx1 and by0 <= y[i] <= by1):
             problems.add(
                 f"the point is outside Great Britain once reprojected from {gdf.crs.to_string()}",
@@ -493,11 +493,35 @@ def read_people(path: str | Path, *, postcodes: PostcodeDirectory | None = None)
     )
 
 
+_PROVIDER_DTYPES = {
+    "provider_id": object, "name": object, "postcode": object, "x": float, "y": float,
+    "services": object, "service_mask": np.int64, "days": object, "day_mask": np.int64,
+    "capacity_hours": float, "committed_hours": float, "max_travel_km": float, "cover": bool,
+    "cqc_registered": bool, "row": int,
+}  # fmt: skip
+_PEOPLE_DTYPES = {
+    "person_id": object, "postcode": object, "x": float, "y": float, "hours": float,
+    "days": object, "day_mask": np.int64, "services": object, "service_mask": np.int64,
+    "max_travel_km": float, "priority": np.int64, "needs_cover": bool, "self_directing": bool,
+    "regulated_care": bool, "row": int,
+}  # fmt: skip
+
+
+def empty_providers() -> pd.DataFrame:
+    """A providers register with no rows (the columns of :func:`read_providers`)."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _PROVIDER_DTYPES.items()})
+
+
+def empty_people() -> pd.DataFrame:
+    """A people register with no rows (the columns of :func:`read_people`)."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _PEOPLE_DTYPES.items()})
+
+
 def place_in_areas(
     register: pd.DataFrame,
     areas: gpd.GeoDataFrame,
     *,
-    snap_m: float = DEFAULT_SNAP_M,
+    snap_m: float,
 ) -> pd.DataFrame:
     """Add ``area_code`` and ``snapped_m`` to a register (a copy).
 
@@ -556,7 +580,7 @@ def outside_problems(
     *,
     file: str,
     what: str,
-    snap_m: float = DEFAULT_SNAP_M,
+    snap_m: float,
 ) -> list[Problem]:
     """Problems for records that are outside the areas analysed (a wrong postcode, usually).
 

@@ -30,16 +30,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field, ValidationError
-from pyproj import Transformer
 
 from .errors import InputError, Problem
 from .matching.suggest import Suggester, Suggestion, request_from_fields
+from .publish.geo import to_latlon, wgs84_geojson
+from .settings import Settings
+from .study import AreaColumns, Study
 from .vocab import DAYS, SERVICES
 
-__all__ = ["Register", "create_app"]
+__all__ = ["Register", "ServePolicy", "create_app", "serve_policy"]
 
 log = logging.getLogger("gapmap.serve")
-_TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
 _WEB = files("gapmap") / "web"
 SERVICE_LABELS = {
     "personal_care": "Personal care (regulated)",
@@ -51,14 +52,83 @@ SERVICE_LABELS = {
 TOKEN_COOKIE = "gapmap_token"
 
 
+@dataclass(frozen=True)
+class ServePolicy:
+    """Where the page listens and who may use it (checked by :func:`serve_policy`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+
+
+def serve_policy(
+    *, host: str, port: int, token: str | None = None, token_file: Path | None = None
+) -> ServePolicy:
+    """Check the listening address and the access token; every problem at once.
+
+    A token is read from ``token_file`` if given. Listening on anything but a loopback address
+    needs a token: the page shows providers' details and answers questions about people.
+
+    Raises
+    ------
+    InputError
+        naming the setting (``port``, ``host``, ``token_file``).
+    """
+    import ipaddress
+
+    problems: list[Problem] = []
+    if not 0 < port < 65536:
+        problems.append(
+            Problem("settings", "must be from 1 to 65535", column="port", value=str(port))
+        )
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(Problem(str(token_file), f"cannot read the token file: {exc}"))
+        else:
+            if not token:
+                problems.append(Problem(str(token_file), "the token file is empty"))
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not token:
+        problems.append(
+            Problem(
+                "settings",
+                f"an access token is needed to listen on {host}, where other machines can reach "
+                "the page (or keep the default host 127.0.0.1)",
+                column="token_file",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return ServePolicy(host, port, token or None)
+
+
 @dataclass
 class Register:
-    """The providers register in service; :meth:`reload` swaps in a new file only if it is good."""
+    """The providers register in service; :meth:`reload` swaps in a new file only if it is good.
+
+    Parameters
+    ----------
+    path
+        The providers register file.
+    settings
+        The study's settings (circuity, absence rate, snap distance...).
+    areas
+        An area file (default: the built-in geography).
+    area_columns, postcode_file
+        As for :meth:`gapmap.Study.read`.
+    """
 
     path: Path
-    directory: Any = None
-    absence_rate: float = 0.15
-    allow_without_cover: bool = False
+    settings: Settings = field(default_factory=Settings)
+    areas: Path | None = None
+    area_columns: AreaColumns | None = None
+    postcode_file: Path | None = None
+    study: Study | None = None
     suggester: Suggester | None = None
     loaded_at: datetime | None = None
     failed: tuple[datetime, list[Problem]] | None = None
@@ -68,15 +138,16 @@ class Register:
 
     def load(self) -> None:
         """Read the file; raises :class:`InputError` and keeps what was in service."""
-        from .registers import read_providers
-
-        providers = read_providers(self.path, postcodes=self.directory)
-        suggester = Suggester(
-            providers,
-            absence_rate=self.absence_rate,
-            allow_without_cover=self.allow_without_cover,
+        study = Study.read(
+            providers=self.path,
+            areas=self.areas,
+            settings=self.settings,
+            area_columns=self.area_columns,
+            postcode_file=self.postcode_file,
         )
-        lon, lat = _TO_WGS84.transform(providers["x"].to_numpy(), providers["y"].to_numpy())
+        providers = study.providers
+        suggester = Suggester(study)
+        lat, lon = to_latlon(providers["x"].to_numpy(), providers["y"].to_numpy())
         places = dict(
             zip(
                 providers["provider_id"].astype(str),
@@ -84,10 +155,19 @@ class Register:
             )
         )
         with self._lock:
+            self.study = study
             self.suggester = suggester
             self.places = places
             self.loaded_at = datetime.now().replace(microsecond=0)
             self.failed = None
+
+    def in_service(self) -> tuple[Study, Suggester, dict]:
+        """The study, suggester and provider places in service (loading them if needed)."""
+        if self.suggester is None:
+            self.load()
+        with self._lock:
+            assert self.study is not None and self.suggester is not None
+            return self.study, self.suggester, self.places
 
     def reload(self) -> list[Problem]:
         """Reload the file; returns its problems (empty when the new register is in service)."""
@@ -97,14 +177,16 @@ class Register:
             self.failed = (datetime.now().replace(microsecond=0), exc.problems)
             log.warning("register reload refused: %d problem(s)", len(exc.problems))
             return exc.problems
-        log.info("register reloaded: %d providers", len(self.suggester.providers))
+        log.info("register reloaded: %d providers", len(self.in_service()[0].providers))
         return []
 
     def status(self) -> dict:
-        s = {
+        """The register in service and the last failed reload, as the API shows them."""
+        study, _, _ = self.in_service()
+        s: dict[str, Any] = {
             "file": self.path.name,
-            "providers": len(self.suggester.providers),
-            "loaded_at": self.loaded_at.isoformat(),
+            "providers": len(study.providers),
+            "loaded_at": self.loaded_at.isoformat() if self.loaded_at else None,
             "reload_failed_at": None,
             "reload_problems": [],
         }
@@ -221,7 +303,7 @@ class _Guard:
             or request.cookies.get(TOKEN_COOKIE)
             or ""
         )
-        return hmac.compare_digest(given.encode(), self.token.encode())
+        return hmac.compare_digest(given.encode(), (self.token or "").encode())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -251,32 +333,25 @@ class _Guard:
 
 
 # --- the application ------------------------------------------------------------------------------
-def create_app(
-    register: Register,
-    *,
-    areas=None,
-    token: str | None = None,
-    snap_m: float = 2000.0,
-) -> FastAPI:
+def create_app(register: Register, *, token: str | None = None) -> FastAPI:
     """The web application for one providers register.
 
     Parameters
     ----------
     register
-        A loaded :class:`Register`.
-    areas
-        The areas served (default: the built-in Kent postcode sectors); a person's area is drawn
-        on the map and people outside every area are refused, as by ``gapmap suggest``.
+        A :class:`Register` (loaded here if it is not yet); its study's areas are the areas
+        served: a person's area is drawn on the map and people outside every area are refused,
+        as by ``gapmap suggest``.
     token
         If given, every page and endpoint asks for it (``Authorization: Bearer``, the
         ``X-Gapmap-Token`` header, or a cookie set by the page's sign-in form).
-    """
-    from .builtin import load_builtin_areas
 
-    if areas is None:
-        areas = load_builtin_areas()
-    if register.suggester is None:
-        register.load()
+    Returns
+    -------
+    FastAPI
+    """
+    study, _, _ = register.in_service()
+    areas = study.areas
     outline = _district_outline(areas)
     area_names = dict(zip(areas["area_code"], areas["area_name"].astype(str)))
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
@@ -306,19 +381,17 @@ def create_app(
         return _problems_json(_validation_problems(exc.errors()))
 
     def suggest(req: SuggestRequest) -> tuple[dict, list[Problem]]:
+        study, suggester, places = register.in_service()
         try:
             person, sector = request_from_fields(
-                postcode=req.postcode, lat=req.lat, lon=req.lon, hours=req.hours,
+                study, postcode=req.postcode, lat=req.lat, lon=req.lon, hours=req.hours,
                 days=_as_text(req.days), services=_as_text(req.services),
                 max_travel_km=req.max_travel_km, needs_cover=req.needs_cover,
                 self_directing=req.self_directing, regulated_care=req.regulated_care,
-                directory=register.directory, areas=areas, snap_m=snap_m,
             )  # fmt: skip
         except InputError as exc:
             return {}, exc.problems
         t0 = time.perf_counter()
-        with register._lock:
-            suggester, places = register.suggester, register.places
         result = suggester.suggest(person, top=req.top)
         points: dict[str, dict] = {}
         for s in result.suggestions:
@@ -491,13 +564,11 @@ def _district_outline(areas) -> str:
 
     key = "district_name" if areas["district_name"].astype(bool).any() else "area_code"
     g = areas[[key, "geometry"]].dissolve(by=key).reset_index()
-    g["geometry"] = g.geometry.simplify(150)
     out = gpd.GeoDataFrame({"name": g[key].astype(str)}, geometry=g.geometry, crs=areas.crs)
-    return out.to_crs(4326).to_json(drop_id=True)
+    return wgs84_geojson(out, simplify_m=150)
 
 
 def area_geojson(areas, code: str) -> str:
     """One area's outline (WGS84 GeoJSON), simplified: what the page draws for a person."""
-    g = areas.loc[areas["area_code"] == code, ["area_code", "area_name", "geometry"]].copy()
-    g["geometry"] = g.geometry.simplify(25)
-    return g.to_crs(4326).to_json(drop_id=True)
+    g = areas.loc[areas["area_code"] == code, ["area_code", "area_name", "geometry"]]
+    return wgs84_geojson(g, simplify_m=25)

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pandas as pd
-
-from ..reach import eligible_pairs
+from ..study import Study
 from .candidates import REASONS, build_candidates
 from .check import check_matching
 from .greedy import greedy_match
 from .model import solve_matching
-from .result import Match, MatchOptions, MatchResult
+from .result import Match, MatchResult
 
 __all__ = [
     "match",
-    "MatchOptions",
     "MatchResult",
     "Match",
     "REASONS",
@@ -36,27 +33,48 @@ class MatchingError(RuntimeError):
 
 
 def match(
-    people: pd.DataFrame,
-    providers: pd.DataFrame,
-    settings: MatchOptions = MatchOptions(),
+    study: Study,
     *,
     say: Callable[[str], None] | None = None,
 ) -> tuple[MatchResult, MatchResult]:
-    """Match a waiting list to providers; returns ``(optimised, greedy)``, both checked.
+    """Match a study's waiting list to its providers; returns ``(optimised, greedy)``.
+
+    Parameters
+    ----------
+    study
+        Areas, registers and settings; matching uses the study's one :class:`Reach` and
+        ``absence_rate``, ``allow_without_cover``, ``match_time_limit_s``, ``candidates``,
+        ``workers`` of its settings.
+    say
+        Called with progress messages.
+
+    Returns
+    -------
+    (MatchResult, MatchResult)
+        The optimised matching and the greedy baseline, both checked by the independent
+        checker (:func:`check_matching`).
 
     Raises
     ------
     MatchingError
         if the checker finds any broken rule in either result (nothing should then be written).
+
+    Examples
+    --------
+    >>> study = gapmap.Study.read(providers="p.csv", people="q.csv")  # doctest: +SKIP
+    >>> best, greedy = gapmap.match(study)                              # doctest: +SKIP
+    >>> best.objective >= greedy.objective                              # doctest: +SKIP
+    True
     """
-    settings.validate()
-    reach = eligible_pairs(people, providers, circuity=settings.circuity)
+    settings = study.settings
+    people, providers = study.people, study.providers
     options = build_candidates(
         people,
         providers,
-        reach,
-        max_candidates=settings.max_candidates,
+        study.reach,
+        max_candidates=settings.candidates,
         allow_without_cover=settings.allow_without_cover,
+        in_area=study.in_area,
     )
     greedy = greedy_match(people, providers, options, settings)
     if say is not None:

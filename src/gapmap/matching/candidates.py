@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..reach import Reach
-from ..vocab import count_days
+from ..reach import Reach, hours_on_days
 
 __all__ = ["DayClass", "PersonOptions", "build_candidates", "REASONS"]
 
-#: Unmatched reasons, in the order they are tried (SPEC.md, plus ``no_provider_on_days``).
+#: Unmatched reasons, in the order they are tried (SPEC.md, plus ``outside_areas`` for people
+#: left out with ``drop_outside`` and ``no_provider_on_days``).
 REASONS = (
+    "outside_areas",
     "not_self_directing",
     "no_provider_in_reach",
     "no_provider_on_days",
@@ -72,8 +73,26 @@ def build_candidates(
     *,
     max_candidates: int = 10,
     allow_without_cover: bool = False,
+    in_area: np.ndarray | None = None,
 ) -> list[PersonOptions]:
-    """Candidate roles for every person (see the module docstring)."""
+    """Candidate roles for every person (see the module docstring).
+
+    Parameters
+    ----------
+    people, providers
+        The registers; ``reach`` their eligible pairs.
+    max_candidates
+        Nearest candidates kept per role and day class.
+    allow_without_cover
+        Let people who need cover be matched without one.
+    in_area
+        People inside an area (default all); the others get reason ``outside_areas``.
+
+    Returns
+    -------
+    list of PersonOptions
+        One per person, in register order.
+    """
     p_days = people["day_mask"].to_numpy(np.int64)
     v_days = providers["day_mask"].to_numpy(np.int64)
     v_cover = providers["cover"].to_numpy(bool)
@@ -93,7 +112,7 @@ def build_candidates(
         if "self_directing" in people
         else np.ones(len(people), bool)
     )
-    bounds = np.searchsorted(reach.person, np.arange(len(people) + 1))
+    bounds = reach.bounds()
     out = []
     for p in range(len(people)):
         lo, hi = bounds[p], bounds[p + 1]
@@ -101,6 +120,9 @@ def build_candidates(
         dist = dict(zip(elig.tolist(), reach.distance_km[lo:hi].tolist()))
         opts = PersonOptions(p, float(hours[p]), int(priority[p]), bool(needs_cover[p]), [], dist)
         out.append(opts)
+        if in_area is not None and not in_area[p]:
+            opts.reason = "outside_areas"
+            continue
         if not self_dir[p]:
             opts.reason = "not_self_directing"
             continue
@@ -108,7 +130,6 @@ def build_candidates(
             opts.reason = "no_provider_in_reach"
             continue
         P = int(p_days[p])
-        n_p = int(count_days(P))
         classes: dict[int, DayClass] = {}
         for v in elig.tolist():
             T = P & int(v_days[v])
@@ -116,8 +137,8 @@ def build_candidates(
                 continue
             cls = classes.get(T)
             if cls is None:
-                share = count_days(T) / n_p
-                cls = classes[T] = DayClass(T, P & ~T, hours[p] * share, hours[p] * (1 - share))
+                own = hours_on_days(hours[p], P, T)
+                cls = classes[T] = DayClass(T, P & ~T, own, hours[p] - own)
             if len(cls.providers) < max_candidates:
                 cls.providers.append(v)
         for cls in classes.values():

@@ -109,25 +109,37 @@ def check_matching(
         if m.partner >= 0:
             load[m.partner] += hours - share
     room = V["capacity_hours"].to_numpy(float) - V["committed_hours"].to_numpy(float)
-    for v in np.flatnonzero(load > room + 1e-6):
+    for v in np.flatnonzero(load > room + 1e-6).tolist():
         problems.append(
             f"provider {V.at[v, 'provider_id']}: load {load[v]:.2f} h over its free {room[v]:.2f} h"
         )
     valid = {
+        "outside_areas",
         "not_self_directing",
         "no_provider_in_reach",
         "no_provider_on_days",
         "no_cover",
         "no_capacity",
     }
+    placed = "area_code" in P
     for p in range(len(P)):
+        outside = placed and str(P.at[p, "area_code"]) == ""
         if p in result.matches:
             if p in result.reasons:
                 problems.append(f"{P.at[p, 'person_id']}: both matched and given a reason")
+            if outside:
+                problems.append(f"{P.at[p, 'person_id']}: matched but outside every area")
             continue
         reason = result.reasons.get(p)
         if reason not in valid:
             problems.append(f"{P.at[p, 'person_id']}: unmatched without a valid reason ({reason})")
+        elif (reason == "outside_areas") != outside:
+            problems.append(
+                f"{P.at[p, 'person_id']}: outside every area is the first reason for exactly "
+                "the people left outside"
+            )
+        elif outside:
+            continue
         elif reason == "not_self_directing" and bool(P.at[p, "self_directing"]):
             problems.append(f"{P.at[p, 'person_id']}: said not self-directing, but is")
         elif reason != "not_self_directing" and not bool(P.at[p, "self_directing"]):

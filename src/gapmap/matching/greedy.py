@@ -13,8 +13,10 @@ import time
 
 import pandas as pd
 
+from ..reach import cover_reserve, load_units, room_units
+from ..settings import Settings
 from .candidates import PersonOptions
-from .result import Match, MatchOptions, MatchResult, load_units, room_units
+from .result import Match, MatchResult
 
 __all__ = ["greedy_match"]
 
@@ -23,7 +25,7 @@ def greedy_match(
     people: pd.DataFrame,
     providers: pd.DataFrame,
     options: list[PersonOptions],
-    settings: MatchOptions = MatchOptions(),
+    settings: Settings = Settings(),
 ) -> MatchResult:
     """Match greedily (see the module docstring)."""
     t0 = time.perf_counter()
@@ -39,7 +41,7 @@ def greedy_match(
         best = None
         for cls in o.classes:
             own, rest = load_units(cls.provider_hours), load_units(cls.partner_hours)
-            reserve = load_units(settings.absence_rate * cls.provider_hours)
+            reserve = load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
             for v in cls.providers:
                 if room[v] < own:
                     continue
@@ -48,9 +50,10 @@ def greedy_match(
                     continue
                 w = -1
                 if cls.missing:
-                    w = next((w for w in cls.partners if room[w] >= rest), None)
-                    if w is None:
+                    found_w = next((w for w in cls.partners if room[w] >= rest), None)
+                    if found_w is None:
                         continue
+                    w = found_w
                 c = next((c for c in cls.covers if c not in (v, w) and room[c] >= reserve), -1)
                 if c < 0 and o.needs_cover and not settings.allow_without_cover:
                     continue
@@ -63,7 +66,7 @@ def greedy_match(
         if w >= 0:
             room[w] -= load_units(cls.partner_hours)
         if c >= 0:
-            room[c] -= load_units(settings.absence_rate * cls.provider_hours)
+            room[c] -= load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
         matches[o.person] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
     objective = float(sum(options[p].priority * options[p].hours for p in matches))
     dist = float(

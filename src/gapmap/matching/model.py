@@ -44,13 +44,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
+from ..reach import cover_reserve, load_units, room_units
+from ..settings import Settings
 from .candidates import PersonOptions
-from .result import Match, MatchOptions, MatchResult, load_units, room_units
+from .result import Match, MatchResult
 
 __all__ = ["solve_matching"]
 
@@ -81,7 +84,7 @@ def _components(options: list[PersonOptions]) -> list[list[int]]:
     return sorted(groups.values(), key=len, reverse=True)
 
 
-def _solver(settings: MatchOptions, seconds: float) -> cp_model.CpSolver:
+def _solver(settings: Settings, seconds: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.max_time_in_seconds = seconds
@@ -118,7 +121,7 @@ def _lp_warm_start(
     people_idx: list[int],
     options: list[PersonOptions],
     room: np.ndarray,
-    settings: MatchOptions,
+    settings: Settings,
     time_limit_s: float = 30.0,
 ) -> tuple[dict[int, Match], float]:
     """A starting solution from the LP relaxation (GLOP), rounded greedily; and the LP bound.
@@ -158,7 +161,7 @@ def _lp_warm_start(
                 lp.Add(sum(ys) == sum(xk))
             if cls.covers and (o.needs_cover or settings.allow_without_cover):
                 zs = []
-                reserve = load_units(settings.absence_rate * cls.provider_hours)
+                reserve = load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
                 for c in cls.covers:
                     zv[p, k, c] = var = lp.NumVar(0.0, 1.0, "")
                     zs.append(var)
@@ -189,7 +192,7 @@ def _lp_warm_start(
         for _, _, k, v in sorted(tries):
             cls = o.classes[k]
             own, rest = load_units(cls.provider_hours), load_units(cls.partner_hours)
-            reserve = load_units(settings.absence_rate * cls.provider_hours)
+            reserve = load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
             if left[v] < own:
                 continue
             w = -1
@@ -198,9 +201,10 @@ def _lp_warm_start(
                     cls.partners,
                     key=lambda w: (-(yv[p, k, w].solution_value() if lean else 0.0), o.distance[w]),
                 )
-                w = next((w for w in ws if left[w] >= rest), None)
-                if w is None:
+                found_w = next((w for w in ws if left[w] >= rest), None)
+                if found_w is None:
                     continue
+                w = found_w
             cs = sorted(
                 cls.covers,
                 key=lambda c: (
@@ -239,8 +243,8 @@ class _Model:
     y: dict
     z: dict
     m: dict
-    objective1: object
-    distance: object
+    objective1: Any
+    distance: Any
     must_match: bool
 
 
@@ -248,7 +252,7 @@ def _build(
     people_idx: list[int],
     options: list[PersonOptions],
     room: np.ndarray,
-    settings: MatchOptions,
+    settings: Settings,
     *,
     must_match: bool = False,
 ) -> _Model:
@@ -288,7 +292,7 @@ def _build(
                 model.add(sum(ys) == sum(xk))
             if cls.covers and (o.needs_cover or settings.allow_without_cover):
                 zs = []
-                reserve = load_units(settings.absence_rate * cls.provider_hours)
+                reserve = load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
                 for c in cls.covers:
                     z[p, k, c] = var = model.new_bool_var(f"z{p}_{k}_{c}")
                     zs.append(var)
@@ -338,10 +342,10 @@ def _hint(b: _Model, people_idx, options, start: dict[int, Match]) -> None:
                 b.model.add_hint(b.x[p, v], g is not None and g.provider == v)
             for w in cls.partners:
                 if (p, k, w) in b.y:
-                    b.model.add_hint(b.y[p, k, w], mine and g.partner == w)
+                    b.model.add_hint(b.y[p, k, w], g is not None and mine and g.partner == w)
             for c in cls.covers:
                 if (p, k, c) in b.z:
-                    b.model.add_hint(b.z[p, k, c], mine and g.cover == c)
+                    b.model.add_hint(b.z[p, k, c], g is not None and mine and g.cover == c)
 
 
 def _read(b: _Model, people_idx, options, solver) -> dict[int, Match]:
@@ -362,7 +366,7 @@ def _solve_component(
     people_idx: list[int],
     options: list[PersonOptions],
     room: np.ndarray,
-    settings: MatchOptions,
+    settings: Settings,
     hint: dict[int, Match],
     time_limit: float,
     say,
@@ -424,7 +428,7 @@ def solve_matching(
     people: pd.DataFrame,
     providers: pd.DataFrame,
     options: list[PersonOptions],
-    settings: MatchOptions = MatchOptions(),
+    settings: Settings = Settings(),
     *,
     hint: MatchResult | None = None,
     say: Callable[[str], None] | None = None,
@@ -459,7 +463,7 @@ def solve_matching(
     n_vars = 0
     hint_matches = hint.matches if hint is not None else {}
     for i, (comp, size) in enumerate(zip(comps, sizes)):
-        remaining = settings.time_limit_s - (time.perf_counter() - t0)
+        remaining = settings.match_time_limit_s - (time.perf_counter() - t0)
         share = max(0.5, remaining * size / max(1, sum(sizes[i:])))
         label = f"region {i + 1}/{len(comps)} ({len(comp)} people)"
         out = _solve_component(comp, options, room, settings, hint_matches, share, say, label)

@@ -7,39 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Match", "MatchResult", "MatchOptions", "free_hours", "load_units", "room_units"]
-
-
-@dataclass(frozen=True)
-class MatchOptions:
-    """Options of batch matching (SPEC.md, "Matching (batch)")."""
-
-    absence_rate: float = 0.15
-    allow_without_cover: bool = False
-    circuity: float = 1.0
-    time_limit_s: float = 60.0
-    max_candidates: int = 10
-    workers: int = 2
-    seed: int = 0
-    #: km added to the distance objective for a person matched without cover (when allowed)
-    no_cover_penalty_km: float = 50.0
-
-    def validate(self) -> None:
-        from ..errors import InputError
-
-        bad = []
-        if not 0 <= self.absence_rate <= 1:
-            bad.append("absence rate must be between 0 and 1")
-        if self.time_limit_s <= 0:
-            bad.append("time limit must be more than 0 seconds")
-        if self.max_candidates < 1:
-            bad.append("candidates per role must be at least 1")
-        if not 1.0 <= self.circuity <= 5.0:
-            bad.append("circuity must be between 1 and 5")
-        if self.workers < 1:
-            bad.append("workers must be at least 1")
-        if bad:
-            raise InputError("; ".join(bad), file="options")
+__all__ = ["Match", "MatchResult"]
 
 
 @dataclass(frozen=True)
@@ -124,25 +92,3 @@ class MatchResult:
             "reason",
         ]
         return pd.DataFrame(rows).reindex(columns=cols)
-
-
-def load_units(hours: float) -> int:
-    """Hours as whole hundredths, rounded up: what a role uses of a provider's room."""
-    import math
-
-    return math.ceil(hours * 100 - 1e-9)
-
-
-def room_units(providers: pd.DataFrame) -> np.ndarray:
-    """Each provider's free hours as whole hundredths, rounded down.
-
-    Matchers count in these units, so that a matching that fits in units fits in hours too.
-    """
-    return np.floor(np.maximum(0.0, free_hours(providers)) * 100 + 1e-9).astype(np.int64)
-
-
-def free_hours(providers: pd.DataFrame) -> np.ndarray:
-    """Hours a week each provider can still take on: capacity − committed."""
-    return providers["capacity_hours"].to_numpy(float) - providers["committed_hours"].to_numpy(
-        float
-    )

@@ -15,21 +15,23 @@ A suggestion whose person needs cover and has none is left out unless ``allow_wi
 People who are not self-directing, or who need regulated personal care that no CQC-registered
 provider in reach offers, get advice pointing to regulated services instead of a list.
 
-The providers are indexed once (a k-d tree over their locations); a suggestion then looks only
-at providers within the furthest any of them travels.
+Every rule is the study's (:mod:`gapmap.reach`): the providers' index and distance × circuity,
+eligibility, the hours given on the days a provider works, free room in hundredths of an hour
+and the cover reserve, so a suggestion and ``gapmap match`` always agree on who can reach whom
+and on what fits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
-from ..reach import pair_rules
-from ..vocab import count_days, days_text, parse_days, parse_services
-from .result import free_hours
+from ..reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
+from ..study import Study
+from ..vocab import days_text, parse_days, parse_services
 
 __all__ = ["Suggester", "Suggestion", "SuggestionList", "person_request", "request_from_fields"]
 
@@ -76,6 +78,7 @@ def person_request(
 
 
 def request_from_fields(
+    study: Study,
     *,
     postcode: str | None = None,
     lat: float | None = None,
@@ -88,8 +91,6 @@ def request_from_fields(
     self_directing: bool = True,
     regulated_care: bool = False,
     directory=None,
-    areas=None,
-    snap_m: float = 2000.0,
     source: str = "request",
 ) -> tuple[pd.DataFrame, str]:
     """Check what a member of staff typed about one person and turn it into a request.
@@ -99,23 +100,24 @@ def request_from_fields(
 
     Parameters
     ----------
+    study
+        The study served: its areas (a person outside all of them, beyond its snap distance,
+        is refused, since a wrong postcode is far likelier than a provider for someone
+        elsewhere).
     postcode, lat, lon
         Where the person lives: a postcode (its centroid is used), or WGS84 degrees.
     hours, days, services, max_travel_km, needs_cover, self_directing, regulated_care
         As in the people register (SPEC.md).
     directory
         The :class:`~gapmap.postcodes.PostcodeDirectory` (default: the built-in one).
-    areas
-        The areas served; a person outside all of them (beyond ``snap_m``) is refused, since a
-        wrong postcode is far likelier than a Kent provider for someone elsewhere.
     source
         What the messages call the input (``"command line"``, ``"request"``).
 
     Returns
     -------
     (DataFrame, str)
-        The person as :func:`person_request` makes it (with ``area_code`` when ``areas`` are
-        given), and the postcode sector (``"CT1 2"``) or
+        The person as :func:`person_request` makes it, with ``area_code``, and the postcode
+        sector (``"CT1 2"``) or
         ``""`` for coordinates: the most a published page may say about where the person is.
 
     Raises
@@ -129,25 +131,26 @@ def request_from_fields(
     from ..registers import parse_travel_km, parse_weekly_hours, point_from_latlon
 
     problems = ProblemList(source)
-    masks = {}
+    masks: dict[str, int] = {}
     for name, parse, value in (("days", parse_days, days), ("services", parse_services, services)):
         try:
             masks[name] = parse(value or "")
         except ValueError as exc:
             problems.add(str(exc), column=name, value=value)
-    numbers = {}  # the register's rules for the same columns
-    for name, parse, value in (
+    numbers: dict[str, float] = {}  # the register's rules for the same columns
+    number_fields: tuple[tuple[str, Callable[[str], float], float | None], ...] = (
         ("hours", parse_weekly_hours, hours),
         ("max_travel_km", parse_travel_km, max_travel_km),
-    ):
-        if value is None:
+    )
+    for name, parse_number, number in number_fields:
+        if number is None:
             if name == "hours":
                 problems.add("the hours a week are required", column=name)
             continue
         try:
-            numbers[name] = parse(str(value))
+            numbers[name] = parse_number(str(number))
         except ValueError as exc:
-            problems.add(str(exc), column=name, value=value)
+            problems.add(str(exc), column=name, value=number)
     x = y = None
     sector = ""
     if postcode is not None and str(postcode).strip():
@@ -155,7 +158,7 @@ def request_from_fields(
         if pc is None:
             problems.add("not a valid UK postcode", column="postcode", value=postcode)
         else:
-            directory = directory or default_directory()
+            directory = directory or study.directory or default_directory()
             found = directory.lookup([pc]).iloc[0]
             if not np.isfinite(found["x"]):
                 problems.add(
@@ -172,8 +175,10 @@ def request_from_fields(
     else:
         problems.add("give a postcode, or lat and lon", column="postcode")
     area_code = None
-    if x is not None and areas is not None:
-        area_code = place_points(areas, np.array([x]), np.array([y]), snap_m=snap_m).area_code[0]
+    if x is not None:
+        area_code = place_points(
+            study.areas, np.array([x]), np.array([y]), snap_m=study.settings.snap_m
+        ).area_code[0]
         if not area_code:
             problems.add(
                 "the place is outside every area served; is the postcode right?",
@@ -181,6 +186,7 @@ def request_from_fields(
                 value=postcode if sector else f"{lat}, {lon}",
             )
     problems.raise_if_any()
+    assert x is not None and y is not None
     person = person_request(
         x=x,
         y=y,
@@ -192,8 +198,7 @@ def request_from_fields(
         self_directing=self_directing,
         regulated_care=regulated_care,
     )
-    if area_code is not None:
-        person["area_code"] = area_code
+    person["area_code"] = area_code
     return person, sector
 
 
@@ -233,56 +238,67 @@ class SuggestionList:
 
 
 class Suggester:
-    """Suggestions against one providers register, indexed once for fast repeated requests."""
+    """Suggestions against a study's providers, indexed once for fast repeated requests.
 
-    def __init__(
-        self,
-        providers: pd.DataFrame,
-        *,
-        absence_rate: float = 0.15,
-        circuity: float = 1.0,
-        allow_without_cover: bool = False,
-    ):
-        from . import MatchOptions
+    Parameters
+    ----------
+    study
+        The study: its providers, their index, and the settings ``circuity``,
+        ``absence_rate`` and ``allow_without_cover``.
 
-        MatchOptions(absence_rate=absence_rate, circuity=circuity).validate()
-        self.providers = providers.reset_index(drop=True)
-        self.absence_rate = absence_rate
-        self.circuity = circuity
-        self.allow_without_cover = allow_without_cover
-        self._xy = self.providers[["x", "y"]].to_numpy(float)
-        self._tree = cKDTree(self._xy)
-        self._radius_m = float(self.providers["max_travel_km"].max()) * 1000.0 / circuity
+    Examples
+    --------
+    >>> suggester = Suggester(gapmap.Study.read(providers="providers.csv"))  # doctest: +SKIP
+    >>> person = person_request(x=615000, y=157000, hours=6, days="Mon;Wed",
+    ...                         services="social")                     # doctest: +SKIP
+    >>> suggester.suggest(person).suggestions[0].provider_id           # doctest: +SKIP
+    'MP0042'
+    """
+
+    def __init__(self, study: Study):
+        self.study = study
+        self.providers = study.providers
+        settings = study.settings
+        self.absence_rate = settings.absence_rate
+        self.allow_without_cover = settings.allow_without_cover
         self._free = free_hours(self.providers)
+        self._room = room_units(self.providers)
         self._days = self.providers["day_mask"].to_numpy(np.int64)
         self._cover = self.providers["cover"].to_numpy(bool)
         self._ids = self.providers["provider_id"].astype(str).to_numpy()
         self._names = self.providers["name"].astype(str).to_numpy()
 
-    def _nearby(self, person: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        xy = person[["x", "y"]].to_numpy(float)[0]
-        idx = np.asarray(self._tree.query_ball_point(xy, r=self._radius_m), dtype=np.int64)
-        d = np.hypot(*(self._xy[idx] - xy).T) * self.circuity / 1000.0 if len(idx) else np.zeros(0)
-        order = np.lexsort((idx, d))
-        return idx[order], d[order]
-
     def suggest(
         self, person: pd.DataFrame, *, top: int = 5, explain: bool = False
     ) -> SuggestionList:
-        """Ranked suggestions for a one-row person frame (see :func:`person_request`)."""
+        """Ranked suggestions for one person.
+
+        Parameters
+        ----------
+        person
+            A one-row frame (:func:`person_request` or :func:`request_from_fields`).
+        top
+            How many suggestions at most.
+        explain
+            Also list nearer providers left out, each with the reason.
+
+        Returns
+        -------
+        SuggestionList
+        """
         row = person.iloc[0]
         if not bool(row["self_directing"]):
             return SuggestionList("not_self_directing", advice=SELF_DIRECTING_ADVICE)
-        idx, d = self._nearby(person)
+        idx, d = self.study.index.nearby(float(row["x"]), float(row["y"]))
         keep, _ = pair_rules(person, self.providers, np.zeros(len(idx), np.int64), idx, d)
         elig, dist = idx[keep], d[keep]
         if bool(row["regulated_care"]) and len(elig) == 0:
             return SuggestionList("regulated_care_unavailable", advice=REGULATED_ADVICE)
         P = int(row["day_mask"])
-        n_days = count_days(P)
         hours = float(row["hours"])
         needs_cover = bool(row["needs_cover"])
         dmap = dict(zip(elig.tolist(), dist.tolist()))
+        room = self._room
         out: list[Suggestion] = []
         left_out: list[dict] = []
         for v, dv in zip(elig.tolist(), dist.tolist()):
@@ -290,8 +306,8 @@ class Suggester:
             why_not = None
             if T == 0:
                 why_not = "works none of the days needed"
-            give = hours * count_days(T) / n_days if T else 0.0
-            if why_not is None and self._free[v] + 1e-9 < give:
+            give = hours_on_days(hours, P, T) if T else 0.0
+            if why_not is None and not fits(room[v], give):
                 why_not = f"has {max(self._free[v], 0):g} free hours a week, {give:g} needed"
             w = -1
             S = P & ~T
@@ -300,9 +316,7 @@ class Suggester:
                     (
                         w
                         for w in elig.tolist()
-                        if w != v
-                        and (int(self._days[w]) & S) == S
-                        and self._free[w] + 1e-9 >= hours - give
+                        if w != v and (int(self._days[w]) & S) == S and fits(room[w], hours - give)
                     ),
                     -1,
                 )
@@ -310,7 +324,7 @@ class Suggester:
                     why_not = f"no partner in reach with room for {days_text(S)}"
             c = -1
             if why_not is None:
-                reserve = self.absence_rate * give
+                reserve = cover_reserve(give, self.absence_rate)
                 c = next(
                     (
                         c
@@ -318,7 +332,7 @@ class Suggester:
                         if c not in (v, w)
                         and self._cover[c]
                         and (int(self._days[c]) & T) == T
-                        and self._free[c] + 1e-9 >= reserve
+                        and fits(room[c], reserve)
                     ),
                     -1,
                 )

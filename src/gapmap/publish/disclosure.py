@@ -14,26 +14,52 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Suppression", "round_to", "suppress"]
+__all__ = ["Suppression", "published_count", "round_to", "suppress"]
 
 
 @dataclass(frozen=True)
 class Suppression:
-    """The rule: counts from ``low`` to ``high`` are hidden; the rest rounded to ``base``."""
+    """The rule: counts from ``low`` to ``high`` are hidden; the rest rounded to ``base``.
+
+    Examples
+    --------
+    >>> Suppression().hides([0, 1, 7, 8]).tolist()
+    [False, True, True, False]
+    """
 
     low: int = 1
     high: int = 7
     base: int = 5
 
-    def hides(self, counts: np.ndarray) -> np.ndarray:
+    def hides(self, counts) -> np.ndarray:
+        """Which counts the rule hides (bool array)."""
         counts = np.asarray(counts)
         return (counts >= self.low) & (counts <= self.high)
 
 
 def round_to(values, base: int):
-    """Round to the nearest multiple of ``base`` (halves away from zero)."""
+    """Round to the nearest multiple of ``base`` (halves away from zero).
+
+    Examples
+    --------
+    >>> round_to([12.5, 12.4, -2.5], 5).tolist()
+    [15.0, 10.0, -5.0]
+    """
     v = np.asarray(values, dtype=float)
     return np.sign(v) * np.floor(np.abs(v) / base + 0.5) * base
+
+
+def published_count(n: int, rule: Suppression = Suppression()) -> int | str:
+    """One published count of people: ``"*"`` when the rule hides it, else rounded.
+
+    Examples
+    --------
+    >>> published_count(3), published_count(12), published_count(0)
+    ('*', 10, 0)
+    """
+    if rule.hides(np.asarray([n]))[0]:
+        return "*"
+    return int(round_to(n, rule.base))
 
 
 def suppress(

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import html
 from importlib.resources import files
+from typing import Any
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from .geo import to_latlon, to_wgs84
 
 __all__ = [
     "ATTRIBUTION",
@@ -196,13 +199,15 @@ def gap_map(
             ("People waiting", _fmt(r["people"])),
             ("Need, h/week", _fmt(r["need_hours"])),
             ("Unmet, h/week", _fmt(r["unmet_hours"])),
-            ("Coverage", _fmt(r["coverage_ratio"], pct=True)),
-            ("Weekend coverage", _fmt(r["weekend_coverage_ratio"], pct=True)),
+            ("Share of need in reach", _fmt(r["coverage_ratio"], pct=True)),
+            ("Weekend share in reach", _fmt(r["weekend_coverage_ratio"], pct=True)),
+            ("Capacity in reach ÷ need", _fmt(r["provision_ratio"], 2)),
             ("Nearest provider", _fmt(r["nearest_provider_km"], 1) + " km"),
             *(
                 [
                     ("Estimated need, h/week", _fmt(r["estimated_need_hours"])),
-                    ("Estimated coverage", _fmt(r["estimated_coverage_ratio"], pct=True)),
+                    ("Estimated unmet, h/week", _fmt(r["estimated_unmet_hours"])),
+                    ("Estimated share in reach", _fmt(r["estimated_coverage_ratio"], pct=True)),
                 ]
                 if "estimated_need_hours" in r
                 else []
@@ -254,14 +259,12 @@ def gap_map(
 def _provider_markers(providers: pd.DataFrame | None) -> list[dict]:
     markers = []
     if providers is not None and len(providers):
-        pts = gpd.GeoSeries(gpd.points_from_xy(providers["x"], providers["y"]), crs=27700).to_crs(
-            4326
-        )
-        for r, p in zip(providers.to_dict("records"), pts):
+        lats, lons = to_latlon(providers["x"].to_numpy(float), providers["y"].to_numpy(float))
+        for r, lat, lon in zip(providers.to_dict("records"), lats, lons):
             markers.append(
                 {
-                    "lat": round(p.y, 5),
-                    "lon": round(p.x, 5),
+                    "lat": round(float(lat), 5),
+                    "lon": round(float(lon), 5),
                     "tip": (
                         f"<strong>{_esc(r['name'])}</strong><br>{_esc(r['services'])}<br>"
                         f"{_esc(r['days'])}; {float(r['capacity_hours']):g} h a week"
@@ -298,15 +301,16 @@ def _area_map(
     (groups of ``{"lat", "lon", "r", "tip"}`` points, already escaped), legend, attribution."""
     g = published.copy()
     g["geometry"] = g.geometry.simplify(simplify_m, preserve_topology=True)
-    g = g.to_crs(4326)
+    g = to_wgs84(g)
     # 5 decimal places of a degree is about 1 m: enough for a map, a fraction of the bytes
     g["geometry"] = shapely.set_precision(g.geometry.to_numpy(), 1e-5)
     minx, miny, maxx, maxy = g.total_bounds
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
     m.default_js = []
     m.default_css = []
-    m.get_root().header.add_child(folium.Element(_leaflet_inline()))
-    m.get_root().header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
+    root: Any = m.get_root()
+    root.header.add_child(folium.Element(_leaflet_inline()))
+    root.header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
     tiles = folium.TileLayer(
         "OpenStreetMap",
         name="Background map (online only)",
@@ -340,8 +344,8 @@ def _area_map(
         .replace("__TILES__", tiles.get_name())
         .replace("__DATA__", _script_json(data))
     )
-    m.get_root().script.add_child(folium.Element(script))
-    m.get_root().html.add_child(folium.Element(legend))
+    root.script.add_child(folium.Element(script))
+    root.html.add_child(folium.Element(legend))
     return m
 
 
@@ -369,15 +373,19 @@ def recruit_map(
     Parameters
     ----------
     ranking
-        The **published** ranking (:func:`gapmap.recruitment.publish_ranking`), EPSG:27700.
+        The **published** ranking (:func:`gapmap.publish.publish_ranking`), EPSG:27700.
     sites
-        The **published** sites (:func:`gapmap.recruitment.publish_sites`), with
+        The **published** sites (:func:`gapmap.publish.publish_sites`), with
         ``new_providers`` (the scenario), ``latitude`` and ``longitude``.
     """
-    n_ranked = int((ranking["priority_rank"] > 0).sum())
+    n_ranked = int(ranking["priority_rank"].notna().sum())
+
+    def _rank(r) -> int:
+        v = r["priority_rank"]
+        return 0 if v is None or pd.isna(v) else int(v)
 
     def tip(r) -> str:
-        rank = int(r["priority_rank"])
+        rank = _rank(r)
         return _table_html(
             [
                 ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
@@ -393,7 +401,7 @@ def recruit_map(
 
     styles = {
         "priority": lambda r: {
-            "fillColor": _priority_colour(int(r["priority_rank"]), n_ranked),
+            "fillColor": _priority_colour(_rank(r), n_ranked),
             "color": "#555",
             "weight": 0.5,
             "fillOpacity": 0.75,
@@ -516,7 +524,7 @@ def gap_map_png(
             linewidths=0.3,
             zorder=3,
         )
-    handles = [
+    handles: list[Any] = [
         Patch(facecolor=BAND_COLOURS[b], edgecolor="#666", label=BAND_LABELS[b])
         for b in ("high", "medium", "low", "none")
     ]

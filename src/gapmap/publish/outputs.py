@@ -10,15 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .disclosure import Suppression
 from .export import write_csv, write_gpkg
-from .gaps import GapResult, publish_gaps
 from .maps import gap_map, gap_map_png, save_map
+from .tables import match_summary, publish_gaps, publish_ranking, publish_scenarios, publish_sites
 
 __all__ = [
     "ABOUT_FILE",
     "AUDIENCE",
-    "match_summary",
     "write_about",
     "write_gap_outputs",
     "write_match_outputs",
@@ -70,21 +68,36 @@ def write_about(out_dir: str | Path) -> Path:
 
 
 def write_gap_outputs(
-    result: GapResult,
+    result,
     out_dir: str | Path,
     *,
     internal: bool = False,
-    rule: Suppression = Suppression(),
     title: str = "gapmap: micro-provider gaps in Kent",
     png: bool = True,
 ) -> dict[str, Path]:
-    """Write ``gaps.csv``, ``gaps.gpkg``, ``gap_map.html`` and ``gap_map.png`` (published), and
-    with ``internal=True`` also ``internal_gaps_exact.csv`` (exact figures: not to be shared).
+    """Write the gap analysis: ``gaps.csv``, ``gaps.gpkg``, ``gap_map.html``, ``gap_map.png``.
 
-    Returns the paths written, by name.
+    Parameters
+    ----------
+    result
+        A :class:`~gapmap.gaps.GapResult`; its study's settings hold the suppression rule.
+    out_dir
+        The folder.
+    internal
+        Also write ``internal_gaps_exact.csv`` (exact figures: not to be shared).
+    title
+        The maps' title.
+    png
+        Also draw the static map.
+
+    Returns
+    -------
+    dict
+        The paths written, by name.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    rule = result.study.settings.suppression
     published = publish_gaps(result.table, rule)
     table = pd.DataFrame(published.drop(columns=published.geometry.name))
     paths = {
@@ -104,49 +117,23 @@ def write_gap_outputs(
     return paths
 
 
-def match_summary(result, greedy, people: pd.DataFrame, settings) -> dict:
-    """The honest account of a batch matching, as written to ``summary.json``."""
-    from collections import Counter
+def write_match_outputs(result, greedy, study, out_dir) -> dict[str, Path]:
+    """Write ``matches.csv`` (internal: person ids) and ``summary.json`` (published).
 
-    matched_hours = float(sum(people["hours"].iloc[p] for p in result.matches))
-    gap = result.gap
-    return {
-        "people": int(len(people)),
-        "matched_people": len(result.matches),
-        "matched_hours": round(matched_hours, 2),
-        "unmatched_by_reason": dict(sorted(Counter(result.reasons.values()).items())),
-        "objective_priority_hours": round(result.objective, 2),
-        "best_bound": None if result.best_bound is None else round(result.best_bound, 2),
-        "optimality_gap": None if gap is None else round(gap, 5),
-        "solver_status": result.status,
-        "solver": "OR-Tools CP-SAT, started from an LP-rounded (GLOP) or greedy solution",
-        "seconds": round(result.seconds, 2),
-        "distance_km_all_roles": round(result.distance_km, 2),
-        "greedy_baseline": {
-            "matched_people": len(greedy.matches),
-            "objective_priority_hours": round(greedy.objective, 2),
-            "distance_km_all_roles": round(greedy.distance_km, 2),
-        },
-        "optimised_over_greedy": (
-            round(result.objective / greedy.objective, 4) if greedy.objective else None
-        ),
-        "regions": result.details.get("regions"),
-        "variables": result.details.get("variables"),
-        "settings": {
-            "absence_rate": settings.absence_rate,
-            "allow_without_cover": settings.allow_without_cover,
-            "candidates_per_role": settings.max_candidates,
-            "time_limit_s": settings.time_limit_s,
-            "circuity": settings.circuity,
-        },
-        "note": "objective: sum of priority x weekly hours over matched people; the bound is "
-        "for the model with the nearest candidates per role; matches.csv holds person ids and "
-        "is internal: share it only with staff who may see the people register",
-    }
+    Parameters
+    ----------
+    result, greedy
+        The optimised and greedy matchings.
+    study
+        The study matched.
+    out_dir
+        The folder.
 
-
-def write_match_outputs(result, greedy, people, providers, settings, out_dir) -> dict[str, Path]:
-    """Write ``matches.csv`` (internal: person ids) and ``summary.json``, atomically."""
+    Returns
+    -------
+    dict
+        The paths written, by name.
+    """
     import json
     import math
 
@@ -159,8 +146,8 @@ def write_match_outputs(result, greedy, people, providers, settings, out_dir) ->
     def distance(p: int, v: int) -> float:
         return dist.get(p, {}).get(v, math.nan)
 
-    table = result.table(people, providers, distance)
-    summary = match_summary(result, greedy, people, settings)
+    table = result.table(study.people, study.providers, distance)
+    summary = match_summary(result, greedy, study)
     paths = {
         "matches.csv": write_csv(table, out / "matches.csv"),
         "summary.json": write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json"),
@@ -170,12 +157,10 @@ def write_match_outputs(result, greedy, people, providers, settings, out_dir) ->
 
 
 def write_recruit_outputs(
-    result,
+    rec,
     providers: pd.DataFrame,
     out_dir: str | Path,
     *,
-    options=None,
-    rule: Suppression = Suppression(),
     title: str = "gapmap: where to recruit micro-providers in Kent",
 ) -> dict[str, Path]:
     """Write the recruitment outputs, all published (suppressed; no person's id or place).
@@ -183,16 +168,31 @@ def write_recruit_outputs(
     ``recruit_areas.csv`` and ``.gpkg`` (every area ranked, with the reason),
     ``recruit_sites.csv`` (the chosen sites of every scenario), ``recruit_scenarios.csv`` and
     ``recruit_scenarios.png`` (one row/bar per number of new providers), ``recruit_map.html``.
+
+    Parameters
+    ----------
+    rec
+        A :class:`~gapmap.recruitment.RecruitResult`.
+    providers
+        The existing providers (shown on the map).
+    out_dir
+        The folder.
+    title
+        The map's and chart's title.
+
+    Returns
+    -------
+    dict
+        The paths written, by name.
     """
     from .maps import recruit_map, scenario_chart_png
-    from .recruitment import RecruitOptions, publish_ranking, publish_scenarios, publish_sites
 
-    options = options or RecruitOptions()
+    rule = rec.settings.suppression
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ranking = publish_ranking(result.areas, options, rule)
-    sites = publish_sites(result.sites, rule)
-    scen = publish_scenarios(result.scenarios, rule)
+    ranking = publish_ranking(rec, rule)
+    sites = publish_sites(rec.sites, rule)
+    scen = publish_scenarios(rec.scenarios, rule)
     paths = {
         "recruit_areas.csv": write_csv(
             pd.DataFrame(ranking.drop(columns=ranking.geometry.name)), out / "recruit_areas.csv"

@@ -1,0 +1,247 @@
+"""What the terminal says about a run: the same published figures as the files, in words.
+
+Every count and hour figure printed for a published run follows the suppression rule
+(:mod:`gapmap.publish.disclosure`): counts of 1-7 people as ``*``, others and hours rounded to
+5, totals from exact values then rounded. Text from input files (names, ids) is cleaned of
+control characters before it reaches a terminal (:func:`clean_text`), so a provider's name
+cannot retitle or recolour the officer's terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pandas as pd
+
+from .disclosure import Suppression, published_count, round_to
+
+__all__ = [
+    "clean_text",
+    "gaps_summary",
+    "match_lines",
+    "placement_lines",
+    "recruit_lines",
+    "suggestion_lines",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: object, width: int | None = None) -> str:
+    """Text from an input file made safe to print: control and bidi characters become ``?``,
+    and it is clipped to ``width`` characters (with …) if given.
+
+    Examples
+    --------
+    >>> clean_text("Ann\\x1b]0;pwned\\x07 Care")
+    'Ann?]0;pwned? Care'
+    >>> clean_text("Sunrise Home Help", 10)
+    'Sunrise H…'
+    """
+    text = _CONTROL.sub("?", str(value))
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text
+
+
+def _hours(v: float, rule: Suppression) -> str:
+    return f"{float(round_to(v, rule.base)):,.0f}"
+
+
+def _count(n: int, rule: Suppression) -> str:
+    c = published_count(int(n), rule)
+    return c if isinstance(c, str) else f"{c:,}"
+
+
+def placement_lines(table: pd.DataFrame, rule: Suppression) -> list[str]:
+    """The districts table of a run (:func:`gapmap.registers.placement_summary`), suppressed:
+    people as published counts, hours rounded to 5 (withheld for 1-7 people)."""
+    lines = [
+        f"{'district':<24}{'areas':>7}{'providers':>11}{'capacity h':>12}{'people':>8}{'need h':>9}"
+    ]
+    rows = list(table.itertuples())
+    tot = table.sum(numeric_only=True)
+    for name, r in [(str(r.Index), r) for r in rows] + [("Total", None)]:
+        areas = int(r.areas if r is not None else tot["areas"])
+        provs = int(r.providers if r is not None else tot["providers"])
+        cap = float(r.capacity_hours if r is not None else tot["capacity_hours"])
+        people = int(r.people if r is not None else tot["people"])
+        need = float(r.need_hours if r is not None else tot["need_hours"])
+        shown_need = "*" if rule.hides([people])[0] else _hours(need, rule)
+        lines.append(
+            f"{clean_text(name, 24):<24}{areas:>7}{provs:>11}{cap:>12,.0f}"
+            f"{_count(people, rule):>8}{shown_need:>9}"
+        )
+    return lines
+
+
+def gaps_summary(result, top: int = 8) -> list[str]:
+    """The terminal summary of a gap analysis, from the same rules as the published table.
+
+    Parameters
+    ----------
+    result
+        A :class:`~gapmap.gaps.GapResult`.
+    top
+        How many of the largest gaps to list.
+
+    Returns
+    -------
+    list of str
+    """
+    rule = result.study.settings.suppression
+    t = result.table
+    need, unmet = t["need_hours"].sum(), t["unmet_hours"].sum()
+    lines = []
+    if need > 0:
+        lines.append(
+            f"Need {_hours(need, rule)} h a week; {1 - unmet / need:.0%} of it is within reach of "
+            f"a provider with room; unmet {_hours(unmet, rule)} h."
+        )
+    else:
+        lines.append("No need in the register.")
+    wneed, wunmet = t["weekend_need_hours"].sum(), t["weekend_unmet_hours"].sum()
+    if wneed > 0:
+        lines.append(
+            f"Weekend: need {_hours(wneed, rule)} h, {1 - wunmet / wneed:.0%} of it in reach; "
+            f"unmet {_hours(wunmet, rule)} h."
+        )
+    lines.append(
+        f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
+        f"{int((t['gap_band'] == 'medium').sum())}; weekend gaps {int(t['weekend_gap'].sum())}; "
+        f"rural gaps {int(t['rural_gap'].sum())} (of {int(t['rural'].sum())} rural areas)."
+    )
+    if "estimated_need_hours" in t:
+        est, eunmet = t["estimated_need_hours"].sum(), t["estimated_unmet_hours"].sum()
+        if est > 0:
+            lines.append(
+                f"Estimated need from population: {_hours(est, rule)} h a week; "
+                f"{1 - eunmet / est:.0%} of it in reach; unmet {_hours(eunmet, rule)} h."
+            )
+    for note in result.notes:
+        lines.append(f"  ({clean_text(note)})")
+    shown = t[~rule.hides(t["people"].to_numpy()) & (t["people"] > 0)]
+    worst = shown.sort_values(["unmet_hours", "area_code"], ascending=[False, True]).head(top)
+    worst = worst[worst["unmet_hours"] > 0]
+    if len(worst):
+        lines.append(
+            "Largest unmet need (areas with more than 7 people; hours rounded to 5; "
+            "share of need in reach):"
+        )
+        for r in worst.itertuples():
+            flags = [
+                f for f, on in (("rural gap", r.rural_gap), ("weekend gap", r.weekend_gap)) if on
+            ]
+            lines.append(
+                f"  {clean_text(r.area_name, 28):<28} {clean_text(r.district, 20):<20} "
+                f"unmet {_hours(r.unmet_hours, rule):>5} h  in reach {r.coverage_ratio:>4.0%}"
+                + (f"  [{', '.join(flags)}]" if flags else "")
+            )
+    return lines
+
+
+def match_lines(best, greedy, study) -> list[str]:
+    """The terminal summary of a batch matching (published figures: counts suppressed)."""
+    rule = study.settings.suppression
+    hours = study.people["hours"].to_numpy()
+    mh = float(sum(hours[p] for p in best.matches))
+    gh = float(sum(hours[p] for p in greedy.matches))
+    n = len(study.people)
+    lines = [
+        f"Matched {_count(len(best.matches), rule)} of {_count(n, rule)} people "
+        f"({_hours(mh, rule)} h a week); greedy by hand: {_count(len(greedy.matches), rule)} "
+        f"({_hours(gh, rule)} h)."
+    ]
+    gap = best.gap
+    ratio = best.objective / greedy.objective if greedy.objective else float("nan")
+    lines.append(
+        f"Priority-weighted hours {ratio:.1%} of greedy's"
+        + (
+            f"; {1 - gap:.1%} of the best possible (the solver's proven bound)"
+            if gap is not None
+            else ""
+        )
+        + f"; {best.seconds:.0f} s."
+    )
+    reasons = Counter(best.reasons.values())
+    if reasons:
+        lines.append(
+            "Not matched: "
+            + ", ".join(
+                f"{_count(k, rule)} {r.replace('_', ' ')}"
+                for r, k in sorted(reasons.items(), key=lambda t: -t[1])
+            )
+        )
+    return lines
+
+
+def recruit_lines(rec, top: int = 5) -> list[str]:
+    """The terminal summary of recruitment: the scenario table and where to look first."""
+    from .tables import publish_ranking, publish_scenarios
+
+    s = rec.settings
+    lines = [f"  ({clean_text(note)})" for note in rec.notes]
+    scen = publish_scenarios(rec.scenarios, s.suppression)
+    lines.append(
+        "'placed': new providers that would have hours to take (fewer than asked when they run "
+        "out); coverage: share of need in reach"
+    )
+    lines.append(
+        f"{'new providers':>13} {'placed':>6} {'hours taken':>12} {'of unmet':>9} "
+        f"{'coverage':>15} {'weekend gaps':>13} {'rural gaps':>11} {'saving a year':>14}"
+    )
+    for r in scen.itertuples():
+        lines.append(
+            f"{r.new_providers:>13} {r.providers_placed:>6} {r.hours_taken:>10,.0f} h "
+            f"{r.share_of_unmet_taken:>8.0%} {r.coverage_before:>6.0%} -> {r.coverage_after:>4.0%} "
+            f"{r.weekend_gaps_before:>5} -> {r.weekend_gaps_after:<4} "
+            f"{r.rural_gaps_before:>4} -> {r.rural_gaps_after:<4} "
+            f"£{r.saving_per_year_vs_home_care:>12,.0f}"
+        )
+    lines.append(
+        f"  saving = hours taken × {s.weeks_per_year:g} weeks × (home care "
+        f"£{s.home_care_rate:.2f} − micro-provider £{s.micro_rate:.2f} an hour); "
+        "figures rounded"
+    )
+    ranking = publish_ranking(rec)
+    head = ranking[ranking["priority_rank"].notna()].head(top)
+    if len(head):
+        lines.append("Where to look first:")
+        for r in head.itertuples():
+            lines.append(
+                f"  {int(r.priority_rank):>3}. {clean_text(r.area_name, 28):<28} "
+                f"{clean_text(r.district, 20):<20} {clean_text(r.reason)}"
+            )
+    return lines
+
+
+def suggestion_lines(result) -> list[str]:
+    """Suggestions for one person as terminal lines (names cleaned of control characters)."""
+    c = clean_text
+    lines = []
+    if result.status != "ok":
+        lines.append(result.advice)
+    for i, s in enumerate(result.suggestions, 1):
+        lines.append(
+            f"{i}. {c(s.name)} ({c(s.provider_id)}), {s.distance_km:.1f} km: gives "
+            f"{s.hours_given:g} h on {s.days_given}"
+        )
+        if s.partner_id:
+            lines.append(
+                f"   partner: {c(s.partner_name)} ({c(s.partner_id)}), "
+                f"{s.partner_distance_km:.1f} km: {s.partner_hours:g} h on {s.partner_days}"
+            )
+        if s.cover_id:
+            lines.append(
+                f"   cover:   {c(s.cover_name)} ({c(s.cover_id)}), {s.cover_distance_km:.1f} km"
+            )
+        lines.append(f"   why: {c(s.why)}")
+    if result.left_out:
+        lines.append("Nearer providers left out:")
+        for r in result.left_out:
+            lines.append(
+                f"   {c(r['name'])} ({c(r['provider_id'])}), {r['distance_km']:.1f} km: "
+                f"{c(r['why'])}"
+            )
+    return lines

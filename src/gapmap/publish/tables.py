@@ -1,0 +1,285 @@
+"""Published tables: the exact results of an analysis turned into what may be shared.
+
+Every published count and hour figure follows the small-number rule of
+:mod:`gapmap.publish.disclosure` (SPEC.md): counts of 1-7 people in an area are ``*`` and the
+area's hours withheld; other counts and hours are rounded to 5; totals (county rows,
+``summary.json``) are computed from exact values and then rounded the same way, so no total
+gives back a suppressed cell exactly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .disclosure import Suppression, published_count, round_to, suppress
+from .geo import to_latlon
+
+__all__ = [
+    "HOUR_COLUMNS",
+    "RANK_COLUMNS",
+    "match_summary",
+    "publish_gaps",
+    "publish_ranking",
+    "publish_scenarios",
+    "publish_sites",
+]
+
+HOUR_COLUMNS = [
+    "need_hours", "weekend_need_hours", "accessible_hours", "weekend_accessible_hours",
+    "unmet_hours", "weekend_unmet_hours", "need_hours_not_self_directing",
+]  # fmt: skip
+RATIO_COLUMNS = [
+    "coverage_ratio", "weekend_coverage_ratio", "provision_ratio", "weekend_provision_ratio",
+    "estimated_coverage_ratio", "estimated_provision_ratio",
+]  # fmt: skip
+
+
+def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> gpd.GeoDataFrame:
+    """The area table as it may be shared: small-number suppression applied (SPEC.md).
+
+    Parameters
+    ----------
+    table
+        ``GapResult.table`` (exact).
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``people`` becomes text (``*`` for 1-7, else rounded to 5); hour figures are rounded to
+        5, or withheld where the area has 1-7 people, and so is ``gap_score`` (it is in hours).
+        Ratios, distances, flags and bands are kept. Provider counts are not suppressed: the
+        providers register is a directory of businesses, not statistics about people.
+    """
+    out = suppress(
+        table,
+        count_columns=["people"],
+        hour_columns=HOUR_COLUMNS,
+        withheld_columns=["gap_score"],
+        rule=rule,
+    )
+    # the score is in hours: recompute it from the rounded unmet hours so it reveals no more
+    factor = np.divide(
+        table["gap_score"].to_numpy(float),
+        table["unmet_hours"].to_numpy(float),
+        out=np.ones(len(table)),
+        where=table["unmet_hours"].to_numpy(float) > 0,
+    )
+    out["gap_score"] = np.round(out["unmet_hours"].to_numpy(float) * factor, 0)
+    for c in RATIO_COLUMNS:
+        if c in out:
+            out[c] = out[c].round(3)
+    # estimated need is modelled from public census counts, not from the register: rounded only
+    for c in ("estimated_need_hours", "estimated_accessible_hours", "estimated_unmet_hours"):
+        if c in out:
+            out[c] = round_to(table[c].to_numpy(float), rule.base)
+    out["nearest_provider_km"] = out["nearest_provider_km"].round(1)
+    return gpd.GeoDataFrame(out, geometry=table.geometry.name, crs=table.crs)
+
+
+RANK_COLUMNS = [
+    "priority_rank", "area_code", "area_name", "district", "rural", "people", "providers",
+    "unmet_hours", "weekend_unmet_hours", "recruitable_people", "recruitable_unmet_hours",
+    "coverage_ratio", "weekend_coverage_ratio", "nearest_provider_km",
+    "nearest_weekend_provider_km", "rural_gap", "weekend_gap", "priority_score",
+    "new_providers_recommended", "reason",
+]  # fmt: skip
+
+
+def publish_ranking(rec, rule: Suppression | None = None) -> gpd.GeoDataFrame:
+    """The ranking as it may be shared.
+
+    Parameters
+    ----------
+    rec
+        A :class:`~gapmap.recruitment.RecruitResult`.
+    rule
+        The suppression rule (default: the one in the recruitment's settings).
+
+    Returns
+    -------
+    GeoDataFrame
+        Suppression as in :func:`publish_gaps`; reasons written from the published figures
+        only; sorted by rank, areas with nothing to recruit for last with no rank.
+    """
+    ranked = rec.areas
+    rule = rule or rec.settings.suppression
+    radius_km = rec.settings.radius_km
+    pub = publish_gaps(ranked, rule)
+    hidden = rule.hides(ranked["people"].to_numpy())
+    r_hidden = rule.hides(ranked["recruitable_people"].to_numpy()) | hidden
+    estimated = (ranked["recruitable_people"] == 0) & (ranked["recruitable_unmet_hours"] > 0)
+    pub["recruitable_people"] = np.where(
+        r_hidden, "*", round_to(ranked["recruitable_people"], rule.base).astype(int).astype(str)
+    )
+    pub["recruitable_unmet_hours"] = np.where(
+        r_hidden & ~estimated, np.nan, round_to(ranked["recruitable_unmet_hours"], rule.base)
+    )
+    factor = np.divide(
+        ranked["priority_score"].to_numpy(float),
+        ranked["recruitable_unmet_hours"].to_numpy(float),
+        out=np.ones(len(ranked)),
+        where=ranked["recruitable_unmet_hours"].to_numpy(float) > 0,
+    )
+    pub["priority_score"] = np.round(pub["recruitable_unmet_hours"].to_numpy(float) * factor, 0)
+    pub["nearest_weekend_provider_km"] = ranked["nearest_weekend_provider_km"].round(1)
+    if "new_providers_recommended" not in pub:
+        pub["new_providers_recommended"] = 0
+    pub["reason"] = [_reason(r, radius_km) for r in pub.to_dict("records")]
+    pub["priority_rank"] = ranked["priority_rank"].astype("Int64")
+    pub = pub.sort_values(["priority_rank", "area_code"], na_position="last")
+    cols = [c for c in RANK_COLUMNS if c in pub] + [pub.geometry.name]
+    return gpd.GeoDataFrame(pub[cols], geometry=pub.geometry.name, crs=ranked.crs)
+
+
+def _reason(r: dict, radius_km: float) -> str:
+    parts = []
+    if r["rural"]:
+        parts.append("rural")
+    near = r["nearest_provider_km"]
+    if r["rural_gap"] and near == near and near > 10:
+        parts.append(f"nearest provider {near:.0f} km away")
+    wk = r["nearest_weekend_provider_km"]
+    if wk != wk or wk > radius_km:
+        parts.append(f"no provider works weekends within {radius_km:g} km")
+    elif r["weekend_gap"]:
+        cov = r["weekend_coverage_ratio"]
+        parts.append(f"weekend coverage {100 * cov:.0f}%" if cov == cov else "weekend gap")
+    cov = r["coverage_ratio"]
+    if cov == cov and cov < 0.75:
+        parts.append(f"providers in reach for {100 * cov:.0f}% of need")
+    hours = r["recruitable_unmet_hours"]
+    if hours != hours:
+        parts.append("few people (figures withheld)")
+    elif hours > 0:
+        parts.append(f"{hours:,.0f} unmet hours a week a recruit could take")
+    else:
+        parts.append("no unmet need a recruit could take")
+    return ", ".join(parts)
+
+
+def publish_sites(sites: pd.DataFrame, rule: Suppression = Suppression()) -> pd.DataFrame:
+    """Sites as they may be shared.
+
+    Parameters
+    ----------
+    sites
+        ``RecruitResult.sites``.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    DataFrame
+        Counts of people in reach suppressed, hours rounded to 5 (withheld where 1-7 people are
+        in reach), coordinates of the site (an area's point, never a person's) in both grids.
+    """
+    out = sites.copy()
+    people = sites["people_in_reach"].to_numpy()
+    hidden = rule.hides(people)
+    out["people_in_reach"] = np.where(
+        hidden, "*", round_to(people, rule.base).astype(int).astype(str)
+    )
+    for c in ("hours_taken", "unmet_hours_in_reach"):
+        out[c] = np.where(hidden, np.nan, round_to(sites[c].to_numpy(float), rule.base))
+    lat, lon = to_latlon(sites["x"].to_numpy(float), sites["y"].to_numpy(float))
+    out["easting"] = sites["x"].round(0).astype(int)
+    out["northing"] = sites["y"].round(0).astype(int)
+    out["latitude"] = np.round(lat, 5)
+    out["longitude"] = np.round(lon, 5)
+    return out.drop(columns=["x", "y"])
+
+
+def publish_scenarios(scen: pd.DataFrame, rule: Suppression = Suppression()) -> pd.DataFrame:
+    """The scenario table as it may be shared.
+
+    Scenario figures are county totals: hours rounded to 5, money to £100, ratios to 0.001.
+
+    Parameters
+    ----------
+    scen
+        ``RecruitResult.scenarios``.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    DataFrame
+    """
+    out = scen.copy()
+    for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken"):
+        out[c] = round_to(out[c].to_numpy(float), rule.base)
+    for c in ("saving_per_year_vs_home_care", "saving_per_year_if_direct_payments"):
+        out[c] = round_to(out[c].to_numpy(float), 100)
+    for c in ("share_of_unmet_taken", "coverage_before", "coverage_after"):
+        out[c] = out[c].round(3)
+    for c in ("gap_to_bound", "coverage_model_gap"):
+        out[c] = out[c].round(4)
+    for c in ("seconds", "coverage_model_seconds"):
+        out[c] = out[c].round(1)
+    return out
+
+
+def match_summary(result, greedy, study) -> dict:
+    """The honest account of a batch matching, as written to ``summary.json`` (published).
+
+    Counts of people and hours are county totals and follow the suppression rule (1-7 as
+    ``"*"``, others rounded to 5), so that they cannot be set against the area tables to give
+    back a suppressed cell.
+
+    Parameters
+    ----------
+    result, greedy
+        The optimised and greedy :class:`~gapmap.matching.MatchResult`.
+    study
+        The study matched.
+
+    Returns
+    -------
+    dict
+    """
+    people, settings = study.people, study.settings
+    rule = settings.suppression
+    matched_hours = float(sum(people["hours"].iloc[p] for p in result.matches))
+    gap = result.gap
+    return {
+        "people": published_count(len(people), rule),
+        "matched_people": published_count(len(result.matches), rule),
+        "matched_hours": float(round_to(matched_hours, rule.base)),
+        "unmatched_by_reason": {
+            k: published_count(n, rule) for k, n in sorted(Counter(result.reasons.values()).items())
+        },
+        "objective_priority_hours": float(round_to(result.objective, rule.base)),
+        "best_bound": None
+        if result.best_bound is None
+        else float(round_to(result.best_bound, rule.base)),
+        "share_of_best_possible": None if gap is None else round(1.0 - gap, 3),
+        "optimality_gap": None if gap is None else round(gap, 4),
+        "solver_status": result.status,
+        "solver": "OR-Tools CP-SAT, started from an LP-rounded (GLOP) or greedy solution",
+        "seconds": round(result.seconds, 1),
+        "greedy_baseline": {
+            "matched_people": published_count(len(greedy.matches), rule),
+            "objective_priority_hours": float(round_to(greedy.objective, rule.base)),
+        },
+        "optimised_over_greedy": (
+            round(result.objective / greedy.objective, 3) if greedy.objective else None
+        ),
+        "settings": {
+            "absence_rate": settings.absence_rate,
+            "allow_without_cover": settings.allow_without_cover,
+            "candidates_per_role": settings.candidates,
+            "time_limit_s": settings.match_time_limit_s,
+            "circuity": settings.circuity,
+        },
+        "note": "counts of people follow the small-number rule (1-7 shown as *, others and "
+        "hours rounded to 5); share_of_best_possible compares the priority-weighted hours "
+        "matched with the solver's proven bound for the model with the nearest candidates per "
+        "role; matches.csv holds person ids and is internal: share it only with staff who may "
+        "see the people register",
+    }
