@@ -324,6 +324,7 @@ class Placement:
 
     @property
     def placed(self) -> np.ndarray:
+        """Which points were placed in an area (bool array)."""
         return self.area_code != ""
 
 
@@ -336,6 +337,22 @@ def place_points(
     first area in the layer. A point outside every area (generalised coastlines cut off real
     homes) goes to the nearest area within ``snap_m`` metres. Points with no coordinates or
     further away are left unplaced.
+
+    Parameters
+    ----------
+    areas
+        The area layer (EPSG:27700, ``area_code`` column).
+    x, y
+        Eastings and northings in metres (NaN: no location).
+    snap_m
+        How far outside every area a point may be and still go to the nearest
+        (``Settings.snap_m``).
+
+    Returns
+    -------
+    Placement
+        ``area_code`` per point (``""`` where unplaced) and ``snapped_m``, the distance it was
+        moved (0 inside an area).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -376,10 +393,22 @@ def read_rural_classification(path: str | Path, *, lookup: str | Path | None = N
     table's codes are mapped to the lookup's other code column and an area is rural when most
     of its units are.
 
+    Parameters
+    ----------
+    path
+        The classification table (CSV or XLSX).
+    lookup
+        A lookup from the table's codes to the area codes.
+
     Returns
     -------
     Series
         bool, indexed by area code.
+
+    Raises
+    ------
+    InputError
+        naming the file, row and column of anything that cannot be read.
     """
     from ._tables import ROW, read_table
 

@@ -60,6 +60,15 @@ def build_kent_sectors(
 ) -> gpd.GeoDataFrame:
     """Build Kent's postcode sectors as polygons from postcode centroids (see the module doc).
 
+    Parameters
+    ----------
+    postcodes
+        The postcode directory (default: the built-in ONS Postcode Directory).
+    clip_m
+        Each Voronoi cell is clipped to a disc of this radius round its point.
+    simplify_m
+        Tolerance of the coverage simplification.
+
     Returns
     -------
     GeoDataFrame

@@ -27,6 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports option mistakes as input errors (exit 2) with our wording."""
 
     def error(self, message: str):  # type: ignore[override, unused-ignore]
+        """Raise the mistake as an :class:`InputError` (exit 2) instead of exiting."""
         raise InputError(
             f"{self.prog}: {message} ('{self.prog} --help' lists the options)", file="command line"
         )
@@ -339,6 +340,7 @@ def _check_ks(study, ks) -> None:
 
 # --- commands -----------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
+    """``gapmap demo``: the whole pipeline on the embedded Kent default."""
     from .builtin import builtin_path
     from .demo import demo_paths, write_demo_registers
     from .matching.suggest import Suggester, request_from_fields
@@ -407,12 +409,14 @@ def cmd_demo(args) -> int:
 
 
 def cmd_gaps(args) -> int:
+    """``gapmap gaps``: the gap analysis of the user's files."""
     study = _study(args)
     _gaps(study, args, args.title or "gapmap: micro-provider gaps")
     return EXIT_OK
 
 
 def cmd_recruit(args) -> int:
+    """``gapmap recruit``: ranked areas, sites and scenarios for recruitment."""
     from .gaps import gap_analysis
 
     ks = _ks(args.new_providers)
@@ -425,11 +429,13 @@ def cmd_recruit(args) -> int:
 
 
 def cmd_match(args) -> int:
+    """``gapmap match``: batch matching of a waiting list."""
     _match(_study(args), args)
     return EXIT_OK
 
 
 def cmd_suggest(args) -> int:
+    """``gapmap suggest``: ranked providers for one person."""
     import json
 
     from .matching.suggest import Suggester, request_from_fields
@@ -469,6 +475,7 @@ def cmd_suggest(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    """``gapmap serve``: the signposting page and API."""
     import logging
 
     import uvicorn
@@ -503,6 +510,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_check(args) -> int:
+    """``gapmap check``: validate any of the inputs and show where they fall."""
     study = _study(args)
     if args.providers is not None:
         _say(f"{args.providers}: {len(study.providers)} providers, all rules met")
@@ -515,6 +523,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_build_geography(args) -> int:
+    """``gapmap build-geography``: rebuild the built-in postcode sectors."""
     from .builtin import builtin_path, write_builtin
 
     path = args.out or builtin_path()
@@ -529,6 +538,7 @@ def cmd_build_geography(args) -> int:
 
 
 def cmd_make_demo(args) -> int:
+    """``gapmap make-demo``: write synthetic demo registers."""
     from .demo import SCALES, write_demo_registers
 
     size = SCALES[args.scale]

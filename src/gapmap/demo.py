@@ -44,6 +44,8 @@ DEFAULT_SEED = 2026
 
 @dataclass(frozen=True)
 class DemoSize:
+    """A demo scale: how many providers and people, and what it stands for."""
+
     providers: int
     people: int
     what: str
@@ -218,7 +220,26 @@ def write_demo_registers(
     people: int = SCALES[DEFAULT_SCALE].people,
     seed: int = DEFAULT_SEED,
 ) -> tuple[Path, Path]:
-    """Write ``providers.csv`` and ``people.csv`` (atomically) and return their paths."""
+    """Write synthetic ``providers.csv`` and ``people.csv`` at real Kent postcodes (atomically).
+
+    Parameters
+    ----------
+    out_dir
+        The folder (default: ``data/demo/``).
+    providers, people
+        How many of each (default: Kent's year-3 scale).
+    seed
+        Random seed: the same seed gives the same registers.
+
+    Returns
+    -------
+    (Path, Path)
+        The providers and people files.
+
+    Examples
+    --------
+    >>> p, q = write_demo_registers("demo", providers=40, people=200)   # doctest: +SKIP
+    """
     from .publish.export import write_csv
 
     if out_dir is None:

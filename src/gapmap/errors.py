@@ -54,6 +54,7 @@ class InputError(ValueError):
         super().__init__(self.describe())
 
     def describe(self) -> str:
+        """Every problem as lines of text, the first 50 listed."""
         n = len(self.problems)
         head = "1 problem" if n == 1 else f"{n} problems"
         lines = [f"{head} found:"] + [f"  - {p}" for p in self.problems[:MAX_LISTED]]
@@ -77,6 +78,15 @@ class ProblemList:
         column: str | None = None,
         value: object = None,
     ) -> None:
+        """Note one problem of the file.
+
+        Parameters
+        ----------
+        message
+            What is wrong, in words.
+        row, column, value
+            Where (row as a spreadsheet shows it) and what was found.
+        """
         shown = None if value is None else str(value)
         self.problems.append(Problem(self.file, message, row, column, shown))
 

@@ -154,8 +154,16 @@ def _by_area(codes: np.ndarray, values: np.ndarray, index: pd.Index) -> np.ndarr
 def shares(need, accessible, unmet) -> tuple[np.ndarray, np.ndarray]:
     """``(coverage_ratio, provision_ratio)`` from need, accessible and unmet hours (SPEC.md).
 
-    coverage = 1 − unmet / need (the share of need in reach, at most 1); provision =
-    accessible / need (the 2SFCA ratio); both NaN where need is 0.
+    Parameters
+    ----------
+    need, accessible, unmet
+        Hours a week, per area (arrays of the same length).
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        coverage = 1 − unmet / need (the share of need in reach, at most 1) and provision =
+        accessible / need (the 2SFCA ratio); both NaN where need is 0.
 
     Examples
     --------
@@ -172,8 +180,20 @@ def shares(need, accessible, unmet) -> tuple[np.ndarray, np.ndarray]:
 
 
 def area_factor(table: pd.DataFrame, study: Study) -> pd.Series:
-    """The gap-score weight of each area: 1 + weekend weight × weekend gap + rural weight ×
-    rural gap, indexed by area code (recruitment priority uses the same weights)."""
+    """The gap-score weight of each area (recruitment priority uses the same weights).
+
+    Parameters
+    ----------
+    table
+        Rows with ``area_code``, ``weekend_gap`` and ``rural_gap``.
+    study
+        The study: its settings hold ``weekend_weight`` and ``rural_weight``.
+
+    Returns
+    -------
+    Series
+        1 + weekend weight × weekend gap + rural weight × rural gap, indexed by area code.
+    """
     s = study.settings
     f = (
         1.0

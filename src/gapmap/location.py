@@ -153,6 +153,20 @@ def greedy_max_coverage(
     """Add the site that covers the most uncovered weight, K times (the baseline).
 
     Ties go to the lower site index; a site that adds nothing is not added.
+
+    Parameters
+    ----------
+    demand_xy, weights, site_xy, radius_m, k
+        Demand points and their weights, candidate sites, the reach of a site (metres) and
+        how many sites to choose.
+    demand_limit_m
+        Each demand point's own limit (NaN: none).
+    matrix
+        The coverage matrix, if already built (:func:`coverage_matrix`).
+
+    Returns
+    -------
+    SiteChoice
     """
     t0 = time.perf_counter()
     w = np.asarray(weights, float)
@@ -302,6 +316,22 @@ def greedy_capacitated(
 
     A site's gain fills its capacity from the highest-priority hours in reach; once chosen, it
     takes them (highest priority first, then nearest).
+
+    Parameters
+    ----------
+    demand_xy, hours, site_xy, radius_m, k, capacity
+        Demand points and their hours, candidate sites, the reach of a site (metres), how many
+        new providers and the hours each gives.
+    priority
+        Weight of each demand point's hours (default 1).
+    per_site
+        At most this many new providers at one site.
+    demand_limit_m, matrix
+        As for :func:`greedy_max_coverage`.
+
+    Returns
+    -------
+    SiteChoice
     """
     t0 = time.perf_counter()
     h = np.asarray(hours, float)

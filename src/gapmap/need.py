@@ -187,6 +187,20 @@ def estimate_need(
 
     Each rate band takes the census bands that lie within it (a census band must not straddle
     a rate band's edge).
+
+    Parameters
+    ----------
+    census
+        Population by age band per census unit (:func:`read_census_ages`).
+    rates
+        The rate table (:func:`read_rates`).
+    file
+        The census file's name, for messages.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by census code: ``estimated_people`` and ``estimated_need_hours``.
     """
     people = np.zeros(len(census))
     hours = np.zeros(len(census))

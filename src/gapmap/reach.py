@@ -142,8 +142,19 @@ def nearest_km(from_xy: np.ndarray, to_xy: np.ndarray, circuity: float = 1.0) ->
 
 # --- day shares ---------------------------------------------------------------------------------
 def hours_on_days(hours, needed_days, given_days):
-    """The hours of a week given on ``given_days`` when ``hours`` are spread over
-    ``needed_days`` (bit masks): ``hours × |given ∩ needed| / |needed|``.
+    """The hours of a week given on ``given_days`` when ``hours`` are spread over ``needed_days``.
+
+    Parameters
+    ----------
+    hours
+        Hours a week (scalar or array).
+    needed_days, given_days
+        Day bit masks (:mod:`gapmap.vocab`).
+
+    Returns
+    -------
+    float or ndarray
+        ``hours × |given ∩ needed| / |needed|`` (0 where nothing is needed).
 
     Examples
     --------
@@ -199,13 +210,42 @@ def room_units(providers: pd.DataFrame) -> np.ndarray:
 
 
 def fits(room: int, hours: float) -> bool:
-    """Does a load of ``hours`` fit in ``room`` units (:func:`room_units`)?"""
+    """Does a load of ``hours`` fit in ``room`` units?
+
+    Parameters
+    ----------
+    room
+        A provider's room (:func:`room_units`).
+    hours
+        The hours the role would use.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> fits(200, 2.0), fits(200, 2.004)
+    (True, False)
+    """
     return int(room) >= load_units(hours)
 
 
 def cover_reserve(hours, absence_rate: float):
-    """Hours a cover provider keeps free for a person whose provider gives ``hours``:
-    ``absence_rate × hours`` (SPEC.md, "Matching")."""
+    """Hours a cover provider keeps free for a person (SPEC.md, "Matching").
+
+    Parameters
+    ----------
+    hours
+        The hours the person's provider gives (scalar or array).
+    absence_rate
+        The share of them a cover provider must be ready to give.
+
+    Returns
+    -------
+    float or ndarray
+        ``absence_rate × hours``.
+    """
     return absence_rate * hours
 
 
@@ -254,7 +294,18 @@ def pair_rules(
     *,
     check_services: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The eligibility rules on candidate pairs (positions ``pi``, ``vi``, distance ``d_km``).
+    """The eligibility rules on candidate pairs.
+
+    Parameters
+    ----------
+    people, providers
+        The registers.
+    pi, vi
+        Positions of each candidate pair's person and provider.
+    d_km
+        Each pair's distance (:func:`road_km`).
+    check_services
+        Apply the services and CQC rules.
 
     Returns
     -------
@@ -373,8 +424,18 @@ class ProviderIndex:
         return Reach(pi[order], vi[order], d_km[order], limit[order], n_p, n_v)
 
     def nearby(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
-        """Providers within the longest travel limit of any of them from one point, nearest
-        first: ``(positions, distance_km)`` (eligible or not: used to explain who is not)."""
+        """Providers within the longest travel limit of any of them from one point, nearest first.
+
+        Parameters
+        ----------
+        x, y
+            The point (metres).
+
+        Returns
+        -------
+        (positions, distance_km)
+            Eligible or not: used to explain who is not.
+        """
         if self._all is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         idx = np.asarray(
@@ -397,9 +458,19 @@ def eligible_pairs(
 ) -> Reach:
     """Every eligible (person, provider) pair of two registers.
 
-    A shortcut for ``ProviderIndex(providers, circuity=circuity).pairs(people, ...)``; see
-    :meth:`ProviderIndex.pairs` for the parameters. A :class:`~gapmap.study.Study` keeps one
-    index and one :class:`Reach` for all its analyses.
+    A shortcut for ``ProviderIndex(providers, circuity=circuity).pairs(people, ...)``. A
+    :class:`~gapmap.study.Study` keeps one index and one :class:`Reach` for all its analyses.
+
+    Parameters
+    ----------
+    people, providers
+        The registers.
+    circuity, require_self_directing, check_services
+        As for :class:`ProviderIndex` and :meth:`ProviderIndex.pairs`.
+
+    Returns
+    -------
+    Reach
 
     Examples
     --------
@@ -429,6 +500,17 @@ def site_pairs(
 
     The same rule as for existing providers: the distance of :func:`road_km` is within the
     recruit's ``radius_km`` and within the person's own limit, if any.
+
+    Parameters
+    ----------
+    demand_xy, site_xy
+        (n, 2) and (m, 2) metres.
+    radius_km
+        How far a recruit travels.
+    circuity
+        As in :func:`road_km`.
+    demand_limit_km
+        Each demand point's own limit (NaN: none).
 
     Returns
     -------

@@ -261,7 +261,20 @@ def _overall(table: pd.DataFrame, estimated: bool) -> float:
 
 
 def check_scenarios(study: Study, new_providers: list[int]) -> list[Problem]:
-    """Problems with the numbers of new providers asked for (before any long work)."""
+    """Problems with the numbers of new providers asked for (found before any long work).
+
+    Parameters
+    ----------
+    study
+        The study (its areas are the candidate sites; ``per_site`` its settings').
+    new_providers
+        The numbers of new providers asked for.
+
+    Returns
+    -------
+    list of Problem
+        Each naming the field ``new_providers``.
+    """
     problems = []
     if not new_providers or any(k < 1 for k in new_providers):
         problems.append(

@@ -134,6 +134,15 @@ parse_travel_km = _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km")
 def point_from_latlon(lat: float, lon: float) -> tuple[float, float]:
     """British National Grid metres for WGS84 degrees in Great Britain.
 
+    Parameters
+    ----------
+    lat, lon
+        Degrees.
+
+    Returns
+    -------
+    (x, y)
+
     Raises
     ------
     ValueError
@@ -528,6 +537,19 @@ def place_in_areas(
     Points just outside every area (generalised coastlines) go to the nearest area within
     ``snap_m`` metres; records further away keep an empty ``area_code`` and are listed in
     ``.attrs["unplaced"]`` (their row numbers) so callers can report them.
+
+    Parameters
+    ----------
+    register
+        A register with ``x``, ``y`` and ``row``.
+    areas
+        The area layer.
+    snap_m
+        As for :func:`gapmap.areas.place_points`.
+
+    Returns
+    -------
+    DataFrame
     """
     placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
     out = register.copy()
@@ -542,8 +564,19 @@ def placement_summary(
 ) -> pd.DataFrame:
     """Providers, people and hours by district, for registers already placed in ``areas``.
 
-    Returns one row per district (and ``"(not placed)"`` for records outside every area) with
-    ``areas, providers, capacity_hours, committed_hours, people, need_hours``.
+    Parameters
+    ----------
+    areas
+        The area layer.
+    providers, people
+        Registers placed in it (:func:`place_in_areas`).
+
+    Returns
+    -------
+    DataFrame
+        One row per district (and ``"(not placed)"`` for records outside every area) with
+        ``areas, providers, capacity_hours, committed_hours, people, need_hours`` (exact:
+        publish through :func:`gapmap.publish.summaries.placement_lines`).
     """
     district = areas.set_index("area_code")["district_name"].replace("", "(no district)")
 

@@ -69,10 +69,23 @@ def serve_policy(
     A token is read from ``token_file`` if given. Listening on anything but a loopback address
     needs a token: the page shows providers' details and answers questions about people.
 
+    Parameters
+    ----------
+    host, port
+        Where to listen.
+    token
+        An access token given directly (tests).
+    token_file
+        A file holding the token.
+
+    Returns
+    -------
+    ServePolicy
+
     Raises
     ------
     InputError
-        naming the setting (``port``, ``host``, ``token_file``).
+        naming the setting (``port``, ``token_file``).
     """
     import ipaddress
 
@@ -219,12 +232,16 @@ class SuggestRequest(BaseModel):
 
 
 class Place(BaseModel):
+    """Where the person is, as much as the answer may say."""
+
     postcode_sector: str = Field(..., description="the most the answer says about where")
     area_code: str
     area_name: str
 
 
 class ProviderPoint(BaseModel):
+    """A provider on the page's map (its postcode centroid)."""
+
     provider_id: str
     name: str
     role: str
@@ -233,6 +250,8 @@ class ProviderPoint(BaseModel):
 
 
 class SuggestResponse(BaseModel):
+    """The API's answer for one person."""
+
     status: str = Field(
         ..., description="ok, none, not_self_directing or regulated_care_unavailable"
     )
@@ -244,11 +263,15 @@ class SuggestResponse(BaseModel):
 
 
 class ProblemOut(BaseModel):
+    """One problem of a request, by field."""
+
     field: str | None
     message: str
 
 
 class ProblemsResponse(BaseModel):
+    """Every problem of a request."""
+
     problems: list[ProblemOut]
 
 
@@ -569,6 +592,18 @@ def _district_outline(areas) -> str:
 
 
 def area_geojson(areas, code: str) -> str:
-    """One area's outline (WGS84 GeoJSON), simplified: what the page draws for a person."""
+    """One area's outline (WGS84 GeoJSON), simplified: what the page draws for a person.
+
+    Parameters
+    ----------
+    areas
+        The area layer.
+    code
+        The area's code.
+
+    Returns
+    -------
+    str
+    """
     g = areas.loc[areas["area_code"] == code, ["area_code", "area_name", "geometry"]]
     return wgs84_geojson(g, simplify_m=25)

@@ -229,6 +229,14 @@ class Study:
         ------
         InputError
             Every problem of every input (file, row and column named).
+
+        Examples
+        --------
+        >>> settings = Settings(circuity=1.3)
+        >>> study = Study.read(providers="providers.csv", people="people.csv",
+        ...                    areas="wards.geojson", settings=settings)  # doctest: +SKIP
+        >>> len(study.reach)                                                # doctest: +SKIP
+        61342
         """
         from .areas import read_areas, read_rural_classification
         from .builtin import load_builtin_areas

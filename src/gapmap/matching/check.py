@@ -35,13 +35,28 @@ def check_matching(
 ) -> list[str]:
     """Every broken rule, in words (empty when the matching is valid).
 
-    Checks: eligibility of every named role (services, both travel limits, CQC for regulated
-    care, self-directing); the provider works at least one of the person's days; a partner
-    exactly when the provider does not work all of them, working every missing day; the hours
-    split; a cover provider (willing to cover) working every day the provider gives, distinct from
-    provider and partner, whenever the person needs cover; each provider's load
-    (provider and partner hours + absence_rate × hours it stands ready to cover) within
-    capacity − committed; every person either matched or given a valid reason; the objective.
+    Written apart from the matchers on purpose (its own distances, its own reading of
+    SPEC.md), so that it checks them rather than repeats them. Checks: eligibility of every named
+    role (services, both travel limits, CQC for regulated care, self-directing); the provider
+    works at least one of the person's days; a partner exactly when the provider does not work
+    all of them, working every missing day; the hours split; a cover provider (willing to cover)
+    working every day the provider gives, distinct from provider and partner, whenever the
+    person needs cover; each provider's load (provider and partner hours + absence_rate × hours
+    it stands ready to cover) within capacity − committed; every person either matched or given
+    a valid reason (``outside_areas`` exactly for people placed in no area); the objective.
+
+    Parameters
+    ----------
+    people, providers
+        The registers matched.
+    result
+        The matching.
+    absence_rate, allow_without_cover, circuity
+        The rules it was made under.
+
+    Returns
+    -------
+    list of str
     """
     problems: list[str] = []
     P = people.reset_index(drop=True)

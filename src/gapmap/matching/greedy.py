@@ -27,7 +27,21 @@ def greedy_match(
     options: list[PersonOptions],
     settings: Settings = Settings(),
 ) -> MatchResult:
-    """Match greedily (see the module docstring)."""
+    """Match greedily, most urgent first, nearest provider with room (the module docstring).
+
+    Parameters
+    ----------
+    people, providers
+        The registers.
+    options
+        Each person's candidates (:func:`~gapmap.matching.candidates.build_candidates`).
+    settings
+        ``absence_rate`` and ``allow_without_cover``.
+
+    Returns
+    -------
+    MatchResult
+    """
     t0 = time.perf_counter()
     room = room_units(providers)
     matches: dict[int, Match] = {}

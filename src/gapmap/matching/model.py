@@ -104,6 +104,7 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self.last = -math.inf
 
     def on_solution_callback(self) -> None:
+        """Report each better solution as it is found."""
         if self.say is None:
             return
         now = self.wall_time

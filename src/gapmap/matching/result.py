@@ -37,12 +37,25 @@ class MatchResult:
 
     @property
     def gap(self) -> float | None:
+        """Relative gap to the best bound (None without a bound)."""
         if self.best_bound is None or self.best_bound <= 0:
             return None
         return max(0.0, (self.best_bound - self.objective) / self.best_bound)
 
     def table(self, people: pd.DataFrame, providers: pd.DataFrame, distance) -> pd.DataFrame:
-        """``matches.csv``: one row per person (SPEC.md). ``distance(p, v)`` gives km."""
+        """``matches.csv``: one row per person (SPEC.md).
+
+        Parameters
+        ----------
+        people, providers
+            The registers matched.
+        distance
+            ``distance(p, v)`` gives the km between person p and provider v.
+
+        Returns
+        -------
+        DataFrame
+        """
         ids = providers["provider_id"].to_numpy()
         rows = []
         for p in range(len(people)):

@@ -60,7 +60,26 @@ def person_request(
     regulated_care: bool = False,
     priority: int = 3,
 ) -> pd.DataFrame:
-    """One person as a one-row register frame (British National Grid metres)."""
+    """One person as a one-row register frame (British National Grid metres).
+
+    Parameters
+    ----------
+    x, y
+        Where support is given (metres).
+    hours, days, services
+        Hours a week, days and services (text as in the register, or bit masks).
+    max_travel_km, needs_cover, self_directing, regulated_care, priority
+        As in the people register (SPEC.md).
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> person_request(x=615000, y=157000, hours=6, days="Mon;Wed", services="social").shape
+    (1, 10)
+    """
     return pd.DataFrame(
         {
             "x": [float(x)],
@@ -204,6 +223,8 @@ def request_from_fields(
 
 @dataclass
 class Suggestion:
+    """One suggested provider, with partner and cover where needed, and why it fits."""
+
     provider_id: str
     name: str
     distance_km: float
@@ -223,12 +244,15 @@ class Suggestion:
 
 @dataclass
 class SuggestionList:
+    """The answer for one person: a status, suggestions or advice, and who was left out."""
+
     status: str  # "ok", "none", "not_self_directing", "regulated_care_unavailable"
     suggestions: list[Suggestion] = field(default_factory=list)
     advice: str = ""
     left_out: list[dict] = field(default_factory=list)  # with --explain
 
     def as_dict(self) -> dict:
+        """The answer as plain data (for ``--json`` and the API)."""
         return {
             "status": self.status,
             "advice": self.advice,

@@ -40,6 +40,17 @@ class Suppression:
 def round_to(values, base: int):
     """Round to the nearest multiple of ``base`` (halves away from zero).
 
+    Parameters
+    ----------
+    values
+        Numbers (scalar or array).
+    base
+        The multiple (5 under the NHS England rule).
+
+    Returns
+    -------
+    ndarray
+
     Examples
     --------
     >>> round_to([12.5, 12.4, -2.5], 5).tolist()
@@ -51,6 +62,17 @@ def round_to(values, base: int):
 
 def published_count(n: int, rule: Suppression = Suppression()) -> int | str:
     """One published count of people: ``"*"`` when the rule hides it, else rounded.
+
+    Parameters
+    ----------
+    n
+        The exact count.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    int or str
 
     Examples
     --------

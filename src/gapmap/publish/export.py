@@ -58,7 +58,19 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as UTF-8 CSV (with BOM so Excel reads accents), atomically and safely."""
+    """Write a table as UTF-8 CSV (with BOM so Excel reads accents), atomically and safely.
+
+    Parameters
+    ----------
+    frame
+        The table; text cells that could run as a formula are neutralised.
+    path
+        The file.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         neutralise_formulas(frame).to_csv(
@@ -68,7 +80,19 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write a text file atomically (UTF-8)."""
+    """Write a text file atomically (UTF-8).
+
+    Parameters
+    ----------
+    text
+        The contents.
+    path
+        The file.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -76,7 +100,21 @@ def write_text(text: str, path: str | Path) -> Path:
 
 
 def write_gpkg(gdf, path: str | Path, *, layer: str) -> Path:
-    """Write a GeoDataFrame as a one-layer GeoPackage, atomically."""
+    """Write a GeoDataFrame as a one-layer GeoPackage, atomically.
+
+    Parameters
+    ----------
+    gdf
+        The layer.
+    path
+        The file.
+    layer
+        The layer's name.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.unlink()  # GDAL must create the file itself

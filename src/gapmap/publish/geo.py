@@ -54,7 +54,19 @@ def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def wgs84_geojson(gdf: gpd.GeoDataFrame, *, simplify_m: float = 0.0) -> str:
-    """GeoJSON text of a layer in WGS84, simplified by ``simplify_m`` metres first."""
+    """GeoJSON text of a layer in WGS84.
+
+    Parameters
+    ----------
+    gdf
+        The layer (EPSG:27700).
+    simplify_m
+        Simplify by this many metres first (0: not at all).
+
+    Returns
+    -------
+    str
+    """
     g = gdf.copy()
     if simplify_m > 0:
         g["geometry"] = g.geometry.simplify(simplify_m)

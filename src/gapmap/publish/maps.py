@@ -466,7 +466,17 @@ def recruit_map(
 
 
 def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str) -> None:
-    """A small bar chart of the scenarios: hours taken and yearly saving for each K."""
+    """A small bar chart of the scenarios: hours taken and yearly saving for each K.
+
+    Parameters
+    ----------
+    scenarios
+        The **published** scenario table.
+    path
+        The PNG file (written atomically).
+    title
+        The chart's title.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -499,7 +509,19 @@ def gap_map_png(
     *,
     title: str = "Micro-provider gaps in Kent",
 ) -> None:
-    """A static map of gap bands, rural gaps and providers, written as PNG (atomically)."""
+    """A static map of gap bands, rural gaps and providers, written as PNG (atomically).
+
+    Parameters
+    ----------
+    published
+        The **published** area table with geometry in EPSG:27700.
+    providers
+        Providers to draw (their postcode centroids), or None.
+    path
+        The PNG file.
+    title
+        The map's title.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -542,7 +564,15 @@ def gap_map_png(
 
 
 def save_map(m: folium.Map, path) -> None:
-    """Write a folium map as one self-contained HTML file (atomically)."""
+    """Write a folium map as one self-contained HTML file (atomically).
+
+    Parameters
+    ----------
+    m
+        The map.
+    path
+        The HTML file.
+    """
     from .export import write_text
 
     write_text(m.get_root().render(), path)

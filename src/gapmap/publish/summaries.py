@@ -29,12 +29,23 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u20
 
 
 def clean_text(value: object, width: int | None = None) -> str:
-    """Text from an input file made safe to print: control and bidi characters become ``?``,
-    and it is clipped to ``width`` characters (with …) if given.
+    """Text from an input file made safe to print.
+
+    Parameters
+    ----------
+    value
+        Any value (made text).
+    width
+        Clip to this many characters (with …), if given.
+
+    Returns
+    -------
+    str
+        Control and bidirectional-override characters replaced by ``?``.
 
     Examples
     --------
-    >>> clean_text("Ann\\x1b]0;pwned\\x07 Care")
+    >>> clean_text("Ann\x1b]0;pwned\x07 Care")
     'Ann?]0;pwned? Care'
     >>> clean_text("Sunrise Home Help", 10)
     'Sunrise H…'
@@ -55,8 +66,20 @@ def _count(n: int, rule: Suppression) -> str:
 
 
 def placement_lines(table: pd.DataFrame, rule: Suppression) -> list[str]:
-    """The districts table of a run (:func:`gapmap.registers.placement_summary`), suppressed:
-    people as published counts, hours rounded to 5 (withheld for 1-7 people)."""
+    """The districts table of a run, as published: people as published counts, hours rounded to
+    5 (withheld for 1-7 people).
+
+    Parameters
+    ----------
+    table
+        :func:`gapmap.registers.placement_summary` of the study.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    list of str
+    """
     lines = [
         f"{'district':<24}{'areas':>7}{'providers':>11}{'capacity h':>12}{'people':>8}{'need h':>9}"
     ]
@@ -142,7 +165,19 @@ def gaps_summary(result, top: int = 8) -> list[str]:
 
 
 def match_lines(best, greedy, study) -> list[str]:
-    """The terminal summary of a batch matching (published figures: counts suppressed)."""
+    """The terminal summary of a batch matching (published figures: counts suppressed).
+
+    Parameters
+    ----------
+    best, greedy
+        The optimised and greedy matchings.
+    study
+        The study matched.
+
+    Returns
+    -------
+    list of str
+    """
     rule = study.settings.suppression
     hours = study.people["hours"].to_numpy()
     mh = float(sum(hours[p] for p in best.matches))
@@ -177,7 +212,19 @@ def match_lines(best, greedy, study) -> list[str]:
 
 
 def recruit_lines(rec, top: int = 5) -> list[str]:
-    """The terminal summary of recruitment: the scenario table and where to look first."""
+    """The terminal summary of recruitment: the scenario table and where to look first.
+
+    Parameters
+    ----------
+    rec
+        A :class:`~gapmap.recruitment.RecruitResult`.
+    top
+        How many areas to list.
+
+    Returns
+    -------
+    list of str
+    """
     from .tables import publish_ranking, publish_scenarios
 
     s = rec.settings
