@@ -20,7 +20,14 @@ import shapely
 from ._kent import GB_BNG_BOUNDS
 from .errors import InputError, Problem, ProblemList
 
-__all__ = ["BNG", "Placement", "place_points", "read_areas", "read_rural_classification"]
+__all__ = [
+    "BNG",
+    "Placement",
+    "choose_layer",
+    "place_points",
+    "read_areas",
+    "read_rural_classification",
+]
 
 BNG = "EPSG:27700"
 #: Points this far (metres) outside every area still go to the nearest area.
@@ -146,6 +153,9 @@ def read_areas(
     file = str(path)
     if not path.exists():
         raise InputError(Problem(file, "area file not found"))
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        raise InputError(Problem(file, "is a folder; expected an area file"))
+    layer = choose_layer(path, layer, prefer=("areas", "wards", "lsoa"), what="area")
     try:
         gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except Exception as exc:  # pyogrio raises DataSourceError and friends
@@ -248,9 +258,87 @@ def read_areas(
             Problem(file, f"cannot reproject from {gdf.crs} to EPSG:27700: {exc}")
         ) from None
     _check_in_gb(out, file, gdf.crs)
+    overlap = _overlap_note(out)
+    if overlap:
+        notes.append(overlap)
     out.attrs["notes"] = notes
     out.attrs["source"] = file
     return out
+
+
+def choose_layer(
+    path: Path, layer: str | None, *, prefer: tuple[str, ...], what: str
+) -> str | None:
+    """The layer to read from a file that may hold several: never chosen silently.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, GeoJSON, Shapefile... (anything GDAL reads).
+    layer
+        The layer asked for (``--layer``), if any.
+    prefer
+        Names a layer may have to be taken without asking (case-insensitive), e.g.
+        ``("providers",)``.
+    what
+        What is read, for messages.
+
+    Returns
+    -------
+    str or None
+        The layer's name, or None when the file has only one.
+
+    Raises
+    ------
+    InputError
+        the layer asked for is not there, or there are several and none is named.
+    """
+    import pyogrio
+
+    file = str(path)
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # not a layered source: let the reader say what is wrong
+        return layer
+    if layer is not None:
+        if layer not in names:
+            raise InputError(
+                Problem(file, f"has no layer {layer!r}; its layers are: " + ", ".join(names))
+            )
+        return layer
+    if len(names) <= 1:
+        return None
+    named = [n for n in names if n.lower() in prefer]
+    if len(named) == 1:
+        return named[0]
+    raise InputError(
+        Problem(
+            file,
+            f"the file has {len(names)} layers (" + ", ".join(repr(n) for n in names) + "); "
+            f"say which {what} layer to read",
+        )
+    )
+
+
+def _overlap_note(areas: gpd.GeoDataFrame) -> str:
+    """A note when areas overlap each other by more than a sliver (1% of the smaller)."""
+    left, right = areas.sindex.query(areas.geometry, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    if len(left) == 0:
+        return ""
+    geoms = areas.geometry.to_numpy()
+    inter = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    big = inter > 0.01 * np.maximum(smaller, 1.0)
+    if not big.any():
+        return ""
+    codes = areas["area_code"].to_numpy()
+    examples = ", ".join(f"{codes[i]}/{codes[j]}" for i, j in zip(left[big][:3], right[big][:3]))
+    return (
+        f"{int(big.sum())} pairs of areas overlap (e.g. {examples}); a person in an overlap "
+        "is counted in the first area only"
+    )
 
 
 def polygonal_part(g):

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InputError, Problem
+from .publish.folder import OutputError
 from .settings import Settings, flag_of
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
@@ -100,6 +101,10 @@ def _add_area_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--district-column", help="column holding the district code")
     g.add_argument("--district-name-column", help="column holding the district name")
     g.add_argument("--rural-column", help="column holding a rural flag or ONS RUC code")
+    g.add_argument("--areas-layer", help="the layer of --areas to read, when it has several")
+    g.add_argument("--providers-sheet", help="the sheet of a providers workbook with several")
+    g.add_argument("--providers-layer", help="the layer of a providers GeoPackage with several")
+    g.add_argument("--people-sheet", help="the sheet of a people workbook with several")
     _setting(
         g, "drop_outside",
         "do not stop at records outside every area: leave such people out of every analysis "
@@ -251,7 +256,27 @@ def _study(args, *, providers=True, people=True):
         rates=getattr(args, "rates", None),
         census_lookup=getattr(args, "census_lookup", None),
         census_areas=getattr(args, "census_areas", None),
+        providers_sheet=getattr(args, "providers_sheet", None),
+        people_sheet=getattr(args, "people_sheet", None),
+        providers_layer=getattr(args, "providers_layer", None),
+        areas_layer=getattr(args, "areas_layer", None),
     )
+
+
+_INPUT_ARGS = (
+    "providers", "people", "areas", "postcode_file", "rural", "rural_lookup", "census", "rates",
+    "census_lookup", "census_areas",
+)  # fmt: skip
+
+
+def _output_folder(args, *extra_inputs: Path):
+    """The ``--out`` folder, to be entered (checked and locked) before any work."""
+    from .publish.folder import OutputFolder
+    from .publish.outputs import ABOUT_FILE, AUDIENCE
+
+    inputs = [getattr(args, name, None) for name in _INPUT_ARGS] + list(extra_inputs)
+    _settings(args).validated()  # a bad option stops before anything is made
+    return OutputFolder(args.out, inputs=inputs, outputs=[*AUDIENCE, ABOUT_FILE])
 
 
 def _print(lines: list[str]) -> None:
@@ -281,7 +306,7 @@ def _placement(study) -> None:
 
 
 # --- the steps every command shares ----------------------------------------------------------
-def _gaps(study, args, title: str):
+def _gaps(study, args, title: str, out: Path):
     from .gaps import gap_analysis
     from .publish.outputs import write_gap_outputs
     from .publish.summaries import gaps_summary
@@ -290,14 +315,14 @@ def _gaps(study, args, title: str):
     result = gap_analysis(study)
     t1 = time.perf_counter()
     _note(f"  analysed {len(study.reach):,} eligible person-provider pairs in {t1 - t0:.2f} s")
-    paths = write_gap_outputs(result, args.out, internal=args.internal, title=title)
+    paths = write_gap_outputs(result, out, internal=args.internal, title=title)
     _note(f"  wrote {', '.join(paths)} in {time.perf_counter() - t1:.1f} s")
     _print(gaps_summary(result))
     _say(f"Outputs in {args.out}/: gaps.csv, gaps.gpkg, gap_map.html, gap_map.png")
     return result
 
 
-def _match(study, args):
+def _match(study, args, out: Path):
     from .matching import match
     from .publish.outputs import write_match_outputs
     from .publish.summaries import match_lines
@@ -307,20 +332,20 @@ def _match(study, args):
         f"(time limit {study.settings.match_time_limit_s:g} s) ..."
     )
     best, greedy = match(study, say=_note)
-    write_match_outputs(best, greedy, study, args.out)
+    write_match_outputs(best, greedy, study, out)
     _print(match_lines(best, greedy, study))
     _say(f"Outputs in {args.out}/: matches.csv (internal: person ids), summary.json")
     return best, greedy
 
 
-def _recruit(result, ks, args, title: str):
+def _recruit(result, ks, args, title: str, out: Path):
     from .publish.outputs import write_recruit_outputs
     from .publish.summaries import recruit_lines
     from .recruitment import recruit
 
     t0 = time.perf_counter()
     rec = recruit(result, ks, say=_note)
-    paths = write_recruit_outputs(rec, result.providers, args.out, title=title)
+    paths = write_recruit_outputs(rec, result.providers, out, title=title)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))
     _say(
@@ -343,8 +368,6 @@ def cmd_demo(args) -> int:
     """``gapmap demo``: the whole pipeline on the embedded Kent default."""
     from .builtin import builtin_path
     from .demo import demo_paths, write_demo_registers
-    from .matching.suggest import Suggester, request_from_fields
-    from .publish.summaries import suggestion_lines
     from .study import Study
 
     t0 = time.perf_counter()
@@ -355,8 +378,19 @@ def cmd_demo(args) -> int:
         _note(f"Writing the demo registers (once) into {prov_path.parent} ...")
         write_demo_registers()
     ks = _ks(args.new_providers)
-    study = Study.read(providers=prov_path, people=people_path, settings=_settings(args))
-    _check_ks(study, ks)
+    with _output_folder(args, prov_path, people_path) as folder:
+        study = Study.read(providers=prov_path, people=people_path, settings=_settings(args))
+        _check_ks(study, ks)
+        with folder.run() as out:
+            _demo(study, args, ks, out, prov_path, people_path)
+    _say(f"Done in {time.perf_counter() - t0:.1f} s.")
+    return EXIT_OK
+
+
+def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> None:
+    from .matching.suggest import Suggester, request_from_fields
+    from .publish.summaries import suggestion_lines
+
     providers, people = study.providers, study.people
     _say("gapmap demo: the embedded Kent default")
     _say(
@@ -380,10 +414,12 @@ def cmd_demo(args) -> int:
     _placement(study)
     _say("")
     _say("Gap analysis (2SFCA: the share of need within reach of providers with room):")
-    result = _gaps(study, args, "gapmap demo: micro-provider gaps in Kent (synthetic registers)")
+    result = _gaps(
+        study, args, "gapmap demo: micro-provider gaps in Kent (synthetic registers)", out
+    )
     _say("")
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
-    _match(study, args)
+    _match(study, args, out)
     _say("")
     suggester = Suggester(study)
     for postcode, hours, days, services in (
@@ -400,18 +436,16 @@ def cmd_demo(args) -> int:
         _print(suggestion_lines(suggester.suggest(person, top=2)))
         _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
-    _recruit(
-        result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic registers)"
-    )
+    _recruit(result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out)
     _say("")
-    _say(f"Done in {time.perf_counter() - t0:.1f} s.")
-    return EXIT_OK
 
 
 def cmd_gaps(args) -> int:
     """``gapmap gaps``: the gap analysis of the user's files."""
-    study = _study(args)
-    _gaps(study, args, args.title or "gapmap: micro-provider gaps")
+    with _output_folder(args) as folder:
+        study = _study(args)
+        with folder.run() as out:
+            _gaps(study, args, args.title or "gapmap: micro-provider gaps", out)
     return EXIT_OK
 
 
@@ -420,17 +454,21 @@ def cmd_recruit(args) -> int:
     from .gaps import gap_analysis
 
     ks = _ks(args.new_providers)
-    study = _study(args)
-    _check_ks(study, ks)  # before the long work
-    _recruit(
-        gap_analysis(study), ks, args, args.title or "gapmap: where to recruit micro-providers"
-    )
+    title = args.title or "gapmap: where to recruit micro-providers"
+    with _output_folder(args) as folder:
+        study = _study(args)
+        _check_ks(study, ks)  # before the long work
+        with folder.run() as out:
+            _recruit(gap_analysis(study), ks, args, title, out)
     return EXIT_OK
 
 
 def cmd_match(args) -> int:
     """``gapmap match``: batch matching of a waiting list."""
-    _match(_study(args), args)
+    with _output_folder(args) as folder:
+        study = _study(args)
+        with folder.run() as out:
+            _match(study, args, out)
     return EXIT_OK
 
 
@@ -495,6 +533,8 @@ def cmd_serve(args) -> int:
             args.district_name_column, args.rural_column,
         ),
         postcode_file=args.postcode_file,
+        read_options={"providers_sheet": args.providers_sheet,
+                      "providers_layer": args.providers_layer, "areas_layer": args.areas_layer},
     )  # fmt: skip
     register.load()  # a bad register stops here with exit 2
     app = create_app(register, token=policy.token)
@@ -698,6 +738,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         _note(f"gapmap: {exc.describe()}")
         return EXIT_INPUT
+    except OutputError as exc:
+        _note(f"gapmap: {exc}")
+        return EXIT_ERROR
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK

@@ -31,7 +31,13 @@ from pyproj import Transformer
 
 from .errors import InputError, Problem
 
-__all__ = ["PostcodeDirectory", "default_directory", "normalise_postcode", "postcode_sector"]
+__all__ = [
+    "describe_missing",
+    "PostcodeDirectory",
+    "default_directory",
+    "normalise_postcode",
+    "postcode_sector",
+]
 
 # Outward code: A9, A99, AA9, AA99, A9A, AA9A; inward: 9AA. GIR 0AA is the one historic exception.
 _POSTCODE = re.compile(r"^(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR) ?[0-9][A-Z]{2}$")
@@ -59,6 +65,37 @@ def _key(postcode: str) -> str:
 
 
 _WGS84_TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+#: The ONS directories give Northern Ireland's grid references in the Irish Grid (TM75).
+_IRISH_TO_BNG = Transformer.from_crs("EPSG:29903", "EPSG:27700", always_xy=True)
+
+
+def _irish_grid_to_bng(keys: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    """Northern Ireland's (BT) grid references, Irish Grid in the directory, into BNG, in place."""
+    ni = np.char.startswith(keys.astype(str), "BT") & np.isfinite(x) & np.isfinite(y)
+    if ni.any():
+        x[ni], y[ni] = _IRISH_TO_BNG.transform(x[ni], y[ni])
+
+
+def describe_missing(directory: PostcodeDirectory, known: bool) -> str:
+    """What to say of a postcode the directory cannot place.
+
+    Parameters
+    ----------
+    directory
+        The directory asked.
+    known
+        Whether the directory has the postcode (with no grid reference).
+
+    Returns
+    -------
+    str
+    """
+    if known:
+        return (
+            f"the postcode is in {directory.source} but has no location there (Channel Islands, "
+            "Isle of Man, or a postcode with no grid reference)"
+        )
+    return f"postcode not found in {directory.source}"
 
 
 def wgs84_to_bng(lon, lat):
@@ -88,6 +125,11 @@ class PostcodeDirectory:
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            if not self.path.exists():
+                raise InputError(Problem(str(self.path), "postcode file not found"))
+            if self.path.is_dir():
+                raise InputError(Problem(str(self.path), "is a folder; expected a postcode file"))
         # normalised key (no space) -> (x, y, district)
         self._table = pd.DataFrame(
             {"x": pd.Series(dtype=float), "y": pd.Series(dtype=float), "district_code": []}
@@ -128,13 +170,13 @@ class PostcodeDirectory:
             package.load_postcodes(sorted(letters))
         df = package.dataframe
         df = df[df["pcd_abbr"].str[0].isin(letters)]
+        keys = df["pcd_abbr"].astype(str).to_numpy()
+        x = df["oseast1m"].to_numpy(dtype=float, copy=True)
+        y = df["osnrth1m"].to_numpy(dtype=float, copy=True)
+        _irish_grid_to_bng(keys, x, y)
         out = pd.DataFrame(
-            {
-                "x": df["oseast1m"].to_numpy(dtype=float),
-                "y": df["osnrth1m"].to_numpy(dtype=float),
-                "district_code": df["laua"].astype(str).to_numpy(),
-            },
-            index=pd.Index(df["pcd_abbr"].astype(str).to_numpy(), name="key"),
+            {"x": x, "y": y, "district_code": df["laua"].astype(str).to_numpy()},
+            index=pd.Index(keys, name="key"),
         )
         return out[~out.index.duplicated()]
 
@@ -199,8 +241,9 @@ class PostcodeDirectory:
                 continue
             chunk, keys = chunk[keep], keys[keep]
             if "x" in cols and "y" in cols:
-                x = pd.to_numeric(chunk[cols["x"]], errors="coerce").to_numpy(float)
-                y = pd.to_numeric(chunk[cols["y"]], errors="coerce").to_numpy(float)
+                x = pd.to_numeric(chunk[cols["x"]], errors="coerce").to_numpy(float, copy=True)
+                y = pd.to_numeric(chunk[cols["y"]], errors="coerce").to_numpy(float, copy=True)
+                _irish_grid_to_bng(keys.to_numpy(str), x, y)
             else:
                 lat = np.array(pd.to_numeric(chunk[cols["lat"]], errors="coerce"), dtype=float)
                 lon = np.array(pd.to_numeric(chunk[cols["lon"]], errors="coerce"), dtype=float)
@@ -211,7 +254,7 @@ class PostcodeDirectory:
             district = (
                 chunk[cols["district_code"]].to_numpy(str)
                 if "district_code" in cols
-                else np.full(len(chunk), "", dtype=object)
+                else np.full(len(chunk), "?", dtype=object)
             )
             parts.append(
                 pd.DataFrame(
@@ -228,16 +271,24 @@ class PostcodeDirectory:
     def lookup(self, postcodes: Sequence[str]) -> pd.DataFrame:
         """Geocode normalised postcodes.
 
+        Parameters
+        ----------
+        postcodes
+            Postcodes in any spacing or case.
+
         Returns
         -------
         DataFrame
-            one row per input, in order, with ``x``, ``y`` (EPSG:27700 metres) and
-            ``district_code``; ``NaN`` coordinates where the postcode is unknown or has none.
+            one row per input, in order, with ``x``, ``y`` (EPSG:27700 metres; Northern
+            Ireland's converted from the Irish Grid), ``district_code`` and ``known`` (the
+            directory has the postcode); ``NaN`` coordinates where the postcode is unknown or
+            has no location (Channel Islands, Isle of Man, no grid reference).
         """
         keys = [_key(p) for p in postcodes]
         self._load_letters({k[0] for k in keys if k})
         found = self._table.reindex(keys)
         found.index = pd.Index(list(postcodes), name="postcode")
+        found["known"] = found["district_code"].notna().to_numpy()
         return found
 
     def postcodes_in_districts(

@@ -28,7 +28,13 @@ from ._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
 from ._tables import ROW, read_table
 from .areas import place_points
 from .errors import InputError, Problem, ProblemList
-from .postcodes import PostcodeDirectory, default_directory, normalise_postcode, wgs84_to_bng
+from .postcodes import (
+    PostcodeDirectory,
+    default_directory,
+    describe_missing,
+    normalise_postcode,
+    wgs84_to_bng,
+)
 from .vocab import days_text, parse_days, parse_services, services_text
 
 __all__ = [
@@ -189,6 +195,7 @@ def _text_cell(cell: str) -> str:
 
 
 def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) -> pd.DataFrame:
+    header = int(frame.attrs.get("header_row", 1))
     rename = {}
     for c in frame.columns:
         if c == ROW:
@@ -197,7 +204,9 @@ def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) ->
         if key in spec and key != c:
             if key in frame.columns:
                 raise InputError(
-                    Problem(file, f"both '{c}' and '{key}' are given; keep one", row=1, column=c)
+                    Problem(
+                        file, f"both '{c}' and '{key}' are given; keep one", row=header, column=c
+                    )
                 )
             rename[c] = key
     frame = frame.rename(columns=rename)
@@ -210,7 +219,7 @@ def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) ->
                     "a required column is missing (columns: "
                     + ", ".join(c for c in frame.columns if c != ROW)
                     + ")",
-                    row=1,
+                    row=header,
                     column=c,
                 )
                 for c in missing
@@ -309,12 +318,13 @@ def _locate(
         directory = directory or default_directory()
         found = directory.lookup([pc for _, pc in want])
         fx, fy = found["x"].to_numpy(float), found["y"].to_numpy(float)
-        for (i, pc), a, b in zip(want, fx, fy):
+        known = found["known"].to_numpy(bool)
+        for (i, pc), a, b, k in zip(want, fx, fy, known):
             if np.isfinite(a) and np.isfinite(b):
                 x[i], y[i] = a, b
             else:
                 r.problems.add(
-                    f"postcode not found in {directory.source}",
+                    describe_missing(directory, bool(k)),
                     row=r.rows[i],
                     column="postcode",
                     value=pc,
@@ -330,30 +340,40 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def _read_frame(path: str | Path, what: str, allow_points: bool):
+def _read_frame(path: str | Path, what: str, allow_points: bool, sheet=None, layer=None):
     path = Path(path)
     if allow_points and path.suffix.lower() in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
-        return _read_point_layer(path)
-    return read_table(path, what=what), None
+        return _read_point_layer(path, layer)
+    return read_table(path, what=what, sheet=sheet), None
 
 
-def _read_point_layer(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+def _read_point_layer(
+    path: Path, layer: str | None = None
+) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    from .areas import choose_layer
+
     file = str(path)
     if not path.exists():
         raise InputError(Problem(file, "providers file not found"))
+    layer = choose_layer(path, layer, prefer=("providers",), what="providers")
     try:
-        gdf = gpd.read_file(path)
+        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
     except Exception as exc:
         raise InputError(Problem(file, f"cannot read as a point layer: {exc}")) from None
     if gdf.crs is None:
         raise InputError(Problem(file, "the layer has no coordinate reference system (CRS)"))
     problems = ProblemList(file)
+    points = []
     for i, g in enumerate(gdf.geometry):
+        if g is not None and g.geom_type == "MultiPoint" and len(g.geoms) == 1:
+            g = g.geoms[0]  # what GIS tools write for a point layer saved as "multi"
+        points.append(g)
         if g is None or g.is_empty:
             continue  # may still have a postcode
         if g.geom_type != "Point":
             problems.add(f"a {g.geom_type} where a point is needed", row=i + 2, column="geometry")
     problems.raise_if_any()
+    gdf = gdf.set_geometry(gpd.GeoSeries(points, index=gdf.index, crs=gdf.crs))
     bng = gdf.to_crs("EPSG:27700")
     has = bng.geometry.notna() & ~bng.geometry.is_empty
     x = np.where(has, bng.geometry.x.where(has), np.nan).astype(float)
@@ -374,7 +394,13 @@ def _read_point_layer(path: Path) -> tuple[pd.DataFrame, tuple[np.ndarray, np.nd
     return table, (x, y)
 
 
-def read_providers(path: str | Path, *, postcodes: PostcodeDirectory | None = None) -> pd.DataFrame:
+def read_providers(
+    path: str | Path,
+    *,
+    postcodes: PostcodeDirectory | None = None,
+    sheet: str | None = None,
+    layer: str | None = None,
+) -> pd.DataFrame:
     """Read and validate a providers register (CSV, XLSX, or a GeoPackage/GeoJSON point layer).
 
     Parameters
@@ -383,6 +409,11 @@ def read_providers(path: str | Path, *, postcodes: PostcodeDirectory | None = No
         The register file. Columns as in SPEC.md; names are matched case-insensitively.
     postcodes
         Where to geocode postcodes; default: the ONS directory of the postcode package.
+    sheet
+        The sheet of a workbook with several (default: the only one, or one named
+        'providers').
+    layer
+        The layer of a GeoPackage with several (default: the only one, or 'providers').
 
     Returns
     -------
@@ -395,7 +426,7 @@ def read_providers(path: str | Path, *, postcodes: PostcodeDirectory | None = No
         listing every problem found, each with file, row and column.
     """
     file = str(path)
-    frame, given_xy = _read_frame(path, "providers", allow_points=True)
+    frame, given_xy = _read_frame(path, "providers", True, sheet=sheet, layer=layer)
     frame = _normalise_columns(frame, PROVIDER_COLUMNS, file)
     if len(frame) == 0:
         raise InputError(Problem(file, "the providers register has no rows"))
@@ -444,7 +475,9 @@ def read_providers(path: str | Path, *, postcodes: PostcodeDirectory | None = No
     )
 
 
-def read_people(path: str | Path, *, postcodes: PostcodeDirectory | None = None) -> pd.DataFrame:
+def read_people(
+    path: str | Path, *, postcodes: PostcodeDirectory | None = None, sheet: str | None = None
+) -> pd.DataFrame:
     """Read and validate a people register (CSV or XLSX; pseudonymous, never published).
 
     Parameters
@@ -453,6 +486,8 @@ def read_people(path: str | Path, *, postcodes: PostcodeDirectory | None = None)
         The register file. Columns as in SPEC.md; names are matched case-insensitively.
     postcodes
         Where to geocode postcodes; default: the ONS directory of the postcode package.
+    sheet
+        The sheet of a workbook with several (default: the only one, or one named 'people').
 
     Returns
     -------
@@ -465,7 +500,7 @@ def read_people(path: str | Path, *, postcodes: PostcodeDirectory | None = None)
         listing every problem found, each with file, row and column.
     """
     file = str(path)
-    frame, _ = _read_frame(path, "people", allow_points=False)
+    frame, _ = _read_frame(path, "people", False, sheet=sheet)
     frame = _normalise_columns(frame, PEOPLE_COLUMNS, file)
     if len(frame) == 0:
         raise InputError(Problem(file, "the people register has no rows"))

@@ -115,9 +115,35 @@ def serve_policy(
                 column="token_file",
             )
         )
+    if not problems:
+        problems += _port_problems(host, port)
     if problems:
         raise InputError(problems)
     return ServePolicy(host, port, token or None)
+
+
+def _port_problems(host: str, port: int) -> list[Problem]:
+    """Is the address free to listen on? (Found before the register is read.)"""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return [Problem("settings", f"cannot listen on {host}: {exc}", column="host")]
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(address)
+        except OSError as exc:
+            return [
+                Problem(
+                    "settings",
+                    f"cannot listen on {host}:{port} ({exc.strerror}); is gapmap serve already "
+                    "running? Choose another port",
+                    column="port",
+                )
+            ]
+    return []
 
 
 @dataclass
@@ -141,6 +167,8 @@ class Register:
     areas: Path | None = None
     area_columns: AreaColumns | None = None
     postcode_file: Path | None = None
+    #: other keywords of :meth:`Study.read` (which sheet or layer to read)
+    read_options: dict = field(default_factory=dict)
     study: Study | None = None
     suggester: Suggester | None = None
     loaded_at: datetime | None = None
@@ -157,6 +185,7 @@ class Register:
             settings=self.settings,
             area_columns=self.area_columns,
             postcode_file=self.postcode_file,
+            **self.read_options,
         )
         providers = study.providers
         suggester = Suggester(study)

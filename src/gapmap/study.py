@@ -200,6 +200,10 @@ class Study:
         rates: str | Path | None = None,
         census_lookup: str | Path | None = None,
         census_areas: str | Path | None = None,
+        providers_sheet: str | None = None,
+        people_sheet: str | None = None,
+        providers_layer: str | None = None,
+        areas_layer: str | None = None,
     ) -> Study:
         """Read every input of a study, gathering every problem before raising once.
 
@@ -220,6 +224,9 @@ class Study:
             A rural classification table, and a lookup from its codes to the area codes.
         census, rates, census_lookup, census_areas
             Need from population (:func:`gapmap.need.estimated_demand`).
+        providers_sheet, people_sheet, providers_layer, areas_layer
+            Which sheet of a workbook, or layer of a GeoPackage, to read when a file holds
+            several (never chosen silently).
 
         Returns
         -------
@@ -268,13 +275,16 @@ class Study:
             area_layer = attempt(
                 read_areas, areas, code_column=cols.code, name_column=cols.name,
                 district_column=cols.district, district_name_column=cols.district_name,
-                rural_column=cols.rural,
+                rural_column=cols.rural, layer=areas_layer,
             )  # fmt: skip
         prov = people_reg = None
         if providers is not None:
-            prov = attempt(read_providers, providers, postcodes=directory)
+            prov = attempt(
+                read_providers, providers, postcodes=directory, sheet=providers_sheet,
+                layer=providers_layer,
+            )  # fmt: skip
         if people is not None:
-            people_reg = attempt(read_people, people, postcodes=directory)
+            people_reg = attempt(read_people, people, postcodes=directory, sheet=people_sheet)
         rural_flags = None
         if rural is not None:
             rural_flags = attempt(read_rural_classification, rural, lookup=rural_lookup)

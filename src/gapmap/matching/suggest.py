@@ -146,7 +146,7 @@ def request_from_fields(
     """
     from ..areas import place_points
     from ..errors import ProblemList
-    from ..postcodes import default_directory, normalise_postcode
+    from ..postcodes import default_directory, describe_missing, normalise_postcode
     from ..registers import parse_travel_km, parse_weekly_hours, point_from_latlon
 
     problems = ProblemList(source)
@@ -181,7 +181,7 @@ def request_from_fields(
             found = directory.lookup([pc]).iloc[0]
             if not np.isfinite(found["x"]):
                 problems.add(
-                    f"postcode not found in {directory.source}", column="postcode", value=pc
+                    describe_missing(directory, bool(found["known"])), column="postcode", value=pc
                 )
             else:
                 x, y = float(found["x"]), float(found["y"])
