@@ -199,8 +199,10 @@ def test_a_csv_saved_with_an_excel_name_is_read_as_the_csv_it_is(tmp_path):
 
     named_xlsx = _write(tmp_path / "providers.xlsx", _csv(P))
     plain = _write(tmp_path / "providers.csv", _csv(P))
-    assert read_providers(named_xlsx).drop(columns="row").equals(
-        read_providers(plain).drop(columns="row")
+    assert (
+        read_providers(named_xlsx)
+        .drop(columns="row")
+        .equals(read_providers(plain).drop(columns="row"))
     )
 
 

@@ -237,7 +237,7 @@ def _study(args, *, providers=True, people=True):
     """Read the study the options describe (every input problem at once)."""
     from .study import AreaColumns, Study
 
-    return Study.read(
+    study = Study.read(
         providers=getattr(args, "providers", None) if providers else None,
         people=getattr(args, "people", None) if people else None,
         areas=getattr(args, "areas", None),
@@ -261,6 +261,9 @@ def _study(args, *, providers=True, people=True):
         providers_layer=getattr(args, "providers_layer", None),
         areas_layer=getattr(args, "areas_layer", None),
     )
+    for note in study.notes:
+        _say(f"  ({note})")
+    return study
 
 
 _INPUT_ARGS = (
@@ -301,8 +304,6 @@ def _placement(study) -> None:
                 f"  {snapped} {label} just outside every area were placed in the nearest one "
                 f"(at most {reg['snapped_m'].max():,.0f} m away)"
             )
-    for note in study.notes:
-        _say(f"  ({note})")
 
 
 # --- the steps every command shares ----------------------------------------------------------

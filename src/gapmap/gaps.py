@@ -228,7 +228,7 @@ def gap_analysis(study: Study) -> GapResult:
     """
     settings = study.settings
     areas = study.areas
-    notes: list[str] = list(study.notes)
+    notes: list[str] = []
     cov = person_coverage(study.reach, study.people, study.providers, enhanced=settings.enhanced)
     per = cov.frame()
     people = pd.concat(
