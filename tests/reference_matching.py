@@ -28,8 +28,10 @@ def reference_optimum(
     providers: pd.DataFrame,
     absence_rate: float = 0.15,
     allow_without_cover: bool = False,
+    relaxed: bool = False,
 ) -> float:
-    """The optimal sum of priority x hours, by SCIP over enumerated options."""
+    """The optimal sum of priority x hours, by SCIP over enumerated options; with ``relaxed``
+    the optimum of the linear relaxation of the same formulation, by GLOP."""
     n_v = len(providers)
 
     def eligible(p, v):
@@ -43,7 +45,7 @@ def reference_optimum(
             return False
         return not (people.regulated_care[p] and not providers.cqc_registered[v])
 
-    solver = pywraplp.Solver.CreateSolver("SCIP")
+    solver = pywraplp.Solver.CreateSolver("GLOP" if relaxed else "SCIP")
     load = {v: [] for v in range(n_v)}
     objective = []
     for p in range(len(people)):
@@ -76,7 +78,7 @@ def reference_optimum(
                     options.append((v, w, c, give, hours - give))
         chosen = []
         for v, w, c, give, rest in options:
-            t = solver.BoolVar("")
+            t = solver.NumVar(0.0, 1.0, "") if relaxed else solver.BoolVar("")
             chosen.append(t)
             load[v].append((t, _units(give)))
             if w is not None:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -185,3 +187,82 @@ def test_people_left_outside_every_area_are_unmatched_with_their_reason():
     best, greedy = match(replace(study, people=moved))
     for result in (best, greedy):
         assert all(result.reasons.get(p) == "outside_areas" for p in far)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, monkeypatch):
+    """With enumeration switched off, column generation must reach the optimum of the linear
+    relaxation of the reference formulation (written apart, solved by GLOP), and the integer
+    matching lies between greedy and the true optimum (SCIP)."""
+    import gapmap.matching.colgen as colgen
+
+    monkeypatch.setattr(colgen, "ENUMERATE_LIMIT", 0)
+    people, providers = small_instance(500 + seed, n_people=30, n_providers=9)
+    best, greedy = match(box_study(people, providers, match_time_limit_s=3))
+    lp = reference_optimum(people, providers, relaxed=True)
+    optimum = reference_optimum(people, providers)
+    assert best.details["lp_converged"]
+    assert best.best_bound == pytest.approx(lp, rel=1e-6)
+    assert greedy.objective - 1e-9 <= best.objective <= optimum + 1e-9 <= lp + 1e-6
+
+
+@pytest.mark.slow
+def test_the_time_limit_holds_reading_included(tmp_path):
+    """20,000 people and 4,000 providers with --time-limit 15: the whole command (reading,
+    candidates, solving, checking, writing) ends within the limit and a few seconds."""
+    import subprocess
+    import sys
+    import time
+
+    from gapmap.demo import write_demo_registers
+
+    p, q = write_demo_registers(tmp_path / "in", providers=4000, people=20000)
+    t = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-m", "gapmap.cli", "match", "--providers", str(p), "--people", str(q),
+         "--out", str(tmp_path / "out"), "--time-limit", "15"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    took = time.perf_counter() - t
+    assert r.returncode == 0, r.stderr
+    assert took < 15 + 15, f"{took:.1f} s"  # a margin for a machine busy with other tests
+    assert (tmp_path / "out" / "matches.csv").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_best_matching_and_a_second_leaves_without_writing(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+    def run(out, interrupts):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gapmap.cli", "match", "--providers",
+             str(demo / "providers.csv"), "--people", str(demo / "people.csv"), "--out", str(out),
+             "--time-limit", "60"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.time() + 40
+        for line in proc.stderr:  # wait until it is improving on the greedy matching
+            if "no matching can do better" in line or time.time() > deadline:
+                break
+        time.sleep(1.0)
+        for _ in range(interrupts):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        out_text, err_text = proc.communicate(timeout=60)
+        return proc.returncode, out_text, err_text
+
+    t = time.perf_counter()
+    rc, printed, _ = run(tmp_path / "once", 1)
+    assert rc == 0 and "Stopped early at your request" in printed
+    assert time.perf_counter() - t < 45
+    summary = json.loads((tmp_path / "once" / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    rc, _, err = run(tmp_path / "twice", 2)
+    assert rc == 1 and "interrupted" in err
+    assert not (tmp_path / "twice").exists() or not any((tmp_path / "twice").iterdir())

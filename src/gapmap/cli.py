@@ -173,7 +173,8 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
         "match people who need cover even when no cover provider is free", kind=bool,
     )  # fmt: skip
     if batch:
-        _setting(g, "match_time_limit_s", "seconds for the matching solver")
+        _setting(g, "match_time_limit_s", "seconds for the whole matching run, reading included")
+
         _setting(g, "candidates", "nearest candidates kept per role and day class", kind=int)
         _setting(g, "workers", "solver threads", kind=int)
 
@@ -324,15 +325,37 @@ def _gaps(study, args, title: str, out: Path):
 
 
 def _match(study, args, out: Path):
+    import signal
+
     from .matching import match
     from .publish.outputs import write_match_outputs
     from .publish.summaries import match_lines
 
     _note(
         f"Matching {len(study.people):,} people to {len(study.providers):,} providers "
-        f"(time limit {study.settings.match_time_limit_s:g} s) ..."
+        f"(time limit {study.settings.match_time_limit_s:g} s; Ctrl+C stops early and keeps "
+        "the best matching found so far) ..."
     )
-    best, greedy = match(study, say=_note)
+    deadline = getattr(args, "started", time.perf_counter()) + (
+        study.settings.match_time_limit_s - 1.0  # a second to check and write
+    )
+    asked = {"stop": False}
+
+    def on_interrupt(signum, frame):  # first Ctrl+C: stop and keep; second: leave
+        if asked["stop"]:
+            raise KeyboardInterrupt
+        asked["stop"] = True
+        _note("  stopping: keeping the best matching found so far (Ctrl+C again to leave "
+              "without writing anything) ...")  # fmt: skip
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        best, greedy = match(
+            study, say=_note, deadline=deadline, stop=lambda: asked["stop"],
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    best.details["interrupted"] = asked["stop"]
     write_match_outputs(best, greedy, study, out)
     _print(match_lines(best, greedy, study))
     _say(f"Outputs in {args.out}/: matches.csv (internal: person ids), summary.json")
@@ -466,7 +489,9 @@ def cmd_recruit(args) -> int:
 
 def cmd_match(args) -> int:
     """``gapmap match``: batch matching of a waiting list."""
+    args.started = time.perf_counter()  # the time limit counts from here (reading included)
     with _output_folder(args) as folder:
+        _note("Reading and placing the registers ...")
         study = _study(args)
         with folder.run() as out:
             _match(study, args, out)

@@ -13,9 +13,10 @@ if given). Choose at most K sites:
     \\max \\sum_i w_i y_i \\quad\\text{s.t.}\\quad
     y_i \\le \\sum_{j \\in N_i} x_j,\\quad \\sum_j x_j \\le K,\\quad x_j, y_i \\in \\{0, 1\\}.
 
-Solved with OR-Tools CP-SAT (weights scaled to whole hundredths), started from the greedy
-solution (:func:`greedy_max_coverage`: add the site with the largest uncovered weight in reach,
-one at a time; within 1 − 1/e of the optimum).
+Solved with HiGHS's branch and cut (an LP-based MIP solver, through ``highspy``: the
+formulation's LP relaxation is strong, which is what proves the optimum quickly, as spopt does
+with CBC), started from the greedy solution (:func:`greedy_max_coverage`: add the site with
+the largest uncovered weight in reach, one at a time; within 1 − 1/e of the optimum).
 
 **Capacitated variant.** Demand point i has h_i hours and priority p_i; each new provider can
 give at most C hours a week; f_ij ≥ 0 are the hours of i taken by site j:
@@ -56,8 +57,6 @@ __all__ = [
     "greedy_max_coverage",
     "max_coverage",
 ]
-
-_SCALE = 100  # CP-SAT weights in hundredths
 
 
 @dataclass
@@ -215,7 +214,12 @@ def max_coverage(
     workers: int = 2,
     matrix: sparse.csr_matrix | None = None,
 ) -> SiteChoice:
-    """The maximal covering location problem solved with CP-SAT (see the module docstring).
+    """The maximal covering location problem, solved to proven optimality by a MIP solver.
+
+    The formulation of the module docstring (y relaxed to [0, 1]: at an optimum it is 1 exactly
+    where a chosen site reaches the point) is solved by HiGHS's branch and cut (``highspy``),
+    started from the greedy choice: an LP-based solver proves the optimum where CP-SAT could
+    not (Kent's 938 LSOAs at 2 km, K = 60: seconds instead of no proof in a minute).
 
     Parameters
     ----------
@@ -231,15 +235,25 @@ def max_coverage(
         At most this many sites (``k`` ≤ m).
     demand_limit_m
         Optional own limit of each demand point (NaN: none).
-    time_limit_s, workers
-        CP-SAT's time limit and threads.
+    time_limit_s
+        The solver's time limit.
+    workers
+        Kept for the interface (HiGHS's branch and cut runs on one thread).
 
     Returns
     -------
     SiteChoice
-        ``status`` is CP-SAT's (``OPTIMAL`` when proven); ``objective`` the weight covered.
+        ``status`` ``OPTIMAL`` when proven; ``objective`` the weight covered; ``bound`` the
+        solver's proven upper bound.
+
+    Examples
+    --------
+    >>> d = np.array([[0.0, 0.0], [5000.0, 0.0], [10000.0, 0.0]])
+    >>> s = np.array([[0.0, 0.0], [10000.0, 0.0]])
+    >>> max_coverage(d, np.array([1.0, 5.0, 2.0]), s, 6000.0, 1).objective
+    7.0
     """
-    from ortools.sat.python import cp_model
+    import highspy
 
     if time_limit_s <= 0:
         raise ValueError("the time limit must be positive")
@@ -253,45 +267,72 @@ def max_coverage(
     _check(w, a.shape[1], k)
     start = greedy_max_coverage(demand_xy, w, site_xy, radius_m, k, matrix=a)
     assert start.covered is not None
-    wi = np.round(w * _SCALE).astype(np.int64)
-    useful_rows = np.flatnonzero((np.asarray(a.sum(axis=1)).ravel() > 0) & (wi > 0))
-    useful_sites = np.flatnonzero(np.asarray(a[useful_rows].sum(axis=0)).ravel() > 0)
-    if len(useful_rows) == 0 or k == 0:
+    rows = np.flatnonzero((np.asarray(a.sum(axis=1)).ravel() > 0) & (w > 0))
+    if len(rows) == 0 or k == 0:
         return SiteChoice(
             start.sites, start.objective, start.objective, "OPTIMAL", time.perf_counter() - t0,
-            "cp-sat", covered=start.covered,
+            "highs", covered=start.covered,
         )  # fmt: skip
-    model = cp_model.CpModel()
-    x = {int(j): model.new_bool_var(f"x{j}") for j in useful_sites}
-    y = {}
-    sub = a[useful_rows].tocsr()
-    for r, i in enumerate(useful_rows):
-        sites = sub.indices[sub.indptr[r] : sub.indptr[r + 1]]
-        y[int(i)] = model.new_bool_var(f"y{i}")
-        model.add_bool_or([x[int(j)] for j in sites]).only_enforce_if(y[int(i)])
-    model.add(sum(x.values()) <= k)
-    model.maximize(sum(int(wi[i]) * v for i, v in y.items()))
-    chosen0 = set(start.sites.tolist())
-    for j, v in x.items():
-        model.add_hint(v, j in chosen0)
-    for row, v in y.items():
-        model.add_hint(v, bool(start.covered[row]))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit_s)
-    solver.parameters.num_workers = max(1, int(workers))
-    status = solver.solve(model)
-    name = solver.status_name(status)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"CP-SAT found no solution ({name})")
-    sites = np.array(sorted(j for j, v in x.items() if solver.value(v)), dtype=np.int64)
+    sub = a[rows].tocsc().astype(np.float64)
+    n_site, n_dem = sub.shape[1], len(rows)
+    from .matching.colgen import new_highs
+
+    h = new_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    inf = highspy.kHighsInf
+    # columns: x_j (binary) then y_i (continuous in [0, 1])
+    costs = np.concatenate([np.zeros(n_site), w[rows]])
+    lower = np.zeros(n_site + n_dem)
+    upper = np.ones(n_site + n_dem)
+    h.addVars(n_site + n_dem, lower, upper)
+    h.changeColsCost(n_site + n_dem, np.arange(n_site + n_dem, dtype=np.int32), costs)
+    h.changeColsIntegrality(
+        n_site, np.arange(n_site, dtype=np.int32),
+        np.array([highspy.HighsVarType.kInteger] * n_site),
+    )  # fmt: skip
+    # rows: y_i - sum_{j in N_i} x_j <= 0, then sum_j x_j <= K
+    csr = sub.tocsr()
+    starts: list[int] = []
+    index: list[int] = []
+    value: list[float] = []
+    for r in range(n_dem):
+        starts.append(len(index))
+        js = csr.indices[csr.indptr[r] : csr.indptr[r + 1]]
+        index += [n_site + r, *js.tolist()]
+        value += [1.0, *([-1.0] * len(js))]
+    starts.append(len(index))
+    index += list(range(n_site))
+    value += [1.0] * n_site
+    h.addRows(
+        n_dem + 1, np.full(n_dem + 1, -inf), np.concatenate([np.zeros(n_dem), [float(k)]]),
+        len(index), np.array(starts, np.int32), np.array(index, np.int32), np.array(value),
+    )  # fmt: skip
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    x0 = np.zeros(n_site + n_dem)
+    x0[start.sites] = 1.0
+    x0[n_site:] = start.covered[rows].astype(float)
+    sol = highspy.HighsSolution()
+    sol.col_value = x0.tolist()
+    sol.value_valid = True
+    h.setSolution(sol)
+    h.run()
+    status = h.getModelStatus()
+    values = np.asarray(h.getSolution().col_value, float)
+    if len(values) != n_site + n_dem:
+        values = x0
+    sites = np.flatnonzero(values[:n_site] > 0.5).astype(np.int64)
     covered = np.asarray(a[:, sites].sum(axis=1)).ravel() > 0
     obj = float(w[covered].sum())
     if start.objective > obj:  # never worse than where it started
         sites, covered, obj = start.sites, start.covered, start.objective
-    bound = max(obj, solver.best_objective_bound / _SCALE)
-    if name == "OPTIMAL":
-        bound = obj
-    return SiteChoice(sites, obj, bound, name, time.perf_counter() - t0, "cp-sat", covered=covered)
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    info = h.getInfo()
+    bound = obj if optimal else max(obj, float(info.mip_dual_bound))
+    return SiteChoice(
+        sites, obj, bound, "OPTIMAL" if optimal else "FEASIBLE", time.perf_counter() - t0,
+        "highs", covered=covered,
+    )  # fmt: skip
 
 
 def _pairs(a: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:

@@ -36,23 +36,29 @@ def match(
     study: Study,
     *,
     say: Callable[[str], None] | None = None,
+    deadline: float | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[MatchResult, MatchResult]:
     """Match a study's waiting list to its providers; returns ``(optimised, greedy)``.
 
     Parameters
     ----------
     study
-        Areas, registers and settings; matching uses the study's one :class:`Reach` and
-        ``absence_rate``, ``allow_without_cover``, ``match_time_limit_s``, ``candidates``,
-        ``workers`` of its settings.
+        Areas, registers and settings; matching uses the study's one :class:`Reach`, every
+        eligible provider of it, and ``absence_rate``, ``allow_without_cover``,
+        ``match_time_limit_s`` and ``workers`` of its settings.
     say
         Called with progress messages.
+    deadline
+        ``time.perf_counter()`` by which to be done (default: now + the time limit).
+    stop
+        Returns True once the user asked to stop (Ctrl-C): the best matching so far is kept.
 
     Returns
     -------
     (MatchResult, MatchResult)
         The optimised matching and the greedy baseline, both checked by the independent
-        checker (:func:`check_matching`).
+        checker (:func:`check_matching`). The optimised one is never worse than greedy.
 
     Raises
     ------
@@ -66,23 +72,32 @@ def match(
     >>> best.objective >= greedy.objective                              # doctest: +SKIP
     True
     """
+    import time
+
     settings = study.settings
+    deadline = (
+        deadline if deadline is not None else time.perf_counter() + (settings.match_time_limit_s)
+    )
     people, providers = study.people, study.providers
+    if say is not None:
+        say(f"  who can reach whom: {len(study.reach):,} eligible person-provider pairs")
     options = build_candidates(
         people,
         providers,
         study.reach,
-        max_candidates=settings.candidates,
+        max_candidates=None,
         allow_without_cover=settings.allow_without_cover,
         in_area=study.in_area,
     )
     greedy = greedy_match(people, providers, options, settings)
     if say is not None:
         say(
-            f"  greedy baseline: {len(greedy.matches)} matched, priority-hours "
-            f"{greedy.objective:,.0f}"
+            f"  by hand (most urgent first, nearest with room): {len(greedy.matches):,} "
+            f"matched, {greedy.objective:,.0f} urgency-weighted hours"
         )
-    best = solve_matching(people, providers, options, settings, hint=greedy, say=say)
+    best = solve_matching(
+        people, providers, options, settings, hint=greedy, say=say, deadline=deadline, stop=stop
+    )
     for result in (best, greedy):
         problems = check_matching(
             people,

@@ -71,7 +71,7 @@ def build_candidates(
     providers: pd.DataFrame,
     reach: Reach,
     *,
-    max_candidates: int = 10,
+    max_candidates: int | None = None,
     allow_without_cover: bool = False,
     in_area: np.ndarray | None = None,
 ) -> list[PersonOptions]:
@@ -82,7 +82,8 @@ def build_candidates(
     people, providers
         The registers; ``reach`` their eligible pairs.
     max_candidates
-        Nearest candidates kept per role and day class.
+        Nearest candidates kept per role and day class (None: every eligible one, the full
+        model that batch matching uses).
     allow_without_cover
         Let people who need cover be matched without one.
     in_area
@@ -112,6 +113,7 @@ def build_candidates(
         if "self_directing" in people
         else np.ones(len(people), bool)
     )
+    cap = max_candidates if max_candidates is not None else 1 << 30
     bounds = reach.bounds()
     out = []
     for p in range(len(people)):
@@ -130,28 +132,17 @@ def build_candidates(
             opts.reason = "no_provider_in_reach"
             continue
         P = int(p_days[p])
+        days_e = v_days[elig]
+        given = P & days_e  # the days each eligible provider would give
         classes: dict[int, DayClass] = {}
-        for v in elig.tolist():
-            T = P & int(v_days[v])
-            if T == 0:
-                continue
-            cls = classes.get(T)
-            if cls is None:
-                own = hours_on_days(hours[p], P, T)
-                cls = classes[T] = DayClass(T, P & ~T, own, hours[p] - own)
-            if len(cls.providers) < max_candidates:
-                cls.providers.append(v)
-        for cls in classes.values():
+        for T in dict.fromkeys(given[given != 0].tolist()):  # in order of the nearest
+            own = hours_on_days(hours[p], P, T)
+            cls = classes[T] = DayClass(T, P & ~T, own, hours[p] - own)
+            cls.providers = elig[given == T][:cap].tolist()
             if cls.missing:
-                cls.partners = [
-                    w for w in elig.tolist() if (int(v_days[w]) & cls.missing) == cls.missing
-                ][:max_candidates]
+                cls.partners = elig[(days_e & cls.missing) == cls.missing][:cap].tolist()
             if needs_cover[p] or allow_without_cover:
-                cls.covers = [
-                    c
-                    for c in elig.tolist()
-                    if v_cover[c] and (int(v_days[c]) & cls.days) == cls.days
-                ][: max_candidates + 2]
+                cls.covers = elig[v_cover[elig] & ((days_e & T) == T)][: cap + 2].tolist()
         # keep only classes where a whole match can be formed (ignoring capacity)
         usable, no_cover = [], False
         for cls in classes.values():

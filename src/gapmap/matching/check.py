@@ -62,35 +62,50 @@ def check_matching(
     P = people.reset_index(drop=True)
     V = providers.reset_index(drop=True)
     load = np.zeros(len(V))
+    # plain columns: the checks below read them for every role of every match
+    px, py = P["x"].to_numpy(float), P["y"].to_numpy(float)
+    vx, vy = V["x"].to_numpy(float), V["y"].to_numpy(float)
+    v_limit = V["max_travel_km"].to_numpy(float)
+    p_limit = P["max_travel_km"].to_numpy(float)
+    p_services = [set(str(s).split(";")) for s in P["services"]]
+    v_services = [set(str(s).split(";")) for s in V["services"]]
+    p_regulated = P["regulated_care"].to_numpy(bool)
+    v_cqc = V["cqc_registered"].to_numpy(bool)
+    v_ids = V["provider_id"].astype(str).tolist()
+    p_ids = P["person_id"].astype(str).tolist()
+    p_days_mask = P["day_mask"].to_numpy(np.int64)
+    v_days_mask = V["day_mask"].to_numpy(np.int64)
+    v_cover = V["cover"].to_numpy(bool)
+    p_hours = P["hours"].to_numpy(float)
+    p_needs_cover = P["needs_cover"].to_numpy(bool)
+    p_self = P["self_directing"].to_numpy(bool)
 
     def eligible(p: int, v: int) -> str | None:
-        d = math.hypot(P.at[p, "x"] - V.at[v, "x"], P.at[p, "y"] - V.at[v, "y"]) * circuity / 1000
-        if d > V.at[v, "max_travel_km"] + _TOL:
+        d = math.hypot(px[p] - vx[v], py[p] - vy[v]) * circuity / 1000
+        if d > v_limit[v] + _TOL:
             return f"{d:.2f} km is beyond the provider's limit"
-        own = P.at[p, "max_travel_km"]
-        if not (isinstance(own, float) and math.isnan(own)) and d > own + _TOL:
+        own = p_limit[p]
+        if not math.isnan(own) and d > own + _TOL:
             return f"{d:.2f} km is beyond the person's own limit"
-        need = set(str(P.at[p, "services"]).split(";"))
-        offer = set(str(V.at[v, "services"]).split(";"))
-        if not need <= offer:
-            return f"does not offer {sorted(need - offer)}"
-        if bool(P.at[p, "regulated_care"]) and not bool(V.at[v, "cqc_registered"]):
+        if not p_services[p] <= v_services[v]:
+            return f"does not offer {sorted(p_services[p] - v_services[v])}"
+        if p_regulated[p] and not v_cqc[v]:
             return "needs regulated care but the provider is not CQC-registered"
         return None
 
     for p, m in result.matches.items():
-        pid = P.at[p, "person_id"]
-        if not bool(P.at[p, "self_directing"]):
+        pid = p_ids[p]
+        if not p_self[p]:
             problems.append(f"{pid}: matched but not self-directing")
-        pdays = _days(int(P.at[p, "day_mask"]))
-        hours = float(P.at[p, "hours"])
+        pdays = _days(int(p_days_mask[p]))
+        hours = float(p_hours[p])
         for role, v in (("provider", m.provider), ("partner", m.partner), ("cover", m.cover)):
             if v < 0:
                 continue
             why = eligible(p, v)
             if why:
-                problems.append(f"{pid}: {role} {V.at[v, 'provider_id']} not eligible: {why}")
-        vdays = _days(int(V.at[m.provider, "day_mask"])) & pdays
+                problems.append(f"{pid}: {role} {v_ids[v]} not eligible: {why}")
+        vdays = _days(int(v_days_mask[m.provider])) & pdays
         if not vdays:
             problems.append(f"{pid}: provider works none of the person's days")
             continue
@@ -104,7 +119,7 @@ def check_matching(
         if missing:
             if m.partner < 0:
                 problems.append(f"{pid}: no partner for days the provider does not work")
-            elif not missing <= _days(int(V.at[m.partner, "day_mask"])):
+            elif not missing <= _days(int(v_days_mask[m.partner])):
                 problems.append(f"{pid}: partner does not work every missing day")
             elif m.partner == m.provider:
                 problems.append(f"{pid}: partner is the provider")
@@ -113,21 +128,19 @@ def check_matching(
         if m.cover >= 0:
             if m.cover in (m.provider, m.partner):
                 problems.append(f"{pid}: cover is also provider or partner")
-            if not bool(V.at[m.cover, "cover"]):
+            if not v_cover[m.cover]:
                 problems.append(f"{pid}: cover provider is not willing to cover")
-            if not vdays <= _days(int(V.at[m.cover, "day_mask"])):
+            if not vdays <= _days(int(v_days_mask[m.cover])):
                 problems.append(f"{pid}: cover does not work every day the provider gives")
             load[m.cover] += absence_rate * share
-        elif bool(P.at[p, "needs_cover"]) and not allow_without_cover:
+        elif p_needs_cover[p] and not allow_without_cover:
             problems.append(f"{pid}: needs cover but has none")
         load[m.provider] += share
         if m.partner >= 0:
             load[m.partner] += hours - share
     room = V["capacity_hours"].to_numpy(float) - V["committed_hours"].to_numpy(float)
     for v in np.flatnonzero(load > room + 1e-6).tolist():
-        problems.append(
-            f"provider {V.at[v, 'provider_id']}: load {load[v]:.2f} h over its free {room[v]:.2f} h"
-        )
+        problems.append(f"provider {v_ids[v]}: load {load[v]:.2f} h over its free {room[v]:.2f} h")
     valid = {
         "outside_areas",
         "not_self_directing",
@@ -137,33 +150,38 @@ def check_matching(
         "no_capacity",
     }
     placed = "area_code" in P
+    p_area = P["area_code"].astype(str).tolist() if placed else None
     for p in range(len(P)):
-        outside = placed and str(P.at[p, "area_code"]) == ""
+        outside = p_area is not None and p_area[p] == ""
         if p in result.matches:
             if p in result.reasons:
-                problems.append(f"{P.at[p, 'person_id']}: both matched and given a reason")
+                problems.append(f"{p_ids[p]}: both matched and given a reason")
             if outside:
-                problems.append(f"{P.at[p, 'person_id']}: matched but outside every area")
+                problems.append(f"{p_ids[p]}: matched but outside every area")
             continue
         reason = result.reasons.get(p)
         if reason not in valid:
-            problems.append(f"{P.at[p, 'person_id']}: unmatched without a valid reason ({reason})")
+            problems.append(f"{p_ids[p]}: unmatched without a valid reason ({reason})")
         elif (reason == "outside_areas") != outside:
             problems.append(
-                f"{P.at[p, 'person_id']}: outside every area is the first reason for exactly "
+                f"{p_ids[p]}: outside every area is the first reason for exactly "
                 "the people left outside"
             )
         elif outside:
             continue
-        elif reason == "not_self_directing" and bool(P.at[p, "self_directing"]):
-            problems.append(f"{P.at[p, 'person_id']}: said not self-directing, but is")
-        elif reason != "not_self_directing" and not bool(P.at[p, "self_directing"]):
-            problems.append(f"{P.at[p, 'person_id']}: not self-directing should come first")
+        elif reason == "not_self_directing" and bool(p_self[p]):
+            problems.append(f"{p_ids[p]}: said not self-directing, but is")
+        elif reason != "not_self_directing" and not bool(p_self[p]):
+            problems.append(f"{p_ids[p]}: not self-directing should come first")
         elif reason == "no_provider_in_reach" and any(
-            eligible(p, v) is None for v in range(len(V))
+            eligible(p, int(v)) is None
+            for v in np.flatnonzero(
+                np.hypot(vx - px[p], vy - py[p]) * circuity / 1000 <= v_limit + _TOL
+            )
         ):
-            problems.append(f"{P.at[p, 'person_id']}: said no provider in reach, but one is")
-    objective = sum(int(P.at[p, "priority"]) * float(P.at[p, "hours"]) for p in result.matches)
+            problems.append(f"{p_ids[p]}: said no provider in reach, but one is")
+    p_priority = P["priority"].to_numpy(np.int64)
+    objective = sum(int(p_priority[p]) * float(p_hours[p]) for p in result.matches)
     if abs(objective - result.objective) > 1e-6 * max(1.0, objective):
         problems.append(f"objective reported {result.objective:g}, matches give {objective:g}")
     return problems

@@ -196,7 +196,9 @@ class OutputFolder:
             except (KeyboardInterrupt, InputError):
                 raise
             except Exception as exc:
-                raise self._explain(exc) from exc
+                if self._is_writing_error(exc):
+                    raise self._explain(exc) from exc
+                raise
             try:
                 self._commit(stage)
             except OSError as exc:
@@ -216,6 +218,14 @@ class OutputFolder:
             os.replace(stage / name, self.out / name)
         write_about(self.out)
         journal.unlink()
+
+    def _is_writing_error(self, exc: BaseException) -> bool:
+        """A failure to write (the disk, the file system, GDAL), not a fault in the analysis."""
+        if isinstance(exc, OSError) or type(exc).__name__ in ("DataSourceError", "FieldError"):
+            return True
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(self.out).free < _FULL_BYTES
+        return False
 
     def _explain(self, exc: BaseException) -> OutputError:
         full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC

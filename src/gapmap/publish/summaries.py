@@ -190,15 +190,22 @@ def match_lines(best, greedy, study) -> list[str]:
     ]
     gap = best.gap
     ratio = best.objective / greedy.objective if greedy.objective else float("nan")
-    lines.append(
-        f"Priority-weighted hours {ratio:.1%} of greedy's"
-        + (
-            f"; {1 - gap:.1%} of the best possible (the solver's proven bound)"
-            if gap is not None
-            else ""
-        )
-        + f"; {best.seconds:.0f} s."
-    )
+    lines.append(f"Urgency-weighted hours matched: {ratio - 1:+.1%} on matching by hand (greedy).")
+    if gap is not None:
+        if best.status == "OPTIMAL":
+            lines.append("No better matching exists under these rules (proven).")
+        elif best.details.get("lp_converged"):
+            lines.append(
+                f"At least {1 - gap:.1%} of the best that any matching could do under these rules "
+                "(the rest of the way is not proven to exist: the bound is a relaxation)."
+            )
+        else:
+            lines.append(
+                f"At least {1 - gap:.1%} of an upper bound on what any matching could do (a loose "
+                "bound: there was too little time to tighten it; a longer --time-limit helps)."
+            )
+    if best.details.get("interrupted"):
+        lines.append("Stopped early at your request: this is the best matching found by then.")
     reasons = Counter(best.reasons.values())
     if reasons:
         lines.append(
