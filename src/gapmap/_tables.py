@@ -144,6 +144,15 @@ def _sheet_rows(path: Path, file: str, what: str, sheet: str | None) -> Iterator
                 )
             chosen = named[0]
         ws = book[chosen]
+        declared = ws.max_row  # the sheet's own <dimension>, read without the rows (may be None)
+        if declared is not None and declared > MAX_ROWS + 50:
+            raise InputError(
+                Problem(
+                    file,
+                    f"the sheet {chosen!r} has {declared:,} rows; gapmap reads up to "
+                    f"{MAX_ROWS:,} rows from one table (is it the right file?)",
+                )
+            )
         for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
             yield n, ["" if v is None else str(v) for v in values]
     finally:

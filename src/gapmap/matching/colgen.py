@@ -245,6 +245,10 @@ class _Master:
         h.addRows(n, np.full(n, -inf), upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32),
                   np.zeros(0))  # fmt: skip
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        if len(people) > 4000:
+            # large masters: the interior point method (with crossover, for the duals) solves
+            # each round three to four times faster than a warm-started simplex (Somerset scale)
+            h.setOptionValue("solver", "ipm")
         self.n_cols = 0
         self.people = people
         self.providers = providers
@@ -461,13 +465,20 @@ def _round(pool, lp_x, people_idx, weight, classes, room) -> dict[int, Match]:
     out: dict[int, Match] = {}
     for p in order:
         for j in sorted(by_person[p], key=lambda j: -lp_x[j]):
-            loads = _loads(pool, j, classes)
-            if all(left[u] >= load for u, load in loads):
-                for u, load in loads:
-                    left[u] -= load
+            if _take(pool, j, classes, left):
                 out[p] = _match(pool, j, classes)
                 break
     return out
+
+
+def _take(pool: PatternPool, j: int, classes, left: np.ndarray) -> bool:
+    """Give pattern j its room if all of it is left (``left`` is reduced in place)."""
+    loads = _loads(pool, j, classes)
+    if not all(left[u] >= load for u, load in loads):
+        return False
+    for u, load in loads:
+        left[u] -= load
+    return True
 
 
 def _near_patterns(pool: PatternPool, p: int, classes: list[_Class]) -> None:
@@ -498,10 +509,7 @@ def _start(pool, lp_x, people_idx, weight, classes, room, options, start) -> dic
     picks = sorted(((max(js, key=lambda j: lp_x[j])) for js in by_person.values()),
                    key=lambda j: -lp_x[j])  # fmt: skip
     for j in picks:
-        loads = _loads(pool, j, classes)
-        if all(left[u] >= load for u, load in loads):
-            for u, load in loads:
-                left[u] -= load
+        if _take(pool, j, classes, left):
             chosen[pool.person[j]] = _match(pool, j, classes)
     per_person: dict[int, list[int]] = {}
     for j in range(len(pool)):
@@ -513,10 +521,7 @@ def _start(pool, lp_x, people_idx, weight, classes, room, options, start) -> dic
         for j in sorted(
             per_person.get(p, []), key=lambda j: sum(dist[u] for u, _ in _loads(pool, j, classes))
         ):
-            loads = _loads(pool, j, classes)
-            if all(left[u] >= load for u, load in loads):
-                for u, load in loads:
-                    left[u] -= load
+            if _take(pool, j, classes, left):
                 chosen[p] = _match(pool, j, classes)
                 break
     return max((start, chosen), key=lambda s: sum(weight[p] for p in s))
