@@ -437,7 +437,7 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _say("")
     _placement(study)
     _say("")
-    _say("Gap analysis (2SFCA: the share of need within reach of providers with room):")
+    _say("Gap analysis (2SFCA: how much of each area's need the providers in reach could meet):")
     result = _gaps(
         study, args, "gapmap demo: micro-provider gaps in Kent (synthetic registers)", out
     )

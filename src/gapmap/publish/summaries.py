@@ -119,8 +119,9 @@ def gaps_summary(result, top: int = 8) -> list[str]:
     lines = []
     if need > 0:
         lines.append(
-            f"Need {_hours(need, rule)} h a week; {1 - unmet / need:.0%} of it is within reach of "
-            f"a provider with room; unmet {_hours(unmet, rule)} h."
+            f"Need {_hours(need, rule)} h a week; providers in reach could meet "
+            f"{1 - unmet / need:.0%} of it (their capacity shared out by 2SFCA); unmet "
+            f"{_hours(unmet, rule)} h."
         )
     else:
         lines.append("No need in the register.")
