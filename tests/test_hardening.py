@@ -305,7 +305,6 @@ OPTION_CASES = [
     ("recruit", ["--recruit-services", "gardening"], "gardening"),
     ("match", ["--time-limit", "0"], "--time-limit"),
     ("match", ["--absence-rate", "2"], "--absence-rate"),
-    ("match", ["--candidates", "0"], "--candidates"),
     ("match", ["--workers", "0"], "--workers"),
     ("suggest", ["--absence-rate", "-1"], "--absence-rate"),
     ("suggest", ["--circuity", "9"], "--circuity"),

@@ -175,7 +175,6 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
     if batch:
         _setting(g, "match_time_limit_s", "seconds for the whole matching run, reading included")
 
-        _setting(g, "candidates", "nearest candidates kept per role and day class", kind=int)
         _setting(g, "workers", "solver threads", kind=int)
 
 

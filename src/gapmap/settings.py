@@ -18,7 +18,7 @@ gaps
     ``enhanced`` for the Gaussian-decay 2SFCA.
 matching and suggestions
     ``absence_rate`` (0.15): the cover reserve is absence_rate × the hours covered;
-    ``allow_without_cover``; ``match_time_limit_s`` (60), ``candidates`` (10), ``workers`` (2).
+    ``allow_without_cover``; ``match_time_limit_s`` (60, the whole run), ``workers`` (2).
 recruitment
     what recruits are like (hours, radius, days, services), the demand used, the siting time
     limit and the unit costs of :data:`UNIT_COSTS`.
@@ -99,7 +99,6 @@ class Settings:
     absence_rate: float = 0.15
     allow_without_cover: bool = False
     match_time_limit_s: float = 60.0
-    candidates: int = 10
     workers: int = 2
     seed: int = 0
     #: km added to the distance objective for a person matched without cover (when allowed)
@@ -163,7 +162,6 @@ class Settings:
             ("rural_postcodes_per_km2", self.rural_postcodes_per_km2 >= 0, "must not be negative"),
             ("absence_rate", 0 <= self.absence_rate <= 1, "must be from 0 to 1"),
             ("match_time_limit_s", self.match_time_limit_s > 0, "must be more than 0 seconds"),
-            ("candidates", self.candidates >= 1, "must be at least 1"),
             ("workers", self.workers >= 1, "must be at least 1"),
             ("radius_km", 0 < self.radius_km <= 200, "must be more than 0 and at most 200 km"),
             (

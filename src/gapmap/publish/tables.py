@@ -279,13 +279,12 @@ def match_summary(result, greedy, study) -> dict:
         "settings": {
             "absence_rate": settings.absence_rate,
             "allow_without_cover": settings.allow_without_cover,
-            "candidates_per_role": settings.candidates,
             "time_limit_s": settings.match_time_limit_s,
             "circuity": settings.circuity,
         },
         "note": "counts of people follow the small-number rule (1-7 shown as *, others and "
         "hours rounded to 5); share_of_best_possible compares the priority-weighted hours "
-        "matched with the solver's proven bound for the model with the nearest candidates per "
-        "role; matches.csv holds person ids and is internal: share it only with staff who may "
-        "see the people register",
+        "matched with an upper bound for the full model (every eligible provider); matches.csv "
+        "holds person ids and is internal: share it only with staff who may see the people "
+        "register",
     }
