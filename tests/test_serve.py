@@ -26,6 +26,9 @@ ARTIFACTS = REPO / "test-artifacts"
 ASK = {"postcode": "CT1 2AA", "hours": 6, "days": "Mon;Wed;Sat", "services": "domestic;social"}
 
 
+TOKEN = "a-long-enough-token-for-tests-0123"
+
+
 @pytest.fixture(scope="module")
 def register_file(tmp_path_factory):
     """The demo register, with one hostile trading name."""
@@ -42,7 +45,7 @@ def client(register_file, builtin_areas):
     from fastapi.testclient import TestClient
 
     app = create_app(Register(register_file))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -144,7 +147,7 @@ def test_reload_keeps_the_old_register_when_the_new_file_is_bad(tmp_path, builti
 
     path = tmp_path / "providers.csv"
     shutil.copy(DEMO_PROVIDERS, path)
-    with TestClient(create_app(Register(path))) as c:
+    with TestClient(create_app(Register(path)), base_url="http://127.0.0.1") as c:
         before = c.get("/api/register").json()
         path.write_text("provider_id,name\nA,B\n")
         r = c.post("/api/reload")
@@ -163,15 +166,16 @@ def test_reload_keeps_the_old_register_when_the_new_file_is_bad(tmp_path, builti
 def test_token_guards_everything_but_the_assets(register_file, builtin_areas):
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(Register(register_file), token="s3cret")) as c:
+    app = create_app(Register(register_file), token=TOKEN)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         assert c.post("/api/suggest", json=ASK).status_code == 401
         assert c.get("/openapi.json").status_code == 401
         assert c.get("/").status_code == 401 and "Access token" in c.get("/").text
         assert c.get("/static/leaflet.js").status_code == 200
-        ok = c.post("/api/suggest", json=ASK, headers={"Authorization": "Bearer s3cret"})
+        ok = c.post("/api/suggest", json=ASK, headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200
         assert c.post("/signin", data={"token": "wrong"}).status_code == 401
-        r = c.post("/signin", data={"token": "s3cret"}, follow_redirects=False)
+        r = c.post("/signin", data={"token": TOKEN}, follow_redirects=False)
         assert r.status_code == 303 and "httponly" in r.headers["set-cookie"].lower()
 
 
@@ -347,3 +351,77 @@ def test_serve_refuses_other_hosts_without_a_token_and_bad_registers(tmp_path, c
     assert main(["serve", "--providers", str(bad)]) == 2
     err = capsys.readouterr().err
     assert str(bad) in err and "capacity_hours" in err and "Traceback" not in err
+
+
+# --- safe on any network (issue 15, item 5) -------------------------------------------------
+def _client(register_file, **kwargs):
+    from fastapi.testclient import TestClient
+
+    return TestClient(create_app(Register(register_file), **kwargs), base_url="http://127.0.0.1")
+
+
+def test_other_host_names_are_refused(register_file):
+    """DNS rebinding: a hostile page's own name pointing at 127.0.0.1 gets nothing."""
+    with _client(register_file) as c:
+        r = c.get("/api/register", headers={"Host": "evil.example:8000"})
+        assert r.status_code == 400 and r.json()["problems"][0]["message"]
+        assert c.get("/api/register", headers={"Host": "localhost:8000"}).status_code == 200
+    with _client(register_file, allowed_hosts=("127.0.0.1", "gapmap.kent.local")) as c:
+        assert c.get("/api/register", headers={"Host": "gapmap.kent.local"}).status_code == 200
+
+
+def test_cross_site_posts_are_refused(register_file):
+    with _client(register_file) as c:
+        for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            r = c.post("/api/reload", headers=headers)
+            assert r.status_code == 403 and "another site" in r.json()["problems"][0]["message"]
+        same = c.post("/api/suggest", json=ASK, headers={"Origin": "http://127.0.0.1:8000"})
+        assert same.status_code == 200
+
+
+def test_large_bodies_are_refused_with_413(register_file):
+    from gapmap.serve import MAX_BODY
+
+    with _client(register_file) as c:
+        big = {**ASK, "postcode": "x" * (MAX_BODY + 10)}
+        r = c.post("/api/suggest", json=big)
+        assert r.status_code == 413 and "problems" in r.json()
+        chunked = c.post("/api/suggest", content=iter([b"{" + b" " * MAX_BODY, b"}"]))
+        assert chunked.status_code == 413
+
+
+def test_every_4xx_answer_has_the_problems_shape(register_file):
+    with _client(register_file) as c:
+        for r in (c.get("/nowhere"), c.put("/api/suggest", json=ASK), c.post("/api/suggest")):
+            assert 400 <= r.status_code < 500
+            assert set(r.json()) == {"problems"}, r.json()
+
+
+def test_tokens_bearer_cookie_and_sign_in_throttle(register_file, tmp_path, capsys):
+    import time as _time
+
+    from gapmap.cli import main
+    from gapmap.serve import MAX_FAILED_SIGNINS, SESSION_SECONDS, session_cookie
+
+    with _client(register_file, token=TOKEN) as c:
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            r = c.post("/api/suggest", json=ASK, headers={"Authorization": f"{scheme} {TOKEN}"})
+            assert r.status_code == 200, scheme
+        r = c.post("/signin", data={"token": TOKEN}, follow_redirects=False)
+        cookie = r.headers["set-cookie"]
+        assert TOKEN not in cookie and f"Max-Age={SESSION_SECONDS}" in cookie
+        assert c.get("/api/register").status_code == 200  # the session cookie works
+        c.cookies.clear()
+        stale = session_cookie(TOKEN, now=_time.time() - SESSION_SECONDS - 1)
+        c.cookies.set("gapmap_token", stale)
+        assert c.get("/api/register").status_code == 401  # an expired session does not
+        c.cookies.clear()
+        codes = [c.post("/signin", data={"token": "wrong"}).status_code for _ in range(8)]
+        assert codes[:MAX_FAILED_SIGNINS] == [401] * MAX_FAILED_SIGNINS
+        assert set(codes[MAX_FAILED_SIGNINS:]) == {429}
+    short = tmp_path / "token.txt"
+    short.write_text("abc")
+    assert main(["serve", "--providers", str(register_file), "--token-file", str(short)]) == 2
+    assert "at least 16 characters" in capsys.readouterr().err
+    assert main(["serve", "--new-token"]) == 0
+    assert len(capsys.readouterr().out.strip()) >= 32

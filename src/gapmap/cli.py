@@ -543,9 +543,16 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
-    from .serve import Register, create_app, serve_policy
+    from .serve import LOOPBACK_HOSTS, Register, create_app, serve_policy
     from .study import AreaColumns
 
+    if args.new_token:
+        import secrets
+
+        _say(secrets.token_urlsafe(24))
+        return EXIT_OK
+    if args.providers is None:
+        raise InputError(Problem("command line", "is required", column="--providers"))
     policy = serve_policy(
         host=args.host, port=args.port, token=args.token, token_file=args.token_file
     )
@@ -562,7 +569,10 @@ def cmd_serve(args) -> int:
                       "providers_layer": args.providers_layer, "areas_layer": args.areas_layer},
     )  # fmt: skip
     register.load()  # a bad register stops here with exit 2
-    app = create_app(register, token=policy.token)
+    allowed = (*LOOPBACK_HOSTS, *args.allowed_host)
+    if policy.host not in ("0.0.0.0", "::"):
+        allowed += (policy.host,)
+    app = create_app(register, token=policy.token, allowed_hosts=allowed)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     _say(f"gapmap signposting: {len(register.in_service()[0].providers)} providers from "
          f"{args.providers}")  # fmt: skip
@@ -570,7 +580,10 @@ def cmd_serve(args) -> int:
     if policy.token:
         _say("  an access token is needed")
     # access_log off: request lines are not logged (nothing a person typed reaches a log)
-    uvicorn.run(app, host=policy.host, port=policy.port, access_log=False, log_level="warning")
+    uvicorn.run(
+        app, host=policy.host, port=policy.port, access_log=False, log_level="warning",
+        timeout_keep_alive=5, limit_concurrency=200,
+    )  # fmt: skip
     return EXIT_OK
 
 
@@ -708,10 +721,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_suggest)
 
     p = command("serve", "the signposting web page and JSON API (local)")
-    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--providers", type=Path)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help=argparse.SUPPRESS)  # for tests; prefer --token-file
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        help="a host name the page may be reached by (repeatable; loopback names always)",
+    )
+    p.add_argument(
+        "--new-token", action="store_true", help="print a new random access token and stop"
+    )
     p.add_argument(
         "--token-file",
         type=Path,

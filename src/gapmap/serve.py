@@ -38,7 +38,7 @@ from .settings import Settings
 from .study import AreaColumns, Study
 from .vocab import DAYS, SERVICES
 
-__all__ = ["Register", "ServePolicy", "create_app", "serve_policy"]
+__all__ = ["Register", "ServePolicy", "create_app", "serve_policy", "session_cookie"]
 
 log = logging.getLogger("gapmap.serve")
 _WEB = files("gapmap") / "web"
@@ -102,6 +102,15 @@ def serve_policy(
         else:
             if not token:
                 problems.append(Problem(str(token_file), "the token file is empty"))
+    if token and len(token) < MIN_TOKEN:
+        problems.append(
+            Problem(
+                "settings",
+                f"the access token must have at least {MIN_TOKEN} characters ("
+                "gapmap serve --new-token prints a good one)",
+                column="token_file",
+            )
+        )
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -341,33 +350,130 @@ SECURITY_HEADERS = [
 ]
 
 
+#: Largest request body read (bytes): a suggestion request is a few hundred bytes.
+MAX_BODY = 64 * 1024
+#: Shortest access token accepted (``gapmap serve --new-token`` makes one of 32 characters).
+MIN_TOKEN = 16
+#: How long a sign-in lasts (seconds).
+SESSION_SECONDS = 8 * 3600
+#: Failed sign-ins from one address within a minute before it must wait.
+MAX_FAILED_SIGNINS = 5
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _problem_response(status: int, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse({"problems": [{"field": field, "message": message}]}, status_code=status)
+
+
+def session_cookie(token: str, now: float | None = None) -> str:
+    """A sign-in cookie's value: its expiry time and an HMAC of it under the token (the token
+    itself never leaves the server).
+
+    Parameters
+    ----------
+    token
+        The access token.
+    now
+        The time (default: now).
+
+    Returns
+    -------
+    str
+    """
+    expiry = int((now if now is not None else time.time()) + SESSION_SECONDS)
+    mac = hmac.new(token.encode(), f"gapmap-session:{expiry}".encode(), "sha256").hexdigest()
+    return f"{expiry}.{mac}"
+
+
+def _valid_session(token: str, value: str) -> bool:
+    expiry, _, mac = value.partition(".")
+    if not expiry.isdigit() or int(expiry) < time.time():
+        return False
+    good = hmac.new(token.encode(), f"gapmap-session:{expiry}".encode(), "sha256").hexdigest()
+    return hmac.compare_digest(mac.encode(), good.encode())
+
+
 class _Guard:
-    """ASGI middleware: the access token (if any) and security headers on every answer."""
+    """ASGI middleware, every request: the Host allow-list (DNS rebinding), the Origin check on
+    state-changing requests (cross-site forms), the body limit (413), the access token (if
+    any), and security headers on every answer."""
 
-    def __init__(self, app, *, token: str | None, signin):
+    def __init__(self, app, *, token: str | None, signin, allowed_hosts):
         self.app, self.token, self.signin = app, token, signin
+        self.allowed_hosts = {h.lower().strip("[]") for h in allowed_hosts}
 
-    def _authorised(self, scope) -> bool:
-        request = Request(scope)
-        given = (
-            request.headers.get("x-gapmap-token")
-            or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            or request.cookies.get(TOKEN_COOKIE)
-            or ""
-        )
-        return hmac.compare_digest(given.encode(), (self.token or "").encode())
+    def _authorised(self, request: Request) -> bool:
+        token = self.token or ""
+        header = request.headers.get("x-gapmap-token", "")
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        bearer = value.strip() if scheme.lower() == "bearer" else ""
+        for given in (header, bearer):
+            if given and hmac.compare_digest(given.encode(), token.encode()):
+                return True
+        cookie = request.cookies.get(TOKEN_COOKIE, "")
+        return bool(cookie) and _valid_session(token, cookie)
+
+    def _host_ok(self, request: Request) -> bool:
+        host = request.headers.get("host", "")
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
+        return name.lower() in self.allowed_hosts
+
+    def _origin_ok(self, request: Request) -> bool:
+        site = request.headers.get("sec-fetch-site", "")
+        if site in ("cross-site", "same-site"):
+            return False
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True  # not a browser's cross-origin request (API clients, curl)
+        if origin == "null":  # the page's own forms, under Referrer-Policy: no-referrer
+            return site == "same-origin"
+        from urllib.parse import urlsplit
+
+        name = (urlsplit(origin).hostname or "").lower()
+        return name in self.allowed_hosts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        request = Request(scope)
         path = scope["path"]
+        if not self._host_ok(request):
+            return await _problem_response(
+                400, "this server answers only to its own host names (see --allowed-host)"
+            )(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and not self._origin_ok(request):
+            return await _problem_response(403, "a request from another site was refused")(
+                scope, receive, send
+            )
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return await _problem_response(
+                413, f"the request is larger than {MAX_BODY // 1024} kB"
+            )(scope, receive, send)
+        if scope["method"] not in ("GET", "HEAD"):
+            body = b""
+            more = True
+            while more:  # read it all (it is small) so that no slow sender holds a worker
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > MAX_BODY:
+                    return await _problem_response(
+                        413, f"the request is larger than {MAX_BODY // 1024} kB"
+                    )(scope, receive, send)
+            sent = False
+
+            async def receive():  # noqa: F811 - the body read above, replayed once
+                nonlocal sent
+                if sent:
+                    return {"type": "http.disconnect"}
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
         if self.token and not path.startswith("/static/") and path != "/signin":
-            if not self._authorised(scope):
+            if not self._authorised(request):
                 if path.startswith("/api/") or path == "/openapi.json":
-                    response = JSONResponse(
-                        {"problems": [{"field": None, "message": "an access token is needed"}]},
-                        status_code=401,
-                    )
+                    response = _problem_response(401, "an access token is needed")
                 else:
                     response = HTMLResponse(self.signin(), status_code=401)
                 return await response(scope, receive, send)
@@ -385,7 +491,12 @@ class _Guard:
 
 
 # --- the application ------------------------------------------------------------------------------
-def create_app(register: Register, *, token: str | None = None) -> FastAPI:
+def create_app(
+    register: Register,
+    *,
+    token: str | None = None,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+) -> FastAPI:
     """The web application for one providers register.
 
     Parameters
@@ -396,7 +507,10 @@ def create_app(register: Register, *, token: str | None = None) -> FastAPI:
         as by ``gapmap suggest``.
     token
         If given, every page and endpoint asks for it (``Authorization: Bearer``, the
-        ``X-Gapmap-Token`` header, or a cookie set by the page's sign-in form).
+        ``X-Gapmap-Token`` header, or the signed, expiring cookie the sign-in form sets).
+    allowed_hosts
+        The host names the server answers to (the ``Host`` header): loopback names by
+        default, so that a hostile web page cannot reach it by DNS rebinding.
 
     Returns
     -------
@@ -426,7 +540,17 @@ def create_app(register: Register, *, token: str | None = None) -> FastAPI:
         "cover provider. The same rules as `gapmap suggest` (README: Suggestions).",
     )
 
-    app.add_middleware(_Guard, token=token, signin=lambda: _render(page, mode="signin"))
+    app.add_middleware(
+        _Guard, token=token, signin=lambda: _render(page, mode="signin"),
+        allowed_hosts=allowed_hosts,
+    )  # fmt: skip
+    failed: dict[str, list[float]] = {}
+
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: StarletteHTTPException):
+        return _problem_response(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -472,8 +596,11 @@ def create_app(register: Register, *, token: str | None = None) -> FastAPI:
         responses={422: {"model": ProblemsResponse, "description": "what is wrong, by field"}},
         summary="Suggestions for one person",
     )
-    async def api_suggest(req: SuggestRequest):  # CPU-bound: no gain from a thread hop
-        body, problems = suggest(req)
+    async def api_suggest(req: SuggestRequest):
+        from starlette.concurrency import run_in_threadpool
+
+        # CPU-bound: in a worker thread, so one request cannot hold up the others
+        body, problems = await run_in_threadpool(suggest, req)
         return _problems_json(problems) if problems else body
 
     @app.get("/api/register", summary="The register in service, and the last failed reload")
@@ -509,8 +636,10 @@ def create_app(register: Register, *, token: str | None = None) -> FastAPI:
         form = await request.form()
         values = _form_values(form)
         body: dict = {}
+        from starlette.concurrency import run_in_threadpool
+
         try:
-            body, problems = suggest(SuggestRequest(**values["request"]))
+            body, problems = await run_in_threadpool(suggest, SuggestRequest(**values["request"]))
         except ValidationError as exc:  # a number that is not one
             problems = _validation_problems(exc.errors())
         map_data = None
@@ -544,12 +673,22 @@ def create_app(register: Register, *, token: str | None = None) -> FastAPI:
 
     @app.post("/signin", include_in_schema=False)
     async def signin(request: Request):
+        who = request.client.host if request.client else "?"
+        now = time.time()
+        recent = [t for t in failed.get(who, []) if now - t < 60]
+        if len(recent) >= MAX_FAILED_SIGNINS:
+            return _problem_response(429, "too many failed sign-ins: wait a minute")
         form = await request.form()
         given = str(form.get("token", ""))
         if token and hmac.compare_digest(given.encode(), token.encode()):
+            failed.pop(who, None)
             response = RedirectResponse("/", status_code=303)
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(
+                TOKEN_COOKIE, session_cookie(token), max_age=SESSION_SECONDS, httponly=True,
+                samesite="strict", secure=request.url.scheme == "https",
+            )  # fmt: skip
             return response
+        failed[who] = recent + [now]
         return HTMLResponse(_render(page, mode="signin", signin_failed=True), status_code=401)
 
     return app
