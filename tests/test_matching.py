@@ -198,7 +198,7 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
 
     monkeypatch.setattr(colgen, "ENUMERATE_LIMIT", 0)
     people, providers = small_instance(500 + seed, n_people=30, n_providers=9)
-    best, greedy = match(box_study(people, providers, match_time_limit_s=3))
+    best, greedy = match(box_study(people, providers, match_time_limit_s=20))
     lp = reference_optimum(people, providers, relaxed=True)
     optimum = reference_optimum(people, providers)
     assert best.details["lp_converged"]

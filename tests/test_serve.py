@@ -268,7 +268,9 @@ def test_staff_member_finds_providers_with_the_keyboard(browser, server):
     heading = page.locator("#results-title")
     assert "could help near CT1 2" in heading.inner_text()
     # focus moves there once the page's script has run
-    page.wait_for_function("document.activeElement.id === 'results-title'", timeout=5000)
+    from playwright.sync_api import expect
+
+    expect(page.locator("#results-title")).to_be_focused(timeout=5000)
     items = page.locator("ol.suggestions > li")
     assert items.count() == 5
     assert all("Cover" in items.nth(i).inner_text() for i in range(5))
@@ -317,7 +319,9 @@ def test_bad_postcode_is_explained_and_focused(browser, server):
     page.get_by_role("button", name="Find providers").click()
     summary = page.locator("#error-summary")
     assert "outside every area" in summary.inner_text()
-    page.wait_for_function("document.activeElement.id === 'error-summary'", timeout=5000)
+    from playwright.sync_api import expect
+
+    expect(page.locator("#error-summary")).to_be_focused(timeout=5000)
     assert page.locator("input#postcode").get_attribute("aria-invalid") == "true"
     assert page.title().startswith("Error:")
     summary.get_by_role("link").first.click()

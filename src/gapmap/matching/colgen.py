@@ -568,8 +568,11 @@ def _lns(pool, people_idx, weight, classes, room, settings, start, options, prov
     rng = random.Random(settings.seed)
     value = sum(weight[p] for p in sol)
     steps = gains = 0
+    last_gain = 0
+    # a local optimum: no gain in as many tries as there are providers to start from (and 50)
+    patience = max(50, 2 * len(providers))
     last_say = time.perf_counter()
-    while time.perf_counter() < deadline - 0.3 and not stop():
+    while time.perf_counter() < deadline - 0.3 and not stop() and steps - last_gain < patience:
         seed = rng.randrange(len(providers))
         _, near = tree.query(coords[seed], k=min(6, len(providers)))
         group = {providers[i] for i in np.atleast_1d(near).tolist()}
@@ -618,6 +621,7 @@ def _lns(pool, people_idx, weight, classes, room, settings, start, options, prov
                     sol[pool.person[j]] = j
             value += new - old
             gains += 1
+            last_gain = steps
         if say is not None and time.perf_counter() - last_say > 5:
             last_say = time.perf_counter()
             say(f"  improving: {value:,.0f} urgency-weighted hours so far ({steps} tries)")
