@@ -236,7 +236,6 @@ class _Master:
 
         self.h = h = new_highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
         self.row_of_person = {p: i for i, p in enumerate(people)}
         self.row_of_provider = {int(u): len(people) + i for i, u in enumerate(providers)}
         n = len(people) + len(providers)
