@@ -251,9 +251,12 @@ def test_ctrl_c_keeps_the_best_matching_and_a_second_leaves_without_writing(tmp_
             if "no matching can do better" in line or time.time() > deadline:
                 break
         time.sleep(1.0)
-        for _ in range(interrupts):
+        proc.send_signal(signal.SIGINT)
+        if interrupts > 1:  # the second as soon as the first is acknowledged
+            for line in proc.stderr:
+                if "stopping" in line:
+                    break
             proc.send_signal(signal.SIGINT)
-            time.sleep(0.3)
         out_text, err_text = proc.communicate(timeout=60)
         return proc.returncode, out_text, err_text
 
