@@ -16,8 +16,11 @@ HEADER = "provider_id,name,postcode,services,days,capacity_hours,committed_hours
 
 
 def test_demo_registers_read_cleanly(demo_registers):
+    from gapmap.demo import DEFAULT_SCALE, SCALES
+
     providers, people = demo_registers
-    assert len(providers) == 416 and len(people) == 2500
+    size = SCALES[DEFAULT_SCALE]  # the demo registers are the default scale
+    assert len(providers) == size.providers and len(people) == size.people
     assert providers["x"].notna().all() and people["x"].notna().all()
 
 
