@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from .reach import site_pairs
+from .reach import distance_km, site_pairs
 
 __all__ = [
     "SiteChoice",
@@ -414,7 +414,7 @@ def greedy_capacitated(
         chosen.append(j)
         count[j] += 1
         rows = a[:, j].nonzero()[0]
-        d = np.hypot(*(dxy[rows] - sxy[j]).T)
+        d = distance_km(dxy[rows], sxy[j])  # nearest first, among equal priorities
         order = np.lexsort((d, -p[rows]))
         cap = float(capacity)
         used = 0.0

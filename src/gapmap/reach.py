@@ -43,6 +43,7 @@ __all__ = [
     "ProviderIndex",
     "Reach",
     "cover_reserve",
+    "distance_km",
     "eligible_pairs",
     "fits",
     "free_hours",
@@ -85,6 +86,30 @@ def road_km(metres, circuity: float = 1.0):
     if np.ndim(metres) == 0:
         return float(metres) * circuity / 1000.0
     return np.asarray(metres, dtype=float) * circuity / 1000.0
+
+
+def distance_km(from_xy, to_xy, circuity: float = 1.0):
+    """The distance of :func:`road_km` between points (pairwise, broadcasting).
+
+    Parameters
+    ----------
+    from_xy, to_xy
+        Arrays of (…, 2) British National Grid metres.
+    circuity
+        As in :func:`road_km`.
+
+    Returns
+    -------
+    ndarray
+        Kilometres.
+
+    Examples
+    --------
+    >>> float(distance_km([0.0, 0.0], [3000.0, 4000.0]))
+    5.0
+    """
+    d = np.asarray(from_xy, float) - np.asarray(to_xy, float)
+    return road_km(np.hypot(d[..., 0], d[..., 1]), circuity)
 
 
 def _search_m(limit_km: float, circuity: float) -> float:
@@ -442,8 +467,7 @@ class ProviderIndex:
             self._all.query_ball_point([x, y], r=_search_m(self.max_limit_km, self.circuity)),
             dtype=np.int64,
         )
-        d = road_km(np.hypot(*(self.xy[idx] - [x, y]).T), self.circuity)
-        d = np.atleast_1d(np.asarray(d, float))
+        d = np.atleast_1d(distance_km(self.xy[idx], [x, y], self.circuity))
         order = np.lexsort((idx, d))
         return idx[order], d[order]
 

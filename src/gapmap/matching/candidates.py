@@ -10,10 +10,10 @@ For a person p with days P and an eligible provider v (from :mod:`gapmap.reach`)
   day of T.
 
 Partner and cover depend on v only through T (the days v gives), so candidates are grouped in
-**day classes**: one class per distinct T among p's possible providers. Each role keeps at most
-``max_candidates`` nearest candidates per class (covers two more, since a cover may not be the
-person's own provider or partner): the models then stay small, at the price that a solution
-using a farther candidate is not considered. The reasons for people who cannot be matched at
+**day classes**: one class per distinct T among p's possible providers. Batch matching keeps
+every eligible candidate (the full model); ``max_candidates`` can keep only the nearest few per
+role and class (covers two more, since a cover may not be the person's own provider or
+partner). The reasons for people who cannot be matched at
 all are decided here, before any solver runs.
 """
 

@@ -423,7 +423,7 @@ def solve_by_columns(
                    key=lambda s: sum(weight[p] for p in s))  # fmt: skip
         chosen, proven = _integer(
             pool, people_idx, weight, classes, room, settings, hint,
-            deadline=t0 + 0.85 * (deadline - t0), say=say, stop=stop, complete=complete,
+            deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete,
         )  # fmt: skip
     else:
         for p in people_idx:
@@ -588,20 +588,9 @@ def _lns(pool, people_idx, weight, classes, room, settings, start, options, prov
             if p not in freed:
                 for u, load in loads[j]:
                     left[u] -= load
-        model = cp_model.CpModel()
-        lam = {}
-        for p in freed:
-            vs = []
-            for j in per_person.get(p, []):
-                lam[j] = model.new_bool_var("")
-                vs.append(lam[j])
-            model.add_at_most_one(vs)
-        per_provider: dict[int, list] = {}
-        for j, var in lam.items():
-            for u, load in loads[j]:
-                per_provider.setdefault(u, []).append((var, load))
-        for u, terms in per_provider.items():
-            model.add(sum(var * load for var, load in terms) <= int(left[u]))
+        model, lam = _pattern_model(
+            pool, [j for p in freed for j in per_person.get(p, [])], classes, left
+        )
         model.maximize(sum(var * round(100 * weight[pool.person[j]]) for j, var in lam.items()))
         for j, var in lam.items():
             model.add_hint(var, sol.get(pool.person[j]) == j)
@@ -644,20 +633,33 @@ def _solver(settings: Settings, seconds: float) -> cp_model.CpSolver:
     return solver
 
 
-def _integer(pool, people_idx, weight, classes, room, settings, hint, *, deadline, say, stop,
-             complete) -> tuple[dict[int, Match], bool]:  # fmt: skip
+def _pattern_model(pool, patterns, classes, left, *, exactly_one: bool = False):
+    """A CP-SAT model choosing at most (or exactly) one of each person's ``patterns`` within
+    the room ``left`` of every provider: the shape of every integer step here.
+
+    Returns
+    -------
+    (CpModel, dict)
+        The model and each pattern's Boolean variable.
+    """
     model = cp_model.CpModel()
-    lam = [model.new_bool_var("") for _ in range(len(pool))]
+    lam = {j: model.new_bool_var("") for j in patterns}
     per_person: dict[int, list] = {}
     per_provider: dict[int, list] = {}
-    for j in range(len(pool)):
-        per_person.setdefault(pool.person[j], []).append(lam[j])
+    for j, var in lam.items():
+        per_person.setdefault(pool.person[j], []).append(var)
         for u, load in _loads(pool, j, classes):
-            per_provider.setdefault(u, []).append((lam[j], load))
+            per_provider.setdefault(u, []).append((var, load))
     for vs in per_person.values():
-        model.add_at_most_one(vs)
+        (model.add_exactly_one if exactly_one else model.add_at_most_one)(vs)
     for u, terms in per_provider.items():
-        model.add(sum(var * load for var, load in terms) <= int(room[u]))
+        model.add(sum(var * load for var, load in terms) <= int(left[u]))
+    return model, lam
+
+
+def _integer(pool, people_idx, weight, classes, room, settings, hint, *, deadline, say,
+             complete) -> tuple[dict[int, Match], bool]:  # fmt: skip
+    model, lam = _pattern_model(pool, range(len(pool)), classes, room)
     model.maximize(sum(lam[j] * round(100 * weight[pool.person[j]]) for j in range(len(pool))))
     hinted = {}
     for p, m in hint.items():
@@ -702,14 +704,10 @@ def _shorten(pool, chosen, options, classes, room, settings, deadline) -> dict[i
                     if c < 0 and not cls.cover_optional:
                         continue
                     near.add(p, cls.k, v, w, c)
-    model = cp_model.CpModel()
-    lam = [model.new_bool_var("") for _ in range(len(near))]
-    per_person: dict[int, list] = {}
-    per_provider: dict[int, list] = {}
+    model, lam = _pattern_model(near, range(len(near)), classes, room, exactly_one=True)
     cost = []
     for j in range(len(near)):
         p = near.person[j]
-        per_person.setdefault(p, []).append(lam[j])
         d = options[p].distance
         km = (
             d[near.v[j]]
@@ -719,12 +717,6 @@ def _shorten(pool, chosen, options, classes, room, settings, deadline) -> dict[i
         if near.c[j] < 0 and options[p].needs_cover:
             km += settings.no_cover_penalty_km
         cost.append(lam[j] * round(km * 1000))
-        for u, load in _loads(near, j, classes):
-            per_provider.setdefault(u, []).append((lam[j], load))
-    for vs in per_person.values():
-        model.add_exactly_one(vs)
-    for u, terms in per_provider.items():
-        model.add(sum(var * load for var, load in terms) <= int(room[u]))
     model.minimize(sum(cost))
     for j in range(len(near)):
         model.add_hint(lam[j], own.get(near.person[j]) == j)
