@@ -206,9 +206,59 @@ def test_recruit_outputs_escaped_and_drawn_in_chromium(tmp_path, builtin_areas, 
     assert errors == []
     n_sites = rec.sites.groupby("new_providers").size()
     assert counts == {
-        "Priority for recruitment": len(areas),
-        "Rural gaps": len(areas),
-        "Micro-providers": len(providers),
+        "Areas": len(areas),
+        "District outlines": areas["district_name"].nunique(),
+        "Rural gaps (outlined)": int(rec.areas["rural_gap"].sum()),
+        f"Micro-providers ({len(providers)})": len(providers),
         "Sites for 20 new providers": int(n_sites[20]),
         "Sites for 60 new providers": int(n_sites[60]),
     }
+
+
+def test_every_area_says_what_the_largest_scenario_does(demo_recruit, demo_study):
+    """The outcome of each area is true of the chosen sites, checked from coordinates."""
+    from gapmap.reach import distance_km
+
+    rec = demo_recruit
+    a = rec.areas
+    kmax = int(rec.scenarios["new_providers"].max())
+    sites = rec.sites[rec.sites["new_providers"] == kmax]
+    row = rec.scenarios.set_index("new_providers").loc[kmax]
+    # the hours each area gives up add up to the scenario's hours taken
+    assert a["hours_taken_by_recruits"].sum() == pytest.approx(row["hours_taken"], rel=1e-9)
+    assert set(a.loc[a["outcome_code"] == "site", "area_code"]) == set(sites["area_code"])
+    nothing = a["outcome_code"] == "nothing"
+    none_here = a["recruitable_unmet_hours"] <= 1e-9
+    assert (a.loc[nothing, "recruitable_unmet_hours"] <= 1e-9).all()
+    assert a.loc[none_here, "outcome_code"].isin(["nothing", "site"]).all()
+    assert a.loc[nothing, "priority_rank"].isna().all()
+    served = a["outcome_code"] == "served"
+    assert served.any()
+    assert (a.loc[served, "hours_taken_by_recruits"]
+            >= a.loc[served, "recruitable_unmet_hours"] - 1e-6).all()  # fmt: skip
+    # "elsewhere": no chosen site is within reach of any of the area's demand points
+    s = rec.settings
+    sxy = sites[["x", "y"]].to_numpy(float)
+    d = rec.demand
+    for code in a.loc[a["outcome_code"] == "elsewhere", "area_code"]:
+        pts = d[d["area_code"] == code]
+        for x, y, limit in pts[["x", "y", "limit_km"]].to_numpy(float):
+            km = distance_km(sxy, np.array([x, y])) * s.circuity
+            lim = s.radius_km if np.isnan(limit) else min(limit, s.radius_km)
+            assert (km > lim + 1e-9).all(), code
+    # the published words follow the codes, from published figures only
+    pub = publish_ranking(rec)
+    assert pub["outcome"].str.len().gt(0).all()
+    by_code = dict(zip(a["area_code"], a["outcome_code"]))
+    for code, text in zip(pub["area_code"], pub["outcome"]):
+        start = {"site": f"of the {kmax} new providers are placed here", "nothing": "Nothing",
+                 "served": "Its recruitable hours", "partly": "Partly", "elsewhere": "Not chosen",
+                 "in_reach_full": "Not chosen: within reach"}[by_code[code]]  # fmt: skip
+        assert start in text
+    # each site names the areas whose hours it takes
+    published = publish_sites(rec.sites, s.suppression)
+    assert published["explanation"].str.startswith("Would take").all()
+    names = set(a["area_name"])
+    for served_text in sites["areas_served"]:
+        first = served_text.split(" and ")[0].split("; ")
+        assert first and set(first) <= names

@@ -368,7 +368,7 @@ def _recruit(result, ks, args, title: str, out: Path):
 
     t0 = time.perf_counter()
     rec = recruit(result, ks, say=_note)
-    paths = write_recruit_outputs(rec, result.providers, out, title=title)
+    paths = write_recruit_outputs(rec, result.providers, out, title=title, study=result.study)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))
     _say(

@@ -291,6 +291,24 @@ class PostcodeDirectory:
         found["known"] = found["district_code"].notna().to_numpy()
         return found
 
+    def loaded_points(self) -> pd.DataFrame:
+        """Every postcode read so far with its point: ``outward`` (e.g. ``ME14``), ``x``, ``y``.
+
+        Returns
+        -------
+        DataFrame
+            One row per postcode with coordinates, in British National Grid metres.
+        """
+        t = self._table[self._table["x"].notna() & self._table["y"].notna()]
+        keys = t.index.to_numpy(str)
+        return pd.DataFrame(
+            {
+                "outward": [k[:-3] for k in keys],
+                "x": t["x"].to_numpy(float),
+                "y": t["y"].to_numpy(float),
+            }
+        )
+
     def postcodes_in_districts(
         self, district_codes: Iterable[str], letters: Iterable[str]
     ) -> pd.DataFrame:

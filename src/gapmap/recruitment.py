@@ -260,6 +260,84 @@ def _overall(table: pd.DataFrame, estimated: bool) -> float:
     return float(1.0 - unmet / need) if need > 0 else float("nan")
 
 
+def _flows(choice: SiteChoice, cand: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    """The hours each chosen site takes from each area: ``area``, ``site``, ``hours``."""
+    assert choice.flows is not None
+    fi, fj, fv = choice.flows
+    return pd.DataFrame(
+        {
+            "area": demand["area_code"].to_numpy()[fi],
+            "site": cand["area_code"].to_numpy()[fj],
+            "hours": fv,
+        }
+    )
+
+
+def _areas_served(choice: SiteChoice, cand: pd.DataFrame, demand: pd.DataFrame) -> list[str]:
+    """For each chosen site (in ``choice.sites`` order), the areas whose hours it takes, most
+    hours first, as ``"name; name; ..."`` (at most five, then "and N more")."""
+    flows = _flows(choice, cand, demand)
+    names = dict(zip(cand["area_code"], cand["area_name"]))
+    by_site = flows.groupby(["site", "area"])["hours"].sum().reset_index()
+    out = []
+    for j in choice.sites:
+        code = cand["area_code"].iat[int(j)]
+        rows = by_site[by_site["site"] == code]
+        rows = rows.sort_values(["hours", "area"], ascending=[False, True])
+        served = [str(names[a]) for a in rows["area"]]
+        text = "; ".join(served[:5])
+        if len(served) > 5:
+            text += f" and {len(served) - 5} more"
+        out.append(text)
+    return out
+
+
+def _explain_areas(
+    ranked: gpd.GeoDataFrame,
+    choice: SiteChoice,
+    cand: pd.DataFrame,
+    demand: pd.DataFrame,
+    matrix,
+) -> None:
+    """Say, for every area, what the largest scenario does for it (columns added in place).
+
+    ``hours_taken_by_recruits``: the area's recruitable hours the new providers take;
+    ``served_by``: the area name of the site taking most of them; ``outcome_code``: ``site``
+    (new providers are placed here), ``served`` (all its recruitable hours are taken),
+    ``partly`` (some are), ``in_reach_full`` (a chosen site reaches it but its recruits are
+    fully booked with hours that weigh as much or more), ``elsewhere`` (no chosen site
+    reaches it: the recruits take more priority-weighted hours elsewhere) or ``nothing`` (no
+    hours a recruit could take).
+    """
+    codes = ranked["area_code"].to_numpy()
+    flows = _flows(choice, cand, demand)
+    taken = flows.groupby("area")["hours"].sum().reindex(codes).fillna(0.0).to_numpy()
+    main = (
+        flows.groupby(["area", "site"])["hours"].sum().reset_index()
+        .sort_values(["hours", "site"], ascending=[False, True])
+        .drop_duplicates("area").set_index("area")["site"]
+    )  # fmt: skip
+    names = dict(zip(cand["area_code"], cand["area_name"]))
+    served_by = [names.get(main.get(c, ""), "") for c in codes]
+    chosen = np.asarray(choice.sites, dtype=np.int64)
+    d_area = demand["area_code"].to_numpy()
+    reached = np.zeros(len(demand), dtype=bool)
+    if len(chosen) and len(demand):
+        reached = np.asarray(matrix[:, chosen].sum(axis=1)).ravel() > 0
+    area_reached = pd.Series(reached).groupby(d_area).any().reindex(codes).fillna(False)
+    site_codes = set(cand["area_code"].to_numpy()[chosen])
+    want = ranked["recruitable_unmet_hours"].to_numpy(float)
+    code = np.full(len(codes), "elsewhere", dtype=object)
+    code[area_reached.to_numpy(bool)] = "in_reach_full"
+    code[taken > 1e-6] = "partly"
+    code[(taken > 1e-6) & (taken >= want - 1e-6)] = "served"
+    code[want <= 1e-9] = "nothing"
+    code[np.isin(codes, list(site_codes))] = "site"
+    ranked["hours_taken_by_recruits"] = taken
+    ranked["served_by"] = served_by
+    ranked["outcome_code"] = code
+
+
 def check_scenarios(study: Study, new_providers: list[int]) -> list[Problem]:
     """Problems with the numbers of new providers asked for (found before any long work).
 
@@ -367,6 +445,7 @@ def recruit(
         sites["hours_taken"] = cap.site_hours
         sites["unmet_hours_in_reach"] = reach_hours[cap.sites]
         sites["people_in_reach"] = reach_people[cap.sites].astype(int)
+        sites["areas_served"] = _areas_served(cap, cand, demand)
         sites = sites.sort_values(["hours_taken", "area_code"], ascending=[False, True])
         sites.insert(1, "site_rank", np.arange(1, len(sites) + 1))
         site_frames.append(sites)
@@ -410,6 +489,7 @@ def recruit(
     ranked["new_providers_recommended"] = (
         counts.reindex(ranked["area_code"].to_numpy()).fillna(0).astype(int).to_numpy()
     )
+    _explain_areas(ranked, choices[kmax], cand, demand, matrix)
     notes = [
         f"demand: {total:,.0f} recruitable unmet h a week from "
         + (

@@ -318,6 +318,10 @@ class Study:
             "people": str(people) if people is not None else "",
             "postcodes": directory.source,
         }
+        if census is not None:
+            sources["census"] = str(census)
+        if rural is not None:
+            sources["rural"] = str(rural)
         study = cls.from_frames(
             area_layer,
             prov if prov is not None else _no_providers(),

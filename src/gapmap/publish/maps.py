@@ -1,19 +1,30 @@
-"""Maps that work offline: interactive folium/Leaflet HTML and static PNG.
+"""Interactive maps that work offline and print well: the gap map and the recruitment map.
 
-Leaflet (the same 1.9.3 that folium uses, from the PyPI package ``xstatic-leaflet``) is inlined
-in the page, and folium's other CDN scripts (jQuery, Bootstrap, icon fonts) are left out: the
-maps use only Leaflet itself, so they open with no internet. Background tiles may then be
-missing, but every area and marker is drawn.
+Each map is one self-contained HTML file. Leaflet (1.9, from the PyPI package
+``xstatic-leaflet``) is inlined and nothing else is fetched except background tiles, which are
+optional: when none load (no internet) the "No background" choice is selected by itself, and
+district outlines and names, area names (zoomed in) and a search box give the bearings instead.
+
+What a reader sees:
+
+- a title, the date and the data vintage above the map (``title`` and ``caption``);
+- one colouring of the areas at a time (the default is **unmet hours**, the hours to close),
+  chosen in the panel, with the legend following the choice; areas whose figures are withheld
+  (fewer than 8 people) are hatched grey, never a colour of the scale;
+- overlays: rural gaps (outlined), providers (always on top and clickable), recommended sites;
+- a scale bar, a search box (area name or code, postcode district) and a print layout (no
+  controls, legend beside the map).
 
 Every text from input files (area and district names, providers' trading names) is
-HTML-escaped before it enters the page, so a name like ``<script>`` shows as text. The maps take
-only published figures (already suppressed), providers' postcode centroids and no person's
-location or id.
+HTML-escaped before it enters the page, and the embedded JSON cannot end its ``<script>``. The
+maps take only published figures (already suppressed), providers' postcode centroids and no
+person's location or id. Colours and classes come from :mod:`.palette`, shared with the PNGs.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from importlib.resources import files
 from typing import Any
 
@@ -24,32 +35,24 @@ import pandas as pd
 import shapely
 
 from .geo import to_latlon, to_wgs84
+from .palette import (
+    WITHHELD,
+    Classes,
+    band_classes,
+    hour_classes,
+    priority_classes,
+    priority_colour,
+    weekend_classes,
+    weekend_colour,
+)
 
-__all__ = [
-    "ATTRIBUTION",
-    "BAND_COLOURS",
-    "gap_map",
-    "gap_map_png",
-    "recruit_map",
-    "save_map",
-    "scenario_chart_png",
-]
+__all__ = ["ATTRIBUTION", "gap_map", "recruit_map", "save_map"]
 
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
     "Contains OS data © Crown copyright and database right. Contains Royal Mail data © Royal "
     "Mail copyright and database right."
 )
-BAND_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7", "none": "#d1e5f0"}
-BAND_LABELS = {
-    "high": "High gap: less than 40% of need in reach",
-    "medium": "Medium gap: 40-75% of need in reach",
-    "low": "Low gap: 75% or more in reach",
-    "none": "No unmet need (or no need)",
-}
-WEEKEND_BINS = [(0.0, "#7f0000", "none in reach (0%)"), (1e-9, "#d7301f", "below 25%"),
-                (0.25, "#fc8d59", "25-50%"), (0.5, "#fdcc8a", "50-75%"),
-                (0.75, "#91cf60", "75% or more")]  # fmt: skip
 
 
 def _leaflet_inline() -> str:
@@ -61,217 +64,324 @@ def _leaflet_inline() -> str:
     return f"<style>{css}</style>\n<script>{js}</script>"
 
 
-# Builds the three area layers from one embedded copy of the areas, the provider markers, and
-# the layer control. Runs once the page (and folium's map script) is loaded.
-_LAYERS_JS = """
+_CSS = """
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column; font: 14px/1.4 system-ui, sans-serif; }
+#gapmap-header { padding: 6px 12px; border-bottom: 1px solid #bbb; background: #fff; }
+#gapmap-header h1 { font-size: 18px; margin: 0; }
+#gapmap-header p { margin: 2px 0 0; font-size: 12px; color: #333; }
+.folium-map { flex: 1 1 auto; height: auto !important; min-height: 300px; }
+.leaflet-container { background: #fff; }
+.leaflet-container .leaflet-control-attribution { font-size: 10px; max-width: 55vw; }
+.leaflet-container .leaflet-control-scale-line { font-size: 11px; }
+.gapmap-box { background: #fff; padding: 8px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.4); font: 12px/1.4 system-ui, sans-serif; }
+.gapmap-box fieldset { border: 0; margin: 0 0 6px; padding: 0; }
+.gapmap-box legend { font-weight: bold; padding: 0; }
+.gapmap-box label { display: block; cursor: pointer; }
+.gapmap-legend { max-width: 290px; }
+.gapmap-legend h2, #gapmap-print-legend h2 { font-size: 13px; margin: 0 0 2px; }
+.gapmap-legend p, #gapmap-print-legend p { margin: 2px 0 4px; color: #333; }
+.gapmap-key { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
+  vertical-align: middle; border: 1px solid #888; }
+.gapmap-hatch { background: repeating-linear-gradient(45deg, #d9d9d9 0 3px, #969696 3px 4px); }
+.gapmap-small { color: #555; font-size: 10px; margin-top: 6px; }
+.gapmap-search input { width: 180px; font-size: 13px; }
+.gapmap-search p { margin: 2px 0 0; max-width: 240px; }
+.gapmap-district-label { background: transparent; border: 0; box-shadow: none;
+  font: bold 12px system-ui, sans-serif; color: #222;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
+.gapmap-area-label { background: transparent; border: 0; box-shadow: none;
+  font: 11px system-ui, sans-serif; color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+.gapmap-district-label::before, .gapmap-area-label::before { display: none; }
+#gapmap-print-legend { display: none; }
+:focus-visible { outline: 3px solid #fd0; outline-offset: 1px; }
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  body { display: block; height: auto; }
+  .leaflet-control-zoom, .gapmap-panel, .gapmap-search, .gapmap-legend, .leaflet-popup,
+  .leaflet-tooltip:not(.gapmap-district-label):not(.gapmap-area-label) {
+    display: none !important; }
+  .folium-map { float: left; width: 66% !important; height: 165mm !important;
+    border: 1px solid #999; }
+  #gapmap-print-legend { display: block; float: right; width: 31%; font-size: 11px; }
+}
+"""
+
+# Builds the map once the page (and folium's map script) has loaded.
+_MAP_JS = """
 document.addEventListener("DOMContentLoaded", function () {
   var map = __MAP__;
   var data = __DATA__;
+  var WITHHELD = data.withheld;
+  var container = map.getContainer();
+  var header = document.getElementById("gapmap-header");
+  container.parentNode.insertBefore(header, container);
+  var aside = document.getElementById("gapmap-print-legend");
+  container.parentNode.insertBefore(aside, container.nextSibling);
+  map.invalidateSize();
+  map.options.zoomSnap = 0.25;
+  var bounds = L.latLngBounds(data.bounds);
+  map.fitBounds(bounds);
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution(data.attribution);
+  L.control.scale({imperial: false, position: "bottomleft", maxWidth: 150}).addTo(map);
+
+  [["areas", 400], ["outlines", 430], ["districts", 440], ["sites", 620],
+   ["providers", 640]].forEach(function (p) {
+    map.createPane(p[0]).style.zIndex = p[1];
+  });
+  map.getPane("outlines").style.pointerEvents = "none";
+  map.getPane("districts").style.pointerEvents = "none";
+
+  // hatching for withheld areas (an SVG pattern the area paths can use as fill)
+  var defs = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  defs.setAttribute("width", "0"); defs.setAttribute("height", "0");
+  defs.style.position = "absolute";
+  defs.innerHTML = '<defs><pattern id="gapmap-hatch" width="6" height="6" ' +
+    'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
+    '<rect width="6" height="6" fill="#d9d9d9"/><rect width="1.5" height="6" fill="#969696"/>' +
+    '</pattern></defs>';
+  document.body.appendChild(defs);
+
+  var current = data.layers[0].key;
+  function fillOf(f) {
+    var c = f.properties.fill[current];
+    return c === WITHHELD ? "url(#gapmap-hatch)" : c;
+  }
+  function areaStyle(f) {
+    return {fillColor: fillOf(f), fillOpacity: 0.8, color: "#666", weight: 0.5, opacity: 0.8};
+  }
+  var areas = L.geoJSON(data.areas, {
+    pane: "areas",
+    style: areaStyle,
+    onEachFeature: function (f, l) {
+      l.bindTooltip(f.properties.tip, {sticky: true});
+      l.on("mouseover", function () { l.setStyle({weight: 2.5, color: "#000"}); });
+      l.on("mouseout", function () { areas.resetStyle(l); });
+    }
+  }).addTo(map);
+
+  var rural = L.geoJSON({type: "FeatureCollection", features: data.areas.features.filter(
+      function (f) { return f.properties.rural_gap; })}, {
+    pane: "outlines", interactive: false,
+    style: {color: "#6a3d9a", weight: 3, fill: false, dashArray: "6 3"}
+  });
+  var districts = L.geoJSON(data.districts, {
+    pane: "districts", interactive: false,
+    style: {color: "#222", weight: 1.8, fill: false, opacity: 0.9}
+  }).addTo(map);
+  var districtNames = L.layerGroup(data.districtLabels.map(function (d) {
+    return L.tooltip({permanent: true, direction: "center", className: "gapmap-district-label",
+                      interactive: false}).setLatLng([d.lat, d.lon]).setContent(d.name);
+  })).addTo(map);
+
+  var providers = L.layerGroup(data.providers.map(function (p, i) {
+    return L.circleMarker([p.lat, p.lon], {pane: "providers", radius: 5, color: "#0b5d1e",
+      weight: 1.5, fillColor: "#1a9850", fillOpacity: 0.95})
+      .bindTooltip(p.tip).bindPopup(p.tip);
+  }));
   var overlays = {};
-  data.layers.forEach(function (d) {
-    var layer = L.geoJSON(data.areas, {
-      style: function (f) { return f.properties.styles[d.key]; },
-      onEachFeature: function (f, l) {
-        l.bindTooltip(f.properties.tip, {sticky: true});
-        l.on("mouseover", function () { l.setStyle({weight: 2.5, color: "#000"}); });
-        l.on("mouseout", function () { layer.resetStyle(l); });
-      }
-    });
-    overlays[d.name] = layer;
-    if (d.show) { layer.addTo(map); }
+  overlays["rural"] = {name: "Rural gaps (outlined)", layer: rural, show: data.ruralShown};
+  (data.sites || []).forEach(function (s, k) {
+    overlays["sites" + k] = {name: s.name, show: s.show, layer: L.layerGroup(
+      s.points.map(function (p) {
+        return L.circleMarker([p.lat, p.lon], {pane: "sites", radius: p.r, color: "#08306b",
+          weight: 2, fillColor: "#4292c6", fillOpacity: 0.9})
+          .bindTooltip(p.tip).bindPopup(p.tip);
+      }))};
   });
   if (data.providers.length) {
-    var group = L.layerGroup(data.providers.map(function (p) {
-      return L.circleMarker([p.lat, p.lon], {radius: 4, color: "#0b5d1e", weight: 1,
-        fillColor: "#1a9850", fillOpacity: 0.9}).bindTooltip(p.tip);
-    }));
-    overlays["Micro-providers"] = group;
-    group.addTo(map);
+    overlays["providers"] = {name: "Micro-providers (" + data.providers.length + ")",
+                             layer: providers, show: true};
   }
-  (data.sites || []).forEach(function (s) {
-    var g = L.layerGroup(s.points.map(function (p) {
-      return L.circleMarker([p.lat, p.lon], {radius: p.r, color: "#08306b", weight: 2,
-        fillColor: "#4292c6", fillOpacity: 0.85}).bindTooltip(p.tip);
-    }));
-    overlays[s.name] = g;
-    if (s.show) { g.addTo(map); }
+
+  // background tiles: optional; when none load, "No background" is selected by itself
+  var osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
+    maxZoom: 19, attribution: "&copy; OpenStreetMap contributors"});
+  var tilesLoaded = false;
+  osm.on("tileload", function () { tilesLoaded = true; });
+  osm.on("tileerror", function () {
+    if (!tilesLoaded) { setBackground("none"); status("Background map not available " +
+      "(offline?): showing no background."); }
   });
-  L.control.layers({"Background map (online only)": __TILES__}, overlays,
-                   {collapsed: false}).addTo(map);
-  window.gapmapLayers = overlays;
+  function setBackground(which) {
+    if (which === "osm") { osm.addTo(map); } else { map.removeLayer(osm); }
+    var r = document.getElementById("gapmap-bg-" + which);
+    if (r) { r.checked = true; }
+  }
+
+  // the legend follows the colouring chosen
+  var legend = L.control({position: "bottomright"});
+  legend.onAdd = function () {
+    var div = L.DomUtil.create("div", "gapmap-box gapmap-legend");
+    div.setAttribute("role", "region");
+    div.setAttribute("aria-label", "Map legend");
+    div.id = "gapmap-legend";
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  legend.addTo(map);
+  function drawLegend() {
+    var l = data.layers.filter(function (x) { return x.key === current; })[0];
+    var extra = data.keyLines.filter(function (k) {
+      return !k.overlay || map.hasLayer(overlays[k.overlay] && overlays[k.overlay].layer);
+    }).map(function (k) { return k.html; }).join("");
+    var body = l.legend + extra + '<div class="gapmap-small">' + data.note + "</div>";
+    document.getElementById("gapmap-legend").innerHTML = body;
+    aside.innerHTML = body;
+  }
+
+  // the panel: colouring (one at a time), overlays, background
+  var panel = L.control({position: "topright"});
+  panel.onAdd = function () {
+    var div = L.DomUtil.create("div", "gapmap-box gapmap-panel");
+    var h = '<fieldset><legend>Colour areas by</legend>';
+    data.layers.forEach(function (l, i) {
+      h += '<label><input type="radio" name="gapmap-colour" value="' + l.key + '" id="' +
+        'gapmap-colour-' + l.key + '"' + (i === 0 ? " checked" : "") + "> " + l.name +
+        "</label>";
+    });
+    h += '</fieldset><fieldset><legend>Show</legend>';
+    Object.keys(overlays).forEach(function (k) {
+      h += '<label><input type="checkbox" value="' + k + '" id="gapmap-show-' + k + '"' +
+        (overlays[k].show ? " checked" : "") + "> " + overlays[k].name + "</label>";
+    });
+    h += '</fieldset><fieldset><legend>Background</legend>' +
+      '<label><input type="radio" name="gapmap-bg" value="none" id="gapmap-bg-none"> ' +
+      'No background</label><label><input type="radio" name="gapmap-bg" value="osm" ' +
+      'id="gapmap-bg-osm" checked> OpenStreetMap (needs internet)</label></fieldset>';
+    div.innerHTML = h;
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    div.addEventListener("change", function (e) {
+      var t = e.target;
+      if (t.name === "gapmap-colour") { setColouring(t.value); }
+      else if (t.name === "gapmap-bg") { setBackground(t.value); }
+      else if (overlays[t.value]) {
+        if (t.checked) { overlays[t.value].layer.addTo(map); }
+        else { map.removeLayer(overlays[t.value].layer); }
+        drawLegend();
+      }
+    });
+    return div;
+  };
+  panel.addTo(map);
+  Object.keys(overlays).forEach(function (k) {
+    if (overlays[k].show) { overlays[k].layer.addTo(map); }
+  });
+  setBackground("osm");
+  function setColouring(key) {
+    current = key;
+    areas.setStyle(areaStyle);
+    drawLegend();
+  }
+  drawLegend();
+
+  // area names when zoomed in (only those in view)
+  var areaNames = L.layerGroup().addTo(map);
+  function drawAreaNames() {
+    areaNames.clearLayers();
+    if (map.getZoom() < 12) { return; }
+    var view = map.getBounds();
+    data.areaLabels.filter(function (a) { return view.contains([a.lat, a.lon]); })
+      .slice(0, 250).forEach(function (a) {
+        areaNames.addLayer(L.tooltip({permanent: true, direction: "center",
+          className: "gapmap-area-label", interactive: false})
+          .setLatLng([a.lat, a.lon]).setContent(a.name));
+      });
+  }
+  map.on("zoomend moveend", drawAreaNames);
+
+  // search: an area's name or code, or a postcode district
+  var search = L.control({position: "topleft"});
+  search.onAdd = function () {
+    var div = L.DomUtil.create("div", "gapmap-box gapmap-search");
+    var opts = data.places.map(function (p) { return '<option value="' + p.name + '">'; });
+    div.innerHTML = '<form role="search"><label for="gapmap-find">Find an area or postcode ' +
+      'district</label><input id="gapmap-find" list="gapmap-places" autocomplete="off"> ' +
+      '<button type="submit">Find</button><datalist id="gapmap-places">' + opts.join("") +
+      '</datalist><p id="gapmap-status" role="status" aria-live="polite"></p></form>';
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    div.querySelector("form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      find(div.querySelector("input").value);
+    });
+    return div;
+  };
+  search.addTo(map);
+  function status(text) { document.getElementById("gapmap-status").textContent = text; }
+  function plain(s) {
+    var t = document.createElement("textarea"); t.innerHTML = s;
+    return t.value.toUpperCase().replace(/\\s+/g, " ").trim();
+  }
+  function find(text) {
+    var q = plain(text.replace(/</g, ""));
+    if (!q) { status("Type an area's name or a postcode district such as ME14."); return; }
+    var hit = data.places.filter(function (p) { return plain(p.name) === q; })[0] ||
+      data.places.filter(function (p) { return plain(p.name).indexOf(q) === 0; })[0] ||
+      data.places.filter(function (p) { return plain(p.name).indexOf(q) >= 0; })[0];
+    if (!hit) { status("No area or postcode district matches that."); return; }
+    if (hit.bounds) { map.fitBounds(hit.bounds, {maxZoom: 14}); }
+    else { map.setView([hit.lat, hit.lon], 13); }
+    var shown = null;
+    areas.eachLayer(function (l) {
+      if (hit.area !== undefined && l.feature.properties.index === hit.area) { shown = l; }
+    });
+    if (shown) { shown.setStyle({weight: 4, color: "#000"}); shown.openTooltip(); }
+    var t = document.createElement("span"); t.innerHTML = hit.name;
+    status("Showing " + t.textContent + ".");
+  }
+
+  // printing: controls hidden by the stylesheet, the whole area fitted to the printed map
+  function beforePrint() { map.invalidateSize(false); map.fitBounds(bounds, {animate: false}); }
+  function afterPrint() { map.invalidateSize(false); }
+  window.addEventListener("beforeprint", beforePrint);
+  window.addEventListener("afterprint", afterPrint);
+  if (window.matchMedia) {
+    window.matchMedia("print").addEventListener("change", function (m) {
+      if (m.matches) { beforePrint(); } else { afterPrint(); }
+    });
+  }
+  var named = {"Areas": areas, "District outlines": districts};
+  Object.keys(overlays).forEach(function (k) { named[overlays[k].name] = overlays[k].layer; });
+  window.gapmapLayers = named;
+  window.gapmap = {map: map, areas: areas, providers: providers, overlays: overlays,
+                   districts: districts, districtNames: districtNames, setColouring: setColouring,
+                   find: find,
+                   background: function () { return map.hasLayer(osm) ? "osm" : "none"; }};
 });
 """
 
 
 def _script_json(obj) -> str:
     """JSON safe inside a <script> element: no "<", ">" or "&" that could end or confuse it."""
-    import json
-
     text = json.dumps(obj, separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _esc(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
         return ""
     return html.escape(str(v), quote=True)
 
 
-def _fmt(v, digits=0, pct=False) -> str:
-    if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
-        return "withheld" if not pct else "no need"
-    if isinstance(v, str):
-        return _esc(v)
-    if pct:
-        return f"{100 * float(v):.0f}%"
-    return f"{float(v):,.{digits}f}"
+def _missing(v) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
 
 
-def _weekend_colour(r) -> str:
-    if r is None or (isinstance(r, float) and np.isnan(r)):
-        return "#e0e0e0"
-    colour = WEEKEND_BINS[0][1]
-    for lo, c, _ in WEEKEND_BINS:
-        if r >= lo:
-            colour = c
-    return colour
+def _hours(v, withheld: str = "withheld (fewer than 8 people)") -> str:
+    return withheld if _missing(v) else f"{float(v):,.0f} h"
 
 
-def _legend_box(title: str, body: str) -> str:
-    """The legend panel shared by the maps: a titled box in the lower left, ``body`` inside."""
-    return f"""
-<div id="gapmap-legend" role="region" aria-label="Map legend" style="position:absolute;bottom:24px;
- left:10px;z-index:1000;background:white;padding:8px 10px;font:12px/1.4 sans-serif;max-width:300px;
- box-shadow:0 1px 4px rgba(0,0,0,.4);border-radius:4px">
-<style>#gapmap-legend span{{display:inline-block;width:14px;height:14px;margin-right:6px;
- vertical-align:middle;border:1px solid #999}}</style>
-<strong>{_esc(title)}</strong>
-{body}
-</div>"""
+def _pct(v, none: str = "no need") -> str:
+    return none if _missing(v) else f"{100 * float(v):.0f}%"
 
 
-def _legend_html(title: str) -> str:
-    band = "".join(
-        f'<div><span style="background:{BAND_COLOURS[b]}"></span>{_esc(BAND_LABELS[b])}</div>'
-        for b in ("high", "medium", "low", "none")
-    )
-    weekend = "".join(
-        f'<div><span style="background:{c}"></span>{_esc(label)}</div>'
-        for _, c, label in WEEKEND_BINS
-    )
-    return _legend_box(
-        title,
-        f"""<div style="margin-top:4px"><em>Unmet need</em>
- (share of need providers can reach)</div>{band}
-<div style="margin-top:4px"><em>Weekend coverage</em></div>{weekend}
-<div style="margin-top:4px"><span style="background:none;border:3px solid #6a3d9a"></span>
- Rural gap</div>
-<div><span style="background:#1a9850;border-radius:50%"></span>
- Micro-provider (postcode centroid)</div>
-<div style="margin-top:6px;color:#555;font-size:10px">Figures rounded to 5; areas with 1-7
- people show * and withhold hours. {_esc(ATTRIBUTION)}</div>""",
-    )
-
-
-def gap_map(
-    published: gpd.GeoDataFrame,
-    providers: pd.DataFrame | None = None,
-    *,
-    title: str = "gapmap: micro-provider gaps in Kent",
-    simplify_m: float = 20.0,
-) -> folium.Map:
-    """An interactive gap map with switchable layers, legend, tooltips and OGL attribution.
-
-    Parameters
-    ----------
-    published
-        The **published** (suppressed) area table with geometry in EPSG:27700.
-    providers
-        Providers register (``name``, ``x``, ``y``, ``services``, ``days``, ``capacity_hours``);
-        shown at their postcode centroid.
-    """
-
-    def tip(r) -> str:
-        rows = [
-            ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
-            ("District", _esc(r["district"])),
-            ("Rural", "yes" if r["rural"] else "no"),
-            ("People waiting", _fmt(r["people"])),
-            ("Need, h/week", _fmt(r["need_hours"])),
-            ("Unmet, h/week", _fmt(r["unmet_hours"])),
-            ("Share of need in reach", _fmt(r["coverage_ratio"], pct=True)),
-            ("Weekend share in reach", _fmt(r["weekend_coverage_ratio"], pct=True)),
-            ("Capacity in reach ÷ need", _fmt(r["provision_ratio"], 2)),
-            ("Nearest provider", _fmt(r["nearest_provider_km"], 1) + " km"),
-            *(
-                [
-                    ("Estimated need, h/week", _fmt(r["estimated_need_hours"])),
-                    ("Estimated unmet, h/week", _fmt(r["estimated_unmet_hours"])),
-                    ("Estimated share in reach", _fmt(r["estimated_coverage_ratio"], pct=True)),
-                ]
-                if "estimated_need_hours" in r
-                else []
-            ),
-            (
-                "Gap",
-                _esc(r["gap_band"])
-                + (", rural gap" if r["rural_gap"] else "")
-                + (", weekend gap" if r["weekend_gap"] else ""),
-            ),
-        ]
-        return _table_html(rows)
-
-    styles = {
-        "need": lambda r: {
-            "fillColor": BAND_COLOURS.get(r["gap_band"], "#ccc"),
-            "color": "#555",
-            "weight": 0.5,
-            "fillOpacity": 0.75,
-        },
-        "weekend": lambda r: {
-            "fillColor": _weekend_colour(r["weekend_coverage_ratio"]),
-            "color": "#555",
-            "weight": 0.5,
-            "fillOpacity": 0.75,
-        },
-        "rural": lambda r: (
-            {"color": "#6a3d9a", "weight": 3, "fillOpacity": 0.15, "fillColor": "#6a3d9a"}
-            if r["rural_gap"]
-            else {
-                "color": "#999",
-                "weight": 0.3,
-                "fillOpacity": 0.0,
-                "opacity": 0.3 if r["rural"] else 0.0,
-            }
-        ),
-    }
-    layers = [
-        {"key": "need", "name": "Unmet need", "show": True},
-        {"key": "weekend", "name": "Weekend coverage", "show": False},
-        {"key": "rural", "name": "Rural gaps", "show": True},
-    ]
-    return _area_map(
-        published, providers, title=title, simplify_m=simplify_m, tip=tip, styles=styles,
-        layers=layers, legend=_legend_html(title),
-    )  # fmt: skip
-
-
-def _provider_markers(providers: pd.DataFrame | None) -> list[dict]:
-    markers = []
-    if providers is not None and len(providers):
-        lats, lons = to_latlon(providers["x"].to_numpy(float), providers["y"].to_numpy(float))
-        for r, lat, lon in zip(providers.to_dict("records"), lats, lons):
-            markers.append(
-                {
-                    "lat": round(float(lat), 5),
-                    "lon": round(float(lon), 5),
-                    "tip": (
-                        f"<strong>{_esc(r['name'])}</strong><br>{_esc(r['services'])}<br>"
-                        f"{_esc(r['days'])}; {float(r['capacity_hours']):g} h a week"
-                    ),
-                }
-            )
-    return markers
+def _km(v) -> str:
+    return "none in reach" if _missing(v) else f"{float(v):,.1f} km"
 
 
 def _table_html(rows: list[tuple[str, str]]) -> str:
@@ -285,79 +395,317 @@ def _table_html(rows: list[tuple[str, str]]) -> str:
     )
 
 
+def _key_line(colour: str, label: str, *, hatch: bool = False, shape: str = "") -> str:
+    cls = "gapmap-key gapmap-hatch" if hatch else "gapmap-key"
+    style = "" if hatch else f"background:{colour};"
+    return f'<div><span class="{cls}" style="{style}{shape}"></span>{_esc(label)}</div>'
+
+
+def _legend_block(c: Classes) -> str:
+    lines = "".join(_key_line(col, label, hatch=col == WITHHELD) for col, label in c.legend())
+    return f"<h2>{_esc(c.title)}</h2><p>{_esc(c.explain)}</p>{lines}"
+
+
+def _withheld(t: pd.DataFrame) -> np.ndarray:
+    """Areas whose people-based figures are withheld (published ``people`` is ``*``)."""
+    return (t["people"].astype(str) == "*").to_numpy()
+
+
+def _places(g: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> list[dict]:
+    """Search entries: each area (name, district, code) with its bounds, then ``extra``."""
+    out = []
+    for i, (r, geom) in enumerate(zip(g.to_dict("records"), g.geometry)):
+        minx, miny, maxx, maxy = geom.bounds
+        label = f"{r['area_name']} ({r['area_code']}), {r['district']}"
+        out.append({"name": _esc(label), "area": i, "bounds": [[miny, minx], [maxy, maxx]]})
+    if extra is not None and len(extra):
+        lat, lon = to_latlon(extra["x"].to_numpy(float), extra["y"].to_numpy(float))
+        for name, la, lo in zip(extra["name"], lat, lon):
+            out.append({"name": _esc(name), "lat": round(float(la), 5), "lon": round(float(lo), 5)})
+    return out
+
+
+def _provider_markers(providers: pd.DataFrame | None) -> list[dict]:
+    markers: list[dict] = []
+    if providers is None or not len(providers):
+        return markers
+    lats, lons = to_latlon(providers["x"].to_numpy(float), providers["y"].to_numpy(float))
+    for r, lat, lon in zip(providers.to_dict("records"), lats, lons):
+        rows = [
+            ("Provider", f"<strong>{_esc(r['name'])}</strong>"),
+            ("Services", _esc(r["services"])),
+            ("Days", _esc(r["days"])),
+            ("Hours a week", f"{float(r['capacity_hours']):g}"),
+        ]
+        for col, label in (("phone", "Phone"), ("email", "Email"), ("website", "Website")):
+            if col in r and not _missing(r[col]) and str(r[col]).strip():
+                rows.append((label, _esc(r[col])))
+        markers.append(
+            {"lat": round(float(lat), 5), "lon": round(float(lon), 5), "tip": _table_html(rows)}
+        )
+    return markers
+
+
 def _area_map(
     published: gpd.GeoDataFrame,
     providers: pd.DataFrame | None,
     *,
     title: str,
-    simplify_m: float,
-    tip,
-    styles: dict,
-    layers: list[dict],
-    legend: str,
+    caption: str,
+    tips: list[str],
+    layers: list[tuple[str, str, Classes, list[str]]],
+    key_lines: list[dict],
+    note: str,
     sites: list[dict] | None = None,
+    places: pd.DataFrame | None = None,
+    rural_shown: bool = True,
+    simplify_m: float = 20.0,
 ) -> folium.Map:
-    """The offline map shell: areas (one embedded copy, one layer per style), providers, sites
-    (groups of ``{"lat", "lon", "r", "tip"}`` points, already escaped), legend, attribution."""
+    """The offline map shell shared by both maps.
+
+    ``layers`` are ``(key, name, classes, fill per area)``; the first is shown at start.
+    """
     g = published.copy()
     g["geometry"] = g.geometry.simplify(simplify_m, preserve_topology=True)
+    districts = g[["district", "geometry"]].copy()
+    districts["district"] = districts["district"].fillna("").astype(str)
+    districts = districts.dissolve(by="district", as_index=False)
+    label_pts = districts.geometry.representative_point()
+    area_pts = g.geometry.representative_point()
     g = to_wgs84(g)
+    districts = to_wgs84(districts)
     # 5 decimal places of a degree is about 1 m: enough for a map, a fraction of the bytes
     g["geometry"] = shapely.set_precision(g.geometry.to_numpy(), 1e-5)
+    districts["geometry"] = shapely.set_precision(districts.geometry.to_numpy(), 1e-5)
     minx, miny, maxx, maxy = g.total_bounds
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
     m.default_js = []
     m.default_css = []
     root: Any = m.get_root()
     root.header.add_child(folium.Element(_leaflet_inline()))
-    root.header.add_child(folium.Element(f"<title>{_esc(title)}</title>"))
-    tiles = folium.TileLayer(
-        "OpenStreetMap",
-        name="Background map (online only)",
-        attr=("&copy; OpenStreetMap contributors | " + _esc(ATTRIBUTION)),
-        overlay=False,
-        control=False,
-    )
-    tiles.add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    root.header.add_child(folium.Element(f"<title>{_esc(title)}</title><style>{_CSS}</style>"))
 
+    rural_gap = g["rural_gap"].astype(bool).to_numpy() if "rural_gap" in g else np.zeros(len(g))
     features = [
         {
             "type": "Feature",
             "geometry": geom.__geo_interface__,
             "properties": {
-                "code": _esc(r["area_code"]),
-                "tip": tip(r),
-                "styles": {k: f(r) for k, f in styles.items()},
+                "index": i,
+                "tip": tips[i],
+                "rural_gap": bool(rural_gap[i]),
+                "fill": {key: fills[i] for key, _, _, fills in layers},
             },
         }
-        for r, geom in zip(g.to_dict("records"), g.geometry)
+        for i, geom in enumerate(g.geometry)
     ]
+    dl_lat, dl_lon = to_latlon(label_pts.x.to_numpy(), label_pts.y.to_numpy())
+    al_lat, al_lon = to_latlon(area_pts.x.to_numpy(), area_pts.y.to_numpy())
     data = {
+        "withheld": WITHHELD,
+        "attribution": _esc(ATTRIBUTION),
+        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "areas": {"type": "FeatureCollection", "features": features},
-        "layers": layers,
+        "districts": {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "geometry": geom.__geo_interface__, "properties": {}}
+                for geom in districts.geometry
+            ],
+        },
+        "districtLabels": [
+            {"name": _esc(n), "lat": round(float(a), 5), "lon": round(float(b), 5)}
+            for n, a, b in zip(districts["district"], dl_lat, dl_lon)
+            if n
+        ],
+        "areaLabels": [
+            {"name": _esc(n), "lat": round(float(a), 5), "lon": round(float(b), 5)}
+            for n, a, b in zip(published["area_name"], al_lat, al_lon)
+        ],
+        "layers": [
+            {"key": key, "name": _esc(name), "legend": _legend_block(c)}
+            for key, name, c, _ in layers
+        ],
+        "keyLines": key_lines,
+        "note": note,
+        "ruralShown": rural_shown,
         "providers": _provider_markers(providers),
         "sites": sites or [],
+        "places": _places(g, places),
     }
-    script = (
-        _LAYERS_JS.replace("__MAP__", m.get_name())
-        .replace("__TILES__", tiles.get_name())
-        .replace("__DATA__", _script_json(data))
+    body = (
+        f'<header id="gapmap-header"><h1>{_esc(title)}</h1><p>{_esc(caption)}</p></header>'
+        '<aside id="gapmap-print-legend" aria-hidden="true"></aside>'
     )
+    root.html.add_child(folium.Element(body))
+    script = _MAP_JS.replace("__MAP__", m.get_name()).replace("__DATA__", _script_json(data))
     root.script.add_child(folium.Element(script))
-    root.html.add_child(folium.Element(legend))
     return m
 
 
-PRIORITY_BINS = [(0.10, "#67000d", "top 10% of areas"), (0.25, "#cb181d", "top 10-25%"),
-                 (0.50, "#fb6a4a", "top 25-50%"), (1.01, "#fcbba1", "lower half")]  # fmt: skip
+def _common_keys(*, rural: bool = True) -> list[dict]:
+    keys: list[dict] = []
+    if rural:
+        keys.append(
+            {
+                "overlay": "rural",
+                "html": _key_line(
+                    "", "Rural gap (outlined)", shape="background:none;border:2px dashed #6a3d9a;"
+                ),
+            }
+        )
+    keys += [
+        {
+            "overlay": "providers",
+            "html": _key_line(
+                "#1a9850", "Micro-provider (postcode centroid)", shape="border-radius:50%;"
+            ),
+        },
+        {
+            "overlay": None,
+            "html": _key_line(
+                "", "District boundary and name", shape="background:none;border:2px solid #222;"
+            ),
+        },
+    ]
+    return keys
 
 
-def _priority_colour(rank: int, n_ranked: int) -> str:
-    if rank <= 0 or n_ranked == 0:
-        return "#f0f0f0"
-    q = rank / n_ranked
-    return next(c for hi, c, _ in PRIORITY_BINS if q <= hi)
+def gap_map(
+    published: gpd.GeoDataFrame,
+    providers: pd.DataFrame | None = None,
+    *,
+    title: str = "gapmap: micro-provider gaps",
+    caption: str = "",
+    places: pd.DataFrame | None = None,
+    weekend_weight: float = 0.5,
+    rural_weight: float = 0.5,
+    simplify_m: float = 20.0,
+) -> folium.Map:
+    """The interactive gap map: unmet hours first, every other figure one click away.
+
+    Parameters
+    ----------
+    published
+        The **published** (suppressed) area table with geometry in EPSG:27700.
+    providers
+        Providers register (``name``, ``x``, ``y``, ``services``, ``days``,
+        ``capacity_hours``, optional ``phone``, ``email``, ``website``); drawn at their postcode
+        centroid.
+    title, caption
+        The heading above the map and the line under it (date, data vintage).
+    places
+        Extra search entries (``name``, ``x``, ``y`` in BNG metres), e.g. postcode districts.
+    weekend_weight, rural_weight
+        The gap score's weights (for the legend's explanation).
+    simplify_m
+        Simplification tolerance of the drawn outlines, metres.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_map`.
+    """
+    t = pd.DataFrame(published.drop(columns=published.geometry.name))
+    hidden = _withheld(t)
+    estimated = "estimated_need_hours" in t
+
+    def tip(r: dict, held: bool) -> str:
+        flags = (("rural gap", r["rural_gap"]), ("weekend gap", r["weekend_gap"]))
+        gaps = [b for b, f in flags if f]
+        rows = [
+            ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
+            ("District", _esc(r["district"])),
+            ("Rural", "yes" if r["rural"] else "no"),
+            ("People waiting", "fewer than 8" if held else _esc(r["people"])),
+            ("Need a week", _hours(r["need_hours"])),
+            ("Unmet a week", _hours(r["unmet_hours"])),
+            ("Share of need in reach", "withheld" if held else _pct(r["coverage_ratio"])),
+            (
+                "Weekend share in reach",
+                "withheld" if held else _pct(r["weekend_coverage_ratio"], "no weekend need"),
+            ),
+            (
+                "Provider hours in reach per hour of need",
+                "withheld" if held or _missing(r["provision_ratio"])
+                else f"{float(r['provision_ratio']):.2f}",
+            ),
+            ("Nearest provider", _km(r["nearest_provider_km"])),
+            ("Gap score", _hours(r["gap_score"]).replace(" h", "")),
+            ("Gap", ", ".join([_esc(r["gap_band"]).capitalize(), *gaps])),
+        ]  # fmt: skip
+        if estimated:
+            rows += [
+                ("Estimated need a week (census)", _hours(r["estimated_need_hours"], "none")),
+                ("Estimated unmet a week", _hours(r["estimated_unmet_hours"], "none")),
+                ("Estimated share in reach", _pct(r["estimated_coverage_ratio"])),
+            ]
+        return _table_html(rows)
+
+    records = t.to_dict("records")
+    tips = [tip(r, bool(h)) for r, h in zip(records, hidden)]
+    unmet = hour_classes(
+        t["unmet_hours"],
+        title="Unmet hours a week",
+        explain="Hours people on the waiting list need that no provider within travel "
+        "distance has free: the hours to close.",
+    )
+    score = hour_classes(
+        t["gap_score"],
+        title="Gap score",
+        explain=f"Unmet hours × (1 + {weekend_weight:g} if the area has a weekend gap + "
+        f"{rural_weight:g} if it has a rural gap): where hours are both unmet and hardest to "
+        "serve.",
+    )
+    bands, weekend = band_classes(), weekend_classes()
+    layers: list[tuple[str, str, Classes, list[str]]] = [
+        ("unmet", "Unmet hours", unmet, [unmet.colour(v) for v in t["unmet_hours"]]),
+        (
+            "coverage",
+            "Share of need in reach",
+            bands,
+            [WITHHELD if h else bands.colour(b) for h, b in zip(hidden, t["gap_band"])],
+        ),
+        (
+            "weekend",
+            "Weekend share in reach",
+            weekend,
+            [
+                WITHHELD if h else weekend_colour(v, n)
+                for h, v, n in zip(hidden, t["weekend_coverage_ratio"], t["weekend_need_hours"])
+            ],
+        ),
+        ("score", "Gap score", score, [score.colour(v) for v in t["gap_score"]]),
+    ]
+    if estimated:
+        est_need = hour_classes(
+            t["estimated_need_hours"],
+            title="Estimated need a week (census)",
+            explain="Hours of help adults are estimated to need, from the Census population "
+            "and published survey rates: need that may not be on any waiting list.",
+            withheld=False,
+        )
+        est_unmet = hour_classes(
+            t["estimated_unmet_hours"],
+            title="Estimated unmet hours a week (census)",
+            explain="Estimated need that no provider within travel distance has free.",
+            withheld=False,
+        )
+        layers += [
+            ("est_need", "Estimated need (census)", est_need,
+             [est_need.colour(v) for v in t["estimated_need_hours"]]),
+            ("est_unmet", "Estimated unmet hours (census)", est_unmet,
+             [est_unmet.colour(v) for v in t["estimated_unmet_hours"]]),
+        ]  # fmt: skip
+    note = (
+        "Hours rounded to 5; areas with 1-7 people show * and withhold their figures. "
+        "Providers are drawn at their postcode's centre."
+    )
+    return _area_map(
+        published, providers, title=title, caption=caption, tips=tips, layers=layers,
+        key_lines=_common_keys(), note=note, places=places, simplify_m=simplify_m,
+    )  # fmt: skip
 
 
 def recruit_map(
@@ -365,7 +713,9 @@ def recruit_map(
     providers: pd.DataFrame | None,
     sites: pd.DataFrame,
     *,
-    title: str = "gapmap: where to recruit micro-providers in Kent",
+    title: str = "gapmap: where to recruit micro-providers",
+    caption: str = "",
+    places: pd.DataFrame | None = None,
     simplify_m: float = 20.0,
 ) -> folium.Map:
     """Ranked areas (priority for recruitment) and recommended sites, one layer per scenario.
@@ -373,69 +723,92 @@ def recruit_map(
     Parameters
     ----------
     ranking
-        The **published** ranking (:func:`gapmap.publish.publish_ranking`), EPSG:27700.
+        The **published** ranking (:func:`gapmap.publish.publish_ranking`), EPSG:27700, with
+        its ``outcome`` (what the largest scenario does for the area, in words).
+    providers
+        Existing providers (drawn on top).
     sites
         The **published** sites (:func:`gapmap.publish.publish_sites`), with
-        ``new_providers`` (the scenario), ``latitude`` and ``longitude``.
+        ``new_providers`` (the scenario), ``latitude``, ``longitude``, ``explanation``.
+    title, caption
+        The heading and the line under it (date, data vintage).
+    places
+        Extra search entries (``name``, ``x``, ``y`` in BNG metres).
+    simplify_m
+        Simplification tolerance of the drawn outlines, metres.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`save_map`.
     """
-    n_ranked = int(ranking["priority_rank"].notna().sum())
+    t = pd.DataFrame(ranking.drop(columns=ranking.geometry.name))
+    n_ranked = int(t["priority_rank"].notna().sum())
 
-    def _rank(r) -> int:
-        v = r["priority_rank"]
-        return 0 if v is None or pd.isna(v) else int(v)
+    def tip(r: dict) -> str:
+        rank = r["priority_rank"]
+        rows = [
+            ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
+            ("District", _esc(r["district"])),
+            (
+                "Priority",
+                "no rank: nothing to recruit for" if _missing(rank)
+                else f"{int(rank)} of {n_ranked}",
+            ),
+            ("Why", _esc(r["reason"])),
+            ("Unmet a week", _hours(r["unmet_hours"])),
+            ("A recruit could take a week", _hours(r["recruitable_unmet_hours"])),
+            ("Nearest weekend provider", _km(r["nearest_weekend_provider_km"])),
+            ("New providers here", _esc(r["new_providers_recommended"])),
+        ]  # fmt: skip
+        if "outcome" in r:
+            rows.append(("Outcome", _esc(r["outcome"])))
+        return _table_html(rows)
 
-    def tip(r) -> str:
-        rank = _rank(r)
-        return _table_html(
-            [
-                ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
-                ("District", _esc(r["district"])),
-                ("Priority", f"{rank} of {n_ranked}" if rank > 0 else "nothing to recruit for"),
-                ("Why", _esc(r["reason"])),
-                ("Unmet, h/week", _fmt(r["unmet_hours"])),
-                ("A recruit could take, h/week", _fmt(r["recruitable_unmet_hours"])),
-                ("Nearest weekend provider", _fmt(r["nearest_weekend_provider_km"], 1) + " km"),
-                ("New providers recommended", _fmt(r["new_providers_recommended"])),
-            ]
-        )
-
-    styles = {
-        "priority": lambda r: {
-            "fillColor": _priority_colour(_rank(r), n_ranked),
-            "color": "#555",
-            "weight": 0.5,
-            "fillOpacity": 0.75,
-        },
-        "rural": lambda r: (
-            {"color": "#6a3d9a", "weight": 3, "fillOpacity": 0.0}
-            if r["rural_gap"]
-            else {"color": "#999", "weight": 0.0, "fillOpacity": 0.0, "opacity": 0.0}
-        ),
-    }
-    layers = [
-        {"key": "priority", "name": "Priority for recruitment", "show": True},
-        {"key": "rural", "name": "Rural gaps", "show": False},
-    ]
+    tips = [tip(r) for r in t.to_dict("records")]
+    prio = priority_classes()
+    unmet = hour_classes(
+        t["unmet_hours"], title="Unmet hours a week",
+        explain="Hours people need that no provider within travel distance has free.",
+    )  # fmt: skip
+    recruitable = hour_classes(
+        t["recruitable_unmet_hours"],
+        title="Hours a recruit could take a week",
+        explain="Unmet hours of people a micro-provider may serve (self-directing, no regulated "
+        "care, services recruits offer), on the days recruits work.",
+    )
+    layers: list[tuple[str, str, Classes, list[str]]] = [
+        ("priority", "Priority for recruitment", prio,
+         [priority_colour(v, n_ranked) for v in t["priority_rank"]]),
+        ("unmet", "Unmet hours", unmet, [unmet.colour(v) for v in t["unmet_hours"]]),
+        ("recruitable", "Hours a recruit could take", recruitable,
+         [recruitable.colour(v) for v in t["recruitable_unmet_hours"]]),
+    ]  # fmt: skip
     groups = []
     scenarios = sorted(sites["new_providers"].unique()) if len(sites) else []
     for k in scenarios:
         s = sites[sites["new_providers"] == k]
         points = []
         for r in s.to_dict("records"):
-            hours = r["hours_taken"]
+            rows = [
+                ("Site", f"<strong>{int(r['site_rank'])}</strong> of {len(s)} for {int(k)} "
+                         "new providers"),
+                ("Area", _esc(r["area_name"])),
+                ("District", _esc(r["district"])),
+                ("New providers here", str(int(r["providers_at"]))),
+                ("Would take a week", _hours(r["hours_taken"], "withheld (few people)")),
+                ("Unmet hours in reach", _hours(r["unmet_hours_in_reach"], "withheld")),
+            ]  # fmt: skip
+            if "explanation" in r:
+                rows.append(("Why here", _esc(r["explanation"])))
             points.append(
                 {
                     "lat": float(r["latitude"]),
                     "lon": float(r["longitude"]),
                     "r": 5 + 2 * int(r["providers_at"]),
-                    "tip": (
-                        f"<strong>Site {int(r['site_rank'])}: {_esc(r['area_name'])}</strong>"
-                        f"<br>{int(r['providers_at'])} new provider(s); "
-                        + ("hours withheld (few people)" if hours != hours else
-                           f"would take about {hours:,.0f} unmet h a week")
-                    ),
+                    "tip": _table_html(rows),
                 }
-            )  # fmt: skip
+            )
         groups.append(
             {
                 "name": f"Sites for {int(k)} new providers",
@@ -443,124 +816,26 @@ def recruit_map(
                 "points": points,
             }
         )
-    legend_rows = "".join(
-        f'<div><span style="background:{c}"></span>{_esc(label)}</div>'
-        for _, c, label in PRIORITY_BINS
-    )
-    legend = _legend_box(
-        title,
-        f"""<div style="margin-top:4px"><em>Priority for recruitment</em>
- (unmet hours a recruit could take, weighted up for weekend and rural gaps)</div>{legend_rows}
-<div><span style="background:#f0f0f0"></span>nothing to recruit for</div>
-<div style="margin-top:4px"><span style="background:#4292c6;border-radius:50%;
- border:2px solid #08306b"></span> Recommended site (larger: more new providers)</div>
-<div><span style="background:#1a9850;border-radius:50%"></span> Existing micro-provider</div>
-<div style="margin-top:6px;color:#555;font-size:10px">Sites are points inside areas, not
- addresses. Figures rounded to 5; areas with 1-7 people withhold hours.
- {_esc(ATTRIBUTION)}</div>""",
+    keys = [
+        {
+            "overlay": None,
+            "html": _key_line(
+                "#4292c6",
+                "Recommended site (larger: more new providers there)",
+                shape="border-radius:50%;border:2px solid #08306b;",
+            ),
+        },
+        *_common_keys(),
+    ]
+    note = (
+        "Sites are points inside areas, not addresses. Hours rounded to 5; areas with 1-7 "
+        "people withhold their hours."
     )
     return _area_map(
-        ranking, providers, title=title, simplify_m=simplify_m, tip=tip, styles=styles,
-        layers=layers, legend=legend, sites=groups,
+        ranking, providers, title=title, caption=caption, tips=tips, layers=layers,
+        key_lines=keys, note=note, sites=groups, places=places, rural_shown=False,
+        simplify_m=simplify_m,
     )  # fmt: skip
-
-
-def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str) -> None:
-    """A small bar chart of the scenarios: hours taken and yearly saving for each K.
-
-    Parameters
-    ----------
-    scenarios
-        The **published** scenario table.
-    path
-        The PNG file (written atomically).
-    title
-        The chart's title.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .export import atomic_path
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=110)
-    labels = [f"{int(k)}" for k in scenarios["new_providers"]]
-    a1.bar(labels, scenarios["recruitable_unmet_hours"], color="#fcbba1", label="recruitable unmet")
-    a1.bar(labels, scenarios["hours_taken"], color="#cb181d", label="taken by new providers")
-    a1.set_xlabel("new providers")
-    a1.set_ylabel("hours a week")
-    a1.legend(fontsize=7, loc="upper left")
-    a2.bar(labels, scenarios["saving_per_year_vs_home_care"] / 1000.0, color="#2171b5")
-    a2.set_xlabel("new providers")
-    a2.set_ylabel("£ thousand a year")
-    a2.set_title("saving against commissioned home care", fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-
-
-def gap_map_png(
-    published: gpd.GeoDataFrame,
-    providers: pd.DataFrame | None,
-    path,
-    *,
-    title: str = "Micro-provider gaps in Kent",
-) -> None:
-    """A static map of gap bands, rural gaps and providers, written as PNG (atomically).
-
-    Parameters
-    ----------
-    published
-        The **published** area table with geometry in EPSG:27700.
-    providers
-        Providers to draw (their postcode centroids), or None.
-    path
-        The PNG file.
-    title
-        The map's title.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
-
-    from .export import atomic_path
-
-    fig, ax = plt.subplots(figsize=(11, 8), dpi=110)
-    colours = published["gap_band"].map(BAND_COLOURS).fillna("#cccccc")
-    published.plot(ax=ax, color=colours, edgecolor="#666", linewidth=0.2)
-    rg = published[published["rural_gap"].astype(bool)]
-    if len(rg):
-        rg.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.4)
-    if providers is not None and len(providers):
-        ax.scatter(
-            providers["x"],
-            providers["y"],
-            s=6,
-            c="#1a9850",
-            edgecolors="#0b5d1e",
-            linewidths=0.3,
-            zorder=3,
-        )
-    handles: list[Any] = [
-        Patch(facecolor=BAND_COLOURS[b], edgecolor="#666", label=BAND_LABELS[b])
-        for b in ("high", "medium", "low", "none")
-    ]
-    handles.append(Patch(facecolor="none", edgecolor="#6a3d9a", linewidth=1.4, label="Rural gap"))
-    handles.append(
-        plt.Line2D([], [], marker="o", linestyle="", color="#1a9850", label="Micro-provider")
-    )
-    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=True)
-    ax.set_title(title)
-    ax.set_axis_off()
-    fig.text(0.01, 0.01, ATTRIBUTION, fontsize=6, color="#555", wrap=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight")
-    plt.close(fig)
 
 
 def save_map(m: folium.Map, path) -> None:

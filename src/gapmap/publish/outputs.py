@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from .export import write_csv, write_gpkg
-from .maps import gap_map, gap_map_png, save_map
+from .maps import ATTRIBUTION, gap_map, save_map
+from .pictures import gap_map_png
+from .provenance import caption, postcode_districts
 from .tables import match_summary, publish_gaps, publish_ranking, publish_scenarios, publish_sites
 
 __all__ = [
@@ -72,7 +74,7 @@ def write_gap_outputs(
     out_dir: str | Path,
     *,
     internal: bool = False,
-    title: str = "gapmap: micro-provider gaps in Kent",
+    title: str = "gapmap: micro-provider gaps",
     png: bool = True,
 ) -> dict[str, Path]:
     """Write the gap analysis: ``gaps.csv``, ``gaps.gpkg``, ``gap_map.html``, ``gap_map.png``.
@@ -104,11 +106,24 @@ def write_gap_outputs(
         "gaps.csv": write_csv(table, out / "gaps.csv"),
         "gaps.gpkg": write_gpkg(published, out / "gaps.gpkg", layer="gaps"),
     }
-    m = gap_map(published, result.providers, title=title)
+    study = result.study
+    line = caption(study.sources)
+    m = gap_map(
+        published,
+        result.providers,
+        title=title,
+        caption=line,
+        places=postcode_districts(study.directory, study.areas),
+        weekend_weight=study.settings.weekend_weight,
+        rural_weight=study.settings.rural_weight,
+    )
     save_map(m, out / "gap_map.html")
     paths["gap_map.html"] = out / "gap_map.html"
     if png:
-        gap_map_png(published, result.providers, out / "gap_map.png", title=title)
+        gap_map_png(
+            published, result.providers, out / "gap_map.png", title=title, caption=line,
+            source=ATTRIBUTION,
+        )  # fmt: skip
         paths["gap_map.png"] = out / "gap_map.png"
     if internal:
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
@@ -161,7 +176,8 @@ def write_recruit_outputs(
     providers: pd.DataFrame,
     out_dir: str | Path,
     *,
-    title: str = "gapmap: where to recruit micro-providers in Kent",
+    title: str = "gapmap: where to recruit micro-providers",
+    study=None,
 ) -> dict[str, Path]:
     """Write the recruitment outputs, all published (suppressed; no person's id or place).
 
@@ -179,13 +195,17 @@ def write_recruit_outputs(
         The folder.
     title
         The map's and chart's title.
+    study
+        The study recruited for (its sources go under the titles; its postcode districts into
+        the map's search).
 
     Returns
     -------
     dict
         The paths written, by name.
     """
-    from .maps import recruit_map, scenario_chart_png
+    from .maps import recruit_map
+    from .pictures import scenario_chart_png
 
     rule = rec.settings.suppression
     out = Path(out_dir)
@@ -203,9 +223,12 @@ def write_recruit_outputs(
         "recruit_sites.csv": write_csv(sites, out / "recruit_sites.csv"),
         "recruit_scenarios.csv": write_csv(scen, out / "recruit_scenarios.csv"),
     }
-    scenario_chart_png(scen, out / "recruit_scenarios.png", title=title)
+    line = caption(study.sources) if study is not None else ""
+    places = postcode_districts(study.directory, study.areas) if study is not None else None
+    scenario_chart_png(scen, out / "recruit_scenarios.png", title=title, caption=line)
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
-    save_map(recruit_map(ranking, providers, sites, title=title), out / "recruit_map.html")
+    m = recruit_map(ranking, providers, sites, title=title, caption=line, places=places)
+    save_map(m, out / "recruit_map.html")
     paths["recruit_map.html"] = out / "recruit_map.html"
     paths[ABOUT_FILE] = write_about(out)
     return paths

@@ -87,7 +87,7 @@ RANK_COLUMNS = [
     "unmet_hours", "weekend_unmet_hours", "recruitable_people", "recruitable_unmet_hours",
     "coverage_ratio", "weekend_coverage_ratio", "nearest_provider_km",
     "nearest_weekend_provider_km", "rural_gap", "weekend_gap", "priority_score",
-    "new_providers_recommended", "reason",
+    "new_providers_recommended", "hours_taken_by_recruits", "served_by", "reason", "outcome",
 ]  # fmt: skip
 
 
@@ -131,10 +131,48 @@ def publish_ranking(rec, rule: Suppression | None = None) -> gpd.GeoDataFrame:
     if "new_providers_recommended" not in pub:
         pub["new_providers_recommended"] = 0
     pub["reason"] = [_reason(r, radius_km) for r in pub.to_dict("records")]
+    if "outcome_code" in ranked:
+        pub["hours_taken_by_recruits"] = np.where(
+            r_hidden & ~estimated, np.nan, round_to(ranked["hours_taken_by_recruits"], rule.base)
+        )
+        kmax = int(rec.scenarios["new_providers"].max()) if len(rec.scenarios) else 0
+        pub["outcome"] = [_outcome(r, kmax, rec.settings.per_site) for r in pub.to_dict("records")]
     pub["priority_rank"] = ranked["priority_rank"].astype("Int64")
     pub = pub.sort_values(["priority_rank", "area_code"], na_position="last")
     cols = [c for c in RANK_COLUMNS if c in pub] + [pub.geometry.name]
     return gpd.GeoDataFrame(pub[cols], geometry=pub.geometry.name, crs=ranked.crs)
+
+
+def _outcome(r: dict, kmax: int, per_site: int) -> str:
+    """What the largest scenario does for an area, in words, from published figures only."""
+    code = r["outcome_code"]
+    site = r["served_by"]
+    taken = r["hours_taken_by_recruits"]
+    hours = "" if taken != taken else f" (about {taken:,.0f} h a week)"
+    if code == "site":
+        n = int(r["new_providers_recommended"])
+        here = f"{n} of the {kmax} new providers are placed here"
+        if r["recruitable_unmet_hours"] == 0:
+            return here + ", for unmet hours in nearby areas"
+        return here + (f"; this area's hours are taken{hours}" if taken == taken and taken else "")
+    if code == "served":
+        return f"Its recruitable hours are taken by the new providers at {site}{hours}"
+    if code == "partly":
+        return (
+            f"Partly taken by the new providers at {site}{hours}; the rest is beyond the hours "
+            "they have"
+        )
+    if code == "in_reach_full":
+        return (
+            "Not chosen: within reach of a chosen site, but its new providers (at most "
+            f"{per_site} per area) are fully booked with hours that weigh as much or more"
+        )
+    if code == "elsewhere":
+        return (
+            f"Not chosen: the {kmax} new providers take more priority-weighted hours where they "
+            "are placed; no chosen site is within reach"
+        )
+    return "Nothing a new provider could take here"
 
 
 def _reason(r: dict, radius_km: float) -> str:
@@ -187,6 +225,12 @@ def publish_sites(sites: pd.DataFrame, rule: Suppression = Suppression()) -> pd.
     )
     for c in ("hours_taken", "unmet_hours_in_reach"):
         out[c] = np.where(hidden, np.nan, round_to(sites[c].to_numpy(float), rule.base))
+    if "areas_served" in out:
+        out["explanation"] = [
+            ("Would take unmet hours" if h != h else f"Would take about {h:,.0f} h a week")
+            + (f" from people in {a}" if a else "")
+            for h, a in zip(out["hours_taken"], out["areas_served"])
+        ]
     lat, lon = to_latlon(sites["x"].to_numpy(float), sites["y"].to_numpy(float))
     out["easting"] = sites["x"].round(0).astype(int)
     out["northing"] = sites["y"].round(0).astype(int)

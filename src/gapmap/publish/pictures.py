@@ -1,0 +1,190 @@
+"""Static pictures for papers and slides: the gap map and the recruitment scenarios as PNG.
+
+The colours and classes are those of the interactive map (:mod:`.palette`), so a printed map
+and the HTML one tell the same story: unmet hours, withheld areas hatched grey, rural gaps
+outlined, district outlines and names, a scale bar, title, date and data vintage, and the
+source line the Open Government Licence asks for.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .palette import WITHHELD, hour_classes
+
+__all__ = ["gap_map_png", "scenario_chart_png"]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _scale_bar(ax, bounds) -> None:
+    """A scale bar in the lower right: the map is in BNG metres, so its length is exact."""
+    minx, miny, maxx, maxy = bounds
+    width = maxx - minx
+    length = next(v for v in (50_000, 20_000, 10_000, 5_000, 2_000, 1_000, 500) if v <= width / 4)
+    x0 = maxx - width * 0.04 - length
+    y0 = miny + (maxy - miny) * 0.04
+    ax.plot([x0, x0 + length], [y0, y0], color="#222", linewidth=3, solid_capstyle="butt")
+    for x in (x0, x0 + length):
+        ax.plot([x, x], [y0, y0 + (maxy - miny) * 0.008], color="#222", linewidth=1)
+    label = f"{length / 1000:g} km"
+    ax.text(x0 + length / 2, y0 + (maxy - miny) * 0.012, label, ha="center", va="bottom",
+            fontsize=8)  # fmt: skip
+
+
+def gap_map_png(
+    published: gpd.GeoDataFrame,
+    providers: pd.DataFrame | None,
+    path,
+    *,
+    title: str = "Micro-provider gaps",
+    caption: str = "",
+    source: str = "",
+) -> None:
+    """A static map of unmet hours, written as PNG (atomically).
+
+    Parameters
+    ----------
+    published
+        The **published** area table with geometry in EPSG:27700.
+    providers
+        Providers to draw (their postcode centroids), or None.
+    path
+        The PNG file.
+    title
+        The map's title.
+    caption
+        The line under the title (date, data vintage).
+    source
+        The source and licence line printed at the foot.
+    """
+    import matplotlib.patheffects as pe
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from .export import atomic_path
+
+    plt = _pyplot()
+    classes = hour_classes(published["unmet_hours"], title="Unmet hours a week", explain="")
+    colours = [classes.colour(v) for v in published["unmet_hours"]]
+    fig, ax = plt.subplots(figsize=(11.7, 8.3), dpi=110)
+    held = np.array([c == WITHHELD for c in colours])
+    shown = published[~held]
+    shown.plot(ax=ax, color=[c for c, h in zip(colours, held) if not h], edgecolor="#777",
+               linewidth=0.2)  # fmt: skip
+    if held.any():
+        published[held].plot(ax=ax, facecolor=WITHHELD, edgecolor="#969696", hatch="////",
+                             linewidth=0.2)  # fmt: skip
+    rg = published[published["rural_gap"].astype(bool)]
+    if len(rg):
+        rg.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.2, linestyle="--")
+    districts = published[["district", "geometry"]].copy()
+    districts["district"] = districts["district"].fillna("").astype(str)
+    districts = districts.dissolve(by="district", as_index=False)
+    districts.boundary.plot(ax=ax, color="#222", linewidth=0.9)
+    halo = [pe.withStroke(linewidth=3, foreground="white")]
+    for name, pt in zip(districts["district"], districts.geometry.representative_point()):
+        if name:
+            ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=8, weight="bold",
+                    color="#222", path_effects=halo)  # fmt: skip
+    if providers is not None and len(providers):
+        ax.scatter(providers["x"], providers["y"], s=7, c="#1a9850", edgecolors="#0b5d1e",
+                   linewidths=0.3, zorder=3)  # fmt: skip
+    handles: list[Any] = []
+    for colour, label in classes.legend():
+        if colour == WITHHELD:
+            handles.append(Patch(facecolor=WITHHELD, edgecolor="#969696", hatch="////",
+                                 label=label))  # fmt: skip
+        else:
+            handles.append(Patch(facecolor=colour, edgecolor="#777", label=label))
+    handles.append(Patch(facecolor="none", edgecolor="#6a3d9a", linestyle="--", label="Rural gap"))
+    handles.append(Patch(facecolor="none", edgecolor="#222", label="District"))
+    if providers is not None and len(providers):
+        handles.append(Line2D([], [], marker="o", linestyle="", color="#1a9850",
+                              label="Micro-provider"))  # fmt: skip
+    ax.legend(handles=handles, title="Unmet hours a week", loc="upper left", fontsize=8,
+              title_fontsize=9, frameon=True, bbox_to_anchor=(1.0, 1.0))  # fmt: skip
+    _scale_bar(ax, published.total_bounds)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    fig.suptitle(title, x=0.02, ha="left", fontsize=14, weight="bold")
+    if caption:
+        fig.text(0.02, 0.925, caption, fontsize=8, color="#333", ha="left", wrap=True)
+    foot = "Hours rounded to 5; areas with 1-7 people have their figures withheld."
+    if source:
+        foot += "\n" + "\n".join(textwrap.wrap(source, 190))
+    fig.text(0.02, 0.012, foot, fontsize=6.5, color="#555", ha="left", va="bottom")
+    fig.subplots_adjust(left=0.02, right=0.78, top=0.9, bottom=0.06)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: str = "") -> None:
+    """A bar chart of the recruitment scenarios with value labels (written atomically).
+
+    Left: recruitable unmet hours and the hours the new providers would take, for each number
+    of new providers; right: the yearly saving against commissioned home care. A scenario that
+    places fewer providers than asked says so under its bar.
+
+    Parameters
+    ----------
+    scenarios
+        The **published** scenario table.
+    path
+        The PNG file.
+    title
+        The chart's title.
+    caption
+        A line under the title (date, data vintage).
+    """
+    from .export import atomic_path
+
+    plt = _pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
+    labels = []
+    for k, placed in zip(scenarios["new_providers"], scenarios["providers_placed"]):
+        label = f"{int(k)}"
+        if int(placed) < int(k):
+            label += f"\n(only {int(placed)} placed)"
+        labels.append(label)
+    x = np.arange(len(labels))
+    a1.bar(x, scenarios["recruitable_unmet_hours"], color="#fcbba1",
+           label="recruitable unmet hours")  # fmt: skip
+    bars = a1.bar(x, scenarios["hours_taken"], color="#cb181d", label="taken by new providers")
+    a1.bar_label(bars, labels=[f"{v:,.0f} h" for v in scenarios["hours_taken"]], fontsize=8,
+                 padding=2)  # fmt: skip
+    a1.set_xticks(x, labels, fontsize=8)
+    a1.set_xlabel("new micro-providers")
+    a1.set_ylabel("hours a week")
+    a1.set_title("unmet hours a week the new providers would take", fontsize=9)
+    a1.legend(fontsize=7, loc="upper left")
+    money = scenarios["saving_per_year_vs_home_care"] / 1000.0
+    bars2 = a2.bar(x, money, color="#2171b5")
+    a2.bar_label(bars2, labels=[f"£{v:,.0f}k" for v in money], fontsize=8, padding=2)
+    a2.set_xticks(x, labels, fontsize=8)
+    a2.set_xlabel("new micro-providers")
+    a2.set_ylabel("£ thousand a year")
+    a2.set_title("yearly saving against commissioned home care", fontsize=9)
+    for ax in (a1, a2):
+        ax.margins(y=0.15)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(title, fontsize=11)
+    if caption:
+        fig.text(0.5, 0.89, caption, fontsize=7, color="#333", ha="center")
+    fig.tight_layout(rect=(0, 0, 1, 0.88 if caption else 0.95))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
