@@ -181,10 +181,12 @@ def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: st
     for ax in (a1, a2):
         ax.margins(y=0.15)
         ax.spines[["top", "right"]].set_visible(False)
+    a1.margins(y=0.3)
     fig.suptitle(title, fontsize=11)
-    if caption:
-        fig.text(0.5, 0.89, caption, fontsize=7, color="#333", ha="center")
-    fig.tight_layout(rect=(0, 0, 1, 0.88 if caption else 0.95))
+    lines = textwrap.wrap(caption, 170) if caption else []
+    if lines:
+        fig.text(0.5, 0.9, "\n".join(lines), fontsize=7, color="#333", ha="center", va="top")
+    fig.tight_layout(rect=(0, 0, 1, 0.9 - 0.03 * len(lines) if lines else 0.95))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
