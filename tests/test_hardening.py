@@ -314,8 +314,8 @@ OPTION_CASES = [
     ("suggest", ["--hours", "many"], "--hours"),
     ("suggest", ["--days", "Caturday"], "Caturday"),
     ("suggest", ["--services", "gardening"], "gardening"),
-    ("suggest", ["--postcode", "EH1 1YZ"], "outside every area"),
-    ("suggest", ["--postcode", "not a postcode"], "not a valid UK postcode"),
+    ("suggest", ["--postcode", "EH1 1YZ"], "outside the area this register serves"),
+    ("suggest", ["--postcode", "not a postcode"], "Enter a full UK postcode"),
     ("suggest", ["--lat", "1.08", "--lon", "51.28", "--postcode", ""], "swapped"),
     ("check", ["--unknown-option"], "unrecognized"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import socket
 import threading
@@ -70,8 +71,10 @@ def test_api_gives_what_suggest_gives(client, register_file, builtin_areas):
     }
     # the person's full postcode and point are not in the answer
     assert "CT1 2AA" not in r.text
-    roles = {p["role"] for p in body["points"]}
-    assert "provider" in roles and "cover" in roles
+    roles = {p["provider_id"]: p["role"] for p in body["points"]}
+    assert {s["provider_id"] for s in body["suggestions"]} <= set(roles)
+    assert {s["cover_id"] for s in body["suggestions"]} <= set(roles)  # every cover drawn
+    assert all(roles[s["provider_id"]] == "provider" for s in body["suggestions"])
 
 
 def test_openapi_documents_the_request_and_answers(client):
@@ -254,16 +257,14 @@ def test_staff_member_finds_providers_with_the_keyboard(browser, server):
     # keyboard only: skip link, then the postcode field first
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
-    page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")  # the reload button comes before the form
+    page.keyboard.press("Enter")  # the skip link puts the cursor in the postcode field
     assert page.evaluate("document.activeElement.id") == "postcode"
     page.keyboard.type("CT1 2AA")
     page.keyboard.press("Tab")
     page.keyboard.type("6")
     page.get_by_role("button", name="Weekdays").click()
     page.get_by_label("Domestic help").check()
-    page.get_by_label("Companionship and social").check()
+    page.get_by_label("Companionship").check()
     page.get_by_role("button", name="Find providers").click()
     heading = page.locator("#results-title")
     assert "could help near CT1 2" in heading.inner_text()
@@ -278,7 +279,22 @@ def test_staff_member_finds_providers_with_the_keyboard(browser, server):
     page.wait_for_function("window.gapmapMarkers && window.gapmapMarkers.getLayers().length > 0")
     markers = page.evaluate("window.gapmapMarkers.getLayers().length")
     assert 5 <= markers <= 15
-    assert page.locator("#map path.leaflet-interactive").count() >= markers + 1
+    assert page.locator("#map path.leaflet-interactive").count() >= 1  # the person's area
+    # numbered markers that match the list: 1..5, partners and cover with a letter
+    labels = page.locator("#map .marker").all_inner_texts()
+    assert len(labels) == markers
+    assert {str(i) for i in range(1, 6)} <= set(labels)
+    assert set(labels) <= {f"{i}{r}" for i in range(1, 6) for r in ("", "P", "C")}
+    listed = page.locator("ol.suggestions .number").all_inner_texts()
+    assert listed == ["1", "2", "3", "4", "5"]
+    # hours to the quarter hour and days in words; contact details from the register
+    first = items.nth(0).inner_text()
+    assert re.search(r"\d+ h( \d+ min)? a week on ", first) and ";" not in first.split("\n")[1]
+    assert page.locator("ol.suggestions .contact a[href^='tel:07700900']").count() == 5
+    assert page.locator("ol.suggestions .contact a[href^='mailto:']").count() == 5
+    summary = page.locator("#summary-text").input_value()
+    assert summary.startswith("Support asked for near CT1 2: 6 h a week on weekdays")
+    assert "07700 900" in summary and "1. " in summary and "CT1 2AA" not in summary
     assert "CT1 2AA" not in page.locator("#results").inner_html()  # only in the form
     assert page.locator("input#postcode").input_value() == "CT1 2AA"
     # text contrast (WCAG AA, 4.5:1) of every element that holds text
@@ -318,7 +334,8 @@ def test_bad_postcode_is_explained_and_focused(browser, server):
     page.get_by_label("Domestic help").check()
     page.get_by_role("button", name="Find providers").click()
     summary = page.locator("#error-summary")
-    assert "outside every area" in summary.inner_text()
+    assert "EH1 1YZ is in" in summary.inner_text()
+    assert "outside the area this register serves" in summary.inner_text()
     from playwright.sync_api import expect
 
     expect(page.locator("#error-summary")).to_be_focused(timeout=5000)
@@ -429,3 +446,152 @@ def test_tokens_bearer_cookie_and_sign_in_throttle(register_file, tmp_path, caps
     assert "at least 16 characters" in capsys.readouterr().err
     assert main(["serve", "--new-token"]) == 0
     assert len(capsys.readouterr().out.strip()) >= 32
+
+
+# --- issue 15: regulated care, errors in words, reasons, a phone and the keyboard only -------
+def _cqc(register_file) -> set[str]:
+    prov = read_providers(register_file)
+    return set(prov.loc[prov["cqc_registered"], "provider_id"])
+
+
+def test_regulated_care_never_lists_an_unregistered_provider_in_the_api(client, register_file):
+    """200 requests at every provider's postcode: with regulated care, every provider, partner
+    and cover named is CQC-registered; without the answer, personal care is refused."""
+    import numpy as np
+
+    prov = read_providers(register_file)
+    cqc = _cqc(register_file)
+    rng = np.random.default_rng(7)
+    found = 0
+    for pc in rng.choice(prov["postcode"].to_numpy(), 60, replace=False):
+        days = ";".join(rng.choice(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+                                   rng.integers(1, 4), replace=False))  # fmt: skip
+        ask = {"postcode": pc, "hours": float(rng.choice([1, 2, 4, 6])), "days": days,
+               "services": "personal_care", "top": 10}  # fmt: skip
+        refused = client.post("/api/suggest", json=ask)
+        assert refused.status_code == 422
+        assert refused.json()["problems"] == [{
+            "field": "regulated_care",
+            "message": "Select whether the personal care must come from a CQC-registered provider",
+        }]  # fmt: skip
+        body = client.post("/api/suggest", json={**ask, "regulated_care": True}).json()
+        named = {x for s in body["suggestions"]
+                 for x in (s["provider_id"], s["partner_id"], s["cover_id"]) if x}  # fmt: skip
+        assert named <= cqc, named - cqc
+        found += len(body["suggestions"])
+        free = client.post("/api/suggest", json={**ask, "regulated_care": False}).json()
+        assert free["status"] in ("ok", "none")
+    assert found > 10  # the rule was exercised, not vacuous
+
+
+def test_regulated_care_on_the_command_line(tmp_path, register_file, capsys):
+    from gapmap.cli import main
+
+    base = [
+        "suggest", "--providers", str(register_file), "--postcode", "CT9 1BQ", "--hours", "2",
+        "--days", "Mon", "--services", "personal_care", "--top", "10", "--json",
+    ]  # fmt: skip
+    assert main(base) == 2
+    assert "CQC-registered" in capsys.readouterr().err
+    assert main(base + ["--regulated-care"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    named = {x for s in body["suggestions"] for x in (s["provider_id"], s["cover_id"]) if x}
+    assert named and named <= _cqc(register_file)
+    assert main(base + ["--no-regulated-care"]) == 0
+    named = {s["provider_id"] for s in json.loads(capsys.readouterr().out)["suggestions"]}
+    assert named - _cqc(register_file)  # unregistered providers may give personal care then
+
+
+def test_every_problem_at_once_in_plain_words(client):
+    r = client.post("/api/suggest", json={})
+    assert r.status_code == 422
+    assert r.json()["problems"] == [
+        {"field": "postcode", "message": "Enter the person's postcode"},
+        {"field": "hours", "message": "Enter the hours a week, like 6 or 6.5"},
+        {"field": "days", "message": "Select the days support is needed"},
+        {"field": "services", "message": "Select the kind of support needed"},
+    ]
+    bad = client.post("/api/suggest", json={"postcode": "XYZ", "hours": "lots", "days": "Mon",
+                                             "services": "social"}).json()  # fmt: skip
+    assert [p["field"] for p in bad["problems"]] == ["postcode", "hours"]
+    assert bad["problems"][1]["message"].startswith("Enter the hours a week as a number, like 6")
+    wrong_type = client.post("/api/suggest", json={**ASK, "hours": [1, 2]}).json()
+    assert wrong_type["problems"] == [
+        {"field": "hours", "message": "Enter the hours a week as a number, like 6 or 6.5"}
+    ]
+    for typed in ("6 hours", "6,5", "6½", "6.5 h a week"):
+        ok = client.post("/api/suggest", json={**ASK, "hours": typed})
+        assert ok.status_code == 200, (typed, ok.text)
+    for postcode, council in (("ME4 4TR", "Medway"), ("SW1A 1AA", "Westminster"),
+                              ("BT1 1AA", "Northern Ireland")):  # fmt: skip
+        out = client.post("/api/suggest", json={**ASK, "postcode": postcode}).json()
+        assert out["problems"] == [{
+            "field": "postcode",
+            "message": f"{postcode} is in {council}, outside the area this register serves",
+        }]  # fmt: skip
+
+
+def test_when_nothing_fits_the_answer_says_why_and_what_would(client):
+    body = client.post("/api/suggest", json={"postcode": "CT1 2AA", "hours": 40, "days": "Mon",
+                                             "services": "social"}).json()  # fmt: skip
+    assert body["status"] == "none" and not body["suggestions"]
+    assert any("too few free hours" in r for r in body["reasons"])
+    assert any(c.startswith("With ") and "could help" in c for c in body["changes"])
+    # the change it proposes really gives an answer
+    hours = re.search(r"With (\d+) h( (\d+) min)? a week", " ".join(body["changes"]))
+    assert hours
+    fewer = int(hours.group(1)) + int(hours.group(3) or 0) / 60
+    ask = {"postcode": "CT1 2AA", "hours": fewer, "days": "Mon", "services": "social"}
+    again = client.post("/api/suggest", json=ask).json()
+    assert again["status"] == "ok"
+
+
+def test_phone_sized_page_with_the_keyboard_only(browser, server, register_file):
+    """A care navigator on a phone-sized window, keyboard only: personal care asks the CQC
+    question, the errors are listed in words and focused, the answer is CQC-only."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=False)
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    page.goto(server + "/")
+
+    def tab_to(selector: str, limit: int = 60) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"{selector} not reached with Tab")
+
+    tab_to(".skip")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "postcode"
+    page.keyboard.type("CT9 1BQ")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2,5 hours")
+    tab_to("input[name=days][value=Mon]")
+    page.keyboard.press("Space")
+    tab_to("input[name=services][value=personal_care]")
+    page.keyboard.press("Space")
+    tab_to("button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-summary")).to_be_focused(timeout=5000)
+    assert page.locator("#error-summary li").all_inner_texts() == [
+        "Select whether the personal care must come from a CQC-registered provider"
+    ]
+    assert page.locator("input#hours").input_value() == "2,5 hours"  # what was typed stays
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the summary's link takes the cursor to the question
+    tab_to("input[name=regulated_care][value=yes]")
+    page.keyboard.press("Space")
+    tab_to("button[type=submit]")
+    page.keyboard.press("Enter")
+    expect(page.locator("#results-title")).to_be_focused(timeout=5000)
+    ids = [t.strip("()") for t in page.locator("ol.suggestions .id").all_inner_texts()]
+    assert ids and set(ids) <= _cqc(register_file)
+    text = page.locator("ol.suggestions").inner_text()
+    assert "2 h 30 min a week on Mon" in text
+    # nothing wider than the phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "serve_phone.png"), full_page=True)
+    page.close()

@@ -699,16 +699,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--postcode", help="the person's postcode (its centroid is used)")
     p.add_argument("--lat", type=_finite)
     p.add_argument("--lon", type=_finite)
-    p.add_argument("--hours", type=_finite, required=True, help="hours a week needed")
+    p.add_argument(
+        "--hours", required=True, help="hours a week needed, e.g. 6, 6.5, '6,5' or '6 hours'"
+    )
     p.add_argument("--days", required=True, help="e.g. Mon;Thu, Mon-Fri, weekends, all")
     p.add_argument("--services", required=True, help="e.g. domestic;social")
-    p.add_argument("--max-travel-km", type=_finite, help="the person's own travel limit")
+    p.add_argument("--max-travel-km", help="the person's own travel limit, km")
     p.add_argument("--needs-cover", choices=["yes", "no"], default="yes")
     p.add_argument("--self-directing", choices=["yes", "no"], default="yes")
     p.add_argument(
         "--regulated-care",
-        action="store_true",
-        help="needs regulated personal care (CQC-registered providers only)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the care must come from a CQC-registered provider (--no-regulated-care: it need "
+        "not); required when personal_care is asked for",
     )
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

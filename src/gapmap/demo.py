@@ -177,6 +177,12 @@ def make_demo_registers(
             }
         )
     prov = pd.DataFrame(rows)
+    # contact details that can reach no one: Ofcom's numbers for drama (07700 900000-900999)
+    # and the reserved example.org domain (RFC 2606)
+    n = np.arange(1, providers + 1)
+    prov["phone"] = [f"07700 900{i % 1000:03d}" for i in n]
+    prov["email"] = [f"hello@mp{i:04d}.example.org" for i in n]
+    prov["website"] = [f"https://mp{i:04d}.example.org" for i in n]
 
     person_idx = rng.choice(len(pcodes), size=people, replace=True)
     # weekly hours: mostly 2-8, mean about 5.3, in half hours

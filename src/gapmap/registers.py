@@ -16,6 +16,7 @@ regulated_care, row``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,8 +62,10 @@ PROVIDER_COLUMNS = {
     "provider_id": True, "name": True, "postcode": False, "lat": False, "lon": False,
     "easting": False, "northing": False, "services": True, "days": True,
     "capacity_hours": True, "committed_hours": False, "max_travel_km": False, "cover": False,
-    "cqc_registered": False,
+    "cqc_registered": False, "phone": False, "email": False, "website": False,
 }  # fmt: skip
+#: Optional public contact columns of the providers register (SPEC.md), untrusted text.
+CONTACT_COLUMNS = ("phone", "email", "website")
 PEOPLE_COLUMNS = {
     "person_id": True, "postcode": False, "lat": False, "lon": False, "easting": False,
     "northing": False, "hours": True, "days": True, "services": True, "max_travel_km": False,
@@ -112,29 +115,78 @@ class _Reader:
 _REQUIRED = object()
 
 
-def _number(low: float, high: float, *, low_inclusive: bool, what: str):
+_FRACTIONS = {"½": ".5", "¼": ".25", "¾": ".75"}
+_UNITS = re.compile(
+    r"\s*(hours?|hrs?|h|kilometres?|kilometers?|kms?)?\.?\s*((a|per|each|/)\s*(week|wk)|pw)?\s*$"
+)
+
+
+def read_number(cell: str) -> float:
+    """A number as people type it: ``6``, ``6.5``, ``6,5`` (decimal comma), ``6½``,
+    ``6 hours``, ``6 h a week``, ``10 km``, ``1,000``.
+
+    Parameters
+    ----------
+    cell
+        The text.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        when the text is not a number in any of those forms.
+
+    Examples
+    --------
+    >>> read_number("6,5"), read_number("6½ hours"), read_number("1,000"), read_number("10 km")
+    (6.5, 6.5, 1000.0, 10.0)
+    """
+    text = str(cell).strip().lower()
+    for ch, dec in _FRACTIONS.items():
+        if ch in text:
+            head = text.split(ch)[0].strip()
+            text = (head or "0") + dec + text.split(ch, 1)[1]
+    text = _UNITS.sub("", text).strip()
+    if re.fullmatch(r"[+-]?\d+,\d{1,2}", text):  # a decimal comma: 6,5 or 6,25
+        text = text.replace(",", ".")
+    elif re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):  # thousands: 1,000.5
+        text = text.replace(",", "")
+    v = float(text)  # raises ValueError
+    if math.isnan(v) or math.isinf(v):
+        raise ValueError(cell)
+    return v
+
+
+def _number(low: float, high: float, *, low_inclusive: bool, what: str, example: str):
     def parse(cell: str) -> float:
         try:
-            v = float(cell.replace(",", "")) if cell.count(",") and "." in cell else float(cell)
+            v = read_number(cell)
         except ValueError:
-            raise ValueError(f"expected a number of {what}") from None
-        if math.isnan(v) or math.isinf(v):
-            raise ValueError(f"expected a number of {what}")
+            raise ValueError(f"Enter the {what} as a number, like {example}") from None
         if v < low or (v == low and not low_inclusive):
             raise ValueError(
-                f"must be {'at least' if low_inclusive else 'more than'} {low:g} {what}"
+                f"The {what} must be {'at least' if low_inclusive else 'more than'} {low:g}"
             )
         if v > high:
-            raise ValueError(f"{v:g} {what} is not plausible (more than {high:g})")
+            raise ValueError(f"The {what} must be {high:g} or less ({v:g} is not plausible)")
         return v
 
     return parse
 
 
 #: The register's number rules, shared with the suggestion request checks.
-parse_weekly_hours = _number(0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week")
-parse_booked_hours = _number(0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week")
-parse_travel_km = _number(0, MAX_TRAVEL_KM, low_inclusive=False, what="km")
+parse_weekly_hours = _number(
+    0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week", example="6 or 6.5"
+)
+parse_booked_hours = _number(
+    0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week", example="0 or 12.5"
+)
+parse_travel_km = _number(
+    0, MAX_TRAVEL_KM, low_inclusive=False, what="distance in km", example="10"
+)
 
 
 def point_from_latlon(lat: float, lon: float) -> tuple[float, float]:
@@ -444,6 +496,7 @@ def read_providers(
     )
     cover = r.parse("cover", _boolean, True)
     cqc = r.parse("cqc_registered", _boolean, False)
+    contacts = {c: r.parse(c, _contact_cell(c), "") for c in CONTACT_COLUMNS}
     for row, cap, com in zip(r.rows, capacity, committed):
         if cap is not None and com is not None and com > cap:
             r.problems.add(
@@ -470,9 +523,29 @@ def read_providers(
             "max_travel_km": np.array(travel, dtype=float),
             "cover": np.array(cover, dtype=bool),
             "cqc_registered": np.array(cqc, dtype=bool),
+            **{c: [v or "" for v in contacts[c]] for c in CONTACT_COLUMNS},
             "row": r.rows.astype(int),
         }
     )
+
+
+def _contact_cell(column: str) -> Callable[[str], str]:
+    """A contact detail: text of at most 200 characters; a website must be http(s) or a bare
+    domain (never ``javascript:``); an email must have an ``@``."""
+
+    def parse(cell: str) -> str:
+        text = _text_cell(cell)
+        if len(text) > 200:
+            raise ValueError(f"the {column} is longer than 200 characters")
+        if column == "email" and "@" not in text:
+            raise ValueError("an email address needs an @, like name@example.org")
+        if column == "website":
+            scheme = re.match(r"^([a-z][a-z0-9+.-]*):", text.lower())
+            if scheme and scheme.group(1) not in ("http", "https"):
+                raise ValueError("a website must start with https:// or http://")
+        return text
+
+    return parse
 
 
 def read_people(
@@ -541,7 +614,7 @@ _PROVIDER_DTYPES = {
     "provider_id": object, "name": object, "postcode": object, "x": float, "y": float,
     "services": object, "service_mask": np.int64, "days": object, "day_mask": np.int64,
     "capacity_hours": float, "committed_hours": float, "max_travel_km": float, "cover": bool,
-    "cqc_registered": bool, "row": int,
+    "cqc_registered": bool, "phone": object, "email": object, "website": object, "row": int,
 }  # fmt: skip
 _PEOPLE_DTYPES = {
     "person_id": object, "postcode": object, "x": float, "y": float, "hours": float,

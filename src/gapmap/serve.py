@@ -34,20 +34,37 @@ from pydantic import BaseModel, Field, ValidationError
 from .errors import InputError, Problem
 from .matching.suggest import Suggester, Suggestion, request_from_fields
 from .publish.geo import to_latlon, wgs84_geojson
+from .registers import read_number
 from .settings import Settings
 from .study import AreaColumns, Study
-from .vocab import DAYS, SERVICES
+from .vocab import (
+    DAYS,
+    SERVICE_WORDS,
+    SERVICES,
+    days_words,
+    hours_words,
+    quarter_hours,
+    services_words,
+)
 
 __all__ = ["Register", "ServePolicy", "create_app", "serve_policy", "session_cookie"]
 
 log = logging.getLogger("gapmap.serve")
 _WEB = files("gapmap") / "web"
-SERVICE_LABELS = {
-    "personal_care": "Personal care (regulated)",
-    "domestic": "Domestic help",
-    "social": "Companionship and social",
-    "community": "Community activities",
-    "respite": "Respite for carers",
+SERVICE_LABELS = {k: v[0].upper() + v[1:] for k, v in SERVICE_WORDS.items()}
+#: What a field's problem says when the request's own shape is wrong (GOV.UK wording).
+FIELD_WORDS = {
+    "hours": "Enter the hours a week as a number, like 6 or 6.5",
+    "max_travel_km": "Enter the distance in km as a number, like 10",
+    "lat": "Enter the latitude as a number, like 51.28",
+    "lon": "Enter the longitude as a number, like 1.08",
+    "postcode": "Enter a full UK postcode, like CT1 2AA",
+    "days": "Select the days support is needed",
+    "services": "Select the kind of support needed",
+    "regulated_care": "Select whether the care must come from a CQC-registered provider",
+    "needs_cover": "Select whether the person needs cover",
+    "self_directing": "Select whether the person can direct their own care",
+    "top": "Enter how many suggestions to show, from 1 to 50",
 }
 TOKEN_COOKIE = "gapmap_token"
 
@@ -254,18 +271,24 @@ class SuggestRequest(BaseModel):
     postcode: str | None = Field(None, examples=["CT1 2AA"], max_length=16)
     lat: float | None = Field(None, examples=[51.28])
     lon: float | None = Field(None, examples=[1.08])
-    hours: float = Field(..., description="hours a week needed", examples=[6])
-    days: str | list[str] = Field(
-        ..., description="'Mon;Wed', 'Mon-Fri', 'weekdays', 'weekends', 'all', or a list",
+    hours: float | str | None = Field(
+        None, description="hours a week needed: 6, 6.5, '6,5', '6½' or '6 hours'", examples=[6]
+    )
+    days: str | list[str] | None = Field(
+        None, description="'Mon;Wed', 'Mon-Fri', 'weekdays', 'weekends', 'all', or a list",
         examples=["Mon;Wed;Sat"],
     )  # fmt: skip
-    services: str | list[str] = Field(
-        ..., description="some of " + ", ".join(SERVICES), examples=["domestic;social"]
+    services: str | list[str] | None = Field(
+        None, description="some of " + ", ".join(SERVICES), examples=["domestic;social"]
     )
-    max_travel_km: float | None = Field(None, description="the person's own travel limit")
+    max_travel_km: float | str | None = Field(None, description="the person's own travel limit")
     needs_cover: bool = True
     self_directing: bool = True
-    regulated_care: bool = False
+    regulated_care: bool | None = Field(
+        None,
+        description="the care must come from a CQC-registered provider; required (true or "
+        "false) when personal_care is asked for",
+    )
     top: int = Field(5, ge=1, le=50)
 
 
@@ -285,6 +308,7 @@ class ProviderPoint(BaseModel):
     role: str
     lat: float
     lon: float
+    number: int = Field(..., description="the suggestion it belongs to (1 = first)")
 
 
 class SuggestResponse(BaseModel):
@@ -294,6 +318,10 @@ class SuggestResponse(BaseModel):
         ..., description="ok, none, not_self_directing or regulated_care_unavailable"
     )
     advice: str
+    reasons: list[str] = Field(default_factory=list, description="why nothing fits, in words")
+    changes: list[str] = Field(
+        default_factory=list, description="the nearest changes to the request that would fit"
+    )
     place: Place
     suggestions: list[Suggestion]
     points: list[ProviderPoint]
@@ -324,18 +352,22 @@ def _problems_json(problems: list[Problem], status: int = 422) -> JSONResponse:
 
 
 def _validation_problems(errors) -> list[Problem]:
-    """pydantic's errors as gapmap problems, by field (``loc`` without the leading "body")."""
-    return [
-        Problem(
-            "request",
-            e.get("msg", "invalid"),
-            column=".".join(str(x) for x in e.get("loc", ()) if x != "body") or None,
-        )
-        for e in errors
-    ]
+    """pydantic's errors as gapmap problems in plain words, one per field (``loc`` without the
+    leading "body")."""
+    out: dict[str | None, Problem] = {}
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+        name = loc[0] if loc else None
+        message = FIELD_WORDS.get(name or "", "Check this value: " + str(e.get("msg", "")))
+        if name == "body" or not loc:
+            message = "Send the request as a JSON object of the documented fields"
+        out.setdefault(name, Problem("request", message, column=name))
+    return list(out.values())
 
 
-def _as_text(value: str | list[str]) -> str:
+def _as_text(value: str | list[str] | None) -> str:
+    if value is None:
+        return ""
     return ";".join(value) if isinstance(value, list) else value
 
 
@@ -521,6 +553,13 @@ def create_app(
     outline = _district_outline(areas)
     area_names = dict(zip(areas["area_code"], areas["area_name"].astype(str)))
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["hours"] = hours_words
+    env.filters["quarter"] = quarter_hours
+    env.filters["days"] = days_words
+    env.filters["tel"] = lambda v: "".join(ch for ch in str(v) if ch.isdigit() or ch == "+")
+    env.filters["web"] = lambda v: (
+        str(v) if str(v).lower().startswith(("https://", "http://")) else "https://" + str(v)
+    )
     page = env.from_string((_WEB / "page.html").read_text(encoding="utf-8"))
     assets = {
         "leaflet.js": ((files("xstatic.pkg.leaflet") / "data" / "leaflet.js"), "text/javascript"),
@@ -570,13 +609,16 @@ def create_app(
         t0 = time.perf_counter()
         result = suggester.suggest(person, top=req.top)
         points: dict[str, dict] = {}
-        for s in result.suggestions:
+        rank = {"provider": 0, "partner": 1, "cover": 2}
+        for number, s in enumerate(result.suggestions, 1):
             for role, pid in (("provider", s.provider_id), ("partner", s.partner_id),
                               ("cover", s.cover_id)):  # fmt: skip
-                if pid is not None and pid not in points:
+                if pid is None:
+                    continue
+                if pid not in points or rank[role] < rank[points[pid]["role"]]:
                     name, lat, lon = places[pid]
                     points[pid] = {"provider_id": pid, "name": name, "role": role, "lat": lat,
-                                   "lon": lon}  # fmt: skip
+                                   "lon": lon, "number": number}  # fmt: skip
         code = person["area_code"].iloc[0]
         place = {"postcode_sector": sector, "area_code": code, "area_name": area_names[code]}
         log.info(
@@ -643,14 +685,17 @@ def create_app(
         except ValidationError as exc:  # a number that is not one
             problems = _validation_problems(exc.errors())
         map_data = None
+        summary = ""
         if body:
             map_data = {
                 "area": json.loads(area_geojson(areas, body["place"]["area_code"])),
                 "area_label": body["place"]["postcode_sector"] or body["place"]["area_name"],
                 "points": [
-                    {**p, "label": f"{p['role'].capitalize()}: {p['name']}"} for p in body["points"]
+                    {**p, "label": f"{p['number']}. {p['role'].capitalize()}: {p['name']}"}
+                    for p in body["points"]
                 ],
             }
+            summary = summary_text(body, values["request"])
         return HTMLResponse(
             _render(
                 page,
@@ -659,6 +704,7 @@ def create_app(
                 problems=problems,
                 result=body or None,
                 map_data=map_data,
+                summary=summary,
             ),
             status_code=422 if problems else 200,
         )
@@ -717,9 +763,58 @@ def _blank_form() -> dict:
         "services": [],
         "max_travel_km": "",
         "needs_cover": True,
-        "regulated_care": False,
+        "regulated_care": None,
         "self_directing": True,
     }
+
+
+def summary_text(body: dict, request: dict) -> str:
+    """A short plain-text summary of the suggestions, to copy or print for the person.
+
+    Parameters
+    ----------
+    body
+        The API's answer (:class:`SuggestResponse` as a dict).
+    request
+        What was asked (hours, days, services).
+
+    Returns
+    -------
+    str
+        Lines of text: what was asked, then each provider with contact, days and hours.
+    """
+    place = body["place"]["postcode_sector"] or body["place"]["area_name"]
+    lines = [
+        f"Support asked for near {place}: {hours_words(float(read_number(request['hours'])))} "
+        f"a week on {days_words(request['days'])} ({services_words(request['services'])}).",
+        "",
+    ]
+    if not body["suggestions"]:
+        lines.append("No micro-provider could take this on now.")
+        lines += body.get("reasons", [])
+        lines += [f"- {c}" for c in body.get("changes", [])]
+    for i, s in enumerate(body["suggestions"], 1):
+        given = quarter_hours(s["hours_given"]) if s["partner_id"] else s["hours_given"]
+        lines.append(
+            f"{i}. {s['name']}: {hours_words(given)} a week on {days_words(s['days_given'])}, "
+            f"{s['distance_km']:.1f} km away"
+        )
+        contact = ", ".join(v for v in (s["phone"], s["email"], s["website"]) if v)
+        if contact:
+            lines.append(f"   Contact: {contact}")
+        if s["partner_id"]:
+            rest = s["hours_given"] + s["partner_hours"] - given
+            lines.append(
+                f"   With {s['partner_name']} for {hours_words(rest)} on "
+                f"{days_words(s['partner_days'])}"
+                + (f" ({s['partner_phone']})" if s["partner_phone"] else "")
+            )
+        if s["cover_id"]:
+            lines.append(
+                f"   Cover when away: {s['cover_name']}"
+                + (f" ({s['cover_phone']})" if s["cover_phone"] else "")
+            )
+    return "\n".join(lines)
 
 
 def _form_values(form) -> dict:
@@ -733,7 +828,7 @@ def _form_values(form) -> dict:
         "services": services,
         "max_travel_km": str(form.get("max_travel_km", ""))[:10],
         "needs_cover": form.get("needs_cover") == "yes",
-        "regulated_care": form.get("regulated_care") == "yes",
+        "regulated_care": {"yes": True, "no": False}.get(str(form.get("regulated_care", ""))),
         "self_directing": form.get("self_directing", "yes") == "yes",
     }
     request = {
@@ -773,5 +868,7 @@ def area_geojson(areas, code: str) -> str:
     -------
     str
     """
-    g = areas.loc[areas["area_code"] == code, ["area_code", "area_name", "geometry"]]
+    g = areas.loc[areas["area_code"] == code, ["area_code", "area_name", "geometry"]].copy()
+    # one outline, not fragments: join the pieces and close hairline gaps between them
+    g["geometry"] = g.geometry.make_valid().buffer(15).buffer(-15)
     return wgs84_geojson(g, simplify_m=25)

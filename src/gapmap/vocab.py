@@ -14,8 +14,13 @@ __all__ = [
     "DAYS",
     "SERVICES",
     "WEEKEND_MASK",
+    "SERVICE_WORDS",
     "count_days",
     "days_text",
+    "days_words",
+    "hours_words",
+    "quarter_hours",
+    "services_words",
     "parse_days",
     "parse_services",
     "services_text",
@@ -137,3 +142,83 @@ def count_days(mask):
     for i in range(1, 7):
         total = total + ((mask >> i) & 1)
     return total
+
+
+#: What each service means, in the words a care navigator would use.
+SERVICE_WORDS = {
+    "personal_care": "personal care (washing, dressing, toileting, medication prompts)",
+    "domestic": "domestic help (cleaning, laundry, shopping, meals)",
+    "social": "companionship (company, welfare checks, sitting)",
+    "community": "community activities (outings, activities, transport to groups)",
+    "respite": "respite (breaks for unpaid carers)",
+}
+
+
+def _and_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def days_words(days: int | str) -> str:
+    """Days in words for people: ``Mon, Thu and Fri``; ``every day``; ``weekdays``.
+
+    Parameters
+    ----------
+    days
+        A days mask, or days text as in the registers.
+
+    Examples
+    --------
+    >>> days_words("Mon;Thu;Fri"), days_words("Mon-Fri"), days_words("Sat;Sun")
+    ('Mon, Thu and Fri', 'weekdays (Mon to Fri)', 'weekends (Sat and Sun)')
+    """
+    mask = days if isinstance(days, int) else parse_days(days)
+    if mask == ALL_DAYS_MASK:
+        return "every day"
+    if mask == WEEKDAY_MASK:
+        return "weekdays (Mon to Fri)"
+    if mask == WEEKEND_MASK:
+        return "weekends (Sat and Sun)"
+    return _and_list([d for i, d in enumerate(DAYS) if mask >> i & 1])
+
+
+def services_words(services: int | str) -> str:
+    """Services in words (``domestic help and companionship``), short forms.
+
+    Parameters
+    ----------
+    services
+        A services mask, or services text as in the registers.
+    """
+    mask = services if isinstance(services, int) else parse_services(services)
+    short = {s: SERVICE_WORDS[s].split(" (")[0] for s in SERVICES}
+    return _and_list([short[s] for i, s in enumerate(SERVICES) if mask >> i & 1])
+
+
+def hours_words(hours: float) -> str:
+    """Hours a week to the nearest quarter hour, as people say them: ``3 h 30 min``.
+
+    Parameters
+    ----------
+    hours
+        Hours (any float).
+
+    Examples
+    --------
+    >>> hours_words(3.42857), hours_words(6), hours_words(0.2)
+    ('3 h 30 min', '6 h', '15 min')
+    """
+    quarters = max(int(round(float(hours) * 4)), 1 if hours > 0 else 0)
+    h, q = divmod(quarters, 4)
+    if h and q:
+        return f"{h} h {15 * q} min"
+    if h:
+        return f"{h} h"
+    return f"{15 * q} min"
+
+
+def quarter_hours(hours: float) -> float:
+    """Hours rounded to the nearest quarter hour (at least a quarter when positive)."""
+    quarters = max(int(round(float(hours) * 4)), 1 if hours > 0 else 0)
+    return quarters / 4

@@ -31,7 +31,16 @@ import pandas as pd
 
 from ..reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
 from ..study import Study
-from ..vocab import days_text, parse_days, parse_services
+from ..vocab import (
+    SERVICE_WORDS,
+    days_text,
+    days_words,
+    hours_words,
+    parse_days,
+    parse_services,
+    quarter_hours,
+    services_words,
+)
 
 __all__ = ["Suggester", "Suggestion", "SuggestionList", "person_request", "request_from_fields"]
 
@@ -102,13 +111,13 @@ def request_from_fields(
     postcode: str | None = None,
     lat: float | None = None,
     lon: float | None = None,
-    hours: float | None,
+    hours: float | str | None,
     days: str,
     services: str,
-    max_travel_km: float | None = None,
+    max_travel_km: float | str | None = None,
     needs_cover: bool = True,
     self_directing: bool = True,
-    regulated_care: bool = False,
+    regulated_care: bool | None = False,
     directory=None,
     source: str = "request",
 ) -> tuple[pd.DataFrame, str]:
@@ -125,8 +134,12 @@ def request_from_fields(
         elsewhere).
     postcode, lat, lon
         Where the person lives: a postcode (its centroid is used), or WGS84 degrees.
-    hours, days, services, max_travel_km, needs_cover, self_directing, regulated_care
-        As in the people register (SPEC.md).
+    hours, days, services, max_travel_km, needs_cover, self_directing
+        As in the people register (SPEC.md); hours may be typed as people do ("6 hours",
+        "6,5", "6½").
+    regulated_care
+        Whether the care must come from a CQC-registered provider. ``None`` means "not said":
+        refused when personal care is asked for, so the question is always answered.
     directory
         The :class:`~gapmap.postcodes.PostcodeDirectory` (default: the built-in one).
     source
@@ -142,68 +155,102 @@ def request_from_fields(
     Raises
     ------
     InputError
-        every problem at once, each naming the field (as ``column``).
+        every problem at once, each naming the field (as ``column``), in plain words
+        (the GOV.UK error-message pattern: "Enter ...", "Select ...").
     """
     from ..areas import place_points
+    from ..councils import council_name
     from ..errors import ProblemList
     from ..postcodes import default_directory, describe_missing, normalise_postcode
     from ..registers import parse_travel_km, parse_weekly_hours, point_from_latlon
 
     problems = ProblemList(source)
-    masks: dict[str, int] = {}
-    for name, parse, value in (("days", parse_days, days), ("services", parse_services, services)):
-        try:
-            masks[name] = parse(value or "")
-        except ValueError as exc:
-            problems.add(str(exc), column=name, value=value)
-    numbers: dict[str, float] = {}  # the register's rules for the same columns
-    number_fields: tuple[tuple[str, Callable[[str], float], float | None], ...] = (
-        ("hours", parse_weekly_hours, hours),
-        ("max_travel_km", parse_travel_km, max_travel_km),
-    )
-    for name, parse_number, number in number_fields:
-        if number is None:
-            if name == "hours":
-                problems.add("the hours a week are required", column=name)
-            continue
-        try:
-            numbers[name] = parse_number(str(number))
-        except ValueError as exc:
-            problems.add(str(exc), column=name, value=number)
     x = y = None
-    sector = ""
+    sector = area_code = outside_council = ""
+    pc: str | None = None
     if postcode is not None and str(postcode).strip():
         pc = normalise_postcode(postcode)
         if pc is None:
-            problems.add("not a valid UK postcode", column="postcode", value=postcode)
+            problems.add(
+                "Enter a full UK postcode, like CT1 2AA", column="postcode", value=postcode
+            )
         else:
             directory = directory or study.directory or default_directory()
             found = directory.lookup([pc]).iloc[0]
             if not np.isfinite(found["x"]):
                 problems.add(
-                    describe_missing(directory, bool(found["known"])), column="postcode", value=pc
+                    f"{pc}: " + describe_missing(directory, bool(found["known"])),
+                    column="postcode",
                 )
             else:
                 x, y = float(found["x"]), float(found["y"])
                 sector = pc[:-2]
+                outside_council = council_name(found.get("district_code"))
     elif lat is not None and lon is not None:
         try:
             x, y = point_from_latlon(lat, lon)
         except ValueError as exc:
             problems.add(str(exc), column="lat", value=f"{lat}, {lon}")
     else:
-        problems.add("give a postcode, or lat and lon", column="postcode")
-    area_code = None
+        problems.add("Enter the person's postcode", column="postcode")
     if x is not None:
         area_code = place_points(
             study.areas, np.array([x]), np.array([y]), snap_m=study.settings.snap_m
         ).area_code[0]
         if not area_code:
+            if sector:
+                problems.add(
+                    f"{pc} is in {outside_council}, outside the area this register serves",
+                    column="postcode",
+                )
+            else:
+                problems.add(
+                    "That place is outside the area this register serves",
+                    column="lat",
+                    value=f"{lat}, {lon}",
+                )
+    masks: dict[str, int] = {}
+    for name, parse, value in (("days", parse_days, days), ("services", parse_services, services)):
+        if not str(value or "").strip():
             problems.add(
-                "the place is outside every area served; is the postcode right?",
-                column="postcode" if sector else "lat",
-                value=postcode if sector else f"{lat}, {lon}",
+                "Select the days support is needed"
+                if name == "days"
+                else "Select the kind of support needed",
+                column=name,
             )
+            continue
+        try:
+            masks[name] = parse(value or "")
+        except ValueError:
+            problems.add(
+                "Enter days like Mon, Wed or Mon-Fri"
+                if name == "days"
+                else "Choose from: " + ", ".join(SERVICE_WORDS[s] for s in SERVICE_WORDS),
+                column=name,
+                value=value,
+            )
+    if regulated_care is None and masks.get("services", 0) & parse_services("personal_care"):
+        problems.add(
+            "Select whether the personal care must come from a CQC-registered provider",
+            column="regulated_care",
+        )
+    numbers: dict[str, float] = {}  # the register's rules for the same columns
+    number_fields: tuple[tuple[str, Callable[[str], float], float | str | None], ...] = (
+        ("hours", parse_weekly_hours, hours),
+        ("max_travel_km", parse_travel_km, max_travel_km),
+    )
+    for name, parse_number, number in number_fields:
+        if number is None or not str(number).strip():
+            if name == "hours":
+                problems.add("Enter the hours a week, like 6 or 6.5", column=name)
+            continue
+        try:
+            numbers[name] = parse_number(str(number))
+        except ValueError as exc:
+            problems.add(str(exc), column=name, value=number)
+    # in the order of the form, as the GOV.UK error summary lists them
+    order = ["postcode", "lat", "hours", "days", "services", "regulated_care", "max_travel_km"]
+    problems.problems.sort(key=lambda p: order.index(p.column) if p.column in order else 99)
     problems.raise_if_any()
     assert x is not None and y is not None
     person = person_request(
@@ -215,7 +262,7 @@ def request_from_fields(
         max_travel_km=numbers.get("max_travel_km"),
         needs_cover=needs_cover,
         self_directing=self_directing,
-        regulated_care=regulated_care,
+        regulated_care=bool(regulated_care),
     )
     person["area_code"] = area_code
     return person, sector
@@ -240,6 +287,11 @@ class Suggestion:
     cover_name: str | None
     cover_distance_km: float | None
     why: str
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    partner_phone: str = ""
+    cover_phone: str = ""
 
 
 @dataclass
@@ -250,12 +302,16 @@ class SuggestionList:
     suggestions: list[Suggestion] = field(default_factory=list)
     advice: str = ""
     left_out: list[dict] = field(default_factory=list)  # with --explain
+    reasons: list[str] = field(default_factory=list)  # why nothing fits, in words
+    changes: list[str] = field(default_factory=list)  # the nearest changes that would fit
 
     def as_dict(self) -> dict:
         """The answer as plain data (for ``--json`` and the API)."""
         return {
             "status": self.status,
             "advice": self.advice,
+            "reasons": self.reasons,
+            "changes": self.changes,
             "suggestions": [asdict(s) for s in self.suggestions],
             "left_out": self.left_out,
         }
@@ -291,9 +347,22 @@ class Suggester:
         self._cover = self.providers["cover"].to_numpy(bool)
         self._ids = self.providers["provider_id"].astype(str).to_numpy()
         self._names = self.providers["name"].astype(str).to_numpy()
+        self._contact = {
+            c: (
+                self.providers[c].fillna("").astype(str).to_numpy()
+                if c in self.providers
+                else np.full(len(self.providers), "", dtype=object)
+            )
+            for c in ("phone", "email", "website")
+        }
 
     def suggest(
-        self, person: pd.DataFrame, *, top: int = 5, explain: bool = False
+        self,
+        person: pd.DataFrame,
+        *,
+        top: int = 5,
+        explain: bool = False,
+        with_changes: bool = True,
     ) -> SuggestionList:
         """Ranked suggestions for one person.
 
@@ -305,6 +374,9 @@ class Suggester:
             How many suggestions at most.
         explain
             Also list nearer providers left out, each with the reason.
+        with_changes
+            When nothing fits, also look for the nearest change that would
+            (:meth:`nearest_changes`).
 
         Returns
         -------
@@ -325,14 +397,22 @@ class Suggester:
         room = self._room
         out: list[Suggestion] = []
         left_out: list[dict] = []
+        tally = {"days": 0, "room": 0, "partner": 0, "cover": 0}
+        most_free = 0.0
         for v, dv in zip(elig.tolist(), dist.tolist()):
             T = P & int(self._days[v])
             why_not = None
             if T == 0:
                 why_not = "works none of the days needed"
+                tally["days"] += 1
             give = hours_on_days(hours, P, T) if T else 0.0
             if why_not is None and not fits(room[v], give):
-                why_not = f"has {max(self._free[v], 0):g} free hours a week, {give:g} needed"
+                free, need = hours_words(max(self._free[v], 0)), hours_words(give)
+                if free == need:  # the words round alike: say the hundredths
+                    free, need = f"{max(self._free[v], 0):g} h", f"{give:g} h"
+                why_not = f"too few free hours: {free} free a week, {need} needed"
+                tally["room"] += 1
+                most_free = max(most_free, float(self._free[v]))
             w = -1
             S = P & ~T
             if why_not is None and S:
@@ -345,7 +425,8 @@ class Suggester:
                     -1,
                 )
                 if w < 0:
-                    why_not = f"no partner in reach with room for {days_text(S)}"
+                    why_not = f"no partner in reach with room for {days_words(S)}"
+                    tally["partner"] += 1
             c = -1
             if why_not is None:
                 reserve = cover_reserve(give, self.absence_rate)
@@ -361,7 +442,8 @@ class Suggester:
                     -1,
                 )
                 if c < 0 and needs_cover and not self.allow_without_cover:
-                    why_not = f"no cover provider in reach for {days_text(T)}"
+                    why_not = f"no cover provider in reach with room on {days_words(T)}"
+                    tally["cover"] += 1
             if why_not is not None:
                 if explain and len(out) < top:
                     left_out.append(
@@ -373,16 +455,19 @@ class Suggester:
                         }
                     )
                 continue
+            shown = quarter_hours(give) if w >= 0 else hours
             why = [
                 f"{dv:.1f} km away",
-                f"{self._free[v]:g} free hours a week",
-                f"gives {give:g} h on {days_text(T)}",
+                f"{hours_words(self._free[v])} free a week",
+                f"gives {hours_words(shown)} on {days_words(T)}",
                 "offers every service needed",
             ]
             if w >= 0:
-                why.append(f"partner {self._ids[w]} gives {hours - give:g} h on {days_text(S)}")
+                why.append(
+                    f"partner {self._ids[w]} gives {hours_words(hours - shown)} on {days_words(S)}"
+                )
             if c >= 0:
-                why.append(f"cover {self._ids[c]} ({dmap[c]:.1f} km) works {days_text(T)}")
+                why.append(f"cover {self._ids[c]} ({dmap[c]:.1f} km) works {days_words(T)}")
             elif needs_cover:
                 why.append("no cover provider available (allowed by option)")
             out.append(
@@ -402,6 +487,11 @@ class Suggester:
                     self._names[c] if c >= 0 else None,
                     round(dmap[c], 2) if c >= 0 else None,
                     "; ".join(why),
+                    phone=self._contact["phone"][v],
+                    email=self._contact["email"][v],
+                    website=self._contact["website"][v],
+                    partner_phone=self._contact["phone"][w] if w >= 0 else "",
+                    cover_phone=self._contact["phone"][c] if c >= 0 else "",
                 )
             )
             if len(out) >= top:
@@ -428,8 +518,130 @@ class Suggester:
                 if bool(row["regulated_care"])
                 else "Consider commissioned home care, or ask again as providers' hours free up."
             )
-            return SuggestionList("none", [], advice, left_out)
+            reasons = self._reasons(person, len(idx), int(keep.sum()), tally, most_free)
+            changes = self.nearest_changes(person) if with_changes else []
+            return SuggestionList("none", [], advice, left_out, reasons, changes)
         return SuggestionList("ok", out, "", left_out)
+
+    def _reasons(
+        self, person: pd.DataFrame, nearby: int, eligible: int, tally: dict, most_free: float
+    ) -> list[str]:
+        """Why nothing fits, in words, from what each provider in reach lacked."""
+        row = person.iloc[0]
+        need = services_words(int(row["service_mask"]))
+        P = int(row["day_mask"])
+        out = []
+        if eligible == 0:
+            if bool(row["regulated_care"]):
+                out.append(f"No CQC-registered provider in reach offers {need}.")
+            else:
+                out.append(f"No provider in reach offers {need}.")
+            if nearby == 0:
+                out.append("No provider at all is within reach of this postcode.")
+            return out
+        out.append(
+            f"{eligible} provider{'s' if eligible != 1 else ''} in reach "
+            f"offer{'s' if eligible == 1 else ''} {need}, but:"
+        )
+
+        def n(k: int, one: str, many: str) -> str:
+            return f"{k} {one if k == 1 else many}"
+
+        if tally["days"]:
+            out.append(
+                n(tally["days"], "works", "work") + f" none of the days needed: {days_words(P)}."
+            )
+        if tally["room"]:
+            out.append(
+                n(tally["room"], "works", "work")
+                + " some of those days but "
+                + ("has" if tally["room"] == 1 else "have")
+                + f" too few free hours (the most free is {hours_words(most_free)} a week)."
+            )
+        if tally["partner"]:
+            out.append(
+                n(tally["partner"], "has", "have")
+                + " no partner in reach with room for the other days."
+            )
+        if tally["cover"]:
+            out.append(n(tally["cover"], "has", "have") + " no cover provider in reach with room.")
+        return out
+
+    def nearest_changes(self, person: pd.DataFrame) -> list[str]:
+        """The smallest changes to the request that would give an answer, in words.
+
+        Tries, in turn: no named cover provider; fewer hours (the most that fit, to the
+        quarter hour); one day moved to another day. Each change is tried on its own.
+
+        Parameters
+        ----------
+        person
+            The one-row request that found nothing.
+
+        Returns
+        -------
+        list of str
+            At most three changes, each with the provider it would find.
+        """
+        row = person.iloc[0]
+        hours = float(row["hours"])
+        P = int(row["day_mask"])
+        found: list[str] = []
+
+        def first(p: pd.DataFrame) -> Suggestion | None:
+            r = self.suggest(p, top=1, with_changes=False)
+            return r.suggestions[0] if r.suggestions else None
+
+        if bool(row["needs_cover"]) and not self.allow_without_cover:
+            s = first(person.assign(needs_cover=False))
+            if s is not None:
+                found.append(
+                    f"Without a named cover provider: {s.name} ({s.distance_km:.1f} km) could help."
+                )
+        quarters = int(hours * 4)
+        lo, hi, best = 1, quarters - 1 if quarters * 0.25 >= hours else quarters, None
+        while lo <= hi:  # the most hours that fit (fitting is monotone in the hours)
+            mid = (lo + hi) // 2
+            s = first(person.assign(hours=mid / 4))
+            if s is not None:
+                best, lo = (mid / 4, s), mid + 1
+            else:
+                hi = mid - 1
+        if best is not None:
+            found.append(
+                f"With {hours_words(best[0])} a week instead of {hours_words(hours)}: "
+                f"{best[1].name} ({best[1].distance_km:.1f} km) could help."
+            )
+        days = [i for i in range(7) if P >> i & 1]
+        moved = None
+        for d in days:
+            for e in range(7):
+                if P >> e & 1:
+                    continue
+                s = first(person.assign(day_mask=(P & ~(1 << d)) | (1 << e)))
+                if s is not None:
+                    moved = (d, e, s)
+                    break
+            if moved:
+                break
+        from ..vocab import DAYS
+
+        if moved is not None:
+            d, e, s = moved
+            found.append(
+                f"With {DAYS[e]} instead of {DAYS[d]}: {s.name} ({s.distance_km:.1f} km) could "
+                "help."
+            )
+        elif len(days) > 1:  # every hour on one other day
+            for e in range(7):
+                s = first(person.assign(day_mask=1 << e))
+                if s is not None:
+                    found.append(
+                        f"With all the hours on {DAYS[e]} instead of {days_words(P)}: {s.name} "
+                        f"({s.distance_km:.1f} km) could help."
+                    )
+                    break
+        return found
 
     def _ineligible_reason(self, person: pd.DataFrame, v: int, d: float) -> str:
         row = person.iloc[0]

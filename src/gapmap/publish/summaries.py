@@ -14,6 +14,7 @@ from collections import Counter
 
 import pandas as pd
 
+from ..vocab import days_words, hours_words, quarter_hours
 from .disclosure import Suppression, published_count, round_to
 
 __all__ = [
@@ -277,15 +278,25 @@ def suggestion_lines(result) -> list[str]:
     lines = []
     if result.status != "ok":
         lines.append(result.advice)
+    if result.reasons:
+        lines.append("Why: " + c(" ".join(result.reasons)))
+    for change in result.changes:
+        lines.append(f"  - {c(change)}")
     for i, s in enumerate(result.suggestions, 1):
+        given = quarter_hours(s.hours_given) if s.partner_id else s.hours_given
         lines.append(
             f"{i}. {c(s.name)} ({c(s.provider_id)}), {s.distance_km:.1f} km: gives "
-            f"{s.hours_given:g} h on {s.days_given}"
+            f"{hours_words(given)} a week on {days_words(s.days_given)}"
         )
+        contact = ", ".join(c(v) for v in (s.phone, s.email, s.website) if v)
+        if contact:
+            lines.append(f"   contact: {contact}")
         if s.partner_id:
             lines.append(
                 f"   partner: {c(s.partner_name)} ({c(s.partner_id)}), "
-                f"{s.partner_distance_km:.1f} km: {s.partner_hours:g} h on {s.partner_days}"
+                f"{s.partner_distance_km:.1f} km: "
+                f"{hours_words(s.hours_given + s.partner_hours - given)} on "
+                f"{days_words(s.partner_days)}"
             )
         if s.cover_id:
             lines.append(

@@ -11,6 +11,28 @@
     });
   });
 
+  var skip = document.querySelector(".skip");
+  if (skip) skip.addEventListener("click", function (e) {
+    var target = document.getElementById("postcode") || document.getElementById("token");
+    if (target) { e.preventDefault(); target.focus(); }
+  });
+  var copy = document.getElementById("copy-summary");
+  if (copy) copy.addEventListener("click", function () {
+    var text = document.getElementById("summary-text");
+    text.select();
+    var done = function () { document.getElementById("copy-status").textContent = "Copied."; };
+    if (navigator.clipboard) navigator.clipboard.writeText(text.value).then(done, function () {
+      document.execCommand("copy"); done();
+    });
+    else { document.execCommand("copy"); done(); }
+  });
+  var printButton = document.getElementById("print-summary");
+  if (printButton) printButton.addEventListener("click", function () {
+    document.body.classList.add("print-summary");
+    window.print();
+    document.body.classList.remove("print-summary");
+  });
+
   var summary = document.getElementById("error-summary");
   var results = document.getElementById("results-title");
   if (summary) summary.focus();
@@ -38,8 +60,14 @@
   var markers = L.layerGroup().addTo(map);
   window.gapmapMarkers = markers;
   data.points.forEach(function (p) {
-    var m = L.circleMarker([p.lat, p.lon], {
-      radius: 8, color: "#0b0c0c", weight: 1, fillColor: colours[p.role] || "#505a5f", fillOpacity: 0.9
+    // a numbered marker matching the list (the number is text, set with textContent)
+    var badge = document.createElement("span");
+    badge.className = "marker marker-" + p.role;
+    badge.style.background = colours[p.role] || "#505a5f";
+    badge.textContent = String(p.number) + (p.role === "provider" ? "" : p.role[0].toUpperCase());
+    var m = L.marker([p.lat, p.lon], {
+      icon: L.divIcon({ html: badge, className: "marker-icon", iconSize: [28, 28] }),
+      title: p.label, keyboard: true, alt: p.label
     });
     m.bindTooltip(textNode(p.label));
     m.addTo(markers);
