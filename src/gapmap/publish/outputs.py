@@ -37,7 +37,9 @@ INTERNAL_EXACT = (
 #: Every file gapmap writes into an output folder, and who may see it.
 AUDIENCE: dict[str, str] = {
     "gaps.csv": PUBLISHED,
+    "gaps.xlsx": PUBLISHED + "; districts and county rows are suppressed totals",
     "gaps.gpkg": PUBLISHED,
+    "gapmap.gpkg": PUBLISHED + "; every layer of the run, styled for QGIS",
     "gap_map.html": PUBLISHED,
     "gap_map.png": PUBLISHED,
     "summary.json": PUBLISHED + "; county totals of the matching run only",
@@ -45,6 +47,7 @@ AUDIENCE: dict[str, str] = {
     "recruit_areas.gpkg": PUBLISHED,
     "recruit_sites.csv": PUBLISHED + "; sites are points of areas, not addresses",
     "recruit_scenarios.csv": PUBLISHED,
+    "recruit.xlsx": PUBLISHED,
     "recruit_scenarios.png": PUBLISHED,
     "recruit_map.html": PUBLISHED,
     "matches.csv": INTERNAL_STAFF,
@@ -125,11 +128,104 @@ def write_gap_outputs(
             source=ATTRIBUTION,
         )  # fmt: skip
         paths["gap_map.png"] = out / "gap_map.png"
+    from .workbook import write_gaps_workbook
+
+    paths["gaps.xlsx"] = write_gaps_workbook(result, out / "gaps.xlsx")
+    paths["gapmap.gpkg"] = write_run_geopackage(out / "gapmap.gpkg", result=result, keep=False)
     if internal:
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
         paths["internal_gaps_exact.csv"] = write_csv(exact, out / "internal_gaps_exact.csv")
     paths[ABOUT_FILE] = write_about(out)
     return paths
+
+
+PROVIDER_FIELDS = [
+    "provider_id", "name", "postcode", "services", "days", "capacity_hours", "committed_hours",
+    "max_travel_km", "cover", "cqc_registered", "phone", "email", "website", "area_code",
+]  # fmt: skip
+
+
+def write_run_geopackage(path, *, result=None, rec=None, ranking=None, sites=None, keep=True):
+    """Write the run's layers into ``gapmap.gpkg`` with descriptions and QGIS styles.
+
+    Parameters
+    ----------
+    path
+        The file.
+    result
+        A gap analysis: writes ``areas``, ``districts`` and ``providers``.
+    rec, ranking, sites
+        A recruitment with its published ranking and sites: writes ``recruitment_areas`` and
+        ``recruitment_sites``.
+    keep
+        Keep the file's other layers (recruitment after gaps in one run).
+
+    Returns
+    -------
+    Path
+    """
+    import geopandas as gpd
+
+    from .geopackage import LayerSpec, areas_style, outline_style, point_style, priority_style
+    from .palette import hour_classes
+    from .workbook import district_table
+
+    layers: dict[str, LayerSpec] = {}
+    if result is not None:
+        rule = result.study.settings.suppression
+        pub = publish_gaps(result.table, rule)
+        classes = hour_classes(pub["unmet_hours"], title="Unmet hours a week", explain="")
+        layers["areas"] = LayerSpec(
+            pub,
+            "Need, unmet hours, coverage, weekend and rural gaps per area (published: counts of "
+            "1-7 people shown as *, their hours withheld, others rounded to 5).",
+            areas_style("unmet_hours", classes),
+        )
+        shapes = pub[["district", pub.geometry.name]].copy()
+        shapes["district"] = shapes["district"].fillna("").replace("", "(no district)")
+        shapes = shapes.dissolve(by="district", as_index=False)
+        totals = district_table(result, rule)
+        layers["districts"] = LayerSpec(
+            shapes.merge(totals, on="district", how="left"),
+            "District outlines with their totals (suppressed like the workbook).",
+            outline_style(),
+        )
+        prov = result.providers
+        if len(prov):
+            cols = [c for c in PROVIDER_FIELDS if c in prov]
+            pts = gpd.GeoDataFrame(
+                prov[cols].reset_index(drop=True),
+                geometry=gpd.points_from_xy(prov["x"], prov["y"]),
+                crs=pub.crs,
+            )
+            layers["providers"] = LayerSpec(
+                pts,
+                "Micro-providers as published in the register, at their postcode's centre.",
+                point_style("#1a9850", "#0b5d1e", 2.2),
+            )
+    if rec is not None and ranking is not None:
+        n_ranked = int(ranking["priority_rank"].notna().sum())
+        layers["recruitment_areas"] = LayerSpec(
+            ranking.assign(priority_rank=ranking["priority_rank"].astype("float")),
+            "Areas by priority for recruiting micro-providers, with what the largest scenario "
+            "does for each (published).",
+            priority_style("priority_rank", n_ranked),
+        )
+        if sites is not None and len(sites):
+            crs = ranking.crs
+            layers["recruitment_sites"] = LayerSpec(
+                gpd.GeoDataFrame(
+                    sites.reset_index(drop=True),
+                    geometry=gpd.points_from_xy(sites["easting"], sites["northing"]),
+                    crs=crs,
+                ),
+                "Recommended sites of every scenario (points inside areas, not addresses); "
+                "filter on new_providers for one scenario.",
+                point_style("#4292c6", "#08306b", 3.5),
+            )
+    from .geopackage import write_geopackage
+
+    return write_geopackage(path, layers, keep=keep)
 
 
 def write_match_outputs(result, greedy, study, out_dir) -> dict[str, Path]:
@@ -229,6 +325,13 @@ def write_recruit_outputs(
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
     m = recruit_map(ranking, providers, sites, title=title, caption=line, places=places)
     save_map(m, out / "recruit_map.html")
+    if study is not None:
+        from .workbook import write_recruit_workbook
+
+        paths["recruit.xlsx"] = write_recruit_workbook(rec, out / "recruit.xlsx", study)
+        paths["gapmap.gpkg"] = write_run_geopackage(
+            out / "gapmap.gpkg", rec=rec, ranking=ranking, sites=sites
+        )
     paths["recruit_map.html"] = out / "recruit_map.html"
     paths[ABOUT_FILE] = write_about(out)
     return paths

@@ -1,0 +1,178 @@
+"""Evidence for the board (issue 19): the workbooks and the QGIS-ready GeoPackage."""
+
+from __future__ import annotations
+
+import sqlite3
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gapmap.gaps import gap_analysis
+from gapmap.publish.outputs import write_gap_outputs, write_recruit_outputs
+from gapmap.publish.palette import HOURS_COLOURS, WITHHELD, hour_classes
+from gapmap.publish.workbook import district_table
+from gapmap.recruitment import recruit
+from gapmap.study import Study
+
+from .test_maps import EVIL
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, builtin_areas, demo_registers):
+    providers, people = demo_registers
+    providers = providers.copy()
+    providers.loc[0, "name"] = '=HYPERLINK("http://x")' + EVIL
+    areas = builtin_areas.copy()
+    areas.loc[0, "area_name"] = "=1+1 " + EVIL
+    study = Study.from_frames(areas, providers, people)
+    study = study.with_settings(recruit_time_limit_s=5)
+    result = gap_analysis(study)
+    out = tmp_path_factory.mktemp("evidence")
+    paths = write_gap_outputs(result, out)
+    rec = recruit(result, [20, 60])
+    paths.update(write_recruit_outputs(rec, result.providers, out, study=study))
+    return result, rec, paths
+
+
+def _sheet(path, name) -> pd.DataFrame:
+    return pd.read_excel(path, sheet_name=name, header=1)
+
+
+def test_gaps_workbook_is_the_csv_in_words(run):
+    result, _, paths = run
+    from openpyxl import load_workbook
+
+    wb = load_workbook(paths["gaps.xlsx"])
+    assert wb.sheetnames == ["Areas", "Districts", "Notes"]
+    ws = wb["Areas"]
+    assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
+    headers = [c.value for c in ws[2]]
+    assert "Unmet, hours a week" in headers and "Share of need in reach" in headers
+    col = {h: i for i, h in enumerate(headers)}
+    assert ws.cell(3, col["Share of need in reach"] + 1).number_format == "0%"
+    # the same figures as gaps.csv, ranked by unmet hours (withheld last)
+    areas = _sheet(paths["gaps.xlsx"], "Areas")
+    csv = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig", dtype={"people": str})
+    merged = areas.merge(csv, left_on="Code", right_on="area_code")
+    assert len(merged) == len(csv)
+    both = merged["unmet_hours"].notna()
+    assert np.allclose(merged.loc[both, "Unmet, hours a week"], merged.loc[both, "unmet_hours"])
+    assert merged.loc[~both, "Unmet, hours a week"].isna().all()
+    unmet = areas["Unmet, hours a week"]
+    shown = unmet[unmet.notna()].to_numpy()
+    assert (np.diff(shown) <= 0).all() and unmet.iloc[len(shown) :].isna().all()
+    assert set(areas["People waiting"].astype(str)) - {"*"} <= {str(v) for v in range(0, 10**4, 5)}
+    # hostile text is text, never a formula, and neutralised like the CSV
+    for row in ws.iter_rows(min_row=3):
+        for cell in row:
+            assert cell.data_type != "f"
+    names = [c.value for c in ws["A"]]
+    assert "'=1+1 " + EVIL in names
+    # notes: the suppression rule, definitions, licence
+    notes = " ".join(str(c.value) for row in wb["Notes"].iter_rows() for c in row if c.value)
+    assert "shown as *" in notes and "Open Government Licence" in notes and "Gap band" in notes
+
+
+def test_district_totals_are_rounded_from_exact_figures(run):
+    result, _, _ = run
+    rule = result.study.settings.suppression
+    d = district_table(result, rule)
+    t = result.table
+    total = d[d["district"] == "Total"].iloc[0]
+    exact = t["unmet_hours"].sum()
+    assert total["unmet_hours"] == 5 * np.floor(exact / 5 + 0.5)
+    assert total["coverage_ratio"] == round(1 - exact / t["need_hours"].sum(), 3)
+    assert int(total["people"]) == 5 * int(np.floor(t["people"].sum() / 5 + 0.5))
+    per = d[d["district"] != "Total"]
+    assert per["areas"].sum() == len(t) and per["providers"].sum() == t["providers"].sum()
+    # a district of 1-7 people would show * and withhold its hours
+    small = t.copy()
+    small["people"] = 0
+    small.loc[small.index[0], "people"] = 3
+    result.table, saved = small, result.table
+    try:
+        table = district_table(result, rule)
+    finally:
+        result.table = saved
+    row = table[table["district"] == small["district"].iloc[0]].iloc[0]
+    assert row["people"] == "*" and np.isnan(row["unmet_hours"])
+
+
+def test_recruit_workbook(run):
+    _, rec, paths = run
+    from openpyxl import load_workbook
+
+    wb = load_workbook(paths["recruit.xlsx"])
+    assert wb.sheetnames == ["Scenarios", "Priority areas", "Sites", "Notes"]
+    scen = _sheet(paths["recruit.xlsx"], "Scenarios")
+    assert scen["New providers asked for"].tolist() == [20, 60]
+    csv = pd.read_csv(paths["recruit_scenarios.csv"])
+    assert scen["Taken by new providers, hours a week"].tolist() == csv["hours_taken"].tolist()
+    prio = _sheet(paths["recruit.xlsx"], "Priority areas")
+    ranked = prio["Priority"].dropna()
+    assert ranked.tolist() == sorted(ranked.tolist()) and prio["Priority"].isna().any()
+    assert prio["What the largest scenario does"].notna().all()
+
+
+def test_gapmap_gpkg_opens_styled_in_qgis(run):
+    import geopandas as gpd
+    import pyogrio
+
+    result, rec, paths = run
+    path = paths["gapmap.gpkg"]
+    names = [n for n, _ in pyogrio.list_layers(path)]
+    assert {"areas", "districts", "providers", "recruitment_areas", "recruitment_sites"} <= set(
+        names
+    )
+    areas = gpd.read_file(path, layer="areas")
+    assert len(areas) == len(result.table) and areas.crs.to_epsg() == 27700
+    providers = gpd.read_file(path, layer="providers")
+    assert len(providers) == len(result.providers) and "phone" in providers
+    sites = gpd.read_file(path, layer="recruitment_sites")
+    assert len(sites) == len(rec.sites)
+    with sqlite3.connect(path) as db:
+        described = dict(db.execute("SELECT table_name, description FROM gpkg_contents"))
+        styles = db.execute(
+            "SELECT f_table_name, f_geometry_column, styleQML, useAsDefault FROM layer_styles"
+        ).fetchall()
+        geoms = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+    assert all(described[n] for n in names if n != "layer_styles")
+    assert {s[0] for s in styles} == set(names) - {"layer_styles"}
+    for table, geom, qml, default in styles:
+        assert default == 1 and geom == geoms[table]
+        root = ET.fromstring(qml.split("'SYSTEM'>", 1)[1])
+        assert root.tag == "qgis" and root.find("renderer-v2") is not None
+    # the areas' rules are the map's classes: withheld hatched, the same colours
+    qml = dict((s[0], s[2]) for s in styles)["areas"]
+    rules = ET.fromstring(qml.split("'SYSTEM'>", 1)[1]).find("renderer-v2/rules")
+    filters = [r.get("filter") for r in rules]
+    assert filters[0] == '"unmet_hours" IS NULL'
+    classes = hour_classes(areas["unmet_hours"], title="", explain="")
+    labels = [r.get("label") for r in rules]
+    assert labels == [label for _, label in classes.legend()][-1:] + [
+        label for _, label in classes.legend()[:-1]
+    ]
+    colours = ",".join(str(int(HOURS_COLOURS[-1][i : i + 2], 16)) for i in (1, 3, 5))
+    assert colours in qml and "b_diagonal" in qml
+    # each area falls under exactly one rule, the one of its colour on the HTML map
+    for v in areas["unmet_hours"].head(80):
+        hits = [i for i, f in enumerate(filters) if _matches(f, v)]
+        assert len(hits) == 1, (v, hits)
+        expected = classes.colour(v)
+        assert (expected == WITHHELD) == (hits[0] == 0)
+
+
+def _matches(expr: str, v) -> bool:
+    """Evaluate the simple QGIS filters written for the areas (IS NULL, =, >, >=, <, AND)."""
+    if expr.endswith("IS NULL"):
+        return v is None or (isinstance(v, float) and np.isnan(v))
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return False
+    ok = True
+    for part in expr.split(" AND "):
+        _, op, num = part.split(" ")
+        x = float(num)
+        ok &= {"=": v == x, ">": v > x, ">=": v >= x, "<": v < x}[op]
+    return bool(ok)
