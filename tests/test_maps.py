@@ -256,10 +256,23 @@ def test_ward_map_in_chromium_offline(ward_outputs):
         page.keyboard.press("Escape")
         # search finds a ward by name (keyboard only) and a postcode district
         ward = str(result.table["area_name"].iloc[40])
+        county_zoom = page.evaluate("window.gapmap.map.getZoom()")
         page.locator("#gapmap-find").fill(ward)
         page.keyboard.press("Enter")
         assert page.locator("#gapmap-status").inner_text().startswith(f"Showing {ward}")
-        assert page.evaluate("window.gapmap.map.getZoom()") >= 11
+        # zoomed in on the ward, the whole ward in view
+        assert page.evaluate("window.gapmap.map.getZoom()") >= county_zoom + 1
+        assert page.evaluate(
+            """(name) => {
+              let shown = false;
+              window.gapmap.areas.eachLayer(l => {
+                if (l.feature.properties.index === 40)
+                  shown = window.gapmap.map.getBounds().contains(l.getBounds());
+              });
+              return shown;
+            }""",
+            ward,
+        )
         page.locator("#gapmap-find").fill("ME14")
         page.keyboard.press("Enter")
         assert "ME14 (postcode district)" in page.locator("#gapmap-status").inner_text()
