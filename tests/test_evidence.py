@@ -176,3 +176,41 @@ def _matches(expr: str, v) -> bool:
         x = float(num)
         ok &= {"=": v == x, ">": v > x, ">=": v >= x, "<": v < x}[op]
     return bool(ok)
+
+
+def test_report_pdf_reads_as_a_committee_paper(run, tmp_path):
+    """The PDF's text layer holds the published figures and no person; its pages render."""
+    import shutil
+    import subprocess
+
+    pypdf = pytest.importorskip("pypdf")
+    from gapmap.publish.report import write_report
+
+    result, rec, paths = run
+    pdf = write_report(result, tmp_path / "report.pdf", rec=rec, title="Gaps in Kent, Q3 2026")
+    reader = pypdf.PdfReader(str(pdf))
+    pages = [p.extract_text() for p in reader.pages]
+    assert len(pages) == 4
+    assert "Gaps in Kent, Q3 2026" in pages[0] and "What the figures say" in pages[0]
+    assert "Districts" in pages[1] and "The largest gaps" in pages[1]
+    assert "Maidstone" in pages[1] and "Total" in pages[1]
+    assert "Recruiting micro-providers" in pages[2] and "£" in pages[2]
+    assert "Methods and caveats" in pages[3] and "Open Government Licence" in pages[3]
+    # the county's unmet hours in words are the workbook's total
+    total = district_table(result).set_index("district").loc["Total"]
+    assert f"{total['unmet_hours']:,.0f} hours a week are unmet" in " ".join(pages[0].split())
+    # the largest gap named first is the published area with most unmet hours
+    csv = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig", dtype={"people": str})
+    top = csv.dropna(subset=["unmet_hours"]).sort_values(
+        ["unmet_hours", "area_code"], ascending=[False, True]
+    ).iloc[0]
+    assert f"1. {top['area_name']}" in pages[1]
+    people = result.study.people
+    text = " ".join(pages)
+    assert not any(pid in text for pid in people["person_id"])
+    assert not any(pc in text for pc in people["postcode"])
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed: pages not rendered")
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert len(rendered) == 4 and all(p.stat().st_size > 5_000 for p in rendered)

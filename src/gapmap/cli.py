@@ -459,16 +459,47 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
         _print(suggestion_lines(suggester.suggest(person, top=2)))
         _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
-    _recruit(result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out)
+    rec = _recruit(
+        result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out
+    )
+    _report(result, rec, "gapmap demo: micro-provider gaps in Kent (synthetic registers)", out)
     _say("")
+
+
+def _report(result, rec, title: str, out: Path) -> None:
+    from .publish.outputs import write_about
+    from .publish.report import write_report
+
+    t0 = time.perf_counter()
+    write_report(result, out / "report.pdf", rec=rec, title=title)
+    write_about(out)
+    _note(f"  wrote report.pdf in {time.perf_counter() - t0:.1f} s")
 
 
 def cmd_gaps(args) -> int:
     """``gapmap gaps``: the gap analysis of the user's files."""
+    title = args.title or "gapmap: micro-provider gaps"
     with _output_folder(args) as folder:
         study = _study(args)
         with folder.run() as out:
-            _gaps(study, args, args.title or "gapmap: micro-provider gaps", out)
+            result = _gaps(study, args, title, out)
+            if args.report:
+                _report(result, None, title, out)
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    """``gapmap report``: the gap analysis, recruitment scenarios and the committee PDF."""
+    ks = _ks(args.new_providers)
+    title = args.title or "Micro-provider gaps and where to recruit"
+    with _output_folder(args) as folder:
+        study = _study(args)
+        _check_ks(study, ks)
+        with folder.run() as out:
+            result = _gaps(study, args, title, out)
+            rec = _recruit(result, ks, args, title, out)
+            _report(result, rec, title, out)
+            _say(f"The committee report: {args.out}/report.pdf")
     return EXIT_OK
 
 
@@ -671,10 +702,21 @@ def build_parser() -> argparse.ArgumentParser:
     registers(p, required=True)
     out(p)
     title(p)
+    p.add_argument("--report", action="store_true", help="also write report.pdf")
     _add_area_options(p)
     _add_reach_options(p)
     _add_gap_options(p)
     p.set_defaults(func=cmd_gaps)
+
+    p = command("report", "gaps, recruitment scenarios and a PDF report for a committee")
+    registers(p, required=True)
+    out(p)
+    title(p)
+    _add_area_options(p)
+    _add_reach_options(p)
+    _add_gap_options(p)
+    _add_recruit_options(p)
+    p.set_defaults(func=cmd_report)
 
     p = command("recruit", "where new micro-providers would close the most unmet need")
     registers(p, required=True)

@@ -50,6 +50,7 @@ AUDIENCE: dict[str, str] = {
     "recruit.xlsx": PUBLISHED,
     "recruit_scenarios.png": PUBLISHED,
     "recruit_map.html": PUBLISHED,
+    "report.pdf": PUBLISHED + "; a few pages for a committee",
     "matches.csv": INTERNAL_STAFF,
     "internal_gaps_exact.csv": INTERNAL_EXACT,
 }

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .palette import WITHHELD, hour_classes
 
-__all__ = ["gap_map_png", "scenario_chart_png"]
+__all__ = ["draw_gap_map", "draw_scenarios", "gap_map_png", "scenario_chart_png"]
 
 
 def _pyplot():
@@ -44,42 +44,29 @@ def _scale_bar(ax, bounds) -> None:
             fontsize=8)  # fmt: skip
 
 
-def gap_map_png(
-    published: gpd.GeoDataFrame,
-    providers: pd.DataFrame | None,
-    path,
-    *,
-    title: str = "Micro-provider gaps",
-    caption: str = "",
-    source: str = "",
-) -> None:
-    """A static map of unmet hours, written as PNG (atomically).
+def draw_gap_map(ax, published: gpd.GeoDataFrame, providers: pd.DataFrame | None) -> list:
+    """Draw unmet hours, withheld areas, rural gaps, districts (named) and providers on ``ax``.
 
     Parameters
     ----------
+    ax
+        A matplotlib axis.
     published
-        The **published** area table with geometry in EPSG:27700.
+        The **published** area table (EPSG:27700).
     providers
-        Providers to draw (their postcode centroids), or None.
-    path
-        The PNG file.
-    title
-        The map's title.
-    caption
-        The line under the title (date, data vintage).
-    source
-        The source and licence line printed at the foot.
+        Providers to draw, or None.
+
+    Returns
+    -------
+    list
+        Legend handles.
     """
     import matplotlib.patheffects as pe
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from .export import atomic_path
-
-    plt = _pyplot()
     classes = hour_classes(published["unmet_hours"], title="Unmet hours a week", explain="")
     colours = [classes.colour(v) for v in published["unmet_hours"]]
-    fig, ax = plt.subplots(figsize=(11.7, 8.3), dpi=110)
     held = np.array([c == WITHHELD for c in colours])
     shown = published[~held]
     shown.plot(ax=ax, color=[c for c, h in zip(colours, held) if not h], edgecolor="#777",
@@ -114,11 +101,45 @@ def gap_map_png(
     if providers is not None and len(providers):
         handles.append(Line2D([], [], marker="o", linestyle="", color="#1a9850",
                               label="Micro-provider"))  # fmt: skip
-    ax.legend(handles=handles, title="Unmet hours a week", loc="upper left", fontsize=8,
-              title_fontsize=9, frameon=True, bbox_to_anchor=(1.0, 1.0))  # fmt: skip
     _scale_bar(ax, published.total_bounds)
     ax.set_axis_off()
     ax.set_aspect("equal")
+    return handles
+
+
+def gap_map_png(
+    published: gpd.GeoDataFrame,
+    providers: pd.DataFrame | None,
+    path,
+    *,
+    title: str = "Micro-provider gaps",
+    caption: str = "",
+    source: str = "",
+) -> None:
+    """A static map of unmet hours, written as PNG (atomically).
+
+    Parameters
+    ----------
+    published
+        The **published** area table with geometry in EPSG:27700.
+    providers
+        Providers to draw (their postcode centroids), or None.
+    path
+        The PNG file.
+    title
+        The map's title.
+    caption
+        The line under the title (date, data vintage).
+    source
+        The source and licence line printed at the foot.
+    """
+    from .export import atomic_path
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(11.7, 8.3), dpi=110)
+    handles = draw_gap_map(ax, published, providers)
+    ax.legend(handles=handles, title="Unmet hours a week", loc="upper left", fontsize=8,
+              title_fontsize=9, frameon=True, bbox_to_anchor=(1.0, 1.0))  # fmt: skip
     fig.suptitle(title, x=0.02, ha="left", fontsize=14, weight="bold")
     if caption:
         fig.text(0.02, 0.925, caption, fontsize=8, color="#333", ha="left", wrap=True)
@@ -132,28 +153,16 @@ def gap_map_png(
     plt.close(fig)
 
 
-def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: str = "") -> None:
-    """A bar chart of the recruitment scenarios with value labels (written atomically).
-
-    Left: recruitable unmet hours and the hours the new providers would take, for each number
-    of new providers; right: the yearly saving against commissioned home care. A scenario that
-    places fewer providers than asked says so under its bar.
+def draw_scenarios(a1, a2, scenarios: pd.DataFrame) -> None:
+    """Draw the scenarios: hours taken (``a1``) and yearly saving (``a2``), with value labels.
 
     Parameters
     ----------
+    a1, a2
+        Two matplotlib axes.
     scenarios
         The **published** scenario table.
-    path
-        The PNG file.
-    title
-        The chart's title.
-    caption
-        A line under the title (date, data vintage).
     """
-    from .export import atomic_path
-
-    plt = _pyplot()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
     labels = []
     for k, placed in zip(scenarios["new_providers"], scenarios["providers_placed"]):
         label = f"{int(k)}"
@@ -182,6 +191,31 @@ def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: st
         ax.margins(y=0.15)
         ax.spines[["top", "right"]].set_visible(False)
     a1.margins(y=0.3)
+
+
+def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: str = "") -> None:
+    """A bar chart of the recruitment scenarios with value labels (written atomically).
+
+    Left: recruitable unmet hours and the hours the new providers would take, for each number
+    of new providers; right: the yearly saving against commissioned home care. A scenario that
+    places fewer providers than asked says so under its bar.
+
+    Parameters
+    ----------
+    scenarios
+        The **published** scenario table.
+    path
+        The PNG file.
+    title
+        The chart's title.
+    caption
+        A line under the title (date, data vintage).
+    """
+    from .export import atomic_path
+
+    plt = _pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
+    draw_scenarios(a1, a2, scenarios)
     fig.suptitle(title, fontsize=11)
     lines = textwrap.wrap(caption, 170) if caption else []
     if lines:
