@@ -201,9 +201,11 @@ def test_report_pdf_reads_as_a_committee_paper(run, tmp_path):
     assert f"{total['unmet_hours']:,.0f} hours a week are unmet" in " ".join(pages[0].split())
     # the largest gap named first is the published area with most unmet hours
     csv = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig", dtype={"people": str})
-    top = csv.dropna(subset=["unmet_hours"]).sort_values(
-        ["unmet_hours", "area_code"], ascending=[False, True]
-    ).iloc[0]
+    top = (
+        csv.dropna(subset=["unmet_hours"])
+        .sort_values(["unmet_hours", "area_code"], ascending=[False, True])
+        .iloc[0]
+    )
     assert f"1. {top['area_name']}" in pages[1]
     people = result.study.people
     text = " ".join(pages)
@@ -214,3 +216,62 @@ def test_report_pdf_reads_as_a_committee_paper(run, tmp_path):
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     rendered = sorted(tmp_path.glob("page-*.png"))
     assert len(rendered) == 4 and all(p.stat().st_size > 5_000 for p in rendered)
+
+
+@pytest.fixture(scope="module")
+def two_quarters(tmp_path_factory):
+    """Two runs of `gapmap gaps` on the demo: 300 providers "last quarter", all 416 now."""
+    from gapmap.cli import main
+    from gapmap.demo import demo_paths
+
+    prov, people = demo_paths()
+    base = tmp_path_factory.mktemp("quarters")
+    lines = prov.read_text(encoding="utf-8-sig").splitlines()
+    before_register = base / "providers_q2.csv"
+    before_register.write_text("\n".join(lines[:301]) + "\n", encoding="utf-8")
+    runs = {}
+    for name, register in (("q2", before_register), ("q3", prov)):
+        out = base / name
+        assert main(["gaps", "--providers", str(register), "--people", str(people),
+                     "--out", str(out)]) == 0  # fmt: skip
+        runs[name] = out
+    return runs
+
+
+def test_compare_two_quarters_from_published_figures(two_quarters, tmp_path, capsys):
+    from gapmap.cli import main
+    from gapmap.compare import compare_runs
+
+    before, after = two_quarters["q2"], two_quarters["q3"]
+    comp = compare_runs(before, after, targets=(60, 223, 416, 500))
+    b = pd.read_csv(before / "gaps.csv", encoding="utf-8-sig", dtype={"people": str})
+    a = pd.read_csv(after / "gaps.csv", encoding="utf-8-sig", dtype={"people": str})
+    m = b.merge(a, on="area_code", suffixes=("_b", "_a")).set_index("area_code")
+    areas = comp.areas.set_index("area_code")
+    change = areas["unmet_hours_change"]
+    expected = m["unmet_hours_a"] - m["unmet_hours_b"]
+    held = m["unmet_hours_a"].isna() | m["unmet_hours_b"].isna()
+    assert change[held.index[held]].isna().all()  # withheld on either side: withheld
+    assert np.allclose(change[~held].sort_index(), expected[~held].sort_index())
+    # districts and county: differences of the workbooks' published totals
+    total = comp.districts.set_index("district").loc["Total"]
+    assert total["unmet_hours_change"] == total["unmet_hours_after"] - total["unmet_hours_before"]
+    assert total["unmet_hours_change"] < 0  # 116 more providers close hours
+    assert comp.providers_before == 300 and comp.providers_after == 416
+    assert len(comp.joined) == 116 and comp.left == []
+    assert comp.targets == [(60, "met"), (223, "met"), (416, "met"), (500, "416 of 500 (83%)")]
+    words = " ".join(comp.words())
+    assert "116 joined" in words and "Target of 500" in words and "£" in words
+    # the command writes the tables, the words and a map of change
+    out = tmp_path / "change"
+    assert main(["compare", str(before), str(after), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Unmet hours a week went from" in printed
+    for name in ("compare_areas.csv", "compare_districts.csv", "compare.txt",
+                 "compare_map.html"):  # fmt: skip
+        assert (out / name).stat().st_size > 0
+    # not output folders: a clear refusal, nothing written
+    assert main(["compare", str(tmp_path / "nowhere"), str(after), "--out",
+                 str(tmp_path / "x")]) == 2  # fmt: skip
+    assert "is not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -488,6 +488,37 @@ def cmd_gaps(args) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args) -> int:
+    """``gapmap compare``: what changed between two runs, from their published files."""
+    from .compare import compare_runs, write_comparison
+
+    targets = _ks(args.targets)
+    settings = _settings(args).validated()
+    problems = [
+        Problem(str(d), "is not a folder (give two gapmap output folders)", column=name)
+        for name, d in (("BEFORE", args.before), ("AFTER", args.after))
+        if not Path(d).is_dir()
+    ]
+    if problems:
+        raise InputError(problems)
+    read = [
+        Path(d) / name
+        for d in (args.before, args.after)
+        for name in ("gaps.csv", "gaps.xlsx", "gapmap.gpkg", "gaps.gpkg")
+    ]
+    with _output_folder(args, *read) as folder:
+        comp = compare_runs(
+            args.before, args.after, targets=tuple(targets),
+            home_care_rate=settings.home_care_rate, micro_rate=settings.micro_rate,
+            weeks_per_year=settings.weeks_per_year,
+        )  # fmt: skip
+        with folder.run() as out:
+            paths = write_comparison(comp, args.after, out)
+    _print(comp.words())
+    _say(f"Outputs in {args.out}/: {', '.join(paths)}")
+    return EXIT_OK
+
+
 def cmd_report(args) -> int:
     """``gapmap report``: the gap analysis, recruitment scenarios and the committee PDF."""
     ks = _ks(args.new_providers)
@@ -727,6 +758,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gap_options(p)
     _add_recruit_options(p)
     p.set_defaults(func=cmd_recruit)
+
+    p = command("compare", "what changed between two runs (e.g. last quarter and now)")
+    p.add_argument("before", type=Path, help="the earlier output folder")
+    p.add_argument("after", type=Path, help="the later output folder")
+    out(p, "folder for compare_areas.csv, compare_districts.csv, compare.txt, compare_map.html")
+    p.add_argument(
+        "--targets", default="60,223,416", metavar="N[,N...]",
+        help="numbers of micro-providers to report progress against (default Kent's 60,223,416)",
+    )  # fmt: skip
+    for name in ("home_care_rate", "micro_rate", "weeks_per_year"):
+        _setting(p, name, "for the yearly value of the change")
+    p.set_defaults(func=cmd_compare)
 
     p = command("match", "batch matching of a waiting list with OR-Tools CP-SAT")
     registers(p, required=True)

@@ -39,6 +39,8 @@ from .palette import (
     WITHHELD,
     Classes,
     band_classes,
+    change_classes,
+    change_colour,
     hour_classes,
     priority_classes,
     priority_colour,
@@ -46,7 +48,7 @@ from .palette import (
     weekend_colour,
 )
 
-__all__ = ["ATTRIBUTION", "gap_map", "recruit_map", "save_map"]
+__all__ = ["ATTRIBUTION", "change_map", "gap_map", "recruit_map", "save_map"]
 
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
@@ -182,7 +184,9 @@ document.addEventListener("DOMContentLoaded", function () {
       .bindTooltip(p.tip).bindPopup(p.tip);
   }));
   var overlays = {};
-  overlays["rural"] = {name: "Rural gaps (outlined)", layer: rural, show: data.ruralShown};
+  if (rural.getLayers().length) {
+    overlays["rural"] = {name: "Rural gaps (outlined)", layer: rural, show: data.ruralShown};
+  }
   (data.sites || []).forEach(function (s, k) {
     overlays["sites" + k] = {name: s.name, show: s.show, layer: L.layerGroup(
       s.points.map(function (p) {
@@ -835,6 +839,64 @@ def recruit_map(
         ranking, providers, title=title, caption=caption, tips=tips, layers=layers,
         key_lines=keys, note=note, sites=groups, places=places, rural_shown=False,
         simplify_m=simplify_m,
+    )  # fmt: skip
+
+
+def change_map(
+    areas: gpd.GeoDataFrame,
+    *,
+    title: str = "gapmap: what changed",
+    words: list[str] | None = None,
+    simplify_m: float = 20.0,
+) -> folium.Map:
+    """The change in unmet hours between two runs, area by area.
+
+    Parameters
+    ----------
+    areas
+        :attr:`gapmap.compare.Comparison.areas` with the later run's geometry (EPSG:27700).
+    title
+        The heading.
+    words
+        The comparison in words (shown under the title).
+    simplify_m
+        Simplification tolerance of the drawn outlines, metres.
+
+    Returns
+    -------
+    folium.Map
+    """
+    t = pd.DataFrame(areas.drop(columns=areas.geometry.name))
+
+    def tip(r: dict) -> str:
+        return _table_html(
+            [
+                ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
+                ("District", _esc(r["district"])),
+                ("Unmet then", _hours(r["unmet_hours_before"])),
+                ("Unmet now", _hours(r["unmet_hours_after"])),
+                ("Change", "withheld" if _missing(r["unmet_hours_change"])
+                 else f"{float(r['unmet_hours_change']):+,.0f} h"),
+                ("Share in reach then", _pct(r["coverage_ratio_before"])),
+                ("Share in reach now", _pct(r["coverage_ratio_after"])),
+            ]
+        )  # fmt: skip
+
+    unmet = hour_classes(
+        t["unmet_hours_after"], title="Unmet hours a week now",
+        explain="Hours people need that no provider within travel distance has free.",
+    )  # fmt: skip
+    layers: list[tuple[str, str, Classes, list[str]]] = [
+        ("change", "Change in unmet hours", change_classes(),
+         [change_colour(v) for v in t["unmet_hours_change"]]),
+        ("unmet", "Unmet hours now", unmet, [unmet.colour(v) for v in t["unmet_hours_after"]]),
+    ]  # fmt: skip
+    g = areas.assign(rural_gap=False)
+    return _area_map(
+        g, None, title=title, caption=" ".join(words or []),
+        tips=[tip(r) for r in t.to_dict("records")], layers=layers,
+        key_lines=_common_keys(rural=False)[1:], note="Hours rounded to 5 in both runs.",
+        rural_shown=False, simplify_m=simplify_m,
     )  # fmt: skip
 
 

@@ -51,6 +51,10 @@ AUDIENCE: dict[str, str] = {
     "recruit_scenarios.png": PUBLISHED,
     "recruit_map.html": PUBLISHED,
     "report.pdf": PUBLISHED + "; a few pages for a committee",
+    "compare_areas.csv": PUBLISHED + "; differences of published figures only",
+    "compare_districts.csv": PUBLISHED + "; differences of published figures only",
+    "compare.txt": PUBLISHED,
+    "compare_map.html": PUBLISHED,
     "matches.csv": INTERNAL_STAFF,
     "internal_gaps_exact.csv": INTERNAL_EXACT,
 }
@@ -146,7 +150,9 @@ PROVIDER_FIELDS = [
 ]  # fmt: skip
 
 
-def write_run_geopackage(path, *, result=None, rec=None, ranking=None, sites=None, keep=True):
+def write_run_geopackage(
+    path: Path, *, result=None, rec=None, ranking=None, sites=None, keep: bool = True
+) -> Path:
     """Write the run's layers into ``gapmap.gpkg`` with descriptions and QGIS styles.
 
     Parameters

@@ -21,6 +21,8 @@ __all__ = [
     "WITHHELD_LABEL",
     "Classes",
     "band_classes",
+    "change_classes",
+    "change_colour",
     "hour_classes",
     "priority_classes",
     "priority_colour",
@@ -224,3 +226,42 @@ def priority_colour(rank, n_ranked: int) -> str:
         return "#f0f0f0"
     q = r / n_ranked
     return next(c for hi, c, _ in _PRIORITY if q <= hi)
+
+
+_CHANGE = [
+    (-50.0, "#2166ac", "Fell by 50 hours or more"),
+    (-10.0, "#67a9cf", "Fell by 10 to 50 hours"),
+    (0.0, "#d1e5f0", "Fell by less than 10 hours"),
+    (None, "#f7f7f7", "No change"),
+    (10.0, "#fddbc7", "Rose by less than 10 hours"),
+    (50.0, "#ef8a62", "Rose by 10 to 50 hours"),
+    (float("inf"), "#b2182b", "Rose by 50 hours or more"),
+]
+
+
+def change_classes() -> Classes:
+    """The legend of a change in unmet hours (blue: fell, red: rose)."""
+    return Classes(
+        "Change in unmet hours a week",
+        "Unmet hours now minus unmet hours then, both as published (rounded to 5); withheld "
+        "where either figure is.",
+        tuple((c, label) for _, c, label in _CHANGE),
+    )
+
+
+def change_colour(value) -> str:
+    """The fill for a change in unmet hours (NaN: withheld).
+
+    Parameters
+    ----------
+    value
+        The change (later − earlier), hours a week.
+    """
+    if _missing(value):
+        return WITHHELD
+    v = float(value)
+    if v == 0:
+        return _CHANGE[3][1]
+    if v < 0:
+        return _CHANGE[0][1] if v <= -50 else _CHANGE[1][1] if v <= -10 else _CHANGE[2][1]
+    return _CHANGE[6][1] if v >= 50 else _CHANGE[5][1] if v >= 10 else _CHANGE[4][1]

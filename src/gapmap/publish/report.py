@@ -143,7 +143,6 @@ def write_report(result, path: str | Path, *, rec=None, title: str = "") -> Path
     Path
     """
     import matplotlib
-
     from matplotlib.backends.backend_pdf import PdfPages
 
     plt = _pyplot()
@@ -159,7 +158,7 @@ def write_report(result, path: str | Path, *, rec=None, title: str = "") -> Path
         info = pdf.infodict()
         info["Title"] = title
         info["Subject"] = "Need for micro-provider support against provider coverage"
-        info["CreationDate"] = dt.datetime.now(dt.timezone.utc)
+        info["CreationDate"] = dt.datetime.now(dt.UTC)
         # 1: the map and the headline
         fig = plt.figure(figsize=A4)
         fig.text(0.07, 0.955, title, fontsize=17, weight="bold", va="top")

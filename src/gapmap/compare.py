@@ -1,0 +1,275 @@
+"""What changed between two runs: ``gapmap compare BEFORE_DIR AFTER_DIR``.
+
+Reads only **published** files of two output folders (e.g. last quarter's and this
+quarter's): ``gaps.csv`` for the areas, ``gaps.xlsx`` (sheet Districts) for the district and
+county totals, and the ``providers`` layer of ``gapmap.gpkg`` for who joined or left. Every
+difference is between two published figures; where either is withheld (1-7 people) the change
+is withheld too, so no suppressed cell can be worked out from the differences. Areas are matched
+by code: areas only in one run are listed as such (a boundary change), not compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem
+
+__all__ = ["Comparison", "compare_runs"]
+
+AREA_FIGURES = [
+    "need_hours", "unmet_hours", "coverage_ratio", "weekend_need_hours", "weekend_unmet_hours",
+    "weekend_coverage_ratio",
+]  # fmt: skip
+DISTRICT_SHEET = {
+    "District": "district",
+    "People waiting": "people",
+    "Providers": "providers",
+    "Need, hours a week": "need_hours",
+    "Unmet, hours a week": "unmet_hours",
+    "Share of need in reach": "coverage_ratio",
+    "Weekend need, hours a week": "weekend_need_hours",
+    "Weekend unmet, hours a week": "weekend_unmet_hours",
+    "Weekend share of need in reach": "weekend_coverage_ratio",
+    "Rural gaps": "rural_gaps",
+    "Weekend gaps": "weekend_gaps",
+}
+
+
+@dataclass
+class Comparison:
+    """Two runs compared: per area, per district (county last), providers, targets, words."""
+
+    areas: pd.DataFrame
+    districts: pd.DataFrame
+    joined: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    providers_before: int | None = None
+    providers_after: int | None = None
+    targets: list[tuple[int, str]] = field(default_factory=list)
+    saving_per_year: float | None = None
+    only_before: list[str] = field(default_factory=list)
+    only_after: list[str] = field(default_factory=list)
+
+    def words(self) -> list[str]:
+        """The paragraph a commissioner would write, from the published differences."""
+        out = []
+        total = self.districts[self.districts["district"] == "Total"]
+        if len(total):
+            t = total.iloc[0]
+            for what, col, pct in (
+                ("Unmet hours a week", "unmet_hours", False),
+                ("The share of need in reach", "coverage_ratio", True),
+                ("Weekend share of need in reach", "weekend_coverage_ratio", True),
+            ):
+                b, a = t[f"{col}_before"], t[f"{col}_after"]
+                if pd.isna(b) or pd.isna(a):
+                    continue
+                if pct:
+                    out.append(
+                        f"{what} went from {b:.0%} to {a:.0%} "
+                        f"({100 * (a - b):+.0f} percentage points)."
+                    )
+                else:
+                    out.append(f"{what} went from {b:,.0f} to {a:,.0f} ({a - b:+,.0f}).")
+            for what, col in (("Rural gaps", "rural_gaps"), ("Weekend gaps", "weekend_gaps")):
+                b, a = t[f"{col}_before"], t[f"{col}_after"]
+                if not (pd.isna(b) or pd.isna(a)):
+                    out.append(f"{what}: {int(b)} then, {int(a)} now.")
+        if self.providers_after is not None:
+            line = f"Providers: {self.providers_after:,} now"
+            if self.providers_before is not None:
+                line += (
+                    f", {self.providers_before:,} then ({len(self.joined)} joined, "
+                    f"{len(self.left)} left)"
+                )
+            out.append(line + ".")
+        for target, status in self.targets:
+            out.append(f"Target of {target:,} micro-providers: {status}.")
+        if self.saving_per_year is not None:
+            out.append(
+                f"The change in hours of need in reach is worth about £{self.saving_per_year:,.0f}"
+                " a year against commissioned home care."
+            )
+        improved = self.areas["unmet_hours_change"].dropna()
+        if len(improved):
+            better = int((improved < 0).sum())
+            worse = int((improved > 0).sum())
+            out.append(f"Unmet hours fell in {better} areas and rose in {worse}.")
+        if self.only_before or self.only_after:
+            out.append(
+                f"{len(self.only_before)} areas are only in the earlier run and "
+                f"{len(self.only_after)} only in the later one (boundaries changed?): they are "
+                "listed, not compared."
+            )
+        return out
+
+
+def _read_gaps(folder: Path) -> pd.DataFrame:
+    path = folder / "gaps.csv"
+    if not path.exists():
+        raise InputError(Problem(str(folder), "has no gaps.csv: is it a gapmap output folder?"))
+    t = pd.read_csv(path, encoding="utf-8-sig", dtype={"people": str, "area_code": str})
+    missing = [c for c in ["area_code", "area_name", "district", *AREA_FIGURES] if c not in t]
+    if missing:
+        raise InputError(Problem(str(path), f"lacks the columns {', '.join(missing)}"))
+    return t
+
+
+def _read_districts(folder: Path) -> pd.DataFrame | None:
+    path = folder / "gaps.xlsx"
+    if not path.exists():
+        return None
+    d = pd.read_excel(path, sheet_name="Districts", header=1).rename(columns=DISTRICT_SHEET)
+    return d[[c for c in DISTRICT_SHEET.values() if c in d]]
+
+
+def _read_providers(folder: Path) -> pd.DataFrame | None:
+    path = folder / "gapmap.gpkg"
+    if not path.exists():
+        return None
+    import pyogrio
+
+    if "providers" not in {n for n, _ in pyogrio.list_layers(path)}:
+        return None
+    return pyogrio.read_dataframe(path, layer="providers", read_geometry=False)
+
+
+def _change(before: pd.Series, after: pd.Series) -> pd.Series:
+    """after − before, withheld (NaN) where either is (ratios to 0.001, like the tables)."""
+    return (after.astype(float) - before.astype(float)).round(3)
+
+
+def compare_runs(
+    before: str | Path,
+    after: str | Path,
+    *,
+    targets: tuple[int, ...] = (60, 223, 416),
+    home_care_rate: float = 19.68,
+    micro_rate: float = 15.68,
+    weeks_per_year: float = 52.0,
+) -> Comparison:
+    """Compare two gapmap output folders from their published files only.
+
+    Parameters
+    ----------
+    before, after
+        The earlier and later output folders.
+    targets
+        Numbers of micro-providers to report progress against (Kent's 60, 223, 416).
+    home_care_rate, micro_rate, weeks_per_year
+        For the yearly value of the change in hours of need in reach.
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        if a folder is not a gapmap output folder.
+    """
+    b_dir, a_dir = Path(before), Path(after)
+    b, a = _read_gaps(b_dir), _read_gaps(a_dir)
+    both = b.merge(a, on="area_code", suffixes=("_before", "_after"), how="inner")
+    areas = pd.DataFrame(
+        {
+            "area_code": both["area_code"],
+            "area_name": both["area_name_after"],
+            "district": both["district_after"],
+        }
+    )
+    for col in AREA_FIGURES:
+        areas[f"{col}_before"] = both[f"{col}_before"]
+        areas[f"{col}_after"] = both[f"{col}_after"]
+        areas[f"{col}_change"] = _change(both[f"{col}_before"], both[f"{col}_after"])
+    for col in ("rural_gap", "weekend_gap"):
+        areas[f"{col}_before"] = both[f"{col}_before"].astype(bool)
+        areas[f"{col}_after"] = both[f"{col}_after"].astype(bool)
+    areas = areas.sort_values(["unmet_hours_change", "area_code"], na_position="last")
+    only_before = sorted(set(b["area_code"]) - set(a["area_code"]))
+    only_after = sorted(set(a["area_code"]) - set(b["area_code"]))
+
+    db, da = _read_districts(b_dir), _read_districts(a_dir)
+    if db is not None and da is not None:
+        dd = db.merge(da, on="district", suffixes=("_before", "_after"), how="outer")
+        for col in [c for c in DISTRICT_SHEET.values() if c not in ("district", "people")]:
+            if f"{col}_before" in dd and f"{col}_after" in dd:
+                dd[f"{col}_change"] = _change(dd[f"{col}_before"], dd[f"{col}_after"])
+        order = (dd["district"] == "Total").astype(int)
+        districts = dd.assign(_o=order).sort_values(["_o", "district"]).drop(columns="_o")
+    else:
+        districts = pd.DataFrame({"district": []})
+
+    pb, pa = _read_providers(b_dir), _read_providers(a_dir)
+    joined: list[str] = []
+    left: list[str] = []
+    n_before = n_after = None
+    if pa is not None:
+        n_after = len(pa)
+    if pb is not None:
+        n_before = len(pb)
+    if pa is not None and pb is not None:
+        ids_b, ids_a = set(pb["provider_id"].astype(str)), set(pa["provider_id"].astype(str))
+        joined, left = sorted(ids_a - ids_b), sorted(ids_b - ids_a)
+    progress = []
+    if n_after is not None:
+        for t in targets:
+            status = "met" if n_after >= t else f"{n_after:,} of {t:,} ({n_after / t:.0%})"
+            progress.append((t, status))
+    saving = None
+    total = districts[districts["district"] == "Total"] if len(districts) else districts
+    if len(total):
+        t0 = total.iloc[0]
+        met_b = t0.get("need_hours_before", np.nan) - t0.get("unmet_hours_before", np.nan)
+        met_a = t0.get("need_hours_after", np.nan) - t0.get("unmet_hours_after", np.nan)
+        if np.isfinite(met_a - met_b):
+            saving = float((met_a - met_b) * weeks_per_year * (home_care_rate - micro_rate))
+            saving = float(np.round(saving / 100.0) * 100.0)
+    return Comparison(
+        areas.reset_index(drop=True), districts.reset_index(drop=True), joined, left, n_before,
+        n_after, progress, saving, only_before, only_after,
+    )  # fmt: skip
+
+
+def write_comparison(comp: Comparison, after: str | Path, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``compare_areas.csv``, ``compare_districts.csv``, ``compare.txt`` and
+    ``compare_map.html`` (change in unmet hours, from the later run's area shapes).
+
+    Parameters
+    ----------
+    comp
+        The comparison.
+    after
+        The later run's folder (its ``gaps.gpkg`` gives the area shapes).
+    out_dir
+        The folder.
+
+    Returns
+    -------
+    dict
+        The paths written, by name.
+    """
+    from .publish.export import write_csv, write_text
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "compare_areas.csv": write_csv(comp.areas, out / "compare_areas.csv"),
+        "compare_districts.csv": write_csv(comp.districts, out / "compare_districts.csv"),
+        "compare.txt": write_text("\n".join(comp.words()) + "\n", out / "compare.txt"),
+    }
+    shapes = Path(after) / "gaps.gpkg"
+    if shapes.exists():
+        import geopandas as gpd
+
+        from .publish.maps import change_map, save_map
+
+        g = gpd.read_file(shapes)[["area_code", "geometry"]]
+        g = g.merge(comp.areas, on="area_code", how="inner")
+        save_map(change_map(g, words=comp.words()), out / "compare_map.html")
+        paths["compare_map.html"] = out / "compare_map.html"
+    return paths
