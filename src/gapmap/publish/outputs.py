@@ -145,7 +145,7 @@ def write_gap_outputs(
 
 
 PROVIDER_FIELDS = [
-    "provider_id", "name", "postcode", "services", "days", "capacity_hours", "committed_hours",
+    "provider_id", "name", "services", "days", "capacity_hours", "committed_hours",
     "max_travel_km", "cover", "cqc_registered", "phone", "email", "website", "area_code",
 ]  # fmt: skip
 
