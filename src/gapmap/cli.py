@@ -158,6 +158,25 @@ def _add_gap_options(p: argparse.ArgumentParser) -> None:
         help="boundaries of the census units, to place them in the areas by location",
     )
     g.add_argument(
+        "--disability", type=Path,
+        help="Census disability table (TS038) of the same units: adds working-age adults' need",
+    )  # fmt: skip
+    g.add_argument(
+        "--carers", type=Path,
+        help="Census unpaid care table (TS039) of the same units: adds carers' respite need",
+    )  # fmt: skip
+    g.add_argument(
+        "--adult-rates", type=Path,
+        help="rate table for --disability and --carers (default "
+        "data/need_rates_adults_carers.csv)",
+    )  # fmt: skip
+    g.add_argument(
+        "--imd", type=Path,
+        help="Index of Multiple Deprivation at LSOA level (IMD 2025, or IMD 2019 with "
+        "--imd-lookup); needs --census",
+    )  # fmt: skip
+    g.add_argument("--imd-lookup", type=Path, help="the ONS LSOA 2011 to 2021 lookup for IMD 2019")
+    g.add_argument(
         "--internal",
         action="store_true",
         help="also write internal_gaps_exact.csv with exact, unsuppressed figures (not to be "
@@ -191,6 +210,11 @@ def _add_recruit_options(p: argparse.ArgumentParser) -> None:
     _setting(g, "radius_km", "how far a new provider travels (km)")
     _setting(g, "hours_per_provider", "hours a week each new provider gives")
     _setting(g, "per_site", "at most this many new providers in one area", kind=int)
+    _setting(
+        g, "deprivation_weight",
+        "raise an area's recruitment priority by up to this share in the most deprived IMD "
+        "decile (with --imd; default 0)",
+    )  # fmt: skip
     _setting(g, "weekend_working", "new providers work every day (default: weekdays)", kind=bool)
     _setting(g, "recruit_services", "services new providers offer", kind=str)
     g.add_argument(
@@ -256,6 +280,11 @@ def _study(args, *, providers=True, people=True):
         rates=getattr(args, "rates", None),
         census_lookup=getattr(args, "census_lookup", None),
         census_areas=getattr(args, "census_areas", None),
+        disability=getattr(args, "disability", None),
+        carers=getattr(args, "carers", None),
+        adult_rates=getattr(args, "adult_rates", None),
+        imd=getattr(args, "imd", None),
+        imd_lookup=getattr(args, "imd_lookup", None),
         providers_sheet=getattr(args, "providers_sheet", None),
         people_sheet=getattr(args, "people_sheet", None),
         providers_layer=getattr(args, "providers_layer", None),
@@ -268,7 +297,7 @@ def _study(args, *, providers=True, people=True):
 
 _INPUT_ARGS = (
     "providers", "people", "areas", "postcode_file", "rural", "rural_lookup", "census", "rates",
-    "census_lookup", "census_areas",
+    "census_lookup", "census_areas", "disability", "carers", "adult_rates", "imd", "imd_lookup",
 )  # fmt: skip
 
 

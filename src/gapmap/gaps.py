@@ -70,6 +70,14 @@ ESTIMATED_COLUMNS = [
     "estimated_provision_ratio",
     "estimated_unmet_hours",
 ]
+#: With ``--imd``: the population-weighted IMD rank, the main decile and the residents counted.
+DEPRIVATION_COLUMNS = ["imd_rank", "imd_decile", "imd_population"]
+#: With the disability and carers tables: the kinds of estimated need and their weekend part.
+ESTIMATED_EXTRA_COLUMNS = [
+    "estimated_older_hours", "estimated_working_age_hours", "estimated_respite_hours",
+    "estimated_weekend_need_hours", "estimated_weekend_unmet_hours",
+    "estimated_weekend_coverage_ratio", "estimated_weekend_gap",
+]  # fmt: skip
 
 
 @dataclass
@@ -297,10 +305,20 @@ def gap_analysis(study: Study) -> GapResult:
     est_points = None
     if study.estimated is not None:
         est_points = _estimated(study, t, index)
-        columns += ESTIMATED_COLUMNS
+        columns += ESTIMATED_COLUMNS + [c for c in ESTIMATED_EXTRA_COLUMNS if c in t]
         notes.append(
             f"estimated need: {study.estimated.hours.sum():,.0f} h a week from "
             f"{study.estimated.source}"
+        )
+    if study.deprivation is not None:
+        d = study.deprivation.reindex(index)
+        t["imd_rank"] = d["imd_rank"].round(0).to_numpy()
+        t["imd_decile"] = pd.array(d["imd_decile"].to_numpy(), dtype="Int64")
+        t["imd_population"] = d["imd_population"].to_numpy()
+        columns += DEPRIVATION_COLUMNS
+        notes.append(
+            f"deprivation: {int(d['imd_decile'].notna().sum())} of {len(t)} areas with an IMD "
+            f"decile from {study.sources.get('imd', 'the IMD table')}"
         )
     t = t.reset_index(names="area_code")
     table = gpd.GeoDataFrame(t[columns], geometry=areas.geometry.to_numpy(), crs=areas.crs)
@@ -346,6 +364,30 @@ def _estimated(study: Study, t: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     t["estimated_coverage_ratio"], t["estimated_provision_ratio"] = shares(
         t["estimated_need_hours"], t["estimated_accessible_hours"], t["estimated_unmet_hours"]
     )
+    if len(est.parts) > 1:  # the kinds of need side by side (they add up to the total)
+        for name, hours in est.parts.items():
+            t[f"estimated_{name}_hours"] = _by_area(est.area_code, hours, index)
+    if est.weekend_hours is not None and len(est.parts) > 1:
+        from .reach import weekend_share
+
+        providers = study.providers
+        w_cap = providers["capacity_hours"].to_numpy(float) * weekend_share(
+            providers["day_mask"].to_numpy()
+        )
+        _, w_access = two_step_fca(
+            study.estimated_reach, est.weekend_hours, w_cap, enhanced=study.settings.enhanced
+        )
+        w_unmet = est.weekend_hours * np.maximum(0.0, 1.0 - w_access)
+        t["estimated_weekend_need_hours"] = _by_area(est.area_code, est.weekend_hours, index)
+        t["estimated_weekend_unmet_hours"] = _by_area(est.area_code, w_unmet, index)
+        t["estimated_weekend_coverage_ratio"], _ = shares(
+            t["estimated_weekend_need_hours"],
+            t["estimated_weekend_need_hours"] - t["estimated_weekend_unmet_hours"],
+            t["estimated_weekend_unmet_hours"],
+        )
+        t["estimated_weekend_gap"] = (t["estimated_weekend_need_hours"] > 0) & (
+            t["estimated_weekend_coverage_ratio"].fillna(np.inf) < study.settings.weekend_threshold
+        )
     return pd.DataFrame(
         {
             "x": est.x,

@@ -26,7 +26,7 @@ the areas or are joined to them through a lookup.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,7 +38,13 @@ from .areas import _ONS_CODE, place_points
 from .errors import InputError, Problem, ProblemList
 
 __all__ = [
+    "ADULT_GROUPS",
     "EstimatedNeed",
+    "adult_components",
+    "default_adult_rates_path",
+    "read_adult_rates",
+    "read_carers",
+    "read_disability",
     "default_rates_path",
     "estimate_need",
     "estimated_demand",
@@ -226,78 +232,262 @@ def estimate_need(
 
 @dataclass
 class EstimatedNeed:
-    """Estimated need as demand points in British National Grid, each in an area."""
+    """Estimated need as demand points in British National Grid, each in an area.
+
+    ``hours`` is the total; ``parts`` the same points' hours by kind (``older`` for people
+    65 and over, and with the disability and carers tables ``working_age`` and ``respite``);
+    ``weekend_hours`` the part of ``hours`` on Saturdays and Sundays; ``unit_area`` the area of
+    each census unit (for deprivation), ``unit_population`` its usual residents.
+    """
 
     x: np.ndarray
     y: np.ndarray
     hours: np.ndarray
     area_code: np.ndarray
     source: str
+    parts: dict[str, np.ndarray] = field(default_factory=dict)
+    weekend_hours: np.ndarray | None = None
+    unit_area: pd.Series | None = None
+    unit_population: pd.Series | None = None
 
 
-def estimated_demand(
-    areas: gpd.GeoDataFrame,
-    census_path: str | Path,
-    *,
-    rates_path: str | Path | None = None,
-    lookup: str | Path | None = None,
-    census_areas: str | Path | None = None,
-    snap_m: float,
-) -> EstimatedNeed:
-    """Estimated need hours as demand points placed in ``areas``.
+#: The default rates of the adults-of-working-age and carers' estimates (``data/``).
+def default_adult_rates_path() -> Path:
+    """The default rate table of working-age adults and carers, shipped in the package."""
+    from importlib.resources import files
+
+    return Path(str(files("gapmap") / "_data" / "need_rates_adults_carers.csv"))
+
+
+ADULT_GROUPS = (
+    "prevalence_children", "prevalence_working_age", "prevalence_older",
+    "working_age_limited_a_lot", "carers_50_plus_hours", "carers_20_to_49_hours",
+)  # fmt: skip
+
+
+def read_adult_rates(path: str | Path | None = None) -> pd.DataFrame:
+    """Read the rate table of adults of working age and carers.
+
+    Columns ``group, value, hours_per_week, weekend_share, source``: the three
+    ``prevalence_*`` groups give the relative prevalence of day-to-day activities limited a lot
+    in children (0-14), adults 15-64 and people 65+ (only their ratios are used); the other
+    groups give the share of those people needing help, the hours a week each and the share of
+    those hours on Saturdays and Sundays.
 
     Parameters
     ----------
-    census_path
-        The census age table (e.g. ``kent_census2021_ts007a_age5_lsoa21.csv``).
-    rates_path
-        The rate table (default ``data/need_rates_adl_hse2014.csv``).
-    lookup
-        A lookup from census codes to area codes (e.g. the ONS LSOA→ward best fit).
-    census_areas
-        The census units' boundaries (e.g. ``kent_lsoa_2021.geojson``): each unit's need stands
-        at its representative point, placed in ``areas`` by location.
-    snap_m
-        Points this close outside every area go to the nearest (``Settings.snap_m``).
+    path
+        The table (default: the one shipped with gapmap).
 
-    Without ``lookup`` or ``census_areas``, census codes must be the area codes.
+    Returns
+    -------
+    DataFrame
+        Indexed by group.
     """
+    path = Path(path) if path is not None else default_adult_rates_path()
+    file = str(path)
+    t = read_table(path, what="rate table")
+    need = ["group", "value", "hours_per_week", "weekend_share", "source"]
+    missing = [c for c in need if c not in t.columns]
+    if missing:
+        raise InputError(
+            [Problem(file, "a required column is missing", row=1, column=c) for c in missing]
+        )
+    problems = ProblemList(file)
+    rows = {}
+    for _, r in t.iterrows():
+        row, group = int(r[ROW]), str(r["group"]).strip()
+        if group not in ADULT_GROUPS:
+            problems.add(f"expected one of {', '.join(ADULT_GROUPS)}", row=row, column="group",
+                         value=group)  # fmt: skip
+            continue
+        try:
+            value = float(r["value"])
+            hours = float(r["hours_per_week"] or 0)
+            weekend = float(r["weekend_share"] or 0)
+        except ValueError:
+            problems.add("expected numbers", row=row, column="value", value=r["value"])
+            continue
+        if not 0 <= value <= 1:
+            problems.add("must be between 0 and 1", row=row, column="value", value=value)
+        if not 0 <= hours <= 168:
+            problems.add("hours a week must be 0 to 168", row=row, column="hours_per_week",
+                         value=hours)  # fmt: skip
+        if not 0 <= weekend <= 1:
+            problems.add("must be between 0 and 1", row=row, column="weekend_share",
+                         value=weekend)  # fmt: skip
+        if not str(r["source"]).strip():
+            problems.add("every rate needs its source", row=row, column="source")
+        rows[group] = {"value": value, "hours": hours, "weekend": weekend,
+                       "source": str(r["source"])}  # fmt: skip
+    for group in ADULT_GROUPS:
+        if group not in rows:
+            problems.add(f"the group {group} is missing", row=1, column="group")
+    problems.raise_if_any()
+    return pd.DataFrame(rows).T
+
+
+def _census_counts(path: str | Path, wanted: dict[str, str], what: str) -> pd.DataFrame:
+    """Counts from an ONS census table by geography code: ``wanted`` maps a name to the end of
+    the column's label (as Nomis publishes it)."""
+    file = str(path)
+    t = read_table(path, what=what)
+    cols = [c for c in t.columns if c != ROW]
+    code = next((c for c in cols if c in ("geography code", "geography_code")), None)
+    code = code or next((c for c in cols if _ONS_CODE.match(c)), None)
+    if code is None:
+        raise InputError(Problem(file, "no geography code column (ONS 'geography code')", row=1))
+    out = pd.DataFrame(index=pd.Index(t[code].str.strip().to_numpy(), name="code"))
+    problems = ProblemList(file)
+    for name, label in wanted.items():
+        col = next((c for c in cols if c.lower().endswith(label.lower())), None)
+        if col is None:
+            problems.add(f"no column ending '{label}' (is this the right {what}?)", row=1)
+            continue
+        values = pd.to_numeric(t[col].str.replace(",", ""), errors="coerce")
+        for i in np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy()):
+            problems.add("expected a count of people", row=int(t[ROW].iloc[i]), column=col,
+                         value=t[col].iloc[i])  # fmt: skip
+        out[name] = values.to_numpy(float)
+    problems.raise_if_any()
+    return out
+
+
+def read_disability(path: str | Path) -> pd.DataFrame:
+    """Census 2021 TS038 (disability): ``limited_a_lot`` and ``residents`` by geography code."""
+    return _census_counts(
+        path,
+        {"residents": "Total: All usual residents",
+         "limited_a_lot": "Day-to-day activities limited a lot"},
+        "disability table (TS038)",
+    )  # fmt: skip
+
+
+def read_carers(path: str | Path) -> pd.DataFrame:
+    """Census 2021 TS039 (unpaid care): ``carers_50_plus`` and ``carers_20_to_49`` by code."""
+    return _census_counts(
+        path,
+        {"carers_50_plus": "Provides 50 or more hours unpaid care a week",
+         "carers_20_to_49": "Provides 20 to 49 hours unpaid care a week"},
+        "unpaid care table (TS039)",
+    )  # fmt: skip
+
+
+def adult_components(
+    census: pd.DataFrame,
+    rates: pd.DataFrame,
+    *,
+    disability: pd.DataFrame | None = None,
+    carers: pd.DataFrame | None = None,
+    file: str = "census",
+) -> pd.DataFrame:
+    """Hours a week of working-age adults' need and carers' respite, per census unit.
+
+    Working-age adults limited a lot: TS038 counts all ages, so each unit's count is shared
+    between children (0-14), adults 15-64 and people 65+ in proportion to population × relative
+    prevalence (the rate table's ``prevalence_*``), and the 15-64 share is kept. Respite: the
+    carers giving 50+ and 20-49 hours a week of unpaid care (TS039) × their share needing a
+    break × hours a week.
+
+    Parameters
+    ----------
+    census
+        Population by age band (:func:`read_census_ages`; bands must split at 15 and 65).
+    rates
+        :func:`read_adult_rates`.
+    disability, carers
+        :func:`read_disability` and :func:`read_carers` (either may be None).
+    file
+        For messages.
+
+    Returns
+    -------
+    DataFrame
+        By census code: ``working_age_people``, ``working_age_hours``, ``carers``,
+        ``respite_hours``, ``weekend_hours`` (their Saturday and Sunday part).
+    """
+    out = pd.DataFrame(index=census.index)
+    out["weekend_hours"] = 0.0
+    bands = [(c, *map(int, c.split("-"))) for c in census.columns if c != "total"]
+
+    def pop(lo: int, hi: int) -> np.ndarray:
+        inside = [c for c, a, b in bands if a >= lo and b <= hi]
+        straddle = [c for c, a, b in bands if a < lo <= b or a <= hi < b]
+        if straddle or not inside:
+            raise InputError(
+                Problem(
+                    file,
+                    f"the census age bands must split at {lo} and {hi + 1} "
+                    "(five-year bands as TS007A)",
+                )  # fmt: skip
+            )
+        return census[inside].sum(axis=1).to_numpy(float)
+
+    if disability is not None:
+        d = disability.reindex(census.index)
+        if d["limited_a_lot"].isna().all():
+            raise InputError(Problem(file, "no disability code matches a census code"))
+        child, work, old = pop(0, 14), pop(15, 64), pop(65, 200)
+        pc, pw, po = (float(rates.loc[f"prevalence_{g}", "value"])
+                      for g in ("children", "working_age", "older"))  # fmt: skip
+        weight = pc * child + pw * work + po * old
+        share = np.divide(pw * work, weight, out=np.zeros(len(weight)), where=weight > 0)
+        people = d["limited_a_lot"].fillna(0).to_numpy(float) * share
+        r = rates.loc["working_age_limited_a_lot"]
+        hours = people * float(r["value"]) * float(r["hours"])
+        out["working_age_people"] = people
+        out["working_age_hours"] = hours
+        out["weekend_hours"] += hours * float(r["weekend"])
+    if carers is not None:
+        c = carers.reindex(census.index).fillna(0)
+        hours = np.zeros(len(c))
+        count = np.zeros(len(c))
+        for group, col in (("carers_50_plus_hours", "carers_50_plus"),
+                           ("carers_20_to_49_hours", "carers_20_to_49")):  # fmt: skip
+            r = rates.loc[group]
+            n = c[col].to_numpy(float) * float(r["value"])
+            count += n
+            h = n * float(r["hours"])
+            hours += h
+            out["weekend_hours"] += h * float(r["weekend"])
+        out["carers"] = count
+        out["respite_hours"] = hours
+    return out
+
+
+def _unit_areas(
+    areas: gpd.GeoDataFrame,
+    codes: pd.Index,
+    *,
+    lookup: str | Path | None,
+    census_areas: str | Path | None,
+    snap_m: float,
+    file: str,
+) -> tuple[pd.Series, np.ndarray | None, np.ndarray | None, str]:
+    """The area of each census unit, with the units' points when their boundaries are given."""
     from .areas import read_areas
 
-    census = read_census_ages(census_path)
-    est = estimate_need(census, read_rates(rates_path), file=str(census_path))
     if census_areas is not None:
-        units = read_areas(census_areas)
-        units = units.set_index("area_code").reindex(est.index)
+        units = read_areas(census_areas).set_index("area_code").reindex(codes)
         missing = units.geometry.isna()
         if missing.any():
             raise InputError(
                 Problem(
                     str(census_areas),
-                    f"{int(missing.sum())} census codes have "
-                    "no boundary here, e.g. " + ", ".join(est.index[missing][:5]),
+                    f"{int(missing.sum())} census codes have no boundary here, e.g. "
+                    + ", ".join(codes[missing][:5]),
                 )
             )
         pts = units.geometry.representative_point()
         x, y = pts.x.to_numpy(), pts.y.to_numpy()
         placed = place_points(areas, x, y, snap_m=snap_m)
-        return EstimatedNeed(
-            x,
-            y,
-            est["estimated_need_hours"].to_numpy(),
-            placed.area_code,
-            f"{census_path} by location of {census_areas}",
-        )
-    hours = est["estimated_need_hours"]
+        return (pd.Series(placed.area_code, index=codes), x, y,
+                f"{file} by location of {census_areas}")  # fmt: skip
     if lookup is not None:
         lk = read_table(lookup, what="lookup")
         lcols = [c for c in lk.columns if c != ROW]
         ccode = next(
-            (
-                c
-                for c in lcols
-                if _ONS_CODE.match(c) and lk[c].str.strip().isin(est.index).mean() > 0.5
-            ),
+            (c for c in lcols if _ONS_CODE.match(c) and lk[c].str.strip().isin(codes).mean() > 0.5),
             None,
         )
         acodes = set(areas["area_code"])
@@ -310,28 +500,94 @@ def estimated_demand(
                     str(lookup),
                     "cannot find columns joining the census codes to the area codes",
                     row=1,
-                )
+                )  # fmt: skip
             )
         m = pd.Series(lk[acode].str.strip().to_numpy(), index=lk[ccode].str.strip().to_numpy())
         m = m[~m.index.duplicated()]
-        hours = hours.groupby(m.reindex(hours.index).to_numpy()).sum()
-        source = f"{census_path} through {lookup}"
-    else:
-        source = str(census_path)
-    hours = hours.reindex(areas["area_code"].to_numpy())
-    matched = hours.notna()
-    if matched.sum() == 0:
+        return m.reindex(codes).fillna(""), None, None, f"{file} through {lookup}"
+    known = set(areas["area_code"])
+    return pd.Series([c if c in known else "" for c in codes], index=codes), None, None, file
+
+
+def estimated_demand(
+    areas: gpd.GeoDataFrame,
+    census_path: str | Path,
+    *,
+    rates_path: str | Path | None = None,
+    lookup: str | Path | None = None,
+    census_areas: str | Path | None = None,
+    snap_m: float,
+    disability_path: str | Path | None = None,
+    carers_path: str | Path | None = None,
+    adult_rates_path: str | Path | None = None,
+) -> EstimatedNeed:
+    """Estimated need hours as demand points placed in ``areas``.
+
+    Parameters
+    ----------
+    census_path
+        The census age table (e.g. ``kent_census2021_ts007a_age5_lsoa21.csv``).
+    rates_path
+        The rate table of people 65+ (default ``data/need_rates_adl_hse2014.csv``).
+    lookup
+        A lookup from census codes to area codes (e.g. the ONS LSOA→ward best fit).
+    census_areas
+        The census units' boundaries (e.g. ``kent_lsoa_2021.geojson``): each unit's need stands
+        at its representative point, placed in ``areas`` by location.
+    snap_m
+        Points this close outside every area go to the nearest (``Settings.snap_m``).
+    disability_path, carers_path
+        Census TS038 and TS039 tables of the same units: add working-age adults' need and
+        carers' respite (:func:`adult_components`).
+    adult_rates_path
+        Their rate table (default ``data/need_rates_adults_carers.csv``).
+
+    Without ``lookup`` or ``census_areas``, census codes must be the area codes.
+    """
+    census = read_census_ages(census_path)
+    est = estimate_need(census, read_rates(rates_path), file=str(census_path))
+    parts = {"older": est["estimated_need_hours"].to_numpy(float)}
+    weekend = est["estimated_need_hours"].to_numpy(float) * 2.0 / 7.0
+    if disability_path is not None or carers_path is not None:
+        rates = read_adult_rates(adult_rates_path)
+        comp = adult_components(
+            census, rates,
+            disability=read_disability(disability_path) if disability_path else None,
+            carers=read_carers(carers_path) if carers_path else None,
+            file=str(census_path),
+        )  # fmt: skip
+        weekend = weekend + comp["weekend_hours"].to_numpy(float)
+        for name in ("working_age", "respite"):
+            if f"{name}_hours" in comp:
+                parts[name] = comp[f"{name}_hours"].to_numpy(float)
+    total = np.sum(list(parts.values()), axis=0)
+    unit_area, x, y, source = _unit_areas(
+        areas, census.index, lookup=lookup, census_areas=census_areas, snap_m=snap_m,
+        file=str(census_path),
+    )  # fmt: skip
+    population = census["total"] if "total" in census else census.sum(axis=1)
+    area_of = unit_area.to_numpy()
+    if x is not None and y is not None:
+        return EstimatedNeed(
+            x, y, total, area_of, source, parts, weekend, unit_area, population
+        )  # fmt: skip
+    # one point per area (its representative point), the units' hours summed
+    keep = area_of != ""
+    if not keep.any():
         raise InputError(
             Problem(
                 str(census_path),
                 "no census code matches an area code: give --census-lookup or --census-areas",
             )
         )
-    pts = areas.geometry.representative_point()
+    frame = pd.DataFrame({"area": area_of[keep], "total": total[keep], "weekend": weekend[keep],
+                          **{k: v[keep] for k, v in parts.items()}})  # fmt: skip
+    by = frame.groupby("area", sort=False).sum()
+    order = [c for c in areas["area_code"] if c in by.index]
+    by = by.loc[order]
+    pts = areas.set_index("area_code").loc[order].geometry.representative_point()
     return EstimatedNeed(
-        pts.x.to_numpy()[matched.to_numpy()],
-        pts.y.to_numpy()[matched.to_numpy()],
-        hours[matched].to_numpy(float),
-        areas["area_code"].to_numpy()[matched.to_numpy()],
-        source,
-    )
+        pts.x.to_numpy(), pts.y.to_numpy(), by["total"].to_numpy(float), by.index.to_numpy(),
+        source, {k: by[k].to_numpy(float) for k in parts}, by["weekend"].to_numpy(float),
+        unit_area, population,
+    )  # fmt: skip

@@ -8,8 +8,11 @@ do not need regulated (CQC) care and need only the services recruits offer; or, 
 estimated from population, the estimated unmet hours. A recruit who works weekdays only can
 take only the weekday share of them (a person's weekday days over all their days; for
 estimated need, 5/7). The **priority score** is those hours weighted like the gap score:
-× (1 + 0.5 if the area has a weekend gap + 0.5 if it has a rural gap). Areas are ranked by it,
-and each gets its reason in words.
+× (1 + 0.5 if the area has a weekend gap + 0.5 if it has a rural gap), and, with ``--imd``
+and ``--deprivation-weight w``, × (1 + w × (10 − IMD decile) / 9) so that the most deprived
+areas count up to 1 + w times as much (:func:`priority_factor`). Areas are ranked by it, and
+each gets its reason in words. With ``--imd`` each scenario also says how many of the hours
+taken are in the most deprived 30% of England (deciles 1-3).
 
 **Recommended sites.** Candidate sites are the areas' representative points (a point inside
 each area). For each K, the capacitated maximal-coverage model of :mod:`gapmap.location`
@@ -52,6 +55,7 @@ __all__ = [
     "RecruitResult",
     "candidate_sites",
     "new_providers_at",
+    "priority_factor",
     "rank_areas",
     "check_scenarios",
     "recruit",
@@ -192,7 +196,7 @@ def rank_areas(result: GapResult, demand: pd.DataFrame) -> gpd.GeoDataFrame:
     people = demand.groupby("area_code")["people"].sum().reindex(index).fillna(0).astype(int)
     t["recruitable_unmet_hours"] = hours.to_numpy()
     t["recruitable_people"] = people.to_numpy()
-    t["priority_score"] = t["recruitable_unmet_hours"] * area_factor(t, study).to_numpy()
+    t["priority_score"] = t["recruitable_unmet_hours"] * priority_factor(t, study).to_numpy()
     providers = study.providers
     weekend = providers[(providers["day_mask"].to_numpy() & WEEKEND_MASK) > 0]
     rep = t.geometry.representative_point()
@@ -207,6 +211,36 @@ def rank_areas(result: GapResult, demand: pd.DataFrame) -> gpd.GeoDataFrame:
     t["priority_rank"] = pd.array(np.where(t["priority_score"] > 0, rank, 0), dtype="Int64")
     t.loc[t["priority_score"] <= 0, "priority_rank"] = pd.NA
     return t
+
+
+def priority_factor(table: pd.DataFrame, study: Study) -> pd.Series:
+    """The weight of each area's recruitable hours: the gap score's weights (weekend and rural
+    gaps) × the equity weight for deprivation.
+
+    With ``deprivation_weight`` w and an IMD decile d (1 = most deprived), the equity weight is
+    ``1 + w × (10 − d) / 9``: 1 + w in the most deprived tenth of England, 1 in the least; 1
+    where no decile is known.
+
+    Parameters
+    ----------
+    table
+        Rows with ``area_code``, ``weekend_gap``, ``rural_gap`` and, with ``--imd``,
+        ``imd_decile``.
+    study
+        The study (its settings hold the weights).
+
+    Returns
+    -------
+    Series
+        By area code.
+    """
+    f = area_factor(table, study)
+    w = study.settings.deprivation_weight
+    if w > 0 and "imd_decile" in table:
+        d = pd.to_numeric(table["imd_decile"], errors="coerce").to_numpy(float)
+        equity = np.where(np.isnan(d), 1.0, 1.0 + w * (10.0 - d) / 9.0)
+        f = f * equity
+    return f
 
 
 def new_providers_at(sites: pd.DataFrame, settings: Settings, prefix: str = "NEW") -> pd.DataFrame:
@@ -410,8 +444,13 @@ def recruit(
     demand = recruitment_demand(result)
     estimated = bool((demand["source"] == "estimated").any()) if len(demand) else False
     ranked = rank_areas(result, demand)
-    factor = area_factor(result.table, study)
+    factor = priority_factor(result.table, study)
     priority = factor.reindex(demand["area_code"].to_numpy()).fillna(1.0).to_numpy(float)
+    deprived = set()
+    if "imd_decile" in result.table:
+        d = result.table["imd_decile"]
+        deprived = set(result.table.loc[d.notna() & (d <= 3), "area_code"])
+    in_deprived = demand["area_code"].isin(deprived).to_numpy()
     dxy = demand[["x", "y"]].to_numpy(float)
     sxy = cand[["x", "y"]].to_numpy(float)
     radius_m = s.radius_km * 1000.0
@@ -459,6 +498,11 @@ def recruit(
                 "unmet_hours_in_reach": float(hours[plain.covered].sum()),
                 "hours_taken": taken,
                 "share_of_unmet_taken": taken / total if total else np.nan,
+                **(
+                    {"hours_taken_most_deprived": float(cap.assigned[in_deprived].sum())}
+                    if deprived
+                    else {}
+                ),
                 "coverage_before": before_cov,
                 "coverage_after": _overall(after, estimated),
                 "weekend_gaps_before": int(t["weekend_gap"].sum()),

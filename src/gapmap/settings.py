@@ -107,6 +107,7 @@ class Settings:
     radius_km: float = 10.0
     hours_per_provider: float = 27.0
     per_site: int = 3
+    deprivation_weight: float = 0.0
     weekend_working: bool = False
     recruit_services: str = "domestic;social;community;respite"
     need: str = "auto"  # register | estimated | auto (estimated when given)
@@ -170,6 +171,7 @@ class Settings:
                 "must be more than 0 and at most 168 hours a week",
             ),
             ("per_site", self.per_site >= 1, "must be at least 1"),
+            ("deprivation_weight", self.deprivation_weight >= 0, "must not be negative"),
             (
                 "need",
                 self.need in ("register", "estimated", "auto"),

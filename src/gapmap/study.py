@@ -85,6 +85,8 @@ class Study:
         Remarks about the inputs worth telling the user (repairs, records left out).
     directory
         The postcode directory the registers were geocoded with (for requests about a person).
+    deprivation
+        IMD rank and decile by area code (:func:`gapmap.deprivation.area_deprivation`), if asked.
     """
 
     areas: gpd.GeoDataFrame
@@ -98,6 +100,7 @@ class Study:
     has_people: bool = True
     has_providers: bool = True
     directory: PostcodeDirectory | None = None
+    deprivation: pd.DataFrame | None = None
 
     # --- building ------------------------------------------------------------------------------
     @classmethod
@@ -200,6 +203,11 @@ class Study:
         rates: str | Path | None = None,
         census_lookup: str | Path | None = None,
         census_areas: str | Path | None = None,
+        disability: str | Path | None = None,
+        carers: str | Path | None = None,
+        adult_rates: str | Path | None = None,
+        imd: str | Path | None = None,
+        imd_lookup: str | Path | None = None,
         providers_sheet: str | None = None,
         people_sheet: str | None = None,
         providers_layer: str | None = None,
@@ -224,6 +232,12 @@ class Study:
             A rural classification table, and a lookup from its codes to the area codes.
         census, rates, census_lookup, census_areas
             Need from population (:func:`gapmap.need.estimated_demand`).
+        disability, carers, adult_rates
+            Census TS038 and TS039 tables (with ``census``): working-age adults' need and
+            carers' respite, and their rate table.
+        imd, imd_lookup
+            The Index of Multiple Deprivation at LSOA level (with ``census``), and the LSOA
+            2011→2021 lookup for IMD 2019 (:mod:`gapmap.deprivation`).
         providers_sheet, people_sheet, providers_layer, areas_layer
             Which sheet of a workbook, or layer of a GeoPackage, to read when a file holds
             several (never chosen silently).
@@ -296,12 +310,31 @@ class Study:
 
             estimated = attempt(
                 estimated_demand, area_layer, census, rates_path=rates, lookup=census_lookup,
-                census_areas=census_areas, snap_m=settings.snap_m,
+                census_areas=census_areas, snap_m=settings.snap_m, disability_path=disability,
+                carers_path=carers, adult_rates_path=adult_rates,
             )  # fmt: skip
-        elif census is None and (census_lookup or census_areas or rates):
+        elif census is None and (
+            census_lookup or census_areas or rates or disability or carers or adult_rates or imd
+        ):
             problems.append(
-                Problem("settings", "a census lookup, census areas or rates go with a census table")
+                Problem(
+                    "settings",
+                    "a census lookup, census areas, rates, the disability, carers and IMD "
+                    "tables go with a census age table (--census)",
+                )
             )
+        deprivation = None
+        if imd is not None and estimated is not None:
+            from .deprivation import area_deprivation, read_imd
+
+            imd_table = attempt(read_imd, imd, imd_lookup)
+            if imd_table is not None and estimated.unit_area is not None:
+                assert estimated.unit_population is not None
+                deprivation = attempt(
+                    area_deprivation, imd_table, estimated.unit_area, estimated.unit_population
+                )
+        elif imd_lookup is not None and imd is None:
+            problems.append(Problem("settings", "an IMD lookup goes with an IMD table (--imd)"))
         if area_layer is not None and not settings.drop_outside:
             problems += _outside(
                 area_layer,
@@ -318,8 +351,10 @@ class Study:
             "people": str(people) if people is not None else "",
             "postcodes": directory.source,
         }
-        if census is not None:
-            sources["census"] = str(census)
+        for key, value in (("census", census), ("disability", disability),
+                           ("carers", carers), ("imd", imd)):  # fmt: skip
+            if value is not None:
+                sources[key] = str(value)
         if rural is not None:
             sources["rural"] = str(rural)
         study = cls.from_frames(
@@ -334,6 +369,7 @@ class Study:
         )
         study.has_providers = providers is not None
         study.directory = directory
+        study.deprivation = deprivation
         return study
 
     # --- what is derived once ------------------------------------------------------------------
@@ -394,6 +430,7 @@ class Study:
             has_people=self.has_people,
             has_providers=self.has_providers,
             directory=self.directory,
+            deprivation=self.deprivation,
         )
 
     def with_settings(self, **changes) -> Study:
@@ -411,6 +448,7 @@ class Study:
             has_people=self.has_people,
             has_providers=self.has_providers,
             directory=self.directory,
+            deprivation=self.deprivation,
         )
 
 

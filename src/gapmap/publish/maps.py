@@ -42,6 +42,7 @@ from .palette import (
     change_classes,
     change_colour,
     hour_classes,
+    imd_classes,
     priority_classes,
     priority_colour,
     weekend_classes,
@@ -639,6 +640,11 @@ def gap_map(
             ("Gap score", _hours(r["gap_score"]).replace(" h", "")),
             ("Gap", ", ".join([_esc(r["gap_band"]).capitalize(), *gaps])),
         ]  # fmt: skip
+        if "imd_decile" in r:
+            rows.append(
+                ("Deprivation", "no IMD value" if _missing(r["imd_decile"])
+                 else f"IMD decile {int(r['imd_decile'])} of 10 (1 = most deprived)"),
+            )  # fmt: skip
         if estimated:
             rows += [
                 ("Estimated need a week (census)", _hours(r["estimated_need_hours"], "none")),
@@ -702,6 +708,12 @@ def gap_map(
             ("est_unmet", "Estimated unmet hours (census)", est_unmet,
              [est_unmet.colour(v) for v in t["estimated_unmet_hours"]]),
         ]  # fmt: skip
+    if "imd_decile" in t:
+        imd = imd_classes()
+        layers.append(
+            ("imd", "Deprivation (IMD decile)", imd,
+             ["#ffffff" if _missing(v) else imd.colour(int(v)) for v in t["imd_decile"]]),
+        )  # fmt: skip
     note = (
         "Hours rounded to 5; areas with 1-7 people show * and withhold their figures. "
         "Providers are drawn at their postcode's centre."

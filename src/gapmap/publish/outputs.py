@@ -51,6 +51,8 @@ AUDIENCE: dict[str, str] = {
     "recruit_scenarios.png": PUBLISHED,
     "recruit_map.html": PUBLISHED,
     "report.pdf": PUBLISHED + "; a few pages for a committee",
+    "deprivation.csv": PUBLISHED + "; unmet hours by IMD decile",
+    "deprivation.png": PUBLISHED,
     "compare_areas.csv": PUBLISHED + "; differences of published figures only",
     "compare_districts.csv": PUBLISHED + "; differences of published figures only",
     "compare.txt": PUBLISHED,
@@ -133,6 +135,18 @@ def write_gap_outputs(
             source=ATTRIBUTION,
         )  # fmt: skip
         paths["gap_map.png"] = out / "gap_map.png"
+    if "imd_decile" in result.table:
+        from ..deprivation import deprivation_table
+        from .pictures import deprivation_chart_png
+        from .tables import publish_deprivation
+
+        table_d, ci = deprivation_table(pd.DataFrame(result.table))
+        dep = publish_deprivation(table_d, ci, rule)
+        paths["deprivation.csv"] = write_csv(dep, out / "deprivation.csv")
+        deprivation_chart_png(
+            dep, out / "deprivation.png", title="Unmet hours by deprivation (IMD decile)"
+        )
+        paths["deprivation.png"] = out / "deprivation.png"
     from .workbook import write_gaps_workbook
 
     paths["gaps.xlsx"] = write_gaps_workbook(result, out / "gaps.xlsx")

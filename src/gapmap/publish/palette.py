@@ -22,6 +22,7 @@ __all__ = [
     "Classes",
     "band_classes",
     "change_classes",
+    "imd_classes",
     "change_colour",
     "hour_classes",
     "priority_classes",
@@ -265,3 +266,24 @@ def change_colour(value) -> str:
     if v < 0:
         return _CHANGE[0][1] if v <= -50 else _CHANGE[1][1] if v <= -10 else _CHANGE[2][1]
     return _CHANGE[6][1] if v >= 50 else _CHANGE[5][1] if v >= 10 else _CHANGE[4][1]
+
+
+_IMD = ["#3f007d", "#54278f", "#6a51a3", "#807dba", "#9e9ac8", "#bcbddc", "#dadaeb",
+        "#efedf5", "#f7f5fa", "#fcfbfd"]  # fmt: skip
+
+
+def imd_classes() -> Classes:
+    """The IMD decile of an area (1, the most deprived tenth of England, darkest)."""
+    lines = tuple(
+        (c, f"Decile {i}" + (" (most deprived)" if i == 1 else " (least deprived)" if i == 10
+                             else ""))
+        for i, c in enumerate(_IMD, 1)
+    )  # fmt: skip
+    return Classes(
+        "Deprivation (IMD decile)",
+        "The national decile of the Index of Multiple Deprivation that holds most of the "
+        "area's residents.",
+        lines + (("#ffffff", "No IMD value"),),
+        withheld=False,
+        categories=tuple((str(i), c) for i, c in enumerate(_IMD, 1)),
+    )

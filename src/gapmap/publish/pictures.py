@@ -17,7 +17,9 @@ import pandas as pd
 
 from .palette import WITHHELD, hour_classes
 
-__all__ = ["draw_gap_map", "draw_scenarios", "gap_map_png", "scenario_chart_png"]
+__all__ = [
+    "deprivation_chart_png", "draw_gap_map", "draw_scenarios", "gap_map_png", "scenario_chart_png",
+]  # fmt: skip
 
 
 def _pyplot():
@@ -221,6 +223,50 @@ def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: st
     if lines:
         fig.text(0.5, 0.9, "\n".join(lines), fontsize=7, color="#333", ha="center", va="top")
     fig.tight_layout(rect=(0, 0, 1, 0.9 - 0.03 * len(lines) if lines else 0.95))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def deprivation_chart_png(published: pd.DataFrame, path, *, title: str) -> None:
+    """Unmet hours per 1,000 residents by IMD decile (register, and estimated when present).
+
+    Parameters
+    ----------
+    published
+        :func:`gapmap.publish.tables.publish_deprivation` (its ``attrs`` hold the
+        concentration indices).
+    path
+        The PNG file (written atomically).
+    title
+        The chart's title.
+    """
+    from .export import atomic_path
+
+    plt = _pyplot()
+    ci = published.attrs.get("concentration_index", {})
+    series = [("unmet_hours_per_1000_residents", "waiting list", "register", "#cb181d")]
+    if "estimated_unmet_hours_per_1000_residents" in published:
+        series.append(("estimated_unmet_hours_per_1000_residents", "estimated (Census)",
+                       "estimated", "#6a51a3"))  # fmt: skip
+    fig, axes = plt.subplots(1, len(series), figsize=(5 * len(series), 3.6), dpi=110)
+    axes = np.atleast_1d(axes)
+    x = published["imd_decile"].astype(int).to_numpy()
+    for ax, (col, label, key, colour) in zip(axes, series):
+        v = published[col].to_numpy(float)
+        bars = ax.bar(x, np.nan_to_num(v), color=colour)
+        ax.bar_label(bars, labels=["withheld" if np.isnan(a) else f"{a:,.0f}" for a in v],
+                     fontsize=7, padding=2)  # fmt: skip
+        ax.set_xticks(x)
+        ax.set_xlabel("IMD decile (1 = most deprived tenth of England)")
+        ax.set_ylabel("unmet hours a week per 1,000 residents")
+        c = ci.get(key)
+        ax.set_title(f"{label}" + (f": concentration index {c:+.3f}" if c is not None else ""),
+                     fontsize=9)  # fmt: skip
+        ax.margins(y=0.15)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)

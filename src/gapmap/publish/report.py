@@ -22,6 +22,7 @@ from .export import atomic_path
 from .maps import ATTRIBUTION
 from .pictures import _pyplot, draw_gap_map, draw_scenarios
 from .provenance import caption
+from .summaries import deprivation_lines
 from .tables import publish_gaps, publish_scenarios
 from .workbook import district_table
 
@@ -201,7 +202,11 @@ def write_report(result, path: str | Path, *, rec=None, title: str = "") -> Path
                 else "."
             )
         )
-        _text(fig, y - 0.005, words, size=9, width=110)
+        y = _text(fig, y - 0.005, words, size=9, width=110)
+        dep = deprivation_lines(result.table, rule)
+        if dep:
+            y = _text(fig, y - 0.015, "Deprivation", size=12, weight="bold")
+            _text(fig, y - 0.005, " ".join(dep), size=9, width=110)
         pdf.savefig(fig)
         plt.close(fig)
         # 3: recruitment scenarios

@@ -19,6 +19,7 @@ from .disclosure import Suppression, published_count, round_to
 
 __all__ = [
     "clean_text",
+    "deprivation_lines",
     "gaps_summary",
     "match_lines",
     "placement_lines",
@@ -163,6 +164,44 @@ def gaps_summary(result, top: int = 8) -> list[str]:
                 f"unmet {_hours(r.unmet_hours, rule):>5} h  in reach {r.coverage_ratio:>4.0%}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
+    lines += deprivation_lines(t, rule)
+    return lines
+
+
+def deprivation_lines(t, rule: Suppression) -> list[str]:
+    """How unmet hours fall across deprivation, in words (published figures; none without IMD).
+
+    Parameters
+    ----------
+    t
+        The exact gap table (with ``imd_decile`` when ``--imd`` was given).
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    list of str
+    """
+    if "imd_decile" not in t:
+        return []
+    from ..deprivation import deprivation_table
+    from .tables import publish_deprivation
+
+    lines: list[str] = []
+    dep = publish_deprivation(*deprivation_table(pd.DataFrame(t)), rule)
+    ci = dep.attrs["concentration_index"]
+    rate = dep.set_index("imd_decile")["unmet_hours_per_1000_residents"]
+    most, least = rate.get(1, float("nan")), rate.get(10, float("nan"))
+    if most == most and least == least:
+        lines.append(
+            f"Deprivation: {most:,.1f} unmet hours a week per 1,000 residents in the most "
+            f"deprived tenth of England (IMD decile 1), {least:,.1f} in the least (decile 10)."
+        )
+    lines.append(
+        "Concentration index of unmet hours per resident: "
+        + "; ".join(f"{k} {v:+.3f}" for k, v in ci.items())
+        + " (negative: concentrated in the more deprived areas; 0: even)."
+    )
     return lines
 
 
@@ -260,6 +299,21 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         f"£{s.home_care_rate:.2f} − micro-provider £{s.micro_rate:.2f} an hour); "
         "figures rounded"
     )
+    if "hours_taken_most_deprived" in scen:
+        lines.append(
+            "  in the most deprived 30% of England (IMD deciles 1-3): "
+            + ", ".join(
+                f"{h:,.0f} h of {t:,.0f} h (K={int(k)})"
+                for k, h, t in zip(
+                    scen["new_providers"], scen["hours_taken_most_deprived"], scen["hours_taken"]
+                )
+            )
+            + (
+                f"; deprivation weight {s.deprivation_weight:g}"
+                if s.deprivation_weight
+                else "; no deprivation weight (--deprivation-weight)"
+            )
+        )
     ranking = publish_ranking(rec)
     head = ranking[ranking["priority_rank"].notna()].head(top)
     if len(head):

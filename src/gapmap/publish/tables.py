@@ -20,6 +20,7 @@ from .geo import to_latlon
 
 __all__ = [
     "HOUR_COLUMNS",
+    "publish_deprivation",
     "RANK_COLUMNS",
     "match_summary",
     "publish_gaps",
@@ -33,6 +34,7 @@ HOUR_COLUMNS = [
     "unmet_hours", "weekend_unmet_hours", "need_hours_not_self_directing",
 ]  # fmt: skip
 RATIO_COLUMNS = [
+    "estimated_weekend_coverage_ratio",
     "coverage_ratio", "weekend_coverage_ratio", "provision_ratio", "weekend_provision_ratio",
     "estimated_coverage_ratio", "estimated_provision_ratio",
 ]  # fmt: skip
@@ -75,9 +77,10 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
         if c in out:
             out[c] = out[c].round(3)
     # estimated need is modelled from public census counts, not from the register: rounded only
-    for c in ("estimated_need_hours", "estimated_accessible_hours", "estimated_unmet_hours"):
-        if c in out:
-            out[c] = round_to(table[c].to_numpy(float), rule.base)
+    for c in [c for c in out.columns if c.startswith("estimated_") and c.endswith("_hours")]:
+        out[c] = round_to(table[c].to_numpy(float), rule.base)
+    if "estimated_weekend_coverage_ratio" in out:
+        out["estimated_weekend_coverage_ratio"] = out["estimated_weekend_coverage_ratio"].round(3)
     out["nearest_provider_km"] = out["nearest_provider_km"].round(1)
     return gpd.GeoDataFrame(out, geometry=table.geometry.name, crs=table.crs)
 
@@ -256,8 +259,10 @@ def publish_scenarios(scen: pd.DataFrame, rule: Suppression = Suppression()) -> 
     DataFrame
     """
     out = scen.copy()
-    for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken"):
-        out[c] = round_to(out[c].to_numpy(float), rule.base)
+    for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken",
+              "hours_taken_most_deprived"):  # fmt: skip
+        if c in out:
+            out[c] = round_to(out[c].to_numpy(float), rule.base)
     for c in ("saving_per_year_vs_home_care", "saving_per_year_if_direct_payments"):
         out[c] = round_to(out[c].to_numpy(float), 100)
     for c in ("share_of_unmet_taken", "coverage_before", "coverage_after"):
@@ -332,3 +337,46 @@ def match_summary(result, greedy, study) -> dict:
         "holds person ids and is internal: share it only with staff who may see the people "
         "register",
     }
+
+
+def publish_deprivation(
+    table: pd.DataFrame, ci: dict[str, float], rule: Suppression = Suppression()
+) -> pd.DataFrame:
+    """Need and unmet hours by IMD decile as they may be shared.
+
+    Parameters
+    ----------
+    table, ci
+        :func:`gapmap.deprivation.deprivation_table`.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    DataFrame
+        One row per decile, then the concentration indices as rows ``concentration index``:
+        people as published counts (``*`` for 1-7), register hours rounded to 5 and withheld
+        where a decile has 1-7 people, estimated hours rounded, unmet hours per 1,000
+        residents to one decimal (withheld with the hours).
+    """
+    out = pd.DataFrame({"imd_decile": table["imd_decile"].astype(int), "areas": table["areas"]})
+    out["population"] = round_to(table["population"].to_numpy(float), rule.base).astype(int)
+    people = table["people"].to_numpy()
+    hidden = rule.hides(people)
+    out["people"] = [str(published_count(int(n), rule)) for n in people]
+    pop = table["population"].to_numpy(float)
+    for c in ("need_hours", "unmet_hours"):
+        out[c] = np.where(hidden, np.nan, round_to(table[c].to_numpy(float), rule.base))
+    out["unmet_hours_per_1000_residents"] = np.where(
+        hidden | (pop <= 0), np.nan,
+        np.round(1000 * table["unmet_hours"].to_numpy(float) / np.maximum(pop, 1), 1),
+    )  # fmt: skip
+    if "estimated_unmet_hours" in table:
+        for c in ("estimated_need_hours", "estimated_unmet_hours"):
+            out[c] = round_to(table[c].to_numpy(float), rule.base)
+        out["estimated_unmet_hours_per_1000_residents"] = np.where(
+            pop <= 0, np.nan,
+            np.round(1000 * table["estimated_unmet_hours"].to_numpy(float) / np.maximum(pop, 1), 1),
+        )  # fmt: skip
+    out.attrs["concentration_index"] = {k: round(v, 3) for k, v in ci.items()}
+    return out

@@ -56,6 +56,24 @@ AREA_COLUMNS = [
     ("estimated_need_hours", "Estimated need (census), hours a week", HOURS),
     ("estimated_unmet_hours", "Estimated unmet (census), hours a week", HOURS),
     ("estimated_coverage_ratio", "Estimated share in reach (census)", PCT),
+    ("estimated_older_hours", "Estimated need of people 65+, hours a week", HOURS),
+    ("estimated_working_age_hours", "Estimated need of adults 15-64, hours a week", HOURS),
+    ("estimated_respite_hours", "Estimated respite for carers, hours a week", HOURS),
+    ("estimated_weekend_coverage_ratio", "Estimated weekend share in reach", PCT),
+    ("imd_decile", "IMD decile (1 = most deprived)", "0"),
+    ("imd_rank", "IMD rank (population-weighted)", "#,##0"),
+]
+DEPRIVATION_COLUMNS = [
+    ("imd_decile", "IMD decile (1 = most deprived)", "0"),
+    ("areas", "Areas", "0"),
+    ("population", "Residents", "#,##0"),
+    ("people", "People waiting", "count"),
+    ("need_hours", "Need, hours a week", HOURS),
+    ("unmet_hours", "Unmet, hours a week", HOURS),
+    ("unmet_hours_per_1000_residents", "Unmet hours per 1,000 residents", "0.0"),
+    ("estimated_need_hours", "Estimated need (census), hours a week", HOURS),
+    ("estimated_unmet_hours", "Estimated unmet (census), hours a week", HOURS),
+    ("estimated_unmet_hours_per_1000_residents", "Estimated unmet per 1,000 residents", "0.0"),
 ]
 DISTRICT_COLUMNS = [
     ("district", "District", None),
@@ -112,6 +130,7 @@ SCENARIO_COLUMNS = [
     ("recruitable_unmet_hours", "Recruitable unmet, hours a week", HOURS),
     ("hours_taken", "Taken by new providers, hours a week", HOURS),
     ("share_of_unmet_taken", "Share of recruitable hours taken", PCT),
+    ("hours_taken_most_deprived", "Of them in IMD deciles 1-3, hours a week", HOURS),
     ("coverage_before", "Share of need in reach before", PCT),
     ("coverage_after", "Share of need in reach after", PCT),
     ("weekend_gaps_before", "Weekend gaps before", "0"),
@@ -329,7 +348,25 @@ def write_gaps_workbook(result, path: str | Path) -> Path:
         wb, "Districts", district_table(result, rule), DISTRICT_COLUMNS,
         note="Each district and the county total (last row)",
     )  # fmt: skip
-    _notes(wb, result.study, [])
+    extra: list[tuple[str, str]] = []
+    if "imd_decile" in result.table:
+        from ..deprivation import deprivation_table
+        from .tables import publish_deprivation
+
+        table_d, ci = deprivation_table(pd.DataFrame(result.table))
+        dep = publish_deprivation(table_d, ci, rule)
+        words = "; ".join(f"{k} {v:+.3f}" for k, v in dep.attrs["concentration_index"].items())
+        _sheet(
+            wb, "Deprivation", dep, DEPRIVATION_COLUMNS,
+            note=f"Unmet hours by IMD decile; concentration index of unmet hours per resident: "
+            f"{words} (negative: concentrated in the more deprived areas)",
+        )  # fmt: skip
+        extra.append(
+            ("Deprivation", "IMD decile: the national decile holding most of the area's "
+             "residents; rank: the residents-weighted mean rank of its LSOAs. Concentration "
+             "index: README, 'Deprivation'.")
+        )  # fmt: skip
+    _notes(wb, result.study, extra)
     path = Path(path)
     with atomic_path(path) as tmp:
         wb.save(tmp)
