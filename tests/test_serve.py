@@ -527,7 +527,7 @@ def test_every_problem_at_once_in_plain_words(client):
         out = client.post("/api/suggest", json={**ASK, "postcode": postcode}).json()
         assert out["problems"] == [{
             "field": "postcode",
-            "message": f"{postcode} is in {council}, outside the area this register serves",
+            "message": f"{postcode} is in {council}, outside the area this register serves (Kent)",
         }]  # fmt: skip
 
 

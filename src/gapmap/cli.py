@@ -86,13 +86,23 @@ def _setting(group, name: str, help: str, *, kind=_finite, flag: str | None = No
     )  # fmt: skip
 
 
+def _add_council_option(p) -> None:
+    p.add_argument(
+        "--council",
+        metavar="CODE_OR_NAME",
+        help="the council served, by ONS code or name (e.g. E06000066 or Somerset; default "
+        "Kent): its built-in postcode sectors when --areas is not given",
+    )
+
+
 def _add_area_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("areas and placing")
     g.add_argument(
         "--areas",
         type=Path,
-        help="polygon layer of areas (default: built-in Kent postcode sectors)",
+        help="polygon layer of areas (default: the council's built-in postcode sectors)",
     )
+    _add_council_option(g)
     g.add_argument(
         "--area-code-column",
         help="column holding the area code (ONS columns are found by themselves)",
@@ -203,9 +213,10 @@ def _add_recruit_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("recruitment (README: 'Recruitment targeting')")
     g.add_argument(
         "--new-providers",
-        default="60,223,416",
+        default=None,
         metavar="K[,K...]",
-        help="how many new providers to place, one scenario each (default 60,223,416)",
+        help="how many new providers to place, one scenario each (default Kent's targets "
+        "60,223,416; demo --council: scaled to the council)",
     )
     _setting(g, "radius_km", "how far a new provider travels (km)")
     _setting(g, "hours_per_provider", "hours a week each new provider gives")
@@ -285,6 +296,7 @@ def _study(args, *, providers=True, people=True):
         adult_rates=getattr(args, "adult_rates", None),
         imd=getattr(args, "imd", None),
         imd_lookup=getattr(args, "imd_lookup", None),
+        council=getattr(args, "council", None),
         providers_sheet=getattr(args, "providers_sheet", None),
         people_sheet=getattr(args, "people_sheet", None),
         providers_layer=getattr(args, "providers_layer", None),
@@ -417,21 +429,33 @@ def _check_ks(study, ks) -> None:
 
 # --- commands -----------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
-    """``gapmap demo``: the whole pipeline on the embedded Kent default."""
+    """``gapmap demo``: the whole pipeline on the embedded default (Kent, or ``--council``)."""
     from .builtin import builtin_path
-    from .demo import demo_paths, write_demo_registers
+    from .councils import resolve_council
+    from .demo import council_scale, demo_paths, write_demo_registers
     from .study import Study
 
     t0 = time.perf_counter()
-    if not builtin_path().exists():
-        _note(f"Building the Kent postcode-sector geography (once) into {builtin_path()} ...")
-    prov_path, people_path = demo_paths()
+    council = resolve_council(args.council)
+    if not builtin_path(council).exists():
+        _note(
+            f"Building the {council.name} postcode-sector geography (once) into "
+            f"{builtin_path(council)} ..."
+        )
+    prov_path, people_path = demo_paths(council)
     if not (prov_path.exists() and people_path.exists()):
-        _note(f"Writing the demo registers (once) into {prov_path.parent} ...")
-        write_demo_registers()
-    ks = _ks(args.new_providers)
+        size = council_scale(council)
+        _note(
+            f"Writing the demo registers (once, {size.providers:,} providers and "
+            f"{size.people:,} people: {size.what}) into {prov_path.parent} ..."
+        )
+        write_demo_registers(providers=size.providers, people=size.people, council=council)
+    ks = _ks(args.new_providers) if args.new_providers else _demo_targets(council)
     with _output_folder(args, prov_path, people_path) as folder:
-        study = Study.read(providers=prov_path, people=people_path, settings=_settings(args))
+        study = Study.read(
+            providers=prov_path, people=people_path, settings=_settings(args),
+            council=council.code,
+        )  # fmt: skip
         _check_ks(study, ks)
         with folder.run() as out:
             _demo(study, args, ks, out, prov_path, people_path)
@@ -439,17 +463,35 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def _demo_targets(council) -> list[int]:
+    """Kent's targets (60, 223, 416) for Kent; for another council the same shares of its demo
+    scale, at most the candidate sites allow (3 per area)."""
+    from .builtin import load_builtin_areas
+    from .councils import KENT
+    from .demo import council_scale
+
+    if council.code == KENT:
+        return [60, 223, 416]
+    size = council_scale(council).providers
+    most = 3 * len(load_builtin_areas(council))
+    ks = sorted({min(most, max(1, round(size * k / 416))) for k in (60, 223, 416)})
+    _note(f"  scenarios for {council.name}: {', '.join(map(str, ks))} new providers "
+          "(Kent's targets in proportion to the demo's scale)")  # fmt: skip
+    return ks
+
+
 def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> None:
     from .matching.suggest import Suggester, request_from_fields
     from .publish.summaries import suggestion_lines
 
     providers, people = study.providers, study.people
-    _say("gapmap demo: the embedded Kent default")
+    where = study.council.name if study.council is not None else "Kent"
+    _say(f"gapmap demo: the embedded default for {where}")
     _say(
-        f"  areas     {len(study.areas):>6}  built-in Kent postcode sectors "
+        f"  areas     {len(study.areas):>6}  built-in {where} postcode sectors "
         f"({study.areas['district_code'].nunique()} districts)"
     )
-    _say(f"  providers {len(providers):>6}  synthetic, at real Kent postcodes ({prov_path})")
+    _say(f"  providers {len(providers):>6}  synthetic, at real {where} postcodes ({prov_path})")
     _say(
         f"            capacity {providers['capacity_hours'].sum():,.0f} h a week, "
         f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
@@ -467,16 +509,19 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _say("")
     _say("Gap analysis (2SFCA: how much of each area's need the providers in reach could meet):")
     result = _gaps(
-        study, args, "gapmap demo: micro-provider gaps in Kent (synthetic registers)", out
+        study, args, f"gapmap demo: micro-provider gaps in {where} (synthetic registers)", out
     )
     _say("")
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
     _match(study, args, out)
     _say("")
     suggester = Suggester(study)
+    examples = ["CT1 2AA", "TN23 1PL"]
+    if study.council is not None and study.council.code != "E10000016":
+        examples = list(study.providers["postcode"].iloc[[0, len(study.providers) // 2]])
     for postcode, hours, days, services in (
-        ("CT1 2AA", 6, "Mon;Wed;Sat", "domestic;social"),
-        ("TN23 1PL", 4, "weekdays", "social"),
+        (examples[0], 6, "Mon;Wed;Sat", "domestic;social"),
+        (examples[1], 4, "weekdays", "social"),
     ):
         _say(
             f"Suggestions for someone at {postcode} needing {hours} h a week on {days} "
@@ -491,7 +536,7 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     rec = _recruit(
         result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out
     )
-    _report(result, rec, "gapmap demo: micro-provider gaps in Kent (synthetic registers)", out)
+    _report(result, rec, f"gapmap demo: micro-provider gaps in {where} (synthetic registers)", out)
     _say("")
 
 
@@ -550,7 +595,7 @@ def cmd_compare(args) -> int:
 
 def cmd_report(args) -> int:
     """``gapmap report``: the gap analysis, recruitment scenarios and the committee PDF."""
-    ks = _ks(args.new_providers)
+    ks = _ks(args.new_providers or "60,223,416")
     title = args.title or "Micro-provider gaps and where to recruit"
     with _output_folder(args) as folder:
         study = _study(args)
@@ -567,7 +612,7 @@ def cmd_recruit(args) -> int:
     """``gapmap recruit``: ranked areas, sites and scenarios for recruitment."""
     from .gaps import gap_analysis
 
-    ks = _ks(args.new_providers)
+    ks = _ks(args.new_providers or "60,223,416")
     title = args.title or "gapmap: where to recruit micro-providers"
     with _output_folder(args) as folder:
         study = _study(args)
@@ -657,7 +702,8 @@ def cmd_serve(args) -> int:
         ),
         postcode_file=args.postcode_file,
         read_options={"providers_sheet": args.providers_sheet,
-                      "providers_layer": args.providers_layer, "areas_layer": args.areas_layer},
+                      "providers_layer": args.providers_layer, "areas_layer": args.areas_layer,
+                      "council": args.council},
     )  # fmt: skip
     register.load()  # a bad register stops here with exit 2
     allowed = (*LOOPBACK_HOSTS, *args.allowed_host)
@@ -692,30 +738,40 @@ def cmd_check(args) -> int:
 
 
 def cmd_build_geography(args) -> int:
-    """``gapmap build-geography``: rebuild the built-in postcode sectors."""
+    """``gapmap build-geography``: (re)build a council's built-in postcode sectors."""
     from .builtin import builtin_path, write_builtin
+    from .councils import resolve_council
 
-    path = args.out or builtin_path()
-    _note(f"Building Kent postcode sectors from the ONS Postcode Directory into {path} ...")
+    council = resolve_council(args.council)
+    path = args.out or builtin_path(council)
+    _note(
+        f"Building {council.name} postcode sectors from the ONS Postcode Directory into {path} ..."
+    )
     t0 = time.perf_counter()
-    areas = write_builtin(path)
+    areas = write_builtin(path, council)
     _say(
-        f"{len(areas)} sectors, {int(areas['postcodes'].sum()):,} postcodes, "
-        f"{areas.geometry.area.sum() / 1e6:,.0f} km², in {time.perf_counter() - t0:.1f} s: {path}"
+        f"{len(areas)} sectors in {areas['district_code'].nunique()} districts, "
+        f"{int(areas['postcodes'].sum()):,} postcodes, {areas.geometry.area.sum() / 1e6:,.0f} "
+        f"km², in {time.perf_counter() - t0:.1f} s: {path}"
     )
     return EXIT_OK
 
 
 def cmd_make_demo(args) -> int:
     """``gapmap make-demo``: write synthetic demo registers."""
-    from .demo import SCALES, write_demo_registers
+    from .councils import resolve_council
+    from .demo import SCALES, council_scale, write_demo_registers
 
-    size = SCALES[args.scale]
+    council = resolve_council(args.council)
+    size = SCALES[args.scale] if args.scale else council_scale(council)
     providers = args.providers if args.providers is not None else size.providers
     people = args.people if args.people is not None else size.people
     if providers < 1 or people < 1:
         raise InputError("--providers and --people must be at least 1", file="command line")
-    p, q = write_demo_registers(args.out, providers=providers, people=people, seed=args.seed)
+    p, q = write_demo_registers(
+        args.out, providers=providers, people=people, seed=args.seed, council=council
+    )
+    _say(f"{council.name}: {size.what}")
     _say(f"{providers} providers -> {p}")
     _say(f"{people} people -> {q}")
     return EXIT_OK
@@ -748,11 +804,12 @@ def build_parser() -> argparse.ArgumentParser:
     def title(p):
         p.add_argument("--title", help="title of the maps and charts")
 
-    p = command("demo", "run the whole pipeline on the embedded Kent default")
+    p = command("demo", "run the whole pipeline on the embedded default (Kent, or --council)")
     p.add_argument(
         "--out", type=Path, default=Path("gapmap-demo"),
         help="folder for the outputs (default ./gapmap-demo)",
     )  # fmt: skip
+    _add_council_option(p)
     _add_gap_options(p)
     _add_match_options(p, batch=True)
     _add_recruit_options(p)
@@ -867,17 +924,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_area_options(p)
     p.set_defaults(func=cmd_check)
 
-    p = command("build-geography", "(re)build the built-in Kent postcode-sector geography")
+    p = command("build-geography", "(re)build a council's built-in postcode-sector geography")
     p.add_argument("--out", type=Path, help="where to write it (default: boundaries/)")
+    _add_council_option(p)
     p.set_defaults(func=cmd_build_geography)
 
-    p = command("make-demo", "write synthetic demo registers at real Kent postcodes")
+    p = command("make-demo", "write synthetic demo registers at real postcodes of a council")
     p.add_argument(
         "--scale",
         choices=sorted(SCALES),
-        default=DEFAULT_SCALE,
-        help="; ".join(f"{k}: {v.what}" for k, v in SCALES.items()),
+        default=None,
+        help="; ".join(f"{k}: {v.what}" for k, v in SCALES.items())
+        + f" (default: the council's own scale; {DEFAULT_SCALE} for Kent)",
     )
+    _add_council_option(p)
     p.add_argument("--providers", type=int, help="number of providers (overrides --scale)")
     p.add_argument("--people", type=int, help="number of people (overrides --scale)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)

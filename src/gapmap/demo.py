@@ -33,11 +33,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._kent import KENT_DISTRICTS
 from ._paths import repo_or_cache
+from .councils import KENT, Council, postcode_letters, resolve_council
 from .postcodes import PostcodeDirectory, default_directory
 
-__all__ = ["SCALES", "DemoSize", "demo_paths", "make_demo_registers", "write_demo_registers"]
+__all__ = [
+    "SCALES",
+    "DemoSize",
+    "council_scale",
+    "demo_paths",
+    "make_demo_registers",
+    "write_demo_registers",
+]
 
 DEFAULT_SEED = 2026
 
@@ -118,15 +125,20 @@ def make_demo_registers(
     *,
     seed: int = DEFAULT_SEED,
     postcodes: PostcodeDirectory | None = None,
+    council: Council | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Make synthetic providers and people registers at real Kent postcodes.
+    """Make synthetic providers and people registers at real postcodes of a council.
 
     Parameters
     ----------
     providers, people
-        How many of each (see :data:`SCALES` for the published scales).
+        How many of each (see :data:`SCALES` for the published scales, :func:`council_scale`).
     seed
         Random seed; the same seed gives the same registers.
+    postcodes
+        The postcode directory (default: the package's).
+    council
+        The council (default Kent).
 
     Returns
     -------
@@ -137,7 +149,9 @@ def make_demo_registers(
         raise ValueError("need at least one provider and no negative number of people")
     rng = np.random.default_rng(seed)
     directory = postcodes or default_directory()
-    pcs = directory.postcodes_in_districts(KENT_DISTRICTS, "BCDMT")
+    council = council or resolve_council(KENT)
+    town_of = council.district_names
+    pcs = directory.postcodes_in_districts(town_of, council.letters)
     # Postcodes stand in for households: drawing them uniformly puts people where homes are.
     # Centroids shared by more than 5 postcodes are PO boxes and large users stacked at a
     # delivery office (one point in Ashford holds 762), not homes: leave them out.
@@ -161,7 +175,7 @@ def make_demo_registers(
         services = _services(rng, _PROVIDER_SERVICE_P, 4)
         if cqc[i] and "personal_care" not in services:
             services.append("personal_care")
-        town = KENT_DISTRICTS[districts[prov_idx[i]]]
+        town = town_of[districts[prov_idx[i]]]
         rows.append(
             {
                 "provider_id": f"MP{i + 1:04d}",
@@ -213,10 +227,51 @@ def _data_dir() -> Path:
     return repo_or_cache("data", "GAPMAP_DATA")
 
 
-def demo_paths() -> tuple[Path, Path]:
-    """The demo providers and people files (in ``data/demo/`` of the source tree)."""
+def demo_paths(council: Council | None = None) -> tuple[Path, Path]:
+    """The demo providers and people files: ``data/demo/`` for Kent, ``data/demo/<code>/`` for
+    another council (built on first use).
+
+    Parameters
+    ----------
+    council
+        The council (default Kent).
+    """
     d = _data_dir() / "demo"
+    if council is not None and council.code != KENT:
+        d = d / council.slug
     return d / "providers.csv", d / "people.csv"
+
+
+def council_scale(council: Council) -> DemoSize:
+    """The demo scale of a council: Kent's year-3 target for Kent, Somerset's real size for
+    Somerset, and for any other council Kent's year-3 scale in proportion to its postcodes
+    (a stand-in for its households: the postcode package has no population).
+
+    Parameters
+    ----------
+    council
+        The council.
+
+    Returns
+    -------
+    DemoSize
+    """
+    if council.code == KENT:
+        return SCALES["kent-y3"]
+    if council.code == "E06000066":
+        return SCALES["somerset"]
+    letters = postcode_letters()
+
+    def count(codes) -> int:
+        return sum(sum(letters.get(c, {}).values()) for c in codes)
+
+    kent = count(resolve_council(KENT).district_names)
+    ratio = count(council.district_names) / kent
+    providers = max(20, int(round(SCALES["kent-y3"].providers * ratio)))
+    return DemoSize(
+        providers, 6 * providers,
+        f"{council.name}: Kent's year-3 scale × {ratio:.2f} (its postcodes against Kent's)",
+    )  # fmt: skip
 
 
 def write_demo_registers(
@@ -225,8 +280,9 @@ def write_demo_registers(
     providers: int = SCALES[DEFAULT_SCALE].providers,
     people: int = SCALES[DEFAULT_SCALE].people,
     seed: int = DEFAULT_SEED,
+    council: Council | None = None,
 ) -> tuple[Path, Path]:
-    """Write synthetic ``providers.csv`` and ``people.csv`` at real Kent postcodes (atomically).
+    """Write synthetic ``providers.csv`` and ``people.csv`` at real postcodes (atomically).
 
     Parameters
     ----------
@@ -236,6 +292,8 @@ def write_demo_registers(
         How many of each (default: Kent's year-3 scale).
     seed
         Random seed: the same seed gives the same registers.
+    council
+        The council (default Kent).
 
     Returns
     -------
@@ -249,10 +307,10 @@ def write_demo_registers(
     from .publish.export import write_csv
 
     if out_dir is None:
-        prov_path, people_path = demo_paths()
+        prov_path, people_path = demo_paths(council)
     else:
         prov_path, people_path = Path(out_dir) / "providers.csv", Path(out_dir) / "people.csv"
-    prov, ppl = make_demo_registers(providers, people, seed=seed)
+    prov, ppl = make_demo_registers(providers, people, seed=seed, council=council)
     write_csv(prov, prov_path)
     write_csv(ppl, people_path)
     return prov_path, people_path

@@ -118,8 +118,10 @@ class GapResult:
         return self.study.reach
 
 
-def postcode_density_rural(areas: gpd.GeoDataFrame, threshold_per_km2: float = 20.0) -> np.ndarray:
-    """Rural flag from Kent postcode density (fallback when no classification is given).
+def postcode_density_rural(
+    areas: gpd.GeoDataFrame, threshold_per_km2: float = 20.0, council=None
+) -> np.ndarray:
+    """Rural flag from postcode density (fallback when no classification is given).
 
     Parameters
     ----------
@@ -127,6 +129,9 @@ def postcode_density_rural(areas: gpd.GeoDataFrame, threshold_per_km2: float = 2
         The area layer; its ``postcodes`` column is used when present (the built-in sectors).
     threshold_per_km2
         Below this many postcodes per km² an area is rural.
+    council
+        The council whose postcodes are counted (:class:`~gapmap.councils.Council`; default
+        Kent).
 
     Returns
     -------
@@ -134,13 +139,14 @@ def postcode_density_rural(areas: gpd.GeoDataFrame, threshold_per_km2: float = 2
         bool, one per area. Postcodes stacked more than 5 to a centroid (PO boxes, large users)
         are not counted.
     """
-    from ._kent import KENT_DISTRICTS
+    from .councils import resolve_council
     from .postcodes import default_directory
 
     if "postcodes" in areas:
         counts = areas["postcodes"].to_numpy(float)
     else:
-        pcs = default_directory().postcodes_in_districts(KENT_DISTRICTS, "BCDMT")
+        served = council or resolve_council(None)
+        pcs = default_directory().postcodes_in_districts(served.district_names, served.letters)
         stacked = pcs.groupby(["x", "y"])["postcode"].transform("size") > 5
         pcs = pcs[~stacked.to_numpy()]
         placed = place_points(areas, pcs["x"].to_numpy(), pcs["y"].to_numpy(), snap_m=0)
@@ -335,7 +341,7 @@ def _rural(study: Study, index: pd.Index) -> tuple[np.ndarray, str]:
                 f"; {int(flag.isna().sum())} areas have no rural classification and use "
                 "postcode density"
             )
-            fallback = postcode_density_rural(areas, threshold)
+            fallback = postcode_density_rural(areas, threshold, study.council)
             flag = flag.where(flag.notna(), pd.Series(fallback, index=index))
         out = flag.astype(bool).to_numpy()
         source = "the classification given" + note
@@ -343,8 +349,9 @@ def _rural(study: Study, index: pd.Index) -> tuple[np.ndarray, str]:
         out = areas["rural"].astype(bool).to_numpy()
         source = "a column of the area layer"
     else:
-        out = postcode_density_rural(areas, threshold)
-        source = f"postcode density below {threshold:g} per km² (no classification given)"
+        out = postcode_density_rural(areas, threshold, study.council)
+        served = study.council.name if study.council is not None else "Kent"
+        source = f"{served} postcode density below {threshold:g} per km² (no classification given)"
     return out, f"rural areas: {int(out.sum())} of {len(out)}, from {source}"
 
 

@@ -36,6 +36,7 @@ from .reach import ProviderIndex, Reach
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .councils import Council
     from .need import EstimatedNeed
     from .postcodes import PostcodeDirectory
 
@@ -87,6 +88,8 @@ class Study:
         The postcode directory the registers were geocoded with (for requests about a person).
     deprivation
         IMD rank and decile by area code (:func:`gapmap.deprivation.area_deprivation`), if asked.
+    council
+        The council served (:class:`~gapmap.councils.Council`; Kent unless ``--council``).
     """
 
     areas: gpd.GeoDataFrame
@@ -101,6 +104,7 @@ class Study:
     has_providers: bool = True
     directory: PostcodeDirectory | None = None
     deprivation: pd.DataFrame | None = None
+    council: Council | None = None
 
     # --- building ------------------------------------------------------------------------------
     @classmethod
@@ -208,6 +212,7 @@ class Study:
         adult_rates: str | Path | None = None,
         imd: str | Path | None = None,
         imd_lookup: str | Path | None = None,
+        council: str | None = None,
         providers_sheet: str | None = None,
         people_sheet: str | None = None,
         providers_layer: str | None = None,
@@ -238,6 +243,10 @@ class Study:
         imd, imd_lookup
             The Index of Multiple Deprivation at LSOA level (with ``census``), and the LSOA
             2011→2021 lookup for IMD 2019 (:mod:`gapmap.deprivation`).
+        council
+            The council served (an ONS code or name, :func:`gapmap.councils.resolve_council`):
+            its built-in postcode-sector geography when ``areas`` is not given, and its
+            postcodes for the rural fallback and messages. Default Kent.
         providers_sheet, people_sheet, providers_layer, areas_layer
             Which sheet of a workbook, or layer of a GeoPackage, to read when a file holds
             several (never chosen silently).
@@ -283,8 +292,11 @@ class Study:
             directory = attempt(PostcodeDirectory, postcode_file)
         directory = directory or default_directory()
         cols = area_columns or AreaColumns()
+        from .councils import resolve_council
+
+        served = attempt(resolve_council, council)
         if areas is None:
-            area_layer = load_builtin_areas()
+            area_layer = load_builtin_areas(served) if served is not None else None
         else:
             area_layer = attempt(
                 read_areas, areas, code_column=cols.code, name_column=cols.name,
@@ -370,6 +382,7 @@ class Study:
         study.has_providers = providers is not None
         study.directory = directory
         study.deprivation = deprivation
+        study.council = served
         return study
 
     # --- what is derived once ------------------------------------------------------------------
@@ -431,6 +444,7 @@ class Study:
             has_providers=self.has_providers,
             directory=self.directory,
             deprivation=self.deprivation,
+            council=self.council,
         )
 
     def with_settings(self, **changes) -> Study:
@@ -449,6 +463,7 @@ class Study:
             has_providers=self.has_providers,
             directory=self.directory,
             deprivation=self.deprivation,
+            council=self.council,
         )
 
 

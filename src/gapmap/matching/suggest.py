@@ -199,8 +199,9 @@ def request_from_fields(
         ).area_code[0]
         if not area_code:
             if sector:
+                served = f" ({study.council.name})" if study.council is not None else ""
                 problems.add(
-                    f"{pc} is in {outside_council}, outside the area this register serves",
+                    f"{pc} is in {outside_council}, outside the area this register serves" + served,
                     column="postcode",
                 )
             else:

@@ -353,7 +353,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var named = {"Areas": areas, "District outlines": districts};
   Object.keys(overlays).forEach(function (k) { named[overlays[k].name] = overlays[k].layer; });
   window.gapmapLayers = named;
-  window.gapmap = {map: map, areas: areas, providers: providers, overlays: overlays,
+  window.gapmap = {map: map, bounds: bounds, areas: areas, providers: providers,
+                   overlays: overlays,
                    districts: districts, districtNames: districtNames, setColouring: setColouring,
                    find: find,
                    background: function () { return map.hasLayer(osm) ? "osm" : "none"; }};
