@@ -23,6 +23,7 @@ from gapmap.postcodes import default_directory
         ("Somerset", "E06000066", 1),
         ("Thurrock", "E06000034", 1),
         ("Wigan", "E08000010", 1),  # metropolitan
+        ("Sheffield", "E08000039", 1),  # recoded in 2024 (was E08000019)
         ("Wrexham", "W06000006", 1),  # Welsh
         ("S12000036", "S12000036", 1),  # Scottish (by code)
     ],
@@ -80,10 +81,9 @@ def test_make_demo_for_somerset_is_somersets_size_at_somerset_postcodes(tmp_path
 
 
 def test_suggestions_outside_the_council_name_both_councils(tmp_path):
+    from gapmap.demo import write_demo_registers
     from gapmap.matching.suggest import request_from_fields
     from gapmap.study import Study
-
-    from gapmap.demo import write_demo_registers
 
     council = resolve_council("Wrexham")
     prov, _ = write_demo_registers(tmp_path, providers=30, people=10, council=council)

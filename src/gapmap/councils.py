@@ -33,7 +33,11 @@ _SINCE_2021 = {
     "E06000064": "Westmorland and Furness",
     "E06000065": "North Yorkshire",
     "E06000066": "Somerset",
+    "E08000038": "Barnsley",
+    "E08000039": "Sheffield",
 }
+#: Councils whose code changed since 2021 with a boundary change (April 2024).
+_RECODED = {"E08000016": "E08000038", "E08000019": "E08000039"}
 
 
 #: 2021 county councils replaced by unitary councils since (their postcodes carry the new codes).
@@ -251,6 +255,7 @@ def resolve_council(text: str | None) -> Council:
                     )  # fmt: skip
                 )
             key = hit
+    key = _RECODED.get(key, key)
     if key in _REPLACED:
         new = _REPLACED[key]
         name = council_name(new[0]) if len(new) == 1 else council_name(key)
@@ -258,7 +263,8 @@ def resolve_council(text: str | None) -> Council:
     if key in letters:  # a unitary, metropolitan, London, Welsh or Scottish council, or a district
         name = f"Scottish council area {key}" if key.startswith("S") else council_name(key)
         return _council(key, name, [key])
-    districts = [str(r["LTLA21CD"]) for r in records if r["UTLA21CD"] == key]
+    districts = [_RECODED.get(str(r["LTLA21CD"]), str(r["LTLA21CD"]))
+                 for r in records if r["UTLA21CD"] == key]  # fmt: skip
     if districts:
         return _council(key, council_name(key), districts)
     raise InputError(
