@@ -87,6 +87,18 @@ def _qml(renderer: str) -> str:
     )
 
 
+def _rule_qml(rules: list[tuple[str, str]], symbols: list[str]) -> str:
+    """A rule-based renderer: rule i (filter, legend label) draws with symbol i."""
+    body = "".join(
+        f'<rule key="r{i}" symbol="{i}" filter={quoteattr(cond)} label={quoteattr(label)}/>'
+        for i, (cond, label) in enumerate(rules)
+    )
+    return _qml(
+        '<renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">'
+        f'<rules key="root">{body}</rules><symbols>{"".join(symbols)}</symbols></renderer-v2>'
+    )
+
+
 def areas_style(field: str, classes: Classes) -> str:
     """A rule-based QML style of an hours column: NULL (withheld) hatched, 0 "none", classes.
 
@@ -119,15 +131,7 @@ def areas_style(field: str, classes: Classes) -> str:
             cond += f" AND {f} < {hi:g}"
         rules.append((cond, label))
         symbols.append(_fill(str(len(symbols)), colour))
-    body = "".join(
-        f'<rule key="r{i}" symbol="{i}" filter={quoteattr(cond)} label={quoteattr(label)}/>'
-        for i, (cond, label) in enumerate(rules)
-    )
-    renderer = (
-        '<renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">'
-        f'<rules key="root">{body}</rules><symbols>{"".join(symbols)}</symbols></renderer-v2>'
-    )
-    return _qml(renderer)
+    return _rule_qml(rules, symbols)
 
 
 def priority_style(field: str = "priority_rank", n_ranked: int = 1) -> str:
@@ -156,14 +160,7 @@ def priority_style(field: str = "priority_rank", n_ranked: int = 1) -> str:
         lo = hi
     rules.append((f"{f} IS NULL", c.lines[4][1]))
     symbols.append(_fill(str(len(symbols)), c.lines[4][0]))
-    body = "".join(
-        f'<rule key="r{i}" symbol="{i}" filter={quoteattr(cond)} label={quoteattr(label)}/>'
-        for i, (cond, label) in enumerate(rules)
-    )
-    return _qml(
-        '<renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">'
-        f'<rules key="root">{body}</rules><symbols>{"".join(symbols)}</symbols></renderer-v2>'
-    )
+    return _rule_qml(rules, symbols)
 
 
 def point_style(colour: str, outline: str, size: float) -> str:
