@@ -187,6 +187,11 @@ def hours_on_days(hours, needed_days, given_days):
     >>> hours_on_days(6.0, parse_days("Mon;Wed;Sat"), parse_days("Mon-Fri"))
     4.0
     """
+    if isinstance(needed_days, (int, np.integer)) and isinstance(given_days, (int, np.integer)):
+        if np.ndim(hours) == 0:  # one person: the same arithmetic without array overhead
+            n = int(needed_days).bit_count()
+            g = (int(needed_days) & int(given_days)).bit_count()
+            return float(float(hours) * (g / n)) if n else 0.0
     given = count_days(np.asarray(needed_days) & np.asarray(given_days))
     needed = count_days(np.asarray(needed_days))
     share = np.divide(given, needed, out=np.zeros(np.shape(given)), where=np.asarray(needed) > 0)
@@ -223,6 +228,8 @@ def load_units(hours):
     >>> load_units(2.004), load_units(2.0)
     (201, 200)
     """
+    if isinstance(hours, float):  # the common case, one role: no array machinery
+        return math.ceil(hours * UNITS_PER_HOUR - 1e-9)
     if np.ndim(hours):
         return np.ceil(np.asarray(hours, float) * UNITS_PER_HOUR - 1e-9).astype(np.int64)
     return math.ceil(float(hours) * UNITS_PER_HOUR - 1e-9)

@@ -19,6 +19,8 @@ all are decided here, before any solver runs.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,12 +117,47 @@ def build_candidates(
     )
     cap = max_candidates if max_candidates is not None else 1 << 30
     bounds = reach.bounds()
-    out = []
-    for p in range(len(people)):
-        lo, hi = bounds[p], bounds[p + 1]
-        elig = reach.provider[lo:hi]  # nearest first
-        dist = dict(zip(elig.tolist(), reach.distance_km[lo:hi].tolist()))
-        opts = PersonOptions(p, float(hours[p]), int(priority[p]), bool(needs_cover[p]), [], dist)
+    out: list[PersonOptions] = []
+    v_days_list = v_days.tolist()
+    cover_l = v_cover.tolist()
+    # the pairs as plain lists once: each person's slice is then cheap
+    prov_all = reach.provider.tolist()
+    dist_all = reach.distance_km.tolist()
+    bounds_l = np.asarray(bounds).tolist()
+
+    with _no_cycle_collection():
+        _fill_candidates(
+            out, len(people), bounds_l, prov_all, dist_all, v_days_list, cover_l,
+            p_days.tolist(), hours.tolist(), priority.tolist(), needs_cover.tolist(),
+            self_dir.tolist(), None if in_area is None else np.asarray(in_area).tolist(), cap,
+            allow_without_cover,
+        )  # fmt: skip
+    return out
+
+
+def _fill_candidates(
+    out,
+    n,
+    bounds_l,
+    prov_all,
+    dist_all,
+    v_days_list,
+    cover_l,
+    p_days,
+    hours,
+    priority,
+    needs_cover,
+    self_dir,
+    in_area,
+    cap,
+    allow_without_cover,
+) -> None:
+    """The per-person loop of :func:`build_candidates`."""  # fmt: skip
+    for p in range(n):
+        lo, hi = bounds_l[p], bounds_l[p + 1]
+        elig_l = prov_all[lo:hi]  # nearest first
+        dist = dict(zip(elig_l, dist_all[lo:hi]))
+        opts = PersonOptions(p, hours[p], priority[p], needs_cover[p], [], dist)
         out.append(opts)
         if in_area is not None and not in_area[p]:
             opts.reason = "outside_areas"
@@ -128,21 +165,26 @@ def build_candidates(
         if not self_dir[p]:
             opts.reason = "not_self_directing"
             continue
-        if len(elig) == 0:
+        if not elig_l:
             opts.reason = "no_provider_in_reach"
             continue
-        P = int(p_days[p])
-        days_e = v_days[elig]
-        given = P & days_e  # the days each eligible provider would give
+        P = p_days[p]
+        # a few dozen providers per person: plain lists are faster here than small arrays
+        days_l = [v_days_list[v] for v in elig_l]
+        given_l = [P & d for d in days_l]  # the days each eligible provider would give
+        want_cover = bool(needs_cover[p] or allow_without_cover)
         classes: dict[int, DayClass] = {}
-        for T in dict.fromkeys(given[given != 0].tolist()):  # in order of the nearest
+        for T in dict.fromkeys(g for g in given_l if g):  # in order of the nearest
             own = hours_on_days(hours[p], P, T)
             cls = classes[T] = DayClass(T, P & ~T, own, hours[p] - own)
-            cls.providers = elig[given == T][:cap].tolist()
+            cls.providers = [v for v, g in zip(elig_l, given_l) if g == T][:cap]
             if cls.missing:
-                cls.partners = elig[(days_e & cls.missing) == cls.missing][:cap].tolist()
-            if needs_cover[p] or allow_without_cover:
-                cls.covers = elig[v_cover[elig] & ((days_e & T) == T)][: cap + 2].tolist()
+                m = cls.missing
+                cls.partners = [v for v, d in zip(elig_l, days_l) if d & m == m][:cap]
+            if want_cover:
+                cls.covers = [v for v, d in zip(elig_l, days_l) if cover_l[v] and d & T == T][
+                    : cap + 2
+                ]
         # keep only classes where a whole match can be formed (ignoring capacity)
         usable, no_cover = [], False
         for cls in classes.values():
@@ -155,7 +197,19 @@ def build_candidates(
         opts.classes = usable
         if not usable:
             opts.reason = "no_cover" if no_cover else "no_provider_on_days"
-    return out
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Millions of small acyclic objects: pause the cycle collector while they are made (it
+    would only rescan them, and its pauses grew the 100,000-person build by half)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _cover_possible(cls: DayClass) -> bool:

@@ -340,7 +340,19 @@ def solve_by_columns(
     if provider_xy is None:
         provider_xy = np.zeros((len(room), 2))
     weight = {p: options[p].priority * options[p].hours for p in people_idx}
+    lp_deadline = t0 + 0.45 * (deadline - t0)
+
+    def out_of_time() -> dict:
+        """A very large list and a short limit: the greedy matching, the trivial bound."""
+        if say is not None:
+            say("  no time left to improve on matching by hand within the time limit")
+        return {"matches": dict(start), "objective": sum(weight[p] for p in start),
+                "bound": sum(weight.values()), "lp_converged": False, "proven": False,
+                "columns": 0, "iterations": 0}  # fmt: skip
+
     classes = {p: _classes(options[p], settings) for p in people_idx}
+    if time.perf_counter() > lp_deadline or stop():
+        return out_of_time()
     pool = PatternPool()
     # small instances: every pattern, so the integer model is the full model
     total = sum(
@@ -363,6 +375,8 @@ def solve_by_columns(
         if g is not None:
             k = next(i for i, cls in enumerate(classes[p]) if g.provider in cls.providers.tolist())
             pool.add(p, k, g.provider, g.partner, g.cover)
+    if time.perf_counter() > lp_deadline or stop():
+        return out_of_time()
     used = sorted({u for j in range(len(pool)) for u, _ in _loads(pool, j, classes)})
     providers = np.array(sorted(set(used) | {int(u) for p in people_idx for cls in classes[p]
                                              for u in np.concatenate([cls.providers, cls.partners,
@@ -377,9 +391,9 @@ def solve_by_columns(
         ]
         return (weight[pool.person[j]], entries)
 
-    master.add([column(j) for j in range(len(pool))])
+    if time.perf_counter() < lp_deadline:
+        master.add([column(j) for j in range(len(pool))])
     # --- column generation -------------------------------------------------------------------
-    lp_deadline = t0 + 0.45 * (deadline - t0)
     bound = sum(weight.values())
     iterations, converged, lp_value = 0, False, 0.0
     while time.perf_counter() < lp_deadline and not stop():
@@ -425,13 +439,20 @@ def solve_by_columns(
             pool, people_idx, weight, classes, room, settings, hint,
             deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete,
         )  # fmt: skip
+    elif time.perf_counter() >= t0 + 0.8 * (deadline - t0) or stop():
+        # no time left for the integer phase (a very large list): keep the greedy matching
+        hint = chosen = dict(start)
+        proven = False
     else:
+        int_deadline = t0 + 0.88 * (deadline - t0)
         for p in people_idx:
             _near_patterns(pool, p, classes[p])
+            if time.perf_counter() > int_deadline:
+                break
         hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
         chosen = _lns(
             pool, people_idx, weight, classes, room, settings, hint, options, provider_xy,
-            deadline=t0 + 0.88 * (deadline - t0), say=say, stop=stop,
+            deadline=int_deadline, say=say, stop=stop,
         )  # fmt: skip
         proven = False
     value = sum(weight[p] for p in chosen)

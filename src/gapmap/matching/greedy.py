@@ -42,6 +42,13 @@ def greedy_match(
     -------
     MatchResult
     """
+    from .candidates import _no_cycle_collection
+
+    with _no_cycle_collection():
+        return _greedy(providers, options, settings)
+
+
+def _greedy(providers: pd.DataFrame, options: list[PersonOptions], settings: Settings):
     t0 = time.perf_counter()
     room = room_units(providers)
     matches: dict[int, Match] = {}
