@@ -251,6 +251,10 @@ def _settings(args) -> Settings:
     return Settings(**given)
 
 
+#: Kent's targets for micro-enterprises in years 1, 2 and 3 (the market report).
+KENT_TARGETS = "60,223,416"
+
+
 def _ks(text: str) -> list[int]:
     try:
         ks = [int(t) for t in str(text).replace(" ", "").split(",") if t]
@@ -471,10 +475,10 @@ def _demo_targets(council) -> list[int]:
     from .demo import council_scale
 
     if council.code == KENT:
-        return [60, 223, 416]
+        return _ks(KENT_TARGETS)
     size = council_scale(council).providers
     most = 3 * len(load_builtin_areas(council))
-    ks = sorted({min(most, max(1, round(size * k / 416))) for k in (60, 223, 416)})
+    ks = sorted({min(most, max(1, round(size * k / 416))) for k in _ks(KENT_TARGETS)})
     _note(f"  scenarios for {council.name}: {', '.join(map(str, ks))} new providers "
           "(Kent's targets in proportion to the demo's scale)")  # fmt: skip
     return ks
@@ -595,7 +599,7 @@ def cmd_compare(args) -> int:
 
 def cmd_report(args) -> int:
     """``gapmap report``: the gap analysis, recruitment scenarios and the committee PDF."""
-    ks = _ks(args.new_providers or "60,223,416")
+    ks = _ks(args.new_providers or KENT_TARGETS)
     title = args.title or "Micro-provider gaps and where to recruit"
     with _output_folder(args) as folder:
         study = _study(args)
@@ -612,7 +616,7 @@ def cmd_recruit(args) -> int:
     """``gapmap recruit``: ranked areas, sites and scenarios for recruitment."""
     from .gaps import gap_analysis
 
-    ks = _ks(args.new_providers or "60,223,416")
+    ks = _ks(args.new_providers or KENT_TARGETS)
     title = args.title or "gapmap: where to recruit micro-providers"
     with _output_folder(args) as folder:
         study = _study(args)
@@ -850,7 +854,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("after", type=Path, help="the later output folder")
     out(p, "folder for compare_areas.csv, compare_districts.csv, compare.txt, compare_map.html")
     p.add_argument(
-        "--targets", default="60,223,416", metavar="N[,N...]",
+        "--targets", default=KENT_TARGETS, metavar="N[,N...]",
         help="numbers of micro-providers to report progress against (default Kent's 60,223,416)",
     )  # fmt: skip
     for name in ("home_care_rate", "micro_rate", "weeks_per_year"):

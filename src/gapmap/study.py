@@ -22,7 +22,7 @@ area figures, no recruitment demand, no reach: matching reports them unmatched w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -431,40 +431,13 @@ class Study:
         both = pd.concat(
             [self.providers, _place(new, self.areas, self.settings.snap_m)], ignore_index=True
         )
-        return Study(
-            areas=self.areas,
-            providers=both,
-            people=self.people,
-            settings=self.settings,
-            rural=self.rural,
-            estimated=self.estimated,
-            sources=self.sources,
-            notes=list(self.notes),
-            has_people=self.has_people,
-            has_providers=self.has_providers,
-            directory=self.directory,
-            deprivation=self.deprivation,
-            council=self.council,
-        )
+        # every input kept, the providers and derived values (index, reach) new
+        return replace(self, providers=both, notes=list(self.notes))
 
     def with_settings(self, **changes) -> Study:
         """The same inputs under other settings (validated); derived values are rebuilt."""
         settings = self.settings.with_(**changes).validated()
-        return Study(
-            areas=self.areas,
-            providers=self.providers,
-            people=self.people,
-            settings=settings,
-            rural=self.rural,
-            estimated=self.estimated,
-            sources=self.sources,
-            notes=list(self.notes),
-            has_people=self.has_people,
-            has_providers=self.has_providers,
-            directory=self.directory,
-            deprivation=self.deprivation,
-            council=self.council,
-        )
+        return replace(self, settings=settings, notes=list(self.notes))
 
 
 def _no_providers() -> pd.DataFrame:

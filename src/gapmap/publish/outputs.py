@@ -14,7 +14,14 @@ from .export import write_csv, write_gpkg
 from .maps import ATTRIBUTION, gap_map, save_map
 from .pictures import gap_map_png
 from .provenance import caption, postcode_districts
-from .tables import match_summary, publish_gaps, publish_ranking, publish_scenarios, publish_sites
+from .tables import (
+    match_summary,
+    publish_gaps,
+    publish_ranking,
+    publish_scenarios,
+    publish_sites,
+    published_deprivation,
+)
 
 __all__ = [
     "ABOUT_FILE",
@@ -135,13 +142,10 @@ def write_gap_outputs(
             source=ATTRIBUTION,
         )  # fmt: skip
         paths["gap_map.png"] = out / "gap_map.png"
-    if "imd_decile" in result.table:
-        from ..deprivation import deprivation_table
+    dep = published_deprivation(result.table, rule)
+    if dep is not None:
         from .pictures import deprivation_chart_png
-        from .tables import publish_deprivation
 
-        table_d, ci = deprivation_table(pd.DataFrame(result.table))
-        dep = publish_deprivation(table_d, ci, rule)
         paths["deprivation.csv"] = write_csv(dep, out / "deprivation.csv")
         deprivation_chart_png(
             dep, out / "deprivation.png", title="Unmet hours by deprivation (IMD decile)"
@@ -149,7 +153,7 @@ def write_gap_outputs(
         paths["deprivation.png"] = out / "deprivation.png"
     from .workbook import write_gaps_workbook
 
-    paths["gaps.xlsx"] = write_gaps_workbook(result, out / "gaps.xlsx")
+    paths["gaps.xlsx"] = write_gaps_workbook(result, out / "gaps.xlsx", deprivation=dep)
     paths["gapmap.gpkg"] = write_run_geopackage(out / "gapmap.gpkg", result=result, keep=False)
     if internal:
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))

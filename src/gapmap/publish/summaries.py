@@ -182,13 +182,12 @@ def deprivation_lines(t, rule: Suppression) -> list[str]:
     -------
     list of str
     """
-    if "imd_decile" not in t:
-        return []
-    from ..deprivation import deprivation_table
-    from .tables import publish_deprivation
+    from .tables import published_deprivation
 
+    dep = published_deprivation(t, rule)
+    if dep is None:
+        return []
     lines: list[str] = []
-    dep = publish_deprivation(*deprivation_table(pd.DataFrame(t)), rule)
     ci = dep.attrs["concentration_index"]
     rate = dep.set_index("imd_decile")["unmet_hours_per_1000_residents"]
     most, least = rate.get(1, float("nan")), rate.get(10, float("nan"))

@@ -21,6 +21,7 @@ from .geo import to_latlon
 __all__ = [
     "HOUR_COLUMNS",
     "publish_deprivation",
+    "published_deprivation",
     "RANK_COLUMNS",
     "match_summary",
     "publish_gaps",
@@ -380,3 +381,25 @@ def publish_deprivation(
         )  # fmt: skip
     out.attrs["concentration_index"] = {k: round(v, 3) for k, v in ci.items()}
     return out
+
+
+def published_deprivation(table: pd.DataFrame, rule: Suppression) -> pd.DataFrame | None:
+    """The deprivation table of a gap table as it may be shared, or None without ``--imd``.
+
+    Parameters
+    ----------
+    table
+        The exact gap table.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    DataFrame or None
+        :func:`publish_deprivation` of :func:`gapmap.deprivation.deprivation_table`.
+    """
+    if "imd_decile" not in table:
+        return None
+    from ..deprivation import deprivation_table
+
+    return publish_deprivation(*deprivation_table(pd.DataFrame(table)), rule)

@@ -23,7 +23,13 @@ from .disclosure import Suppression, published_count, round_to
 from .export import atomic_path, neutralise_formulas
 from .maps import ATTRIBUTION
 from .provenance import caption
-from .tables import publish_gaps, publish_ranking, publish_scenarios, publish_sites
+from .tables import (
+    publish_gaps,
+    publish_ranking,
+    publish_scenarios,
+    publish_sites,
+    published_deprivation,
+)
 
 __all__ = ["district_table", "write_gaps_workbook", "write_recruit_workbook"]
 
@@ -315,7 +321,7 @@ def _notes(wb, study, extra: list[tuple[str, str]]) -> None:
         b.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def write_gaps_workbook(result, path: str | Path) -> Path:
+def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
     """Write ``gaps.xlsx``: areas ranked by unmet hours, districts and county, notes.
 
     Parameters
@@ -324,6 +330,8 @@ def write_gaps_workbook(result, path: str | Path) -> Path:
         A :class:`~gapmap.gaps.GapResult`.
     path
         The file (written atomically).
+    deprivation
+        The published deprivation table when the caller has it already (else made here).
 
     Returns
     -------
@@ -349,12 +357,8 @@ def write_gaps_workbook(result, path: str | Path) -> Path:
         note="Each district and the county total (last row)",
     )  # fmt: skip
     extra: list[tuple[str, str]] = []
-    if "imd_decile" in result.table:
-        from ..deprivation import deprivation_table
-        from .tables import publish_deprivation
-
-        table_d, ci = deprivation_table(pd.DataFrame(result.table))
-        dep = publish_deprivation(table_d, ci, rule)
+    dep = deprivation if deprivation is not None else published_deprivation(result.table, rule)
+    if dep is not None:
         words = "; ".join(f"{k} {v:+.3f}" for k, v in dep.attrs["concentration_index"].items())
         _sheet(
             wb, "Deprivation", dep, DEPRIVATION_COLUMNS,
