@@ -3,7 +3,10 @@
 Every whole option (provider v, partner w or none, cover c or none) of every person is
 enumerated straight from the rules of SPEC.md, and one binary variable per option is solved
 with SCIP through OR-Tools' linear solver wrapper. Loads are counted in hundredths of an hour,
-rounded up, and free hours rounded down, as the project's README documents.
+rounded up, and free hours rounded down, as the project's README documents. An option whose
+load on some provider is more than that provider's whole room is left out: it is in no
+feasible matching (so the integer optimum is unchanged), and without it the linear relaxation
+cannot serve a person by spreading them over providers none of whom could take them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ def reference_optimum(
         return not (people.regulated_care[p] and not providers.cqc_registered[v])
 
     solver = pywraplp.Solver.CreateSolver("GLOP" if relaxed else "SCIP")
+    room = {
+        v: math.floor(
+            max(0.0, providers.capacity_hours[v] - providers.committed_hours[v]) * 100 + 1e-9
+        )
+        for v in range(n_v)
+    }
     load = {v: [] for v in range(n_v)}
     objective = []
     for p in range(len(people)):
@@ -78,6 +87,12 @@ def reference_optimum(
                     options.append((v, w, c, give, hours - give))
         chosen = []
         for v, w, c, give, rest in options:
+            if (
+                _units(give) > room[v]
+                or (w is not None and _units(rest) > room[w])
+                or (c is not None and _units(absence_rate * give) > room[c])
+            ):
+                continue
             t = solver.NumVar(0.0, 1.0, "") if relaxed else solver.BoolVar("")
             chosen.append(t)
             load[v].append((t, _units(give)))
@@ -89,11 +104,8 @@ def reference_optimum(
             solver.Add(sum(chosen) <= 1)
             objective.append(sum(chosen) * (int(people.priority[p]) * round(hours * 100)))
     for v, terms in load.items():
-        room = math.floor(
-            max(0.0, providers.capacity_hours[v] - providers.committed_hours[v]) * 100 + 1e-9
-        )
         if terms:
-            solver.Add(sum(t * u for t, u in terms) <= room)
+            solver.Add(sum(t * u for t, u in terms) <= room[v])
     if not objective:
         return 0.0
     solver.Maximize(sum(objective))

@@ -5,7 +5,10 @@ partner w when v does not work all of p's days, and a cover c when p needs one (
 "Matching"), drawn from *every* eligible provider (not only the nearest few). Pattern j puts
 a load on each provider it names, in hundredths of an hour (:mod:`gapmap.reach`): ``a_j`` on
 v (the hours of the days v works), ``b_j`` on w (the rest) and ``r_j`` on c (the cover
-reserve, absence rate × v's hours).
+reserve, absence rate × v's hours). A pattern whose load on some provider is more than that
+provider's whole free room is left out: no matching can use it, and keeping it would let
+the relaxation serve a person by spreading them over providers none of whom could take them
+(on the Kent year-3 demo that alone made the bound 0.3% looser).
 
 **The master problem** over a pool J of patterns, with W_p = priority(p) × hours(p):
 
@@ -25,11 +28,24 @@ spent. Whatever π is, ``Σ_u π_u room_u + Σ_p max(0, max_j (W_p − cost_j(π
 best matching of the *full* model from above (Lagrangian bound); at convergence it equals the
 LP optimum. gapmap reports the smallest such bound.
 
-**Integer matching.** CP-SAT then chooses at most one pattern per person from the pool
-(binary λ, the same capacities), started from the better of the greedy baseline and a
-rounding of the LP (people in order of their LP value, each given their largest pattern
-while room lasts). On small instances every pattern is enumerated up front, so the integer
-model is the full model and CP-SAT can prove the optimum.
+**Integer matching.** On small instances every pattern is enumerated up front, so the
+integer model is the full model and CP-SAT solves it (started from the better of the greedy
+baseline and a rounding of the LP) and can prove the optimum.
+
+On larger ones a *local search* (large-neighbourhood search) starts from the greedy matching
+as soon as the candidates are known and runs beside the column generation, in background
+threads (CP-SAT solves without Python's lock, so both cores are used). Each step takes a
+small group G of providers (every other step, the providers an unmatched person could use,
+that person drawn with odds rising with the cube of their urgency; otherwise a provider and
+its nearest neighbours), frees everyone whose match touches G, offers G to the most urgent
+people waiting who could use it, and lets CP-SAT choose, within the room everyone else
+leaves, the best of each person's ways of being matched in G (provider or partner in G;
+partner and cover in G or, nearest first, anywhere with room). A step's answer is kept when
+it is at least as good and nothing it relied on changed meanwhile. When the column
+generation ends, the LP's rounding (each person's pattern of value at least one half, most
+certain first, then everyone else by urgency, each placed where it fits most tightly) replaces
+the search's matching if it is better, and the search goes on from it until 90% of the
+time limit. Small steps, many of them, did best: six providers, ten people waiting, 0.1 s.
 
 **Distances.** Keeping the people matched in the first stage matched, a second CP-SAT model
 chooses among each person's stage-1 pattern and their nearest patterns the ones that make
@@ -55,6 +71,11 @@ __all__ = ["PatternPool", "price_patterns", "solve_by_columns"]
 
 #: enumerate every pattern (exact integer model) when there are at most this many
 ENUMERATE_LIMIT = 60_000
+#: the local search: providers re-solved at a time, waiting people offered them, a step's
+#: CP-SAT time (seconds); small steps, many of them, did best at Kent and Somerset scale
+GROUP = 6
+WAITING = 10
+STEP_SECONDS = 0.1
 
 
 @dataclass
@@ -114,24 +135,33 @@ class PatternPool:
         return len(self.person)
 
 
-def _classes(o: PersonOptions, settings: Settings) -> list[_Class]:
+def _classes(o: PersonOptions, settings: Settings, room: np.ndarray | None = None) -> list[_Class]:
+    """A person's day classes as arrays; with ``room``, each list keeps only the providers
+    whose room could take that role's load on its own (no integer matching can use the rest)."""
     out = []
     for k, cls in enumerate(o.classes):
         use_cover = o.needs_cover or settings.allow_without_cover
+        a = load_units(cls.provider_hours)
+        b = load_units(cls.partner_hours)
+        r = load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
+        vs = np.asarray(cls.providers, dtype=np.int64)
+        ws = np.asarray(cls.partners if cls.missing else [], dtype=np.int64)
+        cs = np.asarray(cls.covers if use_cover else [], dtype=np.int64)
+        if room is not None:
+            vs = vs[room[vs] >= a]
+            cs = cs[room[cs] >= r]
+            if len(ws):
+                ws = ws[room[ws] >= b]
+                if not len(ws):  # a partner is needed and none could take the rest
+                    vs = vs[:0]
         out.append(
             _Class(
-                k,
-                np.asarray(cls.providers, dtype=np.int64),
-                np.asarray(cls.partners if cls.missing else [], dtype=np.int64),
-                np.asarray(cls.covers if use_cover else [], dtype=np.int64),
-                load_units(cls.provider_hours),
-                load_units(cls.partner_hours),
-                load_units(cover_reserve(cls.provider_hours, settings.absence_rate)),
+                k, vs, ws, cs, a, b, r,
                 settings.allow_without_cover or not o.needs_cover,
                 cls.provider_hours,
                 cls.partner_hours,
             )
-        )
+        )  # fmt: skip
     return out
 
 
@@ -350,7 +380,7 @@ def solve_by_columns(
                 "bound": sum(weight.values()), "lp_converged": False, "proven": False,
                 "columns": 0, "iterations": 0}  # fmt: skip
 
-    classes = {p: _classes(options[p], settings) for p in people_idx}
+    classes = {p: _classes(options[p], settings, room) for p in people_idx}
     if time.perf_counter() > lp_deadline or stop():
         return out_of_time()
     pool = PatternPool()
@@ -373,10 +403,81 @@ def solve_by_columns(
                 pool.add(p, cls.k, v, w, c)
         g = start.get(p)
         if g is not None:
-            k = next(i for i, cls in enumerate(classes[p]) if g.provider in cls.providers.tolist())
+            k = _class_of(classes[p], g)
             pool.add(p, k, g.provider, g.partner, g.cover)
     if time.perf_counter() > lp_deadline or stop():
         return out_of_time()
+    int_deadline = t0 + 0.9 * (deadline - t0)
+    search = None
+    if not complete:  # the local search starts now, beside the column generation
+        search = _LocalSearch(
+            people_idx, weight, classes, room, settings, start, options, provider_xy,
+            say=say, stop=stop,
+        )  # fmt: skip
+        search.run(max(1, settings.workers - 1), int_deadline)
+    try:
+        return _columns_then_integer(
+            t0, deadline, lp_deadline, int_deadline, people_idx, options, room, settings, start,
+            weight, classes, pool, complete, search, say, stop,
+        )  # fmt: skip
+    except BaseException:
+        if search is not None:
+            search.halt()
+        raise
+
+
+def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, options, room,
+                          settings, start, weight, classes, pool, complete, search, say,
+                          stop) -> dict:  # fmt: skip
+    """The column generation, then the integer matching (:func:`solve_by_columns`)."""
+    bound, iterations, converged, lp_x = _relaxation(
+        people_idx, weight, classes, room, pool, lp_deadline, stop
+    )
+    if say is not None:
+        say(
+            f"  no matching can do better than {bound:,.0f} urgency-weighted hours"
+            + ("" if converged else " (a loose bound: too little time to tighten it)")
+            + f" [linear relaxation, {iterations} rounds, {len(pool):,} patterns]"
+        )
+    # --- integer matching over the pool ----------------------------------------------------
+    if complete:  # every pattern is in the pool: CP-SAT solves the full model itself
+        hint = max((start, _round(pool, lp_x, people_idx, weight, classes, room)),
+                   key=lambda s: sum(weight[p] for p in s))  # fmt: skip
+        chosen, proven = _integer(
+            pool, people_idx, weight, classes, room, settings, hint,
+            deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete,
+        )  # fmt: skip
+    else:
+        # the LP's rounding, if better than the search's best so far, is searched on from
+        hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
+        search.offer(hint)
+        if settings.workers > 1:
+            search.run(1, int_deadline)  # the column generation's core is free now
+        chosen = search.result()
+        proven = False
+    value = sum(weight[p] for p in chosen)
+    if value < sum(weight[p] for p in hint):
+        chosen, value, proven = hint, sum(weight[p] for p in hint), False
+    if proven:  # CP-SAT's optimum over every pattern: the full model's optimum
+        bound = value
+    proven = proven or value >= bound - 1e-6
+    # --- shortest journeys for the same people ----------------------------------------------
+    if not stop():
+        chosen = _shorten(pool, chosen, options, classes, room, settings, deadline)
+    return {
+        "matches": chosen,
+        "objective": value,
+        "bound": max(bound, value),
+        "lp_converged": converged or complete,
+        "proven": proven,
+        "columns": len(pool),
+        "iterations": iterations,
+    }
+
+
+def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop):
+    """Column generation from the patterns in ``pool`` (grown in place) until no pattern
+    prices out or ``lp_deadline``: (bound, rounds, converged, the LP's pattern values)."""
     used = sorted({u for j in range(len(pool)) for u, _ in _loads(pool, j, classes)})
     providers = np.array(sorted(set(used) | {int(u) for p in people_idx for cls in classes[p]
                                              for u in np.concatenate([cls.providers, cls.partners,
@@ -424,55 +525,55 @@ def solve_by_columns(
             bound = min(bound, lp_value)
             break
         master.add([column(j) for j in new])
-    if say is not None:
-        say(
-            f"  no matching can do better than {bound:,.0f} urgency-weighted hours"
-            + ("" if converged else " (a loose bound: too little time to tighten it)")
-            + f" [linear relaxation, {iterations} rounds, {len(pool):,} patterns]"
-        )
     lp_x = master.values() if iterations else np.zeros(len(pool))
-    # --- integer matching over the pool ----------------------------------------------------
-    if complete:  # every pattern is in the pool: CP-SAT solves the full model itself
-        hint = max((start, _round(pool, lp_x, people_idx, weight, classes, room)),
-                   key=lambda s: sum(weight[p] for p in s))  # fmt: skip
-        chosen, proven = _integer(
-            pool, people_idx, weight, classes, room, settings, hint,
-            deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete,
-        )  # fmt: skip
-    elif time.perf_counter() >= t0 + 0.8 * (deadline - t0) or stop():
-        # no time left for the integer phase (a very large list): keep the greedy matching
-        hint = chosen = dict(start)
-        proven = False
-    else:
-        int_deadline = t0 + 0.88 * (deadline - t0)
-        for p in people_idx:
-            _near_patterns(pool, p, classes[p])
-            if time.perf_counter() > int_deadline:
-                break
-        hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
-        chosen = _lns(
-            pool, people_idx, weight, classes, room, settings, hint, options, provider_xy,
-            deadline=int_deadline, say=say, stop=stop,
-        )  # fmt: skip
-        proven = False
-    value = sum(weight[p] for p in chosen)
-    if value < sum(weight[p] for p in hint):
-        chosen, value, proven = hint, sum(weight[p] for p in hint), False
-    if proven:  # CP-SAT's optimum over every pattern: the full model's optimum
-        bound = value
-    proven = proven or value >= bound - 1e-6
-    # --- shortest journeys for the same people ----------------------------------------------
-    if not stop():
-        chosen = _shorten(pool, chosen, options, classes, room, settings, deadline)
-    return {
-        "matches": chosen,
-        "objective": value,
-        "bound": max(bound, value),
-        "lp_converged": converged or complete,
-        "proven": proven,
-        "columns": len(pool),
-        "iterations": iterations,
-    }
+    return bound, iterations, converged, lp_x
+
+
+def relaxation_bound(
+    options: list[PersonOptions],
+    room: np.ndarray,
+    settings: Settings,
+    *,
+    fit: bool = True,
+    seconds: float = 3600.0,
+) -> tuple[float, bool]:
+    """The bound of the linear relaxation of the full model, by column generation alone (no
+    integer matching): for benchmarks, which measure a matching against it.
+
+    Parameters
+    ----------
+    options
+        Every person's candidates, every eligible provider kept.
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate`` and ``allow_without_cover``.
+    fit
+        Leave out the patterns that could not fit in a provider's whole room (gapmap's model,
+        module docstring); False keeps them (a weaker relaxation, for comparison).
+    seconds
+        Time allowed.
+
+    Returns
+    -------
+    (float, bool)
+        The bound (urgency-weighted hours) and whether the column generation converged (then
+        it is the LP optimum; otherwise still a valid bound).
+    """
+    people_idx = [o.person for o in options if not o.reason]
+    weight = {p: options[p].priority * options[p].hours for p in people_idx}
+    classes = {p: _classes(options[p], settings, room if fit else None) for p in people_idx}
+    pool = PatternPool()
+    zero = np.zeros(len(room))
+    for p in people_idx:
+        for cls in classes[p]:
+            _, v, w, c = price_patterns(cls, zero)
+            if v >= 0:
+                pool.add(p, cls.k, v, w, c)
+    bound, _, converged, _ = _relaxation(
+        people_idx, weight, classes, room, pool, time.perf_counter() + seconds, lambda: False
+    )
+    return bound, converged
 
 
 def _round(pool, lp_x, people_idx, weight, classes, room) -> dict[int, Match]:
@@ -501,142 +602,344 @@ def _take(pool: PatternPool, j: int, classes, left: np.ndarray) -> bool:
     return True
 
 
-def _near_patterns(pool: PatternPool, p: int, classes: list[_Class]) -> None:
-    """Add a person's nearest patterns (up to 4 providers × 3 partners × 2 covers a class):
-    room for the local search to move people between nearby providers."""
-    for cls in classes:
-        ws = cls.partners[:3].tolist() if len(cls.partners) else [-1]
-        cs = [] if cls.cover_optional else cls.covers[:5].tolist()
-        for v in cls.providers[:4].tolist():
-            for w in ws:
-                if w == v:
-                    continue
-                if cls.cover_optional:
-                    pool.add(p, cls.k, v, w, -1)
-                    continue
-                for c in [c for c in cs if c != v and c != w][:2]:
-                    pool.add(p, cls.k, v, w, c)
-
-
 def _start(pool, lp_x, people_idx, weight, classes, room, options, start) -> dict[int, Match]:
-    """The better of the greedy matching and the LP's choices (each person's largest pattern
-    above one half, most certain first) completed greedily from the pool."""
+    """The better of the greedy matching and a rounding of the LP: each person's largest
+    pattern of value at least one half, most certain first, while room lasts; then everyone
+    else, most urgent first (the LP's favourites, then the longest hours, first among equals),
+    each given the way that fits most tightly in what is left (best fit)."""
     left = room.astype(np.int64).copy()
     chosen: dict[int, Match] = {}
+    in_lp: dict[int, float] = {}
     by_person: dict[int, list[int]] = {}
-    for j in np.flatnonzero(lp_x > 0.5).tolist():
+    for j in np.flatnonzero(lp_x > 1e-6).tolist():
         by_person.setdefault(pool.person[j], []).append(j)
+        in_lp[pool.person[j]] = in_lp.get(pool.person[j], 0.0) + float(lp_x[j])
     picks = sorted(((max(js, key=lambda j: lp_x[j])) for js in by_person.values()),
                    key=lambda j: -lp_x[j])  # fmt: skip
     for j in picks:
-        if _take(pool, j, classes, left):
+        if lp_x[j] >= 0.5 and _take(pool, j, classes, left):
             chosen[pool.person[j]] = _match(pool, j, classes)
-    per_person: dict[int, list[int]] = {}
-    for j in range(len(pool)):
-        per_person.setdefault(pool.person[j], []).append(j)
-    for p in sorted(people_idx, key=lambda p: (-options[p].priority, options[p].hours, p)):
-        if p in chosen:
-            continue
-        dist = options[p].distance
-        for j in sorted(
-            per_person.get(p, []), key=lambda j: sum(dist[u] for u, _ in _loads(pool, j, classes))
-        ):
-            if _take(pool, j, classes, left):
-                chosen[p] = _match(pool, j, classes)
-                break
+    rest = sorted(
+        (p for p in people_idx if p not in chosen),
+        key=lambda p: (-options[p].priority, -in_lp.get(p, 0.0), -options[p].hours, p),
+    )
+    for p in rest:
+        way = _best_fit(classes[p], left)
+        if way is not None:
+            k, v, w, c = way
+            for u, load in _pattern_loads(classes[p][k], v, w, c):
+                left[u] -= load
+            cls = classes[p][k]
+            chosen[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
     return max((start, chosen), key=lambda s: sum(weight[p] for p in s))
 
 
-def _lns(pool, people_idx, weight, classes, room, settings, start, options, provider_xy, *,
-         deadline, say, stop) -> dict[int, Match]:  # fmt: skip
-    """Large-neighbourhood search: free the people of a few nearby providers (and the most
-    urgent unmatched people who could use them), re-solve them with CP-SAT in the room the
-    others leave, keep any improvement; repeat until the deadline."""
-    import random
+def _best_fit(classes: list[_Class], left: np.ndarray):
+    """The way of matching a person that leaves least room unused at the provider and partner
+    it fills (covers: the tightest that fits), or None when nothing fits."""
+    best, best_slack = None, None
+    for cls in classes:
+        vs = [u for u in cls.providers.tolist() if left[u] >= cls.a]
+        ws = [u for u in cls.partners.tolist() if left[u] >= cls.b] if len(cls.partners) else [-1]
+        cs = [-1] if cls.cover_optional else [u for u in cls.covers.tolist() if left[u] >= cls.r]
+        if not (vs and ws and cs):
+            continue
+        vs = sorted(vs, key=lambda u: left[u])[:3]
+        ws = sorted(ws, key=lambda u: left[u])[:3] if ws[0] >= 0 else ws
+        cs = sorted(cs, key=lambda u: left[u])[:3] if cs[0] >= 0 else cs
+        for v in vs:
+            for w in ws:
+                if w == v:
+                    continue
+                c = next((c for c in cs if c < 0 or c not in (v, w)), None)
+                if c is None:
+                    continue
+                slack = left[v] - cls.a + (left[w] - cls.b if w >= 0 else 0)
+                if best_slack is None or slack < best_slack:
+                    best, best_slack = (cls.k, v, w, c), slack
+    return best
 
-    from scipy.spatial import cKDTree
 
-    per_person: dict[int, list[int]] = {}
-    touch: dict[int, set[int]] = {}
-    loads = [_loads(pool, j, classes) for j in range(len(pool))]
-    for j in range(len(pool)):
-        p = pool.person[j]
-        per_person.setdefault(p, []).append(j)
-        for u, _ in loads[j]:
-            touch.setdefault(u, set()).add(p)
-    index_of = {}
-    for p, m in start.items():
-        found = next(
-            (j for j in per_person.get(p, ())
-             if (pool.v[j], pool.w[j], pool.c[j]) == (m.provider, m.partner, m.cover)),
-            None,
-        )  # fmt: skip
-        if found is not None:
-            j = found
+def _pattern_loads(cls: _Class, v: int, w: int, c: int) -> list[tuple[int, int]]:
+    out = [(v, cls.a)]
+    if w >= 0:
+        out.append((w, cls.b))
+    if c >= 0:
+        out.append((c, cls.r))
+    return out
+
+
+def _class_of(classes: list[_Class], m: Match) -> int:
+    """The day class a match belongs to (its provider and partner are eligible in it)."""
+    for k, cls in enumerate(classes):
+        if m.provider in cls.providers.tolist() and (
+            m.partner < 0 or m.partner in cls.partners.tolist()
+        ):
+            return k
+    raise ValueError("a match outside the person's classes")  # a bug, never the user's
+
+
+class _LocalSearch:
+    """Large-neighbourhood search over the integer matching (module docstring, "Local search").
+
+    Each step takes a small group G of providers: every other step the providers an unmatched
+    person could use (that person drawn with odds rising steeply with urgency), otherwise a
+    provider and its nearest neighbours. It frees everyone whose match touches G and adds the
+    most urgent waiting people who could use G; builds each freed or waiting person's ways of
+    being matched in G (provider and partner in G, or the partner and cover anywhere with room
+    left); and lets CP-SAT choose the best of them within the room the others leave. An equal
+    or better answer is kept (equal ones let the search move sideways).
+
+    Steps run in background threads (CP-SAT solves without Python's lock, so the threads and
+    the column generation share the cores); a step's answer is kept only if nothing it relied
+    on changed meanwhile. :meth:`offer` swaps in a better matching found elsewhere (the LP's
+    rounding).
+    """
+
+    def __init__(self, people_idx, weight, classes, room, settings, start, options,
+                 provider_xy, *, say, stop):  # fmt: skip
+        import threading
+
+        from scipy.spatial import cKDTree
+
+        self.weight, self.classes, self.room, self.settings = weight, classes, room, settings
+        self.say, self.stop = say, stop
+        self.urgency = {p: options[p].priority for p in people_idx}
+        self.users: dict[int, list[int]] = {}
+        for p in people_idx:
+            for u in {u for c in classes[p] for u in c.providers.tolist() + c.partners.tolist()}:
+                self.users.setdefault(u, []).append(p)
+        self.hopeful = [p for p in people_idx
+                        if any(len(c.providers) and (c.cover_optional or len(c.covers))
+                               for c in classes[p])]  # fmt: skip
+        self.providers = sorted(self.users)
+        self.xy = provider_xy
+        self.tree = cKDTree(provider_xy[self.providers]) if self.providers else None
+        self.lock = threading.Lock()
+        self.threads: list = []
+        self.solvers: set = set()  # the solves under way (to halt them)
+        self.halted = False
+        self.steps = self.gains = 0
+        self.said = time.perf_counter()
+        self._reset(start)
+
+    # --- state (callers hold the lock) ----------------------------------------------------
+    def _reset(self, matching: dict[int, Match]) -> None:
+        self.left = self.room.astype(np.int64).copy()
+        self.holders: dict[int, set[int]] = {}
+        self.sol: dict[int, tuple[int, int, int, int]] = {}
+        for p, m in matching.items():
+            self._put(p, (_class_of(self.classes[p], m), m.provider, m.partner, m.cover))
+        self.value = sum(self.weight[p] for p in self.sol)
+
+    def _loads(self, p, way):
+        return _pattern_loads(self.classes[p][way[0]], *way[1:])
+
+    def _put(self, p, way):
+        self.sol[p] = way
+        for u, load in self._loads(p, way):
+            self.left[u] -= load
+            self.holders.setdefault(u, set()).add(p)
+
+    def _free(self, p):
+        for u, load in self._loads(p, self.sol.pop(p)):
+            self.left[u] += load
+            self.holders[u].discard(p)
+
+    # --- the public side --------------------------------------------------------------------
+    def run(self, threads: int, deadline: float) -> None:
+        """Start ``threads`` more searching threads, each until ``deadline``."""
+        import threading
+
+        if not self.providers:
+            return
+        for _ in range(threads):
+            t = threading.Thread(target=self._worker, args=(len(self.threads), deadline),
+                                 daemon=True)  # fmt: skip
+            self.threads.append(t)
+            t.start()
+
+    def offer(self, matching: dict[int, Match]) -> bool:
+        """Search on from ``matching`` if it is better than the best so far."""
+        with self.lock:
+            if sum(self.weight[p] for p in matching) <= self.value + 1e-9:
+                return False
+            self._reset(matching)
+            return True
+
+    def halt(self) -> None:
+        """Stop every thread now (their solves too) and wait for them: the process is
+        leaving (a second Ctrl+C, an error), and must not leave a solver running."""
+        with self.lock:
+            self.halted = True
+            for solver in self.solvers:
+                solver.stop_search()
+        for t in self.threads:
+            t.join()
+
+    def result(self) -> dict[int, Match]:
+        """Wait for the threads; the best matching found."""
+        try:
+            for t in self.threads:
+                t.join()
+        except BaseException:  # e.g. a second Ctrl+C while waiting
+            self.halt()
+            raise
+        if self.say is not None:
+            self.say(f"  improved {self.gains} times in {self.steps} tries: "
+                     f"{self.value:,.0f} urgency-weighted hours")  # fmt: skip
+        out = {}
+        for p, (k, v, w, c) in self.sol.items():
+            cls = self.classes[p][k]
+            out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
+        return out
+
+    # --- one step ---------------------------------------------------------------------------
+    def _group(self, rng, n: int):
+        """A group of providers to re-solve, and the waiting person it was drawn for."""
+        if n % 2 == 0:
+            waiting = [p for p in self.hopeful if p not in self.sol]
+            if waiting:
+                who = rng.choices(waiting, weights=[self.urgency[p] ** 3 for p in waiting])[0]
+                near: set[int] = set()
+                for cls in self.classes[who]:
+                    near |= set(cls.providers[:3].tolist()) | set(cls.partners[:2].tolist())
+                return set(rng.sample(sorted(near), min(len(near), GROUP))), who
+        at = self.xy[self.providers[rng.randrange(len(self.providers))]]
+        _, near = self.tree.query(at, k=min(rng.randint(3, GROUP), len(self.providers)))
+        return {self.providers[i] for i in np.atleast_1d(near).tolist()}, None
+
+    def _model(self, rng, n: int):
+        """One neighbourhood's CP-SAT model: (model, choices, freed)."""
+        group, who = self._group(rng, n)
+        sol, weight = self.sol, self.weight
+        freed = {p: sol[p] for p in set().union(*(self.holders.get(u, set()) for u in group))}
+        waiting = list({p for u in group for p in self.users.get(u, ()) if p not in sol} - {who})
+        rng.shuffle(waiting)
+        waiting.sort(key=lambda p: -self.urgency[p])
+        people = sorted(freed) + ([who] if who is not None else []) + waiting[:WAITING]
+        room_now = self.left.copy()
+        for p, way in freed.items():
+            for u, load in self._loads(p, way):
+                room_now[u] += load
+        model = cp_model.CpModel()
+        choices: list[tuple[int, tuple, object]] = []
+        per_person: dict[int, list] = {}
+        per_provider: dict[int, list] = {}
+        for p in people:
+            for way in _ways_in(self.classes[p], group, room_now, sol.get(p)):
+                x = model.new_bool_var("")
+                choices.append((p, way, x))
+                per_person.setdefault(p, []).append(x)
+                for u, load in self._loads(p, way):
+                    per_provider.setdefault(u, []).append((x, load))
+                model.add_hint(x, sol.get(p) == way)
+        for xs in per_person.values():
+            model.add_at_most_one(xs)
+        for u, terms in per_provider.items():
+            if sum(load for _, load in terms) > room_now[u]:
+                model.add(sum(x * load for x, load in terms) <= int(room_now[u]))
+        model.maximize(sum(x * round(100 * weight[p]) for p, _, x in choices))
+        return model, choices, freed
+
+    def _commit(self, picked, freed) -> bool:
+        """Replace the freed people's matches by ``picked`` if nothing they rely on changed
+        meanwhile (another thread's step) and every provider's room still holds them."""
+        sol = self.sol
+        if any(sol.get(p) != way for p, way in freed.items()):
+            return False
+        if any(p in sol and p not in freed for p, _ in picked):
+            return False
+        need: dict[int, int] = {}
+        for p, way in picked:
+            for u, load in self._loads(p, way):
+                need[u] = need.get(u, 0) + load
+        for p, way in freed.items():
+            for u, load in self._loads(p, way):
+                need[u] = need.get(u, 0) - load
+        if any(self.left[u] < extra for u, extra in need.items()):
+            return False
+        for p in freed:
+            self._free(p)
+        for p, way in picked:
+            self._put(p, way)
+        return True
+
+    def _worker(self, index: int, deadline: float) -> None:
+        import random
+
+        rng = random.Random(self.settings.seed + 7919 * index)
+        while time.perf_counter() < deadline - 0.15 and not self.stop() and not self.halted:
+            with self.lock:
+                n = self.steps
+                self.steps += 1
+                model, choices, freed = self._model(rng, n)
+            if not choices:
+                continue
+            seconds = min(STEP_SECONDS, deadline - time.perf_counter() - 0.1)
+            solver = _solver(self.settings, seconds, workers=1)
+            solver.parameters.random_seed = n
+            with self.lock:
+                if self.halted:
+                    return
+                self.solvers.add(solver)
+            status = solver.solve(model)  # without the lock: threads solve side by side
+            with self.lock:
+                self.solvers.discard(solver)
+            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                continue
+            picked = [(p, way) for p, way, x in choices if solver.value(x)]
+            new = sum(self.weight[p] for p, _ in picked)
+            old = sum(self.weight[p] for p in freed)
+            with self.lock:
+                if new >= old - 1e-9 and self._commit(picked, freed):
+                    self.gains += new > old + 1e-9
+                    self.value += new - old
+                if self.say is not None and time.perf_counter() - self.said > 5:
+                    self.said = time.perf_counter()
+                    self.say(f"  improving: {self.value:,.0f} urgency-weighted hours so far "
+                             f"({self.steps} tries)")  # fmt: skip
+
+
+def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, most: int = 8):
+    """A person's ways of being matched in a group of providers: the provider (or, failing
+    that, the partner) in the group; partners and covers in the group or, nearest first, a few
+    with room enough anywhere; plus their present match ``own``."""
+    out = {own} if own is not None else set()
+    for cls in classes:
+        vs = [u for u in cls.providers.tolist() if u in group and room[u] >= cls.a]
+        if len(cls.partners):
+            ws = [u for u in cls.partners.tolist() if u in group and room[u] >= cls.b]
+            if not vs:  # the partner in the group, the provider anywhere
+                vs = [u for u in cls.providers.tolist() if room[u] >= cls.a][:2]
+            else:
+                ws += [u for u in cls.partners.tolist() if u not in group and room[u] >= cls.b][:2]
         else:
-            k = next(k for k, c in enumerate(classes[p]) if m.provider in c.providers.tolist())
-            j = pool.add(p, k, m.provider, m.partner, m.cover)
-            per_person.setdefault(p, []).append(j)
-            loads.append(_loads(pool, j, classes))
-            for u, _ in loads[j]:
-                touch.setdefault(u, set()).add(p)
-        index_of[p] = j
-    sol = dict(index_of)
-    providers = sorted(touch)
-    coords = provider_xy[providers]
-    tree = cKDTree(coords)
-    rng = random.Random(settings.seed)
-    value = sum(weight[p] for p in sol)
-    steps = gains = 0
-    last_gain = 0
-    # a local optimum: no gain in as many tries as there are providers to start from (and 50)
-    patience = max(50, 2 * len(providers))
-    last_say = time.perf_counter()
-    while time.perf_counter() < deadline - 0.3 and not stop() and steps - last_gain < patience:
-        seed = rng.randrange(len(providers))
-        _, near = tree.query(coords[seed], k=min(6, len(providers)))
-        group = {providers[i] for i in np.atleast_1d(near).tolist()}
-        around: set[int] = set()
-        for u in group:
-            around |= touch.get(u, set())
-        matched = {p for p in around if p in sol and any(u in group for u, _ in loads[sol[p]])}
-        waiting = sorted((p for p in around if p not in sol), key=lambda p: -weight[p])[:40]
-        freed = matched | set(waiting)
-        if not freed:
+            ws = [-1]
+        if not vs or not ws:
             continue
-        left = room.astype(np.int64).copy()
-        for p, j in sol.items():
-            if p not in freed:
-                for u, load in loads[j]:
-                    left[u] -= load
-        model, lam = _pattern_model(
-            pool, [j for p in freed for j in per_person.get(p, [])], classes, left
-        )
-        model.maximize(sum(var * round(100 * weight[pool.person[j]]) for j, var in lam.items()))
-        for j, var in lam.items():
-            model.add_hint(var, sol.get(pool.person[j]) == j)
-        solver = _solver(settings, min(0.3, max(0.05, deadline - time.perf_counter() - 0.2)))
-        status = solver.solve(model)
-        steps += 1
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            continue
-        new = sum(weight[pool.person[j]] for j, var in lam.items() if solver.value(var))
-        old = sum(weight[p] for p in freed if p in sol)
-        if new > old + 1e-9:
-            for p in freed:
-                sol.pop(p, None)
-            for j, var in lam.items():
-                if solver.value(var):
-                    sol[pool.person[j]] = j
-            value += new - old
-            gains += 1
-            last_gain = steps
-        if say is not None and time.perf_counter() - last_say > 5:
-            last_say = time.perf_counter()
-            say(f"  improving: {value:,.0f} urgency-weighted hours so far ({steps} tries)")
-    if say is not None:
-        say(f"  improved {gains} times in {steps} tries: {value:,.0f} urgency-weighted hours")
-    return {p: _match(pool, j, classes) for p, j in sol.items()}
+        if cls.cover_optional:
+            cs = [-1]
+        else:
+            cs = [u for u in cls.covers.tolist() if u in group and room[u] >= cls.r]
+            cs += [u for u in cls.covers.tolist() if u not in group and room[u] >= cls.r][:3]
+        n = 0
+        for v in vs:
+            for w in ws:
+                if w == v:
+                    continue
+                for c in cs:
+                    if c >= 0 and (c == v or c == w):
+                        continue
+                    out.add((cls.k, v, w, c))
+                    n += 1
+                    if n >= most:
+                        break
+                if n >= most:
+                    break
+            if n >= most:
+                break
+    return out
 
 
 def _match(pool: PatternPool, j: int, classes) -> Match:
@@ -644,11 +947,11 @@ def _match(pool: PatternPool, j: int, classes) -> Match:
     return Match(pool.v[j], pool.w[j], pool.c[j], cls.provider_hours, cls.partner_hours)
 
 
-def _solver(settings: Settings, seconds: float) -> cp_model.CpSolver:
+def _solver(settings: Settings, seconds: float, workers: int | None = None) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = max(0.2, seconds)
-    prm.num_workers = settings.workers
+    prm.max_time_in_seconds = max(0.05 if workers == 1 else 0.2, seconds)
+    prm.num_workers = workers or settings.workers
     prm.random_seed = settings.seed
     prm.catch_sigint_signal = False  # Ctrl+C is gapmap's to handle (stop and keep the best)
     return solver
@@ -711,7 +1014,7 @@ def _shorten(pool, chosen, options, classes, room, settings, deadline) -> dict[i
     near = PatternPool()
     own = {}
     for p, m in chosen.items():
-        k_own = next(k for k, cls in enumerate(classes[p]) if m.provider in cls.providers.tolist())
+        k_own = _class_of(classes[p], m)
         own[p] = near.add(p, k_own, m.provider, m.partner, m.cover)
         for cls in classes[p]:
             vs = cls.providers[:3].tolist()
