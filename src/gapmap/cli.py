@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from dataclasses import fields, replace
@@ -368,6 +369,10 @@ def _gaps(study, args, title: str, out: Path):
     return result
 
 
+class _LeaveNow(KeyboardInterrupt):
+    """A second Ctrl+C during matching: leave without writing anything."""
+
+
 def _match(study, args, out: Path):
     import signal
 
@@ -380,14 +385,16 @@ def _match(study, args, out: Path):
         f"(time limit {study.settings.match_time_limit_s:g} s; Ctrl+C stops early and keeps "
         "the best matching found so far) ..."
     )
+    # time to check and write: a second, and about 5 s more per 100,000 people (measured)
+    reserve = 1.0 + len(study.people) / 20_000
     deadline = getattr(args, "started", time.perf_counter()) + (
-        study.settings.match_time_limit_s - 1.0  # a second to check and write
+        study.settings.match_time_limit_s - reserve
     )
     asked = {"stop": False}
 
     def on_interrupt(signum, frame):  # first Ctrl+C: stop and keep; second: leave
         if asked["stop"]:
-            raise KeyboardInterrupt
+            raise _LeaveNow
         asked["stop"] = True
         _note("  stopping: keeping the best matching found so far (Ctrl+C again to leave "
               "without writing anything) ...")  # fmt: skip
@@ -973,10 +980,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return EXIT_OK
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _note(
             "gapmap: interrupted; outputs already written are complete, the rest were not written"
         )
+        if isinstance(exc, _LeaveNow):
+            # leave at once: the solvers' own threads (HiGHS, CP-SAT) may still be winding
+            # down, and a normal exit could meet one still joinable and abort (exit -6)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_ERROR)
         return EXIT_ERROR
     except Exception as exc:  # anything else is our bug or the machine's problem, not the user's
         if debug:

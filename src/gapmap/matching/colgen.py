@@ -380,7 +380,11 @@ def solve_by_columns(
                 "bound": sum(weight.values()), "lp_converged": False, "proven": False,
                 "columns": 0, "iterations": 0}  # fmt: skip
 
-    classes = {p: _classes(options[p], settings, room) for p in people_idx}
+    classes = {}
+    for i, p in enumerate(people_idx):
+        classes[p] = _classes(options[p], settings, room)
+        if i % 2000 == 1999 and (time.perf_counter() > lp_deadline or stop()):
+            return out_of_time()  # a very long list: no time even to set it out
     if time.perf_counter() > lp_deadline or stop():
         return out_of_time()
     pool = PatternPool()
@@ -431,7 +435,7 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
                           stop) -> dict:  # fmt: skip
     """The column generation, then the integer matching (:func:`solve_by_columns`)."""
     bound, iterations, converged, lp_x = _relaxation(
-        people_idx, weight, classes, room, pool, lp_deadline, stop
+        people_idx, weight, classes, room, pool, lp_deadline, stop, say
     )
     if say is not None:
         say(
@@ -475,9 +479,10 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
     }
 
 
-def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop):
+def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop, say=None):
     """Column generation from the patterns in ``pool`` (grown in place) until no pattern
     prices out or ``lp_deadline``: (bound, rounds, converged, the LP's pattern values)."""
+    said = time.perf_counter()
     used = sorted({u for j in range(len(pool)) for u, _ in _loads(pool, j, classes)})
     providers = np.array(sorted(set(used) | {int(u) for p in people_idx for cls in classes[p]
                                              for u in np.concatenate([cls.providers, cls.partners,
@@ -520,12 +525,20 @@ def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop):
                 if j == before:
                     new.append(j)
         bound = min(bound, lagrange)
+        if say is not None and time.perf_counter() - said > 5:
+            said = time.perf_counter()
+            say(f"  working out the best possible: at most {bound:,.0f} urgency-weighted hours "
+                f"so far ({iterations} rounds)")  # fmt: skip
         if not new:
             converged = True
             bound = min(bound, lp_value)
             break
         master.add([column(j) for j in new])
     lp_x = master.values() if iterations else np.zeros(len(pool))
+    # HiGHS's worker threads end now, not at the process's exit: left to then, an exit by a
+    # second Ctrl+C could find them still joinable ("terminate called without an active
+    # exception", exit code -6)
+    master.h.resetGlobalScheduler(True)
     return bound, iterations, converged, lp_x
 
 
@@ -779,9 +792,14 @@ class _LocalSearch:
 
     def result(self) -> dict[int, Match]:
         """Wait for the threads; the best matching found."""
-        try:
+        try:  # progress is said here, never from the threads (they may outlive a crash)
             for t in self.threads:
-                t.join()
+                while t.is_alive():
+                    t.join(timeout=0.25)
+                    if self.say is not None and time.perf_counter() - self.said > 5:
+                        self.said = time.perf_counter()
+                        self.say(f"  improving: {self.value:,.0f} urgency-weighted hours so "
+                                 f"far ({self.steps} tries)")  # fmt: skip
         except BaseException:  # e.g. a second Ctrl+C while waiting
             self.halt()
             raise
@@ -895,10 +913,6 @@ class _LocalSearch:
                 if new >= old - 1e-9 and self._commit(picked, freed):
                     self.gains += new > old + 1e-9
                     self.value += new - old
-                if self.say is not None and time.perf_counter() - self.said > 5:
-                    self.said = time.perf_counter()
-                    self.say(f"  improving: {self.value:,.0f} urgency-weighted hours so far "
-                             f"({self.steps} tries)")  # fmt: skip
 
 
 def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, most: int = 8):
