@@ -819,10 +819,10 @@ class _LocalSearch:
             waiting = [p for p in self.hopeful if p not in self.sol]
             if waiting:
                 who = rng.choices(waiting, weights=[self.urgency[p] ** 3 for p in waiting])[0]
-                near: set[int] = set()
+                usable: set[int] = set()
                 for cls in self.classes[who]:
-                    near |= set(cls.providers[:3].tolist()) | set(cls.partners[:2].tolist())
-                return set(rng.sample(sorted(near), min(len(near), GROUP))), who
+                    usable |= set(cls.providers[:3].tolist()) | set(cls.partners[:2].tolist())
+                return set(rng.sample(sorted(usable), min(len(usable), GROUP))), who
         at = self.xy[self.providers[rng.randrange(len(self.providers))]]
         _, near = self.tree.query(at, k=min(rng.randint(3, GROUP), len(self.providers)))
         return {self.providers[i] for i in np.atleast_1d(near).tolist()}, None
