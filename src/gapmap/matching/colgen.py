@@ -215,6 +215,17 @@ def price_patterns(cls: _Class, pi: np.ndarray) -> tuple[float, int, int, int]:
     return best
 
 
+def _seed_pool(pool: PatternPool, people_idx, classes, n_providers: int) -> None:
+    """The first patterns: each person's cheapest of each day class at zero prices (the
+    nearest providers that fit)."""
+    zero = np.zeros(n_providers)
+    for p in people_idx:
+        for cls in classes[p]:
+            _, v, w, c = price_patterns(cls, zero)
+            if v >= 0:
+                pool.add(p, cls.k, v, w, c)
+
+
 def _enumerate(classes: list[_Class]) -> list[tuple[int, int, int, int]]:
     """Every pattern of a person (small instances only)."""
     out = []
@@ -404,12 +415,8 @@ def solve_by_columns(
         for p in people_idx:
             for k, v, w, c in _enumerate(classes[p]):
                 pool.add(p, k, v, w, c)
-    zero = np.zeros(len(room))
+    _seed_pool(pool, people_idx, classes, len(room))
     for p in people_idx:
-        for cls in classes[p]:
-            cost, v, w, c = price_patterns(cls, zero)
-            if v >= 0:
-                pool.add(p, cls.k, v, w, c)
         g = start.get(p)
         if g is not None:
             k = _class_of(classes[p], g)
@@ -585,12 +592,7 @@ def relaxation_bound(
     weight = {p: options[p].priority * options[p].hours for p in people_idx}
     classes = {p: _classes(options[p], settings, room if fit else None) for p in people_idx}
     pool = PatternPool()
-    zero = np.zeros(len(room))
-    for p in people_idx:
-        for cls in classes[p]:
-            _, v, w, c = price_patterns(cls, zero)
-            if v >= 0:
-                pool.add(p, cls.k, v, w, c)
+    _seed_pool(pool, people_idx, classes, len(room))
     bound, _, converged, _ = _relaxation(
         people_idx, weight, classes, room, pool, time.perf_counter() + seconds, lambda: False
     )
