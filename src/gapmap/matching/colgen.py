@@ -264,14 +264,19 @@ def new_highs():
     return h
 
 
+def _pattern_loads(cls: _Class, v: int, w: int, c: int) -> list[tuple[int, int]]:
+    """A pattern's load on each provider it names, in hundredths of an hour."""
+    out = [(v, cls.a)]
+    if w >= 0:
+        out.append((w, cls.b))
+    if c >= 0:
+        out.append((c, cls.r))
+    return out
+
+
 def _loads(pool: PatternPool, j: int, classes: dict) -> list[tuple[int, int]]:
     cls = classes[pool.person[j]][pool.k[j]]
-    out = [(pool.v[j], cls.a)]
-    if pool.w[j] >= 0:
-        out.append((pool.w[j], cls.b))
-    if pool.c[j] >= 0:
-        out.append((pool.c[j], cls.r))
-    return out
+    return _pattern_loads(cls, pool.v[j], pool.w[j], pool.c[j])
 
 
 class _Master:
@@ -457,8 +462,7 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
         )
     # --- integer matching over the pool ----------------------------------------------------
     if complete:  # every pattern is in the pool: CP-SAT solves the full model itself
-        hint = max((start, _round(pool, lp_x, people_idx, weight, classes, room)),
-                   key=lambda s: sum(weight[p] for p in s))  # fmt: skip
+        hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
         chosen, proven = _integer(
             pool, people_idx, weight, classes, room, settings, hint,
             deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete,
@@ -550,10 +554,6 @@ def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop, say=
         master.add([column(j) for j in new])
     # the last LP solved to its optimum (its patterns come first in the pool)
     lp_x = np.concatenate([lp_x, np.zeros(len(pool) - len(lp_x))])
-    # HiGHS's worker threads end now, not at the process's exit: left to then, an exit by a
-    # second Ctrl+C could find them still joinable ("terminate called without an active
-    # exception", exit code -6)
-    master.h.resetGlobalScheduler(True)
     return bound, iterations, converged, lp_x
 
 
@@ -597,22 +597,6 @@ def relaxation_bound(
         people_idx, weight, classes, room, pool, time.perf_counter() + seconds, lambda: False
     )
     return bound, converged
-
-
-def _round(pool, lp_x, people_idx, weight, classes, room) -> dict[int, Match]:
-    """People in order of their LP value, each given their largest pattern while room lasts."""
-    left = room.copy()
-    by_person: dict[int, list[int]] = {}
-    for j in np.flatnonzero(lp_x > 1e-6).tolist():
-        by_person.setdefault(pool.person[j], []).append(j)
-    order = sorted(by_person, key=lambda p: (-sum(lp_x[j] for j in by_person[p]) * weight[p], p))
-    out: dict[int, Match] = {}
-    for p in order:
-        for j in sorted(by_person[p], key=lambda j: -lp_x[j]):
-            if _take(pool, j, classes, left):
-                out[p] = _match(pool, j, classes)
-                break
-    return out
 
 
 def _take(pool: PatternPool, j: int, classes, left: np.ndarray) -> bool:
@@ -681,15 +665,6 @@ def _best_fit(classes: list[_Class], left: np.ndarray):
                 if best_slack is None or slack < best_slack:
                     best, best_slack = (cls.k, v, w, c), slack
     return best
-
-
-def _pattern_loads(cls: _Class, v: int, w: int, c: int) -> list[tuple[int, int]]:
-    out = [(v, cls.a)]
-    if w >= 0:
-        out.append((w, cls.b))
-    if c >= 0:
-        out.append((c, cls.r))
-    return out
 
 
 def _class_of(classes: list[_Class], m: Match) -> int:
