@@ -206,6 +206,39 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
     assert greedy.objective - 1e-9 <= best.objective <= optimum + 1e-9 <= lp + 1e-6
 
 
+def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
+    """X holds all of A's room; Q, a little less urgent, can only use A; X could use B, which
+    no group of nearby providers shares with A. Dropping X for Q would lose, so only a step
+    that frees A and lets X's provider role move out of the group (to B, the nearest with
+    room) matches both."""
+    import time
+
+    from gapmap.matching.candidates import DayClass, PersonOptions
+    from gapmap.matching.colgen import _classes, _LocalSearch
+    from gapmap.matching.result import Match
+    from gapmap.settings import Settings
+
+    def person(i, priority, providers):
+        cls = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0,
+                       providers=providers)  # fmt: skip
+        return PersonOptions(i, 4.0, priority, False, [cls], dict.fromkeys(providers, 1.0))
+
+    # A=0 and B=1 lie 100 km apart, each beside two others (2, 3 and 4, 5) used by Z
+    options = [person(0, 5, [0, 1]), person(1, 4, [0]), person(2, 2, [2, 3, 4, 5])]
+    xy = np.array([[0, 0], [1e5, 0], [10, 0], [20, 0], [1e5 + 10, 0], [1e5 + 20, 0]], float)
+    room = np.full(6, 400, dtype=np.int64)  # four hours each
+    settings = Settings(workers=1)
+    classes = {p: _classes(options[p], settings, room) for p in range(3)}
+    weight = {p: o.priority * o.hours for p, o in enumerate(options)}
+    start = {0: Match(0, -1, -1, 4.0, 0.0)}  # X at A: Q is stuck
+    search = _LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
+                          say=None, stop=lambda: False)  # fmt: skip
+    search.run(1, time.perf_counter() + 2.0)
+    result = search.result()
+    assert result[1].provider == 0 and result[0].provider == 1
+    assert 2 in result
+
+
 @pytest.mark.slow
 def test_the_time_limit_holds_reading_included(tmp_path):
     """20,000 people and 4,000 providers with --time-limit 15: the whole command (reading,

@@ -40,14 +40,16 @@ that person drawn with odds rising with the cube of their urgency; otherwise a p
 its nearest neighbours), frees everyone whose match touches G, offers G to the most urgent
 people waiting who could use it, and lets CP-SAT choose, within the room everyone else
 leaves, the best of each person's ways of being matched in G (provider or partner in G;
-partner and cover in G or, nearest first, anywhere with room): first the most
-urgency-weighted hours, then, among equal answers, the one that leaves free the room most
-people still waiting could use. A step's answer is kept when it is at least as good and
-nothing it relied on changed meanwhile. When the column generation ends, the LP's rounding
-(from the last LP solved to its optimum: each person's pattern of value at least one half,
-most certain first, then everyone else by urgency, each placed where it fits most tightly)
-replaces the search's matching if it is better, and the search goes on from it until 90% of
-the time limit. Small steps, many of them, did best: six providers, ten people waiting, 0.1 s.
+partner and cover in G or, nearest first, anywhere with room; and for someone freed, their
+provider role moved to one of the two nearest providers outside G with room, which is what
+lets a step clear room in G for someone waiting): first the most urgency-weighted hours,
+then, among equal answers, the one that leaves free the room most people still waiting could
+use. A step's answer is kept when it is at least as good and nothing it relied on changed
+meanwhile. After each round of the column generation, the LP's rounding (each person's pattern
+of value at least one half, most certain first, then everyone else by urgency, each placed
+where it fits most tightly) replaces the search's matching if it is better, and the search
+goes on from it until 90% of the time limit. Small steps, many of them, did best: three
+providers, six people waiting, 0.1 s.
 
 **Distances.** Keeping the people matched in the first stage matched, a second CP-SAT model
 chooses among each person's stage-1 pattern and their nearest patterns the ones that make
@@ -75,9 +77,12 @@ __all__ = ["PatternPool", "price_patterns", "solve_by_columns"]
 ENUMERATE_LIMIT = 60_000
 #: the local search: providers re-solved at a time, waiting people offered them, a step's
 #: CP-SAT time (seconds); small steps, many of them, did best at Kent and Somerset scale
-GROUP = 6
-WAITING = 10
+GROUP = 3
+WAITING = 6
 STEP_SECONDS = 0.1
+#: a freed person may also move their provider role to this many providers outside the group
+#: (nearest first, with room): what lets a step clear room for someone waiting
+OUT = 2
 #: the local search's objective: urgency-weighted hundredths of an hour × SCALE come first, the
 #: room left to people waiting second (never more than SCALE hundredths in any step)
 SCALE = 10**6
@@ -451,8 +456,20 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
                           settings, start, weight, classes, pool, complete, search, say,
                           stop) -> dict:  # fmt: skip
     """The column generation, then the integer matching (:func:`solve_by_columns`)."""
+    rounded: dict = {}
+
+    def each_round(lp_x: np.ndarray, lp_value: float) -> None:
+        """The search goes on from each round's rounding that could beat its best so far (at
+        Somerset scale the LP takes half the time: the search need not wait for its end)."""
+        rounded["rounds"] = rounded.get("rounds", 0) + 1
+        if search is None or lp_value <= search.value or time.perf_counter() > lp_deadline:
+            return
+        rounded["at"] = rounded["rounds"]
+        rounded["hint"] = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
+        search.offer(rounded["hint"])
+
     bound, iterations, converged, lp_x = _relaxation(
-        people_idx, weight, classes, room, pool, lp_deadline, stop, say
+        people_idx, weight, classes, room, pool, lp_deadline, stop, say, each_round
     )
     if say is not None:
         say(
@@ -469,8 +486,11 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
         )  # fmt: skip
     else:
         # the LP's rounding, if better than the search's best so far, is searched on from
-        hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
-        search.offer(hint)
+        if rounded.get("at") == iterations:
+            hint = rounded["hint"]  # the last LP's, already offered
+        else:
+            hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
+            search.offer(hint)
         if settings.workers > 1:
             search.run(1, int_deadline)  # the column generation's core is free now
         chosen = search.result()
@@ -495,7 +515,9 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
     }
 
 
-def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop, say=None):
+def _relaxation(
+    people_idx, weight, classes, room, pool, lp_deadline, stop, say=None, each_round=None
+):
     """Column generation from the patterns in ``pool`` (grown in place) until no pattern
     prices out or ``lp_deadline``: (bound, rounds, converged, the LP's pattern values)."""
     said = time.perf_counter()
@@ -525,6 +547,8 @@ def _relaxation(people_idx, weight, classes, room, pool, lp_deadline, stop, say=
         iterations += 1
         lp_x = master.values()
         alpha, pi, lp_value = master.duals(len(room))
+        if each_round is not None:
+            each_round(np.concatenate([lp_x, np.zeros(len(pool) - len(lp_x))]), lp_value)
         lagrange = float(pi[providers] @ room[providers])
         new = []
         for i, p in enumerate(people_idx):
@@ -685,13 +709,14 @@ class _LocalSearch:
     provider and its nearest neighbours. It frees everyone whose match touches G and adds the
     most urgent waiting people who could use G; builds each freed or waiting person's ways of
     being matched in G (provider and partner in G, or the partner and cover anywhere with room
-    left); and lets CP-SAT choose the best of them within the room the others leave. An equal
-    or better answer is kept (equal ones let the search move sideways).
+    left; a freed person's provider role may also move to a provider nearby with room); and
+    lets CP-SAT choose the best of them within the room the others leave. An equal or better
+    answer is kept (equal ones let the search move sideways).
 
     Steps run in background threads (CP-SAT solves without Python's lock, so the threads and
     the column generation share the cores); a step's answer is kept only if nothing it relied
     on changed meanwhile. :meth:`offer` swaps in a better matching found elsewhere (the LP's
-    rounding).
+    rounding of each round of the column generation).
     """
 
     def __init__(self, people_idx, weight, classes, room, settings, start, options,
@@ -809,7 +834,7 @@ class _LocalSearch:
                     usable |= set(cls.providers[:3].tolist()) | set(cls.partners[:2].tolist())
                 return set(rng.sample(sorted(usable), min(len(usable), GROUP))), who
         at = self.xy[self.providers[rng.randrange(len(self.providers))]]
-        _, near = self.tree.query(at, k=min(rng.randint(3, GROUP), len(self.providers)))
+        _, near = self.tree.query(at, k=min(GROUP, len(self.providers)))
         return {self.providers[i] for i in np.atleast_1d(near).tolist()}, None
 
     def _model(self, rng, n: int):
@@ -915,7 +940,9 @@ class _LocalSearch:
 def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, most: int = 8):
     """A person's ways of being matched in a group of providers: the provider (or, failing
     that, the partner) in the group; partners and covers in the group or, nearest first, a few
-    with room enough anywhere; plus their present match ``own``."""
+    with room enough anywhere; for someone matched, the provider role also at the ``OUT``
+    nearest providers outside the group with room; plus their present match ``own``. Each
+    provider gets a share of the ``most`` ways of a day class."""
     out = {own} if own is not None else set()
     for cls in classes:
         vs = [u for u in cls.providers.tolist() if u in group and room[u] >= cls.a]
@@ -927,6 +954,8 @@ def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, m
                 ws += [u for u in cls.partners.tolist() if u not in group and room[u] >= cls.b][:2]
         else:
             ws = [-1]
+        if vs and own is not None:  # a matched person may also move out of the group
+            vs += [u for u in cls.providers.tolist() if u not in group and room[u] >= cls.a][:OUT]
         if not vs or not ws:
             continue
         if cls.cover_optional:
@@ -934,8 +963,9 @@ def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, m
         else:
             cs = [u for u in cls.covers.tolist() if u in group and room[u] >= cls.r]
             cs += [u for u in cls.covers.tolist() if u not in group and room[u] >= cls.r][:3]
-        n = 0
+        per_v = max(2, most // len(vs))
         for v in vs:
+            n = 0
             for w in ws:
                 if w == v:
                     continue
@@ -944,12 +974,10 @@ def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, m
                         continue
                     out.add((cls.k, v, w, c))
                     n += 1
-                    if n >= most:
+                    if n >= per_v:
                         break
-                if n >= most:
+                if n >= per_v:
                     break
-            if n >= most:
-                break
     return out
 
 
