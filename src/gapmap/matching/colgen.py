@@ -42,7 +42,8 @@ people waiting who could use it, and lets CP-SAT choose, within the room everyon
 leaves, the best of each person's ways of being matched in G (provider or partner in G;
 partner and cover in G or, nearest first, anywhere with room; and for someone freed, their
 provider role moved to one of the two nearest providers outside G with room, which is what
-lets a step clear room in G for someone waiting): first the most urgency-weighted hours,
+lets a step clear room in G for someone waiting; the cover is chosen apart from the
+provider and partner, so covers do not multiply the choices): first the most urgency-weighted hours,
 then, among equal answers, the one that leaves free the room the most urgent people still
 waiting could use. A step's answer is kept when it is at least as good and nothing it relied
 on changed meanwhile. After each round of the column generation, the LP's rounding (each
@@ -62,6 +63,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -83,9 +85,10 @@ STEP_SECONDS = 0.1
 #: a freed person may also move their provider role to this many providers outside the group
 #: (nearest first, with room): what lets a step clear room for someone waiting
 OUT = 2
-#: ways of being matched offered per person and day class in a step (8 gave 95.8% of the bound
-#: at Kent year-3 scale over three seeds, 14 gave 96.1%; Somerset's did not change)
-WAYS = 14
+#: pairs of provider and partner offered per person and day class in a step, each cover
+#: chosen apart (14 ways, cover included, gave 95.9% of the bound at Kent year-3 scale over six
+#: seeds; 8 pairs with the cover apart, 96.3%; Somerset's did not change)
+WAYS = 8
 
 
 @dataclass
@@ -838,7 +841,13 @@ class _LocalSearch:
         return {self.providers[i] for i in np.atleast_1d(near).tolist()}, None
 
     def _model(self, rng, n: int):
-        """One neighbourhood's CP-SAT model: (model, choices, freed)."""
+        """One neighbourhood's CP-SAT model: (model, decode, freed), where ``decode(solver)``
+        gives the ways of being matched the solver picked, or is None when there is no choice.
+
+        For each person and day class, a boolean per pair of provider and partner (at most one
+        per person) and, apart from them, a boolean per cover (exactly one when a pair is
+        picked, never the provider or partner picked): the covers no longer multiply the
+        choices, so a step offers more of them for fewer variables."""
         group, who = self._group(rng, n)
         sol, weight = self.sol, self.weight
         freed = {p: sol[p] for p in set().union(*(self.holders.get(u, set()) for u in group))}
@@ -851,22 +860,44 @@ class _LocalSearch:
             for u, load in self._loads(p, way):
                 room_now[u] += load
         model = cp_model.CpModel()
-        choices: list[tuple[int, tuple, object]] = []
+        pairs: list[tuple[int, int, int, int, Any]] = []  # person, class, provider, partner
+        covers: list[tuple[int, int, int, Any]] = []  # person, class, cover
         per_person: dict[int, list] = {}
         per_provider: dict[int, list] = {}
         for p in people:
-            for way in _ways_in(self.classes[p], group, room_now, sol.get(p)):
-                x = model.new_bool_var("")
-                choices.append((p, way, x))
-                per_person.setdefault(p, []).append(x)
-                for u, load in self._loads(p, way):
-                    per_provider.setdefault(u, []).append((x, load))
-                model.add_hint(x, sol.get(p) == way)
-        for xs in per_person.values():
-            model.add_at_most_one(xs)
-        for u, terms in per_provider.items():
-            if sum(load for _, load in terms) > room_now[u]:
-                model.add(sum(x * load for x, load in terms) <= int(room_now[u]))
+            own = sol.get(p)
+            for k, (vws, cs) in _ways_in(self.classes[p], group, room_now, own).items():
+                cls = self.classes[p][k]
+                xs = []
+                for v, w in vws:
+                    x = model.new_bool_var("")
+                    pairs.append((p, k, v, w, x))
+                    xs.append((v, w, x))
+                    per_person.setdefault(p, []).append(x)
+                    per_provider.setdefault(v, []).append((x, cls.a))
+                    if w >= 0:
+                        per_provider.setdefault(w, []).append((x, cls.b))
+                    model.add_hint(x, own is not None and own[:3] == (k, v, w))
+                if cs == [-1]:
+                    continue
+                zs = []
+                for c in cs:
+                    z = model.new_bool_var("")
+                    covers.append((p, k, c, z))
+                    zs.append(z)
+                    model.add_hint(z, own is not None and own[0] == k and own[3] == c)
+                    if c < 0:
+                        continue
+                    per_provider.setdefault(c, []).append((z, cls.r))
+                    for v, w, x in xs:
+                        if c in (v, w):
+                            model.add_bool_or([x.Not(), z.Not()])
+                model.add(sum(zs) == sum(x for _, _, x in xs))
+        for ones in per_person.values():
+            model.add_at_most_one(ones)
+        for u, loads in per_provider.items():
+            if sum(load for _, load in loads) > room_now[u]:
+                model.add(sum(x * load for x, load in loads) <= int(room_now[u]))
         # first the urgency-weighted hours; among equal answers, the one that leaves free the
         # room the most urgent people still waiting could use (each hour placed at a provider
         # costs the summed urgency of the unmatched people who could use that provider):
@@ -877,21 +908,30 @@ class _LocalSearch:
             u: sum(self.urgency[q] for q in self.users.get(u, ()) if q not in sol)
             for u in per_provider
         }
-        cost = [sum(load * pressure[u] for u, load in self._loads(p, way)) // 100
-                for p, way, _ in choices]  # fmt: skip
+        terms: list[tuple[Any, int, int]] = []  # (variable, value, tie-break cost)
+        dearest: dict[tuple[int, int], int] = {}
+        for p, k, v, w, x in pairs:
+            cls = self.classes[p][k]
+            cost = (cls.a * pressure[v] + (cls.b * pressure[w] if w >= 0 else 0)) // 100
+            terms.append((x, round(100 * weight[p]), cost))
+            dearest[p, 0] = max(dearest.get((p, 0), 0), cost)
+        for p, k, c, z in covers:
+            cost = self.classes[p][k].r * pressure[c] // 100 if c >= 0 else 0
+            terms.append((z, 0, cost))
+            dearest[p, 1] = max(dearest.get((p, 1), 0), cost)
         # the tie-break can never outweigh a hundredth of an urgency-weighted hour: each person
-        # takes at most one way, so it is at most the sum of each person's dearest
-        dearest: dict[int, int] = {}
-        for (p, _, _), c in zip(choices, cost):
-            dearest[p] = max(dearest.get(p, 0), c)
+        # takes at most one pair and one cover, so it is at most the sum of the dearest of each
         scale = 1 + sum(dearest.values())
-        model.maximize(
-            sum(
-                x * (scale * round(100 * weight[p]) - c)
-                for (p, _, x), c in zip(choices, cost)
-            )
-        )  # fmt: skip
-        return model, choices, freed
+        model.maximize(sum(x * (scale * value - cost) for x, value, cost in terms))
+
+        def decode(solver) -> list[tuple[int, tuple[int, int, int, int]]]:
+            picked = {p: [k, v, w, -1] for p, k, v, w, x in pairs if solver.value(x)}
+            for p, _, c, z in covers:
+                if solver.value(z):
+                    picked[p][3] = c
+            return [(p, (k, v, w, c)) for p, (k, v, w, c) in picked.items()]
+
+        return model, (decode if pairs else None), freed
 
     def _commit(self, picked, freed) -> bool:
         """Replace the freed people's matches by ``picked`` if nothing they rely on changed
@@ -924,8 +964,8 @@ class _LocalSearch:
             with self.lock:
                 n = self.steps
                 self.steps += 1
-                model, choices, freed = self._model(rng, n)
-            if not choices:
+                model, decode, freed = self._model(rng, n)
+            if decode is None:
                 continue
             seconds = min(STEP_SECONDS, deadline - time.perf_counter() - 0.1)
             solver = _solver(self.settings, seconds, workers=1)
@@ -939,7 +979,7 @@ class _LocalSearch:
                 self.solvers.discard(solver)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 continue
-            picked = [(p, way) for p, way, x in choices if solver.value(x)]
+            picked = decode(solver)
             new = sum(self.weight[p] for p, _ in picked)
             old = sum(self.weight[p] for p in freed)
             with self.lock:
@@ -949,12 +989,14 @@ class _LocalSearch:
 
 
 def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, most: int = WAYS):
-    """A person's ways of being matched in a group of providers: the provider (or, failing
-    that, the partner) in the group; partners and covers in the group or, nearest first, a few
-    with room enough anywhere; for someone matched, the provider role also at the ``OUT``
-    nearest providers outside the group with room; plus their present match ``own``. Each
-    provider gets a share of the ``most`` ways of a day class."""
-    out = {own} if own is not None else set()
+    """A person's ways of being matched in a group of providers, by day class: the pairs of
+    provider and partner (partner -1: none needed) and, chosen apart from them, the covers
+    (``[-1]``: none needed). The provider (or, failing that, the partner) is in the group;
+    partners and covers in the group or, nearest first, a few with room enough anywhere; for
+    someone matched, the provider role also at the ``OUT`` nearest providers outside the group
+    with room; plus their present match ``own``. Each provider gets a share of the ``most``
+    pairs of a day class."""
+    out: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
     for cls in classes:
         vs = [u for u in cls.providers.tolist() if u in group and room[u] >= cls.a]
         if len(cls.partners):
@@ -967,28 +1009,22 @@ def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, m
             ws = [-1]
         if vs and own is not None:  # a matched person may also move out of the group
             vs += [u for u in cls.providers.tolist() if u not in group and room[u] >= cls.a][:OUT]
-        if not vs or not ws:
-            continue
+        pairs: set[tuple[int, int]] = set()
+        if vs and ws:
+            per_v = max(2, most // len(vs))
+            for v in vs:
+                pairs.update((v, w) for w in [w for w in ws if w != v][:per_v])
         if cls.cover_optional:
             cs = [-1]
         else:
             cs = [u for u in cls.covers.tolist() if u in group and room[u] >= cls.r]
             cs += [u for u in cls.covers.tolist() if u not in group and room[u] >= cls.r][:3]
-        per_v = max(2, most // len(vs))
-        for v in vs:
-            n = 0
-            for w in ws:
-                if w == v:
-                    continue
-                for c in cs:
-                    if c >= 0 and (c == v or c == w):
-                        continue
-                    out.add((cls.k, v, w, c))
-                    n += 1
-                    if n >= per_v:
-                        break
-                if n >= per_v:
-                    break
+        if own is not None and own[0] == cls.k:
+            pairs.add((own[1], own[2]))
+            if own[3] not in cs:
+                cs.append(own[3])
+        if pairs and cs:
+            out[cls.k] = (sorted(pairs), cs)
     return out
 
 
