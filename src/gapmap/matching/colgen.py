@@ -874,9 +874,8 @@ class _LocalSearch:
                     pairs.append((p, k, v, w, x))
                     xs.append((v, w, x))
                     per_person.setdefault(p, []).append(x)
-                    per_provider.setdefault(v, []).append((x, cls.a))
-                    if w >= 0:
-                        per_provider.setdefault(w, []).append((x, cls.b))
+                    for u, load in _pattern_loads(cls, v, w, -1):
+                        per_provider.setdefault(u, []).append((x, load))
                     model.add_hint(x, own is not None and own[:3] == (k, v, w))
                 if cs == [-1]:
                     continue
@@ -911,8 +910,8 @@ class _LocalSearch:
         terms: list[tuple[Any, int, int]] = []  # (variable, value, tie-break cost)
         dearest: dict[tuple[int, int], int] = {}
         for p, k, v, w, x in pairs:
-            cls = self.classes[p][k]
-            cost = (cls.a * pressure[v] + (cls.b * pressure[w] if w >= 0 else 0)) // 100
+            pair_loads = _pattern_loads(self.classes[p][k], v, w, -1)
+            cost = sum(load * pressure[u] for u, load in pair_loads) // 100
             terms.append((x, round(100 * weight[p]), cost))
             dearest[p, 0] = max(dearest.get((p, 0), 0), cost)
         for p, k, c, z in covers:
