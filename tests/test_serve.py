@@ -145,6 +145,15 @@ def test_no_request_gets_a_500(client, body):
     assert r.status_code in (200, 422), r.text
 
 
+def test_a_body_that_is_not_utf8_gets_the_same_422_as_any_malformed_body(client):
+    """Found by the property above: bytes FastAPI cannot decode got its own 400 "There was an
+    error parsing the body" instead of gapmap's answer to a body that is not a JSON object."""
+    for body in (b"0\x000\x80", b'{"postcode": "\xff"}', b"[1, 2"):
+        r = client.post("/api/suggest", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["problems"][0]["message"].startswith("Send the request as a JSON object")
+
+
 def test_reload_keeps_the_old_register_when_the_new_file_is_bad(tmp_path, builtin_areas):
     from fastapi.testclient import TestClient
 

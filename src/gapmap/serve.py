@@ -357,6 +357,8 @@ def _validation_problems(errors) -> list[Problem]:
     out: dict[str | None, Problem] = {}
     for e in errors:
         loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+        if e.get("type") == "json_invalid":  # its loc is a position in the text, not a field
+            loc = []
         name = loc[0] if loc else None
         message = FIELD_WORDS.get(name or "", "Check this value: " + str(e.get("msg", "")))
         if name == "body" or not loc:
@@ -589,6 +591,10 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and request.url.path.startswith("/api/"):
+            # a body FastAPI cannot even decode (bytes that are not UTF-8): the same answer as
+            # any other body that is not a JSON object of the documented fields
+            return _problems_json(_validation_problems([{"loc": ("body",)}]))
         return _problem_response(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
