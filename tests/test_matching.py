@@ -239,6 +239,41 @@ def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
     assert 2 in result
 
 
+def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
+    """X is matched at A with their cover at B; Q, waiting, can only use B, and X's cover
+    reserve leaves B too little room. Moving X's cover to C (room for two covers) lets Q in
+    at B with their cover at C: the last step over the whole matching finds it alone (no
+    search step runs)."""
+    import time
+
+    from gapmap.matching.candidates import DayClass, PersonOptions
+    from gapmap.matching.colgen import _classes, _LocalSearch
+    from gapmap.matching.result import Match
+    from gapmap.reach import cover_reserve, load_units
+    from gapmap.settings import Settings
+
+    def person(i, priority, providers, covers):
+        cls = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0,
+                       providers=providers, covers=covers)  # fmt: skip
+        return PersonOptions(i, 4.0, priority, True, [cls], dict.fromkeys([0, 1, 2], 1.0))
+
+    settings = Settings(workers=2)
+    reserve = load_units(cover_reserve(4.0, settings.absence_rate))
+    options = [person(0, 3, [0], [1, 2]), person(1, 5, [1], [2])]  # X and Q
+    room = np.array([400, 400, 2 * reserve], dtype=np.int64)  # A, B, C
+    xy = np.array([[0, 0], [10, 0], [20, 0]], float)
+    classes = {p: _classes(options[p], settings, room) for p in range(2)}
+    weight = {p: o.priority * o.hours for p, o in enumerate(options)}
+    start = {0: Match(0, -1, 1, 4.0, 0.0)}  # X at A, cover B: Q does not fit at B
+    search = _LocalSearch([0, 1], weight, classes, room, settings, start, options, xy,
+                          say=None, stop=lambda: False)  # fmt: skip
+    search.repack(time.perf_counter() + 5.0)
+    result = search.result()
+    assert (result[0].provider, result[0].cover) == (0, 2)
+    assert (result[1].provider, result[1].cover) == (1, 2)
+    assert search.repacked == pytest.approx(weight[1])
+
+
 @pytest.mark.slow
 def test_the_time_limit_holds_reading_included(tmp_path):
     """20,000 people and 4,000 providers with --time-limit 15: the whole command (reading,

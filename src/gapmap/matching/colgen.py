@@ -49,8 +49,17 @@ waiting could use. A step's answer is kept when it is at least as good and nothi
 on changed meanwhile. After each round of the column generation, the LP's rounding (each
 person's pattern of value at least one half, most certain first, then everyone else by
 urgency, each placed where it fits most tightly) replaces the search's matching if it is
-better, and the search goes on from it until 90% of the time limit. Small steps, many of
+better, and the search goes on from it until 85% of the time limit. Small steps, many of
 them, did best: three providers, six people waiting, 0.1 s.
+
+A last step then takes the whole matching at once (until 90% of the time limit, with CP-SAT's
+own neighbourhood search on two workers): everyone matched keeps their provider and partner,
+but their cover may move to any of their twelve nearest covers; the people still waiting,
+most urgent first, may be matched with their three nearest providers and partners and six
+nearest covers where the room left by the providers and partners alone could take them. Cover
+reserves are small, so one person's cover moving elsewhere can leave exactly the room someone
+waiting needs, at a provider far from any group a step would draw: at Kent year-3 scale, after
+45 s of steps, it adds 0.2-0.3 points of the bound in 3 s, where the steps add under 0.1.
 
 **Distances.** Keeping the people matched in the first stage matched, a second CP-SAT model
 chooses among each person's stage-1 pattern and their nearest patterns the ones that make
@@ -75,6 +84,11 @@ from .result import Match
 
 __all__ = ["PatternPool", "price_patterns", "solve_by_columns"]
 
+#: the last step over the whole matching (:meth:`_LocalSearch.repack`): its share of the time
+#: limit, each matched person's nearest covers it may move to, and at most this many choices
+REPACK_SHARE = 0.05
+REPACK_COVERS = 12
+REPACK_MOST = 60_000
 #: enumerate every pattern (exact integer model) when there are at most this many
 ENUMERATE_LIMIT = 60_000
 #: the local search: providers re-solved at a time, waiting people offered them, a step's
@@ -443,7 +457,9 @@ def solve_by_columns(
             people_idx, weight, classes, room, settings, start, options, provider_xy,
             say=say, stop=stop,
         )  # fmt: skip
-        search.run(max(1, settings.workers - 1), int_deadline)
+        # the threads stop in time for the last step over the whole matching
+        repack = REPACK_SHARE * (deadline - t0) if settings.workers > 1 else 0.0
+        search.run(max(1, settings.workers - 1), int_deadline - repack)
     try:
         return _columns_then_integer(
             t0, deadline, lp_deadline, int_deadline, people_idx, options, room, settings, start,
@@ -495,7 +511,8 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
             hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
             search.offer(hint)
         if settings.workers > 1:
-            search.run(1, int_deadline)  # the column generation's core is free now
+            search.run(1, search.until)  # the column generation's core is free now
+        search.repack(int_deadline)
         chosen = search.result()
         proven = False
     value = sum(weight[p] for p in chosen)
@@ -746,6 +763,8 @@ class _LocalSearch:
         self.solvers: set = set()  # the solves under way (to halt them)
         self.halted = False
         self.steps = self.gains = 0
+        self.repacked = 0.0  # what the last step over the whole matching gained
+        self.until = 0.0  # when the threads stop
         self.said = time.perf_counter()
         self._reset(start)
 
@@ -779,6 +798,7 @@ class _LocalSearch:
 
         if not self.providers:
             return
+        self.until = max(self.until, deadline)
         for _ in range(threads):
             t = threading.Thread(target=self._worker, args=(len(self.threads), deadline),
                                  daemon=True)  # fmt: skip
@@ -803,8 +823,8 @@ class _LocalSearch:
         for t in self.threads:
             t.join()
 
-    def result(self) -> dict[int, Match]:
-        """Wait for the threads; the best matching found."""
+    def _wait(self) -> None:
+        """Wait for the threads, saying how the search goes."""
         try:  # progress is said here, never from the threads (they may outlive a crash)
             for t in self.threads:
                 while t.is_alive():
@@ -816,6 +836,10 @@ class _LocalSearch:
         except BaseException:  # e.g. a second Ctrl+C while waiting
             self.halt()
             raise
+
+    def result(self) -> dict[int, Match]:
+        """Wait for the threads; the best matching found."""
+        self._wait()
         if self.say is not None:
             self.say(f"  improved {self.gains} times in {self.steps} tries: "
                      f"{self.value:,.0f} urgency-weighted hours")  # fmt: skip
@@ -824,6 +848,72 @@ class _LocalSearch:
             cls = self.classes[p][k]
             out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
         return out
+
+    def repack(self, deadline: float) -> None:
+        """One last step over the whole matching, once the threads have finished: everyone
+        matched keeps their provider and partner, and their cover may move to any of their
+        ``REPACK_COVERS`` nearest covers; in the room that frees (and any left), the people
+        waiting may be matched with one of their nearest providers, partners and covers
+        (module docstring). Needs two CP-SAT workers (its own large-neighbourhood search):
+        with one it finds nothing in seconds, so it is skipped."""
+        self._wait()
+        if self.settings.workers < 2 or self.halted or self.stop() or not self.sol:
+            return
+        if time.perf_counter() > deadline - 0.5:
+            return
+        with self.lock:
+            fixed = self.room.astype(np.int64).copy()  # the room covers alone may use
+            for p, (k, v, w, _) in self.sol.items():
+                for u, load in _pattern_loads(self.classes[p][k], v, w, -1):
+                    fixed[u] -= load
+            ways: dict[int, dict] = {}
+            budget = REPACK_MOST
+            for p, (k, v, w, c) in self.sol.items():
+                cls = self.classes[p][k]
+                cs = [c]
+                if c >= 0 and budget > 0:
+                    cs += [u for u in cls.covers[:REPACK_COVERS].tolist()
+                           if u not in (v, w, c) and fixed[u] >= cls.r]  # fmt: skip
+                budget -= len(cs)
+                ways[p] = {k: ([(v, w)], cs)}
+            waiting = sorted((p for p in self.hopeful if p not in self.sol),
+                             key=lambda p: -self.urgency[p])  # fmt: skip
+            for i, p in enumerate(waiting):
+                if budget <= 0 or (i % 500 == 499 and time.perf_counter() > deadline - 0.5):
+                    break
+                mine = {}
+                for cls in self.classes[p]:
+                    vs = [u for u in cls.providers[:3].tolist() if fixed[u] >= cls.a]
+                    ws = ([u for u in cls.partners[:3].tolist() if fixed[u] >= cls.b]
+                          if len(cls.partners) else [-1])  # fmt: skip
+                    cs = ([-1] if cls.cover_optional else
+                          [u for u in cls.covers[:6].tolist() if fixed[u] >= cls.r])  # fmt: skip
+                    pairs = [(v, w) for v in vs for w in ws if v != w]
+                    if pairs and cs:
+                        mine[cls.k] = (pairs, cs)
+                        budget -= len(pairs) + len(cs)
+                if mine:
+                    ways[p] = mine
+            freed = dict(self.sol)
+            model, decode = self._choice_model(ways, self.room, frozenset(freed), tie_break=False)
+        seconds = deadline - time.perf_counter()
+        if decode is None or seconds < 0.3:
+            return
+        solver = _solver(self.settings, seconds, workers=max(2, self.settings.workers))
+        status = _solve_stoppably(solver, model, self.stop)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return
+        picked = decode(solver)
+        new = sum(self.weight[p] for p, _ in picked)
+        old = sum(self.weight[p] for p in freed)
+        with self.lock:
+            if new >= old - 1e-9 and self._commit(picked, freed):
+                self.gains += new > old + 1e-9
+                self.value += new - old
+                self.repacked = new - old
+        if self.say is not None and self.repacked > 0:
+            self.say(f"  moving covers made room for more people: {self.repacked:+,.0f} "
+                     "urgency-weighted hours")  # fmt: skip
 
     # --- one step ---------------------------------------------------------------------------
     def _group(self, rng, n: int):
@@ -843,13 +933,9 @@ class _LocalSearch:
     def _model(self, rng, n: int):
         """One neighbourhood's CP-SAT model: (model, decode, freed), where ``decode(solver)``
         gives the ways of being matched the solver picked, or is None when there is no choice.
-
-        For each person and day class, a boolean per pair of provider and partner (at most one
-        per person) and, apart from them, a boolean per cover (exactly one when a pair is
-        picked, never the provider or partner picked): the covers no longer multiply the
-        choices, so a step offers more of them for fewer variables."""
+        """
         group, who = self._group(rng, n)
-        sol, weight = self.sol, self.weight
+        sol = self.sol
         freed = {p: sol[p] for p in set().union(*(self.holders.get(u, set()) for u in group))}
         waiting = list({p for u in group for p in self.users.get(u, ()) if p not in sol} - {who})
         rng.shuffle(waiting)
@@ -859,14 +945,31 @@ class _LocalSearch:
         for p, way in freed.items():
             for u, load in self._loads(p, way):
                 room_now[u] += load
+        ways = {p: _ways_in(self.classes[p], group, room_now, sol.get(p)) for p in people}
+        model, decode = self._choice_model(ways, room_now)
+        return model, decode, freed
+
+    def _choice_model(self, ways: dict, room_now: np.ndarray, keep: frozenset = frozenset(),
+                      *, tie_break: bool = True):  # fmt: skip
+        """The CP-SAT model choosing among people's ways of being matched ``ways[p][k] =
+        (pairs, covers)`` within ``room_now``; the people in ``keep`` stay matched. Returns
+        (model, decode), ``decode`` None when there is nothing to choose. ``tie_break`` False
+        leaves out the tie-break (for the last step, where it could overflow CP-SAT's
+        integers on very long lists and there are no later steps to make easier).
+
+        For each person and day class, a boolean per pair of provider and partner (at most one
+        per person) and, apart from them, a boolean per cover (exactly one when a pair is
+        picked, never the provider or partner picked): the covers do not multiply the choices,
+        so a step offers more of them for fewer variables."""
+        sol, weight = self.sol, self.weight
         model = cp_model.CpModel()
         pairs: list[tuple[int, int, int, int, Any]] = []  # person, class, provider, partner
         covers: list[tuple[int, int, int, Any]] = []  # person, class, cover
         per_person: dict[int, list] = {}
         per_provider: dict[int, list] = {}
-        for p in people:
+        for p, by_class in ways.items():
             own = sol.get(p)
-            for k, (vws, cs) in _ways_in(self.classes[p], group, room_now, own).items():
+            for k, (vws, cs) in by_class.items():
                 cls = self.classes[p][k]
                 xs = []
                 for v, w in vws:
@@ -892,8 +995,11 @@ class _LocalSearch:
                         if c in (v, w):
                             model.add_bool_or([x.Not(), z.Not()])
                 model.add(sum(zs) == sum(x for _, _, x in xs))
-        for ones in per_person.values():
-            model.add_at_most_one(ones)
+        for p, ones in per_person.items():
+            if p in keep:
+                model.add_exactly_one(ones)
+            else:
+                model.add_at_most_one(ones)
         for u, loads in per_provider.items():
             if sum(load for _, load in loads) > room_now[u]:
                 model.add(sum(x * load for x, load in loads) <= int(room_now[u]))
@@ -905,6 +1011,8 @@ class _LocalSearch:
         # tie-break at all: 0.4 lower at Kent)
         pressure = {
             u: sum(self.urgency[q] for q in self.users.get(u, ()) if q not in sol)
+            if tie_break
+            else 0
             for u in per_provider
         }
         terms: list[tuple[Any, int, int]] = []  # (variable, value, tie-break cost)
@@ -930,7 +1038,7 @@ class _LocalSearch:
                     picked[p][3] = c
             return [(p, (k, v, w, c)) for p, (k, v, w, c) in picked.items()]
 
-        return model, (decode if pairs else None), freed
+        return model, (decode if pairs else None)
 
     def _commit(self, picked, freed) -> bool:
         """Replace the freed people's matches by ``picked`` if nothing they rely on changed
@@ -1040,6 +1148,26 @@ def _solver(settings: Settings, seconds: float, workers: int | None = None) -> c
     prm.random_seed = settings.seed
     prm.catch_sigint_signal = False  # Ctrl+C is gapmap's to handle (stop and keep the best)
     return solver
+
+
+def _solve_stoppably(solver: cp_model.CpSolver, model: cp_model.CpModel, stop) -> Any:
+    """``solver.solve(model)`` in a helper thread, so that Ctrl+C (``stop()``) is heard at
+    once and stops the solve (its best so far is kept)."""
+    import threading
+
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(solver.solve(model)), daemon=True)
+    t.start()
+    try:
+        while t.is_alive():
+            t.join(timeout=0.1)
+            if stop():
+                solver.stop_search()
+    except BaseException:  # a second Ctrl+C: stop the solver before leaving
+        solver.stop_search()
+        t.join()
+        raise
+    return out[0] if out else cp_model.UNKNOWN
 
 
 def _pattern_model(pool, patterns, classes, left, *, exactly_one: bool = False):
