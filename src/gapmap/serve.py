@@ -351,6 +351,9 @@ def _problems_json(problems: list[Problem], status: int = 422) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+NOT_A_JSON_OBJECT = "Send the request as a JSON object of the documented fields"
+
+
 def _validation_problems(errors) -> list[Problem]:
     """pydantic's errors as gapmap problems in plain words, one per field (``loc`` without the
     leading "body")."""
@@ -362,7 +365,7 @@ def _validation_problems(errors) -> list[Problem]:
         name = loc[0] if loc else None
         message = FIELD_WORDS.get(name or "", "Check this value: " + str(e.get("msg", "")))
         if name == "body" or not loc:
-            message = "Send the request as a JSON object of the documented fields"
+            message = NOT_A_JSON_OBJECT
         out.setdefault(name, Problem("request", message, column=name))
     return list(out.values())
 
@@ -594,7 +597,7 @@ def create_app(
         if exc.status_code == 400 and request.url.path.startswith("/api/"):
             # a body FastAPI cannot even decode (bytes that are not UTF-8): the same answer as
             # any other body that is not a JSON object of the documented fields
-            return _problems_json(_validation_problems([{"loc": ("body",)}]))
+            return _problems_json([Problem("request", NOT_A_JSON_OBJECT)])
         return _problem_response(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

@@ -903,14 +903,7 @@ class _LocalSearch:
         status = _solve_stoppably(solver, model, self.stop)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return
-        picked = decode(solver)
-        new = sum(self.weight[p] for p, _ in picked)
-        old = sum(self.weight[p] for p in freed)
-        with self.lock:
-            if new >= old - 1e-9 and self._commit(picked, freed):
-                self.gains += new > old + 1e-9
-                self.value += new - old
-                self.repacked = new - old
+        self.repacked = self._keep(decode(solver), freed)
         if self.say is not None and self.repacked > 0:
             self.say(f"  moving covers made room for more people: {self.repacked:+,.0f} "
                      "urgency-weighted hours")  # fmt: skip
@@ -1040,6 +1033,18 @@ class _LocalSearch:
 
         return model, (decode if pairs else None)
 
+    def _keep(self, picked, freed) -> float:
+        """Keep a step's answer ``picked`` for the ``freed`` people if it is at least as good
+        and still fits (:meth:`_commit`); what it gained (0 when not kept)."""
+        new = sum(self.weight[p] for p, _ in picked)
+        old = sum(self.weight[p] for p in freed)
+        with self.lock:
+            if new >= old - 1e-9 and self._commit(picked, freed):
+                self.gains += new > old + 1e-9
+                self.value += new - old
+                return new - old
+        return 0.0
+
     def _commit(self, picked, freed) -> bool:
         """Replace the freed people's matches by ``picked`` if nothing they rely on changed
         meanwhile (another thread's step) and every provider's room still holds them."""
@@ -1086,13 +1091,7 @@ class _LocalSearch:
                 self.solvers.discard(solver)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 continue
-            picked = decode(solver)
-            new = sum(self.weight[p] for p, _ in picked)
-            old = sum(self.weight[p] for p in freed)
-            with self.lock:
-                if new >= old - 1e-9 and self._commit(picked, freed):
-                    self.gains += new > old + 1e-9
-                    self.value += new - old
+            self._keep(decode(solver), freed)
 
 
 def _ways_in(classes: list[_Class], group: set[int], room: np.ndarray, own, *, most: int = WAYS):
