@@ -206,13 +206,9 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
     assert greedy.objective - 1e-9 <= best.objective <= optimum + 1e-9 <= lp + 1e-6
 
 
-def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
+def _stuck_search(workers: int = 1):
     """X holds all of A's room; Q, a little less urgent, can only use A; X could use B, which
-    no group of nearby providers shares with A. Dropping X for Q would lose, so only a step
-    that frees A and lets X's provider role move out of the group (to B, the nearest with
-    room) matches both."""
-    import time
-
+    no group of nearby providers shares with A; Z uses four providers of its own."""
     from gapmap.matching.candidates import DayClass, PersonOptions
     from gapmap.matching.colgen import _classes, _LocalSearch
     from gapmap.matching.result import Match
@@ -227,16 +223,46 @@ def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
     options = [person(0, 5, [0, 1]), person(1, 4, [0]), person(2, 2, [2, 3, 4, 5])]
     xy = np.array([[0, 0], [1e5, 0], [10, 0], [20, 0], [1e5 + 10, 0], [1e5 + 20, 0]], float)
     room = np.full(6, 400, dtype=np.int64)  # four hours each
-    settings = Settings(workers=1)
+    settings = Settings(workers=workers)
     classes = {p: _classes(options[p], settings, room) for p in range(3)}
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, -1, 4.0, 0.0)}  # X at A: Q is stuck
-    search = _LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
-                          say=None, stop=lambda: False)  # fmt: skip
+    return _LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
+                        say=None, stop=lambda: False)  # fmt: skip
+
+
+def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
+    """Dropping X for Q would lose, so only a step that frees A and lets X's provider role
+    move out of the group (to B, the nearest with room) matches both."""
+    import time
+
+    search = _stuck_search()
     search.run(1, time.perf_counter() + 2.0)
     result = search.result()
     assert result[1].provider == 0 and result[0].provider == 1
     assert 2 in result
+
+
+def test_an_error_in_a_search_thread_stops_the_search_and_is_raised():
+    """A bug in one searching thread must not leave the search quietly going on with fewer
+    threads: every thread stops and the error reaches the caller."""
+    import time
+
+    search = _stuck_search(workers=2)
+    build = search._model
+
+    def failing(rng, n):
+        if n == 5:
+            raise RuntimeError("a bug in a step")
+        return build(rng, n)
+
+    search._model = failing
+    search.run(2, time.perf_counter() + 30.0)
+    t = time.perf_counter()
+    with pytest.raises(RuntimeError, match="a bug in a step"):
+        search.result()
+    assert time.perf_counter() - t < 10  # the other thread stopped too, long before 30 s
+    assert not any(thread.is_alive() for thread in search.threads)
 
 
 def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():

@@ -762,6 +762,7 @@ class _LocalSearch:
         self.threads: list = []
         self.solvers: set = set()  # the solves under way (to halt them)
         self.halted = False
+        self.failure: BaseException | None = None  # a thread's error, raised by _wait
         self.steps = self.gains = 0
         self.repacked = 0.0  # what the last step over the whole matching gained
         self.until = 0.0  # when the threads stop
@@ -836,6 +837,8 @@ class _LocalSearch:
         except BaseException:  # e.g. a second Ctrl+C while waiting
             self.halt()
             raise
+        if self.failure is not None:
+            raise self.failure
 
     def result(self) -> dict[int, Match]:
         """Wait for the threads; the best matching found."""
@@ -1069,6 +1072,19 @@ class _LocalSearch:
         return True
 
     def _worker(self, index: int, deadline: float) -> None:
+        """One searching thread. An error in it (a bug, never the user's) stops every thread
+        and is raised again by :meth:`_wait`, so that it never silently leaves the search
+        with fewer threads."""
+        try:
+            self._steps(index, deadline)
+        except BaseException as error:
+            with self.lock:
+                self.failure = self.failure or error
+                self.halted = True
+                for solver in self.solvers:
+                    solver.stop_search()
+
+    def _steps(self, index: int, deadline: float) -> None:
         import random
 
         rng = random.Random(self.settings.seed + 7919 * index)
