@@ -176,6 +176,27 @@ def test_demo_scale_matching_beats_greedy_and_passes_the_checker(tmp_path):
     assert again.objective == greedy.objective  # deterministic
 
 
+def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path):
+    """A list small enough for CP-SAT to take every way of being matched at once (no column
+    generation, no search threads): asking to stop (Ctrl+C) must end that solve at once and
+    keep its best matching, not wait for the time limit."""
+    import time
+
+    from gapmap.demo import write_demo_registers
+    from gapmap.registers import read_people, read_providers
+
+    p, q = write_demo_registers(tmp_path, providers=60, people=400)
+    providers, people = read_providers(p), read_people(q)
+    study = box_study(people, providers, match_time_limit_s=60)
+    said: list[str] = []
+    t = time.perf_counter()
+    best, greedy = match(study, say=said.append, stop=lambda: time.perf_counter() > t + 3)
+    assert time.perf_counter() - t < 15, said
+    assert any("best matching among" in line for line in said)  # the whole-model solve ran
+    assert best.objective >= greedy.objective
+    assert check_matching(study.people, study.providers, best) == []
+
+
 def test_people_left_outside_every_area_are_unmatched_with_their_reason():
     people, providers = small_instance(7)
     study = box_study(people, providers, match_time_limit_s=5, drop_outside=True)

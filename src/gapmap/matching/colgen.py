@@ -501,7 +501,7 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
         hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
         chosen, proven = _integer(
             pool, people_idx, weight, classes, room, settings, hint,
-            deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete,
+            deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete, stop=stop,
         )  # fmt: skip
     else:
         # the LP's rounding, if better than the search's best so far, is searched on from
@@ -523,7 +523,7 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
     proven = proven or value >= bound - 1e-6
     # --- shortest journeys for the same people ----------------------------------------------
     if not stop():
-        chosen = _shorten(pool, chosen, options, classes, room, settings, deadline)
+        chosen = _shorten(pool, chosen, options, classes, room, settings, deadline, stop)
     return {
         "matches": chosen,
         "objective": value,
@@ -818,11 +818,15 @@ class _LocalSearch:
         """Stop every thread now (their solves too) and wait for them: the process is
         leaving (a second Ctrl+C, an error), and must not leave a solver running."""
         with self.lock:
-            self.halted = True
-            for solver in self.solvers:
-                solver.stop_search()
+            self._halt_solves()
         for t in self.threads:
             t.join()
+
+    def _halt_solves(self) -> None:
+        """No more steps, and the solves under way stop now (callers hold the lock)."""
+        self.halted = True
+        for solver in self.solvers:
+            solver.stop_search()
 
     def _wait(self) -> None:
         """Wait for the threads, saying how the search goes."""
@@ -1080,9 +1084,7 @@ class _LocalSearch:
         except BaseException as error:
             with self.lock:
                 self.failure = self.failure or error
-                self.halted = True
-                for solver in self.solvers:
-                    solver.stop_search()
+                self._halt_solves()
 
     def _steps(self, index: int, deadline: float) -> None:
         import random
@@ -1167,7 +1169,8 @@ def _solver(settings: Settings, seconds: float, workers: int | None = None) -> c
 
 def _solve_stoppably(solver: cp_model.CpSolver, model: cp_model.CpModel, stop) -> Any:
     """``solver.solve(model)`` in a helper thread, so that Ctrl+C (``stop()``) is heard at
-    once and stops the solve (its best so far is kept)."""
+    once and stops the solve (its best so far is kept): every solve in the calling thread
+    goes through it (the search's threads stop theirs through :meth:`_LocalSearch.halt`)."""
     import threading
 
     out: list = []
@@ -1210,7 +1213,7 @@ def _pattern_model(pool, patterns, classes, left, *, exactly_one: bool = False):
 
 
 def _integer(pool, people_idx, weight, classes, room, settings, hint, *, deadline, say,
-             complete) -> tuple[dict[int, Match], bool]:  # fmt: skip
+             complete, stop) -> tuple[dict[int, Match], bool]:  # fmt: skip
     model, lam = _pattern_model(pool, range(len(pool)), classes, room)
     model.maximize(sum(lam[j] * round(100 * weight[pool.person[j]]) for j in range(len(pool))))
     hinted = {}
@@ -1223,7 +1226,7 @@ def _integer(pool, people_idx, weight, classes, room, settings, hint, *, deadlin
     for j in range(len(pool)):
         model.add_hint(lam[j], j in hinted)
     solver = _solver(settings, deadline - time.perf_counter())
-    status = solver.solve(model)
+    status = _solve_stoppably(solver, model, stop)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return hint, False
     out = {}
@@ -1235,7 +1238,8 @@ def _integer(pool, people_idx, weight, classes, room, settings, hint, *, deadlin
     return out, status == cp_model.OPTIMAL and complete
 
 
-def _shorten(pool, chosen, options, classes, room, settings, deadline) -> dict[int, Match]:
+def _shorten(pool, chosen, options, classes, room, settings, deadline,
+             stop) -> dict[int, Match]:  # fmt: skip
     """The same people matched, each journey as short as the capacities allow."""
     if time.perf_counter() > deadline - 0.3 or not chosen:
         return chosen
@@ -1273,7 +1277,7 @@ def _shorten(pool, chosen, options, classes, room, settings, deadline) -> dict[i
     for j in range(len(near)):
         model.add_hint(lam[j], own.get(near.person[j]) == j)
     solver = _solver(settings, deadline - time.perf_counter())
-    status = solver.solve(model)
+    status = _solve_stoppably(solver, model, stop)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return chosen
     return {
