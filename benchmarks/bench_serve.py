@@ -42,6 +42,8 @@ def requests_for(n: int, seed: int = 7) -> list[dict]:
             "hours": rng.choice([1, 2, 3, 4, 6, 8, 10]),
             "days": rng.choice(days),
             "services": rng.choice(services),
+            "self_directing": True,
+            "regulated_care": False,
         }
         for _ in range(n)
     ]

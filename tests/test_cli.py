@@ -252,3 +252,28 @@ def test_debug_is_accepted_anywhere_on_the_line(tmp_path, capsys):
         ["check", "--providers", str(p), "--debug"],
     ):
         assert main(argv) == 0, capsys.readouterr().err
+
+
+def test_suggest_needs_both_answers_on_the_command_line(capsys):
+    """--self-directing and --regulated-care are required (before issue 31 a missing
+    --self-directing was read as yes): a usage error naming them, exit 2, no traceback."""
+    from gapmap.demo import demo_paths
+    from gapmap.safety import SELF_DIRECTING_ADVICE
+
+    prov, _ = demo_paths()
+    base = ["suggest", "--providers", str(prov), "--postcode", "CT1 2AA", "--hours", "4",
+            "--days", "Mon", "--services", "social"]  # fmt: skip
+    for extra, named in (
+        ([], ("--self-directing", "--regulated-care")),
+        (["--self-directing", "yes"], ("--regulated-care",)),
+        (["--regulated-care", "no"], ("--self-directing",)),
+    ):
+        assert main(base + extra) == 2
+        err = capsys.readouterr().err
+        assert "required" in err and all(n in err for n in named), err
+        assert "Traceback" not in err
+    assert main(base + ["--self-directing", "maybe", "--regulated-care", "no"]) == 2
+    assert "--self-directing" in capsys.readouterr().err
+    assert main(base + ["--self-directing", "no", "--regulated-care", "no"]) == 0
+    out = capsys.readouterr().out
+    assert SELF_DIRECTING_ADVICE in out and "1. " not in out

@@ -89,7 +89,10 @@ def test_suggestions_outside_the_council_name_both_councils(tmp_path):
     prov, _ = write_demo_registers(tmp_path, providers=30, people=10, council=council)
     study = Study.read(providers=prov, council="Wrexham")
     with pytest.raises(InputError) as err:
-        request_from_fields(study, postcode="CT1 2AA", hours=3, days="Mon", services="social")
+        request_from_fields(
+            study, postcode="CT1 2AA", hours=3, days="Mon", services="social",
+            self_directing=True, regulated_care=False,
+        )  # fmt: skip
     assert "CT1 2AA is in Canterbury, outside the area this register serves (Wrexham)" in str(
         err.value
     )

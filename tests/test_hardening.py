@@ -112,6 +112,7 @@ EVERY_COMMAND = ("check", "gaps", "match", "recruit", "suggest")
 def _argv(command: str, prov: Path, people: Path, out: Path, extra=()) -> list[str]:
     if command == "suggest":
         base = ["suggest", "--providers", str(prov), "--postcode", "CT1 2AA"]
+        base += ["--self-directing", "yes", "--regulated-care", "no"]
         return base + ["--hours", "3", "--days", "Mon", "--services", "social", *extra]
     argv = [command, "--providers", str(prov), "--people", str(people)]
     if command != "check":
@@ -412,7 +413,7 @@ def test_any_suggestion_request_is_accepted_or_refused_by_field(
     try:
         person, sector = request_from_fields(
             builtin_study, postcode=postcode, lat=lat, lon=lon, hours=hours, days=days,
-            services=services,
+            services=services, self_directing=True, regulated_care=False,
         )  # fmt: skip
     except InputError as exc:
         assert exc.problems and all(p.column in fields for p in exc.problems)

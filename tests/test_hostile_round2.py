@@ -409,7 +409,8 @@ def test_escape_sequences_in_names_do_not_reach_the_terminal(tmp_path, capsys):
     prov = _write(tmp_path / "providers.csv", _csv(rows))
     rc, printed, err = _run(
         ["suggest", "--providers", prov, "--postcode", "CT1 2AA", "--hours", "2",
-         "--days", "Mon", "--services", "social", "--explain"],
+         "--days", "Mon", "--services", "social", "--explain", "--self-directing", "yes",
+         "--regulated-care", "no"],
         capsys,
     )  # fmt: skip
     assert rc == 0, err

@@ -242,3 +242,128 @@ def test_published_area_counts_are_suppressed(demo_out):
     assert gaps.loc[small, "need_hours"].isna().all()
     shown = pd.to_numeric(gaps.loc[~small, "people"])
     assert (shown % 5 == 0).all()
+
+
+# --- issue 31: safety in words wherever a provider is shown to staff ----------------------------
+DEMO_PROVIDERS = REPO / "data" / "demo" / "providers.csv"
+ASK = {"postcode": "CT9 1BQ", "hours": 2, "days": "Mon", "services": "personal_care",
+       "self_directing": True, "regulated_care": False, "top": 10}  # fmt: skip
+CHECKS = (
+    "not registered with or regulated by the Care Quality Commission (CQC)",
+    "interview",
+    "DBS",
+    "insurance",
+    "references",
+    "The council does not regulate or vouch for them",
+)
+
+
+@pytest.fixture(scope="module")
+def safety_client(builtin_areas):
+    from fastapi.testclient import TestClient
+
+    from gapmap.serve import Register, create_app
+
+    with TestClient(create_app(Register(DEMO_PROVIDERS)), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def _registered() -> dict[str, bool]:
+    prov = read_providers(DEMO_PROVIDERS)
+    return dict(zip(prov["provider_id"], prov["cqc_registered"]))
+
+
+def test_the_api_says_who_is_cqc_registered_and_what_to_check(safety_client):
+    """Each provider, partner and cover the API names carries its registration; an unregistered
+    one carries the checks in words (before issue 31: nothing said)."""
+    cqc = _registered()
+    body = safety_client.post("/api/suggest", json=ASK).json()
+    assert body["status"] == "ok" and body["suggestions"]
+    unregistered = 0
+    for s in body["suggestions"]:
+        assert s["cqc_registered"] is bool(cqc[s["provider_id"]])
+        for role in ("partner", "cover"):
+            if s[f"{role}_id"]:
+                assert s[f"{role}_cqc_registered"] is bool(cqc[s[f"{role}_id"]])
+            else:
+                assert s[f"{role}_cqc_registered"] is None
+        named = [(s[n], s[i]) for n, i in (("name", "provider_id"), ("partner_name", "partner_id"),
+                                           ("cover_name", "cover_id")) if s[i]]  # fmt: skip
+        for name, pid in named:
+            assert name in s["safety"]
+            if cqc[pid]:
+                assert "registered with the Care Quality Commission (CQC)." in s["safety"]
+            else:
+                unregistered += 1
+                assert name in s["safety"]
+                for word in CHECKS:
+                    assert word in s["safety"], (word, s["safety"])
+    assert unregistered  # the words were exercised
+    assert {p["provider_id"]: p["cqc_registered"] for p in body["points"]} == {
+        p["provider_id"]: bool(cqc[p["provider_id"]]) for p in body["points"]
+    }
+
+
+def test_the_page_cards_map_and_summary_carry_the_safety_words(safety_client):
+    import html
+    import json
+
+    form = {**ASK, "self_directing": "yes", "regulated_care": "no", "days": ["Mon"],
+            "services": ["personal_care"]}  # fmt: skip
+    r = safety_client.post("/", data=form)
+    assert r.status_code == 200
+    page = html.unescape(r.text)
+    cards = page.split('<ol class="suggestions">')[1].split("</ol>")[0]
+    assert "Not CQC-registered" in cards and "CQC-registered" in cards
+    for word in CHECKS:
+        assert word in cards
+    data = json.loads(re.search(r'id="map-data">(.*?)</script>', r.text, re.S).group(1))
+    cqc = _registered()
+    for p in data["points"]:
+        assert p["label"].endswith("(CQC-registered)" if cqc[p["provider_id"]]
+                                   else "(not CQC-registered)")  # fmt: skip
+        if not cqc[p["provider_id"]]:
+            assert all(word in p["popup"] for word in CHECKS)
+    summary = page.split('id="summary-text" readonly rows="14">')[1].split("</textarea>")[0]
+    assert re.search(r"^Made on \d{1,2} [A-Z][a-z]+ 20\d\d\.$", summary, re.M)
+    assert "(not CQC-registered)" in summary
+    for word in CHECKS:
+        assert word in summary
+
+
+def test_the_summary_keeps_the_advice_and_the_date(safety_client):
+    from datetime import date
+
+    from gapmap.safety import REGULATED_ADVICE, SELF_DIRECTING_ADVICE
+    from gapmap.serve import summary_text
+
+    day = date(2026, 12, 7)
+    nothing = safety_client.post("/api/suggest", json={**ASK, "hours": 60}).json()
+    assert nothing["status"] == "none"
+    text = summary_text(nothing, {**ASK, "hours": "60"}, made=day)
+    assert "Made on 7 December 2026." in text
+    assert "Refer to a CQC-registered home care provider" in text
+    assert "Why nothing fits:" in text
+    regulated = safety_client.post(
+        "/api/suggest", json={**ASK, "hours": 60, "regulated_care": True}
+    ).json()
+    assert REGULATED_ADVICE in summary_text(regulated, {**ASK, "hours": "60"}, made=day)
+    not_self = safety_client.post("/api/suggest", json={**ASK, "self_directing": False}).json()
+    assert SELF_DIRECTING_ADVICE in summary_text(not_self, {**ASK, "hours": "2"}, made=day)
+    ok = safety_client.post("/api/suggest", json={**ASK, "regulated_care": True}).json()
+    text = summary_text(ok, {**ASK, "hours": "2", "regulated_care": True}, made=day)
+    assert "every provider above is CQC-registered" in text and "not CQC-registered" not in text
+
+
+def test_the_command_line_says_who_is_cqc_registered(capsys):
+    argv = ["suggest", "--providers", str(DEMO_PROVIDERS), "--postcode", ASK["postcode"],
+            "--hours", "2", "--days", "Mon", "--services", "personal_care", "--top", "10",
+            "--self-directing", "yes", "--regulated-care", "no"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    heads = [line for line in out.splitlines() if re.match(r"\d+\. ", line)]
+    assert heads and all("CQC-registered)" in h for h in heads)
+    assert any("not CQC-registered" in h for h in heads)
+    assert out.count("   safety: ") == len(heads)
+    for word in CHECKS:
+        assert word in out

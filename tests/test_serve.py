@@ -24,7 +24,10 @@ from .test_maps import EVIL, _chromium
 REPO = Path(__file__).resolve().parents[1]
 DEMO_PROVIDERS = REPO / "data" / "demo" / "providers.csv"
 ARTIFACTS = REPO / "test-artifacts"
-ASK = {"postcode": "CT1 2AA", "hours": 6, "days": "Mon;Wed;Sat", "services": "domestic;social"}
+ASK = {"postcode": "CT1 2AA", "hours": 6, "days": "Mon;Wed;Sat", "services": "domestic;social",
+       "self_directing": True, "regulated_care": False}  # fmt: skip
+#: the same on the page's form (radios send "yes" or "no")
+FORM = {**ASK, "self_directing": "yes", "regulated_care": "no"}
 
 
 TOKEN = "a-long-enough-token-for-tests-0123"
@@ -201,7 +204,7 @@ def test_nothing_a_person_typed_is_logged(client, caplog):
 
 
 def test_page_escapes_register_text_and_sends_a_strict_policy(client):
-    r = client.post("/", data={**ASK, "days": ["Mon", "Wed", "Sat"], "services": ["domestic"]})
+    r = client.post("/", data={**FORM, "days": ["Mon", "Wed", "Sat"], "services": ["domestic"]})
     assert r.status_code == 200
     assert "<script>alert" not in r.text and "<img src=x" not in r.text
     csp = r.headers["content-security-policy"]
@@ -274,6 +277,8 @@ def test_staff_member_finds_providers_with_the_keyboard(browser, server):
     page.get_by_role("button", name="Weekdays").click()
     page.get_by_label("Domestic help").check()
     page.get_by_label("Companionship").check()
+    page.locator("#self_directing-yes").check()
+    page.locator("#regulated_care-no").check()
     page.get_by_role("button", name="Find providers").click()
     heading = page.locator("#results-title")
     assert "could help near CT1 2" in heading.inner_text()
@@ -341,6 +346,8 @@ def test_bad_postcode_is_explained_and_focused(browser, server):
     page.get_by_label("Hours a week").fill("3")
     page.get_by_label("Mon").check()
     page.get_by_label("Domestic help").check()
+    page.locator("#self_directing-yes").check()
+    page.locator("#regulated_care-no").check()
     page.get_by_role("button", name="Find providers").click()
     summary = page.locator("#error-summary")
     assert "EH1 1YZ is in" in summary.inner_text()
@@ -362,6 +369,8 @@ def test_hostile_provider_name_shows_as_text(browser, server):
     page.get_by_label("Hours a week").fill("2")
     page.get_by_role("button", name="Weekdays").click()
     page.get_by_label("Domestic help").check()
+    page.locator("#self_directing-yes").check()
+    page.locator("#regulated_care-no").check()
     page.get_by_role("button", name="Find providers").click()
     text = page.locator("main").inner_text()
     assert "<script>alert" in text  # shown, as text
@@ -476,12 +485,12 @@ def test_regulated_care_never_lists_an_unregistered_provider_in_the_api(client, 
         days = ";".join(rng.choice(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
                                    rng.integers(1, 4), replace=False))  # fmt: skip
         ask = {"postcode": pc, "hours": float(rng.choice([1, 2, 4, 6])), "days": days,
-               "services": "personal_care", "top": 10}  # fmt: skip
+               "services": "personal_care", "top": 10, "self_directing": True}  # fmt: skip
         refused = client.post("/api/suggest", json=ask)
         assert refused.status_code == 422
         assert refused.json()["problems"] == [{
             "field": "regulated_care",
-            "message": "Select whether the personal care must come from a CQC-registered provider",
+            "message": "Select whether the care must come from a CQC-registered provider",
         }]  # fmt: skip
         body = client.post("/api/suggest", json={**ask, "regulated_care": True}).json()
         named = {x for s in body["suggestions"]
@@ -499,14 +508,15 @@ def test_regulated_care_on_the_command_line(tmp_path, register_file, capsys):
     base = [
         "suggest", "--providers", str(register_file), "--postcode", "CT9 1BQ", "--hours", "2",
         "--days", "Mon", "--services", "personal_care", "--top", "10", "--json",
+        "--self-directing", "yes",
     ]  # fmt: skip
     assert main(base) == 2
-    assert "CQC-registered" in capsys.readouterr().err
-    assert main(base + ["--regulated-care"]) == 0
+    assert "--regulated-care" in capsys.readouterr().err
+    assert main(base + ["--regulated-care", "yes"]) == 0
     body = json.loads(capsys.readouterr().out)
     named = {x for s in body["suggestions"] for x in (s["provider_id"], s["cover_id"]) if x}
     assert named and named <= _cqc(register_file)
-    assert main(base + ["--no-regulated-care"]) == 0
+    assert main(base + ["--regulated-care", "no"]) == 0
     named = {s["provider_id"] for s in json.loads(capsys.readouterr().out)["suggestions"]}
     assert named - _cqc(register_file)  # unregistered providers may give personal care then
 
@@ -519,9 +529,14 @@ def test_every_problem_at_once_in_plain_words(client):
         {"field": "hours", "message": "Enter the hours a week, like 6 or 6.5"},
         {"field": "days", "message": "Select the days support is needed"},
         {"field": "services", "message": "Select the kind of support needed"},
-    ]
+        {"field": "self_directing",
+         "message": "Select whether the person can direct their own care"},
+        {"field": "regulated_care",
+         "message": "Select whether the care must come from a CQC-registered provider"},
+    ]  # fmt: skip
     bad = client.post("/api/suggest", json={"postcode": "XYZ", "hours": "lots", "days": "Mon",
-                                             "services": "social"}).json()  # fmt: skip
+                                             "services": "social", "self_directing": False,
+                                             "regulated_care": True}).json()  # fmt: skip
     assert [p["field"] for p in bad["problems"]] == ["postcode", "hours"]
     assert bad["problems"][1]["message"].startswith("Enter the hours a week as a number, like 6")
     wrong_type = client.post("/api/suggest", json={**ASK, "hours": [1, 2]}).json()
@@ -541,7 +556,7 @@ def test_every_problem_at_once_in_plain_words(client):
 
 
 def test_when_nothing_fits_the_answer_says_why_and_what_would(client):
-    body = client.post("/api/suggest", json={"postcode": "CT1 2AA", "hours": 40, "days": "Mon",
+    body = client.post("/api/suggest", json={**ASK, "hours": 40, "days": "Mon",
                                              "services": "social"}).json()  # fmt: skip
     assert body["status"] == "none" and not body["suggestions"]
     assert any("too few free hours" in r for r in body["reasons"])
@@ -550,7 +565,7 @@ def test_when_nothing_fits_the_answer_says_why_and_what_would(client):
     hours = re.search(r"With (\d+) h( (\d+) min)? a week", " ".join(body["changes"]))
     assert hours
     fewer = int(hours.group(1)) + int(hours.group(3) or 0) / 60
-    ask = {"postcode": "CT1 2AA", "hours": fewer, "days": "Mon", "services": "social"}
+    ask = {**ASK, "hours": fewer, "days": "Mon", "services": "social"}
     again = client.post("/api/suggest", json=ask).json()
     assert again["status"] == "ok"
 
@@ -581,11 +596,13 @@ def test_phone_sized_page_with_the_keyboard_only(browser, server, register_file)
     page.keyboard.press("Space")
     tab_to("input[name=services][value=personal_care]")
     page.keyboard.press("Space")
+    tab_to("input[name=self_directing][value=yes]")
+    page.keyboard.press("Space")
     tab_to("button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator("#error-summary")).to_be_focused(timeout=5000)
     assert page.locator("#error-summary li").all_inner_texts() == [
-        "Select whether the personal care must come from a CQC-registered provider"
+        "Select whether the care must come from a CQC-registered provider"
     ]
     assert page.locator("input#hours").input_value() == "2,5 hours"  # what was typed stays
     page.keyboard.press("Tab")
@@ -603,4 +620,163 @@ def test_phone_sized_page_with_the_keyboard_only(browser, server, register_file)
     assert page.evaluate("document.documentElement.scrollWidth") <= 391
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "serve_phone.png"), full_page=True)
+    page.close()
+
+
+# --- issue 31: self-direction and regulated care are required questions -------------------------
+SELF_MESSAGE = "Select whether the person can direct their own care"
+REGULATED_MESSAGE = "Select whether the care must come from a CQC-registered provider"
+
+
+@pytest.mark.parametrize(
+    "missing,messages",
+    [
+        (("self_directing",), [("self_directing", SELF_MESSAGE)]),
+        (("regulated_care",), [("regulated_care", REGULATED_MESSAGE)]),
+        (
+            ("self_directing", "regulated_care"),
+            [("self_directing", SELF_MESSAGE), ("regulated_care", REGULATED_MESSAGE)],
+        ),
+    ],
+)
+def test_api_refuses_a_request_without_the_two_answers(client, missing, messages):
+    """Before issue 31 a missing ``self_directing`` was read as yes (five providers listed),
+    and ``regulated_care`` was asked only with personal care."""
+    for absent in ("left out", "null"):
+        body = {k: v for k, v in ASK.items() if k not in missing}
+        if absent == "null":
+            body.update({k: None for k in missing})
+        r = client.post("/api/suggest", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json() == {"problems": [{"field": f, "message": m} for f, m in messages]}
+
+
+def test_api_not_self_directing_lists_no_micro_provider(client):
+    from gapmap.safety import SELF_DIRECTING_ADVICE
+
+    for regulated in (True, False):
+        r = client.post("/api/suggest", json={**ASK, "self_directing": False,
+                                              "regulated_care": regulated})  # fmt: skip
+        body = r.json()
+        assert r.status_code == 200 and body["status"] == "not_self_directing"
+        assert body["suggestions"] == [] and body["points"] == []
+        assert body["advice"] == SELF_DIRECTING_ADVICE
+
+
+def test_page_asks_both_questions_with_no_answer_ticked(client):
+    page = client.get("/").text
+    for name in ("self_directing", "regulated_care"):
+        radios = re.findall(rf'<input type="radio" id="{name}-(yes|no)"[^>]*>', page)
+        assert radios == ["yes", "no"]
+        assert not re.search(rf'<input type="radio"[^>]*name="{name}"[^>]*checked', page)
+    assert 'name="self_directing" value="yes" checked' not in page
+    # a form sent without the answers (a browser sends nothing for an unticked control)
+    form = {k: v for k, v in FORM.items() if k not in ("self_directing", "regulated_care")}
+    r = client.post("/", data={**form, "days": ["Mon", "Wed", "Sat"], "services": ["domestic"]})
+    assert r.status_code == 422
+    assert 'id="error-summary"' in r.text and '<ol class="suggestions">' not in r.text
+    assert f'<a href="#self_directing-yes">{SELF_MESSAGE}</a>' in r.text
+    assert f'<a href="#regulated_care-yes">{REGULATED_MESSAGE}</a>' in r.text
+    assert 'id="self_directing-error"' in r.text and 'id="regulated_care-error"' in r.text
+
+
+def _answer_by_keyboard(page, server, self_directing, regulated_care):
+    """Fill the form with the keyboard only: Tab, typing, Space and arrow keys; no clicks.
+    An answer of None leaves the question unanswered."""
+    page.goto(server + "/")
+
+    def tab_to(selector: str, limit: int = 80) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return
+        raise AssertionError(f"{selector} not reached with Tab")
+
+    tab_to(".skip")
+    page.keyboard.press("Enter")
+    page.keyboard.type("CT9 1BQ")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2")
+    tab_to("input[name=days][value=Mon]")
+    page.keyboard.press("Space")
+    tab_to("input[name=services][value=personal_care]")
+    page.keyboard.press("Space")
+    for name, answer in (("self_directing", self_directing), ("regulated_care", regulated_care)):
+        if answer is None:
+            continue
+        tab_to(f"input[name={name}]")  # Tab enters a radio group on its first radio
+        assert page.evaluate("document.activeElement.value") == "yes"
+        if answer:
+            page.keyboard.press("Space")
+        else:
+            page.keyboard.press("ArrowDown")  # moves to "No" and chooses it
+        checked = page.evaluate(f"document.querySelector('input[name={name}]:checked').value")
+        assert checked == ("yes" if answer else "no")
+    tab_to("button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("self_directing", [True, False, None], ids=lambda v: f"sd={v}")
+@pytest.mark.parametrize("regulated_care", [True, False, None], ids=lambda v: f"rc={v}")
+def test_both_questions_by_keyboard_in_chromium(
+    browser, server, register_file, self_directing, regulated_care
+):
+    """Every answer to the two questions, and leaving either unanswered, by keyboard: what is
+    listed follows the answers; an unanswered question is an error, never a yes."""
+    from playwright.sync_api import expect
+
+    from gapmap.safety import SELF_DIRECTING_ADVICE
+
+    page = browser.new_page(viewport={"width": 1200, "height": 1100})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    _answer_by_keyboard(page, server, self_directing, regulated_care)
+    cards = page.locator("ol.suggestions > li")
+    if self_directing is None or regulated_care is None:
+        expect(page.locator("#error-summary")).to_be_focused(timeout=5000)
+        listed = page.locator("#error-summary li").all_inner_texts()
+        asked = ((SELF_MESSAGE, self_directing), (REGULATED_MESSAGE, regulated_care))
+        assert listed == [m for m, a in asked if a is None]
+        assert page.title().startswith("Error:") and cards.count() == 0
+        for name, answer in (("self_directing", self_directing),
+                             ("regulated_care", regulated_care)):  # fmt: skip
+            checked = page.locator(f"input[name={name}]:checked")
+            if answer is None:  # still unanswered: not shown as yes
+                assert checked.count() == 0
+                assert page.locator(f"#{name}-error").inner_text() in (
+                    SELF_MESSAGE,
+                    REGULATED_MESSAGE,
+                )
+            else:  # the answer given stays
+                assert checked.get_attribute("value") == ("yes" if answer else "no")
+    elif not self_directing:
+        expect(page.locator("#results-title")).to_be_focused(timeout=5000)
+        assert "No provider found" in page.locator("#results-title").inner_text()
+        assert cards.count() == 0
+        assert page.locator(".advice").inner_text() == SELF_DIRECTING_ADVICE
+        assert SELF_DIRECTING_ADVICE in page.locator("#summary-text").input_value()
+        page.wait_for_function("window.gapmapMarkers !== undefined")
+        assert page.evaluate("window.gapmapMarkers.getLayers().length") == 0
+    else:
+        expect(page.locator("#results-title")).to_be_focused(timeout=5000)
+        assert cards.count() >= 2
+        ids = [t.strip("()") for t in page.locator("ol.suggestions .id").all_inner_texts()]
+        tags = page.locator("ol.suggestions .tag").all_inner_texts()
+        cqc = _cqc(register_file)
+        assert tags == [("CQC-registered" if i in cqc else "Not CQC-registered") for i in ids]
+        if regulated_care:
+            assert set(ids) <= cqc
+            assert "Not CQC-registered" not in page.locator("ol.suggestions").inner_text()
+        else:
+            assert set(ids) - cqc  # unregistered providers may be listed, with the words
+            for i in range(cards.count()):
+                text = cards.nth(i).inner_text()
+                if ids[i] not in cqc:
+                    assert "not registered with or regulated by the Care Quality" in text
+                    for word in ("interview", "DBS", "insurance", "references",
+                                 "council does not regulate or vouch"):  # fmt: skip
+                        assert word in text, (word, text)
+    assert errors == []
     page.close()

@@ -133,6 +133,10 @@ def test_suggest_command_json(capsys):
             "--json",
             "--top",
             "3",
+            "--self-directing",
+            "yes",
+            "--regulated-care",
+            "no",
         ]
     )
     assert code == 0
@@ -159,6 +163,10 @@ def test_suggest_command_bad_postcode_exits_2(capsys):
                 "Mon",
                 "--services",
                 "social",
+                "--self-directing",
+                "yes",
+                "--regulated-care",
+                "no",
             ]
         )
         == 2

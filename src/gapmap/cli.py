@@ -539,8 +539,9 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
             f"({services}):"
         )
         person, _ = request_from_fields(
-            study, postcode=postcode, hours=hours, days=days, services=services
-        )
+            study, postcode=postcode, hours=hours, days=days, services=services,
+            self_directing=True, regulated_care=False,
+        )  # fmt: skip
         _print(suggestion_lines(suggester.suggest(person, top=2)))
         _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
@@ -666,7 +667,7 @@ def cmd_suggest(args) -> int:
             max_travel_km=args.max_travel_km,
             needs_cover=args.needs_cover == "yes",
             self_directing=args.self_directing == "yes",
-            regulated_care=args.regulated_care,
+            regulated_care=args.regulated_care == "yes",
             source="command line",
         )
     except InputError as exc:  # name the options as typed
@@ -888,14 +889,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--services", required=True, help="e.g. domestic;social")
     p.add_argument("--max-travel-km", help="the person's own travel limit, km")
     p.add_argument("--needs-cover", choices=["yes", "no"], default="yes")
-    p.add_argument("--self-directing", choices=["yes", "no"], default="yes")
     p.add_argument(
-        "--regulated-care",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="the care must come from a CQC-registered provider (--no-regulated-care: it need "
-        "not); required when personal_care is asked for",
-    )
+        "--self-directing", choices=["yes", "no"], required=True,
+        help="required: can the person direct their own care, or has a representative who can? "
+        "(no: no micro-provider is suggested, only advice)",
+    )  # fmt: skip
+    p.add_argument(
+        "--regulated-care", choices=["yes", "no"], required=True,
+        help="required: must the care come from a CQC-registered provider? (yes: only "
+        "CQC-registered providers, partner and cover included)",
+    )  # fmt: skip
     p.add_argument("--top", type=int, default=5)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,16 @@ from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field, ValidationError
 
 from .errors import InputError, Problem
-from .matching.suggest import Suggester, Suggestion, request_from_fields
+from .matching.suggest import (
+    REGULATED_QUESTION,
+    SELF_DIRECTING_QUESTION,
+    Suggester,
+    Suggestion,
+    request_from_fields,
+)
 from .publish.geo import to_latlon, wgs84_geojson
 from .registers import read_number
+from .safety import CQC_REGISTERED, made_on, registration_words, suggestion_safety
 from .settings import Settings
 from .study import AreaColumns, Study
 from .vocab import (
@@ -61,9 +68,9 @@ FIELD_WORDS = {
     "postcode": "Enter a full UK postcode, like CT1 2AA",
     "days": "Select the days support is needed",
     "services": "Select the kind of support needed",
-    "regulated_care": "Select whether the care must come from a CQC-registered provider",
+    "regulated_care": REGULATED_QUESTION,
     "needs_cover": "Select whether the person needs cover",
-    "self_directing": "Select whether the person can direct their own care",
+    "self_directing": SELF_DIRECTING_QUESTION,
     "top": "Enter how many suggestions to show, from 1 to 50",
 }
 TOKEN_COOKIE = "gapmap_token"
@@ -283,11 +290,15 @@ class SuggestRequest(BaseModel):
     )
     max_travel_km: float | str | None = Field(None, description="the person's own travel limit")
     needs_cover: bool = True
-    self_directing: bool = True
+    self_directing: bool | None = Field(
+        None,
+        description="REQUIRED (true or false): the person can direct their own care, or has a "
+        "representative who can; false lists no micro-provider and gives advice instead",
+    )
     regulated_care: bool | None = Field(
         None,
-        description="the care must come from a CQC-registered provider; required (true or "
-        "false) when personal_care is asked for",
+        description="REQUIRED (true or false): the care must come from a CQC-registered "
+        "provider; true lists only CQC-registered providers (partner and cover included)",
     )
     top: int = Field(5, ge=1, le=50)
 
@@ -309,6 +320,7 @@ class ProviderPoint(BaseModel):
     lat: float
     lon: float
     number: int = Field(..., description="the suggestion it belongs to (1 = first)")
+    cqc_registered: bool = Field(..., description="registered with the Care Quality Commission")
 
 
 class SuggestResponse(BaseModel):
@@ -561,6 +573,10 @@ def create_app(
     env.filters["hours"] = hours_words
     env.filters["quarter"] = quarter_hours
     env.filters["days"] = days_words
+    env.filters["registration"] = registration_words
+    env.filters["badge"] = lambda v: (
+        registration_words(bool(v))[:1].upper() + (registration_words(bool(v))[1:])
+    )
     env.filters["tel"] = lambda v: "".join(ch for ch in str(v) if ch.isdigit() or ch == "+")
     env.filters["web"] = lambda v: (
         str(v) if str(v).lower().startswith(("https://", "http://")) else "https://" + str(v)
@@ -626,8 +642,11 @@ def create_app(
                     continue
                 if pid not in points or rank[role] < rank[points[pid]["role"]]:
                     name, lat, lon = places[pid]
+                    cqc = {"provider": s.cqc_registered, "partner": s.partner_cqc_registered,
+                           "cover": s.cover_cqc_registered}[role]  # fmt: skip
                     points[pid] = {"provider_id": pid, "name": name, "role": role, "lat": lat,
-                                   "lon": lon, "number": number}  # fmt: skip
+                                   "lon": lon, "number": number,
+                                   "cqc_registered": bool(cqc)}  # fmt: skip
         code = person["area_code"].iloc[0]
         place = {"postcode_sector": sector, "area_code": code, "area_name": area_names[code]}
         log.info(
@@ -700,7 +719,13 @@ def create_app(
                 "area": json.loads(area_geojson(areas, body["place"]["area_code"])),
                 "area_label": body["place"]["postcode_sector"] or body["place"]["area_name"],
                 "points": [
-                    {**p, "label": f"{p['number']}. {p['role'].capitalize()}: {p['name']}"}
+                    {
+                        **p,
+                        "label": f"{p['number']}. {p['role'].capitalize()}: {p['name']} ("
+                        f"{registration_words(p['cqc_registered'])})",
+                        "popup": f"{p['number']}. {p['role'].capitalize()}: "
+                        + suggestion_safety([(p["name"], p["cqc_registered"])]),
+                    }
                     for p in body["points"]
                 ],
             }
@@ -772,12 +797,12 @@ def _blank_form() -> dict:
         "services": [],
         "max_travel_km": "",
         "needs_cover": True,
-        "regulated_care": None,
-        "self_directing": True,
+        "regulated_care": None,  # required answers: no default
+        "self_directing": None,
     }
 
 
-def summary_text(body: dict, request: dict) -> str:
+def summary_text(body: dict, request: dict, *, made: date | None = None) -> str:
     """A short plain-text summary of the suggestions, to copy or print for the person.
 
     Parameters
@@ -785,27 +810,39 @@ def summary_text(body: dict, request: dict) -> str:
     body
         The API's answer (:class:`SuggestResponse` as a dict).
     request
-        What was asked (hours, days, services).
+        What was asked (hours, days, services, regulated_care).
+    made
+        The date it was made (default today).
 
     Returns
     -------
     str
-        Lines of text: what was asked, then each provider with contact, days and hours.
+        Lines of text: what was asked and the date, then each provider with contact, days,
+        hours and the safety words (:mod:`gapmap.safety`: CQC-registered or not, and for those
+        not, what to check and that the council does not vouch for them); when nothing is
+        suggested, the advice (refer to a CQC-registered provider), why, and what would fit.
     """
     place = body["place"]["postcode_sector"] or body["place"]["area_name"]
     lines = [
         f"Support asked for near {place}: {hours_words(float(read_number(request['hours'])))} "
         f"a week on {days_words(request['days'])} ({services_words(request['services'])}).",
+        made_on(made),
         "",
     ]
     if not body["suggestions"]:
-        lines.append("No micro-provider could take this on now.")
-        lines += body.get("reasons", [])
-        lines += [f"- {c}" for c in body.get("changes", [])]
+        if body.get("status") != "none":
+            lines.append("No micro-provider is suggested.")
+        if body.get("advice"):
+            lines.append(body["advice"])
+        if body.get("reasons"):
+            lines += ["", "Why nothing fits:"] + [f"- {r}" for r in body["reasons"]]
+        if body.get("changes"):
+            lines += ["", "What would give an answer:"] + [f"- {c}" for c in body["changes"]]
     for i, s in enumerate(body["suggestions"], 1):
         given = quarter_hours(s["hours_given"]) if s["partner_id"] else s["hours_given"]
         lines.append(
-            f"{i}. {s['name']}: {hours_words(given)} a week on {days_words(s['days_given'])}, "
+            f"{i}. {s['name']} ({registration_words(s['cqc_registered'])}): "
+            f"{hours_words(given)} a week on {days_words(s['days_given'])}, "
             f"{s['distance_km']:.1f} km away"
         )
         contact = ", ".join(v for v in (s["phone"], s["email"], s["website"]) if v)
@@ -814,15 +851,19 @@ def summary_text(body: dict, request: dict) -> str:
         if s["partner_id"]:
             rest = s["hours_given"] + s["partner_hours"] - given
             lines.append(
-                f"   With {s['partner_name']} for {hours_words(rest)} on "
-                f"{days_words(s['partner_days'])}"
+                f"   With {s['partner_name']} ({registration_words(s['partner_cqc_registered'])})"
+                f" for {hours_words(rest)} on {days_words(s['partner_days'])}"
                 + (f" ({s['partner_phone']})" if s["partner_phone"] else "")
             )
         if s["cover_id"]:
             lines.append(
-                f"   Cover when away: {s['cover_name']}"
-                + (f" ({s['cover_phone']})" if s["cover_phone"] else "")
+                f"   Cover when away: {s['cover_name']} "
+                f"({registration_words(s['cover_cqc_registered'])})"
+                + (f", {s['cover_phone']}" if s["cover_phone"] else "")
             )
+        lines.append(f"   {s['safety']}")
+    if body["suggestions"] and request.get("regulated_care"):
+        lines += ["", "The care must be regulated: every provider above is " + CQC_REGISTERED + "."]
     return "\n".join(lines)
 
 
@@ -837,8 +878,9 @@ def _form_values(form) -> dict:
         "services": services,
         "max_travel_km": str(form.get("max_travel_km", ""))[:10],
         "needs_cover": form.get("needs_cover") == "yes",
+        # required answers: a question left unanswered stays None and is refused, never "yes"
         "regulated_care": {"yes": True, "no": False}.get(str(form.get("regulated_care", ""))),
-        "self_directing": form.get("self_directing", "yes") == "yes",
+        "self_directing": {"yes": True, "no": False}.get(str(form.get("self_directing", ""))),
     }
     request = {
         "postcode": shown["postcode"],

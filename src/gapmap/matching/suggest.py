@@ -30,6 +30,12 @@ import numpy as np
 import pandas as pd
 
 from ..reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
+from ..safety import (
+    NOTHING_FITS_ADVICE,
+    REGULATED_ADVICE,
+    SELF_DIRECTING_ADVICE,
+    suggestion_safety,
+)
 from ..study import Study
 from ..vocab import (
     SERVICE_WORDS,
@@ -42,18 +48,21 @@ from ..vocab import (
     services_words,
 )
 
-__all__ = ["Suggester", "Suggestion", "SuggestionList", "person_request", "request_from_fields"]
+__all__ = [
+    "REGULATED_ADVICE",
+    "SELF_DIRECTING_ADVICE",
+    "Suggester",
+    "Suggestion",
+    "SuggestionList",
+    "person_request",
+    "request_from_fields",
+]
 
-REGULATED_ADVICE = (
-    "This person needs regulated personal care. Micro-providers that are not registered with "
-    "the Care Quality Commission (CQC) may not give it. Refer to a CQC-registered home care "
-    "provider through Kent County Council adult social care."
-)
-SELF_DIRECTING_ADVICE = (
-    "Micro-providers suit only people who can direct their own care, or who have a "
-    "representative who can. Refer to commissioned (regulated) home care through Kent County "
-    "Council adult social care."
-)
+
+#: The GOV.UK error message when the self-direction question is not answered.
+SELF_DIRECTING_QUESTION = "Select whether the person can direct their own care"
+#: The GOV.UK error message when the regulated-care question is not answered.
+REGULATED_QUESTION = "Select whether the care must come from a CQC-registered provider"
 
 
 def person_request(
@@ -116,8 +125,8 @@ def request_from_fields(
     services: str,
     max_travel_km: float | str | None = None,
     needs_cover: bool = True,
-    self_directing: bool = True,
-    regulated_care: bool | None = False,
+    self_directing: bool | None = None,
+    regulated_care: bool | None = None,
     directory=None,
     source: str = "request",
 ) -> tuple[pd.DataFrame, str]:
@@ -134,12 +143,16 @@ def request_from_fields(
         elsewhere).
     postcode, lat, lon
         Where the person lives: a postcode (its centroid is used), or WGS84 degrees.
-    hours, days, services, max_travel_km, needs_cover, self_directing
+    hours, days, services, max_travel_km, needs_cover
         As in the people register (SPEC.md); hours may be typed as people do ("6 hours",
         "6,5", "6½").
+    self_directing
+        Whether the person can direct their own care (or has a representative who can).
+        A required answer: ``None`` ("not said") is refused, never read as yes, since a
+        person who cannot must not be signposted to a micro-provider.
     regulated_care
-        Whether the care must come from a CQC-registered provider. ``None`` means "not said":
-        refused when personal care is asked for, so the question is always answered.
+        Whether the care must come from a CQC-registered provider. A required answer, for any
+        kind of support: ``None`` ("not said") is refused.
     directory
         The :class:`~gapmap.postcodes.PostcodeDirectory` (default: the built-in one).
     source
@@ -230,11 +243,10 @@ def request_from_fields(
                 column=name,
                 value=value,
             )
-    if regulated_care is None and masks.get("services", 0) & parse_services("personal_care"):
-        problems.add(
-            "Select whether the personal care must come from a CQC-registered provider",
-            column="regulated_care",
-        )
+    if self_directing is None:
+        problems.add(SELF_DIRECTING_QUESTION, column="self_directing")
+    if regulated_care is None:
+        problems.add(REGULATED_QUESTION, column="regulated_care")
     numbers: dict[str, float] = {}  # the register's rules for the same columns
     number_fields: tuple[tuple[str, Callable[[str], float], float | str | None], ...] = (
         ("hours", parse_weekly_hours, hours),
@@ -250,7 +262,8 @@ def request_from_fields(
         except ValueError as exc:
             problems.add(str(exc), column=name, value=number)
     # in the order of the form, as the GOV.UK error summary lists them
-    order = ["postcode", "lat", "hours", "days", "services", "regulated_care", "max_travel_km"]
+    order = ["postcode", "lat", "hours", "days", "services", "self_directing", "regulated_care",
+             "max_travel_km"]  # fmt: skip
     problems.problems.sort(key=lambda p: order.index(p.column) if p.column in order else 99)
     problems.raise_if_any()
     assert x is not None and y is not None
@@ -262,7 +275,7 @@ def request_from_fields(
         services=masks["services"],
         max_travel_km=numbers.get("max_travel_km"),
         needs_cover=needs_cover,
-        self_directing=self_directing,
+        self_directing=bool(self_directing),
         regulated_care=bool(regulated_care),
     )
     person["area_code"] = area_code
@@ -293,6 +306,12 @@ class Suggestion:
     website: str = ""
     partner_phone: str = ""
     cover_phone: str = ""
+    #: whether the provider, partner and cover are registered with the CQC
+    cqc_registered: bool = False
+    partner_cqc_registered: bool | None = None
+    cover_cqc_registered: bool | None = None
+    #: the safety words for staff and the person (:func:`gapmap.safety.suggestion_safety`)
+    safety: str = ""
 
 
 @dataclass
@@ -348,6 +367,7 @@ class Suggester:
         self._cover = self.providers["cover"].to_numpy(bool)
         self._ids = self.providers["provider_id"].astype(str).to_numpy()
         self._names = self.providers["name"].astype(str).to_numpy()
+        self._cqc = self.providers["cqc_registered"].to_numpy(bool)
         self._contact = {
             c: (
                 self.providers[c].fillna("").astype(str).to_numpy()
@@ -493,6 +513,12 @@ class Suggester:
                     website=self._contact["website"][v],
                     partner_phone=self._contact["phone"][w] if w >= 0 else "",
                     cover_phone=self._contact["phone"][c] if c >= 0 else "",
+                    cqc_registered=bool(self._cqc[v]),
+                    partner_cqc_registered=bool(self._cqc[w]) if w >= 0 else None,
+                    cover_cqc_registered=bool(self._cqc[c]) if c >= 0 else None,
+                    safety=suggestion_safety(
+                        [(self._names[k], bool(self._cqc[k])) for k in (v, w, c) if k >= 0]
+                    ),
                 )
             )
             if len(out) >= top:
@@ -515,9 +541,7 @@ class Suggester:
                 left_out = [r for r in left_out if r["distance_km"] <= out[-1].distance_km]
         if not out:
             advice = "No micro-provider in reach can take this person on now. " + (
-                REGULATED_ADVICE
-                if bool(row["regulated_care"])
-                else "Consider commissioned home care, or ask again as providers' hours free up."
+                REGULATED_ADVICE if bool(row["regulated_care"]) else NOTHING_FITS_ADVICE
             )
             reasons = self._reasons(person, len(idx), int(keep.sum()), tally, most_free)
             changes = self.nearest_changes(person) if with_changes else []

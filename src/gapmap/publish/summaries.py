@@ -14,6 +14,7 @@ from collections import Counter
 
 import pandas as pd
 
+from ..safety import registration_words
 from ..vocab import days_words, hours_words, quarter_hours
 from .disclosure import Suppression, published_count, round_to
 
@@ -338,24 +339,28 @@ def suggestion_lines(result) -> list[str]:
     for i, s in enumerate(result.suggestions, 1):
         given = quarter_hours(s.hours_given) if s.partner_id else s.hours_given
         lines.append(
-            f"{i}. {c(s.name)} ({c(s.provider_id)}), {s.distance_km:.1f} km: gives "
-            f"{hours_words(given)} a week on {days_words(s.days_given)}"
+            f"{i}. {c(s.name)} ({c(s.provider_id)}, {registration_words(s.cqc_registered)}), "
+            f"{s.distance_km:.1f} km: gives {hours_words(given)} a week on "
+            f"{days_words(s.days_given)}"
         )
         contact = ", ".join(c(v) for v in (s.phone, s.email, s.website) if v)
         if contact:
             lines.append(f"   contact: {contact}")
         if s.partner_id:
             lines.append(
-                f"   partner: {c(s.partner_name)} ({c(s.partner_id)}), "
+                f"   partner: {c(s.partner_name)} ({c(s.partner_id)}, "
+                f"{registration_words(bool(s.partner_cqc_registered))}), "
                 f"{s.partner_distance_km:.1f} km: "
                 f"{hours_words(s.hours_given + s.partner_hours - given)} on "
                 f"{days_words(s.partner_days)}"
             )
         if s.cover_id:
             lines.append(
-                f"   cover:   {c(s.cover_name)} ({c(s.cover_id)}), {s.cover_distance_km:.1f} km"
+                f"   cover:   {c(s.cover_name)} ({c(s.cover_id)}, "
+                f"{registration_words(bool(s.cover_cqc_registered))}), {s.cover_distance_km:.1f} km"
             )
         lines.append(f"   why: {c(s.why)}")
+        lines.append(f"   safety: {c(s.safety)}")
     if result.left_out:
         lines.append("Nearer providers left out:")
         for r in result.left_out:

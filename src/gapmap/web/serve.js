@@ -70,6 +70,7 @@
       title: p.label, keyboard: true, alt: p.label
     });
     m.bindTooltip(textNode(p.label));
+    m.bindPopup(textNode(p.popup || p.label));  // Enter on a focused marker opens it
     m.addTo(markers);
     bounds.extend(m.getLatLng());
   });
