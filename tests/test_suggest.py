@@ -40,12 +40,14 @@ def test_suggestions_obey_every_rule_against_a_full_scan(
     free = providers["capacity_hours"] - providers["committed_hours"]
     ids = providers.set_index("provider_id")
     last = 0.0
+    margin = suggester.single_margin_km
     for s in result.suggestions:
         v = ids.loc[s.provider_id]
         d = math.hypot(v.x - x, v.y - y) / 1000
         assert d == pytest.approx(s.distance_km, abs=0.01) and d <= v.max_travel_km
-        assert s.distance_km >= last  # nearest first
-        last = s.distance_km
+        rank = s.distance_km + (margin if s.partner_id else 0.0)
+        assert rank >= last - 0.01  # nearest first, a split counted the margin further
+        last = rank
         assert int(v.service_mask) & need == need
         assert int(v.day_mask) & P
         assert s.hours_given <= free[ids.index.get_loc(s.provider_id)] + 1e-9
@@ -67,7 +69,8 @@ def test_suggestions_obey_every_rule_against_a_full_scan(
             r["provider_id"]: r["why"]
             for r in suggester.suggest(req, top=50, explain=True).left_out
         }
-        for i in np.flatnonzero(d_all < last):
+        split = (providers["day_mask"].to_numpy() & P) != P
+        for i in np.flatnonzero(d_all + margin * split < last - 0.01):
             v = providers.iloc[i]
             ok = (
                 d_all[i] <= v.max_travel_km
@@ -173,3 +176,100 @@ def test_suggest_command_bad_postcode_exits_2(capsys):
     )
     err = capsys.readouterr().err
     assert "--postcode" in err and "not found in" in err and "ZZ99 9ZZ" in err
+
+
+# --- issue 31, item 8: suggestions a navigator can choose between ------------------------------
+def _ask(study, postcode, hours=6, days="Mon;Wed;Sat", services="domestic;social"):
+    from gapmap.matching.suggest import request_from_fields
+
+    person, _ = request_from_fields(
+        study, postcode=postcode, hours=hours, days=days, services=services,
+        self_directing=True, regulated_care=False,
+    )  # fmt: skip
+    return person
+
+
+def test_one_provider_for_every_day_ranks_above_a_split_unless_much_nearer(builtin_study):
+    """CT1 2AA, 6 h on Mon, Wed and Sat: MP0343 works all three days 1.7 km away; MP0110 is
+    0.4 km away but works only Monday and needs a partner. Before issue 31 the split came
+    first; now a split ranks above a single provider only when more than 2 km nearer."""
+    from gapmap.settings import Settings
+    from gapmap.study import Study
+
+    suggester = Suggester(builtin_study)
+    assert suggester.single_margin_km == Settings().single_provider_margin_km == 2.0
+    found = suggester.suggest(_ask(builtin_study, "CT1 2AA")).suggestions
+    assert found[0].provider_id == "MP0343" and found[0].partner_id is None
+    assert any(s.partner_id for s in found)  # splits still offered, further down
+    for postcode in ("CT1 2AA", "TN23 1PL", "ME14 1XX", "CT9 1BQ", "DA1 1AA", "TN30 7DX"):
+        for days in ("Mon;Wed;Sat", "weekdays", "Tue;Sun"):
+            s = suggester.suggest(_ask(builtin_study, postcode, days=days)).suggestions
+            for i, a in enumerate(s):
+                for b in s[i + 1 :]:
+                    if a.partner_id and not b.partner_id:  # a split above a single provider
+                        assert a.distance_km + 2.0 <= b.distance_km + 0.01, (postcode, days)
+    # the margin is a setting: at 0 km the list is nearest first, as before
+    plain = Study.from_frames(
+        builtin_study.areas, builtin_study.providers,
+        settings=Settings(single_provider_margin_km=0.0),
+    )  # fmt: skip
+    nearest = Suggester(plain).suggest(_ask(plain, "CT1 2AA")).suggestions
+    assert [s.distance_km for s in nearest] == sorted(s.distance_km for s in nearest)
+    assert nearest[0].provider_id == "MP0110"
+
+
+def test_options_are_distinct(builtin_study, demo_registers):
+    """No lead provider twice, and one provider is not named in every option: before issue 31
+    MP0367 was partner or cover in all five options for CT1 2AA, and across 240 requests at
+    providers' postcodes four in five lists named one provider in every option."""
+    from collections import Counter
+
+    providers, _ = demo_registers
+    suggester = Suggester(builtin_study)
+    s = suggester.suggest(_ask(builtin_study, "CT1 2AA")).suggestions
+    assert len(s) == 5
+    assert sum("MP0367" in (x.provider_id, x.partner_id, x.cover_id) for x in s) < 5
+    rng = np.random.default_rng(3)
+    lists = same = 0
+    for pc in rng.choice(providers["postcode"].to_numpy(), 80, replace=False):
+        for days, services in (("Mon;Wed;Sat", "domestic;social"), ("weekdays", "social"),
+                               ("Sat;Sun", "domestic")):  # fmt: skip
+            s = suggester.suggest(_ask(builtin_study, pc, days=days, services=services))
+            s = s.suggestions
+            leads = [x.provider_id for x in s]
+            assert len(leads) == len(set(leads))  # at most one option per lead provider
+            if len(s) < 3:
+                continue
+            lists += 1
+            named = Counter(k for x in s for k in {x.provider_id, x.partner_id, x.cover_id} if k)
+            same += named.most_common(1)[0][1] == len(s)
+            for x in s:  # still every rule: partner and cover differ from the provider
+                assert x.cover_id not in (x.provider_id, x.partner_id)
+    assert lists > 150
+    assert same <= 0.1 * lists, (same, lists)
+
+
+def test_a_partial_hours_alternative_when_nothing_fits_all_the_hours(builtin_study):
+    """40 h on a Monday fits nobody; the answer offers part of the care ("X could give N of
+    the 40 h"), and X really has room for N hours on that day (before issue 31: only the
+    'what would give an answer' changes)."""
+    suggester = Suggester(builtin_study)
+    r = suggester.suggest(_ask(builtin_study, "CT1 2AA", hours=40, days="Mon", services="social"))
+    assert r.status == "none"
+    part = [c for c in r.changes if c.startswith("Part of the care: ")]
+    assert len(part) == 1 and " of the 40 h a week, on Mon" in part[0], r.changes
+    import re
+
+    pattern = r"Part of the care: (.+) \(([\d.]+) km\) could give (\d+) h( (\d+) min)? of"
+    m = re.match(pattern, part[0])
+    assert m
+    name, given = m.group(1), int(m.group(3)) + int(m.group(5) or 0) / 60
+    assert 0 < given < 40
+    providers = builtin_study.providers
+    row = providers.loc[providers["name"] == name].iloc[0]
+    assert row["capacity_hours"] - row["committed_hours"] >= given
+    assert int(row["day_mask"]) & parse_days("Mon")
+    # asking for those hours finds that provider
+    again = suggester.suggest(_ask(builtin_study, "CT1 2AA", hours=given, days="Mon",
+                                   services="social"), top=50)  # fmt: skip
+    assert name in {s.name for s in again.suggestions}

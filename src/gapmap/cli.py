@@ -202,6 +202,12 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
         g, "allow_without_cover",
         "match people who need cover even when no cover provider is free", kind=bool,
     )  # fmt: skip
+    if not batch:
+        _setting(
+            g, "single_provider_margin_km",
+            "a split arrangement (provider and partner) ranks above one provider for every day "
+            "only if this much nearer (km)",
+        )  # fmt: skip
     if batch:
         _setting(g, "match_time_limit_s", "seconds for the whole matching run, reading included")
 

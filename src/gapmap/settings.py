@@ -18,7 +18,11 @@ gaps
     ``enhanced`` for the Gaussian-decay 2SFCA.
 matching and suggestions
     ``absence_rate`` (0.15): the cover reserve is absence_rate × the hours covered;
-    ``allow_without_cover``; ``match_time_limit_s`` (60, the whole run), ``workers`` (2).
+    ``allow_without_cover``; ``match_time_limit_s`` (60, the whole run), ``workers`` (2);
+    ``single_provider_margin_km`` (2): a suggestion of one provider working all the person's
+    days ranks above a split arrangement (provider and partner) unless the split is more than
+    this much nearer; partners and covers already named in another suggestion are swapped for
+    others at most this much further, so the suggestions differ.
 recruitment
     what recruits are like (hours, radius, days, services), the demand used, the siting time
     limit and the unit costs of :data:`UNIT_COSTS`.
@@ -103,6 +107,8 @@ class Settings:
     seed: int = 0
     #: km added to the distance objective for a person matched without cover (when allowed)
     no_cover_penalty_km: float = 50.0
+    #: km by which a split arrangement must be nearer to rank above one provider for every day
+    single_provider_margin_km: float = 2.0
     # recruitment
     radius_km: float = 10.0
     hours_per_provider: float = 27.0
@@ -162,6 +168,11 @@ class Settings:
             ("rural_weight", self.rural_weight >= 0, "must not be negative"),
             ("rural_postcodes_per_km2", self.rural_postcodes_per_km2 >= 0, "must not be negative"),
             ("absence_rate", 0 <= self.absence_rate <= 1, "must be from 0 to 1"),
+            (
+                "single_provider_margin_km",
+                0 <= self.single_provider_margin_km <= 50,
+                "must be from 0 to 50 km",
+            ),
             ("match_time_limit_s", self.match_time_limit_s > 0, "must be more than 0 seconds"),
             ("workers", self.workers >= 1, "must be at least 1"),
             ("radius_km", 0 < self.radius_km <= 200, "must be more than 0 and at most 200 km"),

@@ -24,7 +24,7 @@ and on what fits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -314,6 +314,20 @@ class Suggestion:
     safety: str = ""
 
 
+@dataclass(frozen=True)
+class _Option:
+    """A provider that can take the person on, before it is put in words."""
+
+    rank: float  # the distance it is ranked by (a split arrangement's is raised by the margin)
+    distance: float
+    v: int  # provider (study row)
+    T: int  # days it gives
+    give: float  # hours it gives
+    S: int  # days the partner gives
+    w: int  # partner (-1: none)
+    c: int  # cover (-1: none)
+
+
 @dataclass
 class SuggestionList:
     """The answer for one person: a status, suggestions or advice, and who was left out."""
@@ -361,6 +375,7 @@ class Suggester:
         settings = study.settings
         self.absence_rate = settings.absence_rate
         self.allow_without_cover = settings.allow_without_cover
+        self.single_margin_km = settings.single_provider_margin_km
         self._free = free_hours(self.providers)
         self._room = room_units(self.providers)
         self._days = self.providers["day_mask"].to_numpy(np.int64)
@@ -416,11 +431,15 @@ class Suggester:
         needs_cover = bool(row["needs_cover"])
         dmap = dict(zip(elig.tolist(), dist.tolist()))
         room = self._room
-        out: list[Suggestion] = []
+        margin = self.single_margin_km
+        options: list[_Option] = []
         left_out: list[dict] = []
         tally = {"days": 0, "room": 0, "partner": 0, "cover": 0}
         most_free = 0.0
+        kth = np.inf  # the top-th best ranking distance so far
         for v, dv in zip(elig.tolist(), dist.tolist()):
+            if len(options) >= top and dv >= kth:
+                break  # every provider further on ranks after the options found
             T = P & int(self._days[v])
             why_not = None
             if T == 0:
@@ -434,39 +453,23 @@ class Suggester:
                 why_not = f"too few free hours: {free} free a week, {need} needed"
                 tally["room"] += 1
                 most_free = max(most_free, float(self._free[v]))
-            w = -1
             S = P & ~T
+            partners: list[int] = []
             if why_not is None and S:
-                w = next(
-                    (
-                        w
-                        for w in elig.tolist()
-                        if w != v and (int(self._days[w]) & S) == S and fits(room[w], hours - give)
-                    ),
-                    -1,
-                )
-                if w < 0:
+                partners = self._partners(elig, v, S, hours - give)
+                if not partners:
                     why_not = f"no partner in reach with room for {days_words(S)}"
                     tally["partner"] += 1
+            w = partners[0] if partners else -1
             c = -1
             if why_not is None:
-                reserve = cover_reserve(give, self.absence_rate)
-                c = next(
-                    (
-                        c
-                        for c in elig.tolist()
-                        if c not in (v, w)
-                        and self._cover[c]
-                        and (int(self._days[c]) & T) == T
-                        and fits(room[c], reserve)
-                    ),
-                    -1,
-                )
+                covers = self._covers(elig, (v, w), T, give)
+                c = covers[0] if covers else -1
                 if c < 0 and needs_cover and not self.allow_without_cover:
                     why_not = f"no cover provider in reach with room on {days_words(T)}"
                     tally["cover"] += 1
             if why_not is not None:
-                if explain and len(out) < top:
+                if explain:
                     left_out.append(
                         {
                             "provider_id": self._ids[v],
@@ -476,53 +479,14 @@ class Suggester:
                         }
                     )
                 continue
-            shown = quarter_hours(give) if w >= 0 else hours
-            why = [
-                f"{dv:.1f} km away",
-                f"{hours_words(self._free[v])} free a week",
-                f"gives {hours_words(shown)} on {days_words(T)}",
-                "offers every service needed",
-            ]
-            if w >= 0:
-                why.append(
-                    f"partner {self._ids[w]} gives {hours_words(hours - shown)} on {days_words(S)}"
-                )
-            if c >= 0:
-                why.append(f"cover {self._ids[c]} ({dmap[c]:.1f} km) works {days_words(T)}")
-            elif needs_cover:
-                why.append("no cover provider available (allowed by option)")
-            out.append(
-                Suggestion(
-                    self._ids[v],
-                    self._names[v],
-                    round(dv, 2),
-                    float(self._free[v]),
-                    days_text(T),
-                    round(give, 2),
-                    self._ids[w] if w >= 0 else None,
-                    self._names[w] if w >= 0 else None,
-                    round(dmap[w], 2) if w >= 0 else None,
-                    days_text(S) if w >= 0 else None,
-                    round(hours - give, 2) if w >= 0 else None,
-                    self._ids[c] if c >= 0 else None,
-                    self._names[c] if c >= 0 else None,
-                    round(dmap[c], 2) if c >= 0 else None,
-                    "; ".join(why),
-                    phone=self._contact["phone"][v],
-                    email=self._contact["email"][v],
-                    website=self._contact["website"][v],
-                    partner_phone=self._contact["phone"][w] if w >= 0 else "",
-                    cover_phone=self._contact["phone"][c] if c >= 0 else "",
-                    cqc_registered=bool(self._cqc[v]),
-                    partner_cqc_registered=bool(self._cqc[w]) if w >= 0 else None,
-                    cover_cqc_registered=bool(self._cqc[c]) if c >= 0 else None,
-                    safety=suggestion_safety(
-                        [(self._names[k], bool(self._cqc[k])) for k in (v, w, c) if k >= 0]
-                    ),
-                )
-            )
-            if len(out) >= top:
-                break
+            # a single provider working every day needed ranks above a split arrangement
+            # unless the split is more than ``single_provider_margin_km`` nearer
+            options.append(_Option(dv + (margin if S else 0.0), dv, v, T, give, S, w, c))
+            if len(options) >= top:
+                kth = sorted(o.rank for o in options)[top - 1]
+        options.sort(key=lambda o: (o.rank, o.distance))
+        options = self._vary(options[:top], elig, dmap, hours, needs_cover)
+        out = [self._suggestion(o, dmap, hours, needs_cover) for o in options]
         if explain:
             # providers nearby that are not eligible at all, nearest first
             for v, dv, ok in zip(idx.tolist(), d.tolist(), keep.tolist()):
@@ -537,16 +501,199 @@ class Suggester:
                     }
                 )
             left_out.sort(key=lambda r: r["distance_km"])
-            if out:  # "better-looking": nearer than the last provider suggested
-                left_out = [r for r in left_out if r["distance_km"] <= out[-1].distance_km]
+            if out:  # "better-looking": nearer than the furthest provider suggested
+                furthest = max(s.distance_km for s in out)
+                left_out = [r for r in left_out if r["distance_km"] <= furthest]
         if not out:
             advice = "No micro-provider in reach can take this person on now. " + (
                 REGULATED_ADVICE if bool(row["regulated_care"]) else NOTHING_FITS_ADVICE
             )
             reasons = self._reasons(person, len(idx), int(keep.sum()), tally, most_free)
             changes = self.nearest_changes(person) if with_changes else []
+            if with_changes:
+                part = self.partial_hours(person, elig, dist)
+                if part:
+                    changes.append(part)
             return SuggestionList("none", [], advice, left_out, reasons, changes)
         return SuggestionList("ok", out, "", left_out)
+
+    def _partners(self, elig: np.ndarray, v: int, S: int, rest: float) -> list[int]:
+        """Eligible providers (nearest first) that work every day of ``S`` with room for
+        ``rest`` hours: who could partner ``v``."""
+        room = self._room
+        return [
+            w
+            for w in elig.tolist()
+            if w != v and (int(self._days[w]) & S) == S and fits(room[w], rest)
+        ]
+
+    def _covers(self, elig: np.ndarray, named: tuple[int, int], T: int, give: float) -> list[int]:
+        """Eligible providers (nearest first) willing to cover, working every day of ``T``,
+        with room for the cover reserve of ``give`` hours, not one of ``named``."""
+        reserve = cover_reserve(give, self.absence_rate)
+        room = self._room
+        return [
+            c
+            for c in elig.tolist()
+            if c not in named
+            and self._cover[c]
+            and (int(self._days[c]) & T) == T
+            and fits(room[c], reserve)
+        ]
+
+    def _vary(
+        self,
+        options: list[_Option],
+        elig: np.ndarray,
+        dmap: dict[int, float],
+        hours: float,
+        needs_cover: bool,
+    ) -> list[_Option]:
+        """Distinct options a navigator can choose between.
+
+        A partner or cover already named in an earlier option is swapped for the nearest one
+        not yet named if that is at most ``single_provider_margin_km`` further than the
+        nearest. Then, while one provider is still named in every option (so that every option
+        would fall through if it could not help), it is replaced, from the last option up, by
+        the nearest other partner or cover that fits, wherever one exists.
+        """
+        margin = self.single_margin_km
+        seen: set[int] = set()
+        out: list[_Option] = []
+        for o in options:
+            w, c = o.w, o.c
+            if o.S:
+                w = self._fresh(self._partners(elig, o.v, o.S, hours - o.give), seen, dmap, margin)
+            c = self._fresh(self._covers(elig, (o.v, w), o.T, o.give), seen, dmap, margin)
+            if c < 0 and needs_cover and not self.allow_without_cover:
+                w, c = o.w, o.c  # the varied partner leaves no cover: keep the first choice
+            o = replace(o, w=w, c=c)
+            seen |= {k for k in (o.v, w, c) if k >= 0}
+            out.append(o)
+        for _ in range(len(out)):
+            if len(out) < 2:
+                break
+            common = set.intersection(*({k for k in (o.v, o.w, o.c) if k >= 0} for o in out))
+            if not common:
+                break
+            k = min(common)
+            for i in range(len(out) - 1, -1, -1):
+                o = out[i]
+                if o.w == k:
+                    ws = [x for x in self._partners(elig, o.v, o.S, hours - o.give) if x != k]
+                    cs = self._covers(elig, (o.v, ws[0]), o.T, o.give) if ws else []
+                    cs = [x for x in cs if x != k]
+                    if ws and (cs or not needs_cover or self.allow_without_cover):
+                        out[i] = replace(o, w=ws[0], c=cs[0] if cs else -1)
+                        break
+                elif o.c == k:
+                    cs = [x for x in self._covers(elig, (o.v, o.w), o.T, o.give) if x != k]
+                    if cs:
+                        out[i] = replace(o, c=cs[0])
+                        break
+            else:
+                break  # no other provider can take its place: the register has no other
+        return out
+
+    @staticmethod
+    def _fresh(choices: list[int], seen: set[int], dmap: dict[int, float], margin: float) -> int:
+        """The nearest of ``choices`` not in ``seen`` if it is at most ``margin`` km further
+        than the nearest; else the nearest (-1: none)."""
+        if not choices:
+            return -1
+        near = dmap[choices[0]] + margin
+        return next((k for k in choices if k not in seen and dmap[k] <= near), choices[0])
+
+    def _suggestion(
+        self, o: _Option, dmap: dict[int, float], hours: float, needs_cover: bool
+    ) -> Suggestion:
+        """One option in words, with contact details and the safety words."""
+        v, w, c, T, S, give, dv = o.v, o.w, o.c, o.T, o.S, o.give, o.distance
+        shown = quarter_hours(give) if w >= 0 else hours
+        why = [
+            f"{dv:.1f} km away",
+            f"{hours_words(self._free[v])} free a week",
+            f"gives {hours_words(shown)} on {days_words(T)}",
+            "offers every service needed",
+        ]
+        if w >= 0:
+            why.append(
+                f"partner {self._ids[w]} gives {hours_words(hours - shown)} on {days_words(S)}"
+            )
+        if c >= 0:
+            why.append(f"cover {self._ids[c]} ({dmap[c]:.1f} km) works {days_words(T)}")
+        elif needs_cover:
+            why.append("no cover provider available (allowed by option)")
+        return Suggestion(
+            self._ids[v],
+            self._names[v],
+            round(dv, 2),
+            float(self._free[v]),
+            days_text(T),
+            round(give, 2),
+            self._ids[w] if w >= 0 else None,
+            self._names[w] if w >= 0 else None,
+            round(dmap[w], 2) if w >= 0 else None,
+            days_text(S) if w >= 0 else None,
+            round(hours - give, 2) if w >= 0 else None,
+            self._ids[c] if c >= 0 else None,
+            self._names[c] if c >= 0 else None,
+            round(dmap[c], 2) if c >= 0 else None,
+            "; ".join(why),
+            phone=self._contact["phone"][v],
+            email=self._contact["email"][v],
+            website=self._contact["website"][v],
+            partner_phone=self._contact["phone"][w] if w >= 0 else "",
+            cover_phone=self._contact["phone"][c] if c >= 0 else "",
+            cqc_registered=bool(self._cqc[v]),
+            partner_cqc_registered=bool(self._cqc[w]) if w >= 0 else None,
+            cover_cqc_registered=bool(self._cqc[c]) if c >= 0 else None,
+            safety=suggestion_safety(
+                [(self._names[k], bool(self._cqc[k])) for k in (v, w, c) if k >= 0]
+            ),
+        )
+
+    def partial_hours(self, person: pd.DataFrame, elig: np.ndarray, dist: np.ndarray) -> str:
+        """When nothing fits all the hours: the provider that could give the most of them on
+        its own (to the quarter hour, on the days it works, with a cover where one is needed),
+        in words; ``""`` if none could give any.
+
+        Parameters
+        ----------
+        person
+            The one-row request.
+        elig, dist
+            The eligible providers (study rows), nearest first, and their distances (km).
+
+        Returns
+        -------
+        str
+        """
+        row = person.iloc[0]
+        P, hours = int(row["day_mask"]), float(row["hours"])
+        needs_cover = bool(row["needs_cover"]) and not self.allow_without_cover
+        best: tuple[float, float, int, int] | None = None  # (hours, km, provider, days)
+        for v, dv in zip(elig.tolist(), dist.tolist()):
+            T = P & int(self._days[v])
+            if not T:
+                continue
+            most = min(hours_on_days(hours, P, T), max(float(self._free[v]), 0.0))
+            give = int(most * 4 + 1e-9) / 4  # whole quarter hours that fit
+            while give > 0 and not fits(self._room[v], give):
+                give -= 0.25
+            if give <= 0 or give >= hours or (best is not None and give <= best[0]):
+                continue
+            if needs_cover and not self._covers(elig, (v, -1), T, give):
+                continue
+            best = (give, dv, v, T)
+        if best is None:
+            return ""
+        give, dv, v, T = best
+        return (
+            f"Part of the care: {self._names[v]} ({dv:.1f} km) could give {hours_words(give)} of "
+            f"the {hours_words(hours)} a week, on {days_words(T)}; the rest would need another "
+            "provider or commissioned home care."
+        )
 
     def _reasons(
         self, person: pd.DataFrame, nearby: int, eligible: int, tally: dict, most_free: float
