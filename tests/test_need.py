@@ -104,3 +104,21 @@ def test_builtin_geography_takes_census_by_location(builtin_areas):
     )
     assert set(demand.area_code) <= set(builtin_areas["area_code"])
     assert (demand.area_code != "").all()
+
+
+def test_working_age_prevalence_follows_the_published_frs_figure():
+    """Issue 31, item 10: the working-age disability share is the published DWP Family
+    Resources Survey 2022/23 figure, 23% (it was 24%), with its source in the table; the
+    carers' respite rates stay named assumptions a council can replace."""
+    from gapmap.need import read_adult_rates
+
+    rates = read_adult_rates()
+    published = {"prevalence_children": 0.11, "prevalence_working_age": 0.23,
+                 "prevalence_older": 0.45}  # fmt: skip
+    for group, share in published.items():
+        assert float(rates.loc[group, "value"]) == share
+        assert "Family Resources Survey 2022/23" in rates.loc[group, "source"]
+    assert "23% of working-age adults" in rates.loc["prevalence_working_age", "source"]
+    for group in ("carers_50_plus_hours", "carers_20_to_49_hours"):
+        source = rates.loc[group, "source"]
+        assert "ASSUMPTION" in source and "--adult-rates" in source
