@@ -771,6 +771,14 @@ def test_both_questions_by_keyboard_in_chromium(
             assert "Not CQC-registered" not in page.locator("ol.suggestions").inner_text()
         else:
             assert set(ids) - cqc  # unregistered providers may be listed, with the words
+            # the map's markers say it too (popup, opened with Enter on a focused marker)
+            page.wait_for_selector("#map .marker")
+            popups = page.evaluate(
+                "() => window.gapmapMarkers.getLayers().map(m => m.getPopup().getContent()"
+                ".textContent)"
+            )
+            assert popups and any("DBS" in t and "vouch" in t for t in popups)
+            assert all("registered with" in t for t in popups)
             for i in range(cards.count()):
                 text = cards.nth(i).inner_text()
                 if ids[i] not in cqc:
