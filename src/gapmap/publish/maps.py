@@ -202,7 +202,7 @@ def _places(
     g: gpd.GeoDataFrame,
     area_pts: tuple[np.ndarray, np.ndarray],
     towns: pd.DataFrame,
-    district_bounds: dict[str, list],
+    district_bounds: dict[str, dict],
     extra: pd.DataFrame | None,
 ) -> list[dict]:
     """Search entries, in the order a tie is settled: postcode districts and sectors, towns and
@@ -406,7 +406,7 @@ def _area_map(
         (str(n), round(float(a), 5), round(float(b), 5))
         for n, a, b in zip(districts["district"], dl_lat, dl_lon)
     ]
-    district_bounds = {}
+    district_bounds: dict[str, dict] = {}
     for (n, a, b), geom in zip(district_labels, districts.geometry):
         if n:
             x0, y0, x1, y1 = geom.bounds
