@@ -1,24 +1,33 @@
 """Interactive maps that work offline and print well: the gap map and the recruitment map.
 
 Each map is one self-contained HTML file. Leaflet (1.9, from the PyPI package
-``xstatic-leaflet``) is inlined and nothing else is fetched except background tiles, which are
+``xstatic-leaflet``) and the maps' own stylesheet and script (``publish/assets/map.css`` and
+``map.js``) are inlined, and nothing else is fetched except background tiles, which are
 optional: when none load (no internet) the "No background" choice is selected by itself, and
-district outlines and names, area names (zoomed in) and a search box give the bearings instead.
+the map gives its own bearings (:mod:`.mapplaces`): district outlines and names, towns and
+villages, and area names, each shown from a zoom level and never over another name or a panel.
 
 What a reader sees:
 
-- a title, the date and the data vintage above the map (``title`` and ``caption``);
+- a skip link (the first thing the Tab key reaches) to the search box;
+- a title, the date and the data vintage above the map (``title`` and ``caption``; folded
+  behind a "Date and sources" button on a phone), the sources' credit under it;
 - one colouring of the areas at a time (the default is **unmet hours**, the hours to close),
-  chosen in the panel, with the legend following the choice; areas whose figures are withheld
-  (fewer than 8 people) are hatched grey, never a colour of the scale;
+  chosen in the "Map options" panel, with the legend ("Key") following the choice; areas whose
+  figures are withheld (fewer than 8 people) are hatched grey, never a colour of the scale;
 - overlays: rural gaps (outlined), providers (always on top and clickable), recommended sites;
-- a scale bar, a search box (area name or code, postcode district) and a print layout (no
-  controls, legend beside the map).
+- a search box: a town or village, a full postcode (shown through its postcode sector: the map
+  holds no single postcodes, and says so), a postcode sector or district, an area's name or
+  code, a district;
+- panels that fold to a button (folded from the start on a phone) and a county view fitted
+  clear of them; popups in words (services, days, free hours) that pan clear of them; a page
+  that may be zoomed; a scale bar and a print layout (no controls, legend beside the map).
 
 Every text from input files (area and district names, providers' trading names) is
-HTML-escaped before it enters the page, and the embedded JSON cannot end its ``<script>``. The
-maps take only published figures (already suppressed), providers' postcode centroids and no
-person's location or id. Colours and classes come from :mod:`.palette`, shared with the PNGs.
+HTML-escaped before it enters the page's HTML, names drawn as labels are put in with
+``textContent``, and the embedded JSON cannot end its ``<script>``. The maps take only
+published figures (already suppressed), providers' postcode centroids and no person's location
+or id. Colours and classes come from :mod:`.palette`, shared with the PNGs.
 """
 
 from __future__ import annotations
