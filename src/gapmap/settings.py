@@ -18,7 +18,8 @@ gaps
     ``enhanced`` for the Gaussian-decay 2SFCA.
 matching and suggestions
     ``absence_rate`` (0.15): the cover reserve is absence_rate × the hours covered;
-    ``allow_without_cover``; ``match_time_limit_s`` (60, the whole run), ``workers`` (2).
+    ``allow_without_cover``; ``dbs_valid_years`` (3): an older DBS check keeps a provider out
+    of suggestions; ``match_time_limit_s`` (60, the whole run), ``workers`` (2).
 recruitment
     what recruits are like (hours, radius, days, services), the demand used, the siting time
     limit and the unit costs of :data:`UNIT_COSTS`.
@@ -103,6 +104,8 @@ class Settings:
     seed: int = 0
     #: km added to the distance objective for a person matched without cover (when allowed)
     no_cover_penalty_km: float = 50.0
+    #: a DBS check older than this many years keeps a provider out of suggestions
+    dbs_valid_years: float = 3.0
     # recruitment
     radius_km: float = 10.0
     hours_per_provider: float = 27.0
@@ -164,6 +167,11 @@ class Settings:
             ("absence_rate", 0 <= self.absence_rate <= 1, "must be from 0 to 1"),
             ("match_time_limit_s", self.match_time_limit_s > 0, "must be more than 0 seconds"),
             ("workers", self.workers >= 1, "must be at least 1"),
+            (
+                "dbs_valid_years",
+                0 < self.dbs_valid_years <= 10,
+                "must be more than 0 and at most 10",
+            ),
             ("radius_km", 0 < self.radius_km <= 200, "must be more than 0 and at most 200 km"),
             (
                 "hours_per_provider",

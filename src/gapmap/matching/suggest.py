@@ -293,6 +293,14 @@ class Suggestion:
     website: str = ""
     partner_phone: str = ""
     cover_phone: str = ""
+    #: what families ask (README "What families ask"); None/"" when not recorded
+    price_per_hour: float | None = None
+    languages: str = ""
+    dbs_checked_on: str = ""
+    insurance_until: str = ""
+    verified_on: str = ""
+    last_updated: str = ""
+    cover_email: str = ""
 
 
 @dataclass
@@ -356,6 +364,11 @@ class Suggester:
             )
             for c in ("phone", "email", "website")
         }
+        from ..provider_checks import FAMILY_COLUMNS, lapsed_reasons
+
+        #: why each provider may not be suggested because of its checks ("" when it may)
+        self._lapsed = lapsed_reasons(self.providers, dbs_valid_years=settings.dbs_valid_years)
+        self._facts = {c: self.providers.get(c) for c in FAMILY_COLUMNS}
 
     def suggest(
         self,
@@ -398,12 +411,15 @@ class Suggester:
         room = self._room
         out: list[Suggestion] = []
         left_out: list[dict] = []
-        tally = {"days": 0, "room": 0, "partner": 0, "cover": 0}
+        tally = {"days": 0, "room": 0, "partner": 0, "cover": 0, "checks": 0}
         most_free = 0.0
         for v, dv in zip(elig.tolist(), dist.tolist()):
             T = P & int(self._days[v])
             why_not = None
-            if T == 0:
+            if self._lapsed[v]:
+                why_not = f"not suggested: {self._lapsed[v]}"
+                tally["checks"] += 1
+            elif T == 0:
                 why_not = "works none of the days needed"
                 tally["days"] += 1
             give = hours_on_days(hours, P, T) if T else 0.0
@@ -421,7 +437,10 @@ class Suggester:
                     (
                         w
                         for w in elig.tolist()
-                        if w != v and (int(self._days[w]) & S) == S and fits(room[w], hours - give)
+                        if w != v
+                        and not self._lapsed[w]
+                        and (int(self._days[w]) & S) == S
+                        and fits(room[w], hours - give)
                     ),
                     -1,
                 )
@@ -436,6 +455,7 @@ class Suggester:
                         c
                         for c in elig.tolist()
                         if c not in (v, w)
+                        and not self._lapsed[c]
                         and self._cover[c]
                         and (int(self._days[c]) & T) == T
                         and fits(room[c], reserve)
@@ -446,7 +466,7 @@ class Suggester:
                     why_not = f"no cover provider in reach with room on {days_words(T)}"
                     tally["cover"] += 1
             if why_not is not None:
-                if explain and len(out) < top:
+                if (explain or self._lapsed[v]) and len(out) < top:
                     left_out.append(
                         {
                             "provider_id": self._ids[v],
@@ -493,6 +513,8 @@ class Suggester:
                     website=self._contact["website"][v],
                     partner_phone=self._contact["phone"][w] if w >= 0 else "",
                     cover_phone=self._contact["phone"][c] if c >= 0 else "",
+                    cover_email=self._contact["email"][c] if c >= 0 else "",
+                    **self._family(v),
                 )
             )
             if len(out) >= top:
@@ -511,8 +533,8 @@ class Suggester:
                     }
                 )
             left_out.sort(key=lambda r: r["distance_km"])
-            if out:  # "better-looking": nearer than the last provider suggested
-                left_out = [r for r in left_out if r["distance_km"] <= out[-1].distance_km]
+        if out:  # "better-looking": nearer than the last provider suggested
+            left_out = [r for r in left_out if r["distance_km"] <= out[-1].distance_km]
         if not out:
             advice = "No micro-provider in reach can take this person on now. " + (
                 REGULATED_ADVICE
@@ -566,6 +588,27 @@ class Suggester:
             )
         if tally["cover"]:
             out.append(n(tally["cover"], "has", "have") + " no cover provider in reach with room.")
+        if tally["checks"]:
+            out.append(
+                n(tally["checks"], "is", "are")
+                + " not suggested: insurance lapsed or DBS check out of date (README, 'What "
+                "families ask')."
+            )
+        return out
+
+    def _family(self, v: int) -> dict:
+        """What families ask about provider ``v``, for a :class:`Suggestion`."""
+        out: dict = {}
+        for c, col in self._facts.items():
+            value = None if col is None else col.iloc[v]
+            if c == "price_per_hour":
+                out[c] = None if value is None or pd.isna(value) else float(value)
+            else:
+                out[c] = (
+                    ""
+                    if value is None or (isinstance(value, float) and pd.isna(value))
+                    else str(value)
+                )
         return out
 
     def nearest_changes(self, person: pd.DataFrame) -> list[str]:
