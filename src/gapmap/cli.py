@@ -115,6 +115,8 @@ def _add_area_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--areas-layer", help="the layer of --areas to read, when it has several")
     g.add_argument("--providers-sheet", help="the sheet of a providers workbook with several")
     g.add_argument("--providers-layer", help="the layer of a providers GeoPackage with several")
+    g.add_argument("--directory-extra", type=Path, help="with --providers as an Open Referral "
+                   "UK feed: the side table of what it lacks, by service id")  # fmt: skip
     g.add_argument("--people-sheet", help="the sheet of a people workbook with several")
     _setting(
         g, "drop_outside",
@@ -206,6 +208,7 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
         _setting(g, "match_time_limit_s", "seconds for the whole matching run, reading included")
 
         _setting(g, "workers", "solver threads", kind=int)
+    _setting(g, "dbs_valid_years", "a DBS check older than this (years) is not suggested")
 
 
 def _add_recruit_options(p: argparse.ArgumentParser) -> None:
@@ -306,6 +309,7 @@ def _study(args, *, providers=True, people=True):
         people_sheet=getattr(args, "people_sheet", None),
         providers_layer=getattr(args, "providers_layer", None),
         areas_layer=getattr(args, "areas_layer", None),
+        directory_extra=getattr(args, "directory_extra", None),
     )
     for note in study.notes:
         _say(f"  ({note})")
@@ -315,6 +319,7 @@ def _study(args, *, providers=True, people=True):
 _INPUT_ARGS = (
     "providers", "people", "areas", "postcode_file", "rural", "rural_lookup", "census", "rates",
     "census_lookup", "census_areas", "disability", "carers", "adult_rates", "imd", "imd_lookup",
+    "directory_extra",
 )  # fmt: skip
 
 
@@ -714,7 +719,7 @@ def cmd_serve(args) -> int:
         postcode_file=args.postcode_file,
         read_options={"providers_sheet": args.providers_sheet,
                       "providers_layer": args.providers_layer, "areas_layer": args.areas_layer,
-                      "council": args.council},
+                      "council": args.council, "directory_extra": args.directory_extra},
     )  # fmt: skip
     register.load()  # a bad register stops here with exit 2
     allowed = (*LOOPBACK_HOSTS, *args.allowed_host)
@@ -929,6 +934,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_area_options(p)
     _add_reach_options(p)
     p.set_defaults(func=cmd_serve)
+
+    from .cli_directory import add_parsers as add_directory_parsers
+
+    add_directory_parsers(sub, common)
 
     p = command("check", "validate registers and areas (any of them) and show where they fall")
     registers(p, required=False)

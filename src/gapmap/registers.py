@@ -458,8 +458,10 @@ def read_providers(
     postcodes: PostcodeDirectory | None = None,
     sheet: str | None = None,
     layer: str | None = None,
+    extra: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Read and validate a providers register (CSV, XLSX, or a GeoPackage/GeoJSON point layer).
+    """Read and validate a providers register (CSV, XLSX, a GeoPackage/GeoJSON point layer, or
+    an Open Referral UK v3 feed saved as JSON: :mod:`gapmap.oruk`).
 
     Parameters
     ----------
@@ -472,6 +474,9 @@ def read_providers(
         'providers').
     layer
         The layer of a GeoPackage with several (default: the only one, or 'providers').
+    extra
+        With an Open Referral UK feed: the side table of what the feed lacks (capacity, booked
+        hours, cover, ...), joined by service id (:func:`gapmap.oruk.read_feed`).
 
     Returns
     -------
@@ -483,8 +488,20 @@ def read_providers(
     InputError
         listing every problem found, each with file, row and column.
     """
+    from .oruk import is_feed, read_feed
+
     file = str(path)
-    frame, given_xy = _read_frame(path, "providers", True, sheet=sheet, layer=layer)
+    notes: list[str] = []
+    if is_feed(path):
+        frame, given_xy = read_feed(path, extra=extra), None
+        notes = list(frame.attrs.get("notes", []))
+    elif extra is not None:
+        raise InputError(
+            Problem(str(extra), "a directory side table goes with an Open Referral UK feed "
+                    "(a .json file or folder as the providers), not with a register table")
+        )  # fmt: skip
+    else:
+        frame, given_xy = _read_frame(path, "providers", True, sheet=sheet, layer=layer)
     frame = _normalise_columns(frame, PROVIDER_COLUMNS, file)
     if len(frame) == 0:
         raise InputError(Problem(file, "the providers register has no rows"))
@@ -514,7 +531,7 @@ def read_providers(
             )
     pcs, x, y = _locate(r, postcodes, given_xy)
     r.problems.raise_if_any()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "provider_id": ids,
             "name": names,
@@ -535,6 +552,8 @@ def read_providers(
             "row": r.rows.astype(int),
         }
     )
+    out.attrs["notes"] = notes
+    return out
 
 
 def _family(r: _Reader) -> dict[str, object]:
