@@ -21,19 +21,7 @@ from typing import Any
 
 from .errors import InputError, Problem
 
-__all__ = ["DIRECTORY_FILES", "add_parsers"]
-
-#: Files ``directory`` writes, and who may see them.
-DIRECTORY_FILES = {
-    "services.json": "published: the providers as an Open Referral UK v3.0 /services page "
-    "(businesses' public details only)",
-    "taxonomy.json": "published: the gapmap taxonomy of services (ORUK v3.0 taxonomy)",
-    "directory_extra.csv": "INTERNAL: capacity, booked hours, cover, CQC and check dates by "
-    "service id, for gapmap to read the feed back (--directory-extra)",
-    "internal_checks_due.csv": "INTERNAL: insurance and DBS checks due within 30 days or "
-    "overdue, for the team that keeps the register",
-    "internal_checks_due.xlsx": "INTERNAL: the same as a workbook",
-}
+__all__ = ["add_parsers"]
 
 
 def _say(text: str) -> None:
@@ -59,19 +47,11 @@ def _folder(args, names: list[str]):
     return OutputFolder(args.out, inputs=inputs, outputs=[*names, ABOUT_FILE])
 
 
-def _about(out: Path, names: list[str]) -> None:
-    from .publish.export import write_text
-
-    width = max(len(n) for n in names)
-    lines = ["Files written by gapmap directory, and who may see them:", ""]
-    lines += [f"{n:<{width}}  {DIRECTORY_FILES[n]}" for n in names]
-    write_text("\n".join(lines) + "\n", out / "ABOUT_THESE_FILES.txt")
-
-
 def cmd_export(args) -> int:
     """``gapmap directory export``: the register as an ORUK v3.0 feed."""
     from .oruk import export_feed, extra_table, taxonomy, validate
     from .publish.export import write_csv, write_text
+    from .publish.outputs import write_about
 
     names = ["services.json", "taxonomy.json", "directory_extra.csv"]
     with _folder(args, names) as folder:
@@ -84,7 +64,7 @@ def cmd_export(args) -> int:
             write_text(json.dumps(feed, indent=1, ensure_ascii=False) + "\n", out / names[0])
             write_text(json.dumps(taxonomy(), indent=1, ensure_ascii=False) + "\n", out / names[1])
             write_csv(extra_table(providers), out / names[2])
-            _about(out, names)
+            write_about(out)
     _say(
         f"{len(providers)} providers -> {args.out}/services.json (Open Referral UK v3.0, checked "
         f"against the schema); taxonomy.json; directory_extra.csv (internal side table)"
@@ -96,6 +76,7 @@ def cmd_checks(args) -> int:
     """``gapmap directory checks``: insurance and DBS checks due soon or overdue."""
     from .provider_checks import DUE_WITHIN_DAYS, checks_due
     from .publish.export import write_csv
+    from .publish.outputs import write_about
     from .publish.workbook import write_checks_workbook
     from .settings import Settings
 
@@ -111,7 +92,7 @@ def cmd_checks(args) -> int:
         with folder.run() as out:
             write_csv(due, out / names[0])
             write_checks_workbook(due, out / names[1], within_days=args.within_days, years=years)
-            _about(out, names)
+            write_about(out)
     overdue = int((due["days_left"] < 0).sum())
     _say(
         f"{len(due)} checks due within {args.within_days or DUE_WITHIN_DAYS} days "

@@ -569,7 +569,7 @@ def _terms(service: dict) -> list[str]:
         if isinstance(t, dict):
             for k in ("term", "code", "name", "term_uri"):
                 v = t.get(k)
-                if isinstance(v, str) and v.strip():
+                if isinstance(v, str) and v.strip() and v.strip() not in found:
                     found.append(v.strip())
     return found
 
@@ -887,10 +887,13 @@ def read_feed(path: str | Path, *, extra: str | Path | None = None) -> pd.DataFr
     frame[columns] = frame[columns].astype(str)
     notes = []
     if left_out:
-        notes.append(f"{left_out} services of the feed are not in the side table and were left out")
+        notes.append(
+            f"{left_out} service{' of the feed is' if left_out == 1 else 's of the feed are'} "
+            f"not in the side table and {'was' if left_out == 1 else 'were'} left out"
+        )
     if defaulted:
         notes.append(
-            f"{defaulted} services had no capacity, booked hours or cover in a side table: "
+            f"{defaulted} service(s) had no capacity, booked hours or cover in a side table: "
             f"defaults used ({DEFAULTS['capacity_hours']} h a week, none booked, willing to cover)"
         )
     frame.attrs["notes"] = notes

@@ -65,7 +65,17 @@ AUDIENCE: dict[str, str] = {
     "compare.txt": PUBLISHED,
     "compare_map.html": PUBLISHED,
     "matches.csv": INTERNAL_STAFF,
+    "mail_merge.csv": INTERNAL_STAFF + "; names and contacts for letters and calls",
+    "mail_merge.xlsx": INTERNAL_STAFF + "; the same as a workbook",
     "internal_gaps_exact.csv": INTERNAL_EXACT,
+    "services.json": PUBLISHED + "; the providers as an Open Referral UK v3.0 /services page "
+    "(businesses' public details only)",
+    "taxonomy.json": PUBLISHED + "; the gapmap taxonomy of services (Open Referral UK v3.0)",
+    "directory_extra.csv": "INTERNAL: capacity, booked hours, cover, CQC and check dates by "
+    "service id, to read the feed back (--directory-extra); for the team that keeps the register",
+    "internal_checks_due.csv": "INTERNAL: insurance and DBS checks due soon or overdue; for the "
+    "team that keeps the providers register",
+    "internal_checks_due.xlsx": "INTERNAL: the same as a workbook (sheet 'Checks due')",
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
 
