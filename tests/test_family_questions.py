@@ -128,3 +128,43 @@ def test_the_suggest_command_prints_what_families_ask(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert f"families ask: £19.50 an hour; speaks English, Polish; DBS checked {_days(-300)}" in out
+
+
+def test_match_writes_an_internal_formula_safe_mail_merge(tmp_path, capsys):
+    import openpyxl
+    import pandas as pd
+
+    providers = write(
+        tmp_path, "providers.csv",
+        "provider_id,name,postcode,services,days,capacity_hours,cover,phone,email\n"
+        "V1,=HYPERLINK(\"http://x\"),ME14 1XX,domestic,all,20,true,01622 100001,v1@example.org\n"
+        "V2,Second Help,ME15 6AA,domestic,Mon-Fri,20,true,+44 1622 100002,\n"
+        "V3,Third Hands,ME16 8AB,domestic,all,20,true,,v3@example.org\n",
+    )  # fmt: skip
+    people = write(
+        tmp_path, "people.csv",
+        "person_id,postcode,hours,days,services\nP1,ME14 1XX,4,Mon;Sat,domestic\n"
+        "P2,ME15 6AA,3,Tue,domestic\nP3,ME14 1XX,60,Mon,domestic\n",
+    )  # fmt: skip
+    out = tmp_path / "out"
+    rc = main(["match", "--providers", str(providers), "--people", str(people), "--out",
+               str(out), "--mail-merge", "--time-limit", "10"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    table = pd.read_csv(out / "mail_merge.csv", dtype=str, keep_default_na=False)
+    assert list(table["person_id"]) == ["P1", "P2", "P3"]
+    rows = table.set_index("person_id")
+    matched = rows[rows["status"] == "matched"]
+    assert len(matched) == 2 and rows.loc["P3", "status"] == "unmatched"
+    for _, r in matched.iterrows():
+        assert r["provider_name"] and r["cover_name"] and r["cover_name"] != r["provider_name"]
+        assert r["hours"].endswith(" h") and r["days"]
+    # text that a spreadsheet would run as a formula is neutralised in both files
+    names = set(matched["provider_name"]) | set(matched["cover_name"])
+    assert '\'=HYPERLINK("http://x")' in names and not any(n.startswith("=") for n in names)
+    assert "'+44 1622 100002" in set(matched["provider_phone"]) | set(matched["cover_phone"])
+    ws = openpyxl.load_workbook(out / "mail_merge.xlsx")["Mail merge"]
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row if c.value]
+    assert cells and all(c.data_type == "s" for c in cells)
+    assert not any(str(c.value).startswith(("=", "+")) for c in cells)
+    about = (out / "ABOUT_THESE_FILES.txt").read_text()
+    assert "mail_merge.csv" in about and "INTERNAL" in about.split("mail_merge.csv")[1]

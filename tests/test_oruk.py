@@ -201,8 +201,7 @@ def test_a_council_feed_in_pages_with_a_side_table(tmp_path):
     )  # fmt: skip
     reg = read_providers(feed, extra=extra).set_index("provider_id")
     assert (
-        reg.attrs["notes"][0]
-        == "1 service of the feed is not in the side table and was left out"
+        reg.attrs["notes"][0] == "1 service of the feed is not in the side table and was left out"
     )
     assert list(reg.index) == [SID[0], SID[2], SID[3]]  # the library is not a micro-provider
     kind = reg.loc[SID[0]]

@@ -413,8 +413,13 @@ def _match(study, args, out: Path):
         signal.signal(signal.SIGINT, previous)
     best.details["interrupted"] = asked["stop"]
     write_match_outputs(best, greedy, study, out)
+    if getattr(args, "mail_merge", False):
+        from .publish.mail_merge import mail_merge_table, write_mail_merge
+
+        write_mail_merge(mail_merge_table(best, study.people, study.providers), out)
     _print(match_lines(best, greedy, study))
-    _say(f"Outputs in {args.out}/: matches.csv (internal: person ids), summary.json")
+    more = ", mail_merge.csv and .xlsx (internal)" if getattr(args, "mail_merge", False) else ""
+    _say(f"Outputs in {args.out}/: matches.csv (internal: person ids), summary.json{more}")
     return best, greedy
 
 
@@ -876,6 +881,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("match", "batch matching of a waiting list with OR-Tools CP-SAT")
     registers(p, required=True)
     out(p, "folder for matches.csv, summary.json")
+    p.add_argument("--mail-merge", action="store_true", help="also write mail_merge.csv and "
+                   ".xlsx (internal: person ids, providers' names and contacts)")  # fmt: skip
     _add_match_options(p, batch=True)
     _add_area_options(p)
     _add_reach_options(p)
