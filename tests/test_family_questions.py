@@ -168,3 +168,20 @@ def test_match_writes_an_internal_formula_safe_mail_merge(tmp_path, capsys):
     assert not any(str(c.value).startswith(("=", "+")) for c in cells)
     about = (out / "ABOUT_THESE_FILES.txt").read_text()
     assert "mail_merge.csv" in about and "INTERNAL" in about.split("mail_merge.csv")[1]
+
+
+def test_the_page_and_the_api_show_what_families_ask(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from gapmap.serve import Register, create_app
+
+    path = _register(tmp_path, near_insurance=_days(100), near_dbs=_days(-300))
+    with TestClient(create_app(Register(path)), base_url="http://127.0.0.1") as client:
+        ask = {"postcode": "ME14 1XX", "hours": 4, "days": "Mon", "services": "domestic"}
+        body = client.post("/api/suggest", json=ask).json()
+        first = body["suggestions"][0]
+        assert (first["provider_id"], first["price_per_hour"]) == ("NEAR", 19.5)
+        assert first["insurance_until"] == _days(100)
+        page = client.post("/", data={**ask, "days": ["Mon"], "services": ["domestic"]}).text
+        assert "£19.50 an hour. Speaks English, Polish." in page
+        assert f"Insured until {_days(100)}." in page

@@ -130,7 +130,7 @@ TERM_WORDS: dict[str, str] = {
 }
 #: Values used when neither the feed nor the side table gives them (README).
 DEFAULTS = {
-    "capacity_hours": "27",  # Kent report: mean hours a micro-provider gives (Settings)
+    "capacity_hours": "27",  # Somerset's average hours a week (Settings.hours_per_provider)
     "committed_hours": "0",
     "cover": "true",
     "cqc_registered": "false",

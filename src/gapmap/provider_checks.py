@@ -197,7 +197,20 @@ def _add_years(day: dt.date, years: float) -> dt.date:
 
 
 def dbs_due_on(checked_on: str, years: float) -> str:
-    """The date a DBS check of ``checked_on`` falls due again (``""`` when not recorded)."""
+    """The date a DBS check of ``checked_on`` falls due again (``""`` when not recorded).
+
+    Parameters
+    ----------
+    checked_on
+        The check's date, ISO text (or ``""``).
+    years
+        How many years a check lasts.
+
+    Examples
+    --------
+    >>> dbs_due_on("2024-02-29", 3), dbs_due_on("", 3)
+    ('2027-02-28', '')
+    """
     if not checked_on:
         return ""
     return _add_years(dt.date.fromisoformat(checked_on), years).isoformat()
