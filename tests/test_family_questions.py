@@ -136,10 +136,11 @@ def test_match_writes_an_internal_formula_safe_mail_merge(tmp_path, capsys):
 
     providers = write(
         tmp_path, "providers.csv",
-        "provider_id,name,postcode,services,days,capacity_hours,cover,phone,email\n"
-        "V1,=HYPERLINK(\"http://x\"),ME14 1XX,domestic,all,20,true,01622 100001,v1@example.org\n"
-        "V2,Second Help,ME15 6AA,domestic,Mon-Fri,20,true,+44 1622 100002,\n"
-        "V3,Third Hands,ME16 8AB,domestic,all,20,true,,v3@example.org\n",
+        "provider_id,name,postcode,services,days,capacity_hours,cover,phone,email,insurance_until\n"
+        "V1,=HYPERLINK(\"http://x\"),ME14 1XX,domestic,all,20,true,01622 100001,v1@example.org,\n"
+        "V2,Second Help,ME15 6AA,domestic,Mon-Fri,20,true,+44 1622 100002,,\n"
+        "V3,Third Hands,ME16 8AB,domestic,all,20,true,,v3@example.org,\n"
+        f"V4,Lapsed Care,ME14 1XX,domestic,all,20,true,,,{_days(-1)}\n",
     )  # fmt: skip
     people = write(
         tmp_path, "people.csv",
@@ -149,8 +150,14 @@ def test_match_writes_an_internal_formula_safe_mail_merge(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["match", "--providers", str(providers), "--people", str(people), "--out",
                str(out), "--mail-merge", "--time-limit", "10"])  # fmt: skip
-    assert rc == 0, capsys.readouterr().err
+    said = capsys.readouterr()
+    assert rc == 0, said.err
+    assert (
+        "1 provider(s) left out of matching, their checks lapsed "
+        f"(V4: insurance lapsed on {_days(-1)})" in said.out
+    )
     table = pd.read_csv(out / "mail_merge.csv", dtype=str, keep_default_na=False)
+    assert "V4" not in (out / "matches.csv").read_text() and "Lapsed" not in table.to_string()
     assert list(table["person_id"]) == ["P1", "P2", "P3"]
     rows = table.set_index("person_id")
     matched = rows[rows["status"] == "matched"]

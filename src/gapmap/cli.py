@@ -382,8 +382,13 @@ def _match(study, args, out: Path):
     import signal
 
     from .matching import match
+    from .provider_checks import without_lapsed
     from .publish.outputs import write_match_outputs
     from .publish.summaries import match_lines
+
+    study, lapsed = without_lapsed(study)
+    if lapsed:
+        _say(f"  ({lapsed})")
 
     _note(
         f"Matching {len(study.people):,} people to {len(study.providers):,} providers "

@@ -353,3 +353,36 @@ def facts_words(facts) -> str:
         if get(name):
             parts.append(f"{words} {get(name)}")
     return "; ".join(parts)
+
+
+def without_lapsed(study, *, today: dt.date | None = None):
+    """The study without the providers whose checks have lapsed, and a note saying who went.
+
+    Batch matching calls this so that it names no provider that suggestions would not.
+
+    Parameters
+    ----------
+    study
+        A :class:`~gapmap.study.Study`.
+    today
+        Default: the computer's date.
+
+    Returns
+    -------
+    (Study, str)
+        The same study when nothing has lapsed (and ``""``), else a copy whose providers are
+        those still in order, and a note naming the others with the reason.
+    """
+    from dataclasses import replace
+
+    why = lapsed_reasons(
+        study.providers, dbs_valid_years=study.settings.dbs_valid_years, today=today
+    )
+    gone = np.flatnonzero(why != "")
+    if len(gone) == 0:
+        return study, ""
+    ids = study.providers["provider_id"].astype(str).to_numpy()
+    shown = "; ".join(f"{ids[i]}: {why[i]}" for i in gone[:10]) + (" ..." if len(gone) > 10 else "")
+    kept = study.providers.loc[why == ""].reset_index(drop=True)
+    note = f"{len(gone)} provider(s) left out of matching, their checks lapsed ({shown})"
+    return replace(study, providers=kept, notes=[*study.notes, note]), note
