@@ -192,3 +192,18 @@ def test_the_page_and_the_api_show_what_families_ask(tmp_path):
         page = client.post("/", data={**ask, "days": ["Mon"], "services": ["domestic"]}).text
         assert "£19.50 an hour. Speaks English, Polish." in page
         assert f"Insured until {_days(100)}." in page
+
+
+def test_gaps_internal_writes_the_checks_due_workbook_and_gaps_xlsx_has_none(tmp_path):
+    import openpyxl
+
+    providers = _register(tmp_path, near_insurance=_days(10), near_dbs=_days(-300))
+    people = write(tmp_path, "people.csv", "person_id,postcode,hours,days,services\n"
+                   "P1,ME14 1XX,4,Mon,domestic\n")  # fmt: skip
+    out = tmp_path / "out"
+    rc = main(["gaps", "--providers", str(providers), "--people", str(people), "--out", str(out),
+               "--internal"])  # fmt: skip
+    assert rc == 0
+    ws = openpyxl.load_workbook(out / "internal_checks_due.xlsx")["Checks due"]
+    assert [r[0] for r in ws.iter_rows(min_row=3, values_only=True)] == ["NEAR"]
+    assert "Checks due" not in openpyxl.load_workbook(out / "gaps.xlsx").sheetnames
