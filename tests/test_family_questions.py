@@ -73,6 +73,9 @@ def test_lapsed_insurance_is_not_suggested_and_staff_are_told_why(tmp_path):
     assert all(s.cover_id != "NEAR" and s.partner_id != "NEAR" for s in result.suggestions)
     told = {r["provider_id"]: r["why"] for r in result.left_out}
     assert told["NEAR"] == f"not suggested: insurance lapsed on {_days(-1)}"
+    assert result.notices == [
+        f"Nearest Care (NEAR), 0.0 km: not suggested: insurance lapsed on {_days(-1)}"
+    ]
     # insured until today is still insured
     path = _register(tmp_path, near_insurance=_days(0), near_dbs=_days(-300))
     assert _suggest(path).suggestions[0].provider_id == "NEAR"
@@ -192,6 +195,12 @@ def test_the_page_and_the_api_show_what_families_ask(tmp_path):
         page = client.post("/", data={**ask, "days": ["Mon"], "services": ["domestic"]}).text
         assert "£19.50 an hour. Speaks English, Polish." in page
         assert f"Insured until {_days(100)}." in page
+    path = _register(tmp_path, near_insurance=_days(-2), near_dbs=_days(-300))
+    with TestClient(create_app(Register(path)), base_url="http://127.0.0.1") as client:
+        body = client.post("/api/suggest", json=ask).json()
+        assert body["notices"][0].startswith("Nearest Care (NEAR), 0.0 km: not suggested")
+        page = client.post("/", data={**ask, "days": ["Mon"], "services": ["domestic"]}).text
+        assert f"(NEAR), 0.0 km: not suggested: insurance lapsed on {_days(-2)}" in page
 
 
 def test_gaps_internal_writes_the_checks_due_workbook_and_gaps_xlsx_has_none(tmp_path):

@@ -313,6 +313,8 @@ class SuggestionList:
     left_out: list[dict] = field(default_factory=list)  # with --explain
     reasons: list[str] = field(default_factory=list)  # why nothing fits, in words
     changes: list[str] = field(default_factory=list)  # the nearest changes that would fit
+    #: providers in reach left out because their insurance or DBS check lapsed, in words
+    notices: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The answer as plain data (for ``--json`` and the API)."""
@@ -323,7 +325,17 @@ class SuggestionList:
             "changes": self.changes,
             "suggestions": [asdict(s) for s in self.suggestions],
             "left_out": self.left_out,
+            "notices": self.notices,
         }
+
+
+def _notices(left_out: list[dict]) -> list[str]:
+    """The providers left out because their checks lapsed, in words for staff."""
+    return [
+        f"{r['name']} ({r['provider_id']}), {r['distance_km']:.1f} km: {r['why']}"
+        for r in left_out
+        if str(r["why"]).startswith("not suggested:")
+    ]
 
 
 class Suggester:
@@ -543,8 +555,10 @@ class Suggester:
             )
             reasons = self._reasons(person, len(idx), int(keep.sum()), tally, most_free)
             changes = self.nearest_changes(person) if with_changes else []
-            return SuggestionList("none", [], advice, left_out, reasons, changes)
-        return SuggestionList("ok", out, "", left_out)
+            return SuggestionList(
+                "none", [], advice, left_out, reasons, changes, _notices(left_out)
+            )
+        return SuggestionList("ok", out, "", left_out, notices=_notices(left_out))
 
     def _reasons(
         self, person: pd.DataFrame, nearby: int, eligible: int, tally: dict, most_free: float
