@@ -311,8 +311,8 @@ def provider_service(rec: pd.Series | dict) -> dict:
         "id": lid,
         "location_type": "physical",
         "name": f"{name} (base)",
-        "description": "Where the provider is based (the postcode's centroid); it visits "
-        "people at home.",
+        "description": "Where the provider is based (its postcode's centroid when located by "
+        "postcode); it visits people at home.",
         "latitude": float(lat[0]),
         "longitude": float(lon[0]),
     }
