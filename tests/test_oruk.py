@@ -322,3 +322,86 @@ def test_checks_due_workbook_is_internal(sample, tmp_path):
                                             ("DBS check", "overdue")}  # fmt: skip
     assert len(rows) == 20
     assert "INTERNAL" in (out / "ABOUT_THESE_FILES.txt").read_text()
+
+
+_KEYS = ["id", "name", "status", "schedules", "byday", "freq", "service_at_locations", "location",
+         "latitude", "longitude", "addresses", "postal_code", "attributes", "taxonomy_term",
+         "term", "contacts", "phones", "number", "organization", "organization_identifiers",
+         "identifier_type", "identifier", "cost_options", "amount", "languages", "contents",
+         "location_type", "description", "address_1", "city", "state_province", "country",
+         "address_type", "service_areas", "assured_date", "last_modified"]  # fmt: skip
+
+
+def _json_values():
+    from hypothesis import strategies as st
+
+    leaves = (
+        st.none() | st.booleans() | st.integers(-10, 10**6)
+        | st.floats(-200, 200, allow_nan=False) | st.sampled_from(
+            ["active", "MO,TU", "2SU", "WEEKLY", "ME14 1XX", "Befriending", "domestic", "",
+             "51.27", "x" * 3, "gapmap provider_id", "physical", "2026-01-01"])
+    )  # fmt: skip
+    return st.recursive(
+        leaves,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=6)
+        ),
+        max_leaves=25,
+    )
+
+
+def test_any_json_is_read_or_refused_in_words(tmp_path_factory):
+    """No JSON, however odd, gives anything but a register or an InputError."""
+    from hypothesis import HealthCheck, given, settings
+
+    folder = tmp_path_factory.mktemp("fuzz")
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_json_values())
+    def check(doc):
+        path = folder / "feed.json"
+        for value in (doc, {"contents": doc if isinstance(doc, list) else [doc]}):
+            path.write_text(json.dumps(value), "utf-8")
+            try:
+                reg = read_providers(path)
+            except InputError as exc:
+                assert exc.problems and all(p.message for p in exc.problems)
+            else:
+                assert len(reg) >= 1 and reg["provider_id"].str.len().min() > 0
+
+    check()
+
+
+def test_a_service_with_odd_parts_is_read_or_refused_in_words(tmp_path_factory):
+    """A good service with any of its parts replaced by odd JSON: a register or an InputError."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    folder = tmp_path_factory.mktemp("fuzz2")
+    top = ["id", "name", "status", "schedules", "service_at_locations", "attributes", "contacts",
+           "organization", "cost_options", "languages", "service_areas", "assured_date",
+           "last_modified", "email", "url"]  # fmt: skip
+    where = ["latitude", "longitude", "addresses", "location_type", "phones"]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(st.sampled_from(top), _json_values(), max_size=2),
+           st.dictionaries(st.sampled_from(where), _json_values(), max_size=2))  # fmt: skip
+    def check(changes, location_changes):
+        service = _council_service(SID[0], "Odd", terms=["Befriending"])
+        service["service_at_locations"][0]["location"].update(location_changes)
+        service.update(changes)
+        path = folder / "feed.json"
+        path.write_text(json.dumps({"contents": [service]}), "utf-8")
+        try:
+            reg = read_providers(path)
+        except InputError as exc:
+            assert exc.problems and all(p.message for p in exc.problems)
+        else:
+            assert len(reg) == 1 and reg.loc[0, "services"] in (
+                "social",
+                "domestic",
+                "social;domestic",
+                "domestic;social",
+            )
+
+    check()
