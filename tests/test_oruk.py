@@ -405,3 +405,17 @@ def test_a_service_with_odd_parts_is_read_or_refused_in_words(tmp_path_factory):
             )
 
     check()
+
+
+def test_one_service_alone_is_read_with_the_stated_defaults(tmp_path):
+    area = [{"id": "a1", "name": "Within 6 km of Maidstone"}]
+    service = _council_service(
+        SID[0], "Solo Sitters", terms=["Sitting service"], byday="TU,TH", service_areas=area
+    )
+    reg = read_providers(write(tmp_path, "one.json", json.dumps(service)))
+    r = reg.iloc[0]
+    assert (r["provider_id"], r["services"], r["days"]) == (SID[0], "social", "Tue;Thu")
+    assert (r["capacity_hours"], r["committed_hours"], r["cover"], r["cqc_registered"]) == (
+        27.0, 0.0, True, False)  # fmt: skip
+    assert r["max_travel_km"] == 6.0  # from the service area's words
+    assert "defaults used (27 h a week, none booked, willing to cover)" in reg.attrs["notes"][0]
