@@ -55,6 +55,10 @@ def test_the_map_carries_towns_sectors_and_areas_to_search(demo_map):
     kinds_in_order = [label["k"] for label in data["labels"]]
     assert kinds_in_order[: len(set(result.table["district"]))] == ["district"] * 12
     assert {"town", "village", "area"} <= set(kinds_in_order)
+    # an area's popup names the towns and villages in it
+    tenterden = next(p for p in data["places"] if p["kind"] == "town" and "Tenterden" in p["keys"])
+    tip = data["areas"]["features"][tenterden["area"]]["properties"]["tip"]
+    assert re.search(r"Towns and villages</th><td>[^<]*Tenterden", tip)
     html = path.read_text(encoding="utf-8")
     assert "GeoNames" in html and "Open Government Licence" in html
 

@@ -201,6 +201,15 @@ def _services_in_words(services: object) -> str:
     return words[:1].upper() + words[1:] if words else "none given"
 
 
+def _with_places(tip: str, names: list[str]) -> str:
+    """An area's popup with the towns and villages in it (a table row before its end)."""
+    if not names or not tip.endswith("</table>"):
+        return tip
+    shown = ", ".join(_esc(n) for n in names[:4]) + (" and others" if len(names) > 4 else "")
+    row = f"<tr><th scope='row'>Towns and villages</th><td>{shown}</td></tr>"
+    return tip[: -len("</table>")] + row + "</table>"
+
+
 def _short_name(name: object) -> str:
     """An area's name for a label (the built-in geography's ``CT1 2 sector`` → ``CT1 2``)."""
     text = "" if _missing(name) else str(name)
@@ -392,6 +401,10 @@ def _area_map(
 
     rural_gap = g["rural_gap"].astype(bool).to_numpy() if "rural_gap" in g else np.zeros(len(g))
     records = published.to_dict("records")
+    here: dict[int, list[str]] = {}  # towns and villages in each area, largest first
+    for name, i, inside in zip(towns["name"], towns["area"], towns["inside"]):
+        if inside:
+            here.setdefault(int(i), []).append(str(name))
     features = [
         {
             "type": "Feature",
@@ -402,7 +415,7 @@ def _area_map(
                     str(v) for v in (records[i]["area_name"], records[i]["district"])
                     if not _missing(v) and str(v)
                 ),
-                "tip": tips[i],
+                "tip": _with_places(tips[i], here.get(i, [])),
                 "rural_gap": bool(rural_gap[i]),
                 "fill": {key: fills[i] for key, _, _, fills in layers},
             },
