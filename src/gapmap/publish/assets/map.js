@@ -165,7 +165,8 @@ function gapmapStart(map, data) {
       '<input id="gapmap-find" list="gapmap-places" autocomplete="off" ' +
       'aria-describedby="gapmap-status"> <button type="submit">Find</button>' +
       '<datalist id="gapmap-places"></datalist>' +
-      '<p id="gapmap-status" role="status" aria-live="polite"></p></form>';
+      '<p id="gapmap-status" role="status" aria-live="polite"></p>' +
+      '<p id="gapmap-more"></p></form>';
     var list = div.querySelector("datalist");
     data.places.forEach(function (p) {
       var o = document.createElement("option"); o.value = p.label; list.appendChild(o);
@@ -379,6 +380,7 @@ function gapmapStart(map, data) {
     if (p.kind === "postcode district") { outward[norm(p.keys[0])] = p; }
   });
   function clearFound() {
+    document.getElementById("gapmap-more").textContent = "";
     if (foundArea) { areas.resetStyle(foundArea); foundArea = null; }
     if (foundRing) { map.removeLayer(foundRing); foundRing = null; }
     found = null;
@@ -398,6 +400,17 @@ function gapmapStart(map, data) {
     found = {t: labelText || p.keys[0], lat: p.lat, lon: p.lon, k: "found", z: 0};
     drawLabels();
     status(words);
+    // the area's figures, one Tab away (the shapes themselves are not in the Tab order)
+    var more = document.getElementById("gapmap-more");
+    more.textContent = "";
+    if (foundArea) {
+      var button = document.createElement("button");
+      var area = foundArea;
+      button.type = "button";
+      button.textContent = "Figures for " + area.feature.properties.name;
+      button.addEventListener("click", function () { area.openPopup(); });
+      more.appendChild(button);
+    }
   }
   function find(input) {
     var q = norm(input);
