@@ -388,21 +388,12 @@ function gapmapStart(map, data) {
   function show(p, words, labelText) {
     clearFound();
     map.closePopup();
-    if (p.bounds) { fitTo(L.latLngBounds(p.bounds), 13); }
-    else { fitTo(L.latLng(p.lat, p.lon).toBounds(4000), 12); }
     if (p.area !== undefined && p.area !== null && areaLayers[p.area]) {
       foundArea = areaLayers[p.area];
-      foundArea.setStyle({weight: 4, color: "#000"});
-      foundArea.bringToFront();
     }
-    foundRing = L.circleMarker([p.lat, p.lon], {pane: "found", radius: 10, color: "#0b0c0c",
-      weight: 3, fill: false, interactive: false}).addTo(map);
-    found = {t: labelText || p.keys[0], lat: p.lat, lon: p.lon, k: "found", z: 0};
-    drawLabels();
     status(words);
     // the area's figures, one Tab away (the shapes themselves are not in the Tab order)
     var more = document.getElementById("gapmap-more");
-    more.textContent = "";
     if (foundArea) {
       var button = document.createElement("button");
       var area = foundArea;
@@ -411,6 +402,17 @@ function gapmapStart(map, data) {
       button.addEventListener("click", function () { area.openPopup(); });
       more.appendChild(button);
     }
+    updatePopupPadding();  // the search box may have grown
+    if (p.bounds) { fitTo(L.latLngBounds(p.bounds), 13); }
+    else { fitTo(L.latLng(p.lat, p.lon).toBounds(4000), 12); }
+    if (foundArea) {
+      foundArea.setStyle({weight: 4, color: "#000"});
+      foundArea.bringToFront();
+    }
+    foundRing = L.circleMarker([p.lat, p.lon], {pane: "found", radius: 10, color: "#0b0c0c",
+      weight: 3, fill: false, interactive: false}).addTo(map);
+    found = {t: labelText || p.keys[0], lat: p.lat, lon: p.lon, k: "found", z: 0};
+    drawLabels();
   }
   function find(input) {
     var q = norm(input);
