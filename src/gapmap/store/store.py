@@ -499,6 +499,18 @@ class Store:
             **study_kwargs,
         )
 
+    def providers_in_service(
+        self, as_of: date | datetime | None = None, *, settings: Settings | None = None
+    ) -> pd.DataFrame:
+        """The providers register at the end of ``as_of`` (default now) with
+        ``committed_hours`` raised by what referrals hold (as in :meth:`study`): what
+        suggestions read (``gapmap serve --db`` reloads it)."""
+        rate = (settings or self.settings).absence_rate
+        prov, _ = self.registers(as_of)
+        prov = with_held(prov, _held(self._active(as_of), rate))
+        prov.attrs["source"] = f"register database ({self._where()}) providers"
+        return prov
+
     def _where(self) -> str:
         path = sqlite_path(self.url)
         return str(path) if path else self.engine.url.render_as_string(hide_password=True)
@@ -603,6 +615,14 @@ class Store:
             self._lock(conn, ids)
             rid = self._refer(conn, author, req, provider_id, partner_id, cover_id, now)
         return rid
+
+    def person(self, req: dict) -> dict:
+        """A person's needs as a referral reads them (:meth:`refer`'s ``person``, checked, with
+        what was left out taken from the people register): ``person_id, postcode, x, y, hours,
+        day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
+        regulated_care``."""
+        with self._read() as conn:
+            return self._person(conn, req)
 
     def _person(self, conn: Connection, req: dict) -> dict:
         """The person of a referral, checked, with what was left out taken from the register."""
