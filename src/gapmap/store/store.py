@@ -60,6 +60,7 @@ ACTIVE = ("pending", "confirmed")
 #: The changes of state staff may make.
 NEXT_STATES = {"pending": ("confirmed", "released"), "confirmed": ("ended", "released")}
 SYSTEM = "system"
+_INSERT_REFERRAL = insert(S.referrals)
 
 _PROVIDER_FIELDS = (
     "name", "postcode", "x", "y", "service_mask", "day_mask", "capacity_hours",
@@ -608,12 +609,13 @@ class Store:
             req["hours"] = hours
         if days is not None:
             req["days"] = days
+        person = self.person(req)  # checked before the lock is taken
         with self._write() as conn:
             author = self._check_staff(conn, author)
             self._release_expired(conn, now)
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
-            rid = self._refer(conn, author, req, provider_id, partner_id, cover_id, now)
+            rid = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
         return rid
 
     def person(self, req: dict) -> dict:
@@ -705,8 +707,9 @@ class Store:
             raise StoreError(problems)
         return out
 
-    def _refer(self, conn, author, req, provider_id, partner_id, cover_id, now) -> int:
-        person = self._person(conn, req)
+    def _refer(self, conn, author, person, provider_id, partner_id, cover_id, now) -> int:
+        """Check and insert one referral of a person already checked (:meth:`_person`), in
+        the caller's transaction, after the providers' rows are locked."""
         c = S.referrals.c
         busy = conn.execute(
             select(c.referral_id, c.state, c.provider_id).where(
@@ -735,7 +738,10 @@ class Store:
                 column="provider_id",
             )
         held = self._held_now(conn, given)
-        prov = with_held(prov, held)
+        committed = prov["committed_hours"].to_numpy(float) + np.array(
+            [held.get(pid, 0.0) for pid in prov["provider_id"]]
+        )
+        prov["committed_hours"] = np.minimum(prov["capacity_hours"].to_numpy(float), committed)
         pos = {pid: i for i, pid in enumerate(prov["provider_id"])}
         pframe = pd.DataFrame(
             {
@@ -820,35 +826,43 @@ class Store:
             "state": "pending", "created_at": now, "created_by": author, "updated_at": now,
             "forgotten": False,
         }  # fmt: skip
-        rid = int(conn.execute(insert(S.referrals).values(**values)).inserted_primary_key[0])
+        # statements with parameters (not .values(...)): compiled once, cached
+        rid = int(conn.execute(_INSERT_REFERRAL, values).inserted_primary_key[0])
         conn.execute(
-            insert(S.referral_events).values(
-                referral_id=rid, state="pending", at=now, recorded_at=now, author=author
-            )
-        )
+            insert(S.referral_events),
+            {"referral_id": rid, "state": "pending", "at": now, "recorded_at": now,
+             "author": author},
+        )  # fmt: skip
         return rid
 
     def _current_providers(self, conn: Connection, ids: list[str]) -> pd.DataFrame:
+        """The current versions of some providers (the columns the rules of reach read)."""
         c = S.provider_versions.c
+        cols = ["provider_id", "x", "y", "service_mask", "day_mask", "capacity_hours",
+                "committed_hours", "max_travel_km", "cover", "cqc_registered"]  # fmt: skip
         rows = conn.execute(
-            select(S.provider_versions).where(
+            select(*(c[k] for k in cols)).where(
                 c.provider_id.in_(ids), c.valid_to.is_(None), c.withdrawn.is_(False)
             )
         ).all()
-        return _providers_frame(rows)
+        return pd.DataFrame.from_records(rows, columns=cols)
 
-    def _held_now(self, conn: Connection, ids: list[str]) -> pd.DataFrame:
+    def _held_now(self, conn: Connection, ids: list[str]) -> dict[str, float]:
+        """Hours held now by active referrals, for some providers (SPEC free hours)."""
         c = S.referrals.c
-        rows = conn.execute(
-            select(c.provider_id, c.provider_hours, c.partner_id, c.partner_hours, c.cover_id)
-            .where(c.state.in_(ACTIVE),
-                   or_(c.provider_id.in_(ids), c.partner_id.in_(ids), c.cover_id.in_(ids)))
-        ).all()  # fmt: skip
-        frame = pd.DataFrame(
-            rows, columns=["provider_id", "provider_hours", "partner_id", "partner_hours",
-                           "cover_id"],
-        )  # fmt: skip
-        return _held(frame, self.settings.absence_rate)
+        out = dict.fromkeys(ids, 0.0)
+        rate = self.settings.absence_rate
+        for who, hours, scale in ((c.provider_id, c.provider_hours, 1.0),
+                                  (c.partner_id, c.partner_hours, 1.0),
+                                  (c.cover_id, c.provider_hours, None)):  # fmt: skip
+            rows = conn.execute(
+                select(who, func.sum(hours)).where(c.state.in_(ACTIVE), who.in_(ids))
+                .group_by(who)
+            ).all()  # fmt: skip
+            for pid, total in rows:
+                add = float(total or 0.0)
+                out[pid] += add if scale is not None else float(cover_reserve(add, rate))
+        return out
 
     def set_state(
         self, referral_id: int, state: str, *, author: str, now: datetime | None = None
@@ -1000,7 +1014,7 @@ class Store:
                 }  # fmt: skip
                 ids.append(
                     self._refer(
-                        conn, author, req, str(m["provider_id"]),
+                        conn, author, self._person(conn, req), str(m["provider_id"]),
                         _text_or_none(m.get("partner_provider_id")),
                         _text_or_none(m.get("cover_provider_id")), now,
                     )
