@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import Problem
@@ -623,7 +623,7 @@ class Store:
         what was left out taken from the people register): ``person_id, postcode, x, y, hours,
         day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
         regulated_care``."""
-        with self._read() as conn:
+        with self.engine.connect() as conn:  # one query: no snapshot needed
             return self._person(conn, req)
 
     def _person(self, conn: Connection, req: dict) -> dict:
@@ -852,16 +852,16 @@ class Store:
         c = S.referrals.c
         out = dict.fromkeys(ids, 0.0)
         rate = self.settings.absence_rate
-        for who, hours, scale in ((c.provider_id, c.provider_hours, 1.0),
-                                  (c.partner_id, c.partner_hours, 1.0),
-                                  (c.cover_id, c.provider_hours, None)):  # fmt: skip
-            rows = conn.execute(
-                select(who, func.sum(hours)).where(c.state.in_(ACTIVE), who.in_(ids))
-                .group_by(who)
-            ).all()  # fmt: skip
-            for pid, total in rows:
-                add = float(total or 0.0)
-                out[pid] += add if scale is not None else float(cover_reserve(add, rate))
+        parts = [
+            select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
+            .where(c.state.in_(ACTIVE), who.in_(ids)).group_by(who)
+            for role, who, hours in (("provider", c.provider_id, c.provider_hours),
+                                     ("partner", c.partner_id, c.partner_hours),
+                                     ("cover", c.cover_id, c.provider_hours))
+        ]  # fmt: skip
+        for role, pid, total in conn.execute(union_all(*parts)).all():
+            add = float(total or 0.0)
+            out[pid] += float(cover_reserve(add, rate)) if role == "cover" else add
         return out
 
     def set_state(
