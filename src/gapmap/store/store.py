@@ -196,6 +196,13 @@ class Store:
     def add_staff(self, name: str, *, author: str = "") -> str:
         """Add a member of staff; returns their sign-in token (shown once, stored hashed).
 
+        Parameters
+        ----------
+        name
+            The member of staff's name (unique).
+        author
+            Who adds them (default: the name itself).
+
         Raises
         ------
         StoreError
@@ -219,7 +226,15 @@ class Store:
         return token
 
     def revoke_staff(self, name: str, *, author: str = "") -> None:
-        """Revoke a member of staff's token at once (they can no longer act)."""
+        """Revoke a member of staff's token at once (they can no longer act).
+
+        Parameters
+        ----------
+        name
+            The member of staff.
+        author
+            Who revokes.
+        """
         with self._write() as conn:
             row = conn.execute(select(S.staff).where(S.staff.c.name == name)).first()
             if row is None:
@@ -410,7 +425,17 @@ class Store:
     ) -> list[Path]:
         """Write ``providers.csv`` and ``people.csv`` (or ``.xlsx``) in the SPEC format, as the
         registers stood at the end of ``as_of`` (default now): what :meth:`import_registers`
-        reads back. Locations are written as the postcode and its easting and northing."""
+        reads back. Locations are written as the postcode and its easting and northing.
+
+        Parameters
+        ----------
+        out_dir
+            The folder (made if needed).
+        as_of
+            A day (its end) or a moment; default now.
+        fmt
+            ``csv`` or ``xlsx``.
+        """
         from ..publish.export import write_csv
 
         out = Path(out_dir)
@@ -430,6 +455,13 @@ class Store:
         self, as_of: date | datetime | None = None, *, absence_rate: float | None = None
     ) -> pd.DataFrame:
         """Hours each provider's referrals hold at the end of ``as_of`` (default now).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        absence_rate
+            The share kept free by a cover (default: the store's setting).
 
         Returns
         -------
@@ -505,7 +537,15 @@ class Store:
     ) -> pd.DataFrame:
         """The providers register at the end of ``as_of`` (default now) with
         ``committed_hours`` raised by what referrals hold (as in :meth:`study`): what
-        suggestions read (``gapmap serve --db`` reloads it)."""
+        suggestions read (``gapmap serve --db`` reloads it).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        settings
+            The options (their ``absence_rate``; default the store's).
+        """
         rate = (settings or self.settings).absence_rate
         prov, _ = self.registers(as_of)
         prov = with_held(prov, _held(self._active(as_of), rate))
@@ -869,6 +909,17 @@ class Store:
     ) -> None:
         """Move a referral on: pending → confirmed or released; confirmed → ended or released.
 
+        Parameters
+        ----------
+        referral_id
+            The referral's number.
+        state
+            ``confirmed``, ``ended`` or ``released``.
+        author
+            A member of staff (not revoked).
+        now
+            The time recorded (default now).
+
         Raises
         ------
         StoreError
@@ -927,6 +978,13 @@ class Store:
         state, created_at, created_by, changed_at, changed_by`` and the person's needs
         (``x, y, day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
         regulated_care``).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        states
+            Only referrals in these states (default all).
         """
         t = _instant(as_of)
         r, e = S.referrals.c, S.referral_events.c
@@ -1079,6 +1137,21 @@ class Store:
         """Record that a provider is away from ``start`` to ``end`` (inclusive) on ``days``
         (default every day).
 
+        Parameters
+        ----------
+        author
+            A member of staff (not revoked).
+        provider_id
+            The provider away (in the register, not withdrawn).
+        start, end
+            The first and last day away.
+        days
+            The weekdays affected (a bit mask or text such as ``Mon-Fri``; default all).
+        reason
+            Why, in a few words (optional).
+        now
+            The time recorded (default now).
+
         Raises
         ------
         StoreError
@@ -1133,7 +1206,15 @@ class Store:
         return int(key[0]) if key else 0
 
     def withdraw_absence(self, absence_id: int, *, author: str) -> None:
-        """Withdraw an absence recorded in error (kept in the history)."""
+        """Withdraw an absence recorded in error (kept in the history).
+
+        Parameters
+        ----------
+        absence_id
+            The absence's number.
+        author
+            A member of staff (not revoked).
+        """
         a = S.absences.c
         with self._write() as conn:
             author = self._check_staff(conn, author)
@@ -1173,6 +1254,15 @@ class Store:
         """Anonymise ended and released referrals last changed before ``before``: the person id
         is replaced and the postcode cut to its sector (the location dropped). People who left
         the people register before that day are anonymised the same way.
+
+        Parameters
+        ----------
+        before
+            Referrals last changed before this day are anonymised.
+        author
+            Who asks (recorded).
+        now
+            The time recorded (default now).
 
         Returns
         -------
@@ -1278,7 +1368,15 @@ class Store:
 
     def restore(self, path: str | Path, *, author: str = "") -> None:
         """Replace everything in this register with a backup (:meth:`backup`), in one
-        transaction: the others using the register wait, then see the backup whole."""
+        transaction: the others using the register wait, then see the backup whole.
+
+        Parameters
+        ----------
+        path
+            A backup file made by :meth:`backup`.
+        author
+            Who restores (recorded).
+        """
         import shutil
         import tempfile
 
@@ -1386,7 +1484,15 @@ def _held(active: pd.DataFrame, rate: float) -> pd.DataFrame:
 
 def with_held(providers: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
     """Providers with ``committed_hours`` raised by the hours held (clamped to capacity), the
-    register's figure kept in ``committed_register`` and the hours held in ``held_hours``."""
+    register's figure kept in ``committed_register`` and the hours held in ``held_hours``.
+
+    Parameters
+    ----------
+    providers
+        A providers register (:func:`gapmap.read_providers` columns).
+    held
+        The hours held, indexed by provider id (:meth:`Store.held_hours`).
+    """
     out = providers.copy()
     h = out["provider_id"].map(held["held"]).fillna(0.0).to_numpy(float) if len(held) else (
         np.zeros(len(out))
