@@ -439,3 +439,16 @@ def test_kill_9_loses_nothing_acknowledged_and_leaves_nothing_half_done(tiny, db
     with tiny.engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(S.referral_events)).scalar()
     assert events == len(refs)
+
+
+def test_a_people_file_with_names_is_refused(tiny, tmp_path):
+    people = tmp_path / "named.csv"
+    people.write_text(PEOPLE_HEAD.rstrip() + ",name,date_of_birth\n"
+                      "P01,CT14 8AT,6,Mon;Wed,social,True,Jo Bloggs,1950-01-01\n"
+                      "P02,CT14 8AT,lots,Mon;Wed,social,True,Al Smith,1950-01-01\n")  # fmt: skip
+    before = _counts(tiny)
+    with pytest.raises(InputError) as caught:
+        tiny.import_registers(people=people, author="Ann")
+    found = {(p.row, p.column) for p in caught.value.problems}
+    assert {(1, "name"), (1, "date_of_birth"), (3, "hours")} <= found  # all at once
+    assert _counts(tiny) == before

@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import Problem
+from ..errors import InputError, Problem
 from ..reach import (
     cover_reserve,
     distance_km,
@@ -331,7 +331,13 @@ class Store:
         author = _name(author, column="--as")
         if providers is None and people is None:
             raise StoreError("give a providers register, a people register or both")
-        study = Study.read(providers=providers, people=people, **read_options)
+        problems = _identifying_columns(people, read_options.get("people_sheet"))
+        try:
+            study = Study.read(providers=providers, people=people, **read_options)
+        except InputError as exc:
+            raise InputError(problems + exc.problems) from None
+        if problems:
+            raise InputError(problems)
         now = now or _utcnow()
         out: dict[str, dict[str, int]] = {}
         with self._write() as conn:
@@ -1443,6 +1449,33 @@ def _text_or_none(v) -> str | None:
         return None
     s = str(v).strip()
     return s or None
+
+
+#: Columns that would identify a person: a people register holding one is refused by import.
+IDENTIFYING = (
+    "name", "full_name", "first_name", "forename", "forenames", "surname", "last_name",
+    "address", "address_line_1", "street", "date_of_birth", "dob", "nhs_number", "email",
+    "phone", "telephone", "mobile",
+)  # fmt: skip
+
+
+def _identifying_columns(people, sheet) -> list[Problem]:
+    """A problem for each column of a people file that would identify a person."""
+    if people is None:
+        return []
+    from .._tables import read_table
+
+    try:
+        columns = read_table(people, what="people", sheet=sheet).columns
+    except InputError:
+        return []  # Study.read reports it
+    header = [str(c).strip().lower().replace(" ", "_") for c in columns]
+    return [
+        Problem(str(people), "the register database keeps people pseudonymous: remove this "
+                "column (names, addresses, dates of birth and contact details are never "
+                "stored)", row=1, column=c)
+        for c in header if c in IDENTIFYING
+    ]  # fmt: skip
 
 
 def _shared_day(row, start: date, end: date, mask: int) -> bool:
