@@ -580,24 +580,19 @@ class Store:
     def _release_expired(self, conn: Connection, now: datetime) -> int:
         c = S.referrals.c
         hold = timedelta(days=self.settings.hold_days)
+        # one statement: a row another transaction released meanwhile is not released twice
         rows = conn.execute(
-            select(c.referral_id, c.created_at).where(
-                c.state == "pending", c.created_at <= now - hold
-            )
-        ).all()
-        if not rows:
-            return 0
-        ids = [r.referral_id for r in rows]
-        for chunk in _chunks(ids, 500):
+            update(S.referrals)
+            .where(c.state == "pending", c.created_at <= now - hold)
+            .values(state="released", updated_at=now)
+            .returning(c.referral_id, c.created_at)
+        ).all()  # fmt: skip
+        if rows:
             conn.execute(
-                update(S.referrals).where(c.referral_id.in_(chunk), c.state == "pending")
-                .values(state="released", updated_at=now)
+                insert(S.referral_events),
+                [{"referral_id": r.referral_id, "state": "released", "at": r.created_at + hold,
+                  "recorded_at": now, "author": SYSTEM} for r in rows],
             )  # fmt: skip
-        conn.execute(
-            insert(S.referral_events),
-            [{"referral_id": r.referral_id, "state": "released", "at": r.created_at + hold,
-              "recorded_at": now, "author": SYSTEM} for r in rows],
-        )  # fmt: skip
         return len(rows)
 
     def refer(
@@ -656,9 +651,9 @@ class Store:
         if days is not None:
             req["days"] = days
         person = self.person(req)  # checked before the lock is taken
+        self.release_expired(now)  # its own short transaction, before the lock
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            self._release_expired(conn, now)
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
             rid = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
@@ -936,9 +931,9 @@ class Store:
             raise StoreError(f"a referral can be confirmed, ended or released, not {state!r}")
         now = now or _utcnow()
         c = S.referrals.c
+        self.release_expired(now)
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            self._release_expired(conn, now)
             row = conn.execute(
                 select(c.state, c.updated_at).where(c.referral_id == int(referral_id))
             ).first()  # fmt: skip
@@ -1053,9 +1048,9 @@ class Store:
         rows = matches[matches["status"] == "matched"]
         by_id = {str(r["person_id"]): r for r in people.to_dict("records")}
         ids: list[int] = []
+        self.release_expired(now)
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            self._release_expired(conn, now)
             involved: set[str] = set()
             for col in ("provider_id", "partner_provider_id", "cover_provider_id"):
                 if col in rows:
@@ -1279,8 +1274,8 @@ class Store:
         now = now or _utcnow()
         author = _name(author, column="--as")
         r = S.referrals.c
+        self.release_expired(now)
         with self._write() as conn:
-            self._release_expired(conn, now)
             rows = conn.execute(
                 select(r.referral_id, r.postcode).where(
                     r.state.in_(("ended", "released")), r.updated_at < cut,
