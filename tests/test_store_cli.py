@@ -63,7 +63,7 @@ def test_absence_mistakes_are_refused_and_nothing_recorded(cli_db, capsys):
     assert code == 0 and "absence 1" in out
     for args, words in (
         (["--provider", "A", "--from", "2026-12-03", "--to", "2026-12-05"], "already has"),
-        (["--provider", "A", "--from", "2026-12-09", "--to", "2026-12-05"], "before it starts"),
+        (["--provider", "A", "--from", "2026-12-09", "--to", "2026-12-05"], "'--to': ends"),
         (["--provider", "ZZ", "--from", "2026-12-09", "--to", "2026-12-10"], "ZZ is not in"),
         (["--provider", "A", "--from", "2026-13-09", "--to", "2026-12-10"], "YYYY-MM-DD"),
     ):
