@@ -20,6 +20,7 @@ import json
 import math
 import os
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -90,6 +91,28 @@ class NoRoom(StoreError):
         self.next_suggestion = next_suggestion
 
 
+class _FifoLock:
+    """A lock taken in the order asked (first come, first served): no thread waits for ever
+    while others, releasing and asking again at once, keep taking it."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._next = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cv:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._cv.wait()
+
+    def __exit__(self, *exc) -> None:
+        with self._cv:
+            self._serving += 1
+            self._cv.notify_all()
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
@@ -140,6 +163,9 @@ class Store:
         self.settings = settings or Settings()
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time: the threads of one process (``serve``) queue here
+        # rather than in SQLite's busy handler, which polls with growing sleeps (long tails)
+        self._writer = _FifoLock() if self.is_sqlite else None
         self.last_forgotten: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -153,7 +179,11 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One writing transaction (SQLite: ``BEGIN IMMEDIATE``)."""
-        with self.engine.begin() as conn:
+        if self._writer is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
