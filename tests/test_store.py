@@ -63,7 +63,10 @@ def _counts(store) -> dict[str, int]:
 def test_new_sqlite_file_is_private_and_in_wal_mode(tmp_path):
     path = tmp_path / "r.db"
     store = open_store(path, create=True)
-    assert (os.stat(path).st_mode & 0o777) == 0o600
+    store.add_staff("Ann")  # a write: the log files exist now
+    files = sorted(tmp_path.glob("r.db*"))
+    assert [f.name for f in files] == ["r.db", "r.db-shm", "r.db-wal"]
+    assert all((os.stat(f).st_mode & 0o777) == 0o600 for f in files)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
