@@ -272,10 +272,12 @@ def match_lines(best, greedy, study) -> list[str]:
     mh = float(sum(hours[p] for p in best.matches))
     gh = float(sum(hours[p] for p in greedy.matches))
     n = len(study.people)
+    shown_mh = _or_star(published_hours(mh, len(best.matches), rule), ",.0f")
+    shown_gh = _or_star(published_hours(gh, len(greedy.matches), rule), ",.0f")
     lines = [
         f"Matched {_count(len(best.matches), rule)} of {_count(n, rule)} people "
-        f"({_hours(mh, rule)} h a week); greedy by hand: {_count(len(greedy.matches), rule)} "
-        f"({_hours(gh, rule)} h)."
+        f"({shown_mh} h a week); greedy by hand: {_count(len(greedy.matches), rule)} "
+        f"({shown_gh} h)."
     ]
     gap = best.gap
     ratio = best.objective / greedy.objective if greedy.objective else float("nan")

@@ -15,7 +15,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .disclosure import Suppression, published_count, published_ratio, round_to, suppress
+from .disclosure import (
+    Suppression,
+    published_count,
+    published_hours,
+    published_ratio,
+    round_to,
+    suppress,
+)
 from .geo import to_latlon
 
 __all__ = [
@@ -379,6 +386,11 @@ def publish_scenarios(
     return out
 
 
+def _or_none(v: float) -> float | None:
+    """A published figure for JSON: None where it is withheld (NaN)."""
+    return None if v != v else float(v)
+
+
 def match_summary(result, greedy, study) -> dict:
     """The honest account of a batch matching, as written to ``summary.json`` (published).
 
@@ -404,7 +416,7 @@ def match_summary(result, greedy, study) -> dict:
     return {
         "people": published_count(len(people), rule),
         "matched_people": published_count(len(result.matches), rule),
-        "matched_hours": float(round_to(matched_hours, rule.base)),
+        "matched_hours": _or_none(published_hours(matched_hours, len(result.matches), rule)),
         "unmatched_by_reason": {
             k: published_count(n, rule) for k, n in sorted(Counter(result.reasons.values()).items())
         },
