@@ -204,7 +204,13 @@ def test_a_withheld_village_alone_in_recruitment_stays_withheld(tmp_path, capsys
     sites = pd.read_csv(out / "recruit_sites.csv")
     assert sites["hours_taken"].isna().all(), sites[["hours_taken", "areas_served"]]
     scen = pd.read_csv(out / "recruit_scenarios.csv")
-    for c in ("hours_taken", "recruitable_unmet_hours", "saving_per_year_vs_home_care"):
+    for c in (
+        "hours_taken",
+        "recruitable_unmet_hours",
+        "saving_per_year_vs_home_care",
+        "coverage_before",
+        "share_of_unmet_taken",
+    ):
         assert scen[c].isna().all(), (c, scen[c].tolist())
     areas = pd.read_csv(out / "recruit_areas.csv", dtype=str)
     for c in ("unmet_hours", "recruitable_unmet_hours", "hours_taken_by_recruits"):

@@ -372,6 +372,14 @@ def publish_scenarios(
     )
     for c in ("coverage_before", "coverage_after"):
         out[c] = out[c].round(3)
+    if "need_hours_total" in scen:  # shares from the rounded county totals (secondary protection)
+        need = round_to(scen["need_hours_total"].to_numpy(float), rule.base)
+        for c, u in (("coverage_before", "unmet_hours_before"),
+                     ("coverage_after", "unmet_hours_after")):  # fmt: skip
+            out[c] = published_ratio(
+                round_to(scen[u].to_numpy(float), rule.base), need, complement=True
+            )
+        out = out.drop(columns=["need_hours_total", "unmet_hours_before", "unmet_hours_after"])
     if held:
         for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken",
                   "hours_taken_most_deprived", "saving_per_year_vs_home_care",
