@@ -280,3 +280,4 @@ def test_a_matching_of_a_few_people_publishes_no_hours(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["matched_people"] == "*" and summary["matched_hours"] is None, summary
     assert "(* h a week)" in printed and "(10 h" not in printed, printed
+    assert "Matching * people" in printed and "Matching 3 people" not in printed

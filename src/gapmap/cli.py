@@ -377,11 +377,14 @@ def _match(study, args, out: Path):
     import signal
 
     from .matching import match
+    from .publish.disclosure import published_count
     from .publish.outputs import write_match_outputs
     from .publish.summaries import match_lines
 
+    n = published_count(len(study.people), study.settings.suppression)  # a published run
     _note(
-        f"Matching {len(study.people):,} people to {len(study.providers):,} providers "
+        f"Matching {n if isinstance(n, str) else f'{n:,}'} people to "
+        f"{len(study.providers):,} providers "
         f"(time limit {study.settings.match_time_limit_s:g} s; Ctrl+C stops early and keeps "
         "the best matching found so far) ..."
     )
