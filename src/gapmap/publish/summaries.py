@@ -335,8 +335,10 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         demand = (
             f"{shown} recruitable unmet h a week from {_count(people, rule)} people in the register"
         )
-    else:
+    elif len(rec.demand) and (rec.demand["source"] == "estimated").any():
         demand = f"{_hours(total, rule)} recruitable unmet h a week from estimated need"
+    else:
+        demand = "no recruitable unmet hours"
     lines = [f"  (demand: {demand}; figures rounded)"]
     lines += [f"  ({clean_text(note)})" for note in rec.notes]
     scen = publish_scenarios(rec.scenarios, s.suppression, people=demand_people(rec))
