@@ -281,3 +281,6 @@ def test_a_matching_of_a_few_people_publishes_no_hours(tmp_path, capsys):
     assert summary["matched_people"] == "*" and summary["matched_hours"] is None, summary
     assert "(* h a week)" in printed and "(10 h" not in printed, printed
     assert "Matching * people" in printed and "Matching 3 people" not in printed
+    progress = [line for line in printed.splitlines() if "urgency-weighted hours" in line]
+    assert progress and all("* urgency-weighted" in line for line in progress), progress
+    assert not re.search(r"\b3 matched", printed), printed

@@ -379,7 +379,7 @@ def _match(study, args, out: Path):
     from .matching import match
     from .publish.disclosure import published_count
     from .publish.outputs import write_match_outputs
-    from .publish.summaries import match_lines
+    from .publish.summaries import match_lines, published_progress
 
     n = published_count(len(study.people), study.settings.suppression)  # a published run
     _note(
@@ -405,7 +405,8 @@ def _match(study, args, out: Path):
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         best, greedy = match(
-            study, say=_note, deadline=deadline, stop=lambda: asked["stop"],
+            study, say=published_progress(_note, len(study.people), study.settings.suppression),
+            deadline=deadline, stop=lambda: asked["stop"],
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -18,6 +18,7 @@ from ..vocab import days_words, hours_words, quarter_hours
 from .disclosure import Suppression, published_count, published_hours, published_ratio, round_to
 
 __all__ = [
+    "published_progress",
     "clean_text",
     "county_totals",
     "deprivation_lines",
@@ -57,6 +58,56 @@ def clean_text(value: object, width: int | None = None) -> str:
     if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
     return text
+
+
+_WEIGHTED = re.compile(r"([+-]?)(\d[\d,]*(?:\.\d+)?)( urgency-weighted hours)")
+_MATCHED = re.compile(r"(\d[\d,]*)( matched)")
+
+
+def published_progress(say, people: int, rule: Suppression):
+    """A progress printer for a published run: the figures in the lines follow the rule.
+
+    The matching says how it is going in urgency-weighted hours and counts of people matched;
+    in a published run these are rounded to ``rule.base`` (counts of 1-7 as ``*``) and the
+    hours withheld when the register holds 1-7 people, as in ``summary.json``.
+
+    Parameters
+    ----------
+    say
+        Where the lines go (e.g. the terminal's standard error).
+    people
+        How many people the run matches.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    callable
+        ``say`` with the figures published.
+
+    Examples
+    --------
+    >>> shown = []
+    >>> say = published_progress(shown.append, 40, Suppression())
+    >>> say("  3 matched, 18 urgency-weighted hours")
+    >>> shown
+    ['  * matched, 20 urgency-weighted hours']
+    """
+    held = bool(rule.hides([people])[0])
+
+    def weighted(m: re.Match) -> str:
+        if held:
+            return "*" + m.group(3)
+        v = float(round_to(float(m.group(2).replace(",", "")), rule.base))
+        return f"{m.group(1)}{v:,.0f}{m.group(3)}"
+
+    def published(msg: str) -> None:
+        msg = _WEIGHTED.sub(weighted, msg)
+        say(
+            _MATCHED.sub(lambda m: _count(int(m.group(1).replace(",", "")), rule) + m.group(2), msg)
+        )
+
+    return published
 
 
 def _hours(v: float, rule: Suppression) -> str:

@@ -428,10 +428,12 @@ def match_summary(result, greedy, study) -> dict:
         "unmatched_by_reason": {
             k: published_count(n, rule) for k, n in sorted(Counter(result.reasons.values()).items())
         },
-        "objective_priority_hours": float(round_to(result.objective, rule.base)),
+        "objective_priority_hours": _or_none(
+            published_hours(result.objective, len(result.matches), rule)
+        ),
         "best_bound": None
         if result.best_bound is None
-        else float(round_to(result.best_bound, rule.base)),
+        else _or_none(published_hours(result.best_bound, len(people), rule)),
         "share_of_best_possible": None if gap is None else round(1.0 - gap, 3),
         "best_possible_means": "the matched urgency-weighted hours as a share of an upper bound "
         "on what any matching could do under these rules (the linear relaxation of the full "
@@ -445,7 +447,9 @@ def match_summary(result, greedy, study) -> dict:
         "seconds": round(result.seconds, 1),
         "greedy_baseline": {
             "matched_people": published_count(len(greedy.matches), rule),
-            "objective_priority_hours": float(round_to(greedy.objective, rule.base)),
+            "objective_priority_hours": _or_none(
+                published_hours(greedy.objective, len(greedy.matches), rule)
+            ),
         },
         "optimised_over_greedy": (
             round(result.objective / greedy.objective, 3) if greedy.objective else None
