@@ -284,3 +284,18 @@ def test_a_matching_of_a_few_people_publishes_no_hours(tmp_path, capsys):
     progress = [line for line in printed.splitlines() if "urgency-weighted hours" in line]
     assert progress and all("* urgency-weighted" in line for line in progress), progress
     assert not re.search(r"\b3 matched", printed), printed
+
+
+def test_geopackage_counts_are_numbers_and_other_text_stays_text():
+    """QGIS sorts a text column "10" before "5": counts are numbers (NULL where withheld, with a
+    flag), while a phone number or a name made of digits stays text."""
+    from gapmap.publish.disclosure import numeric_counts
+
+    t = pd.DataFrame({"people": ["*", "10", "5", "0"], "phone": ["01622694000"] * 4,
+                      "name": ["123", "Ann", "Bo", "Cy"]})  # fmt: skip
+    out = numeric_counts(t)
+    assert out["people"].iloc[1:].tolist() == [10.0, 5.0, 0.0] and np.isnan(out["people"][0])
+    assert out["withheld"].tolist() == [True, False, False, False]
+    assert (
+        out["phone"].tolist() == t["phone"].tolist() and out["name"].tolist() == t["name"].tolist()
+    )
