@@ -401,15 +401,17 @@ def _match(study, args, out: Path):
 
     from .matching import match
     from .provider_checks import without_lapsed
+    from .publish.disclosure import published_count
     from .publish.outputs import write_match_outputs
-    from .publish.summaries import match_lines
+    from .publish.summaries import match_lines, published_progress
 
     study, lapsed = without_lapsed(study)
     if lapsed:
         _say(f"  ({lapsed})")
-
+    n = published_count(len(study.people), study.settings.suppression)  # a published run
     _note(
-        f"Matching {len(study.people):,} people to {len(study.providers):,} providers "
+        f"Matching {n if isinstance(n, str) else f'{n:,}'} people to "
+        f"{len(study.providers):,} providers "
         f"(time limit {study.settings.match_time_limit_s:g} s; Ctrl+C stops early and keeps "
         "the best matching found so far) ..."
     )
@@ -430,7 +432,8 @@ def _match(study, args, out: Path):
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         best, greedy = match(
-            study, say=_note, deadline=deadline, stop=lambda: asked["stop"],
+            study, say=published_progress(_note, len(study.people), study.settings.suppression),
+            deadline=deadline, stop=lambda: asked["stop"],
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)
