@@ -8,7 +8,7 @@ The public API. Data flows one way: read → place → reach → analyse → pub
 >>> gaps = gapmap.gap_analysis(study)                                        # doctest: +SKIP
 >>> best, greedy = gapmap.match(study)                                       # doctest: +SKIP
 >>> rec = gapmap.recruit(gaps, [60, 223, 416])                               # doctest: +SKIP
->>> gapmap.publish_gaps(gaps.table)                                          # doctest: +SKIP
+>>> gapmap.publish_gaps(gaps.table, study.settings.suppression)             # doctest: +SKIP
 """
 
 from importlib.metadata import PackageNotFoundError, version

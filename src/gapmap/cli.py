@@ -594,7 +594,7 @@ def _report(result, rec, title: str, out: Path) -> None:
 
     t0 = time.perf_counter()
     write_report(result, out / "report.pdf", rec=rec, title=title)
-    write_about(out)
+    write_about(out, result.study.settings.suppression)
     _note(f"  wrote report.pdf in {time.perf_counter() - t0:.1f} s")
 
 

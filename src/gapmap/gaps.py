@@ -328,6 +328,7 @@ def gap_analysis(study: Study) -> GapResult:
         )
     t = t.reset_index(names="area_code")
     table = gpd.GeoDataFrame(t[columns], geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    table.attrs["suppression"] = study.settings.suppression  # publish_gaps follows the study
     return GapResult(table, people, study, cov, notes, est_points)
 
 

@@ -41,6 +41,7 @@ from .postcodes import (
     wgs84_to_bng,
 )
 from .provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
+from .reach import road_km
 from .vocab import clean_name, days_text, parse_days, parse_services, services_text
 
 __all__ = [
@@ -843,13 +844,16 @@ def outside_problems(
     file: str,
     what: str,
     snap_m: float,
+    circuity: float = 1.0,
 ) -> list[Problem]:
     """Problems for records that are outside the areas analysed (a wrong postcode, usually).
 
     A person outside every area (beyond ``snap_m``) is a problem: their need would be counted
     nowhere. A provider outside every area is a problem only when it is further from every area
     than its own travel limit, so could serve nobody in them (a provider just over the county
-    border who travels into it is fine).
+    border who travels into it is fine). Further is measured as reach measures it
+    (:func:`gapmap.reach.road_km`: straight line × ``circuity``), so a provider kept here can
+    reach someone at the edge of the nearest area.
 
     Parameters
     ----------
@@ -861,6 +865,29 @@ def outside_problems(
         The register's file name, for the messages.
     what
         ``"people"`` or ``"providers"``.
+    snap_m
+        As for :func:`gapmap.areas.place_points`.
+    circuity
+        The study's circuity (``Settings.circuity``).
+
+    Returns
+    -------
+    list of Problem
+
+    Examples
+    --------
+    A provider 9 km (straight line) outside with a 10 km limit is 11.7 km away by road at
+    circuity 1.3, beyond its limit:
+
+    >>> import geopandas as gpd, shapely
+    >>> areas = gpd.GeoDataFrame({"area_code": ["E1"]},
+    ...     geometry=[shapely.box(0, 0, 1000, 1000)], crs=27700)
+    >>> p = pd.DataFrame({"x": [10000.0], "y": [500.0], "max_travel_km": [10.0], "row": [2],
+    ...     "postcode": ["ME1 1AA"]})
+    >>> len(outside_problems(p, areas, file="p.csv", what="providers", snap_m=0))
+    0
+    >>> len(outside_problems(p, areas, file="p.csv", what="providers", snap_m=0, circuity=1.3))
+    1
     """
     placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
     out = np.flatnonzero(~placed.placed)
@@ -870,9 +897,10 @@ def outside_problems(
     pts = shapely.points(sub["x"].to_numpy(float), sub["y"].to_numpy(float))
     (pi, ai), dist = areas.sindex.nearest(pts, return_distance=True, return_all=False)
     km = np.full(len(out), np.nan)
-    km[pi] = dist / 1000.0
+    km[pi] = road_km(dist, circuity)
     nearest = np.full(len(out), "", dtype=object)
     nearest[pi] = areas["area_code"].to_numpy()[ai]
+    by_road = f" by road at circuity {circuity:g}" if circuity != 1.0 else ""
     problems = []
     for j, (_, rec) in enumerate(sub.iterrows()):
         if what == "providers" and km[j] <= float(rec["max_travel_km"]):
@@ -886,9 +914,9 @@ def outside_problems(
         problems.append(
             Problem(
                 file,
-                f"the location is outside every area analysed ({km[j]:,.1f} km from the nearest, "
-                f"{nearest[j]}), {hint}; is the postcode right? (--drop-outside leaves such "
-                "rows out)",
+                f"the location is outside every area analysed ({km[j]:,.1f} km{by_road} from the "
+                f"nearest, {nearest[j]}), {hint}; is the postcode right? (--drop-outside leaves "
+                "such rows out)",
                 row=int(rec["row"]),
                 column=column,
                 value=str(rec.get("postcode", "") or "") or None,

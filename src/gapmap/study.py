@@ -479,6 +479,11 @@ def _outside(areas, providers, people, settings: Settings, sources: dict) -> lis
     for reg, what in ((providers, "providers"), (people, "people")):
         if reg is not None and len(reg):
             out += outside_problems(
-                reg, areas, file=sources.get(what, what), what=what, snap_m=settings.snap_m
+                reg,
+                areas,
+                file=sources.get(what, what),
+                what=what,
+                snap_m=settings.snap_m,
+                circuity=settings.circuity,
             )
     return out

@@ -52,6 +52,53 @@ class Suppression:
         counts = np.asarray(counts)
         return (counts >= self.low) & (counts <= self.high)
 
+    # --- the rule in words: every published sentence about it is made here -------------------
+    @property
+    def hidden(self) -> str:
+        """The counts hidden, in words: ``"1-7"``.
+
+        Examples
+        --------
+        >>> Suppression().hidden, Suppression(high=10, base=10).hidden
+        ('1-7', '1-10')
+        """
+        return f"{self.low}-{self.high}"
+
+    @property
+    def few(self) -> str:
+        """A hidden count in words: ``"fewer than 8"`` (``"2-7"`` when 1 is shown).
+
+        Examples
+        --------
+        >>> Suppression().few, Suppression(high=10, base=10).few
+        ('fewer than 8', 'fewer than 11')
+        """
+        return f"fewer than {self.high + 1}" if self.low <= 1 else self.hidden
+
+    @property
+    def rounding(self) -> str:
+        """How the figures shown are rounded: ``"rounded to 5"``."""
+        return f"rounded to {self.base:g}"
+
+    @property
+    def withheld_label(self) -> str:
+        """The legend line of a withheld area: ``"Figures withheld: fewer than 8 people"``."""
+        return f"Figures withheld: {self.few} people"
+
+    def describe(self) -> str:
+        """The rule in one clause, for notes on published files.
+
+        Examples
+        --------
+        >>> Suppression(high=10, base=10).describe()  # doctest: +NORMALIZE_WHITESPACE
+        'counts of 1-10 people in an area shown as *, their hours withheld,
+        other counts and hours rounded to 10'
+        """
+        return (
+            f"counts of {self.hidden} people in an area shown as *, their hours withheld, "
+            f"other counts and hours {self.rounding}"
+        )
+
 
 def round_to(values, base: int):
     """Round to the nearest multiple of ``base`` (halves away from zero).

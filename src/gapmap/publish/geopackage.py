@@ -20,7 +20,7 @@ import geopandas as gpd
 
 from .disclosure import numeric_counts
 from .export import atomic_path
-from .palette import NO_NEED, WITHHELD, WITHHELD_LABEL, Classes, priority_classes
+from .palette import NO_NEED, WITHHELD, Classes, priority_classes
 
 __all__ = ["LayerSpec", "areas_style", "point_style", "outline_style", "write_geopackage"]
 
@@ -120,7 +120,7 @@ def areas_style(field: str, classes: Classes) -> str:
     lines = [line for line in classes.legend() if line[0] not in (WITHHELD, NO_NEED)]
     edges = list(classes.edges)
     if classes.withheld:
-        rules.append((f"{f} IS NULL", WITHHELD_LABEL))
+        rules.append((f"{f} IS NULL", classes.withheld_label))
         symbols.append(_fill("0", WITHHELD, hatch=True))
     rules.append((f"{f} = 0", "None"))
     symbols.append(_fill(str(len(symbols)), NO_NEED))

@@ -14,7 +14,7 @@ What a reader sees:
   behind a "Date and sources" button on a phone), the sources' credit under it;
 - one colouring of the areas at a time (the default is **unmet hours**, the hours to close),
   chosen in the "Map options" panel, with the legend ("Key") following the choice; areas whose
-  figures are withheld (fewer than 8 people) are hatched grey, never a colour of the scale;
+  figures are withheld (by the suppression rule) are hatched grey, never a colour of the scale;
 - overlays: rural gaps (outlined), providers (always on top and clickable), recommended sites;
 - a search box: a town or village, a full postcode (shown through its postcode sector: the map
   holds no single postcodes, and says so), a postcode sector or district, an area's name or
@@ -35,6 +35,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any
 
@@ -47,6 +48,7 @@ import shapely
 from ..reach import free_hours
 from ..safety import registration_words
 from ..vocab import ALL_DAYS_MASK, hours_words, parse_days, parse_services, services_words
+from .disclosure import Suppression
 from .geo import to_latlon, to_wgs84
 from .mapplaces import PLACES_ATTRIBUTION, towns_and_villages
 from .palette import (
@@ -115,7 +117,7 @@ def _missing(v) -> bool:
     return v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and np.isnan(v))
 
 
-def _hours(v, withheld: str = "withheld (fewer than 8 people)") -> str:
+def _hours(v, withheld: str = "withheld") -> str:
     return withheld if _missing(v) else f"{float(v):,.0f} h"
 
 
@@ -144,6 +146,14 @@ def _key_line(colour: str, label: str, *, hatch: bool = False, shape: str = "") 
 def _legend_block(c: Classes) -> str:
     lines = "".join(_key_line(col, label, hatch=col == WITHHELD) for col, label in c.legend())
     return f"<h2>{_esc(c.title)}</h2><p>{_esc(c.explain)}</p>{lines}"
+
+
+def _worded(layers: list, rule: Suppression) -> list:
+    """The layers with the rule's own words on their keys' withheld line."""
+    return [
+        (key, name, replace(c, withheld_label=rule.withheld_label), colours)
+        for key, name, c, colours in layers
+    ]
 
 
 def _withheld(t: pd.DataFrame) -> np.ndarray:
@@ -514,6 +524,7 @@ def gap_map(
     weekend_weight: float = 0.5,
     rural_weight: float = 0.5,
     simplify_m: float = 20.0,
+    rule: Suppression | None = None,
 ) -> folium.Map:
     """The interactive gap map: unmet hours first, every other figure one click away.
 
@@ -533,12 +544,17 @@ def gap_map(
         The gap score's weights (for the legend's explanation).
     simplify_m
         Simplification tolerance of the drawn outlines, metres.
+    rule
+        The suppression rule ``published`` follows (default: the NHS England rule); the map's
+        words about withheld figures are its own.
 
     Returns
     -------
     folium.Map
         Save it with :func:`save_map`.
     """
+    rule = rule or Suppression()
+    held_words = f"withheld ({rule.few} people)"
     t = pd.DataFrame(published.drop(columns=published.geometry.name))
     hidden = _withheld(t)
     estimated = "estimated_need_hours" in t
@@ -550,9 +566,9 @@ def gap_map(
             ("Area", f"{_esc(r['area_name'])} ({_esc(r['area_code'])})"),
             ("District", _esc(r["district"])),
             ("Rural", "yes" if r["rural"] else "no"),
-            ("People waiting", "fewer than 8" if held else _esc(r["people"])),
-            ("Need a week", _hours(r["need_hours"])),
-            ("Unmet a week", _hours(r["unmet_hours"])),
+            ("People waiting", rule.few if held else _esc(r["people"])),
+            ("Need a week", _hours(r["need_hours"], held_words)),
+            ("Unmet a week", _hours(r["unmet_hours"], held_words)),
             ("Share of need in reach", "withheld" if held else _pct(r["coverage_ratio"])),
             (
                 "Weekend share in reach",
@@ -564,7 +580,7 @@ def gap_map(
                 else f"{float(r['provision_ratio']):.2f}",
             ),
             ("Nearest provider", _km(r["nearest_provider_km"])),
-            ("Gap score", _hours(r["gap_score"]).replace(" h", "")),
+            ("Gap score", _hours(r["gap_score"], held_words).replace(" h", "")),
             ("Gap", ", ".join([_esc(r["gap_band"]).capitalize(), *gaps])),
         ]  # fmt: skip
         if "imd_decile" in r:
@@ -587,9 +603,11 @@ def gap_map(
         title="Unmet hours a week",
         explain="Hours people on the waiting list need that no provider within travel "
         "distance has free: the hours to close.",
+        rule=rule,
     )
     score = hour_classes(
         t["gap_score"],
+        rule=rule,
         title="Gap score",
         explain=f"Unmet hours × (1 + {weekend_weight:g} if the area has a weekend gap + "
         f"{rural_weight:g} if it has a rural gap): where hours are both unmet and hardest to "
@@ -642,9 +660,10 @@ def gap_map(
              ["#ffffff" if _missing(v) else imd.colour(int(v)) for v in t["imd_decile"]]),
         )  # fmt: skip
     note = (
-        "Hours rounded to 5; areas with 1-7 people show * and withhold their figures. "
-        "Providers are drawn at their postcode's centre."
+        f"Hours {rule.rounding}; areas with {rule.hidden} people show * and withhold their "
+        "figures. Providers are drawn at their postcode's centre."
     )
+    layers = _worded(layers, rule)
     return _area_map(
         published, providers, title=title, caption=caption, tips=tips, layers=layers,
         key_lines=_common_keys(), note=note, places=places, simplify_m=simplify_m,
@@ -660,6 +679,7 @@ def recruit_map(
     caption: str = "",
     places: pd.DataFrame | None = None,
     simplify_m: float = 20.0,
+    rule: Suppression | None = None,
 ) -> folium.Map:
     """Ranked areas (priority for recruitment) and recommended sites, one layer per scenario.
 
@@ -679,12 +699,15 @@ def recruit_map(
         Extra search entries (``name``, ``x``, ``y`` in BNG metres).
     simplify_m
         Simplification tolerance of the drawn outlines, metres.
+    rule
+        The suppression rule the tables follow (its words in the key and the note).
 
     Returns
     -------
     folium.Map
         Save it with :func:`save_map`.
     """
+    rule = rule or Suppression()
     t = pd.DataFrame(ranking.drop(columns=ranking.geometry.name))
     n_ranked = int(t["priority_rank"].notna().sum())
 
@@ -712,10 +735,11 @@ def recruit_map(
     prio = priority_classes()
     unmet = hour_classes(
         t["unmet_hours"], title="Unmet hours a week",
-        explain="Hours people need that no provider within travel distance has free.",
+        explain="Hours people need that no provider within travel distance has free.", rule=rule,
     )  # fmt: skip
     recruitable = hour_classes(
         t["recruitable_unmet_hours"],
+        rule=rule,
         title="Hours a recruit could take a week",
         explain="Unmet hours of people a micro-provider may serve (self-directing, no regulated "
         "care, services recruits offer), on the days recruits work.",
@@ -773,9 +797,10 @@ def recruit_map(
         *_common_keys(),
     ]
     note = (
-        "Sites are points inside areas, not addresses. Hours rounded to 5; areas with 1-7 "
-        "people withhold their hours."
+        f"Sites are points inside areas, not addresses. Hours {rule.rounding}; areas with "
+        f"{rule.hidden} people withhold their hours."
     )
+    layers = _worded(layers, rule)
     return _area_map(
         ranking, providers, title=title, caption=caption, tips=tips, layers=layers,
         key_lines=keys, note=note, sites=groups, places=places, rural_shown=False,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .disclosure import Suppression
 from .export import write_csv, write_gpkg
 from .mapplaces import search_places
 from .maps import ATTRIBUTION, gap_map, save_map
@@ -82,20 +83,50 @@ AUDIENCE: dict[str, str] = {
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
 
 
-def write_about(out_dir: str | Path) -> Path:
-    """Write ``ABOUT_THESE_FILES.txt``: each gapmap file in the folder and who may see it."""
+_ABOUT_HEAD = "Files written by gapmap, and who may see them."
+
+
+def write_about(out_dir: str | Path, rule: Suppression | None = None) -> Path:
+    """Write ``ABOUT_THESE_FILES.txt``: each gapmap file in the folder and who may see it.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder.
+    rule
+        The suppression rule the published files follow, said in words. None keeps the words
+        already in the folder's file (written with the published files), else the default rule.
+
+    Returns
+    -------
+    Path
+    """
+    import textwrap
+
     from .export import write_text
 
     out = Path(out_dir)
     present = [name for name in AUDIENCE if (out / name).exists()]
     width = max((len(n) for n in present), default=0)
-    lines = [
-        "Files written by gapmap, and who may see them.",
-        "Published files follow the small-number suppression of SPEC.md (counts of 1-7 people",
-        "in an area shown as *, their hours withheld, other figures rounded to 5).",
-        "",
-    ] + [f"{name:<{width}}  {AUDIENCE[name]}" for name in present]
+    words = _about_rule_lines(out / ABOUT_FILE) if rule is None else []
+    if not words:
+        sentence = (rule or Suppression()).describe()
+        words = textwrap.wrap(f"Published files follow the small-number suppression of SPEC.md "
+                              f"({sentence}).", 90)  # fmt: skip
+    lines = [_ABOUT_HEAD, *words, ""] + [f"{name:<{width}}  {AUDIENCE[name]}" for name in present]
     return write_text("\n".join(lines) + "\n", out / ABOUT_FILE)
+
+
+def _about_rule_lines(path: Path) -> list[str]:
+    """The rule's lines of an about file gapmap wrote before (none if there is none)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not lines or lines[0] != _ABOUT_HEAD or "" not in lines:
+        return []
+    words = lines[1 : lines.index("")]
+    return words if words and words[0].startswith("Published files follow") else []
 
 
 def write_gap_outputs(
@@ -146,13 +177,14 @@ def write_gap_outputs(
         places=search_places(study),
         weekend_weight=study.settings.weekend_weight,
         rural_weight=study.settings.rural_weight,
+        rule=rule,
     )
     save_map(m, out / "gap_map.html")
     paths["gap_map.html"] = out / "gap_map.html"
     if png:
         gap_map_png(
             published, result.providers, out / "gap_map.png", title=title, caption=line,
-            source=ATTRIBUTION,
+            source=ATTRIBUTION, rule=rule,
         )  # fmt: skip
         paths["gap_map.png"] = out / "gap_map.png"
     dep = published_deprivation(result.table, rule)
@@ -182,7 +214,7 @@ def write_gap_outputs(
             paths[name] = write_checks_workbook(
                 due, out / name, within_days=DUE_WITHIN_DAYS, years=years
             )
-    paths[ABOUT_FILE] = write_about(out)
+    paths[ABOUT_FILE] = write_about(out, rule)
     return paths
 
 
@@ -223,11 +255,13 @@ def write_run_geopackage(
     if result is not None:
         rule = result.study.settings.suppression
         pub = publish_gaps(result.table, rule)
-        classes = hour_classes(pub["unmet_hours"], title="Unmet hours a week", explain="")
+        classes = hour_classes(
+            pub["unmet_hours"], title="Unmet hours a week", explain="", rule=rule
+        )
         layers["areas"] = LayerSpec(
             pub,
-            "Need, unmet hours, coverage, weekend and rural gaps per area (published: counts of "
-            "1-7 people shown as *, their hours withheld, others rounded to 5).",
+            "Need, unmet hours, coverage, weekend and rural gaps per area (published: "
+            f"{rule.describe()}).",
             areas_style("unmet_hours", classes),
         )
         shapes = pub[["district", pub.geometry.name]].copy()
@@ -312,7 +346,7 @@ def write_match_outputs(result, greedy, study, out_dir) -> dict[str, Path]:
         "matches.csv": write_csv(table, out / "matches.csv"),
         "summary.json": write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json"),
     }
-    paths[ABOUT_FILE] = write_about(out)
+    paths[ABOUT_FILE] = write_about(out, study.settings.suppression)
     return paths
 
 
@@ -372,7 +406,7 @@ def write_recruit_outputs(
     places = search_places(study) if study is not None else None
     scenario_chart_png(scen, out / "recruit_scenarios.png", title=title, caption=line)
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
-    m = recruit_map(ranking, providers, sites, title=title, caption=line, places=places)
+    m = recruit_map(ranking, providers, sites, title=title, caption=line, places=places, rule=rule)
     save_map(m, out / "recruit_map.html")
     if study is not None:
         from .workbook import write_recruit_workbook
@@ -382,5 +416,5 @@ def write_recruit_outputs(
             out / "gapmap.gpkg", rec=rec, ranking=ranking, sites=sites
         )
     paths["recruit_map.html"] = out / "recruit_map.html"
-    paths[ABOUT_FILE] = write_about(out)
+    paths[ABOUT_FILE] = write_about(out, rule)
     return paths

@@ -2,7 +2,7 @@
 
 One place decides how a published figure becomes a colour and a legend line, so the
 interactive map, the static PNG and the report tell the same story. Every class works on
-**published** (suppressed) figures: an area whose hours are withheld (1-7 people) gets
+**published** (suppressed) figures: an area whose hours are withheld (1-7 people by default) gets
 :data:`WITHHELD` (grey, hatched), never a colour of the scale.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .disclosure import Suppression
 
 __all__ = [
     "BAND_COLOURS",
@@ -33,7 +35,8 @@ __all__ = [
 
 #: Fill of areas whose figures are withheld (drawn hatched over it where the medium allows).
 WITHHELD = "#d9d9d9"
-WITHHELD_LABEL = "Figures withheld: fewer than 8 people"
+#: The withheld line under the default rule (a study's own: ``Suppression.withheld_label``).
+WITHHELD_LABEL = Suppression().withheld_label
 #: Fill of areas with no need (or none unmet) on an hours scale.
 NO_NEED = "#f7f7f7"
 #: Sequential reds for hours (ColorBrewer Reds, 5 classes): more hours, darker.
@@ -68,7 +71,8 @@ def _missing(v) -> bool:
 class Classes:
     """A colour scale: ``colour(value)`` and the legend lines ``(colour, label)`` in order.
 
-    ``withheld`` says whether the legend needs the withheld-figures line.
+    ``withheld`` says whether the legend needs the withheld-figures line, ``withheld_label``
+    its words (from the suppression rule).
     """
 
     title: str
@@ -79,6 +83,7 @@ class Classes:
     zero: str | None = None
     withheld: bool = True
     categories: tuple[tuple[str, str], ...] = ()
+    withheld_label: str = WITHHELD_LABEL
 
     def colour(self, value) -> str:
         """The fill for one published value (``None``/NaN: withheld)."""
@@ -99,7 +104,7 @@ class Classes:
         """Legend lines, the withheld line last when it applies."""
         out = list(self.lines)
         if self.withheld:
-            out.append((WITHHELD, WITHHELD_LABEL))
+            out.append((WITHHELD, self.withheld_label))
         return out
 
 
@@ -114,7 +119,14 @@ def _nice(v: float) -> float:
     return float(10 * mag)
 
 
-def hour_classes(values, *, title: str, explain: str, withheld: bool = True) -> Classes:
+def hour_classes(
+    values,
+    *,
+    title: str,
+    explain: str,
+    withheld: bool = True,
+    rule: Suppression | None = None,
+) -> Classes:
     """Five classes of hours a week with readable edges from the published values.
 
     Edges are the 20/40/60/80% quantiles of the positive values rounded to readable numbers
@@ -129,6 +141,8 @@ def hour_classes(values, *, title: str, explain: str, withheld: bool = True) -> 
         The legend's heading and its explanation in words.
     withheld
         Whether some of these figures can be withheld (not for estimated need).
+    rule
+        The suppression rule the figures follow (its words label withheld areas).
 
     Examples
     --------
@@ -153,7 +167,11 @@ def hour_classes(values, *, title: str, explain: str, withheld: bool = True) -> 
         else:
             label = f"{lo:,.0f} hours or more" if i else "Some"
         lines.append((c, label))
-    return Classes(title, explain, tuple(lines), tuple(starts), tuple(colours), NO_NEED, withheld)
+    label = (rule or Suppression()).withheld_label
+    return Classes(
+        title, explain, tuple(lines), tuple(starts), tuple(colours), NO_NEED, withheld,
+        withheld_label=label,
+    )  # fmt: skip
 
 
 def band_classes() -> Classes:

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .disclosure import Suppression
 from .palette import WITHHELD, hour_classes
 
 __all__ = [
@@ -55,7 +56,12 @@ def _scale_bar(ax, bounds) -> None:
             fontsize=8)  # fmt: skip
 
 
-def draw_gap_map(ax, published: gpd.GeoDataFrame, providers: pd.DataFrame | None) -> list:
+def draw_gap_map(
+    ax,
+    published: gpd.GeoDataFrame,
+    providers: pd.DataFrame | None,
+    rule: Suppression | None = None,
+) -> list:
     """Draw unmet hours, withheld areas, rural gaps, districts (named) and providers on ``ax``.
 
     Parameters
@@ -66,6 +72,8 @@ def draw_gap_map(ax, published: gpd.GeoDataFrame, providers: pd.DataFrame | None
         The **published** area table (EPSG:27700).
     providers
         Providers to draw, or None.
+    rule
+        The suppression rule ``published`` follows (the key's words for withheld areas).
 
     Returns
     -------
@@ -76,7 +84,9 @@ def draw_gap_map(ax, published: gpd.GeoDataFrame, providers: pd.DataFrame | None
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    classes = hour_classes(published["unmet_hours"], title="Unmet hours a week", explain="")
+    classes = hour_classes(
+        published["unmet_hours"], title="Unmet hours a week", explain="", rule=rule
+    )
     colours = [classes.colour(v) for v in published["unmet_hours"]]
     held = np.array([c == WITHHELD for c in colours])
     shown = published[~held]
@@ -118,6 +128,11 @@ def draw_gap_map(ax, published: gpd.GeoDataFrame, providers: pd.DataFrame | None
     return handles
 
 
+def _foot(rule: Suppression) -> str:
+    """The PNG map's first footnote: the small-number rule, in its own settings' words."""
+    return f"Hours {rule.rounding}; areas with {rule.hidden} people have their figures withheld."
+
+
 def gap_map_png(
     published: gpd.GeoDataFrame,
     providers: pd.DataFrame | None,
@@ -126,6 +141,7 @@ def gap_map_png(
     title: str = "Micro-provider gaps",
     caption: str = "",
     source: str = "",
+    rule: Suppression | None = None,
 ) -> None:
     """A static map of unmet hours, written as PNG (atomically).
 
@@ -143,18 +159,20 @@ def gap_map_png(
         The line under the title (date, data vintage).
     source
         The source and licence line printed at the foot.
+    rule
+        The suppression rule ``published`` follows (the key and the foot say it).
     """
     from .export import atomic_path
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11.7, 8.3), dpi=110)
-    handles = draw_gap_map(ax, published, providers)
+    handles = draw_gap_map(ax, published, providers, rule)
     ax.legend(handles=handles, title="Unmet hours a week", loc="upper left", fontsize=8,
               title_fontsize=9, frameon=True, bbox_to_anchor=(1.0, 1.0))  # fmt: skip
     fig.suptitle(title, x=0.02, ha="left", fontsize=14, weight="bold")
     if caption:
         fig.text(0.02, 0.925, caption, fontsize=8, color="#333", ha="left", wrap=True)
-    foot = "Hours rounded to 5; areas with 1-7 people have their figures withheld."
+    foot = _foot(rule or Suppression())
     if source:
         foot += "\n" + "\n".join(textwrap.wrap(source, 190))
     fig.text(0.02, 0.012, foot, fontsize=6.5, color="#555", ha="left", va="bottom")

@@ -48,7 +48,9 @@ def _headline(result) -> list[str]:
     people = published_count(int(t["people"].sum()), rule)
     out = []
     if need > 0 and total["need_hours"] != total["need_hours"]:
-        out.append(f"{people} people are on the waiting list (1-7: their hours are withheld).")
+        out.append(
+            f"{people} people are on the waiting list ({rule.hidden}: their hours are withheld)."
+        )
     elif need > 0:
         out.append(
             f"{people} people on the waiting list need {total['need_hours']:,.0f} hours of "
@@ -170,7 +172,7 @@ def write_report(result, path: str | Path, *, rec=None, title: str = "") -> Path
         fig.text(0.07, 0.955, title, fontsize=17, weight="bold", va="top")
         y = _text(fig, 0.925, made, size=7.5, width=135, color="#333")
         ax = fig.add_axes((0.04, 0.36, 0.92, y - 0.37))
-        handles = draw_gap_map(ax, published, result.providers)
+        handles = draw_gap_map(ax, published, result.providers, rule)
         ax.legend(handles=handles, title="Unmet hours a week", loc="upper left", fontsize=6.5,
                   title_fontsize=7, frameon=True, bbox_to_anchor=(0.0, 0.0), ncol=3)  # fmt: skip
         y = _text(fig, 0.25, "What the figures say", size=12, weight="bold")
@@ -268,9 +270,9 @@ def write_report(result, path: str | Path, *, rec=None, title: str = "") -> Path
             "provider is registered. People who cannot direct their own care count as need no "
             "micro-provider reaches.",
             "",
-            "Disclosure: counts of 1 to 7 people in an area are shown as * and the area's hours "
-            "withheld; other counts and hours are rounded to 5; totals are computed from exact "
-            "figures and then rounded.",
+            f"Disclosure: counts of {rule.low} to {rule.high} people in an area are shown as * "
+            f"and the area's hours withheld; other counts and hours are {rule.rounding}; totals "
+            "are computed from exact figures and then rounded.",
             "",
             "Caveats: distances are straight lines, not road journeys; the register is a "
             "snapshot; providers' booked hours change weekly; estimated need (Census) is all "

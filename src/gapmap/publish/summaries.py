@@ -216,7 +216,8 @@ def gaps_summary(result, top: int = 8) -> list[str]:
     lines = []
     if need > 0 and total["need_hours"] != total["need_hours"]:
         lines.append(
-            f"Need of {_count(int(t['people'].sum()), rule)} people: hours withheld (1-7 people)."
+            f"Need of {_count(int(t['people'].sum()), rule)} people: hours withheld "
+            f"({rule.hidden} people)."
         )
     elif need > 0:
         lines.append(
@@ -252,7 +253,7 @@ def gaps_summary(result, top: int = 8) -> list[str]:
     worst = worst[worst["unmet_hours"] > 0]
     if len(worst):
         lines.append(
-            "Largest unmet need (areas with more than 7 people; hours rounded to 5; "
+            f"Largest unmet need (areas with more than {rule.high} people; hours {rule.rounding}; "
             "share of need in reach):"
         )
         for r in worst.itertuples():

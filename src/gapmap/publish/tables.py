@@ -50,7 +50,7 @@ RATIO_COLUMNS = [
 ]  # fmt: skip
 
 
-def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> gpd.GeoDataFrame:
+def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression | None = None) -> gpd.GeoDataFrame:
     """The area table as it may be shared: small-number suppression applied (SPEC.md).
 
     Parameters
@@ -58,7 +58,8 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
     table
         ``GapResult.table`` (exact).
     rule
-        The suppression rule.
+        The suppression rule; by default the study's own (``Settings.suppression``, which
+        :func:`gapmap.gap_analysis` records on the table), else the NHS England rule.
 
     Returns
     -------
@@ -70,6 +71,7 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
         are kept. Provider counts are not suppressed: the
         providers register is a directory of businesses, not statistics about people.
     """
+    rule = rule or table.attrs.get("suppression") or Suppression()
     out = suppress(
         table,
         count_columns=["people"],
@@ -460,11 +462,11 @@ def match_summary(result, greedy, study) -> dict:
             "time_limit_s": settings.match_time_limit_s,
             "circuity": settings.circuity,
         },
-        "note": "counts of people follow the small-number rule (1-7 shown as *, others and "
-        "hours rounded to 5); share_of_best_possible compares the priority-weighted hours "
-        "matched with an upper bound for the full model (every eligible provider); matches.csv "
-        "holds person ids and is internal: share it only with staff who may see the people "
-        "register",
+        "note": f"counts of people follow the small-number rule ({rule.hidden} shown as *, "
+        f"others and hours {rule.rounding}); share_of_best_possible compares the "
+        "priority-weighted hours matched with an upper bound for the full model (every "
+        "eligible provider); matches.csv holds person ids and is internal: share it only with "
+        "staff who may see the people register",
     }
 
 

@@ -350,7 +350,8 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
     wb.remove(wb.active)
     _sheet(
         wb, "Areas", areas, AREA_COLUMNS,
-        note="Areas ranked by unmet hours a week (areas with 1-7 people, figures withheld, last)",
+        note=f"Areas ranked by unmet hours a week (areas with {rule.hidden} people, figures "
+        "withheld, last)",
     )  # fmt: skip
     _sheet(
         wb, "Districts", district_table(result, rule), DISTRICT_COLUMNS,
