@@ -117,10 +117,11 @@ def box_study(people, providers, **settings):
     for reg in (people, providers):
         if "row" not in reg:
             reg["row"] = np.arange(2, len(reg) + 2)
-    for col, default in (("priority", 3), ("needs_cover", True), ("self_directing", True),
-                         ("regulated_care", False)):  # fmt: skip
+    from gapmap.registers import PERSON_DEFAULTS
+
+    for col in ("priority", "needs_cover", "self_directing", "regulated_care"):
         if col not in people:
-            people[col] = default
+            people[col] = getattr(PERSON_DEFAULTS, col)
     if "person_id" not in people:
         people["person_id"] = [f"P{i}" for i in range(len(people))]
     return Study.from_frames(areas, providers, pd.DataFrame(people), settings=Settings(**settings))

@@ -92,9 +92,12 @@ def test_checker_catches_broken_rules():
     over = providers.copy()
     over["capacity_hours"] = over["committed_hours"]  # no free hours at all
     assert any("over its free" in s for s in check_matching(people, over, best))
-    lost = replace(best, reasons={**best.reasons, next(iter(best.reasons), 0): "lunch"})
-    if best.reasons:
-        assert any("valid reason" in s for s in check_matching(people, providers, lost))
+    # a matched person left out with a reason that is not one of the rules' is caught
+    rest = {q: mq for q, mq in best.matches.items() if q != p}
+    lost = replace(best, matches=rest, reasons={**best.reasons, p: "lunch"})
+    assert any("valid reason (lunch)" in s for s in check_matching(people, providers, lost))
+    silent = replace(best, matches=rest)  # and one left out with no reason at all
+    assert any("valid reason (None)" in s for s in check_matching(people, providers, silent))
 
 
 def _one(person: dict, providers: list[dict]):
@@ -176,6 +179,7 @@ def test_demo_scale_matching_beats_greedy_and_passes_the_checker(tmp_path):
     assert again.objective == greedy.objective  # deterministic
 
 
+@pytest.mark.slow  # a wall-clock check: out of the default run
 def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path):
     """A list small enough for CP-SAT to take every way of being matched at once (no column
     generation, no search threads): asking to stop (Ctrl+C) must end that solve at once and
@@ -264,6 +268,7 @@ def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
     assert 2 in result
 
 
+@pytest.mark.slow  # a wall-clock check: out of the default run
 def test_an_error_in_a_search_thread_stops_the_search_and_is_raised():
     """A bug in one searching thread must not leave the search quietly going on with fewer
     threads: every thread stops and the error reaches the caller."""

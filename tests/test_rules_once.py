@@ -152,3 +152,26 @@ def test_publish_gaps_as_the_package_docstring_calls_it_withholds_as_the_study_d
     assert held[0] == held[1] == int(((exact >= 1) & (exact <= 10)).sum())
     assert held[2] == int(((exact >= 1) & (exact <= 7)).sum()) < held[0]
     assert "gapmap.publish_gaps(gaps.table, study.settings.suppression)" in gapmap.__doc__
+
+
+# --- one set of person defaults ---------------------------------------------------------------
+def test_every_way_a_person_comes_in_has_the_registers_defaults(tmp_path):
+    import inspect
+
+    from gapmap.matching.suggest import person_request, request_from_fields
+    from gapmap.registers import PERSON_DEFAULTS, read_people
+    from gapmap.serve import SuggestRequest
+
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "person_id,postcode,hours,days,services,priority,needs_cover,self_directing,"
+        "regulated_care\nP1,ME14 1XX,4,Mon,social,,,,\n",
+        encoding="utf-8",
+    )
+    read = read_people(path).iloc[0]
+    fields = ("priority", "needs_cover", "self_directing", "regulated_care")
+    assert {f: read[f].item() for f in fields} == {f: getattr(PERSON_DEFAULTS, f) for f in fields}
+    made = person_request(x=0, y=0, hours=4, days="Mon", services="social").iloc[0]
+    assert {f: made[f].item() for f in fields} == {f: getattr(PERSON_DEFAULTS, f) for f in fields}
+    asked = inspect.signature(request_from_fields).parameters["needs_cover"].default
+    assert asked == PERSON_DEFAULTS.needs_cover == SuggestRequest().needs_cover

@@ -21,10 +21,10 @@ except PackageNotFoundError:  # pragma: no cover
 from .areas import place_points, read_areas
 from .builtin import build_kent_sectors, load_builtin_areas
 from .demo import make_demo_registers, write_demo_registers
-from .errors import InputError, Problem
+from .errors import GapmapError, InputError, Problem
 from .gaps import GapResult, gap_analysis
 from .location import capacitated_coverage, max_coverage
-from .matching import MatchResult, match
+from .matching import MatchingError, MatchResult, match
 from .matching.suggest import Suggester, person_request, request_from_fields
 from .postcodes import PostcodeDirectory, normalise_postcode
 from .publish import (
@@ -43,7 +43,9 @@ from .study import AreaColumns, Study
 __all__ = [
     "AreaColumns",
     "GapResult",
+    "GapmapError",
     "InputError",
+    "MatchingError",
     "MatchResult",
     "PostcodeDirectory",
     "Problem",

@@ -36,7 +36,19 @@ import pandas as pd
 
 from .reach import Reach, weekend_share
 
-__all__ = ["Coverage", "gaussian_decay", "person_coverage", "two_step_fca"]
+__all__ = [
+    "LOW_GAP_FROM",
+    "MEDIUM_GAP_FROM",
+    "Coverage",
+    "gaussian_decay",
+    "person_coverage",
+    "two_step_fca",
+]
+
+#: The gap bands of an area with unmet need, by its share of need in reach (coverage ratio):
+#: a **low** gap from 0.75 up, **medium** from 0.4, **high** below.
+LOW_GAP_FROM = 0.75
+MEDIUM_GAP_FROM = 0.4
 
 
 def gaussian_decay(distance_km: np.ndarray, limit_km: np.ndarray) -> np.ndarray:

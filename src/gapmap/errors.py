@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["InputError", "Problem", "ProblemList"]
+__all__ = ["GapmapError", "InputError", "Problem", "ProblemList"]
 
 #: How many problems a message lists before it says "and N more".
 MAX_LISTED = 50
@@ -42,7 +42,23 @@ class Problem:
         return text
 
 
-class InputError(ValueError):
+class GapmapError(Exception):
+    """The base of every error gapmap raises on purpose, so a notebook or a service can catch
+    them all at once (``except gapmap.GapmapError``).
+
+    Its kinds: :class:`InputError` (a file or option is wrong; the register database's
+    ``StoreError`` is one), :class:`~gapmap.matching.MatchingError` (a matching broke a rule) and
+    :class:`~gapmap.publish.folder.OutputError` (an output folder cannot be written). Each keeps
+    its older base too (``ValueError`` or ``RuntimeError``).
+
+    Examples
+    --------
+    >>> issubclass(InputError, GapmapError), issubclass(InputError, ValueError)
+    (True, True)
+    """
+
+
+class InputError(GapmapError, ValueError):
     """A user's file or option is wrong. Carries every problem found."""
 
     def __init__(self, problems: list[Problem] | Problem | str, *, file: str = "input"):

@@ -27,7 +27,8 @@ study's one :class:`~gapmap.reach.Reach`. The figures, with the settings that sh
     ``rural_weight`` (50%) for a rural gap: the hours to close, with weekend and rural gaps
     counting more, since those are where micro-providers are hardest to find.
 ``gap_band``
-    ``none`` (no unmet need), ``low``/``medium``/``high``: coverage ≥ 0.75, ≥ 0.4, below 0.4.
+    ``none`` (no unmet need), ``low``/``medium``/``high``: coverage ≥ 0.75, ≥ 0.4, below 0.4
+    (:data:`gapmap.coverage.LOW_GAP_FROM`, :data:`~gapmap.coverage.MEDIUM_GAP_FROM`).
 
 The weekend and estimated columns follow the same rules.
 """
@@ -41,7 +42,13 @@ import numpy as np
 import pandas as pd
 
 from .areas import place_points
-from .coverage import Coverage, person_coverage, two_step_fca
+from .coverage import (
+    LOW_GAP_FROM,
+    MEDIUM_GAP_FROM,
+    Coverage,
+    person_coverage,
+    two_step_fca,
+)
 from .reach import Reach, nearest_km
 from .study import Study
 
@@ -301,7 +308,11 @@ def gap_analysis(study: Study) -> GapResult:
         t["unmet_hours"] * area_factor(t.reset_index(names="area_code"), study).to_numpy()
     )
     t["gap_band"] = np.select(
-        [~has_need | (t["unmet_hours"] <= 1e-9), cov_ratio >= 0.75, cov_ratio >= 0.4],
+        [
+            ~has_need | (t["unmet_hours"] <= 1e-9),
+            cov_ratio >= LOW_GAP_FROM,
+            cov_ratio >= MEDIUM_GAP_FROM,
+        ],
         ["none", "low", "medium"],
         default="high",
     )

@@ -48,6 +48,10 @@ import numpy as np
 from scipy import sparse
 
 from .reach import distance_km, site_pairs
+from .settings import Settings
+
+#: time limits and workers default to the study's options (one place: :class:`Settings`)
+_DEFAULTS = Settings()
 
 __all__ = [
     "SiteChoice",
@@ -210,8 +214,8 @@ def max_coverage(
     k: int,
     *,
     demand_limit_m: np.ndarray | None = None,
-    time_limit_s: float = 30.0,
-    workers: int = 2,
+    time_limit_s: float = _DEFAULTS.recruit_time_limit_s,
+    workers: int = _DEFAULTS.workers,
     matrix: sparse.csr_matrix | None = None,
 ) -> SiteChoice:
     """The maximal covering location problem, solved to proven optimality by a MIP solver.
@@ -459,7 +463,7 @@ def capacitated_coverage(
     priority: np.ndarray | None = None,
     per_site: int = 1,
     demand_limit_m: np.ndarray | None = None,
-    time_limit_s: float = 30.0,
+    time_limit_s: float = _DEFAULTS.recruit_time_limit_s,
     matrix: sparse.csr_matrix | None = None,
 ) -> SiteChoice:
     """The capacitated maximal-coverage model, solved with SCIP (see the module docstring).

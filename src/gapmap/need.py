@@ -36,6 +36,7 @@ import pandas as pd
 from ._tables import ROW, read_table
 from .areas import _ONS_CODE, place_points
 from .errors import InputError, Problem, ProblemList
+from .vocab import ALL_DAYS_MASK, WEEKEND_MASK, count_days
 
 __all__ = [
     "ADULT_GROUPS",
@@ -51,6 +52,11 @@ __all__ = [
     "read_census_ages",
     "read_rates",
 ]
+
+#: Days of the week, and of them on a weekend: a need spread over the week has
+#: ``WEEKEND_DAYS / WEEK_DAYS`` of its hours on Saturday and Sunday.
+WEEK_DAYS = int(count_days(ALL_DAYS_MASK))
+WEEKEND_DAYS = int(count_days(WEEKEND_MASK))
 
 _AGE_RANGE = re.compile(r"aged (\d+) to (\d+) years?")
 _AGE_OVER = re.compile(r"aged (\d+) years? and over")
@@ -610,7 +616,8 @@ def estimated_demand(
     census = read_census_ages(census_path)
     est = estimate_need(census, read_rates(rates_path), file=str(census_path))
     parts = {"older": est["estimated_need_hours"].to_numpy(float)}
-    weekend = est["estimated_need_hours"].to_numpy(float) * 2.0 / 7.0
+    # older people's estimated need is spread over the whole week: its weekend part is 2 of 7
+    weekend = est["estimated_need_hours"].to_numpy(float) * WEEKEND_DAYS / WEEK_DAYS
     if disability_path is not None or carers_path is not None:
         rates = read_adult_rates(adult_rates_path)
         comp = adult_components(

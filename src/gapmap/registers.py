@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from urllib.parse import quote
@@ -48,6 +49,8 @@ __all__ = [
     "empty_people",
     "empty_providers",
     "DEFAULT_PROVIDER_TRAVEL_KM",
+    "PERSON_DEFAULTS",
+    "PersonDefaults",
     "outside_problems",
     "point_from_latlon",
     "PEOPLE_COLUMNS",
@@ -59,6 +62,30 @@ __all__ = [
 ]
 
 DEFAULT_PROVIDER_TRAVEL_KM = 10.0
+
+
+@dataclass(frozen=True)
+class PersonDefaults:
+    """A person's optional answers when left blank (SPEC.md, the people register).
+
+    One set, read by every way a person comes in: the register's files, the web form and API,
+    the command line and the register database.
+
+    Examples
+    --------
+    >>> PERSON_DEFAULTS.priority, PERSON_DEFAULTS.needs_cover
+    (3, True)
+    """
+
+    #: 1 (most urgent) to 5
+    priority: int = 3
+    needs_cover: bool = True
+    self_directing: bool = True
+    regulated_care: bool = False
+
+
+#: The people register's defaults (:class:`PersonDefaults`).
+PERSON_DEFAULTS = PersonDefaults()
 #: Hours a week above which a figure is surely a typing error (a week has 168 hours).
 MAX_WEEKLY_HOURS = 168.0
 #: Travel limits above this are surely a typing error (Kent is about 100 km across).
@@ -703,10 +730,10 @@ def read_people(
     days = r.parse("days", parse_days, _REQUIRED)
     services = r.parse("services", parse_services, _REQUIRED)
     travel = r.parse("max_travel_km", parse_travel_km, np.nan)
-    priority = r.parse("priority", _priority, 3)
-    needs_cover = r.parse("needs_cover", _boolean, True)
-    self_directing = r.parse("self_directing", _boolean, True)
-    regulated = r.parse("regulated_care", _boolean, False)
+    priority = r.parse("priority", _priority, PERSON_DEFAULTS.priority)
+    needs_cover = r.parse("needs_cover", _boolean, PERSON_DEFAULTS.needs_cover)
+    self_directing = r.parse("self_directing", _boolean, PERSON_DEFAULTS.self_directing)
+    regulated = r.parse("regulated_care", _boolean, PERSON_DEFAULTS.regulated_care)
     pcs, x, y = _locate(r, postcodes)
     r.problems.raise_if_any()
     return pd.DataFrame(

@@ -40,7 +40,7 @@ from .matching.suggest import (
     request_from_fields,
 )
 from .publish.geo import to_latlon, wgs84_geojson
-from .registers import mailto, read_number
+from .registers import PERSON_DEFAULTS, mailto, read_number
 from .safety import CQC_REGISTERED, made_on, registration_words, suggestion_safety
 from .settings import Settings
 from .study import AreaColumns, Study
@@ -292,7 +292,7 @@ class SuggestRequest(BaseModel):
     max_travel_km: StrictFloat | StrictInt | str | None = Field(
         None, description="the person's own travel limit"
     )
-    needs_cover: bool = True
+    needs_cover: bool = PERSON_DEFAULTS.needs_cover
     self_directing: bool | None = Field(
         None,
         description="REQUIRED (true or false): the person can direct their own care, or has a "
@@ -803,7 +803,7 @@ def _blank_form() -> dict:
         "days": [],
         "services": [],
         "max_travel_km": "",
-        "needs_cover": True,
+        "needs_cover": PERSON_DEFAULTS.needs_cover,
         "regulated_care": None,  # required answers: no default
         "self_directing": None,
     }

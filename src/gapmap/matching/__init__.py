@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..errors import GapmapError
 from ..study import Study
 from .candidates import REASONS, build_candidates
 from .check import check_matching
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class MatchingError(RuntimeError):
+class MatchingError(GapmapError, RuntimeError):
     """A matcher produced a result that breaks a rule: a bug, never the user's fault."""
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
+from ..registers import PERSON_DEFAULTS
 from ..safety import (
     NOTHING_FITS_ADVICE,
     REGULATED_ADVICE,
@@ -73,10 +74,10 @@ def person_request(
     days: str | int,
     services: str | int,
     max_travel_km: float | None = None,
-    needs_cover: bool = True,
-    self_directing: bool = True,
-    regulated_care: bool = False,
-    priority: int = 3,
+    needs_cover: bool = PERSON_DEFAULTS.needs_cover,
+    self_directing: bool = PERSON_DEFAULTS.self_directing,
+    regulated_care: bool = PERSON_DEFAULTS.regulated_care,
+    priority: int = PERSON_DEFAULTS.priority,
 ) -> pd.DataFrame:
     """One person as a one-row register frame (British National Grid metres).
 
@@ -124,7 +125,7 @@ def request_from_fields(
     days: str,
     services: str,
     max_travel_km: float | str | None = None,
-    needs_cover: bool = True,
+    needs_cover: bool = PERSON_DEFAULTS.needs_cover,
     self_directing: bool | None = None,
     regulated_care: bool | None = None,
     directory=None,

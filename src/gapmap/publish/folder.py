@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..errors import InputError, Problem
+from ..errors import GapmapError, InputError, Problem
 
 __all__ = ["OutputError", "OutputFolder"]
 
@@ -32,7 +32,7 @@ STAGE_PREFIX = ".gapmap-run-"
 _FULL_BYTES = 4 * 1024 * 1024
 
 
-class OutputError(RuntimeError):
+class OutputError(GapmapError, RuntimeError):
     """Outputs could not be written (not the user's input: exit code 1)."""
 
 

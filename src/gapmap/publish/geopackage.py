@@ -20,7 +20,7 @@ import geopandas as gpd
 
 from .disclosure import numeric_counts
 from .export import atomic_path
-from .palette import NO_NEED, WITHHELD, Classes, priority_classes
+from .palette import MARKERS, NO_NEED, WITHHELD, WITHHELD_EDGE, Classes, priority_classes
 
 __all__ = ["LayerSpec", "areas_style", "point_style", "outline_style", "write_geopackage"]
 
@@ -58,7 +58,7 @@ def _fill(name: str, colour: str, *, hatch: bool = False, outline: str = "#66666
             + _props({**props, "color": _rgb(WITHHELD), "style": "solid"})
             + "</layer>"
         )
-        props = {**props, "color": _rgb("#969696")}
+        props = {**props, "color": _rgb(WITHHELD_EDGE)}
     layers += f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">{_props(props)}</layer>'
     head = f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
     return head + layers + "</symbol>"
@@ -185,7 +185,7 @@ def point_style(colour: str, outline: str, size: float) -> str:
     )
 
 
-def outline_style(colour: str = "#222222", width: float = 0.6) -> str:
+def outline_style(colour: str = MARKERS["district"][1], width: float = 0.6) -> str:
     """A single-symbol QML style of outlines with no fill (districts).
 
     Parameters

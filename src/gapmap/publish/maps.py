@@ -52,6 +52,7 @@ from .disclosure import Suppression
 from .geo import to_latlon, to_wgs84
 from .mapplaces import PLACES_ATTRIBUTION, towns_and_villages
 from .palette import (
+    MARKERS,
     WITHHELD,
     Classes,
     band_classes,
@@ -450,6 +451,7 @@ def _area_map(
     credit = ATTRIBUTION + (" " + PLACES_ATTRIBUTION if len(towns) else "")
     data = {
         "withheld": WITHHELD,
+        "markers": {k: {"fill": f, "edge": e} for k, (f, e) in MARKERS.items()},
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "areas": {"type": "FeatureCollection", "features": features},
         "districts": {
@@ -493,7 +495,9 @@ def _common_keys(*, rural: bool = True) -> list[dict]:
             {
                 "overlay": "rural",
                 "html": _key_line(
-                    "", "Rural gap (outlined)", shape="background:none;border:2px dashed #6a3d9a;"
+                    "",
+                    "Rural gap (outlined)",
+                    shape=f"background:none;border:2px dashed {MARKERS['rural_gap'][1]};",
                 ),
             }
         )
@@ -501,13 +505,17 @@ def _common_keys(*, rural: bool = True) -> list[dict]:
         {
             "overlay": "providers",
             "html": _key_line(
-                "#1a9850", "Micro-provider (postcode centroid)", shape="border-radius:50%;"
+                MARKERS["provider"][0],
+                "Micro-provider (postcode centroid)",
+                shape="border-radius:50%;",
             ),
         },
         {
             "overlay": None,
             "html": _key_line(
-                "", "District boundary and name", shape="background:none;border:2px solid #222;"
+                "",
+                "District boundary and name",
+                shape=f"background:none;border:2px solid {MARKERS['district'][1]};",
             ),
         },
     ]
@@ -789,9 +797,9 @@ def recruit_map(
         {
             "overlay": None,
             "html": _key_line(
-                "#4292c6",
+                MARKERS["site"][0],
                 "Recommended site (larger: more new providers there)",
-                shape="border-radius:50%;border:2px solid #08306b;",
+                shape=f"border-radius:50%;border:2px solid {MARKERS['site'][1]};",
             ),
         },
         *_common_keys(),

@@ -248,7 +248,7 @@ def write_run_geopackage(
     import geopandas as gpd
 
     from .geopackage import LayerSpec, areas_style, outline_style, point_style, priority_style
-    from .palette import hour_classes
+    from .palette import MARKERS, hour_classes
     from .workbook import district_table
 
     layers: dict[str, LayerSpec] = {}
@@ -284,7 +284,7 @@ def write_run_geopackage(
             layers["providers"] = LayerSpec(
                 pts,
                 "Micro-providers as published in the register, at their postcode's centre.",
-                point_style("#1a9850", "#0b5d1e", 2.2),
+                point_style(*MARKERS["provider"], 2.2),
             )
     if rec is not None and ranking is not None:
         n_ranked = int(ranking["priority_rank"].notna().sum())
@@ -304,7 +304,7 @@ def write_run_geopackage(
                 ),
                 "Recommended sites of every scenario (points inside areas, not addresses); "
                 "filter on new_providers for one scenario.",
-                point_style("#4292c6", "#08306b", 3.5),
+                point_style(*MARKERS["site"], 3.5),
             )
     from .geopackage import write_geopackage
 

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
 from .disclosure import Suppression
 
 __all__ = [
     "BAND_COLOURS",
+    "MARKERS",
     "BAND_LABELS",
     "HOURS_COLOURS",
     "NO_NEED",
@@ -37,15 +39,25 @@ __all__ = [
 WITHHELD = "#d9d9d9"
 #: The withheld line under the default rule (a study's own: ``Suppression.withheld_label``).
 WITHHELD_LABEL = Suppression().withheld_label
+#: Edge of the withheld areas' hatching.
+WITHHELD_EDGE = "#969696"
+#: Markers and outlines drawn on every map (the HTML maps, the PNG, the GeoPackage's styles):
+#: providers and recommended sites (fill, edge), the rural gaps' outline.
+MARKERS = {
+    "provider": ("#1a9850", "#0b5d1e"),
+    "site": ("#4292c6", "#08306b"),
+    "rural_gap": ("none", "#6a3d9a"),
+    "district": ("none", "#222222"),
+}
 #: Fill of areas with no need (or none unmet) on an hours scale.
 NO_NEED = "#f7f7f7"
 #: Sequential reds for hours (ColorBrewer Reds, 5 classes): more hours, darker.
 HOURS_COLOURS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
 BAND_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7", "none": "#d1e5f0"}
 BAND_LABELS = {
-    "high": "High gap: less than 40% of need in reach",
-    "medium": "Medium gap: 40% to 75% in reach",
-    "low": "Low gap: 75% or more in reach",
+    "high": f"High gap: less than {MEDIUM_GAP_FROM:.0%} of need in reach",
+    "medium": f"Medium gap: {MEDIUM_GAP_FROM:.0%} to {LOW_GAP_FROM:.0%} in reach",
+    "low": f"Low gap: {LOW_GAP_FROM:.0%} or more in reach",
     "none": "No unmet need",
 }
 _WEEKEND = [

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .disclosure import Suppression
-from .palette import WITHHELD, hour_classes
+from .palette import MARKERS, WITHHELD, WITHHELD_EDGE, hour_classes
 
 __all__ = [
     "deprivation_chart_png", "draw_gap_map", "draw_scenarios", "gap_map_png", "scenario_chart_png",
@@ -93,34 +93,36 @@ def draw_gap_map(
     shown.plot(ax=ax, color=[c for c, h in zip(colours, held) if not h], edgecolor="#777",
                linewidth=0.2)  # fmt: skip
     if held.any():
-        published[held].plot(ax=ax, facecolor=WITHHELD, edgecolor="#969696", hatch="////",
+        published[held].plot(ax=ax, facecolor=WITHHELD, edgecolor=WITHHELD_EDGE, hatch="////",
                              linewidth=0.2)  # fmt: skip
     rg = published[published["rural_gap"].astype(bool)]
     if len(rg):
-        rg.boundary.plot(ax=ax, color="#6a3d9a", linewidth=1.2, linestyle="--")
+        rg.boundary.plot(ax=ax, color=MARKERS["rural_gap"][1], linewidth=1.2, linestyle="--")
     districts = published[["district", "geometry"]].copy()
     districts["district"] = districts["district"].fillna("").astype(str)
     districts = districts.dissolve(by="district", as_index=False)
-    districts.boundary.plot(ax=ax, color="#222", linewidth=0.9)
+    districts.boundary.plot(ax=ax, color=MARKERS["district"][1], linewidth=0.9)
     halo = [pe.withStroke(linewidth=3, foreground="white")]
     for name, pt in zip(districts["district"], districts.geometry.representative_point()):
         if name:
             ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=8, weight="bold",
                     color="#222", path_effects=halo)  # fmt: skip
     if providers is not None and len(providers):
-        ax.scatter(providers["x"], providers["y"], s=7, c="#1a9850", edgecolors="#0b5d1e",
+        fill, edge = MARKERS["provider"]
+        ax.scatter(providers["x"], providers["y"], s=7, c=fill, edgecolors=edge,
                    linewidths=0.3, zorder=3)  # fmt: skip
     handles: list[Any] = []
     for colour, label in classes.legend():
         if colour == WITHHELD:
-            handles.append(Patch(facecolor=WITHHELD, edgecolor="#969696", hatch="////",
+            handles.append(Patch(facecolor=WITHHELD, edgecolor=WITHHELD_EDGE, hatch="////",
                                  label=label))  # fmt: skip
         else:
             handles.append(Patch(facecolor=colour, edgecolor="#777", label=label))
-    handles.append(Patch(facecolor="none", edgecolor="#6a3d9a", linestyle="--", label="Rural gap"))
-    handles.append(Patch(facecolor="none", edgecolor="#222", label="District"))
+    handles.append(Patch(facecolor="none", edgecolor=MARKERS["rural_gap"][1], linestyle="--",
+                         label="Rural gap"))  # fmt: skip
+    handles.append(Patch(facecolor="none", edgecolor=MARKERS["district"][1], label="District"))
     if providers is not None and len(providers):
-        handles.append(Line2D([], [], marker="o", linestyle="", color="#1a9850",
+        handles.append(Line2D([], [], marker="o", linestyle="", color=MARKERS["provider"][0],
                               label="Micro-provider"))  # fmt: skip
     _scale_bar(ax, published.total_bounds)
     ax.set_axis_off()

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..coverage import LOW_GAP_FROM
 from .disclosure import (
     Suppression,
     published_count,
@@ -215,7 +216,7 @@ def _reason(r: dict, radius_km: float) -> str:
         cov = r["weekend_coverage_ratio"]
         parts.append(f"weekend coverage {100 * cov:.0f}%" if cov == cov else "weekend gap")
     cov = r["coverage_ratio"]
-    if cov == cov and cov < 0.75:
+    if cov == cov and cov < LOW_GAP_FROM:  # a medium or high gap
         parts.append(f"providers in reach for {100 * cov:.0f}% of need")
     hours = r["recruitable_unmet_hours"]
     if hours != hours:

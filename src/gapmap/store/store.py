@@ -41,6 +41,7 @@ from ..reach import (
     pair_rules,
     room_units,
 )
+from ..registers import PERSON_DEFAULTS
 from ..settings import Settings
 from ..vocab import days_text, days_words, hours_words, parse_days, parse_services, services_text
 from . import schema as S
@@ -789,10 +790,9 @@ class Store:
         )
         travel = field("max_travel_km", lambda v: parse_travel_km(str(v)), "max_travel_km", "")
         out["max_travel_km"] = None if travel in ("", None) else float(travel)
-        out["priority"] = int(field("priority", int, "priority", 3))
-        for name, default in (("needs_cover", True), ("self_directing", True),
-                              ("regulated_care", False)):  # fmt: skip
-            out[name] = bool(field(name, _yes_no, name, default))
+        out["priority"] = int(field("priority", int, "priority", PERSON_DEFAULTS.priority))
+        for name in ("needs_cover", "self_directing", "regulated_care"):
+            out[name] = bool(field(name, _yes_no, name, getattr(PERSON_DEFAULTS, name)))
         if problems:
             raise StoreError(problems)
         return out
@@ -1115,10 +1115,14 @@ class Store:
                     "hours": p["hours"], "days": int(p["day_mask"]),
                     "services": int(p["service_mask"]),
                     "max_travel_km": _none_nan(p.get("max_travel_km")),
-                    "priority": int(p.get("priority", 3)),
-                    "needs_cover": bool(p.get("needs_cover", True)),
-                    "self_directing": bool(p.get("self_directing", True)),
-                    "regulated_care": bool(p.get("regulated_care", False)),
+                    "priority": int(p.get("priority", PERSON_DEFAULTS.priority)),
+                    "needs_cover": bool(p.get("needs_cover", PERSON_DEFAULTS.needs_cover)),
+                    "self_directing": bool(
+                        p.get("self_directing", PERSON_DEFAULTS.self_directing)
+                    ),
+                    "regulated_care": bool(
+                        p.get("regulated_care", PERSON_DEFAULTS.regulated_care)
+                    ),
                 }  # fmt: skip
                 ids.append(
                     self._refer(

@@ -89,16 +89,17 @@ function gapmapStart(map, data) {
   var rural = L.geoJSON({type: "FeatureCollection", features: data.areas.features.filter(
       function (f) { return f.properties.rural_gap; })}, {
     pane: "outlines", interactive: false,
-    style: {color: "#6a3d9a", weight: 3, fill: false, dashArray: "6 3"}
+    style: {color: data.markers.rural_gap.edge, weight: 3, fill: false, dashArray: "6 3"}
   });
   var districts = L.geoJSON(data.districts, {
     pane: "districts", interactive: false,
-    style: {color: "#222", weight: 1.8, fill: false, opacity: 0.9}
+    style: {color: data.markers.district.edge, weight: 1.8, fill: false, opacity: 0.9}
   }).addTo(map);
 
   var providers = L.layerGroup(data.providers.map(function (p) {
-    return L.circleMarker([p.lat, p.lon], {pane: "providers", radius: 5, color: "#0b5d1e",
-      weight: 1.5, fillColor: "#1a9850", fillOpacity: 0.95})
+    return L.circleMarker([p.lat, p.lon], {pane: "providers", radius: 5,
+      color: data.markers.provider.edge, weight: 1.5, fillColor: data.markers.provider.fill,
+      fillOpacity: 0.95})
       .bindTooltip(text(p.name)).bindPopup(p.tip, popupOptions());
   }));
   var overlays = {};
@@ -108,8 +109,9 @@ function gapmapStart(map, data) {
   (data.sites || []).forEach(function (s, k) {
     overlays["sites" + k] = {name: s.name, show: s.show, layer: L.layerGroup(
       s.points.map(function (p) {
-        return L.circleMarker([p.lat, p.lon], {pane: "sites", radius: p.r, color: "#08306b",
-          weight: 2, fillColor: "#4292c6", fillOpacity: 0.9})
+        return L.circleMarker([p.lat, p.lon], {pane: "sites", radius: p.r,
+          color: data.markers.site.edge, weight: 2, fillColor: data.markers.site.fill,
+          fillOpacity: 0.9})
           .bindTooltip(text(p.name)).bindPopup(p.tip, popupOptions());
       }))};
   });
