@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import box_study  # noqa: F401  (tests of other branches import it from here)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -92,39 +94,6 @@ def demo_run(tmp_path_factory):
              "--internal"]
         )  # fmt: skip
     return rc, so.getvalue(), se.getvalue(), out
-
-
-def box_study(people, providers, **settings):
-    """A study of frames made in a test: one square area around every point, the given
-    settings (field names of :class:`gapmap.Settings`)."""
-    import geopandas as gpd
-    import numpy as np
-    import pandas as pd
-    import shapely
-
-    from gapmap.settings import Settings
-    from gapmap.study import Study
-
-    xy = np.vstack([people[["x", "y"]].to_numpy(float), providers[["x", "y"]].to_numpy(float)])
-    lo, hi = xy.min(axis=0) - 1000, xy.max(axis=0) + 1000
-    areas = gpd.GeoDataFrame(
-        {"area_code": ["BOX"], "area_name": ["Box"], "district_code": ["D"],
-         "district_name": ["District"]},
-        geometry=[shapely.box(lo[0], lo[1], hi[0], hi[1])],
-        crs=27700,
-    )  # fmt: skip
-    people, providers = people.copy(), providers.copy()
-    for reg in (people, providers):
-        if "row" not in reg:
-            reg["row"] = np.arange(2, len(reg) + 2)
-    from gapmap.registers import PERSON_DEFAULTS
-
-    for col in ("priority", "needs_cover", "self_directing", "regulated_care"):
-        if col not in people:
-            people[col] = getattr(PERSON_DEFAULTS, col)
-    if "person_id" not in people:
-        people["person_id"] = [f"P{i}" for i in range(len(people))]
-    return Study.from_frames(areas, providers, pd.DataFrame(people), settings=Settings(**settings))
 
 
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:

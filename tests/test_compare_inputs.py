@@ -17,9 +17,10 @@ import pytest
 from gapmap._tables import MAX_TABLE_BYTES
 from gapmap.cli import main
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import write_file as _write
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from gapmap.reach import load_units, room_units
 from gapmap.recruitment import new_providers_at
 from gapmap.vocab import parse_days, parse_services
 
-from .conftest import box_study
+from .helpers import box_study
 
 DAYS = ["Mon-Fri", "Mon;Wed", "Sat;Sun", "all", "Tue;Thu;Sat", "Sun", "Wed"]
 SERVICES = ["domestic", "social", "domestic;social", "personal_care", "community"]

@@ -13,9 +13,11 @@ from gapmap.cli import main
 from gapmap.errors import InputError
 from gapmap.registers import mailto, read_providers
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write, edit
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import edit
+from .helpers import write_file as _write
 
 
 @pytest.mark.parametrize(

@@ -23,10 +23,11 @@ import pytest
 
 from gapmap.cli import main
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write
-from .test_output_folders import _run as _run_cli
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import run_cli as _run_cli
+from .helpers import write_file as _write
 
 VILLAGE, TOWN = "TN26 1ND", "CT9 2AQ"  # about 50 km apart: nobody reaches across
 CAPACITY = 50.0

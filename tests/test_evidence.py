@@ -16,7 +16,7 @@ from gapmap.publish.workbook import district_table
 from gapmap.recruitment import recruit
 from gapmap.study import Study
 
-from .test_maps import EVIL
+from .helpers import EVIL
 
 
 @pytest.fixture(scope="module")

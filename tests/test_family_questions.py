@@ -13,12 +13,9 @@ from gapmap.provider_checks import checks_due, lapsed_reasons
 from gapmap.registers import read_providers
 from gapmap.study import Study
 from tests.conftest import write
+from tests.helpers import days_from_today as _days
 
 TODAY = dt.date.today()
-
-
-def _days(n: int) -> str:
-    return (TODAY + dt.timedelta(days=n)).isoformat()
 
 
 HEADER = (

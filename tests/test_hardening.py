@@ -19,31 +19,11 @@ from hypothesis import strategies as st
 
 from gapmap.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-PROVIDERS = (REPO / "data" / "demo" / "providers.csv").read_text(encoding="utf-8-sig")
-PEOPLE = (REPO / "data" / "demo" / "people.csv").read_text(encoding="utf-8-sig")
-SENTINEL = "results of an earlier run\n"
-
-
-def _rows(text: str, n: int) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text)))[: n + 1]
-
-
-def _csv(rows: list[list[str]]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
-
-
-GOOD_PROVIDERS = _rows(PROVIDERS, 20)
-GOOD_PEOPLE = _rows(PEOPLE, 40)
-
-
-def edit(rows, row: int, column: str, value: str) -> str:
-    """Set one cell; ``row`` as a spreadsheet numbers it (header = 1)."""
-    rows = [list(r) for r in rows]
-    rows[row - 1][rows[0].index(column)] = value
-    return _csv(rows)
+# the registers to break and the files to write are shared with other test files (helpers.py)
+from .helpers import GOOD_PEOPLE, GOOD_PROVIDERS, SENTINEL, edit
+from .helpers import csv_text as _csv
+from .helpers import earlier_outputs as _earlier_outputs
+from .helpers import write_file as _write
 
 
 def drop(rows, column: str) -> str:
@@ -124,14 +104,6 @@ def _argv(command: str, prov: Path, people: Path, out: Path, extra=()) -> list[s
     return argv + list(extra)
 
 
-def _earlier_outputs(tmp_path: Path) -> Path:
-    out = tmp_path / "out"
-    out.mkdir()
-    for name in ("gaps.csv", "matches.csv", "recruit_map.html"):
-        (out / name).write_text(SENTINEL)
-    return out
-
-
 def _assert_refused(capsys, argv, out: Path, file: str, row, column, words) -> None:
     rc = main(argv)
     err = capsys.readouterr().err
@@ -146,14 +118,6 @@ def _assert_refused(capsys, argv, out: Path, file: str, row, column, words) -> N
     # nothing written, nothing lost
     assert sorted(p.name for p in out.iterdir()) == ["gaps.csv", "matches.csv", "recruit_map.html"]
     assert all((out / n).read_text() == SENTINEL for n in ("gaps.csv", "recruit_map.html"))
-
-
-def _write(path: Path, content) -> Path:
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize("command", EVERY_COMMAND)

@@ -7,7 +7,6 @@ popups speak in words (services, days, free hours) and stay clear of the panels.
 """
 
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +19,8 @@ from gapmap.reach import free_hours
 from gapmap.study import Study
 from gapmap.vocab import hours_words
 
-from .test_maps import map_data
+from .helpers import chromium as _chromium
+from .helpers import map_data
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -90,13 +90,6 @@ def test_provider_popups_are_in_words_with_free_hours(demo_map):
 
 
 # --- in the browser ----------------------------------------------------------------------------
-def _chromium() -> str:
-    for path in ("/usr/bin/chromium", shutil.which("chromium") or ""):
-        if path and Path(path).exists():
-            return path
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-
-
 @pytest.fixture(scope="module")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")

@@ -1,9 +1,7 @@
 """The published maps: offline, escaped, no person data, pointing at the right places; and
 proven in a real browser (layers, legend, providers on top, search, print)."""
 
-import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +17,10 @@ from gapmap.publish.tables import publish_gaps
 from gapmap.study import Study
 
 from .conftest import LSOA_2021, WARDS_2022, shared_file
+from .helpers import EVIL, map_data
+from .helpers import chromium as _chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
@@ -36,14 +35,6 @@ def outputs(tmp_path_factory, builtin_areas, demo_registers):
     out = tmp_path_factory.mktemp("gaps")
     paths = write_gap_outputs(result, out, internal=True)
     return result, paths, people
-
-
-def map_data(path: Path) -> dict:
-    """The data embedded in a map page (the JSON the page draws from)."""
-    text = path.read_text(encoding="utf-8")
-    m = re.search(r"var data = (\{.*?\});\n", text)
-    assert m, "no embedded data"
-    return json.loads(m.group(1))
 
 
 def test_outputs_written(outputs):
@@ -140,14 +131,6 @@ def test_hour_classes_are_ordered_and_honest(values):
     ranks = [order[c.colour(x)] for x in finite]
     assert ranks == sorted(ranks)  # more hours never paler
     assert len(c.legend()) == len(set(label for _, label in c.legend()))
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
 
 
 def _browser(p):

@@ -10,7 +10,7 @@ from gapmap.matching.greedy import greedy_match
 from gapmap.reach import eligible_pairs
 from gapmap.vocab import parse_days, parse_services
 
-from .conftest import box_study
+from .helpers import box_study
 from .reference_matching import reference_optimum
 
 DAY_CHOICES = ["Mon-Fri", "Mon;Wed", "Sat;Sun", "all", "Tue;Thu;Sat", "Mon-Sat", "Sun", "Wed"]

@@ -14,8 +14,9 @@ import shapely
 from gapmap.cli import main
 from gapmap.errors import InputError
 
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _write, edit
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import edit
+from .helpers import write_file as _write
 
 REPO = Path(__file__).resolve().parents[1]
 

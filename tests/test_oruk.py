@@ -16,12 +16,9 @@ from gapmap.errors import InputError
 from gapmap.oruk import read_feed, schema, validate
 from gapmap.registers import read_providers
 from tests.conftest import write
+from tests.helpers import days_from_today as _days
 
 TODAY = dt.date.today()
-
-
-def _days(n: int) -> str:
-    return (TODAY + dt.timedelta(days=n)).isoformat()
 
 
 @pytest.fixture(scope="module")

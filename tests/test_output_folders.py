@@ -14,25 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from gapmap.cli import main
-
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _earlier_outputs, _write
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import csv_text as _csv
+from .helpers import earlier_outputs as _earlier_outputs
+from .helpers import run_cli as _run
+from .helpers import write_file as _write
+from .helpers import write_registers as _registers
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"
-
-
-def _run(argv, capsys):
-    rc = main([str(a) for a in argv])
-    out = capsys.readouterr()
-    assert "Traceback" not in out.err and "unexpected error" not in out.err, out.err
-    return rc, out.out, out.err
-
-
-def _registers(tmp_path):
-    return _write(tmp_path / "providers.csv", _csv(P)), _write(tmp_path / "people.csv", _csv(Q))
 
 
 # --- an output never replaces an input ---------------------------------------------------------

@@ -6,10 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write, edit
-from .test_output_folders import _run
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import edit
+from .helpers import run_cli as _run
+from .helpers import write_file as _write
 
 
 # --- places the directory knows -----------------------------------------------------------

@@ -23,9 +23,10 @@ from gapmap.need import (
     read_rates,
 )
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import write_file as _write
 
 AGES = (
     "geography code,Age: Total,Age: Aged 4 years and under,Age: Aged 5 to 14 years,"

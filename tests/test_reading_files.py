@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 import shapely
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write, edit
-from .test_output_folders import _registers, _run
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import edit
+from .helpers import run_cli as _run
+from .helpers import write_file as _write
+from .helpers import write_registers as _registers
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"

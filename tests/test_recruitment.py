@@ -165,7 +165,8 @@ def test_recruit_outputs_escaped_and_drawn_in_chromium(tmp_path, builtin_areas, 
     """recruit_map.html offline in headless Chromium: every layer drawn, hostile names inert."""
     from gapmap.publish.outputs import write_recruit_outputs
 
-    from .test_maps import EVIL, _chromium
+    from .helpers import EVIL
+    from .helpers import chromium as _chromium
 
     playwright = pytest.importorskip("playwright.sync_api")
     providers, people = demo_registers

@@ -21,8 +21,9 @@ from gapmap.cli import main
 from gapmap.publish.outputs import ABOUT_FILE, AUDIENCE
 from gapmap.registers import read_people, read_providers
 
-from .test_hardening import GOOD_PEOPLE, GOOD_PROVIDERS, _csv
-from .test_maps import EVIL, _chromium
+from .helpers import EVIL, GOOD_PEOPLE, GOOD_PROVIDERS
+from .helpers import chromium as _chromium
+from .helpers import csv_text as _csv
 
 REPO = Path(__file__).resolve().parents[1]
 FORMULAS = ("=", "+", "-", "@", "\t", "\r")

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,9 @@ from gapmap.matching.suggest import Suggester, request_from_fields
 from gapmap.registers import read_providers
 from gapmap.serve import Register, create_app
 
-from .test_maps import EVIL, _chromium
+from .helpers import EVIL
+from .helpers import chromium as _chromium
+from .helpers import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_PROVIDERS = REPO / "data" / "demo" / "providers.csv"
@@ -212,12 +213,6 @@ def test_page_escapes_register_text_and_sends_a_strict_policy(client):
 
 
 # --- in a real browser ------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(register_file, builtin_areas):
     import uvicorn

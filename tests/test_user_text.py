@@ -14,10 +14,11 @@ import pytest
 
 from gapmap.cli import main
 
-from .test_hardening import GOOD_PEOPLE as Q
-from .test_hardening import GOOD_PROVIDERS as P
-from .test_hardening import _csv, _write
-from .test_output_folders import _run
+from .helpers import GOOD_PEOPLE as Q
+from .helpers import GOOD_PROVIDERS as P
+from .helpers import csv_text as _csv
+from .helpers import run_cli as _run
+from .helpers import write_file as _write
 
 MALFORMED = r"Care in Kent: £5 and $\frac{ a week"
 VALID = r"Gaps $x^2$ by area"
@@ -83,7 +84,7 @@ def test_bidi_controls_are_taken_out_of_every_name(tmp_path):
     from gapmap.builtin import load_builtin_areas
     from gapmap.registers import read_providers
 
-    from .test_hardening import edit
+    from .helpers import edit
 
     prov = read_providers(
         _write(tmp_path / "p.csv", edit(P, 2, "name", f"Sunrise {BIDI}pleH emoH"))

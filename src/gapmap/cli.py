@@ -292,7 +292,7 @@ def _study(args, *, providers=True, people=True):
         if missing:
             raise InputError([Problem("command line", "is required (or give --db)", column=m)
                               for m in missing])  # fmt: skip
-    read = dict(
+    read: dict[str, Any] = dict(
         providers=getattr(args, "providers", None) if providers else None,
         people=getattr(args, "people", None) if people else None,
         areas=getattr(args, "areas", None),

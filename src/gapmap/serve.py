@@ -527,6 +527,7 @@ class _Guard:
 
         if self.token and not path.startswith("/static/") and path != "/signin":
             if not self._authorised(request):
+                response: Response
                 if path.startswith("/api/") or path == "/openapi.json":
                     response = _problem_response(401, "an access token is needed")
                 else:
