@@ -954,6 +954,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--out", type=Path, help="folder (default: data/demo/)")
     p.set_defaults(func=cmd_make_demo)
+    from .cli_cover import add_parsers as add_cover_parsers  # gapmap cover, gapmap resilience
+
+    add_cover_parsers(sub, common)
     return parser
 
 

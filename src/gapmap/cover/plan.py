@@ -731,10 +731,11 @@ def _rows(ctx: _Context, needs: _Needs, sol: _Solution, off, weeks: list[str]) -
 def _why_uncovered(ctx: _Context, needs: _Needs, i: int, absent: set[int], used) -> tuple:
     """The first reason that applies, and the nearest change that would cover the need.
 
-    The change is ``(provider position, what, hours)``: ``what`` is ``"work_day"`` (the
-    provider would need to work that weekday), ``"back"`` (it is off too), ``"cover"`` (it
-    does not take on cover), ``"room"`` (it would need ``hours`` more free that week), or
-    ``(-1, "recruit", 0)`` when no provider can support the person at all.
+    The change is ``(provider position, what, hours, km)``: ``what`` is ``"work_day"`` (the
+    nearest eligible provider would need to work that weekday), ``"back"`` (the nearest who
+    works that day is off too), ``"cover"`` (it does not take on cover), ``"room"`` (it would
+    need ``hours`` more free that week), or ``(-1, "recruit", 0, nan)`` when no provider can
+    support the person at all.
     """
     a, p, wd, units = needs.arrangement[i], needs.person[i], needs.date[i].weekday(), needs.units[i]
     arr = ctx.arr
@@ -742,18 +743,18 @@ def _why_uncovered(ctx: _Context, needs: _Needs, i: int, absent: set[int], used)
     keep = cand != needs.giver[i]
     cand, km = cand[keep], km[keep]
     if len(cand) == 0:
-        return "no_provider_in_reach", (-1, "recruit", 0.0)
+        return "no_provider_in_reach", (-1, "recruit", 0.0, math.nan)
     works = (ctx.v_days[cand] >> wd & 1).astype(bool)
     if not works.any():
-        return "no_one_works_that_day", (int(cand[0]), "work_day", 0.0)
+        return "no_one_works_that_day", (int(cand[0]), "work_day", 0.0, float(km[0]))
     cand, km = cand[works], km[works]
     present = ~np.isin(cand, list(absent))
     if not present.any():
-        return "all_off", (int(cand[0]), "back", 0.0)
-    cand = cand[present]
+        return "all_off", (int(cand[0]), "back", 0.0, float(km[0]))
+    cand, km = cand[present], km[present]
     willing = ctx.v_cover[cand] | (cand == arr.provider[a]) | (cand == arr.partner[a])
     if not willing.any():
-        return "none_cover", (int(cand[0]), "cover", 0.0)
-    c = int(cand[willing][0])
+        return "none_cover", (int(cand[0]), "cover", 0.0, float(km[0]))
+    c, d = int(cand[willing][0]), float(km[willing][0])
     left = int(ctx.room[c]) - used.get((c, needs.week[i]), 0)
-    return "all_full", (c, "room", max(0, units - left) / 100.0)
+    return "all_full", (c, "room", max(0, units - left) / 100.0, d)

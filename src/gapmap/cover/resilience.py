@@ -126,7 +126,7 @@ def n_minus_one(
         off = {d: {v} for d in _WEEK}
         needs = ctx.needs(off)
         choice = _greedy_covers_all(ctx, needs)
-        method, status = "simple assignment covers all", "OPTIMAL"
+        method, status = "every need with a candidate covered", "OPTIMAL"
         if choice is None:
             solved += 1
             remaining = max(0.05, (deadline - time.perf_counter()) / max(1, len(givers) - j))

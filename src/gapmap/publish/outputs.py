@@ -66,6 +66,14 @@ AUDIENCE: dict[str, str] = {
     "compare_map.html": PUBLISHED,
     "matches.csv": INTERNAL_STAFF,
     "internal_gaps_exact.csv": INTERNAL_EXACT,
+    # the cover plan (gapmap cover) and N-1 resilience (gapmap resilience)
+    "cover_plan.csv": INTERNAL_STAFF,
+    "cover_plan.xlsx": INTERNAL_STAFF,
+    "cover_calls.csv": INTERNAL_STAFF,
+    "cover_calls.txt": INTERNAL_STAFF,
+    "cover_summary.json": INTERNAL_STAFF,
+    "resilience.csv": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
+    "internal_providers_n1.csv": INTERNAL_EXACT,
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
 
