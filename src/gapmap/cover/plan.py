@@ -573,7 +573,7 @@ class CoverPlan:
 
     def table(self) -> pd.DataFrame:
         """``cover_plan.csv``: :data:`PLAN_COLUMNS`, most urgent first."""
-        return self.rows[PLAN_COLUMNS].reset_index(drop=True)
+        return self.rows[PLAN_COLUMNS].round({"hours": 2}).reset_index(drop=True)
 
     def summary(self) -> dict:
         """``cover_summary.json`` (SPEC): counts, hours, objective, bound and status."""
@@ -702,7 +702,7 @@ def _rows(ctx: _Context, needs: _Needs, sol: _Solution, off, weeks: list[str]) -
             "day": DAYS[needs.date[i].weekday()],
             "absent_provider_id": v_ids[needs.giver[i]],
             "role": needs.role[i],
-            "hours": round(needs.hours[i], 2),
+            "hours": needs.hours[i],
             "date": needs.date[i].isoformat(),
             "priority": needs.priority[i],
             "person": p,

@@ -131,7 +131,7 @@ def n_minus_one(
             solved += 1
             remaining = max(0.05, (deadline - time.perf_counter()) / max(1, len(givers) - j))
             sol = _solve(ctx, needs, seconds=min(remaining * 4, deadline - time.perf_counter()),
-                         workers=1, seed=settings.seed, tie_break=False)  # fmt: skip
+                         workers=1, seed=settings.seed)  # fmt: skip
             choice, method, status = sol.choice, "CP-SAT", sol.status
         hours = np.asarray(needs.hours, float)
         person = np.asarray(needs.person, np.int64)
