@@ -409,3 +409,23 @@ def test_gapmap_cover_command(tmp_path, capsys):
     assert (out / "cover_plan.csv").exists()
     matches = read_matches(tmp_path / "matches.csv")
     assert matches["provider_id"].tolist() == ["A"]
+
+
+def test_demo_shows_a_week_off_and_n_minus_one(demo_run):
+    rc, out_text, _, out = demo_run
+    assert rc == 0
+    assert "When a provider is off" in out_text and "Calls to make" in out_text
+    assert "Resilience (N-1)" in out_text
+    plan = pd.read_csv(out / "cover_plan.csv")
+    assert len(plan) > 0 and set(plan["status"]) <= {"named_cover", "other_cover", "uncovered"}
+    pub = pd.read_csv(out / "resilience.csv", dtype=str, encoding="utf-8-sig")
+    assert "person_id" not in pub.columns
+    small = pub["people_supported"] == "*"
+    assert small.any() and pub.loc[small, "worst_single_absence_hours"].isna().all()
+    shown = pd.to_numeric(pub.loc[~small, "worst_single_absence_hours"]).dropna()
+    assert (shown % 5 == 0).all()
+    import pyogrio
+
+    assert "resilience" in [name for name, _ in pyogrio.list_layers(out / "gapmap.gpkg")]
+    about = (out / "ABOUT_THESE_FILES.txt").read_text()
+    assert "cover_plan.csv" in about and "resilience.csv" in about

@@ -524,7 +524,11 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     )
     _say("")
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
-    _match(study, args, out)
+    best, _ = _match(study, args, out)
+    _say("")
+    from .cli_cover import demo_cover  # one provider's week off, and N-1 resilience
+
+    demo_cover(study, best, out)
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]

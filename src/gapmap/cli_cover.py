@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import InputError, Problem
 
-__all__ = ["add_parsers", "cmd_cover", "cmd_resilience"]
+__all__ = ["add_parsers", "cmd_cover", "cmd_resilience", "demo_cover"]
 
 
 def _iso(text: str) -> dt.date:
@@ -147,8 +147,66 @@ def cmd_resilience(args) -> int:
         res = n_minus_one(study, matches, say=cli._note,
                           deadline=t0 + study.settings.match_time_limit_s - 1.0)  # fmt: skip
         with folder.run() as out:
-            write_resilience_outputs(res, out, study.settings.suppression)
+            write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
         cli._print(resilience_lines(res, study.settings.suppression))
-        cli._say(f"Outputs in {args.out}/: resilience.csv (published), "
-                 "internal_providers_n1.csv (internal: exact)")  # fmt: skip
+        cli._say(f"Outputs in {args.out}/: resilience.csv, resilience.xlsx, gapmap.gpkg (layer "
+                 "resilience; published), internal_providers_n1.csv (internal: exact)")  # fmt: skip
     return cli.EXIT_OK
+
+
+def demo_cover(study, best, out: Path) -> None:
+    """The demo's week off: the busiest provider is off next week; the cover plan in words,
+    its files, and N−1 resilience (with its layer in ``gapmap.gpkg``).
+
+    Parameters
+    ----------
+    study
+        The demo study.
+    best
+        Its batch matching (:func:`gapmap.matching.match`).
+    out
+        The run's staging folder.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from . import cli
+    from .cover import check_cover_plan, cover_plan, n_minus_one
+    from .publish.cover import (
+        cover_lines,
+        resilience_lines,
+        write_cover_outputs,
+        write_resilience_outputs,
+    )
+
+    dist = best.details.get("distance_of", {})
+    matches = best.table(study.people, study.providers,
+                         lambda p, v: dist.get(p, {}).get(v, np.nan))  # fmt: skip
+    matched = matches[matches["status"] == "matched"]
+    if matched.empty:
+        return
+    busiest = str(matched["provider_id"].value_counts().index[0])
+    today = dt.date.today()
+    start = today + dt.timedelta(days=7 - today.weekday())  # next Monday
+    end = start + dt.timedelta(days=6)
+    absences = pd.DataFrame({"provider_id": [busiest], "from": [start], "to": [end],
+                             "days": [127], "reason": ["demo: off sick"]}).astype(
+        {"days": np.int64})  # fmt: skip
+    name = study.providers.set_index("provider_id").at[busiest, "name"]
+    from .publish.summaries import clean_text
+
+    cli._say(f"When a provider is off: {clean_text(name, 40)} ({busiest}), the provider with "
+             f"the most people, is off sick next week ({start} to {end}):")  # fmt: skip
+    plan = cover_plan(study, matches, absences, start, end)
+    problems = check_cover_plan(
+        study.people, study.providers, matches, absences, plan.table(), start, end,
+        circuity=study.settings.circuity, objective=plan.objective,
+    )  # fmt: skip
+    if problems:
+        raise RuntimeError("the cover plan broke a rule (a bug): " + "; ".join(problems[:5]))
+    write_cover_outputs(plan, study, out)
+    cli._print(cover_lines(plan, study, top=8))
+    cli._say("")
+    res = n_minus_one(study, matches, say=cli._note)
+    write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
+    cli._print(resilience_lines(res, study.settings.suppression))

@@ -55,12 +55,15 @@ class Resilience:
     solved
         How many providers' plans needed CP-SAT (the rest were proven by the simple
         assignment).
+    absence_rate
+        The rate the expected hours were weighted by.
     """
 
     providers: pd.DataFrame
     areas: pd.DataFrame
     seconds: float
     solved: int
+    absence_rate: float = 0.15
 
 
 def _greedy_covers_all(ctx: _Context, needs: _Needs) -> np.ndarray | None:
@@ -179,4 +182,5 @@ def n_minus_one(
     areas["worst_single_absence_people"] = areas["area_code"].map(
         {a: w[1] for a, w in worst.items()}).fillna(0).astype(int)  # fmt: skip
     areas = pd.DataFrame(areas.drop(columns=[c for c in ("geometry",) if c in areas]))
-    return Resilience(prov, areas.reset_index(drop=True), time.perf_counter() - t0, solved)
+    return Resilience(prov, areas.reset_index(drop=True), time.perf_counter() - t0, solved,
+                      settings.absence_rate)  # fmt: skip

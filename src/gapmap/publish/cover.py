@@ -313,23 +313,29 @@ def resilience_lines(res, rule: Suppression = Suppression(), *, top: int = 5) ->
     total = float(round_to(res.areas["expected_uncovered_hours"].sum(), rule.base))
     exposed = int((res.providers["uncovered_if_absent_hours"] > 0).sum())
     lines = [
-        f"Resilience (N-1): if any one provider were off for a week, the best cover plan would "
-        f"leave hours uncovered for {exposed} of {len(res.providers)} providers' absences; at the "
-        f"absence rate, about {total:,.0f} hours a week are expected to go uncovered county-wide.",
+        f"Resilience (N-1): a week off of any one of {len(res.providers)} providers who give "
+        f"care, after the best cover plan, would leave some hours uncovered for {exposed} of "
+        f"them; at the absence rate ({res.absence_rate:.0%}), about {total:,.0f} hours a week "
+        "are expected to go uncovered in all.",
     ]
     if len(shown):
         lines.append("The most fragile areas (worst single absence, hours a week, rounded to 5):")
         for r in shown.itertuples(index=False):
-            lines.append(f"  {r.area_code} {clean_text(r.area_name, 40)} ({r.district_name}): "
-                         f"{r.worst_single_absence_hours:,.0f} h")  # fmt: skip
+            name = clean_text(r.area_name, 40)
+            name = name if name.startswith(str(r.area_code)) else f"{r.area_code} {name}"
+            lines.append(f"  {name} ({r.district_name}): {r.worst_single_absence_hours:,.0f} h")
     hidden = int(pub.attrs.get("suppressed_areas", 0))
     if hidden:
         lines.append(f"  ({hidden} areas with 1-7 people supported have their hours withheld.)")
     return lines
 
 
-def write_resilience_outputs(res, out_dir: str | Path, rule: Suppression = Suppression()) -> dict:
-    """Write ``resilience.csv`` (published) and ``internal_providers_n1.csv`` (internal).
+def write_resilience_outputs(
+    res, out_dir: str | Path, rule: Suppression = Suppression(), *, areas=None
+) -> dict[str, Path]:
+    """Write ``resilience.csv`` and ``resilience.xlsx`` (published, suppressed),
+    ``internal_providers_n1.csv`` (internal: exact), and, given the area shapes, a
+    ``resilience`` layer in ``gapmap.gpkg`` (added beside the layers already there).
 
     Parameters
     ----------
@@ -339,15 +345,57 @@ def write_resilience_outputs(res, out_dir: str | Path, rule: Suppression = Suppr
         The folder.
     rule
         The suppression rule.
+    areas
+        The study's area layer (EPSG:27700), for the GeoPackage layer.
 
     Returns
     -------
     dict
         The paths written, by name.
     """
+    from openpyxl import Workbook
+
+    from .workbook import _sheet
+
     out = Path(out_dir)
-    pub = publish_resilience(res.areas, rule)
-    return {
-        "resilience.csv": write_csv(pd.DataFrame(pub), out / "resilience.csv"),
+    pub = pd.DataFrame(publish_resilience(res.areas, rule))
+    paths = {
+        "resilience.csv": write_csv(pub, out / "resilience.csv"),
         "internal_providers_n1.csv": write_csv(res.providers, out / "internal_providers_n1.csv"),
     }
+    wb = Workbook()
+    wb.remove(wb.active)
+    cols = [
+        ("area_code", "Area code", None), ("area_name", "Area", None),
+        ("district_name", "District", None), ("people_supported", "People supported", "count"),
+        ("expected_uncovered_hours", "Expected uncovered hours a week (absence rate)", "#,##0"),
+        ("worst_single_absence_hours", "Worst single absence: hours a week uncovered", "#,##0"),
+        ("worst_single_absence_people", "Worst single absence: people", "count"),
+    ]  # fmt: skip
+    ranked = pub.sort_values("worst_single_absence_hours", ascending=False, na_position="last")
+    _sheet(wb, "Resilience (N-1)", ranked, cols,
+           note="If one provider were off for a week, the hours the best cover plan would leave "
+           "uncovered. Published: 1-7 people shown as *, their hours withheld, others rounded "
+           "to 5.")  # fmt: skip
+    with atomic_path(out / "resilience.xlsx") as tmp:
+        wb.save(tmp)
+    paths["resilience.xlsx"] = out / "resilience.xlsx"
+    if areas is not None:
+        import geopandas as gpd
+
+        from .geopackage import LayerSpec, areas_style, write_geopackage
+        from .palette import hour_classes
+
+        shapes = areas[["area_code", areas.geometry.name]]
+        layer = gpd.GeoDataFrame(shapes.merge(pub, on="area_code", how="left"), crs=areas.crs)
+        classes = hour_classes(layer["worst_single_absence_hours"],
+                               title="Worst single absence (h a week)", explain="")  # fmt: skip
+        spec = LayerSpec(
+            layer,
+            "N-1 resilience: hours a week the best cover plan would leave uncovered if one "
+            "provider were off (worst single absence, and expected at the absence rate); "
+            "published, suppressed.",
+            areas_style("worst_single_absence_hours", classes),
+        )
+        paths["gapmap.gpkg"] = write_geopackage(out / "gapmap.gpkg", {"resilience": spec})
+    return paths

@@ -73,6 +73,7 @@ AUDIENCE: dict[str, str] = {
     "cover_calls.txt": INTERNAL_STAFF,
     "cover_summary.json": INTERNAL_STAFF,
     "resilience.csv": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
+    "resilience.xlsx": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
     "internal_providers_n1.csv": INTERNAL_EXACT,
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
