@@ -31,11 +31,19 @@ while the next is optimised, so no lower level can ever outweigh a higher one. (
 objective was tried first, weights ``W_named = W_cont·n + Dmax + 1`` and ``W_cont = Dmax + 1``
 over n needs and ``Dmax`` the largest total distance, which provably orders plans the same way;
 with coefficients near 10^9 CP-SAT took 14 s to prove a snow-week group that the level-by-level
-solve proves in about 3 to 8 s.) Level 4 is optimised among the plans that cover the same
-person-days as the plan of levels 1-3 (one equality per need instead of a knapsack on level 1,
-which made proving the distance optimal take minutes). The status and best bound reported are
-level 1's, as ``gapmap match`` reports its own; ``tie_break_status`` is OPTIMAL when levels 2-4
-were proven too.
+solve proves in about 3 s.)
+
+* Level 1 is exact. A need with a candidate whose room takes every need that might use it is
+  covered in some optimal plan whatever the others do, so level 1 is their sum plus the
+  optimum of the other needs alone (a much smaller model).
+* Levels 2-4 are optimised among the plans that cover as many of each class of
+  interchangeable needs (:func:`_solve_group`) as level 1's plan: one equality per class keeps
+  level 1 exactly. (Holding level 1's *sum* instead, a knapsack, lets levels 2-4 swap which
+  person-days are covered among equally urgent ones, but made a snow week take over a minute
+  to prove instead of seconds.)
+
+The status and best bound reported are level 1's, as ``gapmap match`` reports its own;
+``tie_break_status`` is OPTIMAL when levels 2-4 were proven too.
 
 **Groups.** Needs compete only through a provider's room in a week that cannot take every need
 that might use it; needs joined by no such provider-week are independent, so each group of
@@ -431,88 +439,124 @@ def _solve_group(
     seed: int,
     tie_break: bool,
 ) -> _Solution:
-    """The two-stage lexicographic CP-SAT solve (module docstring) of one group of needs."""
-    n = len(group)
-    t_end = time.perf_counter() + seconds
-    model = cp_model.CpModel()
-    xs: list[list[cp_model.IntVar]] = []
-    load: dict[tuple[int, int], list] = {}
-    level1 = []
-    for i in group:
-        row = []
-        for k, c in enumerate(needs.cand[i].tolist()):
-            x = model.new_bool_var(f"x{i}_{k}")
-            row.append(x)
-            load.setdefault((c, needs.week[i]), []).append((needs.units[i], x))
-            level1.append(needs.priority[i] * needs.units[i] * x)
-        if len(row) > 1:
-            model.add_at_most_one(row)
-        xs.append(row)
-    for (c, _), terms in load.items():
-        if sum(u for u, _ in terms) > ctx.room[c]:
-            model.add(sum(u * x for u, x in terms) <= int(ctx.room[c]))
-    total = sum(level1)
-    model.maximize(total)
-    # a start: needs in order of urgency, each its most preferred candidate with room left
-    left: dict[tuple[int, int], int] = {}
-    for i, row in sorted(zip(group, xs), key=lambda t: -needs.priority[t[0]]):
-        pick = -1
-        for k in _preference(ctx, needs, i).tolist():
-            key = (int(needs.cand[i][k]), needs.week[i])
-            if left.get(key, int(ctx.room[key[0]])) >= needs.units[i]:
-                left[key] = left.get(key, int(ctx.room[key[0]])) - needs.units[i]
-                pick = k
-                break
-        for k, x in enumerate(row):
-            model.add_hint(x, k == pick)
-    solver = _solver(t_end - time.perf_counter(), workers, seed)
-    status = solver.solve(model)
-    upper = int(sum(needs.priority[i] * needs.units[i] for i in group))
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        # no plan in time (all-zero is feasible, so only when time is up): cover none here
-        return _Solution(np.full(n, -1, np.int64), solver.status_name(status), 0, upper)
-    best = int(round(solver.objective_value))
-    bound = min(upper, int(math.floor(solver.best_objective_bound + 1e-6)))
-    name = solver.status_name(status)
+    """The lexicographic CP-SAT solve (module docstring) of one group of competing needs.
 
-    def read(s: cp_model.CpSolver) -> np.ndarray:
-        out = np.full(n, -1, np.int64)
-        for j, row in enumerate(xs):
-            for k, x in enumerate(row):
-                if s.boolean_value(x):
-                    out[j] = k
+    Needs of one person in one week with the same hours and the same candidates (a person's
+    Monday and Thursday, say) are interchangeable at every level, so they are one *class*:
+    an integer per class and candidate says how many of them that candidate gives, which
+    removes the symmetry that otherwise makes proving optimality slow.
+    """
+    t_end = time.perf_counter() + seconds
+    classes: dict[tuple, list[int]] = {}
+    for i in group:
+        same = (needs.person[i], needs.week[i], needs.units[i], needs.cand[i].tobytes())
+        classes.setdefault(same, []).append(i)
+    members = list(classes.values())
+    demand: dict[tuple[int, int], int] = {}
+    for m in members:
+        i = m[0]
+        for c in needs.cand[i].tolist():
+            key = (c, needs.week[i])
+            demand[key] = demand.get(key, 0) + needs.units[i] * len(m)
+    binding = {key for key, d in demand.items() if d > ctx.room[key[0]]}
+
+    def value(i: int) -> int:
+        return needs.priority[i] * needs.units[i]
+
+    def fill(m: list[int], left: dict, only_free: bool) -> list[int]:
+        """Each need of class m its most preferred candidate with room left (a start)."""
+        out = []
+        i = m[0]
+        for _ in m:
+            got = -1
+            for k in _preference(ctx, needs, i).tolist():
+                key = (int(needs.cand[i][k]), needs.week[i])
+                if only_free and key in binding:
+                    continue
+                room = left.get(key, int(ctx.room[key[0]]))
+                if room >= needs.units[i]:
+                    left[key] = room - needs.units[i]
+                    got = k
                     break
+            out.append(got)
         return out
 
-    choice = read(solver)
+    def model_of(ms: list[list[int]]):
+        model = cp_model.CpModel()
+        ys: list[list[cp_model.IntVar]] = []
+        load: dict[tuple[int, int], list] = {}
+        for m in ms:
+            i = m[0]
+            row = [model.new_int_var(0, len(m), "") for _ in range(len(needs.cand[i]))]
+            for k, c in enumerate(needs.cand[i].tolist()):
+                load.setdefault((c, needs.week[i]), []).append((needs.units[i], row[k]))
+            model.add(sum(row) <= len(m))
+            ys.append(row)
+        for key, terms in load.items():
+            if key in binding:
+                model.add(sum(u * y for u, y in terms) <= int(ctx.room[key[0]]))
+        return model, ys
+
+    def hint(model, ys, picks: list[list[int]]) -> None:
+        model.clear_hints()
+        for row, got in zip(ys, picks):
+            for k, y in enumerate(row):
+                model.add_hint(y, sum(1 for g in got if g == k))
+
+    # Level 1. A need with a candidate whose room takes every need that might use it is
+    # covered in some optimal plan whatever the others do (it never needs the contested
+    # room), so level 1 is the sum of those needs and the optimum of the rest alone.
+    free = [m for m in members if any((c, needs.week[m[0]]) not in binding
+                                      for c in needs.cand[m[0]].tolist())]  # fmt: skip
+    hard = [m for m in members if m not in free]
+    picks: dict[int, list[int]] = {}  # class (its first need) -> candidate of each need
+    left: dict[tuple[int, int], int] = {}
+    for m in free:
+        picks[m[0]] = fill(m, left, only_free=True)
+    best = bound = sum(value(i) * len(m) for m in free for i in m[:1])
+    name = "OPTIMAL"
+    if hard:
+        m1, ys1 = model_of(hard)
+        start: dict[tuple[int, int], int] = {}
+        hint(m1, ys1, [fill(m, start, only_free=False) for m in hard])
+        m1.maximize(sum(value(m[0]) * y for m, row in zip(hard, ys1) for y in row))
+        solver = _solver(t_end - time.perf_counter(), workers, seed)
+        status = solver.solve(m1)
+        upper = sum(value(m[0]) * len(m) for m in hard)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan in time
+            picks.update({m[0]: [-1] * len(m) for m in hard})
+            return _Solution(_spread(group, members, picks), solver.status_name(status), best,
+                             best + upper)  # fmt: skip
+        name = solver.status_name(status)
+        best += int(round(solver.objective_value))
+        bound += min(upper, int(math.floor(solver.best_objective_bound + 1e-6)))
+        for m, row in zip(hard, ys1):
+            picks[m[0]] = _counts_to_picks(solver, row, len(m))
     if not tie_break or time.perf_counter() >= t_end:
-        return _Solution(choice, name, best, bound, "not run")
-    # levels 2-4 one after another, each held at its best before the next (module docstring)
-    dist = [np.rint(needs.cand_km[i] * 100).astype(np.int64) for i in group]
+        return _Solution(_spread(group, members, picks), name, best, bound, "not run")
+
+    # levels 2-4 one after another, each held at its best before the next, among the plans
+    # that cover as many of each class as level 1's plan (so level 1 holds exactly)
+    model, ys = model_of(members)
     arr = ctx.arr
     named_t, cont_t, dist_t = [], [], []
-    for j, (i, row) in enumerate(zip(group, xs)):
+    for m, row in zip(members, ys):
+        i = m[0]
         a = needs.arrangement[i]
-        for k, x in enumerate(row):
+        model.add(sum(row) == sum(1 for g in picks[i] if g >= 0))
+        for k, y in enumerate(row):
             c = int(needs.cand[i][k])
             if c == arr.cover[a]:
-                named_t.append(x)
+                named_t.append(y)
             elif c == arr.provider[a] or c == arr.partner[a]:
-                cont_t.append(x)
-            dist_t.append(int(dist[j][k]) * x)
-    model.add(total >= best)
+                cont_t.append(y)
+            dist_t.append(int(round(float(needs.cand_km[i][k]) * 100)) * y)
     tie = "OPTIMAL"
     for level, expr in enumerate((sum(named_t), sum(cont_t), sum(dist_t))):
         if time.perf_counter() >= t_end:
             tie = "FEASIBLE"
             break
-        if level == 2:  # distance among plans covering the same person-days
-            for j, row in enumerate(xs):
-                model.add(sum(row) == int(choice[j] >= 0))
-        model.clear_hints()
-        for j, row in enumerate(xs):
-            for k, x in enumerate(row):
-                model.add_hint(x, k == choice[j])
+        hint(model, ys, [picks[m[0]] for m in members])
         if level < 2:
             model.maximize(expr)
         else:
@@ -522,12 +566,31 @@ def _solve_group(
         if status2 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             tie = "FEASIBLE"
             break
-        choice = read(solver2)
-        value = int(round(solver2.objective_value))
+        for m, row in zip(members, ys):
+            picks[m[0]] = _counts_to_picks(solver2, row, len(m))
+        got = int(round(solver2.objective_value))
         if status2 != cp_model.OPTIMAL:
             tie = "FEASIBLE"
-        model.add(expr >= value if level < 2 else expr <= value)
-    return _Solution(choice, name, best, bound, tie)
+        model.add(expr >= got if level < 2 else expr <= got)
+    return _Solution(_spread(group, members, picks), name, best, bound, tie)
+
+
+def _counts_to_picks(solver: cp_model.CpSolver, row, size: int) -> list[int]:
+    """How many of a class each candidate gives, as one candidate (or -1) per need."""
+    out: list[int] = []
+    for k, y in enumerate(row):
+        out += [k] * int(solver.value(y))
+    return out + [-1] * (size - len(out))
+
+
+def _spread(group: list[int], members: list[list[int]], picks: dict[int, list[int]]):
+    """Per need of the group (in the group's order), the position of its candidate or -1."""
+    at = {i: j for j, i in enumerate(group)}
+    choice = np.full(len(group), -1, np.int64)
+    for m in members:
+        for i, k in zip(m, picks.get(m[0], [])):
+            choice[at[i]] = k
+    return choice
 
 
 # --- the plan -----------------------------------------------------------------------------------
