@@ -429,3 +429,37 @@ def test_demo_shows_a_week_off_and_n_minus_one(demo_run):
     assert "resilience" in [name for name, _ in pyogrio.list_layers(out / "gapmap.gpkg")]
     about = (out / "ABOUT_THESE_FILES.txt").read_text()
     assert "cover_plan.csv" in about and "resilience.csv" in about
+
+
+def test_room_counts_the_matches_once_and_absences_may_hold_timestamps():
+    providers = providers_frame([
+        ("A", 0, 0, "all", 40, 0, True),
+        ("B", 1, 0, "all", 10, 7, True),  # its own person's 7 h: 3 h free before, 0 after
+    ])  # fmt: skip
+    people = people_frame([("P1", 0.2, 0, 7.0, "all", 3), ("P2", 1.1, 0, 7.0, "all", 3)])
+    study = box_study(people, providers)
+    matches = matches_frame([("P1", "A", "", "B"), ("P2", "B", "", "A")])
+    absences = absences_frame([("A", MON, SUN, "all")])
+    absences["from"] = pd.to_datetime(absences["from"])  # what a database may hand back
+    absences["to"] = pd.to_datetime(absences["to"])
+    # B's 7 committed hours are P2's: counted once, B has 3 h for P1
+    once = cover_plan(study, matches, absences, MON, SUN, committed_includes_matches=True)
+    assert once.summary()["hours_named_cover"] == pytest.approx(3.0)
+    # committed hours are other bookings: B has no room left for P1 at all
+    twice = plan_and_check(study, matches, absences)
+    assert twice.summary()["hours_uncovered"] == pytest.approx(7.0)
+
+
+def test_matches_naming_someone_unknown_are_an_input_error(tmp_path):
+    from gapmap.cover.plan import arrangements
+
+    providers = providers_frame([("A", 0, 0, "all", 40, 0, True)])
+    study = box_study(people_frame([("P1", 0.2, 0, 7.0, "all", 3)]), providers)
+    bad = matches_frame([("P1", "A", "", "Z"), ("P9", "A", "", "")])
+    bad["row"] = [2, 3]
+    with pytest.raises(InputError) as err:
+        arrangements(study, bad, file="matches.csv")
+    where = {(p.file, p.row, p.column) for p in err.value.problems}
+    assert where == {("matches.csv", 2, "cover_provider_id"), ("matches.csv", 3, "person_id")}
+    with pytest.raises(InputError):
+        cover_plan(study, matches_frame([("P1", "A", "", "")]), absences_frame([]), SUN, MON)

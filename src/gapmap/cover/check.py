@@ -78,8 +78,8 @@ def check_cover_plan(
     # who is off when, straight from the absences
     off: dict[dt.date, set[str]] = {}
     for rec in absences.to_dict("records"):
-        d = rec["from"]
-        while d <= rec["to"]:
+        d, last = pd.Timestamp(rec["from"]).date(), pd.Timestamp(rec["to"]).date()
+        while d <= last:
             if start <= d <= end and int(rec["days"]) >> d.weekday() & 1:
                 off.setdefault(d, set()).add(str(rec["provider_id"]))
             d += dt.timedelta(days=1)

@@ -210,9 +210,30 @@ def arrangements(study: Study, matches: pd.DataFrame, *, file: str = "matches") 
                         days, given, own)  # fmt: skip
 
 
-def cover_room_units(study: Study, arr: Arrangements) -> np.ndarray:
-    """Each provider's room for cover in one week: free hours less its own people's load."""
-    return room_units(study.providers) - arr.own_units
+def cover_room_units(
+    study: Study, arr: Arrangements, *, committed_includes_matches: bool = False
+) -> np.ndarray:
+    """Each provider's room for cover in one week: free hours less its own people's load.
+
+    Parameters
+    ----------
+    study, arr
+        The registers and the arrangements.
+    committed_includes_matches
+        The providers' ``committed_hours`` already hold the arrangements' hours (a register
+        whose bookings include them), so they are not taken away twice.
+    """
+    room = room_units(study.providers)
+    return room if committed_includes_matches else room - arr.own_units
+
+
+def _day(value) -> dt.date:
+    """A date from a date, a datetime or a pandas Timestamp (the store's and the readers')."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
 
 
 def absent_days(
@@ -236,7 +257,7 @@ def absent_days(
                     value=str(rec[0]),
                 )
             )
-        lo, hi, days = max(rec[1], start), min(rec[2], end), int(rec[3])
+        lo, hi, days = max(_day(rec[1]), start), min(_day(rec[2]), end), int(rec[3])
         day = lo
         while day <= hi:
             if days >> day.weekday() & 1:
@@ -270,14 +291,16 @@ class _Needs:
 class _Context:
     """What every cover question about one study and one set of arrangements shares."""
 
-    def __init__(self, study: Study, arr: Arrangements):
+    def __init__(self, study: Study, arr: Arrangements, committed_includes_matches: bool = False):
         self.study = study
         self.arr = arr
         providers = study.providers
         self.v_days = providers["day_mask"].to_numpy(np.int64)
         self.v_cover = providers["cover"].to_numpy(bool)
         self.priority = study.people["priority"].to_numpy(np.int64)
-        self.room = cover_room_units(study, arr)
+        self.room = cover_room_units(
+            study, arr, committed_includes_matches=committed_includes_matches
+        )
         reach = study.reach
         self.bounds = reach.bounds()
         self.reach = reach
@@ -684,6 +707,7 @@ def cover_plan(
     end: dt.date,
     *,
     deadline: float | None = None,
+    committed_includes_matches: bool = False,
 ) -> CoverPlan:
     """The best cover plan for the absences between two dates (module docstring).
 
@@ -701,6 +725,9 @@ def cover_plan(
         The dates to plan, inclusive.
     deadline
         ``time.perf_counter()`` by which to be done (default: now + the time limit).
+    committed_includes_matches
+        The providers' ``committed_hours`` already hold the hours of ``matches`` (e.g. a
+        register whose bookings include them): they are then not taken from the room again.
 
     Returns
     -------
@@ -730,7 +757,7 @@ def cover_plan(
     settings = study.settings
     deadline = deadline if deadline is not None else t0 + settings.match_time_limit_s
     arr = arrangements(study, matches)
-    ctx = _Context(study, arr)
+    ctx = _Context(study, arr, committed_includes_matches)
     off = absent_days(absences, study.providers, start, end)
     weeks = sorted({_iso_week(d) for d in off})
     week_of = {d: weeks.index(_iso_week(d)) for d in off}

@@ -94,6 +94,7 @@ def n_minus_one(
     *,
     deadline: float | None = None,
     say: Callable[[str], None] | None = None,
+    committed_includes_matches: bool = False,
 ) -> Resilience:
     """N−1 resilience of the arrangements in ``matches`` (module docstring).
 
@@ -109,6 +110,8 @@ def n_minus_one(
         whose model runs out of time keeps its best plan (status ``FEASIBLE``).
     say
         Called with progress messages.
+    committed_includes_matches
+        As for :func:`~gapmap.cover.cover_plan`.
 
     Returns
     -------
@@ -118,7 +121,7 @@ def n_minus_one(
     settings = study.settings
     deadline = deadline if deadline is not None else t0 + settings.match_time_limit_s
     arr = arrangements(study, matches)
-    ctx = _Context(study, arr)
+    ctx = _Context(study, arr, committed_includes_matches)
     providers, people = study.providers, study.people
     p_area = people["area_code"].astype(str).to_numpy()
     rows = []
