@@ -438,8 +438,8 @@ def _solve(
             value = needs.priority[i] * needs.units[i]
             best += value
             bound += value
-    for j, g in enumerate(big):
-        share = max(0.05, (t_end - time.perf_counter()) / (len(big) - j))
+    for j, g in enumerate(big):  # time in proportion to the needs each group holds
+        share = max(0.05, (t_end - time.perf_counter()) * len(g) / sum(map(len, big[j:])))
         sol = _solve_group(ctx, needs, g, seconds=share, workers=workers, seed=seed,
                            tie_break=tie_break)  # fmt: skip
         choice[g] = sol.choice
@@ -575,8 +575,10 @@ def _solve_group(
                 cont_t.append(y)
             dist_t.append(int(round(float(needs.cand_km[i][k]) * 100)) * y)
     tie = "OPTIMAL"
-    for level, expr in enumerate((sum(named_t), sum(cont_t), sum(dist_t))):
-        if time.perf_counter() >= t_end:
+    stages = (sum(named_t), sum(cont_t), sum(dist_t))
+    for level, expr in enumerate(stages):
+        now = time.perf_counter()
+        if now >= t_end:
             tie = "FEASIBLE"
             break
         hint(model, ys, [picks[m[0]] for m in members])
@@ -584,7 +586,8 @@ def _solve_group(
             model.maximize(expr)
         else:
             model.minimize(expr)
-        solver2 = _solver(t_end - time.perf_counter(), workers, seed)
+        # each level at most its share of the time left (the last one all of it)
+        solver2 = _solver((t_end - now) / (len(stages) - level), workers, seed)
         status2 = solver2.solve(model)
         if status2 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             tie = "FEASIBLE"
