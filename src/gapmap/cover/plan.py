@@ -543,7 +543,10 @@ def _solve_group(
         start: dict[tuple[int, int], int] = {}
         hint(m1, ys1, [fill(m, start, only_free=False) for m in hard])
         m1.maximize(sum(value(m[0]) * y for m, row in zip(hard, ys1) for y in row))
-        solver = _solver(t_end - time.perf_counter(), workers, seed)
+        # level 1 may take most of the time, never all: the tie-breaks (named cover first)
+        # must run on whatever plan it has found
+        share = 0.6 if tie_break else 1.0
+        solver = _solver(share * (t_end - time.perf_counter()), workers, seed)
         status = solver.solve(m1)
         upper = sum(value(m[0]) * len(m) for m in hard)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan in time
