@@ -64,9 +64,10 @@ def add_parsers(sub, common) -> None:
                 dest="start",
                 type=_iso,
                 required=True,
+                metavar="DATE",
                 help="first date of the plan (ISO, e.g. 2026-12-07)",
             )
-            p.add_argument("--to", dest="end", type=_iso, required=True,
+            p.add_argument("--to", dest="end", type=_iso, required=True, metavar="DATE",
                            help="last date of the plan, inclusive")  # fmt: skip
         cli._add_match_options(p, batch=True)
         cli._add_area_options(p)
