@@ -463,3 +463,44 @@ def test_matches_naming_someone_unknown_are_an_input_error(tmp_path):
     assert where == {("matches.csv", 2, "cover_provider_id"), ("matches.csv", 3, "person_id")}
     with pytest.raises(InputError):
         cover_plan(study, matches_frame([("P1", "A", "", "")]), absences_frame([]), SUN, MON)
+
+
+def test_gapmap_resilience_command(tmp_path, capsys):
+    from gapmap.cli import main
+
+    providers = providers_frame([("A", 0, 0, "all", 40, 0, True), ("B", 1, 0, "weekdays", 9, 0,
+                                                                   True)])  # fmt: skip
+    people = people_frame([("P1", 0.2, 0, 7.0, "all", 3), ("P2", 0.4, 0, 5.0, "weekdays", 2)])
+    prov_csv, people_csv = tmp_path / "providers.csv", tmp_path / "people.csv"
+    cols = ["provider_id", "name", "easting", "northing", "services", "days", "capacity_hours",
+            "committed_hours", "cover"]  # fmt: skip
+    providers.rename(columns={"x": "easting", "y": "northing"})[cols].to_csv(prov_csv, index=False)
+    people.rename(columns={"x": "easting", "y": "northing"})[
+        ["person_id", "easting", "northing", "hours", "days", "services", "priority"]
+    ].to_csv(people_csv, index=False)
+    matches_frame([("P1", "A", "", "B"), ("P2", "B", "", "A")]).to_csv(
+        tmp_path / "matches.csv", index=False
+    )
+    out = tmp_path / "out"
+    argv = [
+        "resilience",
+        "--providers",
+        str(prov_csv),
+        "--people",
+        str(people_csv),
+        "--matches",
+        str(tmp_path / "matches.csv"),
+        "--out",
+        str(out),
+        "--drop-outside",
+    ]
+    assert main(argv) == 0
+    assert "Resilience (N-1)" in capsys.readouterr().out
+    exact = pd.read_csv(out / "internal_providers_n1.csv", encoding="utf-8-sig")
+    by_id = exact.set_index("provider_id")["uncovered_if_absent_hours"]
+    # A off: B (weekdays, 9 h room less P2's 5 h) takes 4 of P1's 5 weekday hours; weekend lost
+    assert by_id["A"] == pytest.approx(3.0)
+    assert by_id["B"] == pytest.approx(0.0)  # A takes P2's 5 h
+    pub = pd.read_csv(out / "resilience.csv", encoding="utf-8-sig", dtype=str)
+    assert (pub["people_supported"].isin(["*", "0"])).all()  # 2 people: never shown exactly
+    assert "P1" not in (out / "resilience.csv").read_text(encoding="utf-8-sig")
