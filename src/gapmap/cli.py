@@ -560,7 +560,11 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     )
     _say("")
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
-    _match(study, args, out)
+    best, _ = _match(study, args, out)
+    _say("")
+    from .cli_cover import demo_cover  # one provider's week off, and N-1 resilience
+
+    demo_cover(study, best, out)
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]
@@ -1017,6 +1021,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="folder (default: data/demo/)")
     p.set_defaults(func=cmd_make_demo)
     _store_cli().add_parsers(sub, common)  # db, staff, refer, absence
+    from .cli_cover import add_parsers as add_cover_parsers  # gapmap cover, gapmap resilience
+
+    add_cover_parsers(sub, common)
     return parser
 
 

@@ -79,6 +79,15 @@ AUDIENCE: dict[str, str] = {
     "internal_checks_due.csv": "INTERNAL: insurance and DBS checks due soon or overdue; for the "
     "team that keeps the providers register",
     "internal_checks_due.xlsx": "INTERNAL: the same as a workbook (sheet 'Checks due')",
+    # the cover plan (gapmap cover) and N-1 resilience (gapmap resilience)
+    "cover_plan.csv": INTERNAL_STAFF,
+    "cover_plan.xlsx": INTERNAL_STAFF,
+    "cover_calls.csv": INTERNAL_STAFF,
+    "cover_calls.txt": INTERNAL_STAFF,
+    "cover_summary.json": INTERNAL_STAFF,
+    "resilience.csv": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
+    "resilience.xlsx": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
+    "internal_providers_n1.csv": INTERNAL_EXACT,
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
 
