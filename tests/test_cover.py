@@ -18,7 +18,8 @@ from gapmap.cover import check_cover_plan, cover_plan, n_minus_one
 from gapmap.errors import InputError
 from gapmap.vocab import parse_days, parse_services
 
-from .conftest import box_study, write
+from .conftest import write
+from .helpers import box_study
 
 MON = dt.date(2026, 12, 7)  # a Monday
 SUN = MON + dt.timedelta(days=6)

@@ -319,14 +319,18 @@ def resilience_lines(res, rule: Suppression = Suppression(), *, top: int = 5) ->
         "are expected to go uncovered in all.",
     ]
     if len(shown):
-        lines.append("The most fragile areas (worst single absence, hours a week, rounded to 5):")
+        lines.append(
+            f"The most fragile areas (worst single absence, hours a week, {rule.rounding}):"
+        )
         for r in shown.itertuples(index=False):
             name = clean_text(r.area_name, 40)
             name = name if name.startswith(str(r.area_code)) else f"{r.area_code} {name}"
             lines.append(f"  {name} ({r.district_name}): {r.worst_single_absence_hours:,.0f} h")
     hidden = int(pub.attrs.get("suppressed_areas", 0))
     if hidden:
-        lines.append(f"  ({hidden} areas with 1-7 people supported have their hours withheld.)")
+        lines.append(
+            f"  ({hidden} areas with {rule.hidden} people supported have their hours withheld.)"
+        )
     return lines
 
 
@@ -375,8 +379,8 @@ def write_resilience_outputs(
     ranked = pub.sort_values("worst_single_absence_hours", ascending=False, na_position="last")
     _sheet(wb, "Resilience (N-1)", ranked, cols,
            note="If one provider were off for a week, the hours the best cover plan would leave "
-           "uncovered. Published: 1-7 people shown as *, their hours withheld, others rounded "
-           "to 5.")  # fmt: skip
+           f"uncovered. Published: {rule.hidden} people shown as *, their hours withheld, others "
+           f"{rule.rounding}.")  # fmt: skip
     with atomic_path(out / "resilience.xlsx") as tmp:
         wb.save(tmp)
     paths["resilience.xlsx"] = out / "resilience.xlsx"
@@ -389,7 +393,8 @@ def write_resilience_outputs(
         shapes = areas[["area_code", areas.geometry.name]]
         layer = gpd.GeoDataFrame(shapes.merge(pub, on="area_code", how="left"), crs=areas.crs)
         classes = hour_classes(layer["worst_single_absence_hours"],
-                               title="Worst single absence (h a week)", explain="")  # fmt: skip
+                               title="Worst single absence (h a week)", explain="",
+                               rule=rule)  # fmt: skip
         spec = LayerSpec(
             layer,
             "N-1 resilience: hours a week the best cover plan would leave uncovered if one "
