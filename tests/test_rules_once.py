@@ -175,3 +175,17 @@ def test_every_way_a_person_comes_in_has_the_registers_defaults(tmp_path):
     assert {f: made[f].item() for f in fields} == {f: getattr(PERSON_DEFAULTS, f) for f in fields}
     asked = inspect.signature(request_from_fields).parameters["needs_cover"].default
     assert asked == PERSON_DEFAULTS.needs_cover == SuggestRequest().needs_cover
+
+
+def test_the_about_file_keeps_the_rule_through_an_output_folders_commit(ten_rule_run, tmp_path):
+    """Commands write through an :class:`OutputFolder`, whose commit rewrites the about file
+    knowing only the files: the rule's words the writer put there stay."""
+    from gapmap.publish.folder import OutputFolder
+    from gapmap.publish.outputs import write_gap_outputs
+
+    rule, gaps, _ = ten_rule_run
+    out = tmp_path / "out"
+    with OutputFolder(out, inputs=[], outputs=["gaps.csv"]) as folder, folder.run() as stage:
+        write_gap_outputs(gaps, stage, png=False)
+    about = " ".join((out / "ABOUT_THESE_FILES.txt").read_text(encoding="utf-8").split())
+    assert rule.describe() in about and "gaps.csv" in about and "1-7" not in about
