@@ -109,6 +109,8 @@ class Settings:
     no_cover_penalty_km: float = 50.0
     #: km by which a split arrangement must be nearer to rank above one provider for every day
     single_provider_margin_km: float = 2.0
+    #: days a pending referral holds its hours before it releases itself (register database)
+    hold_days: int = 7
     # recruitment
     radius_km: float = 10.0
     hours_per_provider: float = 27.0
@@ -175,6 +177,7 @@ class Settings:
             ),
             ("match_time_limit_s", self.match_time_limit_s > 0, "must be more than 0 seconds"),
             ("workers", self.workers >= 1, "must be at least 1"),
+            ("hold_days", 1 <= self.hold_days <= 365, "must be from 1 to 365 days"),
             ("radius_km", 0 < self.radius_km <= 200, "must be more than 0 and at most 200 km"),
             (
                 "hours_per_provider",
