@@ -247,6 +247,32 @@ class Store:
             return None
         return row.name if hmac.compare_digest(row.token_hash, digest) else None
 
+    def staff_session_key(self, name: str) -> str | None:
+        """The stored hash of an unrevoked member of staff's token (None when revoked or
+        unknown): what a signed sign-in cookie is bound to, so that revoking the token or
+        issuing a new one ends the sessions at once."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(S.staff.c.token_hash, S.staff.c.revoked_at).where(S.staff.c.name == name)
+            ).first()
+        return None if row is None or row.revoked_at is not None else str(row.token_hash)
+
+    def mark(self) -> tuple:
+        """A cheap fingerprint of what free hours depend on (the newest provider version,
+        referral event and change): when it is unchanged, a study built before still holds
+        (``gapmap serve --db`` asks it before every suggestion)."""
+        with self.engine.connect() as conn:
+            return tuple(
+                conn.execute(
+                    select(
+                        select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
+                        select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
+                        select(func.count()).select_from(S.referral_events).scalar_subquery(),
+                        select(func.max(S.changes.c.change_id)).scalar_subquery(),
+                    )
+                ).one()
+            )
+
     def staff(self) -> pd.DataFrame:
         """Every member of staff: ``name, created_at, revoked_at`` (never the hashes)."""
         with self._read() as conn:
