@@ -400,3 +400,42 @@ def test_everything_in_the_database_is_pseudonymous(tiny):
         cols = set(table.c.keys())
         assert not cols & {"name", "address", "first_name", "surname", "date_of_birth"}
     assert np.isfinite(tiny.registers()[1]["x"]).all()
+
+
+KILLED_WRITER = """
+import sys
+from gapmap.store import open_store, NoRoom
+store = open_store(sys.argv[1])
+i = 0
+while True:
+    i += 1
+    pid = f"K{i:05d}"
+    rid = store.refer(author="Ann", person={"person_id": pid, "postcode": "CT14 8AT",
+                      "hours": 0.01, "days": "Mon", "services": "social"},
+                      provider_id="B", cover_id="A")
+    print(rid, flush=True)  # acknowledged: committed
+"""
+
+
+def test_kill_9_loses_nothing_acknowledged_and_leaves_nothing_half_done(tiny, db_url):  # noqa: F811
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, db_url], env=env,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    acknowledged = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        acknowledged.append(int(line))
+        if len(acknowledged) >= 30:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    refs = tiny.referrals()
+    assert set(acknowledged) <= set(refs["referral_id"])
+    assert refs["changed_at"].notna().all()  # every referral has its first event
+    with tiny.engine.connect() as conn:
+        events = conn.execute(select(func.count()).select_from(S.referral_events)).scalar()
+    assert events == len(refs)

@@ -50,7 +50,15 @@ def _staff_author(args) -> str:
 
 
 def open_for(args, *, create: bool = False):
-    """The store of ``--db`` with the settings of the command's options."""
+    """The store of ``--db`` with the settings of the command's options.
+
+    Parameters
+    ----------
+    args
+        The parsed command line (``--db`` and the settings' flags).
+    create
+        Make the database if there is none (SQLite) and bring its schema up to date.
+    """
     from .cli import _settings
     from .store import open_store
 
@@ -58,7 +66,15 @@ def open_for(args, *, create: bool = False):
 
 
 def add_db_options(p, *, as_of: bool = True) -> None:
-    """``--db`` (and ``--as-of``) on a command that reads registers."""
+    """``--db`` (and ``--as-of``) on a command that reads registers.
+
+    Parameters
+    ----------
+    p
+        The command's parser.
+    as_of
+        Also add ``--as-of``.
+    """
     p.add_argument(
         "--db",
         help="read the registers from a register database (a file path, sqlite:///PATH or "
@@ -75,6 +91,15 @@ def study_from_db(args, read_options: dict[str, Any], *, providers=True, people=
     """The study of ``--db`` at ``--as-of``: what :func:`gapmap.cli._study` builds from files.
 
     ``gapmap match`` takes the people still waiting (no pending or confirmed referral).
+
+    Parameters
+    ----------
+    args
+        The parsed command line.
+    read_options
+        The keywords of :meth:`gapmap.Study.read` the options describe.
+    providers, people
+        Which registers the command reads.
     """
     store = open_for(args)
     try:
@@ -103,7 +128,17 @@ def add_accept_options(p) -> None:
 
 
 def accept(args, best, study) -> None:
-    """Record a matching's matches as pending referrals in one transaction (all or none)."""
+    """Record a matching's matches as pending referrals in one transaction (all or none).
+
+    Parameters
+    ----------
+    args
+        The parsed command line (``--db``, ``--as``).
+    best
+        The matching (:class:`gapmap.matching.result.MatchResult`).
+    study
+        The study matched.
+    """
     import math
 
     if args.db is None:
@@ -145,7 +180,17 @@ def add_compare_options(p) -> None:
 
 def compare_from_db(args, settings, targets) -> int:
     """``compare --db``: the gap analysis of the register at the end of two days, compared by
-    :func:`gapmap.compare.compare_runs` exactly as two output folders are."""
+    :func:`gapmap.compare.compare_runs` exactly as two output folders are.
+
+    Parameters
+    ----------
+    args
+        The parsed command line (``--db``, ``--from``, ``--to``, ``--out``).
+    settings
+        The validated settings.
+    targets
+        Numbers of micro-providers to report progress against.
+    """
     import tempfile
 
     from .cli import _output_folder, _print, _study
@@ -410,7 +455,15 @@ def cmd_absence(args) -> int:
 
 # --- the parsers -------------------------------------------------------------------------------
 def add_parsers(sub, common) -> None:
-    """Add ``db``, ``staff``, ``refer`` and ``absence`` to the ``gapmap`` parser."""
+    """Add ``db``, ``staff``, ``refer`` and ``absence`` to the ``gapmap`` parser.
+
+    Parameters
+    ----------
+    sub
+        The subparsers of the ``gapmap`` parser.
+    common
+        The parser of the options every command shares.
+    """
     from .cli import _add_area_options, _add_match_options, _setting
 
     def command(name: str, help: str):

@@ -94,7 +94,8 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
     """
     path = sqlite_path(url)
     if path is None:
-        return create_engine(url, pool_size=20, max_overflow=60, pool_pre_ping=True)
+        # no pre-ping (a round trip per request): connections are recycled after 30 minutes
+        return create_engine(url, pool_size=20, max_overflow=60, pool_recycle=1800)
     if not path.exists():
         if not create:
             raise StoreError(

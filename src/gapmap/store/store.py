@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import Problem
@@ -60,6 +60,7 @@ ACTIVE = ("pending", "confirmed")
 #: The changes of state staff may make.
 NEXT_STATES = {"pending": ("confirmed", "released"), "confirmed": ("ended", "released")}
 SYSTEM = "system"
+_INSERT_REFERRAL = insert(S.referrals)
 
 _PROVIDER_FIELDS = (
     "name", "postcode", "x", "y", "service_mask", "day_mask", "capacity_hours",
@@ -195,6 +196,13 @@ class Store:
     def add_staff(self, name: str, *, author: str = "") -> str:
         """Add a member of staff; returns their sign-in token (shown once, stored hashed).
 
+        Parameters
+        ----------
+        name
+            The member of staff's name (unique).
+        author
+            Who adds them (default: the name itself).
+
         Raises
         ------
         StoreError
@@ -218,7 +226,15 @@ class Store:
         return token
 
     def revoke_staff(self, name: str, *, author: str = "") -> None:
-        """Revoke a member of staff's token at once (they can no longer act)."""
+        """Revoke a member of staff's token at once (they can no longer act).
+
+        Parameters
+        ----------
+        name
+            The member of staff.
+        author
+            Who revokes.
+        """
         with self._write() as conn:
             row = conn.execute(select(S.staff).where(S.staff.c.name == name)).first()
             if row is None:
@@ -435,7 +451,17 @@ class Store:
     ) -> list[Path]:
         """Write ``providers.csv`` and ``people.csv`` (or ``.xlsx``) in the SPEC format, as the
         registers stood at the end of ``as_of`` (default now): what :meth:`import_registers`
-        reads back. Locations are written as the postcode and its easting and northing."""
+        reads back. Locations are written as the postcode and its easting and northing.
+
+        Parameters
+        ----------
+        out_dir
+            The folder (made if needed).
+        as_of
+            A day (its end) or a moment; default now.
+        fmt
+            ``csv`` or ``xlsx``.
+        """
         from ..publish.export import write_csv
 
         out = Path(out_dir)
@@ -455,6 +481,13 @@ class Store:
         self, as_of: date | datetime | None = None, *, absence_rate: float | None = None
     ) -> pd.DataFrame:
         """Hours each provider's referrals hold at the end of ``as_of`` (default now).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        absence_rate
+            The share kept free by a cover (default: the store's setting).
 
         Returns
         -------
@@ -530,7 +563,15 @@ class Store:
     ) -> pd.DataFrame:
         """The providers register at the end of ``as_of`` (default now) with
         ``committed_hours`` raised by what referrals hold (as in :meth:`study`): what
-        suggestions read (``gapmap serve --db`` reloads it)."""
+        suggestions read (``gapmap serve --db`` reloads it).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        settings
+            The options (their ``absence_rate``; default the store's).
+        """
         rate = (settings or self.settings).absence_rate
         prov, _ = self.registers(as_of)
         prov = with_held(prov, _held(self._active(as_of), rate))
@@ -634,12 +675,13 @@ class Store:
             req["hours"] = hours
         if days is not None:
             req["days"] = days
+        person = self.person(req)  # checked before the lock is taken
         with self._write() as conn:
             author = self._check_staff(conn, author)
             self._release_expired(conn, now)
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
-            rid = self._refer(conn, author, req, provider_id, partner_id, cover_id, now)
+            rid = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
         return rid
 
     def person(self, req: dict) -> dict:
@@ -647,7 +689,7 @@ class Store:
         what was left out taken from the people register): ``person_id, postcode, x, y, hours,
         day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
         regulated_care``."""
-        with self._read() as conn:
+        with self.engine.connect() as conn:  # one query: no snapshot needed
             return self._person(conn, req)
 
     def _person(self, conn: Connection, req: dict) -> dict:
@@ -731,8 +773,9 @@ class Store:
             raise StoreError(problems)
         return out
 
-    def _refer(self, conn, author, req, provider_id, partner_id, cover_id, now) -> int:
-        person = self._person(conn, req)
+    def _refer(self, conn, author, person, provider_id, partner_id, cover_id, now) -> int:
+        """Check and insert one referral of a person already checked (:meth:`_person`), in
+        the caller's transaction, after the providers' rows are locked."""
         c = S.referrals.c
         busy = conn.execute(
             select(c.referral_id, c.state, c.provider_id).where(
@@ -761,7 +804,10 @@ class Store:
                 column="provider_id",
             )
         held = self._held_now(conn, given)
-        prov = with_held(prov, held)
+        committed = prov["committed_hours"].to_numpy(float) + np.array(
+            [held.get(pid, 0.0) for pid in prov["provider_id"]]
+        )
+        prov["committed_hours"] = np.minimum(prov["capacity_hours"].to_numpy(float), committed)
         pos = {pid: i for i, pid in enumerate(prov["provider_id"])}
         pframe = pd.DataFrame(
             {
@@ -846,40 +892,59 @@ class Store:
             "state": "pending", "created_at": now, "created_by": author, "updated_at": now,
             "forgotten": False,
         }  # fmt: skip
-        rid = int(conn.execute(insert(S.referrals).values(**values)).inserted_primary_key[0])
+        # statements with parameters (not .values(...)): compiled once, cached
+        rid = int(conn.execute(_INSERT_REFERRAL, values).inserted_primary_key[0])
         conn.execute(
-            insert(S.referral_events).values(
-                referral_id=rid, state="pending", at=now, recorded_at=now, author=author
-            )
-        )
+            insert(S.referral_events),
+            {"referral_id": rid, "state": "pending", "at": now, "recorded_at": now,
+             "author": author},
+        )  # fmt: skip
         return rid
 
     def _current_providers(self, conn: Connection, ids: list[str]) -> pd.DataFrame:
+        """The current versions of some providers (the columns the rules of reach read)."""
         c = S.provider_versions.c
+        cols = ["provider_id", "x", "y", "service_mask", "day_mask", "capacity_hours",
+                "committed_hours", "max_travel_km", "cover", "cqc_registered"]  # fmt: skip
         rows = conn.execute(
-            select(S.provider_versions).where(
+            select(*(c[k] for k in cols)).where(
                 c.provider_id.in_(ids), c.valid_to.is_(None), c.withdrawn.is_(False)
             )
         ).all()
-        return _providers_frame(rows)
+        return pd.DataFrame.from_records(rows, columns=cols)
 
-    def _held_now(self, conn: Connection, ids: list[str]) -> pd.DataFrame:
+    def _held_now(self, conn: Connection, ids: list[str]) -> dict[str, float]:
+        """Hours held now by active referrals, for some providers (SPEC free hours)."""
         c = S.referrals.c
-        rows = conn.execute(
-            select(c.provider_id, c.provider_hours, c.partner_id, c.partner_hours, c.cover_id)
-            .where(c.state.in_(ACTIVE),
-                   or_(c.provider_id.in_(ids), c.partner_id.in_(ids), c.cover_id.in_(ids)))
-        ).all()  # fmt: skip
-        frame = pd.DataFrame(
-            rows, columns=["provider_id", "provider_hours", "partner_id", "partner_hours",
-                           "cover_id"],
-        )  # fmt: skip
-        return _held(frame, self.settings.absence_rate)
+        out = dict.fromkeys(ids, 0.0)
+        rate = self.settings.absence_rate
+        parts = [
+            select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
+            .where(c.state.in_(ACTIVE), who.in_(ids)).group_by(who)
+            for role, who, hours in (("provider", c.provider_id, c.provider_hours),
+                                     ("partner", c.partner_id, c.partner_hours),
+                                     ("cover", c.cover_id, c.provider_hours))
+        ]  # fmt: skip
+        for role, pid, total in conn.execute(union_all(*parts)).all():
+            add = float(total or 0.0)
+            out[pid] += float(cover_reserve(add, rate)) if role == "cover" else add
+        return out
 
     def set_state(
         self, referral_id: int, state: str, *, author: str, now: datetime | None = None
     ) -> None:
         """Move a referral on: pending → confirmed or released; confirmed → ended or released.
+
+        Parameters
+        ----------
+        referral_id
+            The referral's number.
+        state
+            ``confirmed``, ``ended`` or ``released``.
+        author
+            A member of staff (not revoked).
+        now
+            The time recorded (default now).
 
         Raises
         ------
@@ -939,6 +1004,13 @@ class Store:
         state, created_at, created_by, changed_at, changed_by`` and the person's needs
         (``x, y, day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
         regulated_care``).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        states
+            Only referrals in these states (default all).
         """
         t = _instant(as_of)
         r, e = S.referrals.c, S.referral_events.c
@@ -1026,7 +1098,7 @@ class Store:
                 }  # fmt: skip
                 ids.append(
                     self._refer(
-                        conn, author, req, str(m["provider_id"]),
+                        conn, author, self._person(conn, req), str(m["provider_id"]),
                         _text_or_none(m.get("partner_provider_id")),
                         _text_or_none(m.get("cover_provider_id")), now,
                     )
@@ -1091,6 +1163,21 @@ class Store:
         """Record that a provider is away from ``start`` to ``end`` (inclusive) on ``days``
         (default every day).
 
+        Parameters
+        ----------
+        author
+            A member of staff (not revoked).
+        provider_id
+            The provider away (in the register, not withdrawn).
+        start, end
+            The first and last day away.
+        days
+            The weekdays affected (a bit mask or text such as ``Mon-Fri``; default all).
+        reason
+            Why, in a few words (optional).
+        now
+            The time recorded (default now).
+
         Raises
         ------
         StoreError
@@ -1145,7 +1232,15 @@ class Store:
         return int(key[0]) if key else 0
 
     def withdraw_absence(self, absence_id: int, *, author: str) -> None:
-        """Withdraw an absence recorded in error (kept in the history)."""
+        """Withdraw an absence recorded in error (kept in the history).
+
+        Parameters
+        ----------
+        absence_id
+            The absence's number.
+        author
+            A member of staff (not revoked).
+        """
         a = S.absences.c
         with self._write() as conn:
             author = self._check_staff(conn, author)
@@ -1185,6 +1280,15 @@ class Store:
         """Anonymise ended and released referrals last changed before ``before``: the person id
         is replaced and the postcode cut to its sector (the location dropped). People who left
         the people register before that day are anonymised the same way.
+
+        Parameters
+        ----------
+        before
+            Referrals last changed before this day are anonymised.
+        author
+            Who asks (recorded).
+        now
+            The time recorded (default now).
 
         Returns
         -------
@@ -1290,7 +1394,15 @@ class Store:
 
     def restore(self, path: str | Path, *, author: str = "") -> None:
         """Replace everything in this register with a backup (:meth:`backup`), in one
-        transaction: the others using the register wait, then see the backup whole."""
+        transaction: the others using the register wait, then see the backup whole.
+
+        Parameters
+        ----------
+        path
+            A backup file made by :meth:`backup`.
+        author
+            Who restores (recorded).
+        """
         import shutil
         import tempfile
 
@@ -1398,7 +1510,15 @@ def _held(active: pd.DataFrame, rate: float) -> pd.DataFrame:
 
 def with_held(providers: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
     """Providers with ``committed_hours`` raised by the hours held (clamped to capacity), the
-    register's figure kept in ``committed_register`` and the hours held in ``held_hours``."""
+    register's figure kept in ``committed_register`` and the hours held in ``held_hours``.
+
+    Parameters
+    ----------
+    providers
+        A providers register (:func:`gapmap.read_providers` columns).
+    held
+        The hours held, indexed by provider id (:meth:`Store.held_hours`).
+    """
     out = providers.copy()
     h = out["provider_id"].map(held["held"]).fillna(0.0).to_numpy(float) if len(held) else (
         np.zeros(len(out))

@@ -25,6 +25,7 @@ def _who():
 
 
 def upgrade() -> None:
+    """Make the first schema."""
     op.create_table(
         "providers",
         sa.Column("provider_id", sa.String(100), primary_key=True),
@@ -156,6 +157,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Remove the first schema."""
     for table in (
         "changes", "referral_events", "referrals", "staff", "person_versions",
         "provider_versions", "providers",

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Make the absences table."""
     op.create_table(
         "absences",
         sa.Column("absence_id", sa.Integer, primary_key=True, autoincrement=True),
@@ -36,4 +37,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Remove the absences table."""
     op.drop_table("absences")
