@@ -86,7 +86,6 @@ class DbRegister(Register):
 
     def _load(self) -> None:
         assert self.store is not None
-        self.store.release_expired()
         mark = self.store.mark()
         real = self.path
         self.path = self.store.providers_in_service(settings=self.settings)
@@ -100,7 +99,6 @@ class DbRegister(Register):
         """Bring the free hours up to date with the database; True if anything changed."""
         assert self.store is not None
         with self._refresh_lock:
-            self.store.release_expired()
             mark = self.store.mark()
             if mark == self._mark:
                 return False
@@ -113,13 +111,9 @@ class DbRegister(Register):
             ):
                 self._load()
                 return True
-            held = self.store.held_hours(absence_rate=self.settings.absence_rate)
+            held = self.store.held_now()
             prov = study.providers.copy()
-            h = (
-                prov["provider_id"].astype(str).map(held["held"]).fillna(0.0).to_numpy(float)
-                if len(held)
-                else np.zeros(len(prov))
-            )
+            h = np.array([held.get(p, 0.0) for p in prov["provider_id"].astype(str)], float)
             prov["held_hours"] = h
             prov["committed_hours"] = np.minimum(
                 prov["capacity_hours"].to_numpy(float),
@@ -259,7 +253,7 @@ def _plain(v: Any) -> Any:
             return None
     except (TypeError, ValueError):
         pass
-    return v
+    return v.item() if hasattr(v, "item") else v
 
 
 REFERRAL_COLUMNS = (
@@ -269,13 +263,13 @@ REFERRAL_COLUMNS = (
 )  # fmt: skip
 
 
-def referral_dicts(frame) -> list[dict]:
+def referral_dicts(records: list[dict]) -> list[dict]:
     """Referrals (:meth:`gapmap.store.Store.referrals`) as the API shows them (no location
     beyond the postcode sector: the person's full postcode stays in the database)."""
     from .vocab import days_text
 
     out = []
-    for rec in frame.to_dict("records"):
+    for rec in records:
         d = {k: _plain(rec.get(k)) for k in REFERRAL_COLUMNS}
         for k in ("provider_days", "partner_days"):
             d[k] = days_text(int(d[k])) if d[k] else ""
@@ -311,7 +305,8 @@ class Referrals:
         """The person's needs checked as for a suggestion (:func:`request_from_fields`)."""
         from .matching.suggest import request_from_fields
 
-        study, _, _ = self.register.in_service()
+        # only the areas and the postcode directory are read here: no refresh needed
+        study = self.register.study or self.register.in_service()[0]
         person, _ = request_from_fields(
             study, postcode=req.postcode, lat=req.lat, lon=req.lon, hours=req.hours,
             days=_as_text(req.days), services=_as_text(req.services),
@@ -372,9 +367,10 @@ class Referrals:
         return asdict(result.suggestions[0]) if result.suggestions else None
 
     def one(self, referral_id: int) -> dict:
-        frame = self.store.referrals()
-        rows = referral_dicts(frame[frame["referral_id"] == referral_id])
-        return rows[0] if rows else {}
+        found = self.store.referral(referral_id)
+        if found is None:
+            return {}
+        return referral_dicts([found])[0]
 
     def change(self, referral_id: int, state: str, author: str) -> tuple[int, dict]:
         """Move a referral on; (200, the referral), (404 | 409, problems)."""
@@ -443,7 +439,7 @@ def referral_router(referrals: Referrals) -> APIRouter:
     def api_referrals(state: Literal["pending", "confirmed", "ended", "released"] | None = None):
         store.release_expired()
         frame = store.referrals(states=[state] if state else None)
-        return referral_dicts(frame.iloc[::-1])
+        return referral_dicts(frame.iloc[::-1].to_dict("records"))
 
     for action, state in (("confirm", "confirmed"), ("end", "ended"), ("release", "released")):
 

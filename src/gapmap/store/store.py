@@ -275,19 +275,54 @@ class Store:
 
     def mark(self) -> tuple:
         """A cheap fingerprint of what free hours depend on (the newest provider version,
-        referral event and change): when it is unchanged, a study built before still holds
-        (``gapmap serve --db`` asks it before every suggestion)."""
+        referral event and change, and the number of events), after releasing pending
+        referrals whose hold ran out: when it is unchanged, a study built before still holds
+        (``gapmap serve --db`` asks it before every suggestion). One query, as a rule."""
+        r = S.referrals.c
+        query = select(
+            select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
+            select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
+            select(func.count()).select_from(S.referral_events).scalar_subquery(),
+            select(func.max(S.changes.c.change_id)).scalar_subquery(),
+            select(func.min(r.created_at)).where(r.state == "pending").scalar_subquery(),
+        )
         with self.engine.connect() as conn:
-            return tuple(
-                conn.execute(
-                    select(
-                        select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
-                        select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
-                        select(func.count()).select_from(S.referral_events).scalar_subquery(),
-                        select(func.max(S.changes.c.change_id)).scalar_subquery(),
-                    )
-                ).one()
-            )
+            row = tuple(conn.execute(query).one())
+        oldest = row[-1]
+        if isinstance(oldest, str):  # SQLite without the column's type on an aggregate
+            oldest = datetime.fromisoformat(oldest)
+        if oldest is not None and oldest <= _utcnow() - timedelta(days=self.settings.hold_days):
+            self.release_expired()
+            return self.mark()
+        return row[:-1]
+
+    def held_now(self) -> dict[str, float]:
+        """Hours held now by pending and confirmed referrals, by provider (as provider or
+        partner, and the cover reserve): :meth:`held_hours`'s ``held`` in one query, for the
+        server's refresh after each referral."""
+        with self.engine.connect() as conn:
+            return self._held_now(conn, None)
+
+    def referral(self, referral_id: int) -> dict | None:
+        """One referral as :meth:`referrals` shows it (a dict; None if there is none), read
+        without building frames: what the API answers after a change."""
+        r, e = S.referrals.c, S.referral_events.c
+        with self._read() as conn:
+            row = conn.execute(select(S.referrals).where(r.referral_id == int(referral_id)))
+            found = row.mappings().first()
+            if found is None:
+                return None
+            last = conn.execute(
+                select(e.state, e.at, e.author).where(e.referral_id == int(referral_id))
+                .order_by(e.at.desc(), e.event_id.desc()).limit(1)
+            ).first()  # fmt: skip
+        out = dict(found)
+        out.pop("updated_at", None)
+        if last is not None:
+            out.update(state=last.state, changed_at=last.at, changed_by=last.author)
+        out["days"] = days_text(int(out["day_mask"]))
+        out["services"] = services_text(int(out["service_mask"]))
+        return out
 
     def staff(self) -> pd.DataFrame:
         """Every member of staff: ``name, created_at, revoked_at`` (never the hashes)."""
@@ -913,21 +948,25 @@ class Store:
         ).all()
         return pd.DataFrame.from_records(rows, columns=cols)
 
-    def _held_now(self, conn: Connection, ids: list[str]) -> dict[str, float]:
-        """Hours held now by active referrals, for some providers (SPEC free hours)."""
+    def _held_now(self, conn: Connection, ids: list[str] | None) -> dict[str, float]:
+        """Hours held now by active referrals, for some providers (None: every provider
+        holding any) (SPEC free hours)."""
         c = S.referrals.c
-        out = dict.fromkeys(ids, 0.0)
+        out: dict[str, float] = dict.fromkeys(ids or (), 0.0)
         rate = self.settings.absence_rate
         parts = [
             select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
-            .where(c.state.in_(ACTIVE), who.in_(ids)).group_by(who)
+            .where(c.state.in_(ACTIVE), who.in_(ids) if ids is not None else who.is_not(None))
+            .group_by(who)
             for role, who, hours in (("provider", c.provider_id, c.provider_hours),
                                      ("partner", c.partner_id, c.partner_hours),
                                      ("cover", c.cover_id, c.provider_hours))
         ]  # fmt: skip
         for role, pid, total in conn.execute(union_all(*parts)).all():
             add = float(total or 0.0)
-            out[pid] += float(cover_reserve(add, rate)) if role == "cover" else add
+            out[pid] = out.get(pid, 0.0) + (
+                float(cover_reserve(add, rate)) if role == "cover" else add
+            )
         return out
 
     def set_state(

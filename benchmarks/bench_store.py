@@ -1,0 +1,253 @@
+"""Benchmark: the register database under a busy team (issue 32).
+
+Prints, for SQLite and for PostgreSQL (a throw-away cluster from Debian's binaries, started
+here as in tests/store_fixtures.py, or ``--pg URL``):
+
+1. referral latency through the web API of a real ``gapmap serve --db`` process, with 50 staff
+   (each signed in with their own token) at once: p50 and p95 of ``POST /api/referrals``,
+   (a) all 50 sending back to back with no pause (the worst burst) and (b) each pausing a
+   random 0-2 s between referrals, as people at work do;
+2. a suggestion from the database (``serve --db``: a fingerprint check before each) vs from
+   the file (``serve --providers``), the same requests in the same run: median, p95, ratio;
+3. ``gapmap match --db`` vs ``gapmap match`` on files at Kent year-3 scale (416 providers,
+   2,500 people, the demo registers' fixed seed), the same ``--time-limit``: wall time and
+   people matched, as ratios.
+
+Run:  .venv/bin/python benchmarks/bench_store.py [--time-limit 20] [--per-staff 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+STAFF = 50
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def postgres():
+    """A throw-away PostgreSQL cluster (as nobody when root); its address."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise SystemExit("PostgreSQL binaries not found (apt-get install postgresql)")
+    bindir = Path(found[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="gapmap-bench-pg-"))
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, user="nobody", group="nogroup")
+        prefix = ["runuser", "-u", "nobody", "--"]
+    data, port = root / "data", _free_port()
+    run = {"cwd": root, "env": {**os.environ, "LC_ALL": "C"}, "check": True,
+           "capture_output": True}  # fmt: skip
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                    "--auth=trust", "-E", "UTF8", "--locale=C"], **run)  # fmt: skip
+    opts = f"-h 127.0.0.1 -p {port} -k {root} -c max_connections=300"
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
+                    "-w", "-o", opts, "start"], **run)  # fmt: skip
+    try:
+        import psycopg
+
+        server = f"postgresql://postgres@127.0.0.1:{port}"
+        with psycopg.connect(server + "/postgres", autocommit=True) as conn:
+            conn.execute("CREATE DATABASE gapmap_bench")
+        yield server + "/gapmap_bench"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
+                        "stop"], cwd=root, capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def serving(db: str):
+    """``gapmap serve --db`` in its own process; its address."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gapmap", "serve", "--db", db, "--port", str(port)],
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(600):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None:
+                raise SystemExit("serve stopped: " + proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _ask(person: dict) -> dict:
+    return {
+        "postcode": person["postcode"], "hours": float(person["hours"]), "days": person["days"],
+        "services": person["services"], "needs_cover": person["needs_cover"] == "True",
+        "self_directing": True, "regulated_care": False,
+    }  # fmt: skip
+
+
+def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff: int,
+                     pause_s: float) -> dict:  # fmt: skip
+    """50 staff at once: each suggests for its next person and refers them to the first
+    suggestion; the referral's round trip is timed."""
+    import httpx
+
+    times: list[float] = []
+    codes: dict[int, int] = {}
+
+    async def member(client, token, mine):
+        h = {"Authorization": f"Bearer {token}"}
+        for person in mine:
+            ask = _ask(person)
+            r = await client.post("/api/suggest", json={**ask, "top": 1}, headers=h)
+            if r.status_code != 200 or not r.json()["suggestions"]:
+                continue
+            s = r.json()["suggestions"][0]
+            body = {**ask, "person_id": person["person_id"], "provider_id": s["provider_id"],
+                    "partner_id": s["partner_id"], "cover_id": s["cover_id"]}  # fmt: skip
+            if pause_s:
+                await asyncio.sleep(random.uniform(0, 2 * pause_s))
+            t = time.perf_counter()
+            r = await client.post("/api/referrals", json=body, headers=h)
+            times.append(time.perf_counter() - t)
+            codes[r.status_code] = codes.get(r.status_code, 0) + 1
+
+    async def main():
+        limits = httpx.Limits(max_connections=len(tokens))
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
+            await asyncio.gather(*(
+                member(client, tok, people[i * per_staff:(i + 1) * per_staff])
+                for i, tok in enumerate(tokens)
+            ))  # fmt: skip
+
+    asyncio.run(main())
+    ms = np.array(times) * 1000
+    return {"n": len(ms), "p50": float(np.percentile(ms, 50)),
+            "p95": float(np.percentile(ms, 95)), "codes": codes}  # fmt: skip
+
+
+def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[float, float, float]:
+    """Median ms of the same suggestion requests from the file and from the database."""
+    from fastapi.testclient import TestClient
+
+    from gapmap.serve import Register, create_app
+    from gapmap.serve_register import DbRegister
+    from gapmap.store import open_store
+
+    store = open_store(db)
+    token = store.add_staff("bench suggestions")
+    apps = {"file": create_app(Register(providers)),
+            "db": create_app(DbRegister(Path("db"), store=store))}  # fmt: skip
+    out = {}
+    for name, app in apps.items():
+        with TestClient(app, base_url="http://127.0.0.1") as c:
+            h = {"Authorization": f"Bearer {token}"}
+            for p in people[:20]:  # warm up
+                c.post("/api/suggest", json=_ask(p), headers=h)
+            ms = []
+            for p in people:
+                t = time.perf_counter()
+                r = c.post("/api/suggest", json=_ask(p), headers=h)
+                ms.append((time.perf_counter() - t) * 1000)
+                assert r.status_code in (200, 422), r.text
+            out[name] = float(np.median(ms))
+    store.close()
+    return out["file"], out["db"], out["db"] / out["file"]
+
+
+def run_match(args: list[str], out: Path) -> tuple[float, int]:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "gapmap", "match", *args, "--out", str(out)],
+                   env=ENV, check=True, capture_output=True)  # fmt: skip
+    seconds = time.perf_counter() - t
+    import pandas as pd
+
+    m = pd.read_csv(out / "matches.csv", dtype=str, keep_default_na=False)
+    return seconds, int((m["status"] == "matched").sum())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--time-limit", type=float, default=20.0)
+    ap.add_argument("--per-staff", type=int, default=6)
+    ap.add_argument("--pg", help="a PostgreSQL database to use (default: a throw-away cluster)")
+    ap.add_argument("--skip-match", action="store_true")
+    args = ap.parse_args()
+
+    import pandas as pd
+
+    from gapmap.demo import write_demo_registers
+    from gapmap.store import open_store
+
+    tmp = Path(tempfile.mkdtemp(prefix="gapmap-bench-store-"))
+    prov, ppl = write_demo_registers(tmp, providers=416, people=2500)
+    people = pd.read_csv(ppl, dtype=str, keep_default_na=False).to_dict("records")
+    random.seed(7)
+    random.shuffle(people)
+
+    with postgres() if args.pg is None else _given(args.pg) as pg:
+        for kind, db in (("SQLite", str(tmp / "register.db")), ("PostgreSQL", pg)):
+            store = open_store(db, create=True)
+            store.import_registers(providers=prov, people=ppl, author="bench")
+            tokens = [store.add_staff(f"staff {i:02d}") for i in range(STAFF)]
+            store.close()
+            used = 0
+            with serving(db) as url:
+                for label, pause in (("no pause", 0.0), ("pause 0-2 s", 1.0)):
+                    chunk = people[used : used + STAFF * args.per_staff]
+                    used += len(chunk)
+                    r = referral_latency(url, tokens, chunk, args.per_staff, pause)
+                    print(f"{kind:<11} referral, {STAFF} staff at once, {label:<12}: "
+                          f"{r['n']} referrals, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms "
+                          f"(answers {r['codes']})", flush=True)  # fmt: skip
+            f, d, ratio = suggestion_ratio(prov, db, people[used : used + 300])
+            print(f"{kind:<11} suggestion median: file {f:.1f} ms, database {d:.1f} ms "
+                  f"(ratio {ratio:.2f})", flush=True)  # fmt: skip
+
+    if not args.skip_match:
+        db = tmp / "match.db"
+        store = open_store(db, create=True)
+        store.import_registers(providers=prov, people=ppl, author="bench")
+        store.close()
+        limit = ["--time-limit", str(args.time_limit)]
+        s_file, n_file = run_match(["--providers", str(prov), "--people", str(ppl), *limit],
+                                   tmp / "m-file")  # fmt: skip
+        s_db, n_db = run_match(["--db", str(db), *limit], tmp / "m-db")
+        print(
+            f"match at Kent year-3 scale, --time-limit {args.time_limit:g}: files "
+            f"{s_file:.1f} s ({n_file} matched), --db {s_db:.1f} s ({n_db} matched); "
+            f"time ratio {s_db / s_file:.3f}, matched ratio {n_db / max(n_file, 1):.3f}"
+        )
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+@contextmanager
+def _given(url: str):
+    yield url
+
+
+if __name__ == "__main__":
+    sys.exit(main())
