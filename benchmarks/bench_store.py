@@ -5,8 +5,10 @@ here as in tests/store_fixtures.py, or ``--pg URL``):
 
 1. referral latency through the web API of a real ``gapmap serve --db`` process, with 50 staff
    (each signed in with their own token) at once: p50 and p95 of ``POST /api/referrals``,
-   (a) all 50 sending back to back with no pause (the worst burst) and (b) each pausing a
-   random 0-2 s between referrals, as people at work do;
+   (a) all 50 sending back to back with no pause (the worst burst: every referral waits for
+   the others' transactions and for the one Python process) and (b) a busy team: each member
+   starts at a random moment in the first 10 s and pauses a random 5-15 s between people
+   (about 5 referrals and 5 suggestions a second in all: 18,000 referrals an hour);
 2. a suggestion from the database (``serve --db``: a fingerprint check before each) vs from
    the file (``serve --providers``), the same requests in the same run: median, p95, ratio;
 3. ``gapmap match --db`` vs ``gapmap match`` on files at Kent year-3 scale (416 providers,
@@ -116,9 +118,12 @@ def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff:
 
     times: list[float] = []
     codes: dict[int, int] = {}
+    problems: list[str] = []
 
     async def member(client, token, mine):
         h = {"Authorization": f"Bearer {token}"}
+        if pause_s:
+            await asyncio.sleep(random.uniform(0, 10))
         for person in mine:
             ask = _ask(person)
             r = await client.post("/api/suggest", json={**ask, "top": 1}, headers=h)
@@ -127,12 +132,14 @@ def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff:
             s = r.json()["suggestions"][0]
             body = {**ask, "person_id": person["person_id"], "provider_id": s["provider_id"],
                     "partner_id": s["partner_id"], "cover_id": s["cover_id"]}  # fmt: skip
-            if pause_s:
-                await asyncio.sleep(random.uniform(0, 2 * pause_s))
             t = time.perf_counter()
             r = await client.post("/api/referrals", json=body, headers=h)
             times.append(time.perf_counter() - t)
             codes[r.status_code] = codes.get(r.status_code, 0) + 1
+            if r.status_code == 422:
+                problems.append(r.json()["problems"][0]["message"])
+            if pause_s:
+                await asyncio.sleep(random.uniform(pause_s - 5, pause_s + 5))
 
     async def main():
         limits = httpx.Limits(max_connections=len(tokens))
@@ -145,7 +152,8 @@ def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff:
     asyncio.run(main())
     ms = np.array(times) * 1000
     return {"n": len(ms), "p50": float(np.percentile(ms, 50)),
-            "p95": float(np.percentile(ms, 95)), "codes": codes}  # fmt: skip
+            "p95": float(np.percentile(ms, 95)), "codes": codes,
+            "problems": sorted(set(problems))[:3]}  # fmt: skip
 
 
 def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[float, float, float]:
@@ -215,13 +223,15 @@ def main() -> int:
             store.close()
             used = 0
             with serving(db) as url:
-                for label, pause in (("no pause", 0.0), ("pause 0-2 s", 1.0)):
+                for label, pause in (("no pause", 0.0), ("pause 5-15 s", 10.0)):
                     chunk = people[used : used + STAFF * args.per_staff]
                     used += len(chunk)
                     r = referral_latency(url, tokens, chunk, args.per_staff, pause)
                     print(f"{kind:<11} referral, {STAFF} staff at once, {label:<12}: "
                           f"{r['n']} referrals, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms "
                           f"(answers {r['codes']})", flush=True)  # fmt: skip
+                    for message in r["problems"]:
+                        print(f"    422: {message}")
             f, d, ratio = suggestion_ratio(prov, db, people[used : used + 300])
             print(f"{kind:<11} suggestion median: file {f:.1f} ms, database {d:.1f} ms "
                   f"(ratio {ratio:.2f})", flush=True)  # fmt: skip

@@ -383,3 +383,36 @@ def test_kill_9_during_imports_leaves_one_whole_register(db_url, tmp_path):  # n
     assert done in (acks, acks + 1)
     assert whole[(done - 1) % 2]
     store.close()
+
+
+def test_demo_records_the_matches_as_referrals_that_hold_hours(demo_run):
+    rc, out, err, out_dir = demo_run
+    assert rc == 0, err
+    db = out_dir / "register.db"
+    assert db.exists() and (db.stat().st_mode & 0o777) == 0o600  # the owner's only
+    matches = pd.read_csv(out_dir / "matches.csv", dtype=str, keep_default_na=False)
+    matched = matches[matches["status"] == "matched"]
+    store = open_store(db)
+    try:
+        refs = store.referrals()
+        assert len(refs) == len(matched) > 0
+        assert set(refs["created_by"]) == {"demo"} and set(refs["state"]) == {"pending"}
+        assert sorted(refs["person_id"]) == sorted(matched["person_id"])
+        # the hours held never take a provider beyond its capacity (an independent sum)
+        prov, _ = store.registers()
+        held = dict.fromkeys(prov["provider_id"], 0.0)
+        covering = dict.fromkeys(prov["provider_id"], 0.0)
+        for r in refs.itertuples():
+            held[r.provider_id] += r.provider_hours
+            if isinstance(r.partner_id, str) and r.partner_id:
+                held[r.partner_id] += r.partner_hours
+            if isinstance(r.cover_id, str) and r.cover_id:
+                covering[r.cover_id] += r.provider_hours
+        for p in prov.itertuples():
+            load = p.committed_hours + held[p.provider_id] + 0.15 * covering[p.provider_id]
+            assert load <= p.capacity_hours + 0.25 + 1e-9, p.provider_id  # quarter-hour room
+    finally:
+        store.close()
+    assert "matches recorded as pending referrals by 'demo'" in out
+    assert "before the matches were held: first suggestion" in out
+    assert "once they are held:" in out

@@ -542,7 +542,7 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     )
     _say("")
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
-    _match(study, args, out)
+    best, _ = _match(study, args, out)
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]
@@ -562,12 +562,22 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
         )  # fmt: skip
         _print(suggestion_lines(suggester.suggest(person, top=2)))
         _say("")
+    _say("Referrals that hold hours (the register in a database):")
+    _print(_demo_register(study, best, out, prov_path, people_path, args))
+    _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
     rec = _recruit(
         result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out
     )
     _report(result, rec, f"gapmap demo: micro-provider gaps in {where} (synthetic registers)", out)
     _say("")
+
+
+def _demo_register(study, best, out: Path, prov_path: Path, people_path: Path, args) -> list[str]:
+    from .demo_register import demo_register
+
+    return demo_register(study, best, out, prov_path, people_path,
+                         shown=Path(args.out) / "register.db")  # fmt: skip
 
 
 def _report(result, rec, title: str, out: Path) -> None:

@@ -65,6 +65,7 @@ AUDIENCE: dict[str, str] = {
     "compare.txt": PUBLISHED,
     "compare_map.html": PUBLISHED,
     "matches.csv": INTERNAL_STAFF,
+    "register.db": INTERNAL_STAFF + " (gapmap demo: the register database, referrals held)",
     "internal_gaps_exact.csv": INTERNAL_EXACT,
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
