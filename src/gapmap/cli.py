@@ -734,8 +734,9 @@ def cmd_serve(args) -> int:
     if args.providers is None and args.db is None:
         raise InputError(Problem("command line", "is required (or --db)", column="--providers"))
     policy = serve_policy(
-        host=args.host, port=args.port, token=args.token, token_file=args.token_file
-    )
+        host=args.host, port=args.port, token=args.token, token_file=args.token_file,
+        named_staff=args.db is not None,
+    )  # fmt: skip
     make = _store_cli().db_register_factory(args) if args.db else Register
     register = make(
         args.providers or Path(args.db),
@@ -759,7 +760,9 @@ def cmd_serve(args) -> int:
     _say(f"gapmap signposting: {len(register.in_service()[0].providers)} providers from "
          f"{args.providers or args.db}")  # fmt: skip
     _say(f"  open http://{policy.host}:{policy.port}/ in a browser (Ctrl+C stops it)")
-    if policy.token:
+    if args.db is not None:
+        _say("  staff sign in with their own tokens (gapmap staff add NAME --db ...)")
+    elif policy.token:
         _say("  an access token is needed")
     # access_log off: request lines are not logged (nothing a person typed reaches a log)
     uvicorn.run(

@@ -90,7 +90,12 @@ class ServePolicy:
 
 
 def serve_policy(
-    *, host: str, port: int, token: str | None = None, token_file: Path | None = None
+    *,
+    host: str,
+    port: int,
+    token: str | None = None,
+    token_file: Path | None = None,
+    named_staff: bool = False,
 ) -> ServePolicy:
     """Check the listening address and the access token; every problem at once.
 
@@ -105,6 +110,8 @@ def serve_policy(
         An access token given directly (tests).
     token_file
         A file holding the token.
+    named_staff
+        Staff sign in with their own tokens (``serve --db``): no shared token is needed.
 
     Returns
     -------
@@ -143,7 +150,7 @@ def serve_policy(
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host == "localhost"
-    if not loopback and not token:
+    if not loopback and not token and not named_staff:
         problems.append(
             Problem(
                 "settings",

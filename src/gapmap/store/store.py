@@ -275,14 +275,13 @@ class Store:
 
     def mark(self) -> tuple:
         """A cheap fingerprint of what free hours depend on (the newest provider version,
-        referral event and change, and the number of events), after releasing pending
+        referral event and change: primary keys, so it stays cheap), after releasing pending
         referrals whose hold ran out: when it is unchanged, a study built before still holds
         (``gapmap serve --db`` asks it before every suggestion). One query, as a rule."""
         r = S.referrals.c
         query = select(
             select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
             select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
-            select(func.count()).select_from(S.referral_events).scalar_subquery(),
             select(func.max(S.changes.c.change_id)).scalar_subquery(),
             select(func.min(r.created_at)).where(r.state == "pending").scalar_subquery(),
         )
