@@ -240,20 +240,22 @@ def test_states_history_and_expiry(tiny):
     assert tiny.held_hours().loc["A", "as_provider"] == 3.0
 
 
-@pytest.mark.parametrize("threads", [8])
+@pytest.mark.parametrize("threads", [50])
 def test_racing_for_the_last_hours_exactly_one_wins(tiny, threads):
-    """Several staff at once refer different people to A's last 6 free hours."""
-    for extra in ("Bob", "Cat", "Dan", "Eli", "Fay", "Gus", "Hal"):
-        tiny.add_staff(extra)
-    names = ["Ann", "Bob", "Cat", "Dan", "Eli", "Fay", "Gus", "Hal"][:threads]
+    """50 staff at once refer 50 different people to A's last 6 free hours."""
+    names = [f"Staff {i:02d}" for i in range(threads)]
+    for name in names:
+        tiny.add_staff(name)
     barrier = threading.Barrier(threads)
     won, refused, other = [], [], []
 
     def go(i: int) -> None:
+        person = {"person_id": f"R{i:02d}", "postcode": "CT14 8AT", "hours": 6,
+                  "days": "Mon;Wed", "services": "social"}  # fmt: skip
         barrier.wait()
         try:
-            won.append(tiny.refer(author=names[i], person={"person_id": f"P{i + 1:02d}"},
-                                  provider_id="A", cover_id="B"))  # fmt: skip
+            won.append(tiny.refer(author=names[i], person=person, provider_id="A",
+                                  cover_id="B"))  # fmt: skip
         except NoRoom as exc:
             refused.append(exc.message)
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -269,6 +271,7 @@ def test_racing_for_the_last_hours_exactly_one_wins(tiny, threads):
     assert all("A has no hours free" in m for m in refused)
     held = tiny.held_hours()
     assert held.loc["A", "held"] == 6.0  # never more than the 6 free hours
+    assert held.loc["B", "held"] == pytest.approx(0.15 * 6)  # one cover reserve, not 50
 
 
 def test_accept_matches_all_or_none(tiny):
@@ -439,3 +442,16 @@ def test_kill_9_loses_nothing_acknowledged_and_leaves_nothing_half_done(tiny, db
     with tiny.engine.connect() as conn:
         events = conn.execute(select(func.count()).select_from(S.referral_events)).scalar()
     assert events == len(refs)
+
+
+def test_a_people_file_with_names_is_refused(tiny, tmp_path):
+    people = tmp_path / "named.csv"
+    people.write_text(PEOPLE_HEAD.rstrip() + ",name,date_of_birth\n"
+                      "P01,CT14 8AT,6,Mon;Wed,social,True,Jo Bloggs,1950-01-01\n"
+                      "P02,CT14 8AT,lots,Mon;Wed,social,True,Al Smith,1950-01-01\n")  # fmt: skip
+    before = _counts(tiny)
+    with pytest.raises(InputError) as caught:
+        tiny.import_registers(people=people, author="Ann")
+    found = {(p.row, p.column) for p in caught.value.problems}
+    assert {(1, "name"), (1, "date_of_birth"), (3, "hours")} <= found  # all at once
+    assert _counts(tiny) == before

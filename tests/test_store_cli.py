@@ -3,6 +3,8 @@ refer, absence, and --db on the commands that read registers; on SQLite and Post
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -61,7 +63,7 @@ def test_absence_mistakes_are_refused_and_nothing_recorded(cli_db, capsys):
     assert code == 0 and "absence 1" in out
     for args, words in (
         (["--provider", "A", "--from", "2026-12-03", "--to", "2026-12-05"], "already has"),
-        (["--provider", "A", "--from", "2026-12-09", "--to", "2026-12-05"], "before it starts"),
+        (["--provider", "A", "--from", "2026-12-09", "--to", "2026-12-05"], "'--to': ends"),
         (["--provider", "ZZ", "--from", "2026-12-09", "--to", "2026-12-10"], "ZZ is not in"),
         (["--provider", "A", "--from", "2026-13-09", "--to", "2026-12-10"], "YYYY-MM-DD"),
     ):
@@ -139,3 +141,27 @@ def test_forget_backup_restore_on_the_command_line(cli_db, capsys, tmp_path):
     assert code == 0
     code, _, err = run(capsys, "db", "restore", "--db", cli_db, tmp_path / "none.db")
     assert code == 2 and "is not a file" in err
+
+
+def test_serve_from_the_database_suggests_net_of_held_hours(cli_db, capsys):
+    import argparse
+
+    from fastapi.testclient import TestClient
+
+    from gapmap.cli_store import db_register_factory
+    from gapmap.serve import create_app
+
+    ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social"}
+    args = argparse.Namespace(db=cli_db)
+    make = db_register_factory(args)
+    register = make(Path(cli_db))
+    with TestClient(create_app(register), base_url="http://127.0.0.1") as client:
+        first = [s["provider_id"] for s in client.post("/api/suggest", json=ask).json()[
+            "suggestions"]]  # fmt: skip
+        assert first[0] == "A"
+        run(capsys, "refer", "--db", cli_db, "--as", "Ann", "--person-id", "P01", "--provider",
+            "A", "--cover", "B")  # fmt: skip
+        assert register.reload() == []  # the register in service is read again
+        after = [s["provider_id"] for s in client.post("/api/suggest", json=ask).json()[
+            "suggestions"]]  # fmt: skip
+    assert "A" not in after and after[0] == "B"

@@ -49,6 +49,26 @@ def _staff_author(args) -> str:
     return args.as_name
 
 
+#: The store's names for what a referral or absence gives → the flags that give them.
+_FLAGS = {
+    "person_id": "--person-id", "postcode": "--postcode", "lat": "--lat", "hours": "--hours",
+    "days": "--days", "services": "--services", "max_travel_km": "--max-travel-km",
+    "priority": "--priority", "needs_cover": "--needs-cover", "self_directing": "--self-directing",
+    "regulated_care": "--regulated-care", "provider": "--provider", "provider_id": "--provider",
+    "partner": "--partner", "cover": "--cover", "from": "--from", "to": "--to",
+    "reason": "--reason",
+}  # fmt: skip
+
+
+def _as_flags(exc: InputError) -> InputError:
+    """The store's problems, naming the flags the user typed."""
+    from dataclasses import replace
+
+    return InputError(
+        [replace(p, column=_FLAGS.get(p.column or "", p.column)) for p in exc.problems]
+    )
+
+
 def open_for(args, *, create: bool = False):
     """The store of ``--db`` with the settings of the command's options.
 
@@ -351,6 +371,13 @@ def _next_suggestion(store, args, person: dict) -> str:
 
 def cmd_refer(args) -> int:
     """``gapmap refer`` (a new referral) and ``gapmap refer confirm|end|release|list``."""
+    try:
+        return _refer(args)
+    except InputError as exc:
+        raise _as_flags(exc) from None
+
+
+def _refer(args) -> int:
     from .store import NoRoom
     from .vocab import days_words, hours_words
 
@@ -431,6 +458,13 @@ def cmd_refer(args) -> int:
 # --- gapmap absence ----------------------------------------------------------------------------
 def cmd_absence(args) -> int:
     """``gapmap absence add|list|withdraw``."""
+    try:
+        return _absence(args)
+    except InputError as exc:
+        raise _as_flags(exc) from None
+
+
+def _absence(args) -> int:
     from .vocab import days_text
 
     store = open_for(args)

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,7 +32,7 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import Problem
+from ..errors import InputError, Problem
 from ..reach import (
     cover_reserve,
     distance_km,
@@ -90,6 +91,28 @@ class NoRoom(StoreError):
         self.next_suggestion = next_suggestion
 
 
+class _FifoLock:
+    """A lock taken in the order asked (first come, first served): no thread waits for ever
+    while others, releasing and asking again at once, keep taking it."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._next = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cv:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._cv.wait()
+
+    def __exit__(self, *exc) -> None:
+        with self._cv:
+            self._serving += 1
+            self._cv.notify_all()
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
@@ -140,6 +163,9 @@ class Store:
         self.settings = settings or Settings()
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time: the threads of one process (``serve``) queue here
+        # rather than in SQLite's busy handler, which polls with growing sleeps (long tails)
+        self._writer = _FifoLock() if self.is_sqlite else None
         self.last_forgotten: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -153,7 +179,11 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One writing transaction (SQLite: ``BEGIN IMMEDIATE``)."""
-        with self.engine.begin() as conn:
+        if self._writer is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     @contextmanager
@@ -391,7 +421,13 @@ class Store:
         author = _name(author, column="--as")
         if providers is None and people is None:
             raise StoreError("give a providers register, a people register or both")
-        study = Study.read(providers=providers, people=people, **read_options)
+        problems = _identifying_columns(people, read_options.get("people_sheet"))
+        try:
+            study = Study.read(providers=providers, people=people, **read_options)
+        except InputError as exc:
+            raise InputError(problems + exc.problems) from None
+        if problems:
+            raise InputError(problems)
         now = now or _utcnow()
         out: dict[str, dict[str, int]] = {}
         with self._write() as conn:
@@ -634,24 +670,19 @@ class Store:
     def _release_expired(self, conn: Connection, now: datetime) -> int:
         c = S.referrals.c
         hold = timedelta(days=self.settings.hold_days)
+        # one statement: a row another transaction released meanwhile is not released twice
         rows = conn.execute(
-            select(c.referral_id, c.created_at).where(
-                c.state == "pending", c.created_at <= now - hold
-            )
-        ).all()
-        if not rows:
-            return 0
-        ids = [r.referral_id for r in rows]
-        for chunk in _chunks(ids, 500):
+            update(S.referrals)
+            .where(c.state == "pending", c.created_at <= now - hold)
+            .values(state="released", updated_at=now)
+            .returning(c.referral_id, c.created_at)
+        ).all()  # fmt: skip
+        if rows:
             conn.execute(
-                update(S.referrals).where(c.referral_id.in_(chunk), c.state == "pending")
-                .values(state="released", updated_at=now)
+                insert(S.referral_events),
+                [{"referral_id": r.referral_id, "state": "released", "at": r.created_at + hold,
+                  "recorded_at": now, "author": SYSTEM} for r in rows],
             )  # fmt: skip
-        conn.execute(
-            insert(S.referral_events),
-            [{"referral_id": r.referral_id, "state": "released", "at": r.created_at + hold,
-              "recorded_at": now, "author": SYSTEM} for r in rows],
-        )  # fmt: skip
         return len(rows)
 
     def refer(
@@ -710,9 +741,9 @@ class Store:
         if days is not None:
             req["days"] = days
         person = self.person(req)  # checked before the lock is taken
+        self.release_expired(now)  # its own short transaction, before the lock
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            self._release_expired(conn, now)
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
             rid = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
@@ -994,9 +1025,9 @@ class Store:
             raise StoreError(f"a referral can be confirmed, ended or released, not {state!r}")
         now = now or _utcnow()
         c = S.referrals.c
+        self.release_expired(now)
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            self._release_expired(conn, now)
             row = conn.execute(
                 select(c.state, c.updated_at).where(c.referral_id == int(referral_id))
             ).first()  # fmt: skip
@@ -1111,9 +1142,9 @@ class Store:
         rows = matches[matches["status"] == "matched"]
         by_id = {str(r["person_id"]): r for r in people.to_dict("records")}
         ids: list[int] = []
+        self.release_expired(now)
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            self._release_expired(conn, now)
             involved: set[str] = set()
             for col in ("provider_id", "partner_provider_id", "cover_provider_id"):
                 if col in rows:
@@ -1337,8 +1368,8 @@ class Store:
         now = now or _utcnow()
         author = _name(author, column="--as")
         r = S.referrals.c
+        self.release_expired(now)
         with self._write() as conn:
-            self._release_expired(conn, now)
             rows = conn.execute(
                 select(r.referral_id, r.postcode).where(
                     r.state.in_(("ended", "released")), r.updated_at < cut,
@@ -1507,6 +1538,33 @@ def _text_or_none(v) -> str | None:
         return None
     s = str(v).strip()
     return s or None
+
+
+#: Columns that would identify a person: a people register holding one is refused by import.
+IDENTIFYING = (
+    "name", "full_name", "first_name", "forename", "forenames", "surname", "last_name",
+    "address", "address_line_1", "street", "date_of_birth", "dob", "nhs_number", "email",
+    "phone", "telephone", "mobile",
+)  # fmt: skip
+
+
+def _identifying_columns(people, sheet) -> list[Problem]:
+    """A problem for each column of a people file that would identify a person."""
+    if people is None:
+        return []
+    from .._tables import read_table
+
+    try:
+        columns = read_table(people, what="people", sheet=sheet).columns
+    except InputError:
+        return []  # Study.read reports it
+    header = [str(c).strip().lower().replace(" ", "_") for c in columns]
+    return [
+        Problem(str(people), "the register database keeps people pseudonymous: remove this "
+                "column (names, addresses, dates of birth and contact details are never "
+                "stored)", row=1, column=c)
+        for c in header if c in IDENTIFYING
+    ]  # fmt: skip
 
 
 def _shared_day(row, start: date, end: date, mask: int) -> bool:
