@@ -106,6 +106,7 @@ def _ask(person: dict) -> dict:
     return {
         "postcode": person["postcode"], "hours": float(person["hours"]), "days": person["days"],
         "services": person["services"], "needs_cover": person["needs_cover"] == "True",
+        "max_travel_km": person["max_travel_km"] or None,
         "self_directing": True, "regulated_care": False,
     }  # fmt: skip
 

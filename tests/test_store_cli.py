@@ -81,14 +81,16 @@ def test_check_suggest_and_export_from_the_database(cli_db, capsys, tmp_path):
     run(capsys, "refer", "--db", cli_db, "--as", "Ann", "--person-id", "P01", "--provider", "A",
         "--cover", "B")  # fmt: skip
     code, out, _ = run(capsys, "suggest", "--db", cli_db, "--postcode", "CT14 8AT", "--hours",
-                       "2", "--days", "Mon", "--services", "social", "--json")  # fmt: skip
+                       "2", "--days", "Mon", "--services", "social", "--self-directing", "yes",
+                       "--regulated-care", "no", "--json")  # fmt: skip
     assert code == 0
     import json
 
     ids = [s["provider_id"] for s in json.loads(out)["suggestions"]]
     assert "A" not in ids and ids[0] == "B"  # A's hours are held by the referral
     code, _, err = run(capsys, "suggest", "--postcode", "CT14 8AT", "--hours", "2", "--days",
-                       "Mon", "--services", "social")  # fmt: skip
+                       "Mon", "--services", "social", "--self-directing", "yes",
+                       "--regulated-care", "no")  # fmt: skip
     assert code == 2 and "--providers" in err and "--db" in err
     code, out, _ = run(capsys, "db", "export", "--db", cli_db, "--out", tmp_path / "ex")
     assert code == 0
@@ -151,11 +153,14 @@ def test_serve_from_the_database_suggests_net_of_held_hours(cli_db, capsys):
     from gapmap.cli_store import db_register_factory
     from gapmap.serve import create_app
 
-    ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social"}
+    ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social",
+           "self_directing": True, "regulated_care": False}  # fmt: skip
     args = argparse.Namespace(db=cli_db)
     make = db_register_factory(args)
     register = make(Path(cli_db))
-    with TestClient(create_app(register), base_url="http://127.0.0.1") as client:
+    token = register.store.add_staff("Bob")  # serve --db signs staff in by their own tokens
+    with TestClient(create_app(register), base_url="http://127.0.0.1",
+                    headers={"Authorization": f"Bearer {token}"}) as client:  # fmt: skip
         first = [s["provider_id"] for s in client.post("/api/suggest", json=ask).json()[
             "suggestions"]]  # fmt: skip
         assert first[0] == "A"

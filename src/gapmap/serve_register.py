@@ -202,7 +202,8 @@ class ReferralRequest(SuggestRequest):
 
     The person's needs are given as for a suggestion (postcode or lat and lon, hours, days,
     services, cover, the two required answers), with their pseudonymous id; the arrangement
-    names the provider, and the partner and cover where the suggestion has them.
+    names the provider, and the partner and cover where the suggestion has them. A person in
+    the people register keeps their own travel limit when the request gives none.
     """
 
     person_id: str = Field(
@@ -347,7 +348,7 @@ class Referrals:
                 hours=float(p["hours"]), days=int(p["day_mask"]),
             )  # fmt: skip
         except NoRoom as exc:
-            nxt = self.next_suggestion(person, exclude=req.provider_id)
+            nxt = self.next_suggestion(self._as_referred(needs, person))
             return 409, {
                 "problems": [{"field": "provider_id", "message": exc.message}],
                 "message": exc.message,
@@ -358,7 +359,25 @@ class Referrals:
         # the next suggestion (here or in any other process) refreshes the free hours first
         return 201, self.one(rid)
 
-    def next_suggestion(self, person, exclude: str | None = None) -> dict | None:
+    def _as_referred(self, needs: dict, person):
+        """The person as the referral read them: what the request left out (a travel limit)
+        taken from the people register when the person is in it, as the store does."""
+        from .matching.suggest import person_request
+
+        try:
+            p = self.store.person(needs)
+        except InputError:
+            return person
+        out = person_request(
+            x=p["x"], y=p["y"], hours=p["hours"], days=p["day_mask"],
+            services=p["service_mask"], max_travel_km=p["max_travel_km"],
+            needs_cover=p["needs_cover"], self_directing=p["self_directing"],
+            regulated_care=p["regulated_care"],
+        )  # fmt: skip
+        out["area_code"] = person["area_code"].to_numpy()
+        return out
+
+    def next_suggestion(self, person) -> dict | None:
         """The first suggestion for the person on the refreshed register (None: nothing fits)."""
         from dataclasses import asdict
 
