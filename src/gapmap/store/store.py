@@ -187,6 +187,20 @@ class Store:
             yield conn
 
     @contextmanager
+    def _peek(self) -> Iterator[Connection]:
+        """A connection for one or two reading statements, no snapshot: SQLite's plain
+        ``BEGIN`` (a reader: a plain connection would begin ``IMMEDIATE`` and queue behind
+        every writer), PostgreSQL in autocommit (no BEGIN and ROLLBACK round trips)."""
+        conn = self.engine.connect()
+        try:
+            if self.is_sqlite:
+                yield conn.execution_options(readonly=True)
+            else:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        finally:
+            conn.close()
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
         """One reading transaction (a consistent snapshot)."""
         with self.engine.connect() as conn:
@@ -283,7 +297,7 @@ class Store:
         if not token:
             return None
         digest = hash_token(token)
-        with self.engine.connect() as conn:
+        with self._peek() as conn:
             row = conn.execute(
                 select(S.staff.c.name, S.staff.c.token_hash, S.staff.c.revoked_at).where(
                     S.staff.c.token_hash == digest
@@ -297,7 +311,7 @@ class Store:
         """The stored hash of an unrevoked member of staff's token (None when revoked or
         unknown): what a signed sign-in cookie is bound to, so that revoking the token or
         issuing a new one ends the sessions at once."""
-        with self.engine.connect() as conn:
+        with self._peek() as conn:
             row = conn.execute(
                 select(S.staff.c.token_hash, S.staff.c.revoked_at).where(S.staff.c.name == name)
             ).first()
@@ -315,7 +329,7 @@ class Store:
             select(func.max(S.changes.c.change_id)).scalar_subquery(),
             select(func.min(r.created_at)).where(r.state == "pending").scalar_subquery(),
         )
-        with self.engine.connect() as conn:
+        with self._peek() as conn:
             row = tuple(conn.execute(query).one())
         oldest = row[-1]
         if isinstance(oldest, str):  # SQLite without the column's type on an aggregate
@@ -329,7 +343,7 @@ class Store:
         """Hours held now by pending and confirmed referrals, by provider (as provider or
         partner, and the cover reserve): :meth:`held_hours`'s ``held`` in one query, for the
         server's refresh after each referral."""
-        with self.engine.connect() as conn:
+        with self._peek() as conn:
             return self._held_now(conn, None)
 
     def referral(self, referral_id: int) -> dict | None:
@@ -659,7 +673,7 @@ class Store:
         now = now or _utcnow()
         limit = now - timedelta(days=self.settings.hold_days)
         c = S.referrals.c
-        with self.engine.connect() as conn:  # cheap check before taking the write lock
+        with self._peek() as conn:  # cheap check before taking the write lock
             if not conn.execute(
                 select(c.referral_id).where(c.state == "pending", c.created_at <= limit).limit(1)
             ).first():
@@ -754,7 +768,7 @@ class Store:
         what was left out taken from the people register): ``person_id, postcode, x, y, hours,
         day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
         regulated_care``."""
-        with self.engine.connect() as conn:  # one query: no snapshot needed
+        with self._peek() as conn:  # one query: no snapshot needed
             return self._person(conn, req)
 
     def _person(self, conn: Connection, req: dict) -> dict:
