@@ -167,12 +167,21 @@ class Store:
         # rather than in SQLite's busy handler, which polls with growing sleeps (long tails)
         self._writer = _FifoLock() if self.is_sqlite else None
         self.last_forgotten: dict[str, int] = {}
+        # SQLite: a connection of its own whose PRAGMA data_version changes when any other
+        # connection (this process or another) commits; the last mark read under it
+        self._watch: Any = None
+        self._watch_lock = threading.Lock()
+        self._last_mark: tuple[Any, tuple, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def close(self) -> None:
         """Close every pooled connection."""
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
         self.engine.dispose()
 
     # --- transactions ------------------------------------------------------------------------
@@ -321,7 +330,35 @@ class Store:
         """A cheap fingerprint of what free hours depend on (the newest provider version,
         referral event and change: primary keys, so it stays cheap), after releasing pending
         referrals whose hold ran out: when it is unchanged, a study built before still holds
-        (``gapmap serve --db`` asks it before every suggestion). One query, as a rule."""
+        (``gapmap serve --db`` asks it before every suggestion). One query, as a rule; on
+        SQLite, while nothing was committed since the last one (``PRAGMA data_version`` on a
+        connection kept for it: microseconds), none."""
+        version = self._data_version()
+        last = self._last_mark
+        if version is not None and last is not None and last[0] == version:
+            oldest, row = last[2], last[1]
+        else:
+            row, oldest = self._mark_query()
+            if version is not None:
+                self._last_mark = (version, row, oldest)
+        if oldest is not None and oldest <= _utcnow() - timedelta(days=self.settings.hold_days):
+            self.release_expired()
+            self._last_mark = None
+            return self.mark()
+        return row
+
+    def _data_version(self) -> int | None:
+        path = sqlite_path(self.url)
+        if path is None:
+            return None
+        import sqlite3
+
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(str(path), check_same_thread=False)
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    def _mark_query(self) -> tuple[tuple, Any]:
         r = S.referrals.c
         query = select(
             select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
@@ -334,10 +371,7 @@ class Store:
         oldest = row[-1]
         if isinstance(oldest, str):  # SQLite without the column's type on an aggregate
             oldest = datetime.fromisoformat(oldest)
-        if oldest is not None and oldest <= _utcnow() - timedelta(days=self.settings.hold_days):
-            self.release_expired()
-            return self.mark()
-        return row[:-1]
+        return row[:-1], oldest
 
     def held_now(self) -> dict[str, float]:
         """Hours held now by pending and confirmed referrals, by provider (as provider or
