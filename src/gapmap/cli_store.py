@@ -276,6 +276,9 @@ def cmd_db(args) -> int:
         for name, c in counts.items():
             _say(f"{name}: {c['added']} added, {c['edited']} edited, {c['withdrawn']} withdrawn, "
                  f"{c['unchanged']} unchanged")  # fmt: skip
+            if c.get("referrals_to_withdrawn"):
+                _say(f"  note: {c['referrals_to_withdrawn']} pending or confirmed referrals name a "
+                     "withdrawn provider: review them (gapmap refer list --db ...)")  # fmt: skip
     elif what == "export":
         store = open_for(args)
         paths = store.export(args.out, args.as_of, fmt=args.format)

@@ -457,7 +457,8 @@ class Store:
         -------
         dict
             For each register imported: counts of ``added``, ``edited``, ``withdrawn``,
-            ``unchanged``.
+            ``unchanged``; for providers also ``referrals_to_withdrawn``, the pending or
+            confirmed referrals that name a provider now withdrawn (to be reviewed).
 
         Raises
         ------
@@ -478,6 +479,7 @@ class Store:
             raise InputError(problems)
         now = now or _utcnow()
         out: dict[str, dict[str, int]] = {}
+        self.release_expired(now)
         with self._write() as conn:
             self._lock_all(conn)
             if providers is not None:
@@ -485,6 +487,7 @@ class Store:
                     conn, study.providers, S.provider_versions, "provider_id", _PROVIDER_FIELDS,
                     author, now,
                 )  # fmt: skip
+                out["providers"]["referrals_to_withdrawn"] = self._to_withdrawn(conn)
             if people is not None:
                 out["people"] = self._merge(
                     conn, study.people, S.person_versions, "person_id", _PERSON_FIELDS, author,
@@ -493,6 +496,22 @@ class Store:
             files = {"providers": str(providers or ""), "people": str(people or "")}
             self._log(conn, author, "import", {"files": files, "counts": out}, now)
         return out
+
+    def _to_withdrawn(self, conn: Connection) -> int:
+        """Pending or confirmed referrals naming a provider now withdrawn (to be reviewed)."""
+        c, v = S.referrals.c, S.provider_versions.c
+        gone = select(v.provider_id).where(v.valid_to.is_(None), v.withdrawn.is_(True))
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(S.referrals)
+                .where(
+                    c.state.in_(ACTIVE),
+                    or_(c.provider_id.in_(gone), c.partner_id.in_(gone), c.cover_id.in_(gone)),
+                )
+            ).scalar()
+            or 0
+        )
 
     def _merge(self, conn, frame, table, key, fields, author, now) -> dict[str, int]:
         c = table.c
