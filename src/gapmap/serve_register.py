@@ -140,6 +140,7 @@ class DbRegister(Register):
         return super().in_service()
 
     def status(self) -> dict:
+        """The register in service, as :meth:`Register.status`, marked as from the database."""
         s = super().status()
         s["database"] = True
         return s
@@ -168,7 +169,15 @@ class StaffSignIn:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def cookie(self, name: str, now: float | None = None) -> str:
-        """The sign-in cookie's value for a member of staff."""
+        """The sign-in cookie's value for a member of staff.
+
+        Parameters
+        ----------
+        name
+            The member of staff (signed in with their token).
+        now
+            The time (default: now).
+        """
         key = self.store.staff_session_key(name) or ""
         expiry = int((now if now is not None else time.time()) + SESSION_SECONDS)
         encoded = base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
@@ -323,7 +332,15 @@ class Referrals:
 
     def refer(self, req: ReferralRequest, author: str) -> tuple[int, dict]:
         """Record a referral; returns (HTTP status, body): 201 and the referral, 409 and the
-        reason with the next suggestion, or 422 and the problems by field."""
+        reason with the next suggestion, or 422 and the problems by field.
+
+        Parameters
+        ----------
+        req
+            The person's needs, their pseudonymous id and the arrangement.
+        author
+            The member of staff signed in.
+        """
         from .store import NoRoom
 
         try:
@@ -386,13 +403,24 @@ class Referrals:
         return asdict(result.suggestions[0]) if result.suggestions else None
 
     def one(self, referral_id: int) -> dict:
+        """One referral as the API shows it (``{}`` when there is none)."""
         found = self.store.referral(referral_id)
         if found is None:
             return {}
         return referral_dicts([found])[0]
 
     def change(self, referral_id: int, state: str, author: str) -> tuple[int, dict]:
-        """Move a referral on; (200, the referral), (404 | 409, problems)."""
+        """Move a referral on; (200, the referral), (404 | 409, problems).
+
+        Parameters
+        ----------
+        referral_id
+            The referral.
+        state
+            ``confirmed``, ``ended`` or ``released``.
+        author
+            The member of staff signed in.
+        """
         from .store import StoreError
 
         try:
@@ -527,7 +555,15 @@ def _absence_dicts(frame) -> list[dict]:
 def refer_from_page(referrals: Referrals, request: Request):
     """The page's "Refer" button: the referral is recorded and the page shows the search again
     on the refreshed register, with what happened (or, when the hours were taken, why, and the
-    next suggestion as the first of the list)."""
+    next suggestion as the first of the list).
+
+    Parameters
+    ----------
+    referrals
+        What the page and the API do with referrals.
+    request
+        The page's request (the member of staff signed in).
+    """
     from pydantic import ValidationError
     from starlette.concurrency import run_in_threadpool
 
