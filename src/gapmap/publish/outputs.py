@@ -70,6 +70,7 @@ AUDIENCE: dict[str, str] = {
     "matches.csv": INTERNAL_STAFF,
     "mail_merge.csv": INTERNAL_STAFF + "; names and contacts for letters and calls",
     "mail_merge.xlsx": INTERNAL_STAFF + "; the same as a workbook",
+    "register.db": INTERNAL_STAFF + " (gapmap demo: the register database, referrals held)",
     "internal_gaps_exact.csv": INTERNAL_EXACT,
     "services.json": PUBLISHED + "; the providers as an Open Referral UK v3.0 /services page "
     "(businesses' public details only)",
