@@ -362,13 +362,11 @@ def _parse_rural(value, file: str, row: int, column: str) -> bool:
     s = str(value).strip().lower()
     if s in _RURAL_WORDS:
         return _RURAL_WORDS[s]
-    if re.fullmatch(r"[a-c][12]", s):
+    # the codes ONS publishes, no others: RUC 2011 A1 B1 C1 C2 D1 D2 E1 E2 F1 F2, RUC 2021
+    # UN1 UF1 RLN1 RLF1 RSN1 RSF1 (an unknown code is a mistake, not a guess)
+    if s in ("a1", "b1", "c1", "c2", "un1", "uf1"):
         return False
-    if re.fullmatch(r"[d-f][12]", s):
-        return True
-    if re.fullmatch(r"u[nf]\d", s):
-        return False
-    if re.fullmatch(r"r[ls][nf]\d", s):
+    if s in ("d1", "d2", "e1", "e2", "f1", "f2", "rln1", "rlf1", "rsn1", "rsf1"):
         return True
     if s.startswith("urban"):
         return False
@@ -519,7 +517,20 @@ def read_rural_classification(path: str | Path, *, lookup: str | Path | None = N
                 row=1,
             )
         )
-    values = [_parse_rural(v, file, r, flag) for v, r in zip(t[flag], t[ROW])]
+    problems, values = [], []
+    first: dict[str, int] = {}
+    for v, r, c in zip(t[flag], t[ROW], t[code].str.strip()):
+        try:
+            values.append(_parse_rural(v, file, r, flag))
+        except InputError as exc:
+            problems += exc.problems
+            values.append(False)
+        if c in first:
+            problems.append(Problem(file, f"the code is also on row {first[c]} (one class each)",
+                                    int(r), code, c))  # fmt: skip
+        first.setdefault(c, int(r))
+    if problems:
+        raise InputError(problems)
     series = pd.Series(values, index=t[code].str.strip().to_numpy(), dtype=bool)
     if lookup is None:
         return series

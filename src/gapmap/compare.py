@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._tables import MAX_TABLE_BYTES, ROW, _bounded, _sheet_rows, read_table
 from .errors import InputError, Problem
+from .publish.disclosure import Suppression
+from .publish.tables import suppress_again
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -53,6 +57,7 @@ class Comparison:
     saving_per_year: float | None = None
     only_before: list[str] = field(default_factory=list)
     only_after: list[str] = field(default_factory=list)
+    shapes: Any = None
 
     def words(self) -> list[str]:
         """The paragraph a commissioner would write, from the published differences."""
@@ -108,34 +113,173 @@ class Comparison:
         return out
 
 
-def _read_gaps(folder: Path) -> pd.DataFrame:
-    path = folder / "gaps.csv"
+def _input_file(path: Path, what: str) -> Path | None:
+    """A published file read as an input: None when absent; refused when it is a link (it is
+    not followed) or larger than the tables gapmap reads."""
+    if path.is_symlink():
+        raise InputError(
+            Problem(str(path), f"is a link; gapmap does not follow links when reading {what}")
+        )
     if not path.exists():
+        return None
+    if not path.is_file():
+        raise InputError(Problem(str(path), f"is not a file; expected {what}"))
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        raise InputError(
+            Problem(
+                str(path),
+                f"is {size / 2**20:,.0f} MB; gapmap reads published files of up to "
+                f"{MAX_TABLE_BYTES / 2**20:,.0f} MB. Is it the right folder?",
+            )
+        )
+    return path
+
+
+def _figures(t: pd.DataFrame, file: str, columns: list[str], problems: list[Problem]) -> None:
+    """Number columns of a published table read as numbers (empty: withheld), in place; text,
+    ``inf`` and ``nan`` are problems naming the row and column."""
+    for col in columns:
+        if col not in t:
+            continue
+        values = []
+        for n, v in zip(t[ROW], t[col]):
+            text = str(v).strip()
+            if text in ("", "*"):
+                values.append(np.nan)
+                continue
+            try:
+                x = float(text.replace(",", ""))
+            except ValueError:
+                problems.append(Problem(file, "expected a number or nothing", n, col, text))
+                values.append(np.nan)
+                continue
+            if not np.isfinite(x):
+                problems.append(Problem(file, "expected a finite number", n, col, text))
+            elif x < 0 or (col.endswith("_ratio") and col.startswith(("coverage", "weekend_cov"))
+                           and x > 1):  # fmt: skip
+                problems.append(Problem(file, "is out of range for a published figure", n, col,
+                                        text))  # fmt: skip
+            values.append(x)
+        t[col] = values
+
+
+def _counts(t: pd.DataFrame, file: str, problems: list[Problem]) -> np.ndarray:
+    """Which rows are withheld: ``people`` ``*`` (or a count of 1-7, never published)."""
+    held = np.zeros(len(t), dtype=bool)
+    if "people" not in t:
+        return held
+    for i, (n, v) in enumerate(zip(t[ROW], t["people"])):
+        text = str(v).strip()
+        if text == "*":
+            held[i] = True
+        elif text == "":
+            continue
+        elif not text.isdigit():
+            problems.append(Problem(file, "expected a count of people or *", n, "people", text))
+        else:
+            held[i] = Suppression().hides([int(text)])[0]
+    return held
+
+
+def _read_gaps(folder: Path) -> pd.DataFrame:
+    path = _input_file(folder / "gaps.csv", "a gaps table")
+    if path is None:
         raise InputError(Problem(str(folder), "has no gaps.csv: is it a gapmap output folder?"))
-    t = pd.read_csv(path, encoding="utf-8-sig", dtype={"people": str, "area_code": str})
+    file = str(path)
+    t = read_table(path, what="gaps")
     missing = [c for c in ["area_code", "area_name", "district", *AREA_FIGURES] if c not in t]
     if missing:
-        raise InputError(Problem(str(path), f"lacks the columns {', '.join(missing)}"))
-    return t
+        raise InputError(Problem(file, f"lacks the columns {', '.join(missing)}"))
+    if not len(t):
+        raise InputError(Problem(file, "has a header but no areas"))
+    problems: list[Problem] = []
+    t["area_code"] = t["area_code"].astype(str).str.strip()
+    first: dict[str, int] = {}
+    for n, code in zip(t[ROW], t["area_code"]):
+        if code == "":
+            problems.append(Problem(file, "an area has no code", n, "area_code"))
+        elif code in first:
+            problems.append(Problem(file, f"the area code is also on row {first[code]}", n,
+                                    "area_code", code))  # fmt: skip
+        first.setdefault(code, n)
+    _figures(t, file, AREA_FIGURES, problems)
+    held = _counts(t, file, problems)
+    for col in ("rural_gap", "weekend_gap"):
+        if col in t:
+            t[col] = t[col].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+    if problems:
+        raise InputError(problems)
+    return suppress_again(t, held, AREA_FIGURES)
 
 
 def _read_districts(folder: Path) -> pd.DataFrame | None:
-    path = folder / "gaps.xlsx"
-    if not path.exists():
+    path = _input_file(folder / "gaps.xlsx", "a gaps workbook")
+    if path is None:
         return None
-    d = pd.read_excel(path, sheet_name="Districts", header=1).rename(columns=DISTRICT_SHEET)
+    file = str(path)
+    if path.read_bytes()[:4] != b"PK\x03\x04":
+        raise InputError(Problem(file, "is not an Excel workbook (the file is damaged?)"))
+    rows = list(_bounded(_sheet_rows(path, file, "districts", "Districts"), file))
+    head = next((i for i, (_, c) in enumerate(rows) if c and c[0].strip() == "District"), None)
+    if head is None:
+        raise InputError(Problem(file, "the Districts sheet has no header row 'District'"))
+    names = [DISTRICT_SHEET.get(str(c).strip(), str(c).strip()) for c in rows[head][1]]
+    body = [(n, (c + [""] * len(names))[: len(names)]) for n, c in rows[head + 1 :] if any(c)]
+    d = pd.DataFrame([c for _, c in body], columns=names, dtype=object)
+    d[ROW] = [n for n, _ in body]
+    problems: list[Problem] = []
+    figures = [c for c in DISTRICT_SHEET.values() if c not in ("district", "people")]
+    _figures(d, file, figures, problems)
+    held = _counts(d, file, problems)
+    if problems:
+        raise InputError(problems)
+    d = suppress_again(d, held, [c for c in figures if c.endswith(("_hours", "_ratio"))])
     return d[[c for c in DISTRICT_SHEET.values() if c in d]]
 
 
+def _read_layer(path: Path, layer: str, *, geometry: bool):
+    """One layer of a published GeoPackage, or an InputError saying why it cannot be read."""
+    import pyogrio
+
+    try:
+        if layer not in {n for n, _ in pyogrio.list_layers(path)}:
+            return None
+        return pyogrio.read_dataframe(path, layer=layer, read_geometry=geometry)
+    except Exception as exc:  # GDAL's many errors for a damaged file
+        raise InputError(
+            Problem(str(path), f"cannot read as a GeoPackage (the file is damaged?): {exc}")
+        ) from None
+
+
 def _read_providers(folder: Path) -> pd.DataFrame | None:
-    path = folder / "gapmap.gpkg"
-    if not path.exists():
+    path = _input_file(folder / "gapmap.gpkg", "a GeoPackage")
+    if path is None:
+        return None
+    found = _read_layer(path, "providers", geometry=False)
+    if found is not None and "provider_id" not in found:
+        raise InputError(Problem(str(path), "its providers layer has no provider_id column"))
+    return found
+
+
+def _read_shapes(folder: Path):
+    """The later run's area shapes (``gaps.gpkg``), for the change map, or None."""
+    path = _input_file(folder / "gaps.gpkg", "a GeoPackage")
+    if path is None:
         return None
     import pyogrio
 
-    if "providers" not in {n for n, _ in pyogrio.list_layers(path)}:
-        return None
-    return pyogrio.read_dataframe(path, layer="providers", read_geometry=False)
+    try:
+        layers = [n for n, _ in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise InputError(
+            Problem(str(path), f"cannot read as a GeoPackage (the file is damaged?): {exc}")
+        ) from None
+    g = _read_layer(path, layers[0], geometry=True) if layers else None
+    if g is None or "area_code" not in g:
+        raise InputError(Problem(str(path), "has no layer of areas with an area_code column"))
+    g["area_code"] = g["area_code"].astype(str)
+    return g[["area_code", "geometry"]]
 
 
 def _change(before: pd.Series, after: pd.Series) -> pd.Series:
@@ -170,7 +314,10 @@ def compare_runs(
     Raises
     ------
     InputError
-        if a folder is not a gapmap output folder.
+        if a folder is not a gapmap output folder, or a file in it is damaged, a link, too
+        large, or has text, ``inf`` or ``nan`` in a number column or an area code twice (file,
+        row and column named). Figures read on a withheld row (``*`` people) are withheld
+        again, and hours rounded again, whatever the file says.
     """
     b_dir, a_dir = Path(before), Path(after)
     b, a = _read_gaps(b_dir), _read_gaps(a_dir)
@@ -231,7 +378,7 @@ def compare_runs(
             saving = float(np.round(saving / 100.0) * 100.0)
     return Comparison(
         areas.reset_index(drop=True), districts.reset_index(drop=True), joined, left, n_before,
-        n_after, progress, saving, only_before, only_after,
+        n_after, progress, saving, only_before, only_after, _read_shapes(a_dir),
     )  # fmt: skip
 
 
@@ -262,14 +409,13 @@ def write_comparison(comp: Comparison, after: str | Path, out_dir: str | Path) -
         "compare_districts.csv": write_csv(comp.districts, out / "compare_districts.csv"),
         "compare.txt": write_text("\n".join(comp.words()) + "\n", out / "compare.txt"),
     }
-    shapes = Path(after) / "gaps.gpkg"
-    if shapes.exists():
+    shapes = comp.shapes if comp.shapes is not None else _read_shapes(Path(after))
+    if shapes is not None:
         import geopandas as gpd
 
         from .publish.maps import change_map, save_map
 
-        g = gpd.read_file(shapes)[["area_code", "geometry"]]
-        g = g.merge(comp.areas, on="area_code", how="inner")
+        g = gpd.GeoDataFrame(shapes).merge(comp.areas, on="area_code", how="inner")
         save_map(change_map(g, words=comp.words()), out / "compare_map.html")
         paths["compare_map.html"] = out / "compare_map.html"
     return paths

@@ -91,18 +91,27 @@ def read_imd(path: str | Path, lookup: str | Path | None = None) -> pd.DataFrame
             "decile": pd.to_numeric(t[decile], errors="coerce").to_numpy(),
         }
     )
-    bad = frame["rank"].isna() | frame["decile"].isna() | ~frame["decile"].between(1, 10)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            Problem(
-                file,
-                "expected a rank and a decile from 1 to 10",
-                row=int(t[ROW].iloc[i]),
-                column=rank,
-                value=f"{t[rank].iloc[i]}, {t[decile].iloc[i]}",
-            )  # fmt: skip
-        )
+    r, d = frame["rank"].to_numpy(float), frame["decile"].to_numpy(float)
+    bad = ~np.isfinite(r) | (r < 1) | ~np.isfinite(d) | (d < 1) | (d > 10) | (d != np.round(d))
+    problems = [
+        Problem(
+            file,
+            "expected a rank (1 = most deprived) and a whole decile from 1 to 10",
+            row=int(t[ROW].iloc[i]),
+            column=rank,
+            value=f"{t[rank].iloc[i]}, {t[decile].iloc[i]}",
+        )  # fmt: skip
+        for i in np.flatnonzero(bad)
+    ]
+    first: dict[str, int] = {}
+    for i, c in enumerate(frame["code"]):
+        n = int(t[ROW].iloc[i])
+        if c in first:
+            problems.append(Problem(file, f"the LSOA code is also on row {first[c]} (one rank "
+                                    "and decile each)", row=n, column=code, value=c))  # fmt: skip
+        first.setdefault(c, n)
+    if problems:
+        raise InputError(problems)
     frame = frame.set_index("code")
     is_2011 = "11" in code
     if not is_2011:

@@ -77,6 +77,38 @@ def _census_band(column: str) -> tuple[int, int] | None:
     return None
 
 
+#: More people than this in one census unit (an LSOA has about 1,500, a ward at most tens of
+#: thousands, a whole county 1.6 million) is a mistake in the file, not a place.
+MAX_UNIT_PEOPLE = 10_000_000
+
+
+def _people_counts(t: pd.DataFrame, col: str, problems: ProblemList) -> np.ndarray:
+    """A column of counts of people read with sense: every cell a finite, whole-ish number from
+    0 to :data:`MAX_UNIT_PEOPLE`; each other cell a problem naming its row and column."""
+    values = pd.to_numeric(t[col].astype(str).str.replace(",", "").str.strip(), errors="coerce")
+    v = values.to_numpy(float)
+    for i in np.flatnonzero(~np.isfinite(v) | (v < 0)):
+        problems.add("expected a count of people (a whole number, 0 or more)",
+                     row=int(t[ROW].iloc[i]), column=col, value=str(t[col].iloc[i]))  # fmt: skip
+    for i in np.flatnonzero(np.isfinite(v) & (v > MAX_UNIT_PEOPLE)):
+        problems.add(f"more than {MAX_UNIT_PEOPLE:,} people in one census unit is not plausible",
+                     row=int(t[ROW].iloc[i]), column=col, value=str(t[col].iloc[i]))  # fmt: skip
+    return np.where(np.isfinite(v) & (v >= 0), v, 0.0)
+
+
+def _within_total(
+    t: pd.DataFrame, parts: dict[str, np.ndarray], total: np.ndarray, total_col: str,
+    problems: ProblemList,
+) -> None:  # fmt: skip
+    """Each part (carers, an age band, people limited a lot) at most the unit's total."""
+    for col, v in parts.items():
+        for i in np.flatnonzero(v > total + 1e-9):
+            problems.add(
+                f"more people than the unit's total in '{total_col}' ({total[i]:,.0f})",
+                row=int(t[ROW].iloc[i]), column=col, value=str(t[col].iloc[i]),
+            )  # fmt: skip
+
+
 def read_census_ages(path: str | Path) -> pd.DataFrame:
     """Read a census age table (ONS TS007A style) as population by age band.
 
@@ -107,14 +139,12 @@ def read_census_ages(path: str | Path) -> pd.DataFrame:
     total = next((c for c in cols if c.endswith("total") or c == "age: total"), None)
     if total:
         use[total] = None
+    read = {c: _people_counts(t, c, problems) for c in use}
     for c, b in use.items():
-        values = pd.to_numeric(t[c].str.replace(",", ""), errors="coerce")
-        for i in np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy()):
-            problems.add(
-                "expected a count of people", row=int(t[ROW].iloc[i]), column=c, value=t[c].iloc[i]
-            )
         name = "total" if b is None else f"{b[0]}-{b[1]}"
-        out[name] = values.to_numpy(float)
+        out[name] = read[c]
+    if total:
+        _within_total(t, {c: read[c] for c in bands}, read[total], total, problems)
     if out.index.duplicated().any():
         for i in np.flatnonzero(out.index.duplicated()):
             problems.add(
@@ -139,7 +169,7 @@ def read_rates(path: str | Path | None = None) -> pd.DataFrame:
             [Problem(file, "a required column is missing", row=1, column=c) for c in missing]
         )
     problems = ProblemList(file)
-    rows = []
+    rows: list[dict] = []
     for _, r in t.iterrows():
         row = int(r[ROW])
         band = str(r["age_band"])
@@ -166,6 +196,9 @@ def read_rates(path: str | Path | None = None) -> pd.DataFrame:
                 value=f"{r['share_needing_help']}, {r['hours_per_week']}",
             )
             continue
+        if any(int(r0["lo"]) <= hi and lo <= int(r0["hi"]) for r0 in rows):
+            problems.add("the age band overlaps an earlier row's (each age once)", row=row,
+                         column="age_band", value=band)  # fmt: skip
         if not 0 <= share <= 1:
             problems.add(
                 "a share must be between 0 and 1", row=row, column="share_needing_help", value=share
@@ -301,6 +334,10 @@ def read_adult_rates(path: str | Path | None = None) -> pd.DataFrame:
             problems.add(f"expected one of {', '.join(ADULT_GROUPS)}", row=row, column="group",
                          value=group)  # fmt: skip
             continue
+        if group in rows:
+            problems.add("the group appears more than once (one rate each)", row=row,
+                         column="group", value=group)  # fmt: skip
+            continue
         try:
             value = float(r["value"])
             hours = float(r["hours_per_week"] or 0)
@@ -339,17 +376,25 @@ def _census_counts(path: str | Path, wanted: dict[str, str], what: str) -> pd.Da
         raise InputError(Problem(file, "no geography code column (ONS 'geography code')", row=1))
     out = pd.DataFrame(index=pd.Index(t[code].str.strip().to_numpy(), name="code"))
     problems = ProblemList(file)
+    read = {}
     for name, label in wanted.items():
         col = next((c for c in cols if c.lower().endswith(label.lower())), None)
         if col is None:
             problems.add(f"no column ending '{label}' (is this the right {what}?)", row=1)
             continue
-        values = pd.to_numeric(t[col].str.replace(",", ""), errors="coerce")
-        for i in np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy()):
-            problems.add("expected a count of people", row=int(t[ROW].iloc[i]), column=col,
-                         value=t[col].iloc[i])  # fmt: skip
-        out[name] = values.to_numpy(float)
+        read[col] = _people_counts(t, col, problems)
+        out[name] = read[col]
+    # the table's own total of residents, when it has one, bounds every count in it
+    total = next((c for c in cols if "total: all usual residents" in c.lower()), None)
+    if total is not None:
+        tot = read[total] if total in read else _people_counts(t, total, problems)
+        _within_total(t, {c: v for c, v in read.items() if c != total}, tot, total, problems)
+    for i in np.flatnonzero(out.index.duplicated()):
+        problems.add("the geography code appears more than once", row=int(t[ROW].iloc[i]),
+                     column=code, value=str(out.index[i]))  # fmt: skip
     problems.raise_if_any()
+    out.attrs["file"] = file
+    out.attrs["rows"] = dict(zip(out.index, t[ROW].astype(int)))
     return out
 
 
@@ -409,6 +454,24 @@ def adult_components(
     out = pd.DataFrame(index=census.index)
     out["weekend_hours"] = 0.0
     bands = [(c, *map(int, c.split("-"))) for c in census.columns if c != "total"]
+    population = census[[c for c, _, _ in bands]].sum(axis=1)
+    problems: list[Problem] = []
+    for table, cols in ((disability, ("limited_a_lot",)),
+                        (carers, ("carers_50_plus", "carers_20_to_49"))):  # fmt: skip
+        if table is None:
+            continue
+        rows = table.attrs.get("rows", {})
+        people = table[[c for c in cols if c in table]].sum(axis=1)
+        pop_of = population.reindex(people.index)
+        for code in people.index[(people > pop_of + 1e-9).to_numpy()]:
+            problems.append(Problem(
+                table.attrs.get("file", "census"),
+                f"more people ({people[code]:,.0f}) than live in {code} by the census age "
+                f"table ({pop_of[code]:,.0f})",
+                row=rows.get(code), column=" + ".join(cols),
+            ))  # fmt: skip
+    if problems:
+        raise InputError(problems)
 
     def pop(lo: int, hi: int) -> np.ndarray:
         inside = [c for c, a, b in bands if a >= lo and b <= hi]

@@ -326,6 +326,19 @@ def _areas_served(choice: SiteChoice, cand: pd.DataFrame, demand: pd.DataFrame) 
     return out
 
 
+def _people_served(choice: SiteChoice, demand: pd.DataFrame) -> np.ndarray:
+    """For each chosen site (in ``choice.sites`` order), how many register people it takes
+    hours from (publishing withholds its hours taken when they are 1-7)."""
+    assert choice.flows is not None
+    fi, fj, fv = choice.flows
+    people = demand["people"].to_numpy(float)
+    out = []
+    for j in choice.sites:
+        rows = np.unique(np.asarray(fi)[(np.asarray(fj) == j) & (np.asarray(fv) > 1e-9)])
+        out.append(int(people[rows].sum()))
+    return np.asarray(out, dtype=np.int64)
+
+
 def _explain_areas(
     ranked: gpd.GeoDataFrame,
     choice: SiteChoice,
@@ -485,6 +498,7 @@ def recruit(
         sites["unmet_hours_in_reach"] = reach_hours[cap.sites]
         sites["people_in_reach"] = reach_people[cap.sites].astype(int)
         sites["areas_served"] = _areas_served(cap, cand, demand)
+        sites["people_served"] = _people_served(cap, demand)
         sites = sites.sort_values(["hours_taken", "area_code"], ascending=[False, True])
         sites.insert(1, "site_rank", np.arange(1, len(sites) + 1))
         site_frames.append(sites)
@@ -523,10 +537,8 @@ def recruit(
                 "coverage_model_seconds": plain.seconds,
             }
         )
-        say(
-            f"    {len(sites)} sites; {taken:,.0f} of {total:,.0f} recruitable unmet h a week "
-            f"taken ({cap.status}, gap {cap.gap:.2%}, {cap.seconds:.1f} s)"
-        )
+        # no hours here: the terminal of a published run prints published figures only
+        say(f"    {len(sites)} sites ({cap.status}, gap {cap.gap:.2%}, {cap.seconds:.1f} s)")
     kmax = max(new_providers)
     best = site_frames[-1]
     counts = best.groupby("area_code")["providers_at"].sum()
@@ -535,12 +547,6 @@ def recruit(
     )
     _explain_areas(ranked, choices[kmax], cand, demand, matrix)
     notes = [
-        f"demand: {total:,.0f} recruitable unmet h a week from "
-        + (
-            "estimated need"
-            if estimated
-            else f"{int(demand['people'].sum()):,} people in the register"
-        ),
         f"recruits: {s.hours_per_provider:g} h a week each, within {s.radius_km:g} km, "
         + ("working every day" if s.weekend_working else "weekdays only")
         + f", at most {s.per_site} per area; sites shown for K = {kmax}",

@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -529,16 +530,91 @@ def read_providers(
     )
 
 
+#: An email address as gapmap takes it: a strict subset of RFC 5322's addr-spec (no quoted
+#: local parts, no comments, no ``?``/``&``/spaces that would add recipients to a mailto: link).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+#: A telephone number: digits, spaces, brackets and hyphens, a + only first; 6-15 digits.
+_PHONE = re.compile(r"\+?[0-9 ()-]{6,24}")
+
+
+def check_email(text: str) -> str:
+    """An email address from a register, or ValueError saying what is wrong.
+
+    Parameters
+    ----------
+    text
+        The cell.
+
+    Returns
+    -------
+    str
+        The address (stripped).
+
+    Examples
+    --------
+    >>> check_email("hello@mp0001.example.org")
+    'hello@mp0001.example.org'
+    >>> check_email("x@y.org?bcc=spy@evil.example")
+    Traceback (most recent call last):
+    ...
+    ValueError: an email address is name@example.org: one @, no spaces, no ? or &
+    """
+    text = text.strip()
+    if text.lower().startswith("mailto:"):
+        raise ValueError("give the email address without 'mailto:'")
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        raise ValueError("an email address is name@example.org: one @, no spaces, no ? or &")
+    return text
+
+
+def check_phone(text: str) -> str:
+    """A telephone number from a register, or ValueError saying what is wrong.
+
+    Examples
+    --------
+    >>> check_phone("+44 (0)1622 694000")
+    '+44 (0)1622 694000'
+    >>> check_phone('=HYPERLINK("http://evil.example")')
+    Traceback (most recent call last):
+    ...
+    ValueError: a phone number is 6-15 digits with spaces, brackets, hyphens, a + first
+    """
+    text = text.strip()
+    digits = sum(ch.isdigit() for ch in text)
+    if not _PHONE.fullmatch(text) or not 6 <= digits <= 15:
+        raise ValueError("a phone number is 6-15 digits with spaces, brackets, hyphens, a + first")
+    return text
+
+
+def mailto(email: str) -> str:
+    """A ``mailto:`` link of a checked address, percent-encoded so it names one recipient only.
+
+    Examples
+    --------
+    >>> mailto("hello@mp0001.example.org")
+    'mailto:hello@mp0001.example.org'
+    >>> mailto("a@b.org?bcc=c@d.org")
+    'mailto:a@b.org%3Fbcc%3Dc@d.org'
+    """
+    return "mailto:" + quote(str(email).strip(), safe="@+")
+
+
 def _contact_cell(column: str) -> Callable[[str], str]:
     """A contact detail: text of at most 200 characters; a website must be http(s) or a bare
-    domain (never ``javascript:``); an email must have an ``@``."""
+    domain (never ``javascript:``); an email one address (:func:`check_email`); a phone a
+    number (:func:`check_phone`)."""
 
     def parse(cell: str) -> str:
         text = _text_cell(cell)
         if len(text) > 200:
             raise ValueError(f"the {column} is longer than 200 characters")
-        if column == "email" and "@" not in text:
-            raise ValueError("an email address needs an @, like name@example.org")
+        if column == "email" and text.strip():
+            text = check_email(text)
+        if column == "phone" and text.strip():
+            text = check_phone(text)
         if column == "website":
             scheme = re.match(r"^([a-z][a-z0-9+.-]*):", text.lower())
             if scheme and scheme.group(1) not in ("http", "https"):

@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, select_autoescape
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StrictFloat, StrictInt, ValidationError
 
 from .errors import InputError, Problem
 from .matching.suggest import (
@@ -40,7 +40,7 @@ from .matching.suggest import (
     request_from_fields,
 )
 from .publish.geo import to_latlon, wgs84_geojson
-from .registers import read_number
+from .registers import mailto, read_number
 from .safety import CQC_REGISTERED, made_on, registration_words, suggestion_safety
 from .settings import Settings
 from .study import AreaColumns, Study
@@ -276,9 +276,10 @@ class SuggestRequest(BaseModel):
     """One person's needs. Give a postcode, or lat and lon (WGS84)."""
 
     postcode: str | None = Field(None, examples=["CT1 2AA"], max_length=16)
-    lat: float | None = Field(None, examples=[51.28])
-    lon: float | None = Field(None, examples=[1.08])
-    hours: float | str | None = Field(
+    # strict numbers: JSON true is not 1 hour (nor 1 degree)
+    lat: StrictFloat | StrictInt | None = Field(None, examples=[51.28])
+    lon: StrictFloat | StrictInt | None = Field(None, examples=[1.08])
+    hours: StrictFloat | StrictInt | str | None = Field(
         None, description="hours a week needed: 6, 6.5, '6,5', '6½' or '6 hours'", examples=[6]
     )
     days: str | list[str] | None = Field(
@@ -288,7 +289,9 @@ class SuggestRequest(BaseModel):
     services: str | list[str] | None = Field(
         None, description="some of " + ", ".join(SERVICES), examples=["domestic;social"]
     )
-    max_travel_km: float | str | None = Field(None, description="the person's own travel limit")
+    max_travel_km: StrictFloat | StrictInt | str | None = Field(
+        None, description="the person's own travel limit"
+    )
     needs_cover: bool = True
     self_directing: bool | None = Field(
         None,
@@ -300,7 +303,7 @@ class SuggestRequest(BaseModel):
         description="REQUIRED (true or false): the care must come from a CQC-registered "
         "provider; true lists only CQC-registered providers (partner and cover included)",
     )
-    top: int = Field(5, ge=1, le=50)
+    top: StrictInt = Field(5, ge=1, le=50)
 
 
 class Place(BaseModel):
@@ -577,6 +580,7 @@ def create_app(
     env.filters["badge"] = lambda v: (
         registration_words(bool(v))[:1].upper() + (registration_words(bool(v))[1:])
     )
+    env.filters["mailto"] = mailto
     env.filters["tel"] = lambda v: "".join(ch for ch in str(v) if ch.isdigit() or ch == "+")
     env.filters["web"] = lambda v: (
         str(v) if str(v).lower().startswith(("https://", "http://")) else "https://" + str(v)

@@ -3,7 +3,15 @@
 The NHS England rule for sub-national statistics, configurable: in a published table, an area
 whose count of people is 1 to 7 shows the count as ``*`` and withholds the area's own hour
 figures; other counts and hours are rounded to the nearest 5; totals are computed from the
-unrounded values and then rounded. Ratios, flags and gap bands are still shown.
+unrounded values and then rounded. Flags and gap bands are still shown.
+
+Secondary protection (gapmap goes further than SPEC.md's "ratios are still shown"): a ratio is
+published only where the hours it is made of are, and it is computed from those published
+(rounded) hours (:func:`published_ratio`), so that no ratio, share or rate gives back more than
+the rounded hours do; an area, district or county total over 1 to 7 people withholds its hours
+(:func:`published_hours`). Otherwise a withheld area reached only by its own provider would give
+back its need exactly (capacity / provision ratio), and two runs one person apart that person's
+hours.
 """
 
 from __future__ import annotations
@@ -14,7 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Suppression", "published_count", "round_to", "suppress"]
+__all__ = [
+    "Suppression",
+    "numeric_counts",
+    "published_count",
+    "published_hours",
+    "published_ratio",
+    "round_to",
+    "suppress",
+]
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,110 @@ def published_count(n: int, rule: Suppression = Suppression()) -> int | str:
     if rule.hides(np.asarray([n]))[0]:
         return "*"
     return int(round_to(n, rule.base))
+
+
+def published_hours(hours: float, people: float, rule: Suppression = Suppression()) -> float:
+    """One published hours figure of a group of ``people``: NaN when the rule hides the count.
+
+    Parameters
+    ----------
+    hours
+        The exact hours (a total is summed from exact values first).
+    people
+        How many people the hours are of.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    float
+        Rounded to ``rule.base``, or NaN (withheld).
+
+    Examples
+    --------
+    >>> published_hours(9.0, 3), published_hours(41.0, 12), published_hours(0.0, 0)
+    (nan, 40.0, 0.0)
+    """
+    if rule.hides(np.asarray([people]))[0]:
+        return float("nan")
+    return float(round_to(hours, rule.base))
+
+
+def published_ratio(part, whole, *, complement: bool = False, digits: int = 3):
+    """A ratio of two **published** (rounded or withheld) figures, so it reveals nothing more.
+
+    Parameters
+    ----------
+    part, whole
+        Published figures (NaN where withheld); scalars or arrays.
+    complement
+        Give ``1 - part / whole`` (a share in reach from unmet hours).
+    digits
+        Decimal places.
+
+    Returns
+    -------
+    float or ndarray
+        NaN where either figure is withheld or ``whole`` is not above 0.
+
+    Examples
+    --------
+    >>> published_ratio([5.0, float("nan"), 3.0], [10.0, 10.0, 0.0]).tolist()
+    [0.5, nan, nan]
+    >>> float(published_ratio(5.0, 20.0, complement=True))
+    0.75
+    """
+    p = np.asarray(part, dtype=float)
+    w = np.asarray(whole, dtype=float)
+    ok = np.isfinite(p) & np.isfinite(w) & (w > 0)
+    r = np.divide(p, w, out=np.full(np.broadcast(p, w).shape, np.nan), where=ok)
+    if complement:
+        r = 1.0 - r
+    r = np.round(r, digits)
+    return float(r) if r.ndim == 0 else r
+
+
+def numeric_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """A published table with its counts as numbers, for formats that type columns (GeoPackage).
+
+    A published count is text (``"*"`` or a whole number) so that a CSV shows the star; a
+    GeoPackage column of text sorts "10" before "5" in QGIS. Here every column of such counts
+    becomes a number column with NULL where the count is ``*``, and a ``withheld`` column says
+    which rows had any figure withheld.
+
+    Parameters
+    ----------
+    frame
+        A published table (GeoDataFrame or DataFrame).
+
+    Returns
+    -------
+    same type as ``frame``
+
+    Examples
+    --------
+    >>> out = numeric_counts(pd.DataFrame({"people": ["*", "10", "5"], "name": ["a", "b", "c"]}))
+    >>> out["people"].tolist()[1:], out["withheld"].tolist()
+    ([10.0, 5.0], [True, False, False])
+    """
+    out = frame.copy()
+    held = np.zeros(len(out), dtype=bool)
+    converted = False
+    for c in out.columns:
+        if str(c).endswith(("_id", "_code", "code")) or not (
+            pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c])
+        ):
+            continue
+        text = out[c].dropna().astype(str)
+        if not len(text) or not text.str.fullmatch(r"\*|-?\d+").all():
+            continue
+        star = out[c].astype(str).eq("*").to_numpy()
+        held |= star
+        out[c] = pd.to_numeric(out[c].where(~star), errors="coerce").astype(float)
+        converted = True
+    if converted:
+        out["withheld"] = held
+    return out
 
 
 def suppress(

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .disclosure import numeric_counts
+
 __all__ = ["atomic_path", "neutralise_formulas", "write_csv", "write_gpkg", "write_text"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -102,6 +104,9 @@ def write_text(text: str, path: str | Path) -> Path:
 def write_gpkg(gdf, path: str | Path, *, layer: str) -> Path:
     """Write a GeoDataFrame as a one-layer GeoPackage, atomically.
 
+    Published counts (``*`` or whole numbers) are written as numbers, NULL where withheld, with
+    a ``withheld`` column (:func:`gapmap.publish.disclosure.numeric_counts`).
+
     Parameters
     ----------
     gdf
@@ -118,5 +123,5 @@ def write_gpkg(gdf, path: str | Path, *, layer: str) -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.unlink()  # GDAL must create the file itself
-        gdf.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
+        numeric_counts(gdf).to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
     return path

@@ -18,6 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 
+from .disclosure import numeric_counts
 from .export import atomic_path
 from .palette import NO_NEED, WITHHELD, WITHHELD_LABEL, Classes, priority_classes
 
@@ -248,7 +249,9 @@ def write_geopackage(path: str | Path, layers: dict[str, LayerSpec], *, keep: bo
         if keep and path.exists():
             shutil.copyfile(path, tmp)
         for name, spec in layers.items():
-            spec.frame.to_file(tmp, driver="GPKG", layer=name, engine="pyogrio", mode="w")
+            numeric_counts(spec.frame).to_file(
+                tmp, driver="GPKG", layer=name, engine="pyogrio", mode="w"
+            )
         with sqlite3.connect(tmp) as db:
             db.execute(_STYLES_TABLE)
             known = {r[0] for r in db.execute("SELECT table_name FROM gpkg_contents")}

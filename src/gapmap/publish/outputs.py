@@ -15,6 +15,7 @@ from .maps import ATTRIBUTION, gap_map, save_map
 from .pictures import gap_map_png
 from .provenance import caption, postcode_districts
 from .tables import (
+    demand_people,
     match_summary,
     publish_gaps,
     publish_ranking,
@@ -333,7 +334,7 @@ def write_recruit_outputs(
     out.mkdir(parents=True, exist_ok=True)
     ranking = publish_ranking(rec, rule)
     sites = publish_sites(rec.sites, rule)
-    scen = publish_scenarios(rec.scenarios, rule)
+    scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
     paths = {
         "recruit_areas.csv": write_csv(
             pd.DataFrame(ranking.drop(columns=ranking.geometry.name)), out / "recruit_areas.csv"

@@ -23,9 +23,18 @@ __all__ = [
 
 
 def _pyplot():
+    """pyplot, headless, drawing text as text (used by every PNG and the PDF report).
+
+    Titles, area and district names and captions come from users and their files: matplotlib
+    would read ``$...$`` in them as mathematics (a malformed one stops the run after all the
+    work; a valid one is drawn as a formula) or hand them to LaTeX. This is the one place
+    where that is switched off, for every figure gapmap draws.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
     import matplotlib.pyplot as plt
 
     return plt

@@ -22,8 +22,8 @@ from .export import atomic_path
 from .maps import ATTRIBUTION
 from .pictures import _pyplot, draw_gap_map, draw_scenarios
 from .provenance import caption
-from .summaries import deprivation_lines
-from .tables import publish_gaps, publish_scenarios
+from .summaries import county_totals, deprivation_lines
+from .tables import demand_people, publish_gaps, publish_scenarios
 from .workbook import district_table
 
 __all__ = ["write_report"]
@@ -43,20 +43,23 @@ def _text(fig, y: float, text: str, *, size: float = 10, width: int = 100, **kw)
 def _headline(result) -> list[str]:
     rule = result.study.settings.suppression
     t = result.table
-    need, unmet = t["need_hours"].sum(), t["unmet_hours"].sum()
-    wneed, wunmet = t["weekend_need_hours"].sum(), t["weekend_unmet_hours"].sum()
+    need, wneed = t["need_hours"].sum(), t["weekend_need_hours"].sum()
+    total = county_totals(t, rule)
     people = published_count(int(t["people"].sum()), rule)
     out = []
-    if need > 0:
+    if need > 0 and total["need_hours"] != total["need_hours"]:
+        out.append(f"{people} people are on the waiting list (1-7: their hours are withheld).")
+    elif need > 0:
         out.append(
-            f"{people} people on the waiting list need {round_to(need, rule.base):,.0f} hours of "
-            f"support a week. Providers within travel distance could give {1 - unmet / need:.0%}"
-            f" of it; {round_to(unmet, rule.base):,.0f} hours a week are unmet."
+            f"{people} people on the waiting list need {total['need_hours']:,.0f} hours of "
+            f"support a week. Providers within travel distance could give "
+            f"{total['coverage_ratio']:.0%} of it; {total['unmet_hours']:,.0f} hours a week "
+            "are unmet."
         )
-    if wneed > 0:
+    if wneed > 0 and total["weekend_need_hours"] == total["weekend_need_hours"]:
         out.append(
-            f"At weekends only {1 - wunmet / wneed:.0%} of the "
-            f"{round_to(wneed, rule.base):,.0f} hours needed are in reach of a provider who "
+            f"At weekends only {total['weekend_coverage_ratio']:.0%} of the "
+            f"{total['weekend_need_hours']:,.0f} hours needed are in reach of a provider who "
             "works then."
         )
     out.append(
@@ -77,7 +80,9 @@ def _headline(result) -> list[str]:
 
 
 def _largest(published: pd.DataFrame, top: int = 10) -> list[str]:
-    shown = published[published["unmet_hours"].notna()]
+    # areas with no people (or none unmet) are no gap, however few areas have one
+    shown = published[published["unmet_hours"].notna() & (published["unmet_hours"] > 0)]
+    shown = shown[shown["people"].astype(str) != "0"]
     worst = shown.sort_values(["unmet_hours", "area_code"], ascending=[False, True]).head(top)
     lines = []
     for i, r in enumerate(worst.to_dict("records"), 1):
@@ -211,7 +216,7 @@ def write_report(result, path: str | Path, *, rec=None, title: str = "") -> Path
         plt.close(fig)
         # 3: recruitment scenarios
         if rec is not None:
-            scen = publish_scenarios(rec.scenarios, rule)
+            scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
             fig = plt.figure(figsize=A4)
             fig.text(0.07, 0.955, "Recruiting micro-providers", fontsize=15, weight="bold",
                      va="top")  # fmt: skip

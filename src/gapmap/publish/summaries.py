@@ -16,10 +16,11 @@ import pandas as pd
 
 from ..safety import registration_words
 from ..vocab import days_words, hours_words, quarter_hours
-from .disclosure import Suppression, published_count, round_to
+from .disclosure import Suppression, published_count, published_hours, published_ratio, round_to
 
 __all__ = [
     "clean_text",
+    "county_totals",
     "deprivation_lines",
     "gaps_summary",
     "match_lines",
@@ -63,6 +64,18 @@ def _hours(v: float, rule: Suppression) -> str:
     return f"{float(round_to(v, rule.base)):,.0f}"
 
 
+def _published_share(unmet: float, need: float, rule: Suppression) -> float:
+    """The share of need in reach from the rounded hours (as the published table has it)."""
+    return float(
+        published_ratio(round_to(unmet, rule.base), round_to(need, rule.base), complement=True)
+    )
+
+
+def _or_star(v: float, spec: str) -> str:
+    """A published figure in words: ``*`` where it is withheld (NaN)."""
+    return "*" if v != v else format(float(v), spec)
+
+
 def _count(n: int, rule: Suppression) -> str:
     c = published_count(int(n), rule)
     return c if isinstance(c, str) else f"{c:,}"
@@ -102,6 +115,35 @@ def placement_lines(table: pd.DataFrame, rule: Suppression) -> list[str]:
     return lines
 
 
+def county_totals(t: pd.DataFrame, rule: Suppression) -> dict[str, float]:
+    """The county's published totals of an exact gap table (one rule for terminal and report).
+
+    Parameters
+    ----------
+    t
+        The exact gap table.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    dict
+        ``need_hours``, ``unmet_hours``, ``weekend_need_hours``, ``weekend_unmet_hours``
+        summed from exact values then rounded (NaN when the register holds 1-7 people), and
+        ``coverage_ratio``, ``weekend_coverage_ratio`` from those published hours.
+    """
+    people = float(t["people"].sum())
+    out = {
+        c: published_hours(float(t[c].sum()), people, rule)
+        for c in ("need_hours", "unmet_hours", "weekend_need_hours", "weekend_unmet_hours")
+    }
+    for p in ("", "weekend_"):
+        out[f"{p}coverage_ratio"] = published_ratio(
+            out[f"{p}unmet_hours"], out[f"{p}need_hours"], complement=True
+        )
+    return out
+
+
 def gaps_summary(result, top: int = 8) -> list[str]:
     """The terminal summary of a gap analysis, from the same rules as the published table.
 
@@ -118,21 +160,27 @@ def gaps_summary(result, top: int = 8) -> list[str]:
     """
     rule = result.study.settings.suppression
     t = result.table
-    need, unmet = t["need_hours"].sum(), t["unmet_hours"].sum()
+    need = t["need_hours"].sum()
+    total = county_totals(t, rule)
     lines = []
-    if need > 0:
+    if need > 0 and total["need_hours"] != total["need_hours"]:
         lines.append(
-            f"Need {_hours(need, rule)} h a week; providers in reach could meet "
-            f"{1 - unmet / need:.0%} of it (their capacity shared out by 2SFCA); unmet "
-            f"{_hours(unmet, rule)} h."
+            f"Need of {_count(int(t['people'].sum()), rule)} people: hours withheld (1-7 people)."
+        )
+    elif need > 0:
+        lines.append(
+            f"Need {_or_star(total['need_hours'], ',.0f')} h a week; providers in reach could "
+            f"meet {_or_star(total['coverage_ratio'], '.0%')} of it (their capacity shared out "
+            f"by 2SFCA); unmet {_or_star(total['unmet_hours'], ',.0f')} h."
         )
     else:
         lines.append("No need in the register.")
-    wneed, wunmet = t["weekend_need_hours"].sum(), t["weekend_unmet_hours"].sum()
-    if wneed > 0:
+    wneed = t["weekend_need_hours"].sum()
+    if wneed > 0 and total["weekend_need_hours"] == total["weekend_need_hours"]:
         lines.append(
-            f"Weekend: need {_hours(wneed, rule)} h, {1 - wunmet / wneed:.0%} of it in reach; "
-            f"unmet {_hours(wunmet, rule)} h."
+            f"Weekend: need {_or_star(total['weekend_need_hours'], ',.0f')} h, "
+            f"{_or_star(total['weekend_coverage_ratio'], '.0%')} of it in reach; "
+            f"unmet {_or_star(total['weekend_unmet_hours'], ',.0f')} h."
         )
     lines.append(
         f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
@@ -162,7 +210,8 @@ def gaps_summary(result, top: int = 8) -> list[str]:
             ]
             lines.append(
                 f"  {clean_text(r.area_name, 28):<28} {clean_text(r.district, 20):<20} "
-                f"unmet {_hours(r.unmet_hours, rule):>5} h  in reach {r.coverage_ratio:>4.0%}"
+                f"unmet {_hours(r.unmet_hours, rule):>5} h  in reach "
+                f"{_or_star(_published_share(r.unmet_hours, r.need_hours, rule), '.0%'):>4}"
                 + (f"  [{', '.join(flags)}]" if flags else "")
             )
     lines += deprivation_lines(t, rule)
@@ -273,11 +322,23 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     -------
     list of str
     """
-    from .tables import publish_ranking, publish_scenarios
+    from .tables import demand_people, publish_ranking, publish_scenarios
 
     s = rec.settings
-    lines = [f"  ({clean_text(note)})" for note in rec.notes]
-    scen = publish_scenarios(rec.scenarios, s.suppression)
+    rule = s.suppression
+    people = demand_people(rec)
+    total = float(rec.demand["hours"].sum()) if len(rec.demand) else 0.0
+    if people:
+        hours = published_hours(total, people, rule)
+        shown = "withheld" if hours != hours else f"{hours:,.0f}"
+        demand = (
+            f"{shown} recruitable unmet h a week from {_count(people, rule)} people in the register"
+        )
+    else:
+        demand = f"{_hours(total, rule)} recruitable unmet h a week from estimated need"
+    lines = [f"  (demand: {demand}; figures rounded)"]
+    lines += [f"  ({clean_text(note)})" for note in rec.notes]
+    scen = publish_scenarios(rec.scenarios, s.suppression, people=demand_people(rec))
     lines.append(
         "'placed': new providers that would have hours to take (fewer than asked when they run "
         "out); coverage: share of need in reach"
@@ -288,11 +349,13 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     )
     for r in scen.itertuples():
         lines.append(
-            f"{r.new_providers:>13} {r.providers_placed:>6} {r.hours_taken:>10,.0f} h "
-            f"{r.share_of_unmet_taken:>8.0%} {r.coverage_before:>6.0%} -> {r.coverage_after:>4.0%} "
+            f"{r.new_providers:>13} {r.providers_placed:>6} "
+            f"{_or_star(r.hours_taken, ',.0f'):>10} h "
+            f"{_or_star(r.share_of_unmet_taken, '.0%'):>8} "
+            f"{_or_star(r.coverage_before, '.0%'):>6} -> {_or_star(r.coverage_after, '.0%'):>4} "
             f"{r.weekend_gaps_before:>5} -> {r.weekend_gaps_after:<4} "
             f"{r.rural_gaps_before:>4} -> {r.rural_gaps_after:<4} "
-            f"£{r.saving_per_year_vs_home_care:>12,.0f}"
+            f"£{_or_star(r.saving_per_year_vs_home_care, ',.0f'):>12}"
         )
     lines.append(
         f"  saving = hours taken × {s.weeks_per_year:g} weeks × (home care "
@@ -303,7 +366,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         lines.append(
             "  in the most deprived 30% of England (IMD deciles 1-3): "
             + ", ".join(
-                f"{h:,.0f} h of {t:,.0f} h (K={int(k)})"
+                f"{_or_star(h, ',.0f')} h of {_or_star(t, ',.0f')} h (K={int(k)})"
                 for k, h, t in zip(
                     scen["new_providers"], scen["hours_taken_most_deprived"], scen["hours_taken"]
                 )

@@ -15,11 +15,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .disclosure import Suppression, published_count, round_to, suppress
+from .disclosure import Suppression, published_count, published_ratio, round_to, suppress
 from .geo import to_latlon
 
 __all__ = [
     "HOUR_COLUMNS",
+    "demand_people",
+    "suppress_again",
     "publish_deprivation",
     "published_deprivation",
     "RANK_COLUMNS",
@@ -56,7 +58,9 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
     GeoDataFrame
         ``people`` becomes text (``*`` for 1-7, else rounded to 5); hour figures are rounded to
         5, or withheld where the area has 1-7 people, and so is ``gap_score`` (it is in hours).
-        Ratios, distances, flags and bands are kept. Provider counts are not suppressed: the
+        Coverage and provision ratios are computed from the published hours (withheld with
+        them), so they give back nothing the rounded hours do not. Distances, flags and bands
+        are kept. Provider counts are not suppressed: the
         providers register is a directory of businesses, not statistics about people.
     """
     out = suppress(
@@ -74,6 +78,15 @@ def publish_gaps(table: gpd.GeoDataFrame, rule: Suppression = Suppression()) -> 
         where=table["unmet_hours"].to_numpy(float) > 0,
     )
     out["gap_score"] = np.round(out["unmet_hours"].to_numpy(float) * factor, 0)
+    # secondary protection: ratios from the published hours only (NaN where they are withheld)
+    for prefix in ("", "weekend_"):
+        need = out[f"{prefix}need_hours"].to_numpy(float)
+        out[f"{prefix}coverage_ratio"] = published_ratio(
+            out[f"{prefix}unmet_hours"].to_numpy(float), need, complement=True
+        )
+        out[f"{prefix}provision_ratio"] = published_ratio(
+            out[f"{prefix}accessible_hours"].to_numpy(float), need
+        )
     for c in RATIO_COLUMNS:
         if c in out:
             out[c] = out[c].round(3)
@@ -219,7 +232,8 @@ def publish_sites(sites: pd.DataFrame, rule: Suppression = Suppression()) -> pd.
     -------
     DataFrame
         Counts of people in reach suppressed, hours rounded to 5 (withheld where 1-7 people are
-        in reach), coordinates of the site (an area's point, never a person's) in both grids.
+        in reach; hours taken also where the areas it takes hours from hold 1-7 people),
+        coordinates of the site (an area's point, never a person's) in both grids.
     """
     out = sites.copy()
     people = sites["people_in_reach"].to_numpy()
@@ -227,8 +241,17 @@ def publish_sites(sites: pd.DataFrame, rule: Suppression = Suppression()) -> pd.
     out["people_in_reach"] = np.where(
         hidden, "*", round_to(people, rule.base).astype(int).astype(str)
     )
-    for c in ("hours_taken", "unmet_hours_in_reach"):
-        out[c] = np.where(hidden, np.nan, round_to(sites[c].to_numpy(float), rule.base))
+    # hours taken are of the people in the areas served: withheld where those are 1-7 (a site
+    # serving only a withheld village would otherwise give back the village's hours)
+    served = sites["people_served"].to_numpy() if "people_served" in sites else people
+    held_taken = hidden | rule.hides(served)
+    out["unmet_hours_in_reach"] = np.where(
+        hidden, np.nan, round_to(sites["unmet_hours_in_reach"].to_numpy(float), rule.base)
+    )
+    out["hours_taken"] = np.where(
+        held_taken, np.nan, round_to(sites["hours_taken"].to_numpy(float), rule.base)
+    )
+    out = out.drop(columns=["people_served"], errors="ignore")
     if "areas_served" in out:
         out["explanation"] = [
             ("Would take unmet hours" if h != h else f"Would take about {h:,.0f} h a week")
@@ -243,15 +266,23 @@ def publish_sites(sites: pd.DataFrame, rule: Suppression = Suppression()) -> pd.
     return out.drop(columns=["x", "y"])
 
 
-def publish_scenarios(scen: pd.DataFrame, rule: Suppression = Suppression()) -> pd.DataFrame:
-    """The scenario table as it may be shared.
+def suppress_again(
+    table: pd.DataFrame, held, columns: list[str], rule: Suppression = Suppression()
+) -> pd.DataFrame:
+    """A published table read back (``gapmap compare``) with the rule applied again.
 
-    Scenario figures are county totals: hours rounded to 5, money to £100, ratios to 0.001.
+    A file may have been edited, or be an internal one renamed: figures present on a withheld
+    row are dropped, hours rounded to ``rule.base`` again, and shares in reach recomputed from
+    the rounded hours, so that nothing is published again that the rule would withhold.
 
     Parameters
     ----------
-    scen
-        ``RecruitResult.scenarios``.
+    table
+        The table read (numbers as floats, NaN where empty).
+    held
+        Which rows are withheld (bool array).
+    columns
+        Its figures (``*_hours`` and ``*_ratio``).
     rule
         The suppression rule.
 
@@ -259,15 +290,88 @@ def publish_scenarios(scen: pd.DataFrame, rule: Suppression = Suppression()) -> 
     -------
     DataFrame
     """
+    out = table.copy()
+    held = np.asarray(held, dtype=bool)
+    for c in columns:
+        if c not in out:
+            continue
+        v = out[c].to_numpy(float)
+        if c.endswith("_hours"):
+            v = round_to(v, rule.base)
+        out[c] = np.where(held, np.nan, v)
+    for p in ("", "weekend_"):
+        if {f"{p}coverage_ratio", f"{p}need_hours", f"{p}unmet_hours"} <= set(out.columns):
+            out[f"{p}coverage_ratio"] = published_ratio(
+                out[f"{p}unmet_hours"].to_numpy(float),
+                out[f"{p}need_hours"].to_numpy(float),
+                complement=True,
+            )
+    return out
+
+
+def demand_people(rec) -> int:
+    """How many people of the register a recruitment's demand is of (0 for estimated need).
+
+    Parameters
+    ----------
+    rec
+        A :class:`~gapmap.recruitment.RecruitResult`.
+
+    Returns
+    -------
+    int
+    """
+    return int(rec.demand["people"].sum()) if len(rec.demand) else 0
+
+
+def publish_scenarios(
+    scen: pd.DataFrame, rule: Suppression = Suppression(), *, people: int | None = None
+) -> pd.DataFrame:
+    """The scenario table as it may be shared.
+
+    Scenario figures are county totals: hours rounded to 5, money to £100, ratios to 0.001.
+    When the recruitable demand is of 1-7 people (``people``), its hours, the savings made of
+    them and the coverage shares are withheld: the total is then a small cell itself.
+
+    Parameters
+    ----------
+    scen
+        ``RecruitResult.scenarios``.
+    rule
+        The suppression rule.
+    people
+        How many people of the register the recruitable demand is of (None or 0: estimated
+        need from the census, not suppressed).
+
+    Returns
+    -------
+    DataFrame
+    """
     out = scen.copy()
+    held = bool(people) and bool(rule.hides(np.asarray([people]))[0])
     for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken",
               "hours_taken_most_deprived"):  # fmt: skip
         if c in out:
             out[c] = round_to(out[c].to_numpy(float), rule.base)
     for c in ("saving_per_year_vs_home_care", "saving_per_year_if_direct_payments"):
-        out[c] = round_to(out[c].to_numpy(float), 100)
-    for c in ("share_of_unmet_taken", "coverage_before", "coverage_after"):
+        # from the rounded hours taken, so a saving gives back no more than they do
+        rate = np.divide(
+            scen[c].to_numpy(float), scen["hours_taken"].to_numpy(float),
+            out=np.zeros(len(scen)), where=scen["hours_taken"].to_numpy(float) > 0,
+        )  # fmt: skip
+        out[c] = round_to(out["hours_taken"].to_numpy(float) * rate, 100)
+    out["share_of_unmet_taken"] = published_ratio(
+        out["hours_taken"].to_numpy(float), out["recruitable_unmet_hours"].to_numpy(float)
+    )
+    for c in ("coverage_before", "coverage_after"):
         out[c] = out[c].round(3)
+    if held:
+        for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken",
+                  "hours_taken_most_deprived", "saving_per_year_vs_home_care",
+                  "saving_per_year_if_direct_payments", "share_of_unmet_taken",
+                  "coverage_before", "coverage_after"):  # fmt: skip
+            if c in out:
+                out[c] = np.nan
     for c in ("gap_to_bound", "coverage_model_gap"):
         out[c] = out[c].round(4)
     for c in ("seconds", "coverage_model_seconds"):
@@ -358,7 +462,8 @@ def publish_deprivation(
         One row per decile, then the concentration indices as rows ``concentration index``:
         people as published counts (``*`` for 1-7), register hours rounded to 5 and withheld
         where a decile has 1-7 people, estimated hours rounded, unmet hours per 1,000
-        residents to one decimal (withheld with the hours).
+        residents to one decimal from the published hours and population (withheld with the
+        hours).
     """
     out = pd.DataFrame({"imd_decile": table["imd_decile"].astype(int), "areas": table["areas"]})
     out["population"] = round_to(table["population"].to_numpy(float), rule.base).astype(int)
@@ -368,10 +473,11 @@ def publish_deprivation(
     pop = table["population"].to_numpy(float)
     for c in ("need_hours", "unmet_hours"):
         out[c] = np.where(hidden, np.nan, round_to(table[c].to_numpy(float), rule.base))
-    out["unmet_hours_per_1000_residents"] = np.where(
-        hidden | (pop <= 0), np.nan,
-        np.round(1000 * table["unmet_hours"].to_numpy(float) / np.maximum(pop, 1), 1),
-    )  # fmt: skip
+    # the rate from the published (rounded) hours and population: it gives back no more than they
+    # do, however small the population (two runs one person apart differ by 0 or 5 h, no less)
+    out["unmet_hours_per_1000_residents"] = published_ratio(
+        1000 * out["unmet_hours"].to_numpy(float), out["population"].to_numpy(float), digits=1
+    )
     if "estimated_unmet_hours" in table:
         for c in ("estimated_need_hours", "estimated_unmet_hours"):
             out[c] = round_to(table[c].to_numpy(float), rule.base)

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .disclosure import Suppression, published_count, round_to
+from .disclosure import Suppression, published_count, published_ratio, round_to
 from .export import atomic_path, neutralise_formulas
 from .maps import ATTRIBUTION
 from .provenance import caption
 from .tables import (
+    demand_people,
     publish_gaps,
     publish_ranking,
     publish_scenarios,
@@ -203,7 +204,7 @@ def district_table(result, rule: Suppression | None = None) -> pd.DataFrame:
     DataFrame
         One row per district, then a row ``district = "Total"``: counts of people as text
         (``*`` for 1-7), hours rounded to 5 (withheld where the district has 1-7 people),
-        shares from the exact sums.
+        shares from those published hours.
     """
     rule = rule or result.study.settings.suppression
     t = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
@@ -226,12 +227,11 @@ def district_table(result, rule: Suppression | None = None) -> pd.DataFrame:
         }
         for col in ("need_hours", "unmet_hours", "weekend_need_hours", "weekend_unmet_hours"):
             row[col] = np.nan if held else float(round_to(g[col].sum(), rule.base))
-        need, unmet = g["need_hours"].sum(), g["unmet_hours"].sum()
-        wneed, wunmet = g["weekend_need_hours"].sum(), g["weekend_unmet_hours"].sum()
-        row["coverage_ratio"] = np.nan if held or need <= 0 else round(1 - unmet / need, 3)
-        row["weekend_coverage_ratio"] = (
-            np.nan if held or wneed <= 0 else round(1 - wunmet / wneed, 3)
-        )
+        # shares from the published hours (secondary protection: no finer than they are)
+        for p in ("", "weekend_"):
+            row[f"{p}coverage_ratio"] = published_ratio(
+                row[f"{p}unmet_hours"], row[f"{p}need_hours"], complement=True
+            )
         if estimated:
             for col in ("estimated_need_hours", "estimated_unmet_hours"):
                 row[col] = float(round_to(g[col].sum(), rule.base))
@@ -400,8 +400,9 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
+    scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
     _sheet(
-        wb, "Scenarios", publish_scenarios(rec.scenarios, rule), SCENARIO_COLUMNS,
+        wb, "Scenarios", scen, SCENARIO_COLUMNS,
         note="One row per number of new micro-providers (county totals, rounded)",
     )  # fmt: skip
     _sheet(
