@@ -425,7 +425,7 @@ def _recruit(result, ks, args, title: str, out: Path):
     from .recruitment import recruit
 
     t0 = time.perf_counter()
-    rec = recruit(result, ks, say=_note)
+    rec = recruit(result, ks, say=_note, other_days=True)
     paths = write_recruit_outputs(rec, result.providers, out, title=title, study=result.study)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))
@@ -514,13 +514,13 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
         f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
         f"{providers['capacity_hours'].mean():.1f} h per provider"
     )
-    _say(f"  people    {len(people):>6}  synthetic waiting list ({people_path})")
-    _say(
-        f"            need {people['hours'].sum():,.0f} h a week, mean "
-        f"{people['hours'].mean():.1f} h per person; "
-        f"{int((~people['self_directing']).sum())} not self-directing, "
-        f"{int(people['regulated_care'].sum())} need regulated personal care"
-    )
+    from .publish.disclosure import published_count
+
+    shown = published_count(len(people), study.settings.suppression)
+    _say(f"  people    {shown:>6}  synthetic waiting list ({people_path})")
+    from .publish.summaries import register_line
+
+    _say(register_line(people, study.settings.suppression))
     _say("")
     _placement(study)
     _say("")

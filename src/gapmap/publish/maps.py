@@ -98,6 +98,9 @@ body { display: flex; flex-direction: column; font: 14px/1.4 system-ui, sans-ser
   font: 11px system-ui, sans-serif; color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
 .gapmap-district-label::before, .gapmap-area-label::before { display: none; }
 #gapmap-print-legend { display: none; }
+/* an open popup is never hidden behind the legend or the panels: they step back under it */
+.gapmap-popup-open .leaflet-control-container .leaflet-top,
+.gapmap-popup-open .leaflet-control-container .leaflet-bottom { z-index: 390; }
 :focus-visible { outline: 3px solid #fd0; outline-offset: 1px; }
 @media print {
   @page { size: A4 landscape; margin: 10mm; }
@@ -123,6 +126,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var aside = document.getElementById("gapmap-print-legend");
   container.parentNode.insertBefore(aside, container.nextSibling);
   map.invalidateSize();
+  map.on("popupopen", function () { container.classList.add("gapmap-popup-open"); });
+  map.on("popupclose", function () { container.classList.remove("gapmap-popup-open"); });
   map.options.zoomSnap = 0.25;
   var bounds = L.latLngBounds(data.bounds);
   map.fitBounds(bounds);
@@ -625,8 +630,11 @@ def gap_map(
             ("District", _esc(r["district"])),
             ("Rural", "yes" if r["rural"] else "no"),
             ("People waiting", "fewer than 8" if held else _esc(r["people"])),
-            ("Need a week", _hours(r["need_hours"])),
-            ("Unmet a week", _hours(r["unmet_hours"])),
+            ("Unmet a week micro-providers may meet", _hours(r.get("micro_unmet_hours"))),
+            ("Need for regulated services a week",
+             _hours(r.get("need_hours_not_self_directing"))),
+            ("Need a week (everyone waiting)", _hours(r["need_hours"])),
+            ("Unmet a week (everyone waiting)", _hours(r["unmet_hours"])),
             ("Share of need in reach", "withheld" if held else _pct(r["coverage_ratio"])),
             (
                 "Weekend share in reach",
@@ -656,11 +664,14 @@ def gap_map(
 
     records = t.to_dict("records")
     tips = [tip(r, bool(h)) for r, h in zip(records, hidden)]
+    # the headline (issue 31): only need micro-providers may meet; regulated need apart
+    key = "micro_unmet_hours" if "micro_unmet_hours" in t else "unmet_hours"
     unmet = hour_classes(
-        t["unmet_hours"],
-        title="Unmet hours a week",
-        explain="Hours people on the waiting list need that no provider within travel "
-        "distance has free: the hours to close.",
+        t[key],
+        title="Unmet hours a week micro-providers may meet",
+        explain="Hours needed by people who can direct their own care (or have a "
+        "representative who can) that no provider within travel distance has free: the hours "
+        "to close. Need of people who cannot is need for regulated services, not counted here.",
     )
     score = hour_classes(
         t["gap_score"],
@@ -671,7 +682,7 @@ def gap_map(
     )
     bands, weekend = band_classes(), weekend_classes()
     layers: list[tuple[str, str, Classes, list[str]]] = [
-        ("unmet", "Unmet hours", unmet, [unmet.colour(v) for v in t["unmet_hours"]]),
+        ("unmet", "Unmet hours", unmet, [unmet.colour(v) for v in t[key]]),
         (
             "coverage",
             "Share of need in reach",
@@ -734,6 +745,7 @@ def recruit_map(
     caption: str = "",
     places: pd.DataFrame | None = None,
     simplify_m: float = 20.0,
+    recommended: int | None = None,
 ) -> folium.Map:
     """Ranked areas (priority for recruitment) and recommended sites, one layer per scenario.
 
@@ -753,6 +765,8 @@ def recruit_map(
         Extra search entries (``name``, ``x``, ``y`` in BNG metres).
     simplify_m
         Simplification tolerance of the drawn outlines, metres.
+    recommended
+        The scenario the report recommends: the map opens on its sites (default: the largest).
 
     Returns
     -------
@@ -826,10 +840,12 @@ def recruit_map(
                     "tip": _table_html(rows),
                 }
             )
+        opens = recommended if recommended in scenarios else scenarios[-1]
         groups.append(
             {
-                "name": f"Sites for {int(k)} new providers",
-                "show": bool(k == scenarios[-1]),
+                "name": f"Sites for {int(k)} new providers"
+                + (" (recommended)" if k == recommended else ""),
+                "show": bool(k == opens),
                 "points": points,
             }
         )

@@ -349,7 +349,10 @@ def write_recruit_outputs(
     places = postcode_districts(study.directory, study.areas) if study is not None else None
     scenario_chart_png(scen, out / "recruit_scenarios.png", title=title, caption=line)
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
-    m = recruit_map(ranking, providers, sites, title=title, caption=line, places=places)
+    m = recruit_map(
+        ranking, providers, sites, title=title, caption=line, places=places,
+        recommended=rec.recommended,
+    )  # fmt: skip
     save_map(m, out / "recruit_map.html")
     if study is not None:
         from .workbook import write_recruit_workbook
