@@ -327,11 +327,11 @@ _INPUT_ARGS = (
 def _output_folder(args, *extra_inputs: Path):
     """The ``--out`` folder, to be entered (checked and locked) before any work."""
     from .publish.folder import OutputFolder
-    from .publish.outputs import ABOUT_FILE, AUDIENCE
+    from .publish.outputs import ABOUT_FILE, AUDIENCE, INDEX_FILE
 
     inputs = [getattr(args, name, None) for name in _INPUT_ARGS] + list(extra_inputs)
     _settings(args).validated()  # a bad option stops before anything is made
-    return OutputFolder(args.out, inputs=inputs, outputs=[*AUDIENCE, ABOUT_FILE])
+    return OutputFolder(args.out, inputs=inputs, outputs=[*AUDIENCE, ABOUT_FILE, INDEX_FILE])
 
 
 def _print(lines: list[str]) -> None:
@@ -563,9 +563,11 @@ def _report(result, rec, title: str, out: Path) -> None:
     from .publish.report import write_report
 
     t0 = time.perf_counter()
-    write_report(result, out / "report.pdf", rec=rec, title=title)
+    summary = out / "summary.json"  # the matching of this run, when it ran
+    write_report(result, out / "report.pdf", rec=rec, title=title,
+                 match=summary if summary.exists() else None)  # fmt: skip
     write_about(out)
-    _note(f"  wrote report.pdf in {time.perf_counter() - t0:.1f} s")
+    _note(f"  wrote report.pdf and report.docx in {time.perf_counter() - t0:.1f} s")
 
 
 def cmd_gaps(args) -> int:

@@ -171,7 +171,7 @@ def county_totals(t: pd.DataFrame, rule: Suppression) -> dict[str, float]:
     return out
 
 
-def gaps_summary(result, top: int = 8) -> list[str]:
+def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS too
     """The terminal summary of a gap analysis: the published headline (:mod:`.figures`).
 
     Parameters
