@@ -833,12 +833,15 @@ def write_report(
     """
     import weasyprint
 
-    if isinstance(match, (str, Path)):
-        match = json.loads(Path(match).read_text(encoding="utf-8"))
+    summary: dict | None = (
+        json.loads(Path(match).read_text(encoding="utf-8"))
+        if isinstance(match, (str, Path))
+        else match
+    )
     title = title or "Micro-provider gaps and where to recruit"
     made = dt.date.today()
     period = period or f"the waiting list and providers as registered on {made:%-d %B %Y}"
-    blocks = report_blocks(result, rec=rec, title=title, period=period, match=match, made=made)
+    blocks = report_blocks(result, rec=rec, title=title, period=period, match=summary, made=made)
     doc = weasyprint.HTML(string=blocks_html(blocks, title, period))
     path = Path(path)
     with atomic_path(path) as tmp:
