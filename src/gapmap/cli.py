@@ -115,6 +115,8 @@ def _add_area_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--areas-layer", help="the layer of --areas to read, when it has several")
     g.add_argument("--providers-sheet", help="the sheet of a providers workbook with several")
     g.add_argument("--providers-layer", help="the layer of a providers GeoPackage with several")
+    g.add_argument("--directory-extra", type=Path, help="with --providers as an Open Referral "
+                   "UK feed: the side table of what it lacks, by service id")  # fmt: skip
     g.add_argument("--people-sheet", help="the sheet of a people workbook with several")
     _setting(
         g, "drop_outside",
@@ -212,6 +214,7 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
         _setting(g, "match_time_limit_s", "seconds for the whole matching run, reading included")
 
         _setting(g, "workers", "solver threads", kind=int)
+    _setting(g, "dbs_valid_years", "a DBS check older than this (years) is not suggested")
 
 
 def _add_recruit_options(p: argparse.ArgumentParser) -> None:
@@ -312,6 +315,7 @@ def _study(args, *, providers=True, people=True):
         people_sheet=getattr(args, "people_sheet", None),
         providers_layer=getattr(args, "providers_layer", None),
         areas_layer=getattr(args, "areas_layer", None),
+        directory_extra=getattr(args, "directory_extra", None),
     )
     for note in study.notes:
         _say(f"  ({note})")
@@ -321,6 +325,7 @@ def _study(args, *, providers=True, people=True):
 _INPUT_ARGS = (
     "providers", "people", "areas", "postcode_file", "rural", "rural_lookup", "census", "rates",
     "census_lookup", "census_areas", "disability", "carers", "adult_rates", "imd", "imd_lookup",
+    "directory_extra",
 )  # fmt: skip
 
 
@@ -383,8 +388,13 @@ def _match(study, args, out: Path):
     import signal
 
     from .matching import match
+    from .provider_checks import without_lapsed
     from .publish.outputs import write_match_outputs
     from .publish.summaries import match_lines
+
+    study, lapsed = without_lapsed(study)
+    if lapsed:
+        _say(f"  ({lapsed})")
 
     _note(
         f"Matching {len(study.people):,} people to {len(study.providers):,} providers "
@@ -414,8 +424,13 @@ def _match(study, args, out: Path):
         signal.signal(signal.SIGINT, previous)
     best.details["interrupted"] = asked["stop"]
     write_match_outputs(best, greedy, study, out)
+    if getattr(args, "mail_merge", False):
+        from .publish.mail_merge import mail_merge_table, write_mail_merge
+
+        write_mail_merge(mail_merge_table(best, study.people, study.providers), out)
     _print(match_lines(best, greedy, study))
-    _say(f"Outputs in {args.out}/: matches.csv (internal: person ids), summary.json")
+    more = ", mail_merge.csv and .xlsx (internal)" if getattr(args, "mail_merge", False) else ""
+    _say(f"Outputs in {args.out}/: matches.csv (internal: person ids), summary.json{more}")
     return best, greedy
 
 
@@ -723,7 +738,7 @@ def cmd_serve(args) -> int:
         postcode_file=args.postcode_file,
         read_options={"providers_sheet": args.providers_sheet,
                       "providers_layer": args.providers_layer, "areas_layer": args.areas_layer,
-                      "council": args.council},
+                      "council": args.council, "directory_extra": args.directory_extra},
     )  # fmt: skip
     register.load()  # a bad register stops here with exit 2
     allowed = (*LOOPBACK_HOSTS, *args.allowed_host)
@@ -880,6 +895,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("match", "batch matching of a waiting list with OR-Tools CP-SAT")
     registers(p, required=True)
     out(p, "folder for matches.csv, summary.json")
+    p.add_argument("--mail-merge", action="store_true", help="also write mail_merge.csv and "
+                   ".xlsx (internal: person ids, providers' names and contacts)")  # fmt: skip
     _add_match_options(p, batch=True)
     _add_area_options(p)
     _add_reach_options(p)
@@ -940,6 +957,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_area_options(p)
     _add_reach_options(p)
     p.set_defaults(func=cmd_serve)
+
+    from .cli_directory import add_parsers as add_directory_parsers
+
+    add_directory_parsers(sub, common)
 
     p = command("check", "validate registers and areas (any of them) and show where they fall")
     registers(p, required=False)

@@ -6,7 +6,9 @@ DataFrame with one row per record and typed columns; locations are British Natio
 metres in ``x`` and ``y``.
 
 Providers: ``provider_id, name, postcode, x, y, services, service_mask, days, day_mask,
-capacity_hours, committed_hours, max_travel_km, cover, cqc_registered, row``.
+capacity_hours, committed_hours, max_travel_km, cover, cqc_registered, phone, email, website,
+price_per_hour (NaN when not given), dbs_checked_on, insurance_until, verified_on, languages,
+last_updated (ISO dates; "" when not given), row``.
 
 People: ``person_id, postcode, x, y, hours, days, day_mask, services, service_mask,
 max_travel_km (NaN where the person gave none), priority, needs_cover, self_directing,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,6 +40,7 @@ from .postcodes import (
     normalise_postcode,
     wgs84_to_bng,
 )
+from .provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
 from .vocab import days_text, parse_days, parse_services, services_text
 
 __all__ = [
@@ -64,6 +68,8 @@ PROVIDER_COLUMNS = {
     "easting": False, "northing": False, "services": True, "days": True,
     "capacity_hours": True, "committed_hours": False, "max_travel_km": False, "cover": False,
     "cqc_registered": False, "phone": False, "email": False, "website": False,
+    "price_per_hour": False, "dbs_checked_on": False, "insurance_until": False,
+    "verified_on": False, "languages": False, "last_updated": False,
 }  # fmt: skip
 #: Optional public contact columns of the providers register (SPEC.md), untrusted text.
 CONTACT_COLUMNS = ("phone", "email", "website")
@@ -453,8 +459,10 @@ def read_providers(
     postcodes: PostcodeDirectory | None = None,
     sheet: str | None = None,
     layer: str | None = None,
+    extra: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Read and validate a providers register (CSV, XLSX, or a GeoPackage/GeoJSON point layer).
+    """Read and validate a providers register (CSV, XLSX, a GeoPackage/GeoJSON point layer, or
+    an Open Referral UK v3 feed saved as JSON: :mod:`gapmap.oruk`).
 
     Parameters
     ----------
@@ -467,6 +475,9 @@ def read_providers(
         'providers').
     layer
         The layer of a GeoPackage with several (default: the only one, or 'providers').
+    extra
+        With an Open Referral UK feed: the side table of what the feed lacks (capacity, booked
+        hours, cover, ...), joined by service id (:func:`gapmap.oruk.read_feed`).
 
     Returns
     -------
@@ -478,8 +489,20 @@ def read_providers(
     InputError
         listing every problem found, each with file, row and column.
     """
+    from .oruk import is_feed, read_feed
+
     file = str(path)
-    frame, given_xy = _read_frame(path, "providers", True, sheet=sheet, layer=layer)
+    notes: list[str] = []
+    if is_feed(path):
+        frame, given_xy = read_feed(path, extra=extra), None
+        notes = list(frame.attrs.get("notes", []))
+    elif extra is not None:
+        raise InputError(
+            Problem(str(extra), "a directory side table goes with an Open Referral UK feed "
+                    "(a .json file or folder as the providers), not with a register table")
+        )  # fmt: skip
+    else:
+        frame, given_xy = _read_frame(path, "providers", True, sheet=sheet, layer=layer)
     frame = _normalise_columns(frame, PROVIDER_COLUMNS, file)
     if len(frame) == 0:
         raise InputError(Problem(file, "the providers register has no rows"))
@@ -498,6 +521,7 @@ def read_providers(
     cover = r.parse("cover", _boolean, True)
     cqc = r.parse("cqc_registered", _boolean, False)
     contacts = {c: r.parse(c, _contact_cell(c), "") for c in CONTACT_COLUMNS}
+    family = _family(r)
     for row, cap, com in zip(r.rows, capacity, committed):
         if cap is not None and com is not None and com > cap:
             r.problems.add(
@@ -508,7 +532,7 @@ def read_providers(
             )
     pcs, x, y = _locate(r, postcodes, given_xy)
     r.problems.raise_if_any()
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "provider_id": ids,
             "name": names,
@@ -525,9 +549,27 @@ def read_providers(
             "cover": np.array(cover, dtype=bool),
             "cqc_registered": np.array(cqc, dtype=bool),
             **{c: [v or "" for v in contacts[c]] for c in CONTACT_COLUMNS},
+            **family,
             "row": r.rows.astype(int),
         }
     )
+    out.attrs["notes"] = notes
+    return out
+
+
+def _family(r: _Reader) -> dict[str, object]:
+    """The optional columns of :mod:`gapmap.provider_checks` (price, checks, languages)."""
+    price = r.parse("price_per_hour", parse_price, np.nan)
+    out: dict[str, object] = {"price_per_hour": np.array(
+        [np.nan if v is None else v for v in price], dtype=float
+    )}  # fmt: skip
+    for c in FAMILY_COLUMNS[1:]:
+        if c == "languages":
+            parse: Callable[[str], str] = parse_languages
+        else:
+            parse = partial(parse_date, past=c != "insurance_until")
+        out[c] = [v or "" for v in r.parse(c, parse, "")]
+    return {c: out[c] for c in FAMILY_COLUMNS}
 
 
 #: An email address as gapmap takes it: a strict subset of RFC 5322's addr-spec (no quoted
@@ -690,7 +732,9 @@ _PROVIDER_DTYPES = {
     "provider_id": object, "name": object, "postcode": object, "x": float, "y": float,
     "services": object, "service_mask": np.int64, "days": object, "day_mask": np.int64,
     "capacity_hours": float, "committed_hours": float, "max_travel_km": float, "cover": bool,
-    "cqc_registered": bool, "phone": object, "email": object, "website": object, "row": int,
+    "cqc_registered": bool, "phone": object, "email": object, "website": object,
+    "price_per_hour": float, "dbs_checked_on": object, "insurance_until": object,
+    "verified_on": object, "languages": object, "last_updated": object, "row": int,
 }  # fmt: skip
 _PEOPLE_DTYPES = {
     "person_id": object, "postcode": object, "x": float, "y": float, "hours": float,

@@ -337,6 +337,9 @@ class SuggestResponse(BaseModel):
     changes: list[str] = Field(
         default_factory=list, description="the nearest changes to the request that would fit"
     )
+    notices: list[str] = Field(
+        default_factory=list, description="providers in reach not suggested: checks lapsed"
+    )
     place: Place
     suggestions: list[Suggestion]
     points: list[ProviderPoint]

@@ -22,7 +22,8 @@ matching and suggestions
     ``single_provider_margin_km`` (2): a suggestion of one provider working all the person's
     days ranks above a split arrangement (provider and partner) unless the split is more than
     this much nearer; partners and covers already named in another suggestion are swapped for
-    others at most this much further, so the suggestions differ.
+    others at most this much further, so the suggestions differ; ``dbs_valid_years`` (3): an
+    older DBS check keeps a provider out of suggestions.
 recruitment
     what recruits are like (hours, radius, days, services), the demand used, the siting time
     limit and the unit costs of :data:`UNIT_COSTS`.
@@ -109,6 +110,8 @@ class Settings:
     no_cover_penalty_km: float = 50.0
     #: km by which a split arrangement must be nearer to rank above one provider for every day
     single_provider_margin_km: float = 2.0
+    #: a DBS check older than this many years keeps a provider out of suggestions
+    dbs_valid_years: float = 3.0
     # recruitment
     radius_km: float = 10.0
     hours_per_provider: float = 27.0
@@ -175,6 +178,11 @@ class Settings:
             ),
             ("match_time_limit_s", self.match_time_limit_s > 0, "must be more than 0 seconds"),
             ("workers", self.workers >= 1, "must be at least 1"),
+            (
+                "dbs_valid_years",
+                0 < self.dbs_valid_years <= 10,
+                "must be more than 0 and at most 10",
+            ),
             ("radius_km", 0 < self.radius_km <= 200, "must be more than 0 and at most 200 km"),
             (
                 "hours_per_provider",

@@ -217,6 +217,7 @@ class Study:
         people_sheet: str | None = None,
         providers_layer: str | None = None,
         areas_layer: str | None = None,
+        directory_extra: str | Path | None = None,
     ) -> Study:
         """Read every input of a study, gathering every problem before raising once.
 
@@ -250,6 +251,9 @@ class Study:
         providers_sheet, people_sheet, providers_layer, areas_layer
             Which sheet of a workbook, or layer of a GeoPackage, to read when a file holds
             several (never chosen silently).
+        directory_extra
+            With providers given as an Open Referral UK feed: the side table of what the feed
+            lacks, joined by service id (:func:`gapmap.oruk.read_feed`).
 
         Returns
         -------
@@ -307,7 +311,7 @@ class Study:
         if providers is not None:
             prov = attempt(
                 read_providers, providers, postcodes=directory, sheet=providers_sheet,
-                layer=providers_layer,
+                layer=providers_layer, extra=directory_extra,
             )  # fmt: skip
         if people is not None:
             people_reg = attempt(read_people, people, postcodes=directory, sheet=people_sheet)
@@ -380,6 +384,8 @@ class Study:
             check_outside=False,  # checked above, with the other problems
         )
         study.has_providers = providers is not None
+        if prov is not None:
+            study.notes += prov.attrs.get("notes", [])
         study.directory = directory
         study.deprivation = deprivation
         study.council = served

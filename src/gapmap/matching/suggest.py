@@ -312,6 +312,14 @@ class Suggestion:
     cover_cqc_registered: bool | None = None
     #: the safety words for staff and the person (:func:`gapmap.safety.suggestion_safety`)
     safety: str = ""
+    #: what families ask (README "What families ask"); None/"" when not recorded
+    price_per_hour: float | None = None
+    languages: str = ""
+    dbs_checked_on: str = ""
+    insurance_until: str = ""
+    verified_on: str = ""
+    last_updated: str = ""
+    cover_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -338,6 +346,8 @@ class SuggestionList:
     left_out: list[dict] = field(default_factory=list)  # with --explain
     reasons: list[str] = field(default_factory=list)  # why nothing fits, in words
     changes: list[str] = field(default_factory=list)  # the nearest changes that would fit
+    #: providers in reach left out because their insurance or DBS check lapsed, in words
+    notices: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """The answer as plain data (for ``--json`` and the API)."""
@@ -348,7 +358,17 @@ class SuggestionList:
             "changes": self.changes,
             "suggestions": [asdict(s) for s in self.suggestions],
             "left_out": self.left_out,
+            "notices": self.notices,
         }
+
+
+def _notices(left_out: list[dict]) -> list[str]:
+    """The providers left out because their checks lapsed, in words for staff."""
+    return [
+        f"{r['name']} ({r['provider_id']}), {r['distance_km']:.1f} km: {r['why']}"
+        for r in left_out
+        if str(r["why"]).startswith("not suggested:")
+    ]
 
 
 class Suggester:
@@ -391,6 +411,11 @@ class Suggester:
             )
             for c in ("phone", "email", "website")
         }
+        from ..provider_checks import FAMILY_COLUMNS, lapsed_reasons
+
+        #: why each provider may not be suggested because of its checks ("" when it may)
+        self._lapsed = lapsed_reasons(self.providers, dbs_valid_years=settings.dbs_valid_years)
+        self._facts = {c: self.providers.get(c) for c in FAMILY_COLUMNS}
 
     def suggest(
         self,
@@ -434,7 +459,7 @@ class Suggester:
         margin = self.single_margin_km
         options: list[_Option] = []
         left_out: list[dict] = []
-        tally = {"days": 0, "room": 0, "partner": 0, "cover": 0}
+        tally = {"days": 0, "room": 0, "partner": 0, "cover": 0, "checks": 0}
         most_free = 0.0
         kth = np.inf  # the top-th best ranking distance so far
         for v, dv in zip(elig.tolist(), dist.tolist()):
@@ -442,7 +467,10 @@ class Suggester:
                 break  # every provider further on ranks after the options found
             T = P & int(self._days[v])
             why_not = None
-            if T == 0:
+            if self._lapsed[v]:
+                why_not = f"not suggested: {self._lapsed[v]}"
+                tally["checks"] += 1
+            elif T == 0:
                 why_not = "works none of the days needed"
                 tally["days"] += 1
             give = hours_on_days(hours, P, T) if T else 0.0
@@ -469,7 +497,7 @@ class Suggester:
                     why_not = f"no cover provider in reach with room on {days_words(T)}"
                     tally["cover"] += 1
             if why_not is not None:
-                if explain:
+                if explain or self._lapsed[v]:
                     left_out.append(
                         {
                             "provider_id": self._ids[v],
@@ -501,9 +529,9 @@ class Suggester:
                     }
                 )
             left_out.sort(key=lambda r: r["distance_km"])
-            if out:  # "better-looking": nearer than the furthest provider suggested
-                furthest = max(s.distance_km for s in out)
-                left_out = [r for r in left_out if r["distance_km"] <= furthest]
+        if out:  # "better-looking": nearer than the furthest provider suggested
+            furthest = max(s.distance_km for s in out)
+            left_out = [r for r in left_out if r["distance_km"] <= furthest]
         if not out:
             advice = "No micro-provider in reach can take this person on now. " + (
                 REGULATED_ADVICE if bool(row["regulated_care"]) else NOTHING_FITS_ADVICE
@@ -514,8 +542,10 @@ class Suggester:
                 part = self.partial_hours(person, elig, dist)
                 if part:
                     changes.append(part)
-            return SuggestionList("none", [], advice, left_out, reasons, changes)
-        return SuggestionList("ok", out, "", left_out)
+            return SuggestionList(
+                "none", [], advice, left_out, reasons, changes, _notices(left_out)
+            )
+        return SuggestionList("ok", out, "", left_out, notices=_notices(left_out))
 
     def _partners(self, elig: np.ndarray, v: int, S: int, rest: float) -> list[int]:
         """Eligible providers (nearest first) that work every day of ``S`` with room for
@@ -524,7 +554,10 @@ class Suggester:
         return [
             w
             for w in elig.tolist()
-            if w != v and (int(self._days[w]) & S) == S and fits(room[w], rest)
+            if w != v
+            and not self._lapsed[w]
+            and (int(self._days[w]) & S) == S
+            and fits(room[w], rest)
         ]
 
     def _covers(self, elig: np.ndarray, named: tuple[int, int], T: int, give: float) -> list[int]:
@@ -536,6 +569,7 @@ class Suggester:
             c
             for c in elig.tolist()
             if c not in named
+            and not self._lapsed[c]
             and self._cover[c]
             and (int(self._days[c]) & T) == T
             and fits(room[c], reserve)
@@ -645,12 +679,14 @@ class Suggester:
             website=self._contact["website"][v],
             partner_phone=self._contact["phone"][w] if w >= 0 else "",
             cover_phone=self._contact["phone"][c] if c >= 0 else "",
+            cover_email=self._contact["email"][c] if c >= 0 else "",
             cqc_registered=bool(self._cqc[v]),
             partner_cqc_registered=bool(self._cqc[w]) if w >= 0 else None,
             cover_cqc_registered=bool(self._cqc[c]) if c >= 0 else None,
             safety=suggestion_safety(
                 [(self._names[k], bool(self._cqc[k])) for k in (v, w, c) if k >= 0]
             ),
+            **self._family(v),
         )
 
     def partial_hours(self, person: pd.DataFrame, elig: np.ndarray, dist: np.ndarray) -> str:
@@ -675,7 +711,7 @@ class Suggester:
         best: tuple[float, float, int, int] | None = None  # (hours, km, provider, days)
         for v, dv in zip(elig.tolist(), dist.tolist()):
             T = P & int(self._days[v])
-            if not T:
+            if not T or self._lapsed[v]:
                 continue
             most = min(hours_on_days(hours, P, T), max(float(self._free[v]), 0.0))
             give = int(most * 4 + 1e-9) / 4  # whole quarter hours that fit
@@ -737,6 +773,27 @@ class Suggester:
             )
         if tally["cover"]:
             out.append(n(tally["cover"], "has", "have") + " no cover provider in reach with room.")
+        if tally["checks"]:
+            out.append(
+                n(tally["checks"], "is", "are")
+                + " not suggested: insurance lapsed or DBS check out of date (README, 'What "
+                "families ask')."
+            )
+        return out
+
+    def _family(self, v: int) -> dict:
+        """What families ask about provider ``v``, for a :class:`Suggestion`."""
+        out: dict = {}
+        for c, col in self._facts.items():
+            value = None if col is None else col.iloc[v]
+            if c == "price_per_hour":
+                out[c] = None if value is None or pd.isna(value) else float(value)
+            else:
+                out[c] = (
+                    ""
+                    if value is None or (isinstance(value, float) and pd.isna(value))
+                    else str(value)
+                )
         return out
 
     def nearest_changes(self, person: pd.DataFrame) -> list[str]:

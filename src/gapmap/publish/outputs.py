@@ -70,7 +70,17 @@ AUDIENCE: dict[str, str] = {
     "compare.txt": PUBLISHED,
     "compare_map.html": PUBLISHED,
     "matches.csv": INTERNAL_STAFF,
+    "mail_merge.csv": INTERNAL_STAFF + "; names and contacts for letters and calls",
+    "mail_merge.xlsx": INTERNAL_STAFF + "; the same as a workbook",
     "internal_gaps_exact.csv": INTERNAL_EXACT,
+    "services.json": PUBLISHED + "; the providers as an Open Referral UK v3.0 /services page "
+    "(businesses' public details only)",
+    "taxonomy.json": PUBLISHED + "; the gapmap taxonomy of services (Open Referral UK v3.0)",
+    "directory_extra.csv": "INTERNAL: capacity, booked hours, cover, CQC and check dates by "
+    "service id, to read the feed back (--directory-extra); for the team that keeps the register",
+    "internal_checks_due.csv": "INTERNAL: insurance and DBS checks due soon or overdue; for the "
+    "team that keeps the providers register",
+    "internal_checks_due.xlsx": "INTERNAL: the same as a workbook (sheet 'Checks due')",
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
 #: The folder's "start here" page (issue 31, item 9).
@@ -212,7 +222,8 @@ def write_gap_outputs(
     out_dir
         The folder.
     internal
-        Also write ``internal_gaps_exact.csv`` (exact figures: not to be shared).
+        Also write ``internal_gaps_exact.csv`` (exact figures: not to be shared), and
+        ``internal_checks_due.xlsx`` when the register records insurance or DBS dates.
     title
         The maps' title.
     png
@@ -267,6 +278,17 @@ def write_gap_outputs(
     if internal:
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
         paths["internal_gaps_exact.csv"] = write_csv(exact, out / "internal_gaps_exact.csv")
+        checks = [c for c in ("insurance_until", "dbs_checked_on") if c in study.providers]
+        if any((study.providers[c].astype(str) != "").any() for c in checks):
+            from ..provider_checks import DUE_WITHIN_DAYS, checks_due
+            from .workbook import write_checks_workbook
+
+            years = study.settings.dbs_valid_years
+            due = checks_due(study.providers, dbs_valid_years=years)
+            name = "internal_checks_due.xlsx"
+            paths[name] = write_checks_workbook(
+                due, out / name, within_days=DUE_WITHIN_DAYS, years=years
+            )
     paths[ABOUT_FILE] = write_about(out)
     return paths
 

@@ -440,6 +440,8 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
 
 def suggestion_lines(result) -> list[str]:
     """Suggestions for one person as terminal lines (names cleaned of control characters)."""
+    from ..provider_checks import facts_words
+
     c = clean_text
     lines = []
     if result.status != "ok":
@@ -458,6 +460,9 @@ def suggestion_lines(result) -> list[str]:
         contact = ", ".join(c(v) for v in (s.phone, s.email, s.website) if v)
         if contact:
             lines.append(f"   contact: {contact}")
+        facts = facts_words(s)
+        if facts:
+            lines.append(f"   families ask: {c(facts)}")
         if s.partner_id:
             lines.append(
                 f"   partner: {c(s.partner_name)} ({c(s.partner_id)}, "

@@ -483,3 +483,67 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return path
+
+
+#: The "Checks due" sheet (internal: for the team that keeps the providers register).
+CHECK_COLUMNS = [
+    ("provider_id", "Provider", None),
+    ("name", "Name", None),
+    ("check", "Check", None),
+    ("due_on", "Due on", None),
+    ("days_left", "Days left (negative: overdue)", "0"),
+    ("status", "Status", None),
+    ("phone", "Phone", None),
+    ("email", "Email", None),
+]
+
+
+def write_checks_workbook(due: pd.DataFrame, path: str | Path, *, within_days: int, years: float):
+    """Write ``internal_checks_due.xlsx``: the sheet "Checks due" and notes. INTERNAL.
+
+    Providers are businesses and their contact details are the public ones of the register,
+    but a check's date says something about a sole trader, so the workbook is for the team
+    that keeps the register, never published.
+
+    Parameters
+    ----------
+    due
+        :func:`gapmap.provider_checks.checks_due`.
+    path
+        The file (written atomically).
+    within_days, years
+        The window looked at and the years a DBS check lasts, for the notes.
+
+    Returns
+    -------
+    Path
+    """
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    assert wb.active is not None
+    wb.remove(wb.active)
+    _sheet(
+        wb, "Checks due", due, CHECK_COLUMNS,
+        note=f"INTERNAL: insurance renewals and DBS checks due within {within_days} days, and "
+        "overdue ones (soonest first)",
+    )  # fmt: skip
+    ws = wb.create_sheet("Notes")
+    rows = [
+        ("Made", dt.datetime.now().strftime("%d %B %Y %H:%M")),
+        ("Who may see it", "INTERNAL: the team that keeps the providers register."),
+        ("Insurance", "Due on the date in the register's insurance_until column."),
+        ("DBS check", f"Due {years:g} years after the date in dbs_checked_on."),
+        ("Not suggested", "A provider whose insurance has lapsed or whose DBS check is overdue "
+         "is not suggested to anyone until the register is updated."),
+    ]  # fmt: skip
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 100
+    for i, (k, v) in enumerate(rows, 1):
+        ws.cell(row=i, column=1, value=k)
+        cell = ws.cell(row=i, column=2, value=v)
+        cell.data_type = "s"
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return path
