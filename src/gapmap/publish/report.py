@@ -740,7 +740,19 @@ def _is_number(text: str) -> bool:
 
 
 def blocks_html(blocks: list[Block], title: str, period: str) -> str:
-    """The blocks as one HTML document (every text escaped)."""
+    """The blocks as one HTML document (every text escaped).
+
+    Parameters
+    ----------
+    blocks
+        :func:`report_blocks`.
+    title, period
+        The document's title and reporting period (in the running foot).
+
+    Returns
+    -------
+    str
+    """
     e = html.escape
     css = _CSS.replace("__FOOT__", _css_string(f"{title} · Reporting period: {period}"))
     parts = [
