@@ -447,10 +447,26 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
-    scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    # weekday-only and seven-day recruits side by side (issue 31): one block of rows each
+    variants = [rec] + ([rec.alternative] if rec.alternative is not None else [])
+    scen = pd.concat(
+        [
+            publish_scenarios(v.scenarios, rule, people=demand_people(v)).assign(
+                recruits_work="every day" if v.settings.weekend_working else "weekdays only",
+                recommended=lambda f, v=v: np.where(
+                    (f["new_providers"] == v.recommended) & (v is rec), "yes", ""
+                ),
+            )
+            for v in variants
+        ],
+        ignore_index=True,
+    )
     _sheet(
-        wb, "Scenarios", scen, SCENARIO_COLUMNS,
-        note="One row per number of new micro-providers (county totals, rounded)",
+        wb, "Scenarios", scen,
+        [("recruits_work", "Recruits work", None), *SCENARIO_COLUMNS,
+         ("recommended", "Recommended", None)],
+        note="One row per number of new micro-providers, for recruits working weekdays only "
+        "and every day (county totals, rounded)",
     )  # fmt: skip
     _sheet(
         wb, "Priority areas", pd.DataFrame(ranking.drop(columns=ranking.geometry.name)),
