@@ -5,6 +5,8 @@ nothing)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,60 @@ def test_useful_recruits_drops_the_idle_last_one():
     n, h = useful_recruits(np.array([3, 2, 1, 1]), np.array([56.0, 54.0, 2.0, 3.0]), 27.0, 2.5)
     assert n.tolist() == [2, 2, 0, 1]
     assert h.tolist() == [54.0, 54.0, 0.0, 3.0]
+
+
+def test_recruit_map_opens_on_the_recommended_option_with_popups_in_front(demo_run):
+    """In Chromium at 1366×768: the recommended layer is the one shown, and a site's popup
+    opened next to the legend is in front of it (the legend and panels step back)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    from .test_maps import _chromium
+
+    rc, out, err, folder = demo_run
+    assert rc == 0, err
+    shown_k = int(re.search(r"Recommended: (\d+) new providers", out)[1])
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.route(
+            "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+        )
+        page.goto((folder / "recruit_map.html").as_uri())
+        page.wait_for_function("window.gapmapLayers !== undefined")
+        on_map = page.evaluate(
+            "() => Object.entries(window.gapmapLayers).filter(([k, l]) => k.startsWith('Sites')"
+            " && l._map).map(([k]) => k)"
+        )
+        assert on_map == [f"Sites for {shown_k} new providers (recommended)"]
+        legend = page.locator("#gapmap-legend").bounding_box()
+        assert page.evaluate(
+            """(leg) => {
+              let best = null, d = 1e18;
+              for (const [k, l] of Object.entries(window.gapmapLayers)) {
+                if (!l._map || !k.startsWith('Sites')) continue;
+                l.eachLayer(m => {
+                  const p = m._map.latLngToContainerPoint(m.getLatLng());
+                  const dd = (p.x - leg.x - leg.width) ** 2 + (p.y - leg.y) ** 2;
+                  if (dd < d) { d = dd; best = m; }
+                });
+              }
+              if (best) best.openPopup();
+              return !!best;
+            }""",
+            legend,
+        )
+        page.wait_for_timeout(500)
+        box = page.locator(".leaflet-popup-content").bounding_box()
+        points = [
+            (box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+            for fx in (0.1, 0.5, 0.9)
+            for fy in (0.1, 0.5, 0.9)
+        ]
+        on_top = page.evaluate(
+            "(pts) => pts.every(([x, y]) => { const e = document.elementFromPoint(x, y);"
+            " return !e || !!e.closest('.leaflet-popup'); })",
+            points,
+        )
+        browser.close()
+    assert on_top
