@@ -9,6 +9,8 @@ person's hours.
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import re
 import sqlite3
@@ -24,6 +26,7 @@ from gapmap.cli import main
 from .test_hardening import GOOD_PEOPLE as Q
 from .test_hardening import GOOD_PROVIDERS as P
 from .test_hardening import _csv, _write
+from .test_output_folders import _run as _run_cli
 
 VILLAGE, TOWN = "TN26 1ND", "CT9 2AQ"  # about 50 km apart: nobody reaches across
 CAPACITY = 50.0
@@ -201,9 +204,98 @@ def test_a_withheld_village_alone_in_recruitment_stays_withheld(tmp_path, capsys
     sites = pd.read_csv(out / "recruit_sites.csv")
     assert sites["hours_taken"].isna().all(), sites[["hours_taken", "areas_served"]]
     scen = pd.read_csv(out / "recruit_scenarios.csv")
-    for c in ("hours_taken", "recruitable_unmet_hours", "saving_per_year_vs_home_care"):
+    for c in (
+        "hours_taken",
+        "recruitable_unmet_hours",
+        "saving_per_year_vs_home_care",
+        "coverage_before",
+        "share_of_unmet_taken",
+    ):
         assert scen[c].isna().all(), (c, scen[c].tolist())
     areas = pd.read_csv(out / "recruit_areas.csv", dtype=str)
     for c in ("unmet_hours", "recruitable_unmet_hours", "hours_taken_by_recruits"):
         held = areas[areas["people"] == "*"][c]
         assert held.isna().all(), (c, held.tolist())
+
+
+# --- no suppressed cell can be recovered from all published files together --------------------
+def _feasible_hidden_values(shown: list, total_published: int, base: int = 5) -> set[int]:
+    """Values 1-7 a hidden area could hold, given every other area's published count and a
+    published total (all rounded to ``base``): brute force over what the rounding allows."""
+    ranges = []
+    for v in shown:
+        if v == "*":
+            ranges.append(range(1, 8))
+        else:
+            r = int(v)
+            ranges.append(range(max(0, r - base // 2), r + base // 2 + 1))
+    out = set()
+    hidden_at = shown.index("*")
+    for combo in itertools.product(*ranges):
+        if int(np.floor(sum(combo) / base + 0.5) * base) == total_published:
+            out.add(combo[hidden_at])
+    return out
+
+
+def test_published_totals_cannot_give_back_a_suppressed_area(tmp_path, capsys):
+    """Nine people: eight in one sector, one alone in another. Every published count is read
+    back (gaps.csv, summary.json, the terminal) and the lone person's area stays ambiguous."""
+    rows = [list(r) for r in Q[:10]]
+    for r in rows[1:9]:
+        r[rows[0].index("postcode")] = "CT1 2AA"
+    rows[9][rows[0].index("postcode")] = "TN23 1PL"
+    for r in rows[1:]:
+        r[rows[0].index("self_directing")] = "True"
+    people = _write(tmp_path / "people.csv", _csv(rows))
+    prov = _write(tmp_path / "providers.csv", _csv(P))
+    out = tmp_path / "out"
+    for command in ("gaps", "match"):
+        rc, printed, err = _run_cli(
+            [command, "--providers", prov, "--people", people, "--out", out, "--time-limit", "2"]
+            if command == "match"
+            else [command, "--providers", prov, "--people", people, "--out", out],
+            capsys,
+        )
+        assert rc == 0, err
+    gaps = pd.read_csv(out / "gaps.csv", dtype=str, encoding="utf-8-sig")
+    summary = json.loads((out / "summary.json").read_text())
+    shown = [v for v in gaps["people"].fillna("0") if v not in ("0",)]
+    assert shown.count("*") == 1 and "10" in shown
+    assert summary["people"] == 10  # 9, rounded like every published count
+    for v in summary["unmatched_by_reason"].values():
+        assert v == "*" or int(v) % 5 == 0
+    assert len(_feasible_hidden_values(shown, summary["people"])) >= 2
+    assert "9 " not in printed.replace(",", "")  # the terminal says 10 too
+
+
+def test_a_matching_of_a_few_people_publishes_no_hours(tmp_path, capsys):
+    """Three people matched: their hours are a small cell too (summary.json and terminal)."""
+    people = _write(tmp_path / "people.csv", _people([3.0, 3.0, 3.0], town=0))
+    prov = _write(tmp_path / "providers.csv", _providers())
+    out = tmp_path / "out"
+    printed = _run(
+        ["match", "--providers", prov, "--people", people, "--out", out, "--time-limit", "3"],
+        capsys,
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["matched_people"] == "*" and summary["matched_hours"] is None, summary
+    assert "(* h a week)" in printed and "(10 h" not in printed, printed
+    assert "Matching * people" in printed and "Matching 3 people" not in printed
+    progress = [line for line in printed.splitlines() if "urgency-weighted hours" in line]
+    assert progress and all("* urgency-weighted" in line for line in progress), progress
+    assert not re.search(r"\b3 matched", printed), printed
+
+
+def test_geopackage_counts_are_numbers_and_other_text_stays_text():
+    """QGIS sorts a text column "10" before "5": counts are numbers (NULL where withheld, with a
+    flag), while a phone number or a name made of digits stays text."""
+    from gapmap.publish.disclosure import numeric_counts
+
+    t = pd.DataFrame({"people": ["*", "10", "5", "0"], "phone": ["01622694000"] * 4,
+                      "name": ["123", "Ann", "Bo", "Cy"]})  # fmt: skip
+    out = numeric_counts(t)
+    assert out["people"].iloc[1:].tolist() == [10.0, 5.0, 0.0] and np.isnan(out["people"][0])
+    assert out["withheld"].tolist() == [True, False, False, False]
+    assert (
+        out["phone"].tolist() == t["phone"].tolist() and out["name"].tolist() == t["name"].tolist()
+    )

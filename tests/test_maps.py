@@ -196,7 +196,7 @@ def test_ward_map_in_chromium_offline(ward_outputs):
     data = map_data(paths["gap_map.html"])
     keys = [layer["key"] for layer in data["layers"]]
     assert keys == ["unmet", "coverage", "weekend", "score", "est_need", "est_unmet"]
-    assert any(p["name"].endswith("(postcode district)") for p in data["places"])
+    assert any(p["label"].endswith("(postcode district)") for p in data["places"])
     ARTIFACTS.mkdir(exist_ok=True)
     errors, blocked = [], []
     with playwright.sync_playwright() as p:
@@ -253,7 +253,7 @@ def test_ward_map_in_chromium_offline(ward_outputs):
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
-        assert "Hours a week" in popup.inner_text()
+        assert "Free hours a week" in popup.inner_text()
         page.keyboard.press("Escape")
         # search finds a ward by name (keyboard only) and a postcode district
         ward = str(result.table["area_name"].iloc[40])
@@ -281,7 +281,7 @@ def test_ward_map_in_chromium_offline(ward_outputs):
         page.wait_for_function("document.querySelectorAll('.gapmap-area-label').length > 0")
         page.locator("#gapmap-find").fill("Nowhere at all")
         page.keyboard.press("Enter")
-        assert "No area" in page.locator("#gapmap-status").inner_text()
+        assert "Nothing on this map" in page.locator("#gapmap-status").inner_text()
         # print: no controls, the legend beside (not over) the map
         page.emulate_media(media="print")
         for sel in (".gapmap-panel", ".gapmap-search", ".leaflet-control-zoom", "#gapmap-legend"):

@@ -97,11 +97,15 @@ def test_html_outputs_are_inert_in_chromium(hostile_run):
                   const out = [];
                   for (const layer of Object.values(window.gapmapLayers)) {
                     layer.eachLayer(l => {
-                      const t = l.getTooltip && l.getTooltip();
-                      const c = t && t.getContent();
-                      if (typeof c === 'string') {
-                        const d = document.createElement('div'); d.innerHTML = c;
-                        out.push([d.innerText, d.querySelectorAll('script,img').length]);
+                      const both = [l.getTooltip && l.getTooltip(), l.getPopup && l.getPopup()];
+                      for (const t of both) {
+                        const c = t && t.getContent();
+                        if (typeof c === 'string') {
+                          const d = document.createElement('div'); d.innerHTML = c;
+                          out.push([d.innerText, d.querySelectorAll('script,img').length]);
+                        } else if (c && c.nodeType === 1) {  // text put in with textContent
+                          out.push([c.textContent, c.querySelectorAll('script,img').length]);
+                        }
                       }
                     });
                   }

@@ -294,6 +294,8 @@ def test_staff_member_finds_providers_with_the_keyboard(browser, server):
     markers = page.evaluate("window.gapmapMarkers.getLayers().length")
     assert 5 <= markers <= 15
     assert page.locator("#map path.leaflet-interactive").count() >= 1  # the person's area
+    page.wait_for_selector("#map .district-label")  # offline, district names give the bearings
+    assert "Canterbury" in page.locator("#map .district-label").all_inner_texts()
     # numbered markers that match the list: 1..5, partners and cover with a letter
     labels = page.locator("#map .marker").all_inner_texts()
     assert len(labels) == markers

@@ -17,6 +17,7 @@ from gapmap.cli import main
 from .test_hardening import GOOD_PEOPLE as Q
 from .test_hardening import GOOD_PROVIDERS as P
 from .test_hardening import _csv, _write
+from .test_output_folders import _run
 
 MALFORMED = r"Care in Kent: £5 and $\frac{ a week"
 VALID = r"Gaps $x^2$ by area"
@@ -70,3 +71,48 @@ def test_the_pictures_draw_dollars_as_dollars():
     assert t.get_parse_math() is False and t.get_usetex() is False
     assert matplotlib.rcParams["text.parse_math"] is False
     plt.close(fig)
+
+
+BIDI = "\u202e\u2066\u200f\u200b"
+
+
+def test_bidi_controls_are_taken_out_of_every_name(tmp_path):
+    """A right-to-left override in a trading name or an area's name reverses what the page,
+    the map, the workbook and the report show: names are cleaned where they are read."""
+    from gapmap.areas import read_areas
+    from gapmap.builtin import load_builtin_areas
+    from gapmap.registers import read_providers
+
+    from .test_hardening import edit
+
+    prov = read_providers(
+        _write(tmp_path / "p.csv", edit(P, 2, "name", f"Sunrise {BIDI}pleH emoH"))
+    )
+    assert prov["name"].iloc[0] == "Sunrise pleH emoH"
+    areas = load_builtin_areas().head(5).copy()
+    areas["area_name"] = BIDI + areas["area_name"].astype(str)
+    areas["district_name"] = areas["district_name"].astype(str) + "\u202c"
+    path = tmp_path / "areas.geojson"
+    areas.to_file(path, driver="GeoJSON")
+    read = read_areas(path, code_column="area_code", name_column="area_name",
+                      district_name_column="district_name")  # fmt: skip
+    for col in ("area_name", "district_name"):
+        assert not read[col].str.contains(f"[{BIDI}\u202c]").any(), read[col].tolist()
+
+
+# --- untrusted text never reaches a terminal raw -----------------------------------------
+def test_escape_sequences_in_names_do_not_reach_the_terminal(tmp_path, capsys):
+    hostile = "Evil\x1b]0;owned\x07\x1b[31mRed\u202eCare"
+    rows = [list(r) for r in P]
+    for r in rows[1:]:
+        r[rows[0].index("name")] = hostile
+    prov = _write(tmp_path / "providers.csv", _csv(rows))
+    rc, printed, err = _run(
+        ["suggest", "--providers", prov, "--postcode", "CT1 2AA", "--hours", "2",
+         "--days", "Mon", "--services", "social", "--explain", "--self-directing", "yes",
+         "--regulated-care", "no"],
+        capsys,
+    )  # fmt: skip
+    assert rc == 0, err
+    assert "Evil" in printed
+    assert not any(ch in printed for ch in ("\x1b", "\x07", "\u202e"))

@@ -16,3 +16,14 @@ def repo_or_cache(folder: str, env: str) -> Path:
     if repo.is_dir():
         return repo
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gapmap" / folder
+
+
+def user_cache(folder: str, env: str) -> Path:
+    """Where gapmap keeps what it builds for a user (another council's geography, its demo
+    registers): ``$env`` if set, else ``$XDG_CACHE_HOME/gapmap/folder`` or
+    ``~/.cache/gapmap/folder``; never the installed package's own folder."""
+    given = os.environ.get(env)
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gapmap" / folder

@@ -19,6 +19,7 @@ import shapely
 
 from ._kent import GB_BNG_BOUNDS
 from .errors import InputError, Problem, ProblemList
+from .vocab import clean_name
 
 __all__ = [
     "BNG",
@@ -227,17 +228,17 @@ def read_areas(
         {
             "area_code": codes.astype(str).to_numpy(),
             "area_name": (
-                gdf[cols.name].astype("string").fillna("").str.strip().to_numpy()
+                gdf[cols.name].astype("string").fillna("").map(clean_name).to_numpy()
                 if cols.name
                 else codes.astype(str).to_numpy()
             ),
             "district_code": (
-                gdf[cols.district_code].astype("string").fillna("").to_numpy()
+                gdf[cols.district_code].astype("string").fillna("").map(clean_name).to_numpy()
                 if cols.district_code
                 else np.full(len(gdf), "", dtype=object)
             ),
             "district_name": (
-                gdf[cols.district_name].astype("string").fillna("").to_numpy()
+                gdf[cols.district_name].astype("string").fillna("").map(clean_name).to_numpy()
                 if cols.district_name
                 else np.full(len(gdf), "", dtype=object)
             ),

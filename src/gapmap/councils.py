@@ -133,9 +133,9 @@ class Council:
 
 
 def _letters_cache() -> Path:
-    from ._paths import repo_or_cache
+    from ._paths import user_cache
 
-    return repo_or_cache("boundaries", "GAPMAP_BOUNDARIES") / "councils" / "postcode_letters.json"
+    return user_cache("boundaries", "GAPMAP_BOUNDARIES") / "councils" / "postcode_letters.json"
 
 
 @lru_cache(maxsize=1)
@@ -211,13 +211,23 @@ def resolve_council(text: str | None) -> Council:
     Raises
     ------
     InputError
-        for Northern Ireland, or a name or code gapmap does not know (with suggestions).
+        for Northern Ireland, an empty text, or a name or code gapmap does not know (with
+        suggestions).
 
     Examples
     --------
     >>> resolve_council("kent").code, len(resolve_council("Kent").districts)
     ('E10000016', 12)
     """
+    if text is not None and not str(text).strip():
+        raise InputError(
+            Problem(
+                "--council",
+                "is empty: give an ONS code or a name (e.g. E06000066 or Somerset), or leave "
+                "the option out for Kent",
+                column="--council",
+            )
+        )
     raw = (text or "E10000016").strip()
     key = raw.upper()
     if key.startswith("N09") or key in ("NORTHERN IRELAND", "NI"):

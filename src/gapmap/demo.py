@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._paths import repo_or_cache
+from ._paths import repo_or_cache, user_cache
 from .councils import KENT, Council, postcode_letters, resolve_council
 from .postcodes import PostcodeDirectory, default_directory
 
@@ -237,8 +237,8 @@ def demo_paths(council: Council | None = None) -> tuple[Path, Path]:
         The council (default Kent).
     """
     d = _data_dir() / "demo"
-    if council is not None and council.code != KENT:
-        d = d / council.slug
+    if council is not None and council.code != KENT:  # built for the user: their cache
+        d = user_cache("data", "GAPMAP_DATA") / "demo" / council.slug
     return d / "providers.csv", d / "people.csv"
 
 

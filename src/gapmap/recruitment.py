@@ -365,6 +365,15 @@ def new_providers_at(sites: pd.DataFrame, settings: Settings, prefix: str = "NEW
     )
 
 
+def _totals(table: pd.DataFrame, estimated: bool) -> tuple[float, float]:
+    """County need and unmet hours (estimated or register), exact."""
+    if estimated:
+        return float(table["estimated_need_hours"].sum()), float(
+            table["estimated_unmet_hours"].sum()
+        )
+    return float(table["need_hours"].sum()), float(table["unmet_hours"].sum())
+
+
 def _overall(table: pd.DataFrame, estimated: bool) -> float:
     """County coverage: the share of need in reach (1 − unmet / need)."""
     if estimated:
@@ -614,6 +623,10 @@ def recruit(
                 ),
                 "coverage_before": before_cov,
                 "coverage_after": _overall(after, estimated),
+                # exact totals the published shares are made from (publish drops them)
+                "need_hours_total": _totals(t, estimated)[0],
+                "unmet_hours_before": _totals(t, estimated)[1],
+                "unmet_hours_after": _totals(after, estimated)[1],
                 "weekend_gaps_before": int(t["weekend_gap"].sum()),
                 "weekend_gaps_after": int(after["weekend_gap"].sum()),
                 "rural_gaps_before": int(t["rural_gap"].sum()),

@@ -41,7 +41,7 @@ from .postcodes import (
     wgs84_to_bng,
 )
 from .provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
-from .vocab import days_text, parse_days, parse_services, services_text
+from .vocab import clean_name, days_text, parse_days, parse_services, services_text
 
 __all__ = [
     "empty_people",
@@ -178,7 +178,7 @@ def _number(low: float, high: float, *, low_inclusive: bool, what: str, example:
                 f"The {what} must be {'at least' if low_inclusive else 'more than'} {low:g}"
             )
         if v > high:
-            raise ValueError(f"The {what} must be {high:g} or less ({v:g} is not plausible)")
+            raise ValueError(f"The {what} must be {high:g} or less ({v:.12g} is not plausible)")
         return v
 
     return parse
@@ -250,7 +250,8 @@ def _priority(cell: str) -> int:
 
 
 def _text_cell(cell: str) -> str:
-    return cell
+    """Text of a register (ids, names, contacts): cleaned in one place (:func:`clean_name`)."""
+    return clean_name(cell)
 
 
 def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) -> pd.DataFrame:

@@ -112,6 +112,8 @@ class Settings:
     single_provider_margin_km: float = 2.0
     #: a DBS check older than this many years keeps a provider out of suggestions
     dbs_valid_years: float = 3.0
+    #: days a pending referral holds its hours before it releases itself (register database)
+    hold_days: int = 7
     # recruitment
     radius_km: float = 10.0
     hours_per_provider: float = 27.0
@@ -183,6 +185,7 @@ class Settings:
                 0 < self.dbs_valid_years <= 10,
                 "must be more than 0 and at most 10",
             ),
+            ("hold_days", 1 <= self.hold_days <= 365, "must be from 1 to 365 days"),
             ("radius_km", 0 < self.radius_km <= 200, "must be more than 0 and at most 200 km"),
             (
                 "hours_per_provider",

@@ -195,8 +195,8 @@ class Study:
     def read(
         cls,
         *,
-        providers: str | Path | None = None,
-        people: str | Path | None = None,
+        providers: str | Path | pd.DataFrame | None = None,
+        people: str | Path | pd.DataFrame | None = None,
         areas: str | Path | None = None,
         settings: Settings | None = None,
         area_columns: AreaColumns | None = None,
@@ -225,7 +225,10 @@ class Study:
         ----------
         providers, people
             The registers (CSV, XLSX, or a point layer for providers). Either may be left out:
-            an empty register stands in (``check`` and ``suggest`` need no people).
+            an empty register stands in (``check`` and ``suggest`` need no people). Either may
+            also be a register already read (the columns of :func:`gapmap.read_providers`
+            or :func:`gapmap.read_people`; :meth:`gapmap.store.Store.study` gives them), named
+            in messages by its ``attrs["source"]``.
         areas
             A polygon layer of areas (default: the built-in Kent postcode sectors).
         settings
@@ -308,12 +311,16 @@ class Study:
                 rural_column=cols.rural, layer=areas_layer,
             )  # fmt: skip
         prov = people_reg = None
-        if providers is not None:
+        if isinstance(providers, pd.DataFrame):  # read already (the register database)
+            prov = providers
+        elif providers is not None:
             prov = attempt(
                 read_providers, providers, postcodes=directory, sheet=providers_sheet,
                 layer=providers_layer, extra=directory_extra,
             )  # fmt: skip
-        if people is not None:
+        if isinstance(people, pd.DataFrame):
+            people_reg = people
+        elif people is not None:
             people_reg = attempt(read_people, people, postcodes=directory, sheet=people_sheet)
         rural_flags = None
         if rural is not None:
@@ -357,14 +364,14 @@ class Study:
                 prov if prov is not None else _no_providers(),
                 people_reg if people_reg is not None else _no_people(),
                 settings,
-                {"providers": str(providers), "people": str(people)},
+                {"providers": _label(providers), "people": _label(people)},
             )
         if problems or area_layer is None:
             raise InputError(problems)
         sources = {
             "areas": str(areas) if areas is not None else area_layer.attrs.get("source", ""),
-            "providers": str(providers) if providers is not None else "",
-            "people": str(people) if people is not None else "",
+            "providers": _label(providers) if providers is not None else "",
+            "people": _label(people) if people is not None else "",
             "postcodes": directory.source,
         }
         for key, value in (("census", census), ("disability", disability),
@@ -444,6 +451,13 @@ class Study:
         """The same inputs under other settings (validated); derived values are rebuilt."""
         settings = self.settings.with_(**changes).validated()
         return replace(self, settings=settings, notes=list(self.notes))
+
+
+def _label(register) -> str:
+    """What messages call a register: its file, or the source of a frame already read."""
+    if isinstance(register, pd.DataFrame):
+        return str(register.attrs.get("source", "register"))
+    return str(register)
 
 
 def _no_providers() -> pd.DataFrame:

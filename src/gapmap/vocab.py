@@ -11,6 +11,7 @@ import re
 
 __all__ = [
     "ALL_DAYS_MASK",
+    "clean_name",
     "DAYS",
     "SERVICES",
     "WEEKEND_MASK",
@@ -222,3 +223,34 @@ def quarter_hours(hours: float) -> float:
     """Hours rounded to the nearest quarter hour (at least a quarter when positive)."""
     quarters = max(int(round(float(hours) * 4)), 1 if hours > 0 else 0)
     return quarters / 4
+
+
+# bidirectional controls (U+202A-E, U+2066-9, U+200E/F, U+061C) and zero-width characters:
+# invisible, yet they reverse or hide what a name shows (a name read backwards on the page)
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def clean_name(value: object) -> str:
+    r"""Text from a register or an areas file as gapmap keeps it: the one place it is cleaned.
+
+    Bidirectional controls and zero-width characters are removed; other control characters
+    (tabs, line breaks, escapes) become one space; the ends are stripped.
+
+    Parameters
+    ----------
+    value
+        A cell (made text).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> clean_name("Sunrise \u202egnirac\u202c Help")
+    'Sunrise gnirac Help'
+    >>> clean_name(" Ann\x1b[31m\nCare ")
+    'Ann [31m Care'
+    """
+    return _CONTROL.sub(" ", _INVISIBLE.sub("", str(value))).strip()

@@ -161,11 +161,16 @@ def published_ratio(part, whole, *, complement: bool = False, digits: int = 3):
     return float(r) if r.ndim == 0 else r
 
 
+#: The published counts of people (text: ``*`` or a rounded whole number) in gapmap's tables.
+COUNT_COLUMNS = ("people", "recruitable_people", "people_in_reach")
+
+
 def numeric_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """A published table with its counts as numbers, for formats that type columns (GeoPackage).
 
     A published count is text (``"*"`` or a whole number) so that a CSV shows the star; a
-    GeoPackage column of text sorts "10" before "5" in QGIS. Here every column of such counts
+    GeoPackage column of text sorts "10" before "5" in QGIS. Here every count column
+    (:data:`COUNT_COLUMNS`; phone numbers and names made of digits stay text)
     becomes a number column with NULL where the count is ``*``, and a ``withheld`` column says
     which rows had any figure withheld.
 
@@ -188,7 +193,7 @@ def numeric_counts(frame: pd.DataFrame) -> pd.DataFrame:
     held = np.zeros(len(out), dtype=bool)
     converted = False
     for c in out.columns:
-        if str(c).endswith(("_id", "_code", "code")) or not (
+        if c not in COUNT_COLUMNS or not (
             pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c])
         ):
             continue

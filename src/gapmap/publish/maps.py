@@ -1,30 +1,40 @@
 """Interactive maps that work offline and print well: the gap map and the recruitment map.
 
 Each map is one self-contained HTML file. Leaflet (1.9, from the PyPI package
-``xstatic-leaflet``) is inlined and nothing else is fetched except background tiles, which are
+``xstatic-leaflet``) and the maps' own stylesheet and script (``publish/assets/map.css`` and
+``map.js``) are inlined, and nothing else is fetched except background tiles, which are
 optional: when none load (no internet) the "No background" choice is selected by itself, and
-district outlines and names, area names (zoomed in) and a search box give the bearings instead.
+the map gives its own bearings (:mod:`.mapplaces`): district outlines and names, towns and
+villages, and area names, each shown from a zoom level and never over another name or a panel.
 
 What a reader sees:
 
-- a title, the date and the data vintage above the map (``title`` and ``caption``);
+- a skip link (the first thing the Tab key reaches) to the search box;
+- a title, the date and the data vintage above the map (``title`` and ``caption``; folded
+  behind a "Date and sources" button on a phone), the sources' credit under it;
 - one colouring of the areas at a time (the default is **unmet hours**, the hours to close),
-  chosen in the panel, with the legend following the choice; areas whose figures are withheld
-  (fewer than 8 people) are hatched grey, never a colour of the scale;
+  chosen in the "Map options" panel, with the legend ("Key") following the choice; areas whose
+  figures are withheld (fewer than 8 people) are hatched grey, never a colour of the scale;
 - overlays: rural gaps (outlined), providers (always on top and clickable), recommended sites;
-- a scale bar, a search box (area name or code, postcode district) and a print layout (no
-  controls, legend beside the map).
+- a search box: a town or village, a full postcode (shown through its postcode sector: the map
+  holds no single postcodes, and says so), a postcode sector or district, an area's name or
+  code, a district;
+- panels that fold to a button (folded from the start on a phone) and a county view fitted
+  clear of them; popups in words (services, days, free hours) that pan clear of them; a page
+  that may be zoomed; a scale bar and a print layout (no controls, legend beside the map).
 
 Every text from input files (area and district names, providers' trading names) is
-HTML-escaped before it enters the page, and the embedded JSON cannot end its ``<script>``. The
-maps take only published figures (already suppressed), providers' postcode centroids and no
-person's location or id. Colours and classes come from :mod:`.palette`, shared with the PNGs.
+HTML-escaped before it enters the page's HTML, names drawn as labels are put in with
+``textContent``, and the embedded JSON cannot end its ``<script>``. The maps take only
+published figures (already suppressed), providers' postcode centroids and no person's location
+or id. Colours and classes come from :mod:`.palette`, shared with the PNGs.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from importlib.resources import files
 from typing import Any
 
@@ -34,7 +44,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..reach import free_hours
+from ..safety import registration_words
+from ..vocab import ALL_DAYS_MASK, hours_words, parse_days, parse_services, services_words
 from .geo import to_latlon, to_wgs84
+from .mapplaces import PLACES_ATTRIBUTION, towns_and_villages
 from .palette import (
     WITHHELD,
     Classes,
@@ -49,7 +63,7 @@ from .palette import (
     weekend_colour,
 )
 
-__all__ = ["ATTRIBUTION", "change_map", "gap_map", "recruit_map", "save_map"]
+__all__ = ["ATTRIBUTION", "change_map", "days_in_words", "gap_map", "recruit_map", "save_map"]
 
 ATTRIBUTION = (
     "Source: Office for National Statistics licensed under the Open Government Licence v.3.0. "
@@ -67,302 +81,20 @@ def _leaflet_inline() -> str:
     return f"<style>{css}</style>\n<script>{js}</script>"
 
 
-_CSS = """
-html, body { height: 100%; margin: 0; }
-body { display: flex; flex-direction: column; font: 14px/1.4 system-ui, sans-serif; }
-#gapmap-header { padding: 6px 12px; border-bottom: 1px solid #bbb; background: #fff; }
-#gapmap-header h1 { font-size: 18px; margin: 0; }
-#gapmap-header p { margin: 2px 0 0; font-size: 12px; color: #333; }
-.folium-map { flex: 1 1 auto; height: auto !important; min-height: 300px; }
-.leaflet-container { background: #fff; }
-.leaflet-container .leaflet-control-attribution { font-size: 10px; max-width: 55vw; }
-.leaflet-container .leaflet-control-scale-line { font-size: 11px; }
-.gapmap-box { background: #fff; padding: 8px 10px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,.4); font: 12px/1.4 system-ui, sans-serif; }
-.gapmap-box fieldset { border: 0; margin: 0 0 6px; padding: 0; }
-.gapmap-box legend { font-weight: bold; padding: 0; }
-.gapmap-box label { display: block; cursor: pointer; }
-.gapmap-legend { max-width: 290px; }
-.gapmap-legend h2, #gapmap-print-legend h2 { font-size: 13px; margin: 0 0 2px; }
-.gapmap-legend p, #gapmap-print-legend p { margin: 2px 0 4px; color: #333; }
-.gapmap-key { display: inline-block; width: 14px; height: 14px; margin-right: 6px;
-  vertical-align: middle; border: 1px solid #888; }
-.gapmap-hatch { background: repeating-linear-gradient(45deg, #d9d9d9 0 3px, #969696 3px 4px); }
-.gapmap-small { color: #555; font-size: 10px; margin-top: 6px; }
-.gapmap-search input { width: 180px; font-size: 13px; }
-.gapmap-search p { margin: 2px 0 0; max-width: 240px; }
-.gapmap-district-label { background: transparent; border: 0; box-shadow: none;
-  font: bold 12px system-ui, sans-serif; color: #222;
-  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
-.gapmap-area-label { background: transparent; border: 0; box-shadow: none;
-  font: 11px system-ui, sans-serif; color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
-.gapmap-district-label::before, .gapmap-area-label::before { display: none; }
-#gapmap-print-legend { display: none; }
-/* an open popup is never hidden behind the legend or the panels: they step back under it */
-.gapmap-popup-open .leaflet-control-container .leaflet-top,
-.gapmap-popup-open .leaflet-control-container .leaflet-bottom { z-index: 390; }
-:focus-visible { outline: 3px solid #fd0; outline-offset: 1px; }
-@media print {
-  @page { size: A4 landscape; margin: 10mm; }
-  body { display: block; height: auto; }
-  .leaflet-control-zoom, .gapmap-panel, .gapmap-search, .gapmap-legend, .leaflet-popup,
-  .leaflet-tooltip:not(.gapmap-district-label):not(.gapmap-area-label) {
-    display: none !important; }
-  .folium-map { float: left; width: 66% !important; height: 165mm !important;
-    border: 1px solid #999; }
-  #gapmap-print-legend { display: block; float: right; width: 31%; font-size: 11px; }
-}
-"""
+_ASSETS = files("gapmap.publish") / "assets"
 
-# Builds the map once the page (and folium's map script) has loaded.
+
+def _asset(name: str) -> str:
+    """A stylesheet or script of the maps (``publish/assets``), safe to inline."""
+    return (_ASSETS / name).read_text(encoding="utf-8").replace("</", "<\\/")
+
+
+# Builds the map once the page (and folium's map script) has loaded; map.js does the drawing.
 _MAP_JS = """
 document.addEventListener("DOMContentLoaded", function () {
   var map = __MAP__;
   var data = __DATA__;
-  var WITHHELD = data.withheld;
-  var container = map.getContainer();
-  var header = document.getElementById("gapmap-header");
-  container.parentNode.insertBefore(header, container);
-  var aside = document.getElementById("gapmap-print-legend");
-  container.parentNode.insertBefore(aside, container.nextSibling);
-  map.invalidateSize();
-  map.on("popupopen", function () { container.classList.add("gapmap-popup-open"); });
-  map.on("popupclose", function () { container.classList.remove("gapmap-popup-open"); });
-  map.options.zoomSnap = 0.25;
-  var bounds = L.latLngBounds(data.bounds);
-  map.fitBounds(bounds);
-  map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution(data.attribution);
-  L.control.scale({imperial: false, position: "bottomleft", maxWidth: 150}).addTo(map);
-
-  [["areas", 400], ["outlines", 430], ["districts", 440], ["sites", 620],
-   ["providers", 640]].forEach(function (p) {
-    map.createPane(p[0]).style.zIndex = p[1];
-  });
-  map.getPane("outlines").style.pointerEvents = "none";
-  map.getPane("districts").style.pointerEvents = "none";
-
-  // hatching for withheld areas (an SVG pattern the area paths can use as fill)
-  var defs = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  defs.setAttribute("width", "0"); defs.setAttribute("height", "0");
-  defs.style.position = "absolute";
-  defs.innerHTML = '<defs><pattern id="gapmap-hatch" width="6" height="6" ' +
-    'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
-    '<rect width="6" height="6" fill="#d9d9d9"/><rect width="1.5" height="6" fill="#969696"/>' +
-    '</pattern></defs>';
-  document.body.appendChild(defs);
-
-  var current = data.layers[0].key;
-  function fillOf(f) {
-    var c = f.properties.fill[current];
-    return c === WITHHELD ? "url(#gapmap-hatch)" : c;
-  }
-  function areaStyle(f) {
-    return {fillColor: fillOf(f), fillOpacity: 0.8, color: "#666", weight: 0.5, opacity: 0.8};
-  }
-  var areas = L.geoJSON(data.areas, {
-    pane: "areas",
-    style: areaStyle,
-    onEachFeature: function (f, l) {
-      l.bindTooltip(f.properties.tip, {sticky: true});
-      l.on("mouseover", function () { l.setStyle({weight: 2.5, color: "#000"}); });
-      l.on("mouseout", function () { areas.resetStyle(l); });
-    }
-  }).addTo(map);
-
-  var rural = L.geoJSON({type: "FeatureCollection", features: data.areas.features.filter(
-      function (f) { return f.properties.rural_gap; })}, {
-    pane: "outlines", interactive: false,
-    style: {color: "#6a3d9a", weight: 3, fill: false, dashArray: "6 3"}
-  });
-  var districts = L.geoJSON(data.districts, {
-    pane: "districts", interactive: false,
-    style: {color: "#222", weight: 1.8, fill: false, opacity: 0.9}
-  }).addTo(map);
-  var districtNames = L.layerGroup(data.districtLabels.map(function (d) {
-    return L.tooltip({permanent: true, direction: "center", className: "gapmap-district-label",
-                      interactive: false}).setLatLng([d.lat, d.lon]).setContent(d.name);
-  })).addTo(map);
-
-  var providers = L.layerGroup(data.providers.map(function (p, i) {
-    return L.circleMarker([p.lat, p.lon], {pane: "providers", radius: 5, color: "#0b5d1e",
-      weight: 1.5, fillColor: "#1a9850", fillOpacity: 0.95})
-      .bindTooltip(p.tip).bindPopup(p.tip);
-  }));
-  var overlays = {};
-  if (rural.getLayers().length) {
-    overlays["rural"] = {name: "Rural gaps (outlined)", layer: rural, show: data.ruralShown};
-  }
-  (data.sites || []).forEach(function (s, k) {
-    overlays["sites" + k] = {name: s.name, show: s.show, layer: L.layerGroup(
-      s.points.map(function (p) {
-        return L.circleMarker([p.lat, p.lon], {pane: "sites", radius: p.r, color: "#08306b",
-          weight: 2, fillColor: "#4292c6", fillOpacity: 0.9})
-          .bindTooltip(p.tip).bindPopup(p.tip);
-      }))};
-  });
-  if (data.providers.length) {
-    overlays["providers"] = {name: "Micro-providers (" + data.providers.length + ")",
-                             layer: providers, show: true};
-  }
-
-  // background tiles: optional; when none load, "No background" is selected by itself
-  var osm = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-    maxZoom: 19, attribution: "&copy; OpenStreetMap contributors"});
-  var tilesLoaded = false;
-  osm.on("tileload", function () { tilesLoaded = true; });
-  osm.on("tileerror", function () {
-    if (!tilesLoaded) { setBackground("none"); status("Background map not available " +
-      "(offline?): showing no background."); }
-  });
-  function setBackground(which) {
-    if (which === "osm") { osm.addTo(map); } else { map.removeLayer(osm); }
-    var r = document.getElementById("gapmap-bg-" + which);
-    if (r) { r.checked = true; }
-  }
-
-  // the legend follows the colouring chosen
-  var legend = L.control({position: "bottomright"});
-  legend.onAdd = function () {
-    var div = L.DomUtil.create("div", "gapmap-box gapmap-legend");
-    div.setAttribute("role", "region");
-    div.setAttribute("aria-label", "Map legend");
-    div.id = "gapmap-legend";
-    L.DomEvent.disableClickPropagation(div);
-    L.DomEvent.disableScrollPropagation(div);
-    return div;
-  };
-  legend.addTo(map);
-  function drawLegend() {
-    var l = data.layers.filter(function (x) { return x.key === current; })[0];
-    var extra = data.keyLines.filter(function (k) {
-      return !k.overlay || map.hasLayer(overlays[k.overlay] && overlays[k.overlay].layer);
-    }).map(function (k) { return k.html; }).join("");
-    var body = l.legend + extra + '<div class="gapmap-small">' + data.note + "</div>";
-    document.getElementById("gapmap-legend").innerHTML = body;
-    aside.innerHTML = body;
-  }
-
-  // the panel: colouring (one at a time), overlays, background
-  var panel = L.control({position: "topright"});
-  panel.onAdd = function () {
-    var div = L.DomUtil.create("div", "gapmap-box gapmap-panel");
-    var h = '<fieldset><legend>Colour areas by</legend>';
-    data.layers.forEach(function (l, i) {
-      h += '<label><input type="radio" name="gapmap-colour" value="' + l.key + '" id="' +
-        'gapmap-colour-' + l.key + '"' + (i === 0 ? " checked" : "") + "> " + l.name +
-        "</label>";
-    });
-    h += '</fieldset><fieldset><legend>Show</legend>';
-    Object.keys(overlays).forEach(function (k) {
-      h += '<label><input type="checkbox" value="' + k + '" id="gapmap-show-' + k + '"' +
-        (overlays[k].show ? " checked" : "") + "> " + overlays[k].name + "</label>";
-    });
-    h += '</fieldset><fieldset><legend>Background</legend>' +
-      '<label><input type="radio" name="gapmap-bg" value="none" id="gapmap-bg-none"> ' +
-      'No background</label><label><input type="radio" name="gapmap-bg" value="osm" ' +
-      'id="gapmap-bg-osm" checked> OpenStreetMap (needs internet)</label></fieldset>';
-    div.innerHTML = h;
-    L.DomEvent.disableClickPropagation(div);
-    L.DomEvent.disableScrollPropagation(div);
-    div.addEventListener("change", function (e) {
-      var t = e.target;
-      if (t.name === "gapmap-colour") { setColouring(t.value); }
-      else if (t.name === "gapmap-bg") { setBackground(t.value); }
-      else if (overlays[t.value]) {
-        if (t.checked) { overlays[t.value].layer.addTo(map); }
-        else { map.removeLayer(overlays[t.value].layer); }
-        drawLegend();
-      }
-    });
-    return div;
-  };
-  panel.addTo(map);
-  Object.keys(overlays).forEach(function (k) {
-    if (overlays[k].show) { overlays[k].layer.addTo(map); }
-  });
-  setBackground("osm");
-  function setColouring(key) {
-    current = key;
-    areas.setStyle(areaStyle);
-    drawLegend();
-  }
-  drawLegend();
-
-  // area names when zoomed in (only those in view)
-  var areaNames = L.layerGroup().addTo(map);
-  function drawAreaNames() {
-    areaNames.clearLayers();
-    if (map.getZoom() < 12) { return; }
-    var view = map.getBounds();
-    data.areaLabels.filter(function (a) { return view.contains([a.lat, a.lon]); })
-      .slice(0, 250).forEach(function (a) {
-        areaNames.addLayer(L.tooltip({permanent: true, direction: "center",
-          className: "gapmap-area-label", interactive: false})
-          .setLatLng([a.lat, a.lon]).setContent(a.name));
-      });
-  }
-  map.on("zoomend moveend", drawAreaNames);
-
-  // search: an area's name or code, or a postcode district
-  var search = L.control({position: "topleft"});
-  search.onAdd = function () {
-    var div = L.DomUtil.create("div", "gapmap-box gapmap-search");
-    var opts = data.places.map(function (p) { return '<option value="' + p.name + '">'; });
-    div.innerHTML = '<form role="search"><label for="gapmap-find">Find an area or postcode ' +
-      'district</label><input id="gapmap-find" list="gapmap-places" autocomplete="off"> ' +
-      '<button type="submit">Find</button><datalist id="gapmap-places">' + opts.join("") +
-      '</datalist><p id="gapmap-status" role="status" aria-live="polite"></p></form>';
-    L.DomEvent.disableClickPropagation(div);
-    L.DomEvent.disableScrollPropagation(div);
-    div.querySelector("form").addEventListener("submit", function (e) {
-      e.preventDefault();
-      find(div.querySelector("input").value);
-    });
-    return div;
-  };
-  search.addTo(map);
-  function status(text) { document.getElementById("gapmap-status").textContent = text; }
-  function plain(s) {
-    var t = document.createElement("textarea"); t.innerHTML = s;
-    return t.value.toUpperCase().replace(/\\s+/g, " ").trim();
-  }
-  function find(text) {
-    var q = plain(text.replace(/</g, ""));
-    if (!q) { status("Type an area's name or a postcode district such as ME14."); return; }
-    var hit = data.places.filter(function (p) { return plain(p.name) === q; })[0] ||
-      data.places.filter(function (p) { return plain(p.name).indexOf(q) === 0; })[0] ||
-      data.places.filter(function (p) { return plain(p.name).indexOf(q) >= 0; })[0];
-    if (!hit) { status("No area or postcode district matches that."); return; }
-    if (hit.bounds) { map.fitBounds(hit.bounds, {maxZoom: 14}); }
-    else { map.setView([hit.lat, hit.lon], 13); }
-    var shown = null;
-    areas.eachLayer(function (l) {
-      if (hit.area !== undefined && l.feature.properties.index === hit.area) { shown = l; }
-    });
-    if (shown) { shown.setStyle({weight: 4, color: "#000"}); shown.openTooltip(); }
-    var t = document.createElement("span"); t.innerHTML = hit.name;
-    status("Showing " + t.textContent + ".");
-  }
-
-  // printing: controls hidden by the stylesheet, the whole area fitted to the printed map
-  function beforePrint() { map.invalidateSize(false); map.fitBounds(bounds, {animate: false}); }
-  function afterPrint() { map.invalidateSize(false); }
-  window.addEventListener("beforeprint", beforePrint);
-  window.addEventListener("afterprint", afterPrint);
-  if (window.matchMedia) {
-    window.matchMedia("print").addEventListener("change", function (m) {
-      if (m.matches) { beforePrint(); } else { afterPrint(); }
-    });
-  }
-  var named = {"Areas": areas, "District outlines": districts};
-  Object.keys(overlays).forEach(function (k) { named[overlays[k].name] = overlays[k].layer; });
-  window.gapmapLayers = named;
-  window.gapmap = {map: map, bounds: bounds, areas: areas, providers: providers,
-                   overlays: overlays,
-                   districts: districts, districtNames: districtNames, setColouring: setColouring,
-                   find: find,
-                   background: function () { return map.hasLayer(osm) ? "osm" : "none"; }};
+  gapmapStart(map, data);
 });
 """
 
@@ -398,10 +130,7 @@ def _km(v) -> str:
 def _table_html(rows: list[tuple[str, str]]) -> str:
     return (
         "<table>"
-        + "".join(
-            f"<tr><th style='text-align:left;padding-right:6px'>{k}</th><td>{v}</td></tr>"
-            for k, v in rows
-        )
+        + "".join(f"<tr><th scope='row'>{k}</th><td>{v}</td></tr>" for k, v in rows)
         + "</table>"
     )
 
@@ -422,37 +151,204 @@ def _withheld(t: pd.DataFrame) -> np.ndarray:
     return (t["people"].astype(str) == "*").to_numpy()
 
 
-def _places(g: gpd.GeoDataFrame, extra: pd.DataFrame | None) -> list[dict]:
-    """Search entries: each area (name, district, code) with its bounds, then ``extra``."""
-    out = []
-    for i, (r, geom) in enumerate(zip(g.to_dict("records"), g.geometry)):
-        minx, miny, maxx, maxy = geom.bounds
-        label = f"{r['area_name']} ({r['area_code']}), {r['district']}"
-        out.append({"name": _esc(label), "area": i, "bounds": [[miny, minx], [maxy, maxx]]})
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def days_in_words(days: object) -> str:
+    """Working days as a person says them: ``Monday to Friday``, ``every day``.
+
+    Parameters
+    ----------
+    days
+        A days mask, or days text as in the registers (``Mon;Tue;Wed``, ``Mon-Fri``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> days_in_words("Mon-Fri"), days_in_words("Mon;Tue;Wed;Sat"), days_in_words("Sat;Sun")
+    ('Monday to Friday', 'Monday to Wednesday and Saturday', 'Saturday and Sunday')
+    >>> days_in_words("Mon;Thu"), days_in_words("weekdays;Sat;Sun")
+    ('Monday and Thursday', 'every day')
+    """
+    mask = days if isinstance(days, int) else parse_days(days)
+    if mask == ALL_DAYS_MASK:
+        return "every day"
+    runs: list[str] = []
+    i = 0
+    while i < 7:
+        if not mask >> i & 1:
+            i += 1
+            continue
+        j = i
+        while j + 1 < 7 and mask >> (j + 1) & 1:
+            j += 1
+        if j - i >= 2:
+            runs.append(f"{_DAY_NAMES[i]} to {_DAY_NAMES[j]}")
+        else:
+            runs += list(_DAY_NAMES[i : j + 1])
+        i = j + 1
+    if not runs:
+        return "no days"
+    return runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1]
+
+
+def _services_in_words(services: object) -> str:
+    """Services in words, first letter capitalised (``Personal care and companionship``)."""
+    words = services_words(parse_services(services))
+    return words[:1].upper() + words[1:] if words else "none given"
+
+
+def _with_places(tip: str, names: list[str]) -> str:
+    """An area's popup with the towns and villages in it (a table row before its end)."""
+    if not names or not tip.endswith("</table>"):
+        return tip
+    shown = ", ".join(_esc(n) for n in names[:4]) + (" and others" if len(names) > 4 else "")
+    row = f"<tr><th scope='row'>Towns and villages</th><td>{shown}</td></tr>"
+    return tip[: -len("</table>")] + row + "</table>"
+
+
+def _short_name(name: object) -> str:
+    """An area's name for a label (the built-in geography's ``CT1 2 sector`` → ``CT1 2``)."""
+    text = "" if _missing(name) else str(name)
+    return text[: -len(" sector")] if text.endswith(" sector") else text
+
+
+def _places(
+    g: gpd.GeoDataFrame,
+    area_pts: tuple[np.ndarray, np.ndarray],
+    towns: pd.DataFrame,
+    district_bounds: dict[str, dict],
+    extra: pd.DataFrame | None,
+) -> list[dict]:
+    """Search entries, in the order a tie is settled: postcode districts and sectors, towns and
+    villages (largest first), areas, districts. Each has ``label`` (what the list shows),
+    ``keys`` (what a search matches), ``kind``, a point (``lat``, ``lon``), ``bounds`` where it
+    has an outline, and the ``area`` it highlights. Texts are plain (the page uses
+    ``textContent``)."""
+    out: list[dict] = []
+    records = g.to_dict("records")
+    area_lat, area_lon = area_pts
+    names = [str(r["area_name"]) if not _missing(r["area_name"]) else "" for r in records]
     if extra is not None and len(extra):
         lat, lon = to_latlon(extra["x"].to_numpy(float), extra["y"].to_numpy(float))
-        for name, la, lo in zip(extra["name"], lat, lon):
-            out.append({"name": _esc(name), "lat": round(float(la), 5), "lon": round(float(lo), 5)})
+        pts = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(extra["x"], extra["y"]), crs=27700
+        ).to_crs(g.crs)
+        hit = gpd.sjoin(pts, g[[g.geometry.name]], how="left", predicate="within")
+        hit = hit[~hit.index.duplicated()]
+        kinds = (
+            extra["kind"]
+            if "kind" in extra
+            else extra["name"].astype(str).str.extract(r"\((postcode \w+)\)$")[0].fillna("place")
+        )
+        codes = (
+            extra["code"] if "code" in extra else extra["name"].astype(str).str.split(" (").str[0]
+        )
+        for k, (name, kind, code, la, lo) in enumerate(zip(extra["name"], kinds, codes, lat, lon)):
+            entry: dict = {"label": str(name), "keys": [str(code)], "kind": str(kind),
+                           "lat": round(float(la), 5), "lon": round(float(lo), 5)}  # fmt: skip
+            a = hit["index_right"].iloc[k]
+            if not _missing(a):
+                i = int(a)
+                entry["area"] = i
+                district = "" if _missing(records[i]["district"]) else str(records[i]["district"])
+                entry["where"] = (
+                    f"in {district}"
+                    if str(kind).startswith("postcode") and district
+                    else f"in {names[i]}" + (f", {district}" if district else "")
+                )
+            out.append(entry)
+    for t in towns.to_dict("records"):
+        i = int(t["area"])
+        where = f"in {names[i]}" if t["inside"] else f"near {names[i]}"
+        district = str(t["district"])
+        lat, lon = to_latlon([t["x"]], [t["y"]])
+        out.append(
+            {
+                "label": f"{t['name']} (town or village), {where}"
+                + (f", {district}" if district else ""),
+                "keys": [str(t["name"])],
+                "kind": "town",
+                "lat": round(float(lat[0]), 5),
+                "lon": round(float(lon[0]), 5),
+                "area": i,
+            }
+        )
+    for i, (r, geom) in enumerate(zip(records, g.geometry)):
+        minx, miny, maxx, maxy = geom.bounds
+        district = "" if _missing(r["district"]) else str(r["district"])
+        out.append(
+            {
+                "label": f"{names[i]} ({r['area_code']})" + (f", {district}" if district else ""),
+                "keys": [names[i], str(r["area_code"])],
+                "kind": "area",
+                "area": i,
+                "lat": round(float(area_lat[i]), 5),
+                "lon": round(float(area_lon[i]), 5),
+                "bounds": [[miny, minx], [maxy, maxx]],
+            }
+        )
+    for name, b in district_bounds.items():
+        out.append({"label": f"{name} (district)", "keys": [name], "kind": "district", **b})
+    return out
+
+
+def _labels(
+    districts: list[tuple[str, float, float]],
+    towns: pd.DataFrame,
+    areas: list[tuple[str, float, float]],
+) -> list[dict]:
+    """Names to draw, most important first, each with the zoom from which it may show.
+
+    Districts always; towns of 20,000 people or more from zoom 9 (the whole county on a
+    laptop), of 5,000 from 10.5, villages from 11.5 and area names from 12 (a few km across).
+    The page draws them in this order and skips any that would overlap one already drawn.
+    """
+    out = [{"t": n, "lat": a, "lon": b, "k": "district", "z": 0} for n, a, b in districts if n]
+    if len(towns):
+        lat, lon = to_latlon(towns["x"].to_numpy(float), towns["y"].to_numpy(float))
+        for name, pop, a, b in zip(towns["name"], towns["population"], lat, lon):
+            kind = "town" if pop >= 5000 else "village"
+            zoom = 9.0 if pop >= 20000 else 10.5 if pop >= 5000 else 11.5
+            out.append({"t": str(name), "lat": round(float(a), 5), "lon": round(float(b), 5),
+                        "k": kind, "z": zoom})  # fmt: skip
+    out += [{"t": n, "lat": a, "lon": b, "k": "area", "z": 12} for n, a, b in areas if n]
     return out
 
 
 def _provider_markers(providers: pd.DataFrame | None) -> list[dict]:
+    """Providers in words: services, days, free hours a week and CQC registration."""
     markers: list[dict] = []
     if providers is None or not len(providers):
         return markers
     lats, lons = to_latlon(providers["x"].to_numpy(float), providers["y"].to_numpy(float))
-    for r, lat, lon in zip(providers.to_dict("records"), lats, lons):
+    free = (
+        np.maximum(0.0, free_hours(providers))
+        if "committed_hours" in providers
+        else providers["capacity_hours"].to_numpy(float)
+    )
+    for r, lat, lon, f in zip(providers.to_dict("records"), lats, lons, free):
         rows = [
             ("Provider", f"<strong>{_esc(r['name'])}</strong>"),
-            ("Services", _esc(r["services"])),
-            ("Days", _esc(r["days"])),
-            ("Hours a week", f"{float(r['capacity_hours']):g}"),
+            ("Services", _esc(_services_in_words(r["services"]))),
+            ("Works", _esc(days_in_words(r["days"]))),
+            ("Free hours a week", "none free" if f <= 0 else _esc(hours_words(float(f)))),
         ]
+        if "cqc_registered" in r and not _missing(r["cqc_registered"]):
+            rows.append(("Registration", _esc(registration_words(bool(r["cqc_registered"])))))
         for col, label in (("phone", "Phone"), ("email", "Email"), ("website", "Website")):
             if col in r and not _missing(r[col]) and str(r[col]).strip():
                 rows.append((label, _esc(r[col])))
         markers.append(
-            {"lat": round(float(lat), 5), "lon": round(float(lon), 5), "tip": _table_html(rows)}
+            {
+                "lat": round(float(lat), 5),
+                "lon": round(float(lon), 5),
+                "name": "" if _missing(r["name"]) else str(r["name"]),
+                "tip": _table_html(rows),
+            }
         )
     return markers
 
@@ -477,6 +373,7 @@ def _area_map(
     ``layers`` are ``(key, name, classes, fill per area)``; the first is shown at start.
     """
     g = published.copy()
+    towns = towns_and_villages(g)
     g["geometry"] = g.geometry.simplify(simplify_m, preserve_topology=True)
     districts = g[["district", "geometry"]].copy()
     districts["district"] = districts["district"].fillna("").astype(str)
@@ -495,27 +392,54 @@ def _area_map(
     m.default_css = []
     root: Any = m.get_root()
     root.header.add_child(folium.Element(_leaflet_inline()))
-    root.header.add_child(folium.Element(f"<title>{_esc(title)}</title><style>{_CSS}</style>"))
+    root.header.add_child(
+        folium.Element(
+            f"<title>{_esc(title)}</title><style>{_asset('map.css')}</style>"
+            f"<script>{_asset('map.js')}</script>"
+        )
+    )
 
     rural_gap = g["rural_gap"].astype(bool).to_numpy() if "rural_gap" in g else np.zeros(len(g))
+    records = published.to_dict("records")
+    here: dict[int, list[str]] = {}  # towns and villages in each area, largest first
+    for name, i, inside in zip(towns["name"], towns["area"], towns["inside"]):
+        if inside:
+            here.setdefault(int(i), []).append(str(name))
     features = [
         {
             "type": "Feature",
             "geometry": geom.__geo_interface__,
             "properties": {
                 "index": i,
-                "tip": tips[i],
+                "name": ", ".join(
+                    str(v) for v in (records[i]["area_name"], records[i]["district"])
+                    if not _missing(v) and str(v)
+                ),
+                "tip": _with_places(tips[i], here.get(i, [])),
                 "rural_gap": bool(rural_gap[i]),
                 "fill": {key: fills[i] for key, _, _, fills in layers},
             },
         }
         for i, geom in enumerate(g.geometry)
-    ]
+    ]  # fmt: skip
     dl_lat, dl_lon = to_latlon(label_pts.x.to_numpy(), label_pts.y.to_numpy())
     al_lat, al_lon = to_latlon(area_pts.x.to_numpy(), area_pts.y.to_numpy())
+    district_labels = [
+        (str(n), round(float(a), 5), round(float(b), 5))
+        for n, a, b in zip(districts["district"], dl_lat, dl_lon)
+    ]
+    district_bounds: dict[str, dict] = {}
+    for (n, a, b), geom in zip(district_labels, districts.geometry):
+        if n:
+            x0, y0, x1, y1 = geom.bounds
+            district_bounds[n] = {"lat": a, "lon": b, "bounds": [[y0, x0], [y1, x1]]}
+    area_labels = [
+        (_short_name(n), round(float(a), 5), round(float(b), 5))
+        for n, a, b in zip(published["area_name"], al_lat, al_lon)
+    ]
+    credit = ATTRIBUTION + (" " + PLACES_ATTRIBUTION if len(towns) else "")
     data = {
         "withheld": WITHHELD,
-        "attribution": _esc(ATTRIBUTION),
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
         "areas": {"type": "FeatureCollection", "features": features},
         "districts": {
@@ -525,15 +449,7 @@ def _area_map(
                 for geom in districts.geometry
             ],
         },
-        "districtLabels": [
-            {"name": _esc(n), "lat": round(float(a), 5), "lon": round(float(b), 5)}
-            for n, a, b in zip(districts["district"], dl_lat, dl_lon)
-            if n
-        ],
-        "areaLabels": [
-            {"name": _esc(n), "lat": round(float(a), 5), "lon": round(float(b), 5)}
-            for n, a, b in zip(published["area_name"], al_lat, al_lon)
-        ],
+        "labels": _labels(district_labels, towns, area_labels),
         "layers": [
             {"key": key, "name": _esc(name), "legend": _legend_block(c)}
             for key, name, c, _ in layers
@@ -543,11 +459,16 @@ def _area_map(
         "ruralShown": rural_shown,
         "providers": _provider_markers(providers),
         "sites": sites or [],
-        "places": _places(g, places),
+        "places": _places(g, (al_lat, al_lon), towns, district_bounds, places),
     }
     body = (
-        f'<header id="gapmap-header"><h1>{_esc(title)}</h1><p>{_esc(caption)}</p></header>'
+        '<a id="gapmap-skip" class="gapmap-skip" href="#gapmap-find">Skip to the map search</a>'
+        f'<header id="gapmap-header"><h1>{_esc(title)}</h1>'
+        '<button type="button" id="gapmap-about" aria-expanded="false" '
+        'aria-controls="gapmap-caption">Date and sources</button>'
+        f'<p id="gapmap-caption">{_esc(caption)}</p></header>'
         '<aside id="gapmap-print-legend" aria-hidden="true"></aside>'
+        f'<footer id="gapmap-footer">{_esc(credit)}</footer>'
     )
     root.html.add_child(folium.Element(body))
     script = _MAP_JS.replace("__MAP__", m.get_name()).replace("__DATA__", _script_json(data))
@@ -837,6 +758,8 @@ def recruit_map(
                     "lat": float(r["latitude"]),
                     "lon": float(r["longitude"]),
                     "r": 5 + 2 * int(r["providers_at"]),
+                    "name": f"Site {int(r['site_rank'])}: "
+                    + ("" if _missing(r["area_name"]) else str(r["area_name"])),
                     "tip": _table_html(rows),
                 }
             )
@@ -941,4 +864,14 @@ def save_map(m: folium.Map, path) -> None:
     """
     from .export import write_text
 
-    write_text(m.get_root().render(), path)
+    write_text(_zoomable(m.get_root().render()), path)
+
+
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+
+
+def _zoomable(page: str) -> str:
+    """The page with a viewport that lets people zoom it (folium's forbids it)."""
+    return _VIEWPORT.sub(
+        '<meta name="viewport" content="width=device-width, initial-scale=1">', page
+    )

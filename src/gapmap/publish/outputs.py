@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from .export import write_csv, write_gpkg
+from .mapplaces import search_places
 from .maps import ATTRIBUTION, gap_map, save_map
 from .pictures import gap_map_png
-from .provenance import caption, postcode_districts
+from .provenance import caption
 from .tables import (
     demand_people,
     match_summary,
@@ -250,7 +251,7 @@ def write_gap_outputs(
         result.providers,
         title=title,
         caption=line,
-        places=postcode_districts(study.directory, study.areas),
+        places=search_places(study),
         weekend_weight=study.settings.weekend_weight,
         rural_weight=study.settings.rural_weight,
     )
@@ -476,7 +477,7 @@ def write_recruit_outputs(
         "recruit_scenarios.csv": write_csv(scen, out / "recruit_scenarios.csv"),
     }
     line = caption(study.sources) if study is not None else ""
-    places = postcode_districts(study.directory, study.areas) if study is not None else None
+    places = search_places(study) if study is not None else None
     scenario_chart_png(scen, out / "recruit_scenarios.png", title=title, caption=line)
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
     m = recruit_map(

@@ -190,7 +190,8 @@ def draw_scenarios(a1, a2, scenarios: pd.DataFrame) -> None:
     a1.bar(x, scenarios["recruitable_unmet_hours"], color="#fcbba1",
            label="recruitable unmet hours")  # fmt: skip
     bars = a1.bar(x, scenarios["hours_taken"], color="#cb181d", label="taken by new providers")
-    a1.bar_label(bars, labels=[f"{v:,.0f} h" for v in scenarios["hours_taken"]], fontsize=8,
+    a1.bar_label(bars, labels=["withheld" if v != v else f"{v:,.0f} h"
+                               for v in scenarios["hours_taken"]], fontsize=8,
                  padding=2)  # fmt: skip
     a1.set_xticks(x, labels, fontsize=8)
     a1.set_xlabel("new micro-providers")
@@ -199,7 +200,8 @@ def draw_scenarios(a1, a2, scenarios: pd.DataFrame) -> None:
     a1.legend(fontsize=7, loc="upper left")
     money = scenarios["saving_per_year_vs_home_care"] / 1000.0
     bars2 = a2.bar(x, money, color="#2171b5")
-    a2.bar_label(bars2, labels=[f"£{v:,.0f}k" for v in money], fontsize=8, padding=2)
+    a2.bar_label(bars2, labels=["withheld" if v != v else f"£{v:,.0f}k" for v in money],
+                 fontsize=8, padding=2)  # fmt: skip
     a2.set_xticks(x, labels, fontsize=8)
     a2.set_xlabel("new micro-providers")
     a2.set_ylabel("£ thousand a year")

@@ -19,6 +19,7 @@ from ..vocab import days_words, hours_words, quarter_hours
 from .disclosure import Suppression, published_count, published_hours, published_ratio, round_to
 
 __all__ = [
+    "published_progress",
     "clean_text",
     "county_totals",
     "deprivation_lines",
@@ -59,6 +60,56 @@ def clean_text(value: object, width: int | None = None) -> str:
     if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
     return text
+
+
+_WEIGHTED = re.compile(r"([+-]?)(\d[\d,]*(?:\.\d+)?)( urgency-weighted hours)")
+_MATCHED = re.compile(r"(\d[\d,]*)( matched)")
+
+
+def published_progress(say, people: int, rule: Suppression):
+    """A progress printer for a published run: the figures in the lines follow the rule.
+
+    The matching says how it is going in urgency-weighted hours and counts of people matched;
+    in a published run these are rounded to ``rule.base`` (counts of 1-7 as ``*``) and the
+    hours withheld when the register holds 1-7 people, as in ``summary.json``.
+
+    Parameters
+    ----------
+    say
+        Where the lines go (e.g. the terminal's standard error).
+    people
+        How many people the run matches.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    callable
+        ``say`` with the figures published.
+
+    Examples
+    --------
+    >>> shown = []
+    >>> say = published_progress(shown.append, 40, Suppression())
+    >>> say("  3 matched, 18 urgency-weighted hours")
+    >>> shown
+    ['  * matched, 20 urgency-weighted hours']
+    """
+    held = bool(rule.hides([people])[0])
+
+    def weighted(m: re.Match) -> str:
+        if held:
+            return "*" + m.group(3)
+        v = float(round_to(float(m.group(2).replace(",", "")), rule.base))
+        return f"{m.group(1)}{v:,.0f}{m.group(3)}"
+
+    def published(msg: str) -> None:
+        msg = _WEIGHTED.sub(weighted, msg)
+        say(
+            _MATCHED.sub(lambda m: _count(int(m.group(1).replace(",", "")), rule) + m.group(2), msg)
+        )
+
+    return published
 
 
 def _hours(v: float, rule: Suppression) -> str:
@@ -307,10 +358,12 @@ def match_lines(best, greedy, study) -> list[str]:
     mh = float(sum(hours[p] for p in best.matches))
     gh = float(sum(hours[p] for p in greedy.matches))
     n = len(study.people)
+    shown_mh = _or_star(published_hours(mh, len(best.matches), rule), ",.0f")
+    shown_gh = _or_star(published_hours(gh, len(greedy.matches), rule), ",.0f")
     lines = [
         f"Matched {_count(len(best.matches), rule)} of {_count(n, rule)} people "
-        f"({_hours(mh, rule)} h a week); greedy by hand: {_count(len(greedy.matches), rule)} "
-        f"({_hours(gh, rule)} h)."
+        f"({shown_mh} h a week); greedy by hand: {_count(len(greedy.matches), rule)} "
+        f"({shown_gh} h)."
     ]
     gap = best.gap
     ratio = best.objective / greedy.objective if greedy.objective else float("nan")
@@ -368,8 +421,10 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         demand = (
             f"{shown} recruitable unmet h a week from {_count(people, rule)} people in the register"
         )
-    else:
+    elif len(rec.demand) and (rec.demand["source"] == "estimated").any():
         demand = f"{_hours(total, rule)} recruitable unmet h a week from estimated need"
+    else:
+        demand = "no recruitable unmet hours"
     lines = [f"  (demand: {demand}; figures rounded)"]
     lines += [f"  ({clean_text(note)})" for note in rec.notes]
     scen = publish_scenarios(rec.scenarios, s.suppression, people=demand_people(rec))

@@ -15,7 +15,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .disclosure import Suppression, published_count, published_ratio, round_to, suppress
+from .disclosure import (
+    Suppression,
+    published_count,
+    published_hours,
+    published_ratio,
+    round_to,
+    suppress,
+)
 from .geo import to_latlon
 
 __all__ = [
@@ -366,6 +373,14 @@ def publish_scenarios(
     )
     for c in ("coverage_before", "coverage_after"):
         out[c] = out[c].round(3)
+    if "need_hours_total" in scen:  # shares from the rounded county totals (secondary protection)
+        need = round_to(scen["need_hours_total"].to_numpy(float), rule.base)
+        for c, u in (("coverage_before", "unmet_hours_before"),
+                     ("coverage_after", "unmet_hours_after")):  # fmt: skip
+            out[c] = published_ratio(
+                round_to(scen[u].to_numpy(float), rule.base), need, complement=True
+            )
+        out = out.drop(columns=["need_hours_total", "unmet_hours_before", "unmet_hours_after"])
     if held:
         for c in ("recruitable_unmet_hours", "unmet_hours_in_reach", "hours_taken",
                   "hours_taken_most_deprived", "saving_per_year_vs_home_care",
@@ -378,6 +393,11 @@ def publish_scenarios(
     for c in ("seconds", "coverage_model_seconds"):
         out[c] = out[c].round(1)
     return out
+
+
+def _or_none(v: float) -> float | None:
+    """A published figure for JSON: None where it is withheld (NaN)."""
+    return None if v != v else float(v)
 
 
 def match_summary(result, greedy, study) -> dict:
@@ -405,14 +425,16 @@ def match_summary(result, greedy, study) -> dict:
     return {
         "people": published_count(len(people), rule),
         "matched_people": published_count(len(result.matches), rule),
-        "matched_hours": float(round_to(matched_hours, rule.base)),
+        "matched_hours": _or_none(published_hours(matched_hours, len(result.matches), rule)),
         "unmatched_by_reason": {
             k: published_count(n, rule) for k, n in sorted(Counter(result.reasons.values()).items())
         },
-        "objective_priority_hours": float(round_to(result.objective, rule.base)),
+        "objective_priority_hours": _or_none(
+            published_hours(result.objective, len(result.matches), rule)
+        ),
         "best_bound": None
         if result.best_bound is None
-        else float(round_to(result.best_bound, rule.base)),
+        else _or_none(published_hours(result.best_bound, len(people), rule)),
         "share_of_best_possible": None if gap is None else round(1.0 - gap, 3),
         "best_possible_means": "the matched urgency-weighted hours as a share of an upper bound "
         "on what any matching could do under these rules (the linear relaxation of the full "
@@ -426,7 +448,9 @@ def match_summary(result, greedy, study) -> dict:
         "seconds": round(result.seconds, 1),
         "greedy_baseline": {
             "matched_people": published_count(len(greedy.matches), rule),
-            "objective_priority_hours": float(round_to(greedy.objective, rule.base)),
+            "objective_priority_hours": _or_none(
+                published_hours(greedy.objective, len(greedy.matches), rule)
+            ),
         },
         "optimised_over_greedy": (
             round(result.objective / greedy.objective, 3) if greedy.objective else None

@@ -43,12 +43,24 @@
   if (!dataNode || !mapNode || typeof L === "undefined") return;
   var data = JSON.parse(dataNode.textContent);
   var map = L.map(mapNode, { scrollWheelZoom: false, attributionControl: false });
+  L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   window.gapmapMap = map;
   var bounds = L.latLngBounds([]);
   fetch("/api/districts.geojson", { credentials: "same-origin" })
     .then(function (r) { return r.ok ? r.json() : null; })
     .then(function (g) {
-      if (g) L.geoJSON(g, { style: { color: "#6f777b", weight: 1, fill: false }, interactive: false }).addTo(map).bringToBack();
+      if (!g) return;
+      var outline = L.geoJSON(g, { style: { color: "#6f777b", weight: 1, fill: false }, interactive: false }).addTo(map);
+      outline.bringToBack();
+      // no background tiles offline: the districts' names give the bearings
+      outline.eachLayer(function (l) {
+        var name = l.feature && l.feature.properties && l.feature.properties.name;
+        if (!name) return;
+        var at = l.getBounds().getCenter();
+        try { at = l.getCenter(); } catch (e) { /* keep the middle of its bounds */ }
+        L.tooltip({ permanent: true, direction: "center", className: "district-label", interactive: false })
+          .setLatLng(at).setContent(textNode(name)).addTo(map);
+      });
     })
     .catch(function () { /* the outline is only a background */ });
   if (data.area) {
