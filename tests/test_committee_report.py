@@ -92,6 +92,8 @@ def test_reads_as_a_committee_paper(report):
     # weekday-only and seven-day recruits side by side, and the recommended option
     assert "Recruits working weekdays only" in text and "Recruits working every day" in text
     assert "Recommended: the option of" in text
+    assert "Recruits working every day would take" in text  # the demo's seven-day recruits do more
+    assert "run gapmap again with --weekend-working" in text
     # matching and cover
     assert "Cover reserve:" in text and "cover plan" in text
     # sources with their publication vintage, not the files' dates on disk

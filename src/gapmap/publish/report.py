@@ -585,7 +585,8 @@ def _recruit_blocks(rec) -> list[Block]:
                 if placed < k
                 else "."
             )
-            + " The recruitment map (recruit_map.html) opens on this option.",
+            + " The recruitment map (recruit_map.html) opens on this option."
+            + _other_days_words(rec, k),
         )
     )
     out.append(
@@ -622,6 +623,28 @@ def _recruit_blocks(rec) -> list[Block]:
             )
         )
     return out
+
+
+def _other_days_words(rec, k: int) -> str:
+    """A sentence when recruits working the other days would do better for the same number."""
+    alt = rec.alternative
+    if alt is None or k not in set(alt.scenarios["new_providers"]):
+        return ""
+    rule = rec.settings.suppression
+    a = publish_scenarios(alt.scenarios, rule, people=demand_people(alt))
+    r = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    a, r = a[a["new_providers"] == k].iloc[0], r[r["new_providers"] == k].iloc[0]
+    more = float(a["hours_taken"]) - float(r["hours_taken"])
+    closed_a = int(a["weekend_gaps_before"]) - int(a["weekend_gaps_after"])
+    closed_r = int(r["weekend_gaps_before"]) - int(r["weekend_gaps_after"])
+    if more >= 0 and closed_a > closed_r:
+        flag = "with" if alt.settings.weekend_working else "without"
+        return (
+            f" Recruits working {_days(alt.settings)} would take {whole(more)} more hours a week "
+            f"and close {closed_a - closed_r} more weekend gaps for this option; to plan and map "
+            f"them, run gapmap again {flag} --weekend-working."
+        )
+    return ""
 
 
 def _methods_blocks(study, rec) -> list[Block]:
