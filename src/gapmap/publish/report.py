@@ -185,7 +185,7 @@ def _png(draw) -> bytes:
     plt = _pyplot()
     fig = draw(plt)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150)
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     return buf.getvalue()
 
@@ -431,7 +431,7 @@ def report_blocks(
             "Figure 1. Unmet hours a week micro-providers may meet, by area. Grey hatching: "
             "figures withheld (fewer than 8 people).",
             png=_map_png(published, result.providers),
-            width_mm=150,
+            width_mm=170,
             alt="Map of the council's areas shaded by the unmet hours a week micro-providers "
             "may meet, darker where more hours are unmet, with district boundaries and "
             "providers as dots. The figures are in the tables that follow.",
