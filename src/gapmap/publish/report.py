@@ -128,8 +128,24 @@ def sources_used(study) -> list[tuple[str, str]]:
                 f"Census 2021, Office for National Statistics ({_file_name(src['census'])})",
             )
         )
-    if study.estimated is not None:
-        out.append(("Need rates", str(study.estimated.source)))
+    if study.estimated is not None:  # the rate tables' own sources (never a folder path)
+        rates = (
+            "Health Survey for England 2014 (NHS Digital) for people 65 and over"
+            if src.get("census")
+            else "the rate tables given"
+        )
+        if src.get("disability") or src.get("carers"):
+            rates += (
+                "; DWP Family Resources Survey 2022/23 (House of Commons Library CBP-9602) for "
+                "working-age adults; carers' respite rates are gapmap's named assumptions"
+            )
+        out.append(
+            (
+                "Need rates",
+                rates + " (gapmap's defaults, unless the council gave its own with --rates or "
+                "--adult-rates; each rate's source is in its table)",
+            )
+        )
     if src.get("imd"):
         name = _file_name(src["imd"])
         year = "2025" if "2025" in name else "2019" if "2019" in name else "as supplied"
@@ -319,7 +335,11 @@ def _match_blocks(match: dict | None, study) -> list[Block]:
             )
     else:
         out.append(
-            Block("p", "No matching was run with this report; `gapmap match` writes its figures.")
+            Block(
+                "p",
+                "No matching was run with this report: the command gapmap match, or the demo, "
+                "matches the waiting list and its figures then appear here.",
+            )
         )
     out.append(
         Block(
@@ -595,30 +615,51 @@ def _recruit_blocks(rec) -> list[Block]:
             f"Figure 2. Unmet hours the new providers would take and the yearly saving, recruits "
             f"working {_days(s)}.",
             png=_scenario_png(main),
+            width_mm=160,
             alt="Two bar charts: on the left, for each number of new providers, the unmet "
             "hours a week they could take against the hours they would take; on the right, "
             "the yearly saving against commissioned home care. The figures are in Table 2.",
         )
     )
     sites = publish_sites(rec.sites, rule)
-    best = sites[sites["new_providers"] == k].sort_values("site_rank").head(10)
+    # first the sites whose recruits take most, then those with most unmet hours in reach
+    best = (
+        sites[sites["new_providers"] == k]
+        .assign(
+            _h=lambda f: f["hours_taken"].astype(float).fillna(-1),
+            _r=lambda f: f["unmet_hours_in_reach"].astype(float).fillna(-1),
+        )
+        .sort_values(["_h", "_r", "site_rank"], ascending=[False, False, True])
+        .head(8)
+    )
     if len(best):
         out.append(
             Block(
                 "table",
                 f"Table 3. Where to recruit first for the recommended option ({k:,} new "
-                "providers): areas named with their district; a site is a point inside the "
-                "area, not an address.",
-                header=["Site", "Area", "District", "New providers", "Hours a week they take"],
+                "providers), by the hours the recruits would take and then the unmet hours in "
+                "reach: areas named with their district; a site is a point inside the area, "
+                "not an address.",
+                header=[
+                    "Order",
+                    "Area",
+                    "District",
+                    "New providers",
+                    "Hours a week they take",
+                    "Unmet hours a week in reach",
+                    "Site number on the map",
+                ],
                 rows=[
                     [
-                        str(int(r["site_rank"])),
+                        str(i),
                         str(r["area_name"]),
                         str(r["district"]),
                         str(int(r["providers_at"])),
                         whole(r["hours_taken"]),
+                        whole(r["unmet_hours_in_reach"]),
+                        str(int(r["site_rank"])),
                     ]
-                    for r in best.to_dict("records")
+                    for i, r in enumerate(best.to_dict("records"), 1)
                 ],
             )
         )
