@@ -153,7 +153,14 @@ def test_serve_from_the_database_suggests_net_of_held_hours(cli_db, capsys):
     from gapmap.cli_store import db_register_factory
     from gapmap.serve import create_app
 
-    ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social"}
+    ask = {
+        "postcode": "CT14 8AT",
+        "hours": 2,
+        "days": "Mon",
+        "services": "social",
+        "self_directing": True,
+        "regulated_care": False,
+    }
     args = argparse.Namespace(db=cli_db)
     make = db_register_factory(args)
     register = make(Path(cli_db))
