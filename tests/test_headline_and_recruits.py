@@ -139,3 +139,29 @@ def test_recruit_map_opens_on_the_recommended_option_with_popups_in_front(demo_r
         )
         browser.close()
     assert on_top
+
+
+def test_sites_are_named_by_a_town_or_village_and_district(options, demo_study):
+    """A site carries the largest town or village inside its area (else the nearest within
+    5 km, "near ..."), and always its district; checked against the places' coordinates."""
+    from gapmap.publish.figures import published_sites
+    from gapmap.publish.mapplaces import towns_and_villages
+
+    sites = published_sites(options, demo_study)
+    assert list(sites.columns).index("place") == list(sites.columns).index("area_name") + 1
+    assert sites["district"].astype(str).str.len().gt(0).all()
+    assert (sites["place"] != "").mean() > 0.7
+    towns = towns_and_villages(demo_study.areas)
+    areas = demo_study.areas.set_index("area_code")
+    for r in sites[sites["place"] != ""].head(40).to_dict("records"):
+        name = r["place"].removeprefix("near ")
+        t = towns[towns["name"] == name]
+        assert len(t), name
+        d = np.hypot(t["x"] - r["easting"], t["y"] - r["northing"]).min()
+        if r["place"].startswith("near "):
+            assert d <= 5000
+        else:  # a place inside the site's own area
+            from shapely.geometry import Point
+
+            geom = areas.loc[r["area_code"]].geometry
+            assert any(geom.distance(Point(x, y)) <= 1 for x, y in zip(t["x"], t["y"]))

@@ -29,6 +29,8 @@ __all__ = [
     "headline_figures",
     "largest_gaps",
     "percent",
+    "published_sites",
+    "site_places",
     "whole",
 ]
 
@@ -225,3 +227,64 @@ def headline_figures(result, rule: Suppression | None = None, top: int = 10) -> 
         largest=largest_gaps(pd.DataFrame(published), top),
         withheld=bool(rule.hides(np.array([need_total]))[0]) and need_total > 0,
     )
+
+
+def site_places(sites: pd.DataFrame, areas) -> list[str]:
+    """A place an officer knows for each recruitment site: the largest town or village inside
+    the site's area, else the nearest within 5 km ("near ..."), else nothing.
+
+    Parameters
+    ----------
+    sites
+        Published sites (``area_code``, ``easting``, ``northing``).
+    areas
+        The study's areas (EPSG:27700).
+
+    Returns
+    -------
+    list of str
+        One per site (GeoNames' towns and villages, :mod:`gapmap.publish.mapplaces`).
+    """
+    from .mapplaces import towns_and_villages
+
+    if not len(sites):
+        return []
+    towns = towns_and_villages(areas)
+    if not len(towns):
+        return [""] * len(sites)
+    position = {code: i for i, code in enumerate(areas["area_code"])}
+    txy = towns[["x", "y"]].to_numpy(float)
+    out = []
+    for code, x, y in zip(sites["area_code"], sites["easting"], sites["northing"]):
+        inside = towns[(towns["area"] == position.get(code, -1)) & towns["inside"]]
+        if len(inside):  # largest first (towns_and_villages' order)
+            out.append(str(inside["name"].iloc[0]))
+            continue
+        d = np.hypot(txy[:, 0] - float(x), txy[:, 1] - float(y))
+        i = int(np.argmin(d))
+        out.append(f"near {towns['name'].iloc[i]}" if d[i] <= 5000 else "")
+    return out
+
+
+def published_sites(rec, study=None) -> pd.DataFrame:
+    """The recruitment sites as published, each with a place an officer knows (``place``)
+    when the study's areas are at hand.
+
+    Parameters
+    ----------
+    rec
+        A :class:`~gapmap.recruitment.RecruitResult`.
+    study
+        The study (its areas name the places), or None.
+
+    Returns
+    -------
+    DataFrame
+    """
+    from .tables import publish_sites
+
+    sites = publish_sites(rec.sites, rec.settings.suppression)
+    if study is not None:
+        sites.insert(list(sites.columns).index("area_name") + 1, "place",
+                     site_places(sites, study.areas))  # fmt: skip
+    return sites

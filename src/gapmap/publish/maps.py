@@ -746,6 +746,7 @@ def recruit_map(
                 ("Site", f"<strong>{int(r['site_rank'])}</strong> of {len(s)} for {int(k)} "
                          "new providers"),
                 ("Area", _esc(r["area_name"])),
+                *([("Town or village", _esc(r["place"]))] if r.get("place") else []),
                 ("District", _esc(r["district"])),
                 ("New providers here", str(int(r["providers_at"]))),
                 ("Would take a week", _hours(r["hours_taken"], "withheld (few people)")),

@@ -21,7 +21,6 @@ from .tables import (
     publish_gaps,
     publish_ranking,
     publish_scenarios,
-    publish_sites,
     published_deprivation,
 )
 
@@ -464,7 +463,9 @@ def write_recruit_outputs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ranking = publish_ranking(rec, rule)
-    sites = publish_sites(rec.sites, rule)
+    from .figures import published_sites
+
+    sites = published_sites(rec, study)  # with a place an officer knows
     scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
     paths = {
         "recruit_areas.csv": write_csv(

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from .export import atomic_path
-from .figures import headline_figures, percent, whole
+from .figures import headline_figures, percent, published_sites, whole
 from .maps import ATTRIBUTION
-from .tables import demand_people, publish_gaps, publish_scenarios, publish_sites
+from .tables import demand_people, publish_gaps, publish_scenarios
 from .workbook import district_table
 
 __all__ = ["Block", "report_blocks", "sources_used", "write_report", "write_report_docx"]
@@ -528,7 +528,7 @@ def report_blocks(
         blocks += [Block("p", w) for w in dep_words]
     blocks += _match_blocks(match, study)
     if rec is not None:
-        blocks += _recruit_blocks(rec)
+        blocks += _recruit_blocks(rec, study)
     blocks += _methods_blocks(study, rec)
     return blocks
 
@@ -566,7 +566,7 @@ def _deprivation_words(t: pd.DataFrame, rule) -> list[str]:
     return out
 
 
-def _recruit_blocks(rec) -> list[Block]:
+def _recruit_blocks(rec, study) -> list[Block]:
     s = rec.settings
     rule = s.suppression
     header, rows, tables = _scenario_rows(rec)
@@ -621,7 +621,7 @@ def _recruit_blocks(rec) -> list[Block]:
             "the yearly saving against commissioned home care. The figures are in Table 2.",
         )
     )
-    sites = publish_sites(rec.sites, rule)
+    sites = published_sites(rec, study)
     # first the sites whose recruits take most, then those with most unmet hours in reach
     best = (
         sites[sites["new_providers"] == k]
@@ -638,8 +638,8 @@ def _recruit_blocks(rec) -> list[Block]:
                 "table",
                 f"Table 3. Where to recruit first for the recommended option ({k:,} new "
                 "providers), by the hours the recruits would take and then the unmet hours in "
-                "reach: areas named with their district; a site is a point inside the area, "
-                "not an address.",
+                "reach: areas named with a town or village where one is in or near them, and "
+                "their district; a site is a point inside the area, not an address.",
                 header=[
                     "Order",
                     "Area",
@@ -652,7 +652,7 @@ def _recruit_blocks(rec) -> list[Block]:
                 rows=[
                     [
                         str(i),
-                        str(r["area_name"]),
+                        str(r["area_name"]) + (f", {r['place']}" if r.get("place") else ""),
                         str(r["district"]),
                         str(int(r["providers_at"])),
                         whole(r["hours_taken"]),

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .disclosure import Suppression, published_count, published_ratio, round_to
 from .export import atomic_path, neutralise_formulas
-from .figures import gap_order
+from .figures import gap_order, published_sites
 from .maps import ATTRIBUTION
 from .provenance import caption
 from .tables import (
@@ -29,7 +29,6 @@ from .tables import (
     publish_gaps,
     publish_ranking,
     publish_scenarios,
-    publish_sites,
     published_deprivation,
 )
 
@@ -135,6 +134,7 @@ SITE_COLUMNS = [
     ("new_providers", "Scenario (new providers)", "0"),
     ("site_rank", "Site", "0"),
     ("area_name", "Area", None),
+    ("place", "Town or village", None),
     ("district", "District", None),
     ("providers_at", "New providers here", "0"),
     ("hours_taken", "Would take, hours a week", HOURS),
@@ -473,7 +473,7 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
         RANK_COLUMNS, note="Areas by priority for recruitment; no rank: nothing to recruit for",
     )  # fmt: skip
     _sheet(
-        wb, "Sites", publish_sites(rec.sites, rule), SITE_COLUMNS,
+        wb, "Sites", published_sites(rec, study), SITE_COLUMNS,
         note="Recommended sites of every scenario (points inside areas, not addresses)",
     )  # fmt: skip
     s = rec.settings
