@@ -81,8 +81,8 @@ def test_check_suggest_and_export_from_the_database(cli_db, capsys, tmp_path):
     run(capsys, "refer", "--db", cli_db, "--as", "Ann", "--person-id", "P01", "--provider", "A",
         "--cover", "B")  # fmt: skip
     code, out, _ = run(capsys, "suggest", "--db", cli_db, "--postcode", "CT14 8AT", "--hours",
-                       "2", "--days", "Mon", "--services", "social", "--json",
-                       "--self-directing", "yes", "--regulated-care", "no")  # fmt: skip
+                       "2", "--days", "Mon", "--services", "social", "--self-directing", "yes",
+                       "--regulated-care", "no", "--json")  # fmt: skip
     assert code == 0
     import json
 
@@ -153,18 +153,14 @@ def test_serve_from_the_database_suggests_net_of_held_hours(cli_db, capsys):
     from gapmap.cli_store import db_register_factory
     from gapmap.serve import create_app
 
-    ask = {
-        "postcode": "CT14 8AT",
-        "hours": 2,
-        "days": "Mon",
-        "services": "social",
-        "self_directing": True,
-        "regulated_care": False,
-    }
+    ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social",
+           "self_directing": True, "regulated_care": False}  # fmt: skip
     args = argparse.Namespace(db=cli_db)
     make = db_register_factory(args)
     register = make(Path(cli_db))
-    with TestClient(create_app(register), base_url="http://127.0.0.1") as client:
+    token = register.store.add_staff("Bob")  # serve --db signs staff in by their own tokens
+    with TestClient(create_app(register), base_url="http://127.0.0.1",
+                    headers={"Authorization": f"Bearer {token}"}) as client:  # fmt: skip
         first = [s["provider_id"] for s in client.post("/api/suggest", json=ask).json()[
             "suggestions"]]  # fmt: skip
         assert first[0] == "A"

@@ -560,7 +560,11 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     )
     _say("")
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
-    _match(study, args, out)
+    best, _ = _match(study, args, out)
+    _say("")
+    from .cli_cover import demo_cover  # one provider's week off, and N-1 resilience
+
+    demo_cover(study, best, out)
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]
@@ -580,12 +584,22 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
         )  # fmt: skip
         _print(suggestion_lines(suggester.suggest(person, top=2)))
         _say("")
+    _say("Referrals that hold hours (the register in a database):")
+    _print(_demo_register(study, best, out, prov_path, people_path, args))
+    _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
     rec = _recruit(
         result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out
     )
     _report(result, rec, f"gapmap demo: micro-provider gaps in {where} (synthetic registers)", out)
     _say("")
+
+
+def _demo_register(study, best, out: Path, prov_path: Path, people_path: Path, args) -> list[str]:
+    from .demo_register import demo_register
+
+    return demo_register(study, best, out, prov_path, people_path,
+                         shown=Path(args.out) / "register.db")  # fmt: skip
 
 
 def _report(result, rec, title: str, out: Path) -> None:
@@ -744,8 +758,9 @@ def cmd_serve(args) -> int:
     if args.providers is None and args.db is None:
         raise InputError(Problem("command line", "is required (or --db)", column="--providers"))
     policy = serve_policy(
-        host=args.host, port=args.port, token=args.token, token_file=args.token_file
-    )
+        host=args.host, port=args.port, token=args.token, token_file=args.token_file,
+        named_staff=args.db is not None,
+    )  # fmt: skip
     make = _store_cli().db_register_factory(args) if args.db else Register
     register = make(
         args.providers or Path(args.db),
@@ -769,7 +784,9 @@ def cmd_serve(args) -> int:
     _say(f"gapmap signposting: {len(register.in_service()[0].providers)} providers from "
          f"{args.providers or args.db}")  # fmt: skip
     _say(f"  open http://{policy.host}:{policy.port}/ in a browser (Ctrl+C stops it)")
-    if policy.token:
+    if args.db is not None:
+        _say("  staff sign in with their own tokens (gapmap staff add NAME --db ...)")
+    elif policy.token:
         _say("  an access token is needed")
     # access_log off: request lines are not logged (nothing a person typed reaches a log)
     uvicorn.run(
@@ -1019,6 +1036,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="folder (default: data/demo/)")
     p.set_defaults(func=cmd_make_demo)
     _store_cli().add_parsers(sub, common)  # db, staff, refer, absence
+    from .cli_cover import add_parsers as add_cover_parsers  # gapmap cover, gapmap resilience
+
+    add_cover_parsers(sub, common)
     return parser
 
 

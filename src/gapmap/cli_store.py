@@ -179,22 +179,13 @@ def accept(args, best, study) -> None:
 
 def db_register_factory(args):
     """The register class ``gapmap serve --db`` serves: the providers read from the register
-    database, net of the hours referrals hold (:meth:`gapmap.store.Store.providers_in_service`),
-    reloaded like a file."""
-    from .serve import Register
+    database, net of the hours referrals hold (:class:`gapmap.serve_register.DbRegister`),
+    refreshed whenever the database changes."""
+    from functools import partial
 
-    store = open_for(args)
+    from .serve_register import DbRegister
 
-    class DbRegister(Register):
-        def load(self) -> None:
-            real = self.path
-            self.path = store.providers_in_service(settings=self.settings)
-            try:
-                super().load()  # Study.read takes a register already read
-            finally:
-                self.path = real
-
-    return DbRegister
+    return partial(DbRegister, store=open_for(args))
 
 
 def add_compare_options(p) -> None:

