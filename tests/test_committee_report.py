@@ -120,7 +120,9 @@ def test_word_version_has_the_same_sections(report):
 
 
 def test_index_html_says_what_each_file_is_for(demo_run):
-    from gapmap.publish.outputs import AUDIENCE
+    from gapmap.publish.outputs import AUDIENCE, PURPOSE
+
+    assert set(PURPOSE) == set(AUDIENCE)  # every file gapmap writes says what it is for
 
     _, _, _, folder = demo_run
     page = (folder / "index.html").read_text(encoding="utf-8")

@@ -124,8 +124,30 @@ PURPOSE: dict[str, str] = {
     "compare_areas.csv": "What changed in each area between two runs.",
     "compare_districts.csv": "What changed in each district between two runs.",
     "compare_map.html": "The map of what changed between two runs.",
+    "resilience.xlsx": "How many hours would go uncovered if any one provider were off, "
+    "ready to print.",
+    "resilience.csv": "The same resilience figures (one provider off at a time) as data.",
+    "services.json": "The providers as an Open Referral UK directory feed, for other "
+    "directories and apps.",
+    "taxonomy.json": "The services' vocabulary for the Open Referral UK feed.",
     "matches.csv": "Who was matched to which provider, partner and cover: for the staff who "
     "arrange care.",
+    "mail_merge.csv": "Names and contacts of the matches, for letters and calls by the staff "
+    "who arrange care.",
+    "mail_merge.xlsx": "The same mail-merge list as a workbook.",
+    "cover_plan.xlsx": "The cover plan: who steps in for whom, on which days, while a provider "
+    "is away.",
+    "cover_plan.csv": "The cover plan as data.",
+    "cover_calls.txt": "The calls to make to put the cover plan in place, in words.",
+    "cover_calls.csv": "The same calls as data.",
+    "cover_summary.json": "The cover plan's totals, for other systems.",
+    "register.db": "The register database the demo's signposting page works from.",
+    "directory_extra.csv": "The register's private details (capacity, booked hours, checks) "
+    "to read the directory feed back in.",
+    "internal_checks_due.xlsx": "Providers whose insurance or DBS check is due soon or overdue.",
+    "internal_checks_due.csv": "The same checks due as data.",
+    "internal_providers_n1.csv": "Each provider's exact share of the resilience figures: for "
+    "the analysts who check the work.",
     "internal_gaps_exact.csv": "The area table with exact, unsuppressed figures: for the "
     "analysts who check the work.",
 }

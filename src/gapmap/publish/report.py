@@ -357,9 +357,9 @@ def _match_blocks(match: dict | None, study) -> list[Block]:
     out.append(
         Block(
             "p",
-            "Where the council has run gapmap's cover planning, its cover plan says who steps in "
-            "for whom on which days; it names people's providers, so it is for staff only and "
-            "is not part of this paper.",
+            "A cover plan (gapmap cover) says who steps in for whom, on which days, while a "
+            "provider is away, and which calls to make; it names people's providers, so it is "
+            "for staff only and is not part of this paper.",
         )
     )
     return out
