@@ -114,6 +114,8 @@ def test_word_version_has_the_same_sections(report):
     assert headings[0].startswith("gapmap demo") and headings[1] == "Key messages"
     assert "Recruiting micro-providers: options for the committee" in headings
     assert len(doc.tables) >= 3
+    for table in doc.tables:  # the header row repeats on every page and reads as a header
+        assert table.rows[0]._tr.trPr.xml.count("tblHeader") == 1
     pictures = doc.inline_shapes
     assert len(pictures) >= 2
     assert all(len(p._inline.docPr.get("descr", "")) > 40 for p in pictures)

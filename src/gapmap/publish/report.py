@@ -945,6 +945,8 @@ def write_report_docx(blocks: list[Block], path: str | Path, *, title: str) -> P
     """
     from docx import Document
     from docx.enum.section import WD_ORIENT
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
     from docx.shared import Mm, Pt
 
     doc = Document()
@@ -987,6 +989,11 @@ def write_report_docx(blocks: list[Block], path: str | Path, *, title: str) -> P
                 cell.text = h
                 for run in cell.paragraphs[0].runs:
                     run.bold = True
+            for head_row in t.rows:  # header rows repeat on every page (and read as headers)
+                props = head_row._tr.get_or_add_trPr()
+                mark = OxmlElement("w:tblHeader")
+                mark.set(qn("w:val"), "true")
+                props.append(mark)
             for row in b.rows:
                 cells = t.add_row().cells
                 for cell, v in zip(cells, row):
