@@ -81,7 +81,7 @@ def ten_rule_run(builtin_areas, demo_registers, tmp_path_factory):
     return rule, gaps, out
 
 
-_OLD_WORDS = ("fewer than 8", "1-7", "1 to 7", "rounded to 5")
+_OLD_WORDS = ("fewer than 8", "1-7", "1 to 7", "rounded to 5", "nearest 5")
 
 
 def test_gap_map_html_and_about_file_say_the_rule_set(ten_rule_run):
@@ -93,8 +93,10 @@ def test_gap_map_html_and_about_file_say_the_rule_set(ten_rule_run):
     about = (out / "ABOUT_THESE_FILES.txt").read_text(encoding="utf-8")
     assert "counts of 1-10 people in an area shown as *" in " ".join(about.split())
     assert "rounded to 10" in about
+    index = " ".join((out / "index.html").read_text(encoding="utf-8").split())
+    assert "counts of 1-10 people in an area shown as *" in index
     for old in _OLD_WORDS:
-        assert old not in page and old not in about, old
+        assert old not in page and old not in about and old not in index, old
 
 
 def test_png_key_footnote_and_geopackage_style_say_the_rule_set(ten_rule_run):
@@ -130,8 +132,9 @@ def test_report_pdf_says_the_rule_set(ten_rule_run):
         ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
     text = " ".join(text.split())
-    assert "counts of 1 to 10 people in an area are shown as *" in text
-    assert "rounded to 10" in text
+    assert "Counts of 1 to 10 people in an area are withheld (shown as *)" in text
+    assert "rounded to the nearest 10" in text
+    assert "figures withheld (fewer than 11 people)" in text  # the map's caption
     for old in _OLD_WORDS:
         assert old not in text, old
 
