@@ -115,7 +115,15 @@ class Arrangements:
         return len(self.person)
 
     def giver(self, a: int, weekday: int) -> int:
-        """The provider giving arrangement ``a``'s hours on ``weekday`` (-1: not needed)."""
+        """The provider giving arrangement ``a``'s hours on ``weekday`` (-1: not needed).
+
+        Parameters
+        ----------
+        a
+            The arrangement's position.
+        weekday
+            0 for Monday to 6 for Sunday.
+        """
         if not self.days[a] >> weekday & 1:
             return -1
         return int(self.provider[a] if self.provider_days[a] >> weekday & 1 else self.partner[a])
@@ -239,7 +247,17 @@ def _day(value) -> dt.date:
 def absent_days(
     absences: pd.DataFrame, providers: pd.DataFrame, start: dt.date, end: dt.date
 ) -> dict[dt.date, set[int]]:
-    """For each date from ``start`` to ``end``, the positions of the providers off that day."""
+    """For each date from ``start`` to ``end``, the positions of the providers off that day.
+
+    Parameters
+    ----------
+    absences
+        The absences, checked: ``provider_id``, ``from``, ``to`` and ``days`` (a weekday mask).
+    providers
+        The providers register; positions are its row order.
+    start, end
+        The first and last dates of the plan (inclusive).
+    """
     v_of = {str(k): i for i, k in enumerate(providers["provider_id"].astype(str))}
     out: dict[dt.date, set[int]] = {}
     day = start
