@@ -173,6 +173,6 @@ def test_the_site_builds_strictly_offline(tmp_path):
     config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(tmp_path / "site"), strict=True)
     build(config)
     reference = (tmp_path / "site" / "reference" / "index.html").read_text(encoding="utf-8")
-    assert 'id="gapmap.study.Study.read"' in reference and 'id="gapmap.reach.road_km"' in reference
+    assert 'id="gapmap.Study.read"' in reference and 'id="gapmap.reach.road_km"' in reference
     html = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html"))
     assert not re.search(r'(?:src|href)="https?://[^"]+\.(?:js|css)"', html), "a CDN asset"
