@@ -53,3 +53,20 @@ def process_started() -> float:
 def seconds_since_start() -> float:
     """Wall seconds since this process started (:func:`process_started`)."""
     return time.perf_counter() - process_started()
+
+
+def cpu_share(lowest: float = 0.15) -> float:
+    """The share of one core this process has had since it started (CPU time over wall time,
+    at most 1, at least ``lowest``): on a busy machine, work still to do after a deadline will
+    take about its idle time divided by this.
+
+    Examples
+    --------
+    >>> 0.0 < cpu_share() <= 1.0
+    True
+    """
+    t = os.times()
+    wall = seconds_since_start()
+    if wall <= 0.5:  # too soon to tell
+        return 1.0
+    return min(1.0, max(lowest, (t.user + t.system) / wall))
