@@ -49,10 +49,10 @@ waiting could use. A step's answer is kept when it is at least as good and nothi
 on changed meanwhile. After each round of the column generation, the LP's rounding (each
 person's pattern of value at least one half, most certain first, then everyone else by
 urgency, each placed where it fits most tightly) replaces the search's matching if it is
-better, and the search goes on from it until 75% of the time limit. Small steps, many of
+better, and the search goes on from it until 80% of the time limit. Small steps, many of
 them, did best: three providers, six people waiting, 0.1 s.
 
-A last step then takes the whole matching at once (until 80% of the time limit, with CP-SAT's
+A last step then takes the whole matching at once (until 85% of the time limit, with CP-SAT's
 own neighbourhood search on two workers): everyone matched keeps their provider and partner,
 but their cover may move to any of their twelve nearest covers; the people still waiting,
 most urgent first, may be matched with their three nearest providers and partners and six
@@ -61,7 +61,7 @@ reserves are small, so one person's cover moving elsewhere can leave exactly the
 waiting needs, at a provider far from any group a step would draw: at Kent year-3 scale, after
 45 s of steps, it adds 0.2-0.3 points of the bound in 3 s, where the steps add under 0.1.
 
-**Distances.** Keeping the people matched in the first stage matched, the last fifth of the
+**Distances.** Keeping the people matched in the first stage matched, the last 15% of the
 time limit makes the journeys (provider, partner and cover) short within the same
 capacities, and proves how short they could be at best: :mod:`gapmap.matching.journeys`.
 """
@@ -90,7 +90,7 @@ REPACK_SHARE = 0.05
 REPACK_COVERS = 12
 REPACK_MOST = 60_000
 #: the share of the time limit left for the shortest journeys (:mod:`gapmap.matching.journeys`)
-JOURNEYS_SHARE = 0.2
+JOURNEYS_SHARE = 0.15
 #: enumerate every pattern (exact integer model) when there are at most this many
 ENUMERATE_LIMIT = 60_000
 #: the local search: providers re-solved at a time, waiting people offered them, a step's
