@@ -131,7 +131,19 @@ def _greedy(providers: pd.DataFrame, options: list[PersonOptions], settings: Set
 
 
 def journey_km(matches: dict[int, Match], options: list[PersonOptions]) -> float:
-    """The km of every named role (provider, partner and cover) over a matching."""
+    """The km of every named role (provider, partner and cover) over a matching.
+
+    Parameters
+    ----------
+    matches
+        The matching.
+    options
+        Every person's candidates (their distances).
+
+    Returns
+    -------
+    float
+    """
     return float(
         sum(
             options[p].distance[m.provider]

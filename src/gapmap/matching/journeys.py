@@ -558,7 +558,27 @@ def distance_bound(
     seconds: float = 3600.0,
 ) -> tuple[float, bool]:
     """The distance LP of a matching's people solved by column generation alone, for
-    benchmarks and tests: (lower bound on km, converged)."""
+    benchmarks and tests.
+
+    Parameters
+    ----------
+    chosen
+        The matching whose people are kept matched.
+    options
+        Every person's candidates.
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate``, ``allow_without_cover``, ``no_cover_penalty_km``.
+    seconds
+        Time allowed.
+
+    Returns
+    -------
+    (float, bool)
+        A lower bound on the km of any matching of the same people, and whether the column
+        generation converged (then it is the LP optimum).
+    """
     from .colgen import _classes
 
     classes = {p: _classes(options[p], settings, room) for p in chosen}
