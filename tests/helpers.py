@@ -122,6 +122,55 @@ def box_study(people, providers, **settings):
     return Study.from_frames(areas, providers, pd.DataFrame(people), settings=Settings(**settings))
 
 
+#: Days people and providers of :func:`small_instance` work.
+DAY_CHOICES = ["Mon-Fri", "Mon;Wed", "Sat;Sun", "all", "Tue;Thu;Sat", "Mon-Sat", "Sun", "Wed"]
+
+
+def small_instance(seed: int, n_people: int = 12, n_providers: int = 6):
+    """People and providers within a few km of each other, with tight free hours."""
+    import numpy as np
+    import pandas as pd
+
+    from gapmap.vocab import parse_days, parse_services
+
+    rng = np.random.default_rng(seed)
+    people = pd.DataFrame(
+        {
+            "person_id": [f"P{i}" for i in range(n_people)],
+            "x": 600_000 + rng.uniform(0, 6000, n_people),
+            "y": 150_000 + rng.uniform(0, 6000, n_people),
+            "hours": rng.choice([1.0, 2.0, 2.5, 4.0, 6.0], n_people),
+            "day_mask": [parse_days(rng.choice(DAY_CHOICES[:5])) for _ in range(n_people)],
+            "services": rng.choice(["domestic", "social", "domestic;social"], n_people),
+            "max_travel_km": np.where(rng.random(n_people) < 0.2, 3.0, np.nan),
+            "priority": rng.integers(1, 6, n_people),
+            "needs_cover": rng.random(n_people) < 0.7,
+            "self_directing": rng.random(n_people) < 0.9,
+            "regulated_care": False,
+        }
+    )
+    people["service_mask"] = [parse_services(s) for s in people["services"]]
+    providers = pd.DataFrame(
+        {
+            "provider_id": [f"V{i}" for i in range(n_providers)],
+            "name": [f"Provider {i}" for i in range(n_providers)],
+            "x": 600_000 + rng.uniform(0, 6000, n_providers),
+            "y": 150_000 + rng.uniform(0, 6000, n_providers),
+            "services": rng.choice(
+                ["domestic;social", "social", "domestic;social;community"], n_providers
+            ),
+            "day_mask": [parse_days(rng.choice(DAY_CHOICES)) for _ in range(n_providers)],
+            "capacity_hours": rng.choice([6.0, 8.0, 10.0], n_providers),
+            "committed_hours": rng.choice([0.0, 2.0, 4.0], n_providers),
+            "max_travel_km": rng.choice([5.0, 8.0], n_providers),
+            "cover": rng.random(n_providers) < 0.8,
+            "cqc_registered": False,
+        }
+    )
+    providers["service_mask"] = [parse_services(s) for s in providers["services"]]
+    return people, providers
+
+
 # --- browsers, pages, ports, dates -------------------------------------------------------------
 def chromium() -> str:
     """Debian's chromium, or skip the test with the reason."""

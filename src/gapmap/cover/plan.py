@@ -122,11 +122,7 @@ class Arrangements:
         a
             The arrangement's position.
         weekday
-            0 (Monday) to 6 (Sunday).
-
-        Returns
-        -------
-        int
+            0 for Monday to 6 for Sunday.
         """
         if not self.days[a] >> weekday & 1:
             return -1
@@ -256,16 +252,11 @@ def absent_days(
     Parameters
     ----------
     absences
-        The absences: provider id, first and last day off, and the days of the week off (a
-        bit mask), in that order.
+        The absences, checked: ``provider_id``, ``from``, ``to`` and ``days`` (a weekday mask).
     providers
-        The providers register (``provider_id``).
+        The providers register; positions are its row order.
     start, end
-        The plan's first and last date.
-
-    Returns
-    -------
-    dict of date to set of int
+        The first and last dates of the plan (inclusive).
     """
     v_of = {str(k): i for i, k in enumerate(providers["provider_id"].astype(str))}
     out: dict[dt.date, set[int]] = {}
