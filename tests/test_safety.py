@@ -199,8 +199,12 @@ def test_every_file_is_described_with_its_audience(demo_out):
     assert names - {ABOUT_FILE, INDEX_FILE} <= set(AUDIENCE), names - set(AUDIENCE)
     for name in names - {ABOUT_FILE, INDEX_FILE}:
         line = next(line for line in about.splitlines() if line.startswith(name + " "))
-        internal = ("matches.csv", "internal_gaps_exact.csv", "internal_providers_n1.csv",
-                    "register.db")  # fmt: skip
+        internal = (
+            "matches.csv",
+            "internal_gaps_exact.csv",
+            "internal_providers_n1.csv",
+            "register.db",
+        )
         assert ("INTERNAL" in line) == (name in internal or name.startswith("cover_")), name
 
 
