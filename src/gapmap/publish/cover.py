@@ -134,7 +134,7 @@ def call_list(plan, study) -> pd.DataFrame:
             cover = providers.iloc[int(first["cover"])]
             which = "their named cover" if status == "named_cover" else "instead"
             rec["what_changes"] = (
-                f"{off}; {clean_text(cover['name'], 40)} gives these hours ({which})"
+                f"{off}; {clean_text(cover['name'], 40)} ({cover_id}) gives these hours ({which})"
             )
             rec["cover_name"] = cover["name"]
             rec["cover_phone"] = cover.get("phone", "")
