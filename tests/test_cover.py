@@ -429,6 +429,28 @@ def test_demo_shows_a_week_off_and_n_minus_one(demo_run):
     assert "resilience" in [name for name, _ in pyogrio.list_layers(out / "gapmap.gpkg")]
     about = (out / "ABOUT_THESE_FILES.txt").read_text()
     assert "cover_plan.csv" in about and "resilience.csv" in about
+    # the gap map has the N-1 layers, from the published (suppressed) figures only
+    from gapmap.publish.palette import HOURS_COLOURS, WITHHELD
+
+    from .test_maps import map_data
+
+    data = map_data(out / "gap_map.html")
+    assert [x["key"] for x in data["layers"]][:1] == ["unmet"]  # still the first shown
+    keys = [x["key"] for x in data["layers"]]
+    assert "n1_worst" in keys and "n1_expected" in keys
+    codes = pd.read_csv(out / "gaps.csv", dtype=str, encoding="utf-8-sig")["area_code"]
+    fills = {codes.iloc[f["properties"]["index"]]: f["properties"]["fill"]["n1_worst"]
+             for f in data["areas"]["features"]}  # fmt: skip
+    by_code = pub.set_index("area_code")
+    for code in by_code.index[small.to_numpy()]:
+        assert fills[code] == WITHHELD  # 1-7 people supported: withheld, never coloured
+    worst = pd.to_numeric(by_code["worst_single_absence_hours"], errors="coerce")
+    assert fills[worst.idxmax()] == HOURS_COLOURS[-1]
+    none = worst.index[worst == 0]  # no hours uncovered by any single absence
+    assert len(none) and all(fills[c] not in (WITHHELD, *HOURS_COLOURS) for c in none)
+    html = (out / "gap_map.html").read_text(encoding="utf-8")
+    assert "One provider off" in html
+    assert not any(pid in html for pid in plan["person_id"].astype(str).head(20))
 
 
 def test_room_counts_the_matches_once_and_absences_may_hold_timestamps():

@@ -564,7 +564,8 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _say("")
     from .cli_cover import demo_cover  # one provider's week off, and N-1 resilience
 
-    demo_cover(study, best, out)
+    title = f"gapmap demo: micro-provider gaps in {where} (synthetic registers)"
+    demo_cover(study, best, out, gaps=result, title=title)  # N-1 layers on the gap map too
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]

@@ -260,9 +260,10 @@ def cmd_resilience(args) -> int:
     return cli.EXIT_OK
 
 
-def demo_cover(study, best, out: Path) -> None:
+def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> None:
     """The demo's week off: the busiest provider is off next week; the cover plan in words,
-    its files, and N−1 resilience (with its layer in ``gapmap.gpkg``).
+    its files, and N−1 resilience (with its layer in ``gapmap.gpkg`` and, given the gap
+    analysis, in ``gap_map.html``).
 
     Parameters
     ----------
@@ -272,6 +273,11 @@ def demo_cover(study, best, out: Path) -> None:
         Its batch matching (:func:`gapmap.matching.match`).
     out
         The run's staging folder.
+    gaps
+        The demo's gap analysis (:class:`~gapmap.gaps.GapResult`): its map is written again
+        with the N−1 layers.
+    title
+        The gap map's title.
     """
     import numpy as np
     import pandas as pd
@@ -316,3 +322,14 @@ def demo_cover(study, best, out: Path) -> None:
     res = n_minus_one(study, matches, say=cli._note)
     write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
     cli._print(resilience_lines(res, study.settings.suppression))
+    if gaps is not None:
+        from .publish.cover import publish_resilience
+        from .publish.outputs import write_gap_map
+
+        write_gap_map(
+            gaps,
+            out,
+            title=title or "gapmap: micro-provider gaps",
+            resilience=publish_resilience(res.areas, study.settings.suppression),
+        )
+        cli._say("  (gap_map.html has the N-1 layers: one provider off, worst and expected)")
