@@ -117,6 +117,26 @@ def test_named_covers_chosen_when_needs_compete_for_a_nearer_provider():
     assert plan.tie_break_status == "OPTIMAL"
 
 
+def test_between_equally_urgent_people_the_named_cover_decides_who_is_covered():
+    # X has room for one hour and is the only provider left in reach of both: covering P1 or
+    # P2 is worth the same (same priority and hours), and X is P1's named cover, so P1 it is
+    # (level 1 pools the two; the tie-break chooses the person, not just the provider)
+    providers = providers_frame([
+        ("A", 0, 0, "all", 40, 0, True),    # the provider of both, off
+        ("Y", 0, 1, "all", 40, 0, True),    # P2's named cover, off too
+        ("X", 0.5, 0, "all", 1, 0, True),   # P1's named cover: room for one of them
+    ])  # fmt: skip
+    people = people_frame([("P1", 0.2, 0, 1.0, "Mon", 3), ("P2", 0.2, 0.1, 1.0, "Mon", 3)])
+    study = box_study(people, providers)
+    matches = matches_frame([("P1", "A", "", "X"), ("P2", "A", "", "Y")])
+    absences = absences_frame([("A", MON, SUN, "all"), ("Y", MON, SUN, "all")])
+    plan = plan_and_check(study, matches, absences)
+    t = plan.table().set_index("person_id")
+    assert t.loc["P1", "status"] == "named_cover" and t.loc["P1", "cover_provider_id"] == "X"
+    assert t.loc["P2", "status"] == "uncovered"
+    assert plan.status == "OPTIMAL" and plan.tie_break_status == "OPTIMAL"
+
+
 def test_continuity_partner_before_a_nearer_stranger():
     # P needs Mon and Sat; A works weekdays, partner W works Mon and Sat; A is off on Monday
     providers = providers_frame([

@@ -31,16 +31,20 @@ while the next is optimised, so no lower level can ever outweigh a higher one. (
 objective was tried first, weights ``W_named = W_cont·n + Dmax + 1`` and ``W_cont = Dmax + 1``
 over n needs and ``Dmax`` the largest total distance, which provably orders plans the same way;
 with coefficients near 10^9 CP-SAT took 14 s to prove a snow-week group that the level-by-level
-solve proves in about 3 s.)
+solve proves in about 3 s.) Levels 2 and 3 alone are one solve: ``(n + 1) × named + continuity``
+orders plans exactly as they do (continuity counts at most n) with small coefficients.
 
 * Level 1 is exact. A need with a candidate whose room takes every need that might use it is
   covered in some optimal plan whatever the others do, so level 1 is their sum plus the
-  optimum of the other needs alone (a much smaller model).
-* Levels 2-4 are optimised among the plans that cover as many of each class of
-  interchangeable needs (:func:`_solve_group`) as level 1's plan: one equality per class keeps
-  level 1 exactly. (Holding level 1's *sum* instead, a knapsack, lets levels 2-4 swap which
-  person-days are covered among equally urgent ones, but made a snow week take over a minute
-  to prove instead of seconds.)
+  optimum of the other needs alone (a much smaller model). There, the needs of one week with
+  the same hours, priority and candidate providers are interchangeable whoever they belong to:
+  they are *pooled*, one integer per pool and provider (no symmetry between people to prove).
+* Levels 2-4 are optimised among the plans that cover as many of each class (for level 1's
+  needs, each pool) of interchangeable needs (:func:`_solve_group`) as level 1's plan: one
+  equality per class or pool keeps level 1 exactly, and lets the tie-breaks choose which of
+  equally urgent people a pool's covers go to. (Holding level 1's *sum* instead, a knapsack,
+  lets levels 2-4 swap person-days of different hours or candidates too, but made a snow week
+  take over a minute to prove instead of seconds.)
 
 The status and best bound reported are level 1's, as ``gapmap match`` reports its own;
 ``tie_break_status`` is OPTIMAL when levels 2-4 were proven too.
@@ -538,11 +542,45 @@ def _solve_group(
         picks[m[0]] = fill(m, left, only_free=True)
     best = bound = sum(value(i) * len(m) for m in free for i in m[:1])
     name = "OPTIMAL"
+    # Level 1 sees only each need's value and units and which providers could give it: the
+    # classes of one week with the same hours, priority and candidate providers are
+    # interchangeable there whoever they belong to, so they are pooled (one integer per pool
+    # and provider), which removes the symmetry between people that made proving slow.
+    pools: dict[tuple, list[list[int]]] = {}
+    for m in hard:
+        i = m[0]
+        pkey = (needs.week[i], needs.units[i], needs.priority[i],
+               tuple(sorted(needs.cand[i].tolist())))  # fmt: skip
+        pools.setdefault(pkey, []).append(m)
+    pool_of: dict[int, int] = {}  # class (its first need) -> pool number
     if hard:
-        m1, ys1 = model_of(hard)
+        m1 = cp_model.CpModel()
+        load1: dict[tuple[int, int], list] = {}
+        rows1: list[tuple[tuple, list]] = []
+        for number, (pkey, ms) in enumerate(pools.items()):
+            week, units, provs = pkey[0], pkey[1], pkey[3]
+            size = sum(len(m) for m in ms)
+            row = [m1.new_int_var(0, size, "") for _ in provs]
+            for c, y in zip(provs, row):
+                load1.setdefault((c, week), []).append((units, y))
+            m1.add(sum(row) <= size)
+            rows1.append((pkey, row))
+            for m in ms:
+                pool_of[m[0]] = number
+        for key2, terms in load1.items():
+            if key2 in binding:
+                m1.add(sum(u * y for u, y in terms) <= int(ctx.room[key2[0]]))
         start: dict[tuple[int, int], int] = {}
-        hint(m1, ys1, [fill(m, start, only_free=False) for m in hard])
-        m1.maximize(sum(value(m[0]) * y for m, row in zip(hard, ys1) for y in row))
+        for (pkey, row), ms in zip(rows1, pools.values()):
+            counts = dict.fromkeys(pkey[3], 0)
+            for m in ms:
+                cand = needs.cand[m[0]]
+                for k in fill(m, start, only_free=False):
+                    if k >= 0:
+                        counts[int(cand[k])] += 1
+            for c, y in zip(pkey[3], row):
+                m1.add_hint(y, counts[c])
+        m1.maximize(sum(pk[2] * pk[1] * y for pk, row in rows1 for y in row))
         # level 1 may take most of the time, never all: the tie-breaks (named cover first)
         # must run on whatever plan it has found
         share = 0.6 if tie_break else 1.0
@@ -556,8 +594,19 @@ def _solve_group(
         name = solver.status_name(status)
         best += int(round(solver.objective_value))
         bound += min(upper, int(math.floor(solver.best_objective_bound + 1e-6)))
-        for m, row in zip(hard, ys1):
-            picks[m[0]] = _counts_to_picks(solver, row, len(m))
+        for (pkey, row), ms in zip(rows1, pools.values()):
+            left_c = {c: int(solver.value(y)) for c, y in zip(pkey[3], row)}
+            for m in ms:  # the pool's counts shared out among its classes (any way will do)
+                cand = needs.cand[m[0]].tolist()
+                taken: list[int] = []
+                for _ in m:
+                    c = next((c for c, n in left_c.items() if n > 0), None)
+                    if c is None:
+                        taken.append(-1)
+                    else:
+                        left_c[c] -= 1
+                        taken.append(cand.index(c))
+                picks[m[0]] = taken
     if not tie_break or time.perf_counter() >= t_end:
         return _Solution(_spread(group, members, picks), name, best, bound, "not run")
 
@@ -566,10 +615,14 @@ def _solve_group(
     model, ys = model_of(members)
     arr = ctx.arr
     named_t, cont_t, dist_t = [], [], []
+    pooled: dict[int, list] = {}  # pool number -> the rows of its classes
     for m, row in zip(members, ys):
         i = m[0]
         a = needs.arrangement[i]
-        model.add(sum(row) == sum(1 for g in picks[i] if g >= 0))
+        if i in pool_of:
+            pooled.setdefault(pool_of[i], []).extend(row)
+        else:
+            model.add(sum(row) == sum(1 for g in picks[i] if g >= 0))
         for k, y in enumerate(row):
             c = int(needs.cand[i][k])
             if c == arr.cover[a]:
@@ -577,15 +630,22 @@ def _solve_group(
             elif c == arr.provider[a] or c == arr.partner[a]:
                 cont_t.append(y)
             dist_t.append(int(round(float(needs.cand_km[i][k]) * 100)) * y)
+    for number, ms in enumerate(pools.values()):
+        covered = sum(1 for m in ms for g in picks[m[0]] if g >= 0)
+        model.add(sum(pooled[number]) == covered)
     tie = "OPTIMAL"
-    stages = (sum(named_t), sum(cont_t), sum(dist_t))
+    # levels 2 and 3 as one objective, exactly lexicographic: continuity counts at most one per
+    # need of the group, so one more named cover always outweighs any continuity (one solve
+    # fewer, and small coefficients); distance (tens of metres) stays a level of its own
+    weight = sum(len(m) for m in members) + 1
+    stages = (weight * sum(named_t) + sum(cont_t), sum(dist_t))
     for level, expr in enumerate(stages):
         now = time.perf_counter()
         if now >= t_end:
             tie = "FEASIBLE"
             break
         hint(model, ys, [picks[m[0]] for m in members])
-        if level < 2:
+        if level < 1:
             model.maximize(expr)
         else:
             model.minimize(expr)
@@ -600,7 +660,7 @@ def _solve_group(
         got = int(round(solver2.objective_value))
         if status2 != cp_model.OPTIMAL:
             tie = "FEASIBLE"
-        model.add(expr >= got if level < 2 else expr <= got)
+        model.add(expr >= got if level < 1 else expr <= got)
     return _Solution(_spread(group, members, picks), name, best, bound, tie)
 
 
