@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from gapmap.gaps import gap_analysis
+from gapmap.publish.figures import largest_gaps
 from gapmap.publish.outputs import write_gap_outputs, write_recruit_outputs
 from gapmap.publish.palette import HOURS_COLOURS, WITHHELD, hour_classes
-from gapmap.publish.workbook import district_table
+from gapmap.publish.workbook import MICRO_UNMET, REGULATED_NEED, district_table
 from gapmap.recruitment import recruit
 from gapmap.study import Study
 
@@ -49,7 +50,12 @@ def test_gaps_workbook_is_the_csv_in_words(run):
     ws = wb["Areas"]
     assert ws.freeze_panes == "A3" and ws.auto_filter.ref.startswith("A2:")
     headers = [c.value for c in ws[2]]
-    assert "Unmet, hours a week" in headers and "Share of need in reach" in headers
+    assert MICRO_UNMET in headers and "Share of need in reach" in headers
+    assert "Unmet of everyone waiting, hours a week" in headers and REGULATED_NEED in headers
+    # it prints as a committee paper: landscape, one page wide, header rows on every page
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$2"
     col = {h: i for i, h in enumerate(headers)}
     assert ws.cell(3, col["Share of need in reach"] + 1).number_format == "0%"
     # the same figures as gaps.csv, ranked by unmet hours (withheld last)
@@ -58,9 +64,12 @@ def test_gaps_workbook_is_the_csv_in_words(run):
     merged = areas.merge(csv, left_on="Code", right_on="area_code")
     assert len(merged) == len(csv)
     both = merged["unmet_hours"].notna()
-    assert np.allclose(merged.loc[both, "Unmet, hours a week"], merged.loc[both, "unmet_hours"])
-    assert merged.loc[~both, "Unmet, hours a week"].isna().all()
-    unmet = areas["Unmet, hours a week"]
+    everyone = "Unmet of everyone waiting, hours a week"
+    assert np.allclose(merged.loc[both, everyone], merged.loc[both, "unmet_hours"])
+    assert np.allclose(merged.loc[both, MICRO_UNMET], merged.loc[both, "micro_unmet_hours"])
+    assert merged.loc[~both, everyone].isna().all()
+    # ranked by the headline: unmet hours micro-providers may meet, withheld last
+    unmet = areas[MICRO_UNMET]
     shown = unmet[unmet.notna()].to_numpy()
     assert (np.diff(shown) <= 0).all() and unmet.iloc[len(shown) :].isna().all()
     assert set(areas["People waiting"].astype(str)) - {"*"} <= {str(v) for v in range(0, 10**4, 5)}
@@ -189,33 +198,33 @@ def test_report_pdf_reads_as_a_committee_paper(run, tmp_path):
     result, rec, paths = run
     pdf = write_report(result, tmp_path / "report.pdf", rec=rec, title="Gaps in Kent, Q3 2026")
     reader = pypdf.PdfReader(str(pdf))
-    pages = [p.extract_text() for p in reader.pages]
-    assert len(pages) == 4
-    assert "Gaps in Kent, Q3 2026" in pages[0] and "What the figures say" in pages[0]
-    assert "Districts" in pages[1] and "The largest gaps" in pages[1]
-    assert "Maidstone" in pages[1] and "Total" in pages[1]
-    assert "Recruiting micro-providers" in pages[2] and "£" in pages[2]
-    assert "Methods and caveats" in pages[3] and "Open Government Licence" in pages[3]
-    # the county's unmet hours in words are the workbook's total
-    total = district_table(result).set_index("district").loc["Total"]
-    assert f"{total['unmet_hours']:,.0f} hours a week are unmet" in " ".join(pages[0].split())
-    # the largest gap named first is the published area with most unmet hours
-    csv = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig", dtype={"people": str})
-    top = (
-        csv.dropna(subset=["unmet_hours"])
-        .sort_values(["unmet_hours", "area_code"], ascending=[False, True])
-        .iloc[0]
-    )
-    assert f"1. {top['area_name']}" in pages[1]
-    people = result.study.people
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
     text = " ".join(pages)
+    assert 4 <= len(pages) <= 8
+    assert "Gaps in Kent, Q3 2026" in pages[0] and "Key messages" in pages[0]
+    assert "Districts" in text and "The largest gaps" in text
+    assert "Maidstone" in text and "Total" in text
+    assert "Recruiting micro-providers" in text and "£" in text
+    assert "Methods in plain words" in text and "Open Government Licence" in text
+    # the county's headline hours in words are the workbook's total
+    total = district_table(result).set_index("district").loc["Total"]
+    assert (
+        f"{total['micro_unmet_hours']:,.0f} hours a week of support that micro-providers could "
+        "give are unmet" in pages[0]
+    )
+    # the largest gap named first is the published area first in the one gap order
+    csv = pd.read_csv(paths["gaps.csv"], encoding="utf-8-sig", dtype={"people": str})
+    top = largest_gaps(csv, 1).iloc[0]
+    section = text.split("The largest gaps", 1)[1].lstrip()
+    assert section.startswith((f"1. {top['area_name']} (", f"{top['area_name']} (")), section[:80]
+    people = result.study.people
     assert not any(pid in text for pid in people["person_id"])
     assert not any(pc in text for pc in people["postcode"])
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed: pages not rendered")
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
     rendered = sorted(tmp_path.glob("page-*.png"))
-    assert len(rendered) == 4 and all(p.stat().st_size > 5_000 for p in rendered)
+    assert len(rendered) == len(pages) and all(p.stat().st_size > 5_000 for p in rendered)
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +275,7 @@ def test_compare_two_quarters_from_published_figures(two_quarters, tmp_path, cap
     out = tmp_path / "change"
     assert main(["compare", str(before), str(after), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "Unmet hours a week went from" in printed
+    assert "Unmet hours a week micro-providers may meet went from" in printed
     for name in ("compare_areas.csv", "compare_districts.csv", "compare.txt",
                  "compare_map.html"):  # fmt: skip
         assert (out / name).stat().st_size > 0

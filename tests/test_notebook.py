@@ -39,7 +39,7 @@ def test_commissioner_walkthrough_runs():
         for o in c.get("outputs", [])
     )
     assert "areas" in outputs and "weekend gaps" in outputs
-    assert "saving_per_year_vs_home_care" in outputs and "Methods and caveats" in outputs
+    assert "saving_per_year_vs_home_care" in outputs and "Methods in plain words" in outputs
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
 

@@ -100,6 +100,7 @@ def test_two_runs_on_one_folder_do_not_mix(tmp_path):
     assert first.wait(timeout=120) == 0, first.stderr.read()
     assert sorted(p.name for p in out.iterdir()) == [
         "ABOUT_THESE_FILES.txt",
+        "index.html",
         "matches.csv",
         "summary.json",
     ]

@@ -210,8 +210,11 @@ def test_recruit_outputs_escaped_and_drawn_in_chromium(tmp_path, builtin_areas, 
         "District outlines": areas["district_name"].nunique(),
         "Rural gaps (outlined)": int(rec.areas["rural_gap"].sum()),
         f"Micro-providers ({len(providers)})": len(providers),
-        "Sites for 20 new providers": int(n_sites[20]),
-        "Sites for 60 new providers": int(n_sites[60]),
+        **{
+            f"Sites for {k} new providers"
+            + (" (recommended)" if k == rec.recommended else ""): int(n_sites[k])
+            for k in (20, 60)
+        },
     }
 
 

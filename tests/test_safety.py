@@ -18,7 +18,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from gapmap.cli import main
-from gapmap.publish.outputs import ABOUT_FILE, AUDIENCE
+from gapmap.publish.outputs import ABOUT_FILE, AUDIENCE, INDEX_FILE
 from gapmap.registers import read_people, read_providers
 
 from .test_hardening import GOOD_PEOPLE, GOOD_PROVIDERS, _csv
@@ -70,8 +70,10 @@ def test_no_csv_cell_can_run_as_a_formula(hostile_run):
 
 def test_html_outputs_are_inert_in_chromium(hostile_run):
     playwright = pytest.importorskip("playwright.sync_api")
-    pages = sorted(hostile_run.glob("*.html"))
+    pages = sorted(p for p in hostile_run.glob("*.html") if p.name != INDEX_FILE)
     assert {p.name for p in pages} == {"gap_map.html", "recruit_map.html"}
+    index = (hostile_run / INDEX_FILE).read_text(encoding="utf-8")  # the "start here" page
+    assert "<script" not in index and EVIL not in index
     for page_path in pages:
         html = page_path.read_text(encoding="utf-8")
         assert EVIL not in html and "<img src=x" not in html
@@ -193,8 +195,8 @@ def demo_out(demo_run):
 def test_every_file_is_described_with_its_audience(demo_out):
     names = {p.name for p in demo_out.iterdir()}
     about = (demo_out / ABOUT_FILE).read_text()
-    assert names - {ABOUT_FILE} <= set(AUDIENCE), names - set(AUDIENCE)
-    for name in names - {ABOUT_FILE}:
+    assert names - {ABOUT_FILE, INDEX_FILE} <= set(AUDIENCE), names - set(AUDIENCE)
+    for name in names - {ABOUT_FILE, INDEX_FILE}:
         line = next(line for line in about.splitlines() if line.startswith(name + " "))
         internal = ("matches.csv", "internal_gaps_exact.csv", "internal_providers_n1.csv")
         assert ("INTERNAL" in line) == (name in internal or name.startswith("cover_")), name

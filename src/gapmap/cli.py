@@ -344,11 +344,11 @@ _INPUT_ARGS = (
 def _output_folder(args, *extra_inputs: Path):
     """The ``--out`` folder, to be entered (checked and locked) before any work."""
     from .publish.folder import OutputFolder
-    from .publish.outputs import ABOUT_FILE, AUDIENCE
+    from .publish.outputs import ABOUT_FILE, AUDIENCE, INDEX_FILE
 
     inputs = [getattr(args, name, None) for name in _INPUT_ARGS] + list(extra_inputs)
     _settings(args).validated()  # a bad option stops before anything is made
-    return OutputFolder(args.out, inputs=inputs, outputs=[*AUDIENCE, ABOUT_FILE])
+    return OutputFolder(args.out, inputs=inputs, outputs=[*AUDIENCE, ABOUT_FILE, INDEX_FILE])
 
 
 def _print(lines: list[str]) -> None:
@@ -455,7 +455,7 @@ def _recruit(result, ks, args, title: str, out: Path):
     from .recruitment import recruit
 
     t0 = time.perf_counter()
-    rec = recruit(result, ks, say=_note)
+    rec = recruit(result, ks, say=_note, other_days=True)
     paths = write_recruit_outputs(rec, result.providers, out, title=title, study=result.study)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))
@@ -544,13 +544,13 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
         f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
         f"{providers['capacity_hours'].mean():.1f} h per provider"
     )
-    _say(f"  people    {len(people):>6}  synthetic waiting list ({people_path})")
-    _say(
-        f"            need {people['hours'].sum():,.0f} h a week, mean "
-        f"{people['hours'].mean():.1f} h per person; "
-        f"{int((~people['self_directing']).sum())} not self-directing, "
-        f"{int(people['regulated_care'].sum())} need regulated personal care"
-    )
+    from .publish.disclosure import published_count
+
+    shown = published_count(len(people), study.settings.suppression)
+    _say(f"  people    {shown:>6}  synthetic waiting list ({people_path})")
+    from .publish.summaries import register_line
+
+    _say(register_line(people, study.settings.suppression))
     _say("")
     _placement(study)
     _say("")
@@ -608,9 +608,11 @@ def _report(result, rec, title: str, out: Path) -> None:
     from .publish.report import write_report
 
     t0 = time.perf_counter()
-    write_report(result, out / "report.pdf", rec=rec, title=title)
+    summary = out / "summary.json"  # the matching of this run, when it ran
+    write_report(result, out / "report.pdf", rec=rec, title=title,
+                 match=summary if summary.exists() else None)  # fmt: skip
     write_about(out)
-    _note(f"  wrote report.pdf in {time.perf_counter() - t0:.1f} s")
+    _note(f"  wrote report.pdf and report.docx in {time.perf_counter() - t0:.1f} s")
 
 
 def cmd_gaps(args) -> int:

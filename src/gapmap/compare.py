@@ -21,6 +21,7 @@ from ._tables import MAX_TABLE_BYTES, ROW, _bounded, _sheet_rows, read_table
 from .errors import InputError, Problem
 from .publish.disclosure import Suppression
 from .publish.tables import suppress_again
+from .publish.workbook import MICRO_UNMET
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -34,6 +35,8 @@ DISTRICT_SHEET = {
     "Providers": "providers",
     "Need, hours a week": "need_hours",
     "Unmet, hours a week": "unmet_hours",
+    # the headline (issue 31): workbooks before it lack the column, and are compared without it
+    MICRO_UNMET: "micro_unmet_hours",
     "Share of need in reach": "coverage_ratio",
     "Weekend need, hours a week": "weekend_need_hours",
     "Weekend unmet, hours a week": "weekend_unmet_hours",
@@ -66,11 +69,12 @@ class Comparison:
         if len(total):
             t = total.iloc[0]
             for what, col, pct in (
-                ("Unmet hours a week", "unmet_hours", False),
+                ("Unmet hours a week micro-providers may meet", "micro_unmet_hours", False),
+                ("Unmet hours a week of everyone waiting", "unmet_hours", False),
                 ("The share of need in reach", "coverage_ratio", True),
                 ("Weekend share of need in reach", "weekend_coverage_ratio", True),
             ):
-                b, a = t[f"{col}_before"], t[f"{col}_after"]
+                b, a = t.get(f"{col}_before", np.nan), t.get(f"{col}_after", np.nan)
                 if pd.isna(b) or pd.isna(a):
                     continue
                 if pct:

@@ -60,8 +60,14 @@ GAP_COLUMNS = [
     "weekend_need_hours", "accessible_hours", "weekend_accessible_hours", "coverage_ratio",
     "weekend_coverage_ratio", "provision_ratio", "weekend_provision_ratio", "unmet_hours",
     "weekend_unmet_hours", "need_hours_not_self_directing", "nearest_provider_km", "rural_gap",
-    "weekend_gap", "gap_score", "gap_band",
+    "weekend_gap", "gap_score", "gap_band", "micro_need_hours", "micro_unmet_hours",
 ]  # fmt: skip
+"""The SPEC columns, then the headline split (issue 31): ``micro_need_hours`` and
+``micro_unmet_hours`` count only people who can direct their own care (need micro-providers may
+meet); ``need_hours_not_self_directing`` is need for regulated services. The 2SFCA columns keep
+their SPEC meaning (everyone on the list): ``unmet_hours = micro_unmet_hours +
+need_hours_not_self_directing``, since no micro-provider is eligible for a person who cannot
+direct their own care."""
 
 ESTIMATED_COLUMNS = [
     "estimated_need_hours",
@@ -265,9 +271,13 @@ def gap_analysis(study: Study) -> GapResult:
         "weekend_unmet_hours",
     ):
         t[col] = _by_area(codes, per[col].to_numpy(), index)
+    can_direct = people["self_directing"].to_numpy(bool)
     t["need_hours_not_self_directing"] = _by_area(
-        codes, per["need_hours"].to_numpy() * ~people["self_directing"].to_numpy(bool), index
+        codes, per["need_hours"].to_numpy() * ~can_direct, index
     )
+    # the headline: need and unmet hours of the people micro-providers may serve
+    t["micro_need_hours"] = _by_area(codes, per["need_hours"].to_numpy() * can_direct, index)
+    t["micro_unmet_hours"] = _by_area(codes, per["unmet_hours"].to_numpy() * can_direct, index)
     t["coverage_ratio"], t["provision_ratio"] = shares(
         t["need_hours"], t["accessible_hours"], t["unmet_hours"]
     )

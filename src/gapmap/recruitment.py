@@ -88,6 +88,20 @@ class RecruitResult:
     settings: Settings
     choices: dict[int, SiteChoice] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: The same scenarios with recruits working the other days (weekdays only against every
+    #: day), for the committee to compare side by side; None unless asked for.
+    alternative: RecruitResult | None = None
+
+    @property
+    def recommended(self) -> int:
+        """The scenario the report recommends: the fewest new providers that take at least
+        95% of the hours the largest scenario takes (more recruits would add little)."""
+        sc = self.scenarios
+        if not len(sc):
+            return 0
+        most = float(sc["hours_taken"].max())
+        enough = sc[sc["hours_taken"] >= 0.95 * most - 1e-9]
+        return int(enough["new_providers"].min())
 
 
 def recruitment_demand(result: GapResult) -> pd.DataFrame:
@@ -157,10 +171,31 @@ def recruitment_demand(result: GapResult) -> pd.DataFrame:
     return d[ok & (unmet > 1e-9)].reset_index(drop=True)
 
 
-def candidate_sites(areas: gpd.GeoDataFrame) -> pd.DataFrame:
-    """One candidate site per area: its representative point (always inside the area)."""
+#: An area smaller than this (km²) is not a place to recruit in: in the built-in postcode
+#: sectors these are delivery offices and PO boxes (CT50 1: 0.02 km², TN9 9: 0.02 km²); the
+#: smallest residential Kent sector is 0.36 km².
+MIN_SITE_KM2 = 0.1
+
+
+def candidate_sites(areas: gpd.GeoDataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One candidate site per area where people live: its representative point (inside it).
+
+    Parameters
+    ----------
+    areas
+        The study's areas (EPSG:27700).
+    table
+        The gap table: with it, only areas of at least :data:`MIN_SITE_KM2` where somebody is
+        on the waiting list or the census estimates need (people live there) are candidates,
+        so no recruit is sent to a delivery office's postcode sector or an empty one.
+
+    Returns
+    -------
+    DataFrame
+        ``area_code``, ``area_name``, ``district``, ``x``, ``y``.
+    """
     pts = areas.geometry.representative_point()
-    return pd.DataFrame(
+    cand = pd.DataFrame(
         {
             "area_code": areas["area_code"].to_numpy(),
             "area_name": areas["area_name"].to_numpy(),
@@ -169,6 +204,51 @@ def candidate_sites(areas: gpd.GeoDataFrame) -> pd.DataFrame:
             "y": pts.y.to_numpy(),
         }
     )
+    if table is None:
+        return cand
+    lives = table["people"].to_numpy(float) > 0
+    if "estimated_need_hours" in table:
+        lives |= table["estimated_need_hours"].to_numpy(float) > 0
+    big = areas.geometry.area.to_numpy() >= MIN_SITE_KM2 * 1e6
+    return cand[lives & big].reset_index(drop=True)
+
+
+def useful_recruits(
+    providers_at: np.ndarray, site_hours: np.ndarray, per_provider: float, least: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recruits at each site who would take at least ``least`` hours a week, and their hours.
+
+    A site's last recruit takes what the others leave; one who would take less than ``least``
+    (hours that round to 0 when published) is not recommended, and a site left with none is
+    dropped.
+
+    Parameters
+    ----------
+    providers_at, site_hours
+        New providers at each chosen site and the hours the site takes.
+    per_provider
+        Hours a week one recruit gives.
+    least
+        The fewest hours worth a recruit.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Recruits kept and the hours they take, per site.
+
+    Examples
+    --------
+    >>> useful_recruits(np.array([3, 1, 1]), np.array([55.0, 27.0, 0.4]), 27.0, 2.5)
+    (array([2, 1, 0]), array([54., 27.,  0.]))
+    """
+    n = np.asarray(providers_at, dtype=np.int64).copy()
+    h = np.asarray(site_hours, dtype=float)
+    last = h - (n - 1) * per_provider  # what the last recruit at each site takes
+    while np.any((n > 0) & (last < least)):
+        short = (n > 0) & (last < least)
+        n[short] -= 1
+        last = h - (n - 1) * per_provider
+    return n, np.minimum(h, n * per_provider)
 
 
 def rank_areas(result: GapResult, demand: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -433,6 +513,7 @@ def recruit(
     new_providers: list[int],
     *,
     say=lambda m: None,
+    other_days: bool = False,
 ) -> RecruitResult:
     """Ranked areas, recommended sites and Kent-style scenarios for each K in ``new_providers``.
 
@@ -445,6 +526,10 @@ def recruit(
         The numbers of new providers to place (e.g. Kent's targets 60, 223, 416).
     say
         Called with progress messages.
+    other_days
+        Also run the scenarios with recruits working the other days (every day when the
+        settings say weekdays, and the other way round) into ``alternative``, so that the
+        report and workbook can set the two side by side.
 
     Returns
     -------
@@ -462,7 +547,7 @@ def recruit(
     problems = check_scenarios(study, new_providers)
     if problems:
         raise InputError(problems)
-    cand = candidate_sites(study.areas)
+    cand = candidate_sites(study.areas, result.table)
     demand = recruitment_demand(result)
     estimated = bool((demand["source"] == "estimated").any()) if len(demand) else False
     ranked = rank_areas(result, demand)
@@ -499,15 +584,21 @@ def recruit(
         )  # fmt: skip
         choices[k] = cap
         assert cap.assigned is not None
-        taken = float(cap.assigned.sum())
+        # no recruit who would take hours that round to nothing
+        kept, site_hours = useful_recruits(
+            np.asarray(cap.providers_at), np.asarray(cap.site_hours, float),
+            s.hours_per_provider, s.suppression.base / 2,
+        )  # fmt: skip
+        taken = float(site_hours.sum())
         sites = cand.iloc[cap.sites].copy()
         sites.insert(0, "new_providers", k)
-        sites["providers_at"] = cap.providers_at
-        sites["hours_taken"] = cap.site_hours
+        sites["providers_at"] = kept
+        sites["hours_taken"] = site_hours
         sites["unmet_hours_in_reach"] = reach_hours[cap.sites]
         sites["people_in_reach"] = reach_people[cap.sites].astype(int)
         sites["areas_served"] = _areas_served(cap, cand, demand)
         sites["people_served"] = _people_served(cap, demand)
+        sites = sites[sites["providers_at"] > 0]
         sites = sites.sort_values(["hours_taken", "area_code"], ascending=[False, True])
         sites.insert(1, "site_rank", np.arange(1, len(sites) + 1))
         site_frames.append(sites)
@@ -522,7 +613,11 @@ def recruit(
                 "hours_taken": taken,
                 "share_of_unmet_taken": taken / total if total else np.nan,
                 **(
-                    {"hours_taken_most_deprived": float(cap.assigned[in_deprived].sum())}
+                    {
+                        "hours_taken_most_deprived": min(
+                            taken, float(cap.assigned[in_deprived].sum())
+                        )
+                    }
                     if deprived
                     else {}
                 ),
@@ -564,6 +659,16 @@ def recruit(
         + ("working every day" if s.weekend_working else "weekdays only")
         + f", at most {s.per_site} per area; sites shown for K = {kmax}",
     ]
+    alternative = None
+    if other_days:
+        say("  the same scenarios with recruits working " + (
+            "weekdays only ..." if s.weekend_working else "every day ..."
+        ))  # fmt: skip
+        other = GapResult(
+            result.table, result.people, study.with_settings(weekend_working=not s.weekend_working),
+            result.coverage, result.notes, result.estimated_points,
+        )  # fmt: skip
+        alternative = recruit(other, new_providers, say=say)
     return RecruitResult(
         ranked,
         pd.concat(site_frames, ignore_index=True),
@@ -572,4 +677,5 @@ def recruit(
         s,
         choices,
         notes,
+        alternative,
     )

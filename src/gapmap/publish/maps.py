@@ -565,8 +565,11 @@ def gap_map(
             ("District", _esc(r["district"])),
             ("Rural", "yes" if r["rural"] else "no"),
             ("People waiting", "fewer than 8" if held else _esc(r["people"])),
-            ("Need a week", _hours(r["need_hours"])),
-            ("Unmet a week", _hours(r["unmet_hours"])),
+            ("Unmet a week micro-providers may meet", _hours(r.get("micro_unmet_hours"))),
+            ("Need for regulated services a week",
+             _hours(r.get("need_hours_not_self_directing"))),
+            ("Need a week (everyone waiting)", _hours(r["need_hours"])),
+            ("Unmet a week (everyone waiting)", _hours(r["unmet_hours"])),
             ("Share of need in reach", "withheld" if held else _pct(r["coverage_ratio"])),
             (
                 "Weekend share in reach",
@@ -603,11 +606,14 @@ def gap_map(
 
     records = t.to_dict("records")
     tips = [tip(r, bool(h)) for r, h in zip(records, hidden)]
+    # the headline (issue 31): only need micro-providers may meet; regulated need apart
+    key = "micro_unmet_hours" if "micro_unmet_hours" in t else "unmet_hours"
     unmet = hour_classes(
-        t["unmet_hours"],
-        title="Unmet hours a week",
-        explain="Hours people on the waiting list need that no provider within travel "
-        "distance has free: the hours to close.",
+        t[key],
+        title="Unmet hours a week micro-providers may meet",
+        explain="Hours needed by people who can direct their own care (or have a "
+        "representative who can) that no provider within travel distance has free: the hours "
+        "to close. Need of people who cannot is need for regulated services, not counted here.",
     )
     score = hour_classes(
         t["gap_score"],
@@ -618,7 +624,7 @@ def gap_map(
     )
     bands, weekend = band_classes(), weekend_classes()
     layers: list[tuple[str, str, Classes, list[str]]] = [
-        ("unmet", "Unmet hours", unmet, [unmet.colour(v) for v in t["unmet_hours"]]),
+        ("unmet", "Unmet hours", unmet, [unmet.colour(v) for v in t[key]]),
         (
             "coverage",
             "Share of need in reach",
@@ -700,6 +706,7 @@ def recruit_map(
     caption: str = "",
     places: pd.DataFrame | None = None,
     simplify_m: float = 20.0,
+    recommended: int | None = None,
 ) -> folium.Map:
     """Ranked areas (priority for recruitment) and recommended sites, one layer per scenario.
 
@@ -719,6 +726,8 @@ def recruit_map(
         Extra search entries (``name``, ``x``, ``y`` in BNG metres).
     simplify_m
         Simplification tolerance of the drawn outlines, metres.
+    recommended
+        The scenario the report recommends: the map opens on its sites (default: the largest).
 
     Returns
     -------
@@ -777,6 +786,7 @@ def recruit_map(
                 ("Site", f"<strong>{int(r['site_rank'])}</strong> of {len(s)} for {int(k)} "
                          "new providers"),
                 ("Area", _esc(r["area_name"])),
+                *([("Town or village", _esc(r["place"]))] if r.get("place") else []),
                 ("District", _esc(r["district"])),
                 ("New providers here", str(int(r["providers_at"]))),
                 ("Would take a week", _hours(r["hours_taken"], "withheld (few people)")),
@@ -794,10 +804,12 @@ def recruit_map(
                     "tip": _table_html(rows),
                 }
             )
+        opens = recommended if recommended in scenarios else scenarios[-1]
         groups.append(
             {
-                "name": f"Sites for {int(k)} new providers",
-                "show": bool(k == scenarios[-1]),
+                "name": f"Sites for {int(k)} new providers"
+                + (" (recommended)" if k == recommended else ""),
+                "show": bool(k == opens),
                 "points": points,
             }
         )

@@ -21,13 +21,15 @@ from .tables import (
     publish_gaps,
     publish_ranking,
     publish_scenarios,
-    publish_sites,
     published_deprivation,
 )
 
 __all__ = [
     "ABOUT_FILE",
     "AUDIENCE",
+    "INDEX_FILE",
+    "PURPOSE",
+    "write_index",
     "write_about",
     "write_gap_map",
     "write_gap_outputs",
@@ -61,6 +63,7 @@ AUDIENCE: dict[str, str] = {
     "recruit_scenarios.png": PUBLISHED,
     "recruit_map.html": PUBLISHED,
     "report.pdf": PUBLISHED + "; a few pages for a committee",
+    "report.docx": PUBLISHED + "; the same report to paste into a committee template",
     "deprivation.csv": PUBLISHED + "; unmet hours by IMD decile",
     "deprivation.png": PUBLISHED,
     "compare_areas.csv": PUBLISHED + "; differences of published figures only",
@@ -91,6 +94,64 @@ AUDIENCE: dict[str, str] = {
     "internal_providers_n1.csv": INTERNAL_EXACT,
 }
 ABOUT_FILE = "ABOUT_THESE_FILES.txt"
+#: The folder's "start here" page (issue 31, item 9).
+INDEX_FILE = "index.html"
+#: What each file is for, in one sentence, in the order to open them.
+PURPOSE: dict[str, str] = {
+    "report.pdf": "Start here: the committee paper (key messages, map, districts, largest gaps, "
+    "recruitment options, matching, methods and sources), an accessible tagged PDF.",
+    "report.docx": "The same committee paper as a Word document, to paste into a committee "
+    "template.",
+    "gap_map.html": "The interactive map of unmet hours by area, to open in a web browser "
+    "(works offline).",
+    "gaps.xlsx": "The area and district tables in words, ready to print, with notes on every "
+    "column.",
+    "recruit_map.html": "The interactive map of where to recruit, opening on the recommended "
+    "option.",
+    "recruit.xlsx": "The recruitment options, priority areas and sites, ready to print.",
+    "gap_map.png": "A picture of the gap map for slides and papers.",
+    "recruit_scenarios.png": "A picture of the recruitment options for slides and papers.",
+    "deprivation.png": "A picture of unmet hours by deprivation decile.",
+    "gapmap.gpkg": "Every map layer of the run in one file for QGIS or ArcGIS, styled.",
+    "gaps.csv": "The area table as data (one row per area) for analysts.",
+    "gaps.gpkg": "The area table with boundaries, for GIS.",
+    "deprivation.csv": "Unmet hours by deprivation decile as data.",
+    "recruit_areas.csv": "Every area ranked for recruitment, with the reason, as data.",
+    "recruit_areas.gpkg": "The ranked areas with boundaries, for GIS.",
+    "recruit_sites.csv": "The recommended sites of every option as data.",
+    "recruit_scenarios.csv": "The recruitment options as data.",
+    "summary.json": "The county figures of the matching run, for other systems.",
+    "compare.txt": "What changed between two runs, in words.",
+    "compare_areas.csv": "What changed in each area between two runs.",
+    "compare_districts.csv": "What changed in each district between two runs.",
+    "compare_map.html": "The map of what changed between two runs.",
+    "resilience.xlsx": "How many hours would go uncovered if any one provider were off, "
+    "ready to print.",
+    "resilience.csv": "The same resilience figures (one provider off at a time) as data.",
+    "services.json": "The providers as an Open Referral UK directory feed, for other "
+    "directories and apps.",
+    "taxonomy.json": "The services' vocabulary for the Open Referral UK feed.",
+    "matches.csv": "Who was matched to which provider, partner and cover: for the staff who "
+    "arrange care.",
+    "mail_merge.csv": "Names and contacts of the matches, for letters and calls by the staff "
+    "who arrange care.",
+    "mail_merge.xlsx": "The same mail-merge list as a workbook.",
+    "cover_plan.xlsx": "The cover plan: who steps in for whom, on which days, while a provider "
+    "is away.",
+    "cover_plan.csv": "The cover plan as data.",
+    "cover_calls.txt": "The calls to make to put the cover plan in place, in words.",
+    "cover_calls.csv": "The same calls as data.",
+    "cover_summary.json": "The cover plan's totals, for other systems.",
+    "register.db": "The register database the demo's signposting page works from.",
+    "directory_extra.csv": "The register's private details (capacity, booked hours, checks) "
+    "to read the directory feed back in.",
+    "internal_checks_due.xlsx": "Providers whose insurance or DBS check is due soon or overdue.",
+    "internal_checks_due.csv": "The same checks due as data.",
+    "internal_providers_n1.csv": "Each provider's exact share of the resilience figures: for "
+    "the analysts who check the work.",
+    "internal_gaps_exact.csv": "The area table with exact, unsuppressed figures: for the "
+    "analysts who check the work.",
+}
 
 
 def write_about(out_dir: str | Path) -> Path:
@@ -106,7 +167,75 @@ def write_about(out_dir: str | Path) -> Path:
         "in an area shown as *, their hours withheld, other figures rounded to 5).",
         "",
     ] + [f"{name:<{width}}  {AUDIENCE[name]}" for name in present]
+    write_index(out)
     return write_text("\n".join(lines) + "\n", out / ABOUT_FILE)
+
+
+def write_index(out_dir: str | Path) -> Path:
+    """Write ``index.html``, the folder's "start here" page: each file, what it is for and
+    who may see it (published or internal), in the order to open them. Every text escaped.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder.
+
+    Returns
+    -------
+    Path
+    """
+    import datetime as dt
+    from html import escape
+    from urllib.parse import quote
+
+    from .export import write_text
+
+    out = Path(out_dir)
+    order = list(PURPOSE) + [n for n in AUDIENCE if n not in PURPOSE]
+    present = [n for n in order if n in AUDIENCE and (out / n).exists()]
+    published = [n for n in present if not AUDIENCE[n].startswith("INTERNAL")]
+    internal = [n for n in present if AUDIENCE[n].startswith("INTERNAL")]
+
+    def rows(names: list[str]) -> str:
+        return "\n".join(
+            f'<tr><th scope="row"><a href="{escape(quote(n))}">{escape(n)}</a></th>'
+            f"<td>{escape(PURPOSE.get(n, ''))}</td><td>{escape(AUDIENCE[n])}</td></tr>"
+            for n in names
+        )
+
+    head = (
+        '<tr><th scope="col">File</th><th scope="col">What it is for</th>'
+        '<th scope="col">Who may see it</th></tr>'
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en-GB"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>gapmap outputs: start here</title>",
+        "<style>body{font:16px/1.5 system-ui,sans-serif;margin:1.5em;max-width:70em;color:#0b0c0c}"
+        "table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #b1b4b6;"
+        "padding:.4em;text-align:left;vertical-align:top}.internal{background:#fff4e5;"
+        "border-left:5px solid #d4351c;padding:.5em 1em}"
+        "a:focus{outline:3px solid #fd0}</style></head><body>",
+        "<h1>gapmap outputs: start here</h1>",
+        f"<p>Files of the run made {escape(dt.date.today().strftime('%-d %B %Y'))}. Published "
+        "files follow the small-number rule (counts of 1-7 people in an area shown as *, their "
+        "hours withheld, other figures rounded to 5) and may be shared.</p>",
+    ]
+    if published:
+        parts += [
+            "<h2>Published: may be shared</h2>",
+            f"<table>{head}\n{rows(published)}</table>",
+        ]
+    if internal:
+        parts += [
+            '<h2>Internal: not to be shared</h2><p class="internal">These files hold people\'s '
+            "ids or exact figures. Keep them to the staff named; never attach them to a "
+            "committee paper.</p>",
+            f"<table>{head}\n{rows(internal)}</table>",
+        ]
+    parts.append("</body></html>")
+    return write_text("\n".join(parts) + "\n", out / INDEX_FILE)
 
 
 def write_gap_map(
@@ -403,7 +532,9 @@ def write_recruit_outputs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ranking = publish_ranking(rec, rule)
-    sites = publish_sites(rec.sites, rule)
+    from .figures import published_sites
+
+    sites = published_sites(rec, study)  # with a place an officer knows
     scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
     paths = {
         "recruit_areas.csv": write_csv(
@@ -419,7 +550,10 @@ def write_recruit_outputs(
     places = search_places(study) if study is not None else None
     scenario_chart_png(scen, out / "recruit_scenarios.png", title=title, caption=line)
     paths["recruit_scenarios.png"] = out / "recruit_scenarios.png"
-    m = recruit_map(ranking, providers, sites, title=title, caption=line, places=places)
+    m = recruit_map(
+        ranking, providers, sites, title=title, caption=line, places=places,
+        recommended=rec.recommended,
+    )  # fmt: skip
     save_map(m, out / "recruit_map.html")
     if study is not None:
         from .workbook import write_recruit_workbook

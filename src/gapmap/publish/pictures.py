@@ -40,6 +40,10 @@ def _pyplot():
     return plt
 
 
+#: The static map's legend title: the headline figure it colours.
+MAP_LEGEND_TITLE = "Unmet hours a week\nmicro-providers may meet"
+
+
 def _scale_bar(ax, bounds) -> None:
     """A scale bar in the lower right: the map is in BNG metres, so its length is exact."""
     minx, miny, maxx, maxy = bounds
@@ -76,8 +80,10 @@ def draw_gap_map(ax, published: gpd.GeoDataFrame, providers: pd.DataFrame | None
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    classes = hour_classes(published["unmet_hours"], title="Unmet hours a week", explain="")
-    colours = [classes.colour(v) for v in published["unmet_hours"]]
+    # the headline (issue 31): the unmet hours micro-providers may meet
+    key = "micro_unmet_hours" if "micro_unmet_hours" in published else "unmet_hours"
+    classes = hour_classes(published[key], title="Unmet hours a week", explain="")
+    colours = [classes.colour(v) for v in published[key]]
     held = np.array([c == WITHHELD for c in colours])
     shown = published[~held]
     shown.plot(ax=ax, color=[c for c, h in zip(colours, held) if not h], edgecolor="#777",
@@ -149,7 +155,7 @@ def gap_map_png(
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11.7, 8.3), dpi=110)
     handles = draw_gap_map(ax, published, providers)
-    ax.legend(handles=handles, title="Unmet hours a week", loc="upper left", fontsize=8,
+    ax.legend(handles=handles, title=MAP_LEGEND_TITLE, loc="upper left", fontsize=8,
               title_fontsize=9, frameon=True, bbox_to_anchor=(1.0, 1.0))  # fmt: skip
     fig.suptitle(title, x=0.02, ha="left", fontsize=14, weight="bold")
     if caption:

@@ -26,6 +26,7 @@ __all__ = [
     "gaps_summary",
     "match_lines",
     "placement_lines",
+    "register_line",
     "recruit_lines",
     "suggestion_lines",
 ]
@@ -132,6 +133,32 @@ def _count(n: int, rule: Suppression) -> str:
     return c if isinstance(c, str) else f"{c:,}"
 
 
+def register_line(people: pd.DataFrame, rule: Suppression) -> str:
+    """The waiting list in one line, as published (counts and hours rounded once, or ``*``).
+
+    Parameters
+    ----------
+    people
+        The people register.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    str
+    """
+    n = len(people)
+    need = published_hours(float(people["hours"].sum()), n, rule)
+    shown = published_count(n, rule)
+    mean = "*" if need != need or not isinstance(shown, int) or not shown else f"{need / shown:.1f}"
+    return (
+        f"            need {'*' if need != need else f'{need:,.0f}'} h a week, mean {mean} h "
+        f"per person; {_count(int((~people['self_directing']).sum()), rule)} cannot direct "
+        f"their own care, {_count(int(people['regulated_care'].sum()), rule)} need regulated "
+        "personal care (figures rounded)"
+    )
+
+
 def placement_lines(table: pd.DataFrame, rule: Suppression) -> list[str]:
     """The districts table of a run, as published: people as published counts, hours rounded to
     5 (withheld for 1-7 people).
@@ -195,8 +222,8 @@ def county_totals(t: pd.DataFrame, rule: Suppression) -> dict[str, float]:
     return out
 
 
-def gaps_summary(result, top: int = 8) -> list[str]:
-    """The terminal summary of a gap analysis, from the same rules as the published table.
+def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS too
+    """The terminal summary of a gap analysis: the published headline (:mod:`.figures`).
 
     Parameters
     ----------
@@ -208,62 +235,69 @@ def gaps_summary(result, top: int = 8) -> list[str]:
     Returns
     -------
     list of str
+        The same figures, in the same order, as the report and the workbook.
     """
+    from .figures import headline_figures, percent, whole
+
     rule = result.study.settings.suppression
     t = result.table
-    need = t["need_hours"].sum()
-    total = county_totals(t, rule)
-    lines = []
-    if need > 0 and total["need_hours"] != total["need_hours"]:
-        lines.append(
-            f"Need of {_count(int(t['people'].sum()), rule)} people: hours withheld (1-7 people)."
-        )
-    elif need > 0:
-        lines.append(
-            f"Need {_or_star(total['need_hours'], ',.0f')} h a week; providers in reach could "
-            f"meet {_or_star(total['coverage_ratio'], '.0%')} of it (their capacity shared out "
-            f"by 2SFCA); unmet {_or_star(total['unmet_hours'], ',.0f')} h."
-        )
+    head = headline_figures(result, rule, top=top)
+    if t["need_hours"].sum() <= 0:
+        lines = ["No need in the register."]
+    elif head.withheld:
+        lines = head.words()
     else:
-        lines.append("No need in the register.")
-    wneed = t["weekend_need_hours"].sum()
-    if wneed > 0 and total["weekend_need_hours"] == total["weekend_need_hours"]:
+        lines = [
+            f"Unmet {whole(head.micro_unmet_hours)} h a week of need micro-providers may meet "
+            f"(people who can direct their own care: need {whole(head.micro_need_hours)} h, "
+            f"{percent(head.micro_coverage_ratio)} of it in reach, capacity shared out by 2SFCA)."
+        ]
+        if head.regulated_need_hours == head.regulated_need_hours and head.regulated_need_hours:
+            lines.append(
+                "Need for regulated services (not counted above): "
+                f"{whole(head.regulated_need_hours)} h a week of "
+                f"{whole(head.regulated_people)} people who cannot direct their own care."
+            )
         lines.append(
-            f"Weekend: need {_or_star(total['weekend_need_hours'], ',.0f')} h, "
-            f"{_or_star(total['weekend_coverage_ratio'], '.0%')} of it in reach; "
-            f"unmet {_or_star(total['weekend_unmet_hours'], ',.0f')} h."
+            f"Everyone on the list (SPEC columns): need {whole(head.need_hours)} h, "
+            f"{percent(head.coverage_ratio)} in reach, unmet {whole(head.unmet_hours)} h."
         )
+        if head.weekend_need_hours == head.weekend_need_hours and head.weekend_need_hours:
+            lines.append(
+                f"Weekend: need {whole(head.weekend_need_hours)} h, "
+                f"{percent(head.weekend_coverage_ratio)} of it in reach; unmet "
+                f"{whole(head.weekend_unmet_hours)} h."
+            )
     lines.append(
-        f"Areas: {len(t)}; high gap {int((t['gap_band'] == 'high').sum())}, medium "
-        f"{int((t['gap_band'] == 'medium').sum())}; weekend gaps {int(t['weekend_gap'].sum())}; "
-        f"rural gaps {int(t['rural_gap'].sum())} (of {int(t['rural'].sum())} rural areas)."
+        f"Areas: {head.areas}; high gap {head.high_gap_areas}, medium {head.medium_gap_areas}; "
+        f"weekend gaps {head.weekend_gaps}; rural gaps {head.rural_gaps} (of {head.rural_areas} "
+        "rural areas)."
     )
     if "estimated_need_hours" in t:
         est, eunmet = t["estimated_need_hours"].sum(), t["estimated_unmet_hours"].sum()
         if est > 0:
             lines.append(
                 f"Estimated need from population: {_hours(est, rule)} h a week; "
-                f"{1 - eunmet / est:.0%} of it in reach; unmet {_hours(eunmet, rule)} h."
+                f"{_published_share(eunmet, est, rule):.0%} of it in reach; unmet "
+                f"{_hours(eunmet, rule)} h."
             )
     for note in result.notes:
         lines.append(f"  ({clean_text(note)})")
-    shown = t[~rule.hides(t["people"].to_numpy()) & (t["people"] > 0)]
-    worst = shown.sort_values(["unmet_hours", "area_code"], ascending=[False, True]).head(top)
-    worst = worst[worst["unmet_hours"] > 0]
-    if len(worst):
+    if len(head.largest):
         lines.append(
-            "Largest unmet need (areas with more than 7 people; hours rounded to 5; "
-            "share of need in reach):"
+            "Largest unmet need micro-providers may meet (areas with more than "
+            f"{rule.high} people; hours rounded to {rule.base}; share of need in reach):"
         )
-        for r in worst.itertuples():
+        for r in head.largest.to_dict("records"):
             flags = [
-                f for f, on in (("rural gap", r.rural_gap), ("weekend gap", r.weekend_gap)) if on
+                f
+                for f, on in (("rural gap", r["rural_gap"]), ("weekend gap", r["weekend_gap"]))
+                if on
             ]
             lines.append(
-                f"  {clean_text(r.area_name, 28):<28} {clean_text(r.district, 20):<20} "
-                f"unmet {_hours(r.unmet_hours, rule):>5} h  in reach "
-                f"{_or_star(_published_share(r.unmet_hours, r.need_hours, rule), '.0%'):>4}"
-                + (f"  [{', '.join(flags)}]" if flags else "")
+                f"  {clean_text(r['area_name'], 28):<28} {clean_text(r['district'], 20):<20} "
+                f"unmet {whole(r['micro_unmet_hours']):>5} h  in reach "
+                f"{percent(r['coverage_ratio']):>4}" + (f"  [{', '.join(flags)}]" if flags else "")
             )
     lines += deprivation_lines(t, rule)
     return lines
@@ -399,12 +433,21 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         "out); coverage: share of need in reach"
     )
     lines.append(
-        f"{'new providers':>13} {'placed':>6} {'hours taken':>12} {'of unmet':>9} "
-        f"{'coverage':>15} {'weekend gaps':>13} {'rural gaps':>11} {'saving a year':>14}"
+        f"{'recruits work':<14}{'new providers':>13} {'placed':>6} {'hours taken':>12} "
+        f"{'of unmet':>9} {'coverage':>15} {'weekend gaps':>13} {'rural gaps':>11} "
+        f"{'saving a year':>14}"
     )
-    for r in scen.itertuples():
+    variants = [(rec, scen)]
+    if rec.alternative is not None:
+        alt = rec.alternative
+        variants.append((alt, publish_scenarios(alt.scenarios, rule, people=demand_people(alt))))
+    for r, days in (
+        (r, "every day" if v.settings.weekend_working else "weekdays")
+        for v, sc in variants
+        for r in sc.itertuples()
+    ):
         lines.append(
-            f"{r.new_providers:>13} {r.providers_placed:>6} "
+            f"{days:<14}{r.new_providers:>13} {r.providers_placed:>6} "
             f"{_or_star(r.hours_taken, ',.0f'):>10} h "
             f"{_or_star(r.share_of_unmet_taken, '.0%'):>8} "
             f"{_or_star(r.coverage_before, '.0%'):>6} -> {_or_star(r.coverage_after, '.0%'):>4} "
@@ -432,6 +475,12 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
                 else "; no deprivation weight (--deprivation-weight)"
             )
         )
+    lines.append(
+        f"Recommended: {rec.recommended} new providers working "
+        + ("every day" if s.weekend_working else "weekdays")
+        + " (the fewest that take 95% of the hours the largest scenario takes; "
+        "the recruit map opens on it)."
+    )
     ranking = publish_ranking(rec)
     head = ranking[ranking["priority_rank"].notna()].head(top)
     if len(head):

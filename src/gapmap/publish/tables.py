@@ -41,7 +41,8 @@ __all__ = [
 
 HOUR_COLUMNS = [
     "need_hours", "weekend_need_hours", "accessible_hours", "weekend_accessible_hours",
-    "unmet_hours", "weekend_unmet_hours", "need_hours_not_self_directing",
+    "unmet_hours", "weekend_unmet_hours", "need_hours_not_self_directing", "micro_need_hours",
+    "micro_unmet_hours",
 ]  # fmt: skip
 RATIO_COLUMNS = [
     "estimated_weekend_coverage_ratio",

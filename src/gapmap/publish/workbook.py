@@ -21,6 +21,7 @@ import pandas as pd
 
 from .disclosure import Suppression, published_count, published_ratio, round_to
 from .export import atomic_path, neutralise_formulas
+from .figures import gap_order, published_sites
 from .maps import ATTRIBUTION
 from .provenance import caption
 from .tables import (
@@ -28,7 +29,6 @@ from .tables import (
     publish_gaps,
     publish_ranking,
     publish_scenarios,
-    publish_sites,
     published_deprivation,
 )
 
@@ -40,6 +40,11 @@ RATIO = "0.00"
 KM = "0.0"
 MONEY = "£#,##0"
 
+MICRO_UNMET = "Unmet hours a week micro-providers may meet (people who can direct their own care)"
+MICRO_NEED = "Need of people who can direct their own care, hours a week"
+REGULATED_NEED = (
+    "Need for regulated services (people who cannot direct their own care), hours a week"
+)
 #: Published area columns: (column, header in words, number format or None for text).
 AREA_COLUMNS = [
     ("area_name", "Area", None),
@@ -48,8 +53,11 @@ AREA_COLUMNS = [
     ("rural", "Rural", "yesno"),
     ("people", "People waiting", "count"),
     ("providers", "Providers based in the area", "0"),
-    ("need_hours", "Need, hours a week", HOURS),
-    ("unmet_hours", "Unmet, hours a week", HOURS),
+    ("micro_unmet_hours", MICRO_UNMET, HOURS),
+    ("micro_need_hours", MICRO_NEED, HOURS),
+    ("need_hours_not_self_directing", REGULATED_NEED, HOURS),
+    ("need_hours", "Need of everyone waiting, hours a week", HOURS),
+    ("unmet_hours", "Unmet of everyone waiting, hours a week", HOURS),
     ("coverage_ratio", "Share of need in reach", PCT),
     ("weekend_need_hours", "Weekend need, hours a week", HOURS),
     ("weekend_unmet_hours", "Weekend unmet, hours a week", HOURS),
@@ -87,6 +95,10 @@ DISTRICT_COLUMNS = [
     ("areas", "Areas", "0"),
     ("people", "People waiting", "count"),
     ("providers", "Providers", "0"),
+    ("micro_unmet_hours", MICRO_UNMET, HOURS),
+    ("micro_need_hours", MICRO_NEED, HOURS),
+    ("micro_coverage_ratio", "Share in reach of need micro-providers may meet", PCT),
+    ("need_hours_not_self_directing", REGULATED_NEED, HOURS),
     ("need_hours", "Need, hours a week", HOURS),
     ("unmet_hours", "Unmet, hours a week", HOURS),
     ("coverage_ratio", "Share of need in reach", PCT),
@@ -122,6 +134,7 @@ SITE_COLUMNS = [
     ("new_providers", "Scenario (new providers)", "0"),
     ("site_rank", "Site", "0"),
     ("area_name", "Area", None),
+    ("place", "Town or village", None),
     ("district", "District", None),
     ("providers_at", "New providers here", "0"),
     ("hours_taken", "Would take, hours a week", HOURS),
@@ -154,7 +167,18 @@ DEFINITIONS = [
         "Unmet",
         "Hours of need that no provider within travel distance has free, once providers' "
         "capacity is shared out over everyone who can reach them (two-step floating catchment "
-        "area, SPEC.md): the hours to close.",
+        "area, SPEC.md), for everyone on the list.",
+    ),
+    (
+        "Unmet hours micro-providers may meet",
+        "The headline: unmet hours of people who can direct their own care, or have a "
+        "representative who can. Micro-providers may only serve them.",
+    ),
+    (
+        "Need for regulated services",
+        "Hours needed by people who cannot direct their own care: they need regulated "
+        "(CQC-registered) services, never a micro-provider. The 'everyone waiting' columns "
+        "(SPEC.md) count it as unmet; the headline does not.",
     ),
     ("Share of need in reach", "1 − unmet ÷ need: never above 100%."),
     (
@@ -182,6 +206,13 @@ DEFINITIONS = [
         "survey rates: to compare areas, not a target.",
     ),
 ]
+
+
+#: The hour totals of a district or the county (summed exact, then rounded once).
+HEADLINE_HOURS = (
+    "need_hours", "unmet_hours", "weekend_need_hours", "weekend_unmet_hours",
+    "micro_need_hours", "micro_unmet_hours", "need_hours_not_self_directing",
+)  # fmt: skip
 
 
 def _hidden_total(people: float, rule: Suppression) -> str:
@@ -225,10 +256,10 @@ def district_table(result, rule: Suppression | None = None) -> pd.DataFrame:
             "rural_gaps": int(g["rural_gap"].sum()),
             "weekend_gaps": int(g["weekend_gap"].sum()),
         }
-        for col in ("need_hours", "unmet_hours", "weekend_need_hours", "weekend_unmet_hours"):
+        for col in HEADLINE_HOURS:
             row[col] = np.nan if held else float(round_to(g[col].sum(), rule.base))
         # shares from the published hours (secondary protection: no finer than they are)
-        for p in ("", "weekend_"):
+        for p in ("", "weekend_", "micro_"):
             row[f"{p}coverage_ratio"] = published_ratio(
                 row[f"{p}unmet_hours"], row[f"{p}need_hours"], complement=True
             )
@@ -284,6 +315,23 @@ def _sheet(wb, title: str, frame: pd.DataFrame, columns, *, note: str = "") -> N
         longest = max([len(header) // 2 + 2] + [len(str(v)) for v in safe[col].head(500)])
         ws.column_dimensions[get_column_letter(j)].width = min(max(8, longest + 2), 60)
     ws.row_dimensions[start].height = 32
+    _print_setup(ws, repeat=f"1:{start}")
+
+
+def _print_setup(ws, repeat: str | None = None) -> None:
+    """Print as a committee paper: A4 landscape, fitted to the page width, the header rows
+    repeated on every page (issue 31, item 9)."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as it needs
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    if repeat:
+        ws.print_title_rows = repeat
+    ws.print_options.gridLines = False
+    ws.oddFooter.center.text = "Page &P of &N"
 
 
 def _notes(wb, study, extra: list[tuple[str, str]]) -> None:
@@ -312,6 +360,7 @@ def _notes(wb, study, extra: list[tuple[str, str]]) -> None:
     ]
     ws.column_dimensions["A"].width = 34
     ws.column_dimensions["B"].width = 110
+    _print_setup(ws)
     for i, (k, v) in enumerate(rows, 1):
         a = ws.cell(row=i, column=1, value=k)
         a.font = Font(bold=True)
@@ -341,16 +390,14 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
 
     rule = result.study.settings.suppression
     pub = publish_gaps(result.table, rule)
-    areas = pd.DataFrame(pub.drop(columns=pub.geometry.name))
-    areas = areas.assign(_held=areas["unmet_hours"].isna()).sort_values(
-        ["_held", "unmet_hours", "area_code"], ascending=[True, False, True]
-    )
+    areas = gap_order(pd.DataFrame(pub.drop(columns=pub.geometry.name)))
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
     _sheet(
         wb, "Areas", areas, AREA_COLUMNS,
-        note="Areas ranked by unmet hours a week (areas with 1-7 people, figures withheld, last)",
+        note="Areas ranked by unmet hours a week of people who can direct their own care (the "
+        "hours micro-providers may close); areas with 1-7 people, figures withheld, last",
     )  # fmt: skip
     _sheet(
         wb, "Districts", district_table(result, rule), DISTRICT_COLUMNS,
@@ -400,17 +447,33 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
-    scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    # weekday-only and seven-day recruits side by side (issue 31): one block of rows each
+    variants = [rec] + ([rec.alternative] if rec.alternative is not None else [])
+    scen = pd.concat(
+        [
+            publish_scenarios(v.scenarios, rule, people=demand_people(v)).assign(
+                recruits_work="every day" if v.settings.weekend_working else "weekdays only",
+                recommended=lambda f, v=v: np.where(
+                    (f["new_providers"] == v.recommended) & (v is rec), "yes", ""
+                ),
+            )
+            for v in variants
+        ],
+        ignore_index=True,
+    )
     _sheet(
-        wb, "Scenarios", scen, SCENARIO_COLUMNS,
-        note="One row per number of new micro-providers (county totals, rounded)",
+        wb, "Scenarios", scen,
+        [("recruits_work", "Recruits work", None), *SCENARIO_COLUMNS,
+         ("recommended", "Recommended", None)],
+        note="One row per number of new micro-providers, for recruits working weekdays only "
+        "and every day (county totals, rounded)",
     )  # fmt: skip
     _sheet(
         wb, "Priority areas", pd.DataFrame(ranking.drop(columns=ranking.geometry.name)),
         RANK_COLUMNS, note="Areas by priority for recruitment; no rank: nothing to recruit for",
     )  # fmt: skip
     _sheet(
-        wb, "Sites", publish_sites(rec.sites, rule), SITE_COLUMNS,
+        wb, "Sites", published_sites(rec, study), SITE_COLUMNS,
         note="Recommended sites of every scenario (points inside areas, not addresses)",
     )  # fmt: skip
     s = rec.settings
