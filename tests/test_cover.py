@@ -471,6 +471,18 @@ def test_demo_shows_a_week_off_and_n_minus_one(demo_run):
     html = (out / "gap_map.html").read_text(encoding="utf-8")
     assert "One provider off" in html
     assert not any(pid in html for pid in plan["person_id"].astype(str).head(20))
+    # a sheet of gaps.xlsx and a paragraph of the report, published figures only
+    from docx import Document
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "gaps.xlsx", read_only=True)
+    assert "Resilience (N-1)" in wb.sheetnames
+    cells = [c for row in wb["Resilience (N-1)"].iter_rows(values_only=True) for c in row]
+    assert "*" in cells and not set(map(str, plan["person_id"])) & set(map(str, cells))
+    text = "\n".join(par.text for par in Document(str(out / "report.docx")).paragraphs)
+    assert "If one provider were off (N−1 resilience)" in text
+    assert "Resilience (N-1): a week off of any one of" in text
+    assert not any(pid in text for pid in plan["person_id"].astype(str))
 
 
 def test_room_counts_the_matches_once_and_absences_may_hold_timestamps():

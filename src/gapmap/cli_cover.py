@@ -260,7 +260,7 @@ def cmd_resilience(args) -> int:
     return cli.EXIT_OK
 
 
-def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> None:
+def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[str] | None:
     """The demo's week off: the busiest provider is off next week; the cover plan in words,
     its files, and N−1 resilience (with its layer in ``gapmap.gpkg`` and, given the gap
     analysis, in ``gap_map.html``).
@@ -278,6 +278,11 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> None:
         with the N−1 layers.
     title
         The gap map's title.
+
+    Returns
+    -------
+    list of str or None
+        N−1 in words (published figures: for the report), None when nothing was matched.
     """
     import numpy as np
     import pandas as pd
@@ -296,7 +301,7 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> None:
                          lambda p, v: dist.get(p, {}).get(v, np.nan))  # fmt: skip
     matched = matches[matches["status"] == "matched"]
     if matched.empty:
-        return
+        return None
     busiest = str(matched["provider_id"].value_counts().index[0])
     today = dt.date.today()
     start = today + dt.timedelta(days=7 - today.weekday())  # next Monday
@@ -321,15 +326,17 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> None:
     cli._say("")
     res = n_minus_one(study, matches, say=cli._note)
     write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
-    cli._print(resilience_lines(res, study.settings.suppression))
+    words = resilience_lines(res, study.settings.suppression)
+    cli._print(words)
     if gaps is not None:
-        from .publish.cover import publish_resilience
+        from .publish.cover import add_resilience_sheet, publish_resilience
         from .publish.outputs import write_gap_map
 
-        write_gap_map(
-            gaps,
-            out,
-            title=title or "gapmap: micro-provider gaps",
-            resilience=publish_resilience(res.areas, study.settings.suppression),
-        )
-        cli._say("  (gap_map.html has the N-1 layers: one provider off, worst and expected)")
+        rule = study.settings.suppression
+        write_gap_map(gaps, out, title=title or "gapmap: micro-provider gaps",
+                      resilience=publish_resilience(res.areas, rule))  # fmt: skip
+        if (out / "gaps.xlsx").exists():
+            add_resilience_sheet(out / "gaps.xlsx", res, rule)
+        cli._say("  (N-1 is also a layer of gap_map.html, a sheet of gaps.xlsx and a paragraph "
+                 "of the report)")  # fmt: skip
+    return words
