@@ -39,12 +39,14 @@ orders plans exactly as they do (continuity counts at most n) with small coeffic
   optimum of the other needs alone (a much smaller model). There, the needs of one week with
   the same hours, priority and candidate providers are interchangeable whoever they belong to:
   they are *pooled*, one integer per pool and provider (no symmetry between people to prove).
-* Levels 2-4 are optimised among the plans that cover as many of each class (for level 1's
-  needs, each pool) of interchangeable needs (:func:`_solve_group`) as level 1's plan: one
-  equality per class or pool keeps level 1 exactly, and lets the tie-breaks choose which of
-  equally urgent people a pool's covers go to. (Holding level 1's *sum* instead, a knapsack,
-  lets levels 2-4 swap person-days of different hours or candidates too, but made a snow week
-  take over a minute to prove instead of seconds.)
+  A pool's covers are shared out among its people as levels 2-4 would prefer: each provider
+  first to those it is the named cover of, then to those it already gives hours, then the
+  nearest.
+* Levels 2-4 are optimised among the plans that cover as many of each class of
+  interchangeable needs (:func:`_solve_group`) as level 1's plan: one equality per class keeps
+  level 1 exactly. (Holding level 1's *sum* instead, a knapsack, lets levels 2-4 swap which
+  person-days are covered among equally urgent ones, but made a snow week take over a minute
+  to prove instead of seconds; holding each pool's count, tried too, also made them slower.)
 
 The status and best bound reported are level 1's, as ``gapmap match`` reports its own;
 ``tie_break_status`` is OPTIMAL when levels 2-4 were proven too.
@@ -552,12 +554,11 @@ def _solve_group(
         pkey = (needs.week[i], needs.units[i], needs.priority[i],
                tuple(sorted(needs.cand[i].tolist())))  # fmt: skip
         pools.setdefault(pkey, []).append(m)
-    pool_of: dict[int, int] = {}  # class (its first need) -> pool number
     if hard:
         m1 = cp_model.CpModel()
         load1: dict[tuple[int, int], list] = {}
         rows1: list[tuple[tuple, list]] = []
-        for number, (pkey, ms) in enumerate(pools.items()):
+        for pkey, ms in pools.items():
             week, units, provs = pkey[0], pkey[1], pkey[3]
             size = sum(len(m) for m in ms)
             row = [m1.new_int_var(0, size, "") for _ in provs]
@@ -565,8 +566,6 @@ def _solve_group(
                 load1.setdefault((c, week), []).append((units, y))
             m1.add(sum(row) <= size)
             rows1.append((pkey, row))
-            for m in ms:
-                pool_of[m[0]] = number
         for key2, terms in load1.items():
             if key2 in binding:
                 m1.add(sum(u * y for u, y in terms) <= int(ctx.room[key2[0]]))
@@ -594,19 +593,29 @@ def _solve_group(
         name = solver.status_name(status)
         best += int(round(solver.objective_value))
         bound += min(upper, int(math.floor(solver.best_objective_bound + 1e-6)))
+        arr = ctx.arr
         for (pkey, row), ms in zip(rows1, pools.values()):
+            # the pool's covers shared out among its classes, each provider first to the
+            # people it is the named cover of, then to those it already gives hours, then
+            # the nearest (what levels 2-4 would prefer; they then hold each class's count)
             left_c = {c: int(solver.value(y)) for c, y in zip(pkey[3], row)}
-            for m in ms:  # the pool's counts shared out among its classes (any way will do)
-                cand = needs.cand[m[0]].tolist()
-                taken: list[int] = []
-                for _ in m:
-                    c = next((c for c, n in left_c.items() if n > 0), None)
-                    if c is None:
-                        taken.append(-1)
-                    else:
-                        left_c[c] -= 1
-                        taken.append(cand.index(c))
-                picks[m[0]] = taken
+            slots = {m[0]: len(m) for m in ms}
+            taken: dict[int, list[int]] = {m[0]: [] for m in ms}
+            pairs = []
+            for m in ms:
+                i, a = m[0], needs.arrangement[m[0]]
+                for k, c in enumerate(needs.cand[i].tolist()):
+                    rank = 0 if c == arr.cover[a] else (
+                        1 if c in (arr.provider[a], arr.partner[a]) else 2)  # fmt: skip
+                    pairs.append((rank, float(needs.cand_km[i][k]), i, k, c))
+            for _, _, i, k, c in sorted(pairs):
+                n = min(slots[i], left_c[c])
+                if n > 0:
+                    taken[i] += [k] * n
+                    slots[i] -= n
+                    left_c[c] -= n
+            for m in ms:
+                picks[m[0]] = taken[m[0]] + [-1] * slots[m[0]]
     if not tie_break or time.perf_counter() >= t_end:
         return _Solution(_spread(group, members, picks), name, best, bound, "not run")
 
@@ -615,14 +624,10 @@ def _solve_group(
     model, ys = model_of(members)
     arr = ctx.arr
     named_t, cont_t, dist_t = [], [], []
-    pooled: dict[int, list] = {}  # pool number -> the rows of its classes
     for m, row in zip(members, ys):
         i = m[0]
         a = needs.arrangement[i]
-        if i in pool_of:
-            pooled.setdefault(pool_of[i], []).extend(row)
-        else:
-            model.add(sum(row) == sum(1 for g in picks[i] if g >= 0))
+        model.add(sum(row) == sum(1 for g in picks[i] if g >= 0))
         for k, y in enumerate(row):
             c = int(needs.cand[i][k])
             if c == arr.cover[a]:
@@ -630,9 +635,6 @@ def _solve_group(
             elif c == arr.provider[a] or c == arr.partner[a]:
                 cont_t.append(y)
             dist_t.append(int(round(float(needs.cand_km[i][k]) * 100)) * y)
-    for number, ms in enumerate(pools.values()):
-        covered = sum(1 for m in ms for g in picks[m[0]] if g >= 0)
-        model.add(sum(pooled[number]) == covered)
     tie = "OPTIMAL"
     # levels 2 and 3 as one objective, exactly lexicographic: continuity counts at most one per
     # need of the group, so one more named cover always outweighs any continuity (one solve
