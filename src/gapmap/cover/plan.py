@@ -121,7 +121,15 @@ class Arrangements:
         return len(self.person)
 
     def giver(self, a: int, weekday: int) -> int:
-        """The provider giving arrangement ``a``'s hours on ``weekday`` (-1: not needed)."""
+        """The provider giving arrangement ``a``'s hours on ``weekday`` (-1: not needed).
+
+        Parameters
+        ----------
+        a
+            The arrangement's position.
+        weekday
+            0 (Monday) to 6 (Sunday).
+        """
         if not self.days[a] >> weekday & 1:
             return -1
         return int(self.provider[a] if self.provider_days[a] >> weekday & 1 else self.partner[a])
@@ -245,7 +253,17 @@ def _day(value) -> dt.date:
 def absent_days(
     absences: pd.DataFrame, providers: pd.DataFrame, start: dt.date, end: dt.date
 ) -> dict[dt.date, set[int]]:
-    """For each date from ``start`` to ``end``, the positions of the providers off that day."""
+    """For each date from ``start`` to ``end``, the positions of the providers off that day.
+
+    Parameters
+    ----------
+    absences
+        The absences frame.
+    providers
+        The providers register (positions are its rows).
+    start, end
+        The dates, inclusive.
+    """
     v_of = {str(k): i for i, k in enumerate(providers["provider_id"].astype(str))}
     out: dict[dt.date, set[int]] = {}
     day = start
