@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import doctest
 import importlib
 import pkgutil
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,104 @@ def test_docstring_examples_run(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+# --- The README and the documentation site (docs/, built by MkDocs) --------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+INSTALL_AND_DEMO = (
+    "python3.11 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/gapmap demo"
+)
+RUN_TESTS = ".venv/bin/python -m pytest"
+
+
+def _pages() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def _code_blocks(text: str) -> list[str]:
+    return re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.S | re.M)
+
+
+def test_the_readme_opens_with_the_two_commands_ci_runs():
+    first = _code_blocks(README.read_text(encoding="utf-8"))[0].strip().splitlines()
+    assert first == [INSTALL_AND_DEMO, RUN_TESTS]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install --quiet -e '.[test]'" in ci and ".venv/bin/python -m pytest" in ci
+    assert "mkdocs build --strict" in ci
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def test_every_command_is_in_the_readme_table():
+    from gapmap.cli import build_parser
+
+    table = [line for line in README.read_text(encoding="utf-8").splitlines() if line[:1] == "|"]
+    commands = _subcommands(build_parser())
+    expected = {"demo", "gaps", "db", "staff", "refer", "absence", "cover", "resilience", "serve"}
+    assert expected <= set(commands)
+    missing = [n for n in commands if not any(f"`gapmap {n}" in line for line in table)]
+    assert not missing, f"commands missing from the README's table: {missing}"
+
+
+def _command_lines(text: str):
+    """Each `gapmap ...` command of a page's code blocks, continuation lines joined."""
+    for block in _code_blocks(text):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = line.split("  #")[0].strip()
+            m = re.match(r"^(?:\.venv/bin/)?gapmap (.*)$", line)
+            if m and "..." not in line:
+                yield line, shlex.split(m.group(1).replace("$D", "../shared/data"))
+
+
+def test_every_command_shown_in_the_docs_parses():
+    """Each example command line of the README and the docs is accepted by the real parser."""
+    from gapmap.cli import build_parser
+
+    parser, seen, bad = build_parser(), 0, []
+    for page in _pages():
+        for line, argv in _command_lines(page.read_text(encoding="utf-8")):
+            seen += 1
+            try:
+                parser.parse_args(argv)
+            except (gapmap.InputError, SystemExit) as e:
+                bad.append(f"{page.name}: {line}: {e}")
+    assert seen >= 25, seen
+    assert not bad, "\n".join(bad)
+
+
+def test_the_readme_links_and_pictures_resolve_and_every_page_is_in_the_site():
+    text = README.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [t for t in targets if not t.startswith(("http://", "https://"))]
+    assert "docs/gap_map.png" in local
+    assert not [t for t in local if not (ROOT / t).exists()], local
+    site = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    unlisted = [p.name for p in DOCS.glob("*.md") if p.name not in site]
+    assert not unlisted, f"docs pages not in mkdocs.yml's nav: {unlisted}"
+    for page in DOCS.glob("*.md"):
+        for picture in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text(encoding="utf-8")):
+            assert (DOCS / picture).exists(), (page.name, picture)
+
+
+def test_the_site_builds_strictly_offline(tmp_path):
+    """`mkdocs build --strict`: every link, anchor and docstring reference resolves."""
+    pytest.importorskip("mkdocs", reason="mkdocs is in the 'test' and 'docs' extras")
+    pytest.importorskip("mkdocstrings", reason="mkdocstrings is in the 'test' and 'docs' extras")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(tmp_path / "site"), strict=True)
+    build(config)
+    reference = (tmp_path / "site" / "reference" / "index.html").read_text(encoding="utf-8")
+    assert 'id="gapmap.Study.read"' in reference and 'id="gapmap.reach.road_km"' in reference
+    html = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html"))
+    assert not re.search(r'(?:src|href)="https?://[^"]+\.(?:js|css)"', html), "a CDN asset"

@@ -112,6 +112,10 @@ def distance_km(from_xy, to_xy, circuity: float = 1.0):
     return road_km(np.hypot(d[..., 0], d[..., 1]), circuity)
 
 
+#: people per block when building the eligible pairs (:meth:`ProviderIndex.pairs`)
+PAIRS_BLOCK = 1024
+
+
 def _search_m(limit_km: float, circuity: float) -> float:
     """The straight-line radius (m) within which a pair can be within ``limit_km`` by road."""
     return float(limit_km) * 1000.0 / circuity
@@ -345,21 +349,33 @@ def pair_rules(
         Which pairs are eligible, and each pair's binding travel limit. The self-directing
         rule is left to the callers, who choose which people to ask about.
     """
-    v_limit = providers["max_travel_km"].to_numpy(float)[vi]
-    p_limit = (
-        people["max_travel_km"].to_numpy(float)[pi]
-        if "max_travel_km" in people
-        else np.full(len(pi), np.nan)
-    )
+    return _apply_rules(_rule_columns(people, providers, check_services), pi, vi, d_km)
+
+
+def _rule_columns(people: pd.DataFrame, providers: pd.DataFrame, check_services: bool) -> dict:
+    """The columns the eligibility rules read, as arrays once (:func:`pair_rules`)."""
+    cols = {
+        "v_limit": providers["max_travel_km"].to_numpy(float),
+        "p_limit": people["max_travel_km"].to_numpy(float) if "max_travel_km" in people else None,
+    }
+    if check_services:
+        cols["need"] = people["service_mask"].to_numpy(np.int64)
+        cols["offer"] = providers["service_mask"].to_numpy(np.int64)
+        cols["regulated"] = people["regulated_care"].to_numpy(bool)
+        cols["cqc"] = providers["cqc_registered"].to_numpy(bool)
+    return cols
+
+
+def _apply_rules(cols: dict, pi: np.ndarray, vi: np.ndarray, d_km: np.ndarray):
+    """The eligibility rules themselves (:func:`pair_rules`), on columns read once."""
+    v_limit = cols["v_limit"][vi]
+    p_limit = cols["p_limit"][pi] if cols["p_limit"] is not None else np.full(len(pi), np.nan)
     limit = np.fmin(v_limit, p_limit)  # fmin ignores the NaN of "no own limit"
     keep = d_km <= limit + 1e-9
-    if check_services:
-        need = people["service_mask"].to_numpy(np.int64)[pi]
-        offer = providers["service_mask"].to_numpy(np.int64)[vi]
-        keep &= (need & offer) == need
-        regulated = people["regulated_care"].to_numpy(bool)[pi]
-        cqc = providers["cqc_registered"].to_numpy(bool)[vi]
-        keep &= ~regulated | cqc
+    if "need" in cols:
+        need = cols["need"][pi]
+        keep &= (need & cols["offer"][vi]) == need
+        keep &= ~cols["regulated"][pi] | cols["cqc"][vi]
     return keep, limit
 
 
@@ -433,7 +449,20 @@ class ProviderIndex:
         if require_self_directing and "self_directing" in people:
             active &= people["self_directing"].to_numpy(bool)
         idx = np.flatnonzero(active)
-        people_tree = cKDTree(pxy[idx])
+        cols = _rule_columns(people, self.providers, check_services)
+        # a block of people at a time: the candidates in search range, the rules and the sort
+        # never hold more than one block's pairs, so time and memory grow with the pairs
+        parts = [self._block(idx[s : s + PAIRS_BLOCK], pxy, cols)
+                 for s in range(0, len(idx), PAIRS_BLOCK)]  # fmt: skip
+        if not parts:
+            return Reach(empty, empty, np.zeros(0), np.zeros(0), n_p, n_v)
+        pi, vi, d_km, limit = (np.concatenate([b[i] for b in parts]) for i in range(4))
+        return Reach(pi, vi, d_km, limit, n_p, n_v)
+
+    def _block(self, block: np.ndarray, pxy: np.ndarray, cols: dict):
+        """The eligible pairs of a block of people (ascending positions), sorted by person,
+        then distance, then provider."""
+        people_tree = cKDTree(pxy[block])
         parts_q, parts_v, parts_d = [], [], []
         for radius_km, members, tree in self._groups:
             found = people_tree.sparse_distance_matrix(
@@ -443,17 +472,16 @@ class ProviderIndex:
             parts_v.append(members[found["j"]])
             parts_d.append(found["v"])
         qi, vi, d_m = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
-        pi = idx[qi]
+        pi = block[qi]
         d_km = road_km(d_m, self.circuity)
-        keep, limit = pair_rules(
-            people, self.providers, pi, vi, d_km, check_services=check_services
-        )
-        pi, vi, d_km, limit = pi[keep], vi[keep], d_km[keep], limit[keep]
+        keep, limit = _apply_rules(cols, pi, vi, d_km)
+        qi, pi, vi, d_km, limit = qi[keep], pi[keep], vi[keep], d_km[keep], limit[keep]
         # by person, then distance, then provider: one float key sorts far faster than lexsort
+        # (the person's place in the block keeps the key small enough to be exact)
         order = np.lexsort((vi,))
-        key = pi[order] * 1e6 + np.round(d_km[order], 6)
+        key = qi[order] * 1e6 + np.round(d_km[order], 6)
         order = order[np.argsort(key, kind="stable")]
-        return Reach(pi[order], vi[order], d_km[order], limit[order], n_p, n_v)
+        return pi[order], vi[order], d_km[order], limit[order]
 
     def nearby(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
         """Providers within the longest travel limit of any of them from one point, nearest first.

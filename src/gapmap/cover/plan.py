@@ -128,7 +128,7 @@ class Arrangements:
         a
             The arrangement's position.
         weekday
-            0 (Monday) to 6 (Sunday).
+            0 for Monday to 6 for Sunday.
         """
         if not self.days[a] >> weekday & 1:
             return -1
@@ -258,11 +258,11 @@ def absent_days(
     Parameters
     ----------
     absences
-        The absences frame.
+        The absences, checked: ``provider_id``, ``from``, ``to`` and ``days`` (a weekday mask).
     providers
-        The providers register (positions are its rows).
+        The providers register; positions are its row order.
     start, end
-        The dates, inclusive.
+        The first and last dates of the plan (inclusive).
     """
     v_of = {str(k): i for i, k in enumerate(providers["provider_id"].astype(str))}
     out: dict[dt.date, set[int]] = {}

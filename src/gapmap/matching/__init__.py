@@ -12,6 +12,7 @@ from ..study import Study
 from .candidates import REASONS, build_candidates
 from .check import check_matching
 from .greedy import greedy_match
+from .journeys import journey_figures
 from .model import solve_matching
 from .result import Match, MatchResult
 
@@ -113,4 +114,21 @@ def match(
                 + "; ".join(problems[:5])
             )
     best.details["distance_of"] = {p: options[p].distance for p in range(len(options))}
+    for result in (best, greedy):
+        result.details["journeys"] = journey_figures(result.matches, options)
+    bound = best.details.get("journeys_search", {}).get("bound_km")
+    best.details["journeys"]["bound_km"] = bound
+    best.details["journeys"]["bound_converged"] = bool(
+        best.details.get("journeys_search", {}).get("bound_converged", False)
+    )
+    if say is not None:
+        j = best.details["journeys"]
+        say(
+            f"  journeys: {j['km_total']:,.0f} km over every role"
+            + (
+                f" (no matching of the same people needs less than {bound:,.0f} km)"
+                if bound
+                else ""
+            )
+        )
     return best, greedy

@@ -49,10 +49,10 @@ waiting could use. A step's answer is kept when it is at least as good and nothi
 on changed meanwhile. After each round of the column generation, the LP's rounding (each
 person's pattern of value at least one half, most certain first, then everyone else by
 urgency, each placed where it fits most tightly) replaces the search's matching if it is
-better, and the search goes on from it until 85% of the time limit. Small steps, many of
+better, and the search goes on from it until 80% of the time limit. Small steps, many of
 them, did best: three providers, six people waiting, 0.1 s.
 
-A last step then takes the whole matching at once (until 90% of the time limit, with CP-SAT's
+A last step then takes the whole matching at once (until 85% of the time limit, with CP-SAT's
 own neighbourhood search on two workers): everyone matched keeps their provider and partner,
 but their cover may move to any of their twelve nearest covers; the people still waiting,
 most urgent first, may be matched with their three nearest providers and partners and six
@@ -61,9 +61,9 @@ reserves are small, so one person's cover moving elsewhere can leave exactly the
 waiting needs, at a provider far from any group a step would draw: at Kent year-3 scale, after
 45 s of steps, it adds 0.2-0.3 points of the bound in 3 s, where the steps add under 0.1.
 
-**Distances.** Keeping the people matched in the first stage matched, a second CP-SAT model
-chooses among each person's stage-1 pattern and their nearest patterns the ones that make
-every journey (provider, partner and cover) as short as it can, within the same capacities.
+**Distances.** Keeping the people matched in the first stage matched, the last 15% of the
+time limit makes the journeys (provider, partner and cover) short within the same
+capacities, and proves how short they could be at best: :mod:`gapmap.matching.journeys`.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ __all__ = ["PatternPool", "price_patterns", "solve_by_columns"]
 REPACK_SHARE = 0.05
 REPACK_COVERS = 12
 REPACK_MOST = 60_000
+#: the share of the time limit left for the shortest journeys (:mod:`gapmap.matching.journeys`)
+JOURNEYS_SHARE = 0.15
 #: enumerate every pattern (exact integer model) when there are at most this many
 ENUMERATE_LIMIT = 60_000
 #: the local search: providers re-solved at a time, waiting people offered them, a step's
@@ -450,7 +452,7 @@ def solve_by_columns(
             pool.add(p, k, g.provider, g.partner, g.cover)
     if time.perf_counter() > lp_deadline or stop():
         return out_of_time()
-    int_deadline = t0 + 0.9 * (deadline - t0)
+    int_deadline = t0 + (1.0 - JOURNEYS_SHARE) * (deadline - t0)
     search = None
     if not complete:  # the local search starts now, beside the column generation
         search = _LocalSearch(
@@ -501,7 +503,7 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
         hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
         chosen, proven = _integer(
             pool, people_idx, weight, classes, room, settings, hint,
-            deadline=t0 + 0.85 * (deadline - t0), say=say, complete=complete, stop=stop,
+            deadline=int_deadline, say=say, complete=complete, stop=stop,
         )  # fmt: skip
     else:
         # the LP's rounding, if better than the search's best so far, is searched on from
@@ -522,9 +524,15 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
         bound = value
     proven = proven or value >= bound - 1e-6
     # --- shortest journeys for the same people ----------------------------------------------
+    from .journeys import shortest_journeys
+
+    journeys: dict = {}
     if not stop():
-        chosen = _shorten(pool, chosen, options, classes, room, settings, deadline, stop)
+        chosen, journeys = shortest_journeys(
+            chosen, options, classes, room, settings, deadline, stop, say
+        )
     return {
+        "journeys": journeys,
         "matches": chosen,
         "objective": value,
         "bound": max(bound, value),
@@ -1236,50 +1244,3 @@ def _integer(pool, people_idx, weight, classes, room, settings, hint, *, deadlin
     if say is not None:
         say(f"  best matching among {len(pool):,} ways: {solver.status_name(status).lower()}")
     return out, status == cp_model.OPTIMAL and complete
-
-
-def _shorten(pool, chosen, options, classes, room, settings, deadline,
-             stop) -> dict[int, Match]:  # fmt: skip
-    """The same people matched, each journey as short as the capacities allow."""
-    if time.perf_counter() > deadline - 0.3 or not chosen:
-        return chosen
-    near = PatternPool()
-    own = {}
-    for p, m in chosen.items():
-        k_own = _class_of(classes[p], m)
-        own[p] = near.add(p, k_own, m.provider, m.partner, m.cover)
-        for cls in classes[p]:
-            vs = cls.providers[:3].tolist()
-            ws = cls.partners[:3].tolist() if len(cls.partners) else [-1]
-            cs = cls.covers[:4].tolist()
-            for v in vs:
-                for w in ws:
-                    if w == v:
-                        continue
-                    c = next((c for c in cs if c not in (v, w)), -1)
-                    if c < 0 and not cls.cover_optional:
-                        continue
-                    near.add(p, cls.k, v, w, c)
-    model, lam = _pattern_model(near, range(len(near)), classes, room, exactly_one=True)
-    cost = []
-    for j in range(len(near)):
-        p = near.person[j]
-        d = options[p].distance
-        km = (
-            d[near.v[j]]
-            + (d[near.w[j]] if near.w[j] >= 0 else 0)
-            + (d[near.c[j]] if near.c[j] >= 0 else 0)
-        )
-        if near.c[j] < 0 and options[p].needs_cover:
-            km += settings.no_cover_penalty_km
-        cost.append(lam[j] * round(km * 1000))
-    model.minimize(sum(cost))
-    for j in range(len(near)):
-        model.add_hint(lam[j], own.get(near.person[j]) == j)
-    solver = _solver(settings, deadline - time.perf_counter())
-    status = _solve_stoppably(solver, model, stop)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return chosen
-    return {
-        near.person[j]: _match(near, j, classes) for j in range(len(near)) if solver.value(lam[j])
-    }

@@ -17,6 +17,7 @@ from ..reach import room_units
 from ..settings import Settings
 from .candidates import PersonOptions
 from .colgen import solve_by_columns
+from .greedy import journey_km
 from .result import MatchResult
 
 __all__ = ["solve_matching"]
@@ -79,14 +80,7 @@ def solve_matching(
     for o in options:
         if not o.reason and o.person not in matches:
             reasons[o.person] = "no_capacity"
-    dist = float(
-        sum(
-            options[p].distance[mt.provider]
-            + (options[p].distance[mt.partner] if mt.partner >= 0 else 0.0)
-            + (options[p].distance[mt.cover] if mt.cover >= 0 else 0.0)
-            for p, mt in matches.items()
-        )
-    )
+    dist = journey_km(matches, options)
     return MatchResult(
         matches,
         reasons,
@@ -100,5 +94,6 @@ def solve_matching(
             "patterns": out["columns"],
             "lp_rounds": out["iterations"],
             "lp_converged": out["lp_converged"],
+            "journeys_search": out.get("journeys", {}),
         },
     )

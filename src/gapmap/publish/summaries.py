@@ -381,6 +381,7 @@ def match_lines(best, greedy, study) -> list[str]:
                 f"At least {1 - gap:.1%} of an upper bound on what any matching could do (a loose "
                 "bound: there was too little time to tighten it; a longer --time-limit helps)."
             )
+    lines += journey_lines(best, greedy, rule)
     if best.details.get("interrupted"):
         lines.append("Stopped early at your request: this is the best matching found by then.")
     reasons = Counter(best.reasons.values())
@@ -393,6 +394,47 @@ def match_lines(best, greedy, study) -> list[str]:
             )
         )
     return lines
+
+
+def journey_lines(best, greedy, rule: Suppression = Suppression()) -> list[str]:
+    """The journeys of a matching beside matching by hand, for the terminal.
+
+    Parameters
+    ----------
+    best, greedy
+        The optimised and greedy matchings (``details["journeys"]`` set by
+        :func:`gapmap.matching.match`).
+    rule
+        The suppression rule (nothing is shown when the number matched is withheld).
+
+    Returns
+    -------
+    list of str
+    """
+    from .tables import published_journeys
+
+    out = []
+    for name, result in (("Journeys", best), ("By hand", greedy)):
+        j = published_journeys(result, rule)
+        if j is None or j["mean_km_per_person"] is None:
+            continue
+        r = j["km_by_role"]
+        line = (
+            f"{name}: {j['km_total']:,} km over every role (provider {r['provider']:,}, "
+            f"partner {r['partner']:,}, cover {r['cover']:,}), {j['mean_km_per_person']:.1f} km "
+            f"per person matched, {j['mean_km_to_provider']:.1f} km to their provider; "
+            f"{j['share_with_nearest_provider']:.0%} have their nearest provider "
+            f"({j['mean_km_to_nearest_provider']:.1f} km away on average)."
+        )
+        if j.get("lower_bound_km"):
+            line += (
+                f" No matching of the same people travels less than {j['lower_bound_km']:,} km"
+                f" (this is {j['over_lower_bound']:+.0%} over it"
+                + ("" if j["lower_bound_is_tight"] else "; a loose bound")
+                + ")."
+            )
+        out.append(line)
+    return out
 
 
 def recruit_lines(rec, top: int = 5) -> list[str]:

@@ -400,6 +400,45 @@ def _or_none(v: float) -> float | None:
     return None if v != v else float(v)
 
 
+def published_journeys(result, rule: Suppression = Suppression()) -> dict | None:
+    """A matching's journeys as they may be shared: km whole, means to 0.1 km, the share of
+    people with their nearest provider to 0.01; None when the number matched is withheld.
+
+    Parameters
+    ----------
+    result
+        A :class:`~gapmap.matching.MatchResult` with ``details["journeys"]``
+        (:func:`gapmap.matching.journeys.journey_figures`).
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    dict or None
+    """
+    j = result.details.get("journeys")
+    if j is None or isinstance(published_count(len(result.matches), rule), str):
+        return None
+    out: dict = {
+        "km_total": round(j["km_total"]),
+        "km_by_role": {
+            "provider": round(j["km_provider"]),
+            "partner": round(j["km_partner"]),
+            "cover": round(j["km_cover"]),
+        },
+    }
+    for key in ("mean_km_per_person", "mean_km_to_provider", "mean_km_to_nearest_provider"):
+        out[key] = None if j[key] is None else round(j[key], 1)
+    share = j["share_nearest_provider"]
+    out["share_with_nearest_provider"] = None if share is None else round(share, 2)
+    if "bound_km" in j:
+        b = j["bound_km"]
+        out["lower_bound_km"] = None if b is None else round(b)
+        out["over_lower_bound"] = None if not b else round(j["km_total"] / b - 1.0, 3)
+        out["lower_bound_is_tight"] = bool(j.get("bound_converged", False))
+    return out
+
+
 def match_summary(result, greedy, study) -> dict:
     """The honest account of a batch matching, as written to ``summary.json`` (published).
 
@@ -446,11 +485,25 @@ def match_summary(result, greedy, study) -> dict:
         "solver": "column generation (HiGHS) for the bound, then OR-Tools CP-SAT local search "
         "from the better of greedy and the LP's choices; shortest journeys last",
         "seconds": round(result.seconds, 1),
+        "wall_seconds": None
+        if result.details.get("wall_seconds") is None
+        else round(result.details["wall_seconds"], 1),
+        "wall_seconds_means": "seconds since the command started (reading, eligible pairs, "
+        "solving and checking included; writing the files takes a moment more)",
+        "journeys": published_journeys(result, rule),
+        "journeys_means": "km of every named role (provider, partner, cover) over the matched "
+        "people, straight-line unless circuity is set; share_with_nearest_provider: matched "
+        "people whose provider is their nearest eligible provider working any of their days; "
+        "lower_bound_km: no matching of the same people can travel less (the linear "
+        "relaxation over every eligible provider)",
         "greedy_baseline": {
+            "rule": "by hand: most urgent first (then in register order), each given the "
+            "nearest provider with room, then the nearest partner and cover with room",
             "matched_people": published_count(len(greedy.matches), rule),
             "objective_priority_hours": _or_none(
                 published_hours(greedy.objective, len(greedy.matches), rule)
             ),
+            "journeys": published_journeys(greedy, rule),
         },
         "optimised_over_greedy": (
             round(result.objective / greedy.objective, 3) if greedy.objective else None

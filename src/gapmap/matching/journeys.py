@@ -1,0 +1,639 @@
+r"""Shortest journeys for the people already matched, with a proven lower bound.
+
+Objective (2) of SPEC.md: with the set M of people matched by objective (1) fixed, make the
+sum of the distances of every named role (provider, partner and cover) as small as the
+capacities allow.
+
+**The distance LP.** Over the patterns of :mod:`gapmap.matching.colgen` (a provider, a partner
+when needed, a cover when needed, every eligible provider considered) with ``km_j`` the
+pattern's distances added up:
+
+.. math::
+
+    \min \sum_{p \in M, j \in J_p} \mathrm{km}_j \lambda_{pj} \quad\text{s.t.}\quad
+    \sum_{j \in J_p} \lambda_{pj} = 1 \;(\alpha_p), \qquad
+    \sum_{p, j} \mathrm{load}_u(j)\, \lambda_{pj} \le \mathrm{room}_u \;(-\mu_u), \qquad
+    \lambda \ge 0.
+
+It is solved by column generation (HiGHS, warm-started): at capacity prices μ ≥ 0, a person's
+best pattern in a day class minimises ``(d_v + a μ_v) + (d_w + b μ_w) + (d_c + r μ_c)`` over
+v, w, c of the class with v ≠ w and c ∉ {v, w}, and the three cheapest of each list suffice.
+Whatever μ is, ``Σ_p min_j (km_j + μ·load_j) − Σ_u μ_u room_u`` is a lower bound on the km
+of *any* matching of the same people (Lagrangian bound); gapmap reports the largest one found,
+which at convergence is the LP optimum.
+
+**The integer step.** A large-neighbourhood search then shortens the journeys of the
+first stage's matching: each step frees up to ten people around a few providers (those that
+a person far from their shortest way would rather use, such people drawn with odds rising
+with how far they are from it) and lets CP-SAT choose again, within the room everyone else
+leaves, each freed person's provider and partner (their nearest few, those of the LP's
+patterns, and their own) and, apart from them, their cover (likewise; never the provider or
+partner chosen). A step is kept only when it is shorter, so the result is never longer than
+the first stage's; the people matched, and so objective (1), do not change.
+
+How near the bound it gets depends on how full the providers are: with the room packed by
+objective (1), the LP can share a provider's last hours between people, which no matching
+can. Measured figures are in the README.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..settings import Settings
+from .candidates import PersonOptions
+from .colgen import PatternPool, _Class, _class_of, _loads, new_highs
+from .result import Match
+
+__all__ = ["shortest_journeys", "journey_figures", "distance_bound"]
+
+#: a person's nearest providers, partners and covers per day class also offered to CP-SAT
+NEAR = 3
+#: the LP's share of the distance stage's time (the rest: the integer step)
+LP_SHARE = 0.5
+#: the search: at most this many people freed in a step, and a step's CP-SAT time (seconds)
+#: (10 people: about 2,000 steps in 10 s at Kent year-3 scale; 40 people did worse)
+GROUP_PEOPLE = 10
+STEP_SECONDS = 0.2
+#: km counted for a person not yet placed (the search from the LP's rounding)
+UNPLACED = 1000.0
+
+
+class _Priced:
+    """A day class with each list's distances as arrays (for pricing)."""
+
+    __slots__ = ("cls", "dv", "dw", "dc", "penalty")
+
+    def __init__(self, cls: _Class, d: dict[int, float], penalty: float):
+        self.cls = cls
+        self.dv = np.array([d[v] for v in cls.providers.tolist()], float)
+        self.dw = np.array([d[w] for w in cls.partners.tolist()], float)
+        self.dc = np.array([d[c] for c in cls.covers.tolist()], float)
+        self.penalty = penalty  # km counted for no cover (cover optional but needed)
+
+
+def _three(ids: np.ndarray, price: np.ndarray, n: int = 3) -> list[tuple[float, int]]:
+    """The n cheapest (price, id), ties to the nearest (the lists are nearest first)."""
+    if len(ids) == 0:
+        return []
+    order = np.argsort(price, kind="stable")[:n]
+    return [(float(price[i]), int(ids[i])) for i in order]
+
+
+def _price(pc: _Priced, mu: np.ndarray) -> tuple[float, int, int, int]:
+    """The cheapest pattern of a class at prices ``mu``: (km + priced load, v, w, c)."""
+    cls = pc.cls
+    vs = _three(cls.providers, pc.dv + cls.a * mu[cls.providers])
+    ws = _three(cls.partners, pc.dw + cls.b * mu[cls.partners]) if len(cls.partners) else []
+    if not len(cls.partners):
+        ws = [(0.0, -1)]
+    cs = _three(cls.covers, pc.dc + cls.r * mu[cls.covers]) if len(cls.covers) else []
+    if cls.cover_optional:
+        cs = cs + [(pc.penalty, -1)]
+    best = (np.inf, -1, -1, -1)
+    for pv, v in vs:
+        for pw, w in ws:
+            if w == v:
+                continue
+            for pcv, c in cs:
+                if c >= 0 and (c == v or c == w):
+                    continue
+                cost = pv + pw + pcv
+                if cost < best[0] - 1e-12:
+                    best = (cost, v, w, c)
+    return best
+
+
+def _km(pool: PatternPool, j: int, options: list[PersonOptions], settings: Settings) -> float:
+    p = pool.person[j]
+    d = options[p].distance
+    km = d[pool.v[j]]
+    if pool.w[j] >= 0:
+        km += d[pool.w[j]]
+    if pool.c[j] >= 0:
+        km += d[pool.c[j]]
+    elif options[p].needs_cover:
+        km += settings.no_cover_penalty_km
+    return km
+
+
+def _penalty(o: PersonOptions, settings: Settings) -> float:
+    return settings.no_cover_penalty_km if o.needs_cover else 0.0
+
+
+class _DistanceLP:
+    """The distance LP in HiGHS, grown a column at a time (warm-started); then, with every
+    column made integer, the integer step."""
+
+    def __init__(self, pool, people, priced, options, settings, room):
+        import highspy
+
+        self.pool, self.people, self.priced = pool, people, priced
+        self.options, self.settings, self.room = options, settings, room
+        self.h = h = new_highs()
+        h.setOptionValue("output_flag", False)
+        self.row_of = {p: i for i, p in enumerate(people)}
+        used = sorted({int(u) for p in people for pc in priced[p]
+                       for u in np.concatenate([pc.cls.providers, pc.cls.partners,
+                                                pc.cls.covers])})  # fmt: skip
+        self.used = np.array(used, np.int64)
+        self.row_u = {u: len(people) + i for i, u in enumerate(used)}
+        n = len(people) + len(used)
+        inf = highspy.kHighsInf
+        lower = np.concatenate([np.ones(len(people)), np.full(len(used), -inf)])
+        upper = np.concatenate([np.ones(len(people)), room[self.used].astype(float)])
+        h.addRows(n, lower, upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        self.classes = {p: [pc.cls for pc in priced[p]] for p in people}
+        self.in_lp = 0
+        self.cost: list[float] = []
+
+    def add_columns(self) -> None:
+        """Add the pool's patterns not yet in the LP."""
+        import highspy
+
+        pool, upto = self.pool, len(self.pool)
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        cost: list[float] = []
+        for j in range(self.in_lp, upto):
+            starts.append(len(index))
+            index.append(self.row_of[pool.person[j]])
+            value.append(1.0)
+            for u, load in _loads(pool, j, self.classes):
+                index.append(self.row_u[u])
+                value.append(float(load))
+            cost.append(_km(pool, j, self.options, self.settings))
+        k = upto - self.in_lp
+        if k:
+            self.h.addCols(k, np.array(cost, float), np.zeros(k), np.full(k, highspy.kHighsInf),
+                           len(index), np.array(starts, np.int32), np.array(index, np.int32),
+                           np.array(value, float))  # fmt: skip
+        self.cost += cost
+        self.in_lp = upto
+
+    def run(self, deadline: float, stop) -> bool:
+        """Solve (LP or MIP) until ``deadline`` in a helper thread, so that a stop is heard."""
+        import threading
+
+        import highspy
+
+        h = self.h
+        h.setOptionValue("time_limit", h.getRunTime() + max(0.05, deadline - time.perf_counter()))
+        t = threading.Thread(target=h.run, daemon=True)
+        t.start()
+        while t.is_alive():
+            t.join(timeout=0.1)
+            if stop():
+                h.cancelSolve()
+                t.join()
+        return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    def columns(self, deadline: float, stop) -> tuple[float, bool, int]:
+        """Column generation until no pattern prices out: (bound, converged, rounds)."""
+        self.add_columns()
+        pool, people, room, used = self.pool, self.people, self.room, self.used
+        # at zero prices: every person on their shortest pattern, room or not (a bound too)
+        zero = np.zeros(len(room))
+        bound = sum(min(_price(pc, zero)[0] for pc in self.priced[p]) for p in people)
+        converged, rounds = False, 0
+        while time.perf_counter() < deadline and not stop():
+            if not self.run(deadline, stop):
+                break
+            rounds += 1
+            dual = np.asarray(self.h.getSolution().row_dual, float)
+            alpha = dual[: len(people)]
+            mu = np.zeros(len(room))
+            mu[used] = np.maximum(0.0, -dual[len(people) :])
+            lagrange = -float(mu[used] @ room[used])
+            before = len(pool)
+            for i, p in enumerate(people):
+                best = (np.inf, -1, -1, -1, -1)
+                for pc in self.priced[p]:
+                    cost, v, w, c = _price(pc, mu)
+                    if cost < best[0]:
+                        best = (cost, pc.cls.k, v, w, c)
+                lagrange += best[0]
+                if best[0] - alpha[i] < -1e-7 and best[2] >= 0:
+                    pool.add(p, *best[1:])
+            bound = max(bound, lagrange)
+            if len(pool) == before:
+                converged = True
+                bound = max(bound, float(self.h.getInfo().objective_function_value))
+                break
+            self.add_columns()
+        return bound, converged, rounds
+
+    def values(self) -> np.ndarray:
+        """The last LP's pattern values (zeros for patterns added since)."""
+        x = np.asarray(self.h.getSolution().col_value, float)
+        return np.concatenate([x, np.zeros(max(0, len(self.pool) - len(x)))])
+
+
+def shortest_journeys(
+    chosen: dict[int, Match],
+    options: list[PersonOptions],
+    classes: dict[int, list[_Class]],
+    room: np.ndarray,
+    settings: Settings,
+    deadline: float,
+    stop: Callable[[], bool] = lambda: False,
+    say: Callable[[str], None] | None = None,
+) -> tuple[dict[int, Match], dict]:
+    """The same people matched, journeys as short as the capacities allow (module docstring).
+
+    Parameters
+    ----------
+    chosen
+        The matching of objective (1); the same people stay matched.
+    options
+        Every person's candidates (their distances).
+    classes
+        Each matched person's day classes (:func:`gapmap.matching.colgen._classes`, with room).
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``no_cover_penalty_km``, ``workers``, ``seed``.
+    deadline
+        ``time.perf_counter()`` by which to be done.
+    stop
+        Returns True when the user asked to stop.
+    say
+        Progress messages.
+
+    Returns
+    -------
+    (dict, dict)
+        The matching, and ``bound_km`` (a lower bound on the km of any matching of the same
+        people; at worst each person's shortest way, room or not), ``bound_converged``,
+        ``lp_rounds``, ``patterns``, ``status`` of the search.
+    """
+    info: dict = {"bound_km": None, "bound_converged": False, "lp_rounds": 0, "patterns": 0,
+                  "status": "not run"}  # fmt: skip
+    t0 = time.perf_counter()
+    if t0 > deadline - 0.3 or not chosen or stop():
+        return chosen, info
+    people = sorted(chosen)
+    pool = PatternPool()
+    own = {}
+    priced = {}
+    for p in people:
+        m = chosen[p]
+        own[p] = pool.add(p, _class_of(classes[p], m), m.provider, m.partner, m.cover)
+        priced[p] = [_Priced(cls, options[p].distance, _penalty(options[p], settings))
+                     for cls in classes[p]]  # fmt: skip
+    # each person's nearest patterns (distance alone), then the LP's
+    zero = np.zeros(len(room))
+    for p in people:
+        for pc in priced[p]:
+            _, v, w, c = _price(pc, zero)
+            if v >= 0:
+                pool.add(p, pc.cls.k, v, w, c)
+    lp = _DistanceLP(pool, people, priced, options, settings, room)
+    bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
+    info.update(bound_km=float(bound), bound_converged=converged, lp_rounds=rounds)
+    if say is not None:
+        say(f"  journeys: no matching of the same people can travel less than {bound:,.0f} km"
+            + ("" if converged else " (a loose bound: too little time to tighten it)"))  # fmt: skip
+    info["patterns"] = len(pool)
+    if time.perf_counter() > deadline - 0.2 or stop():
+        return chosen, info
+    x = lp.values()
+    lp_ways: dict[int, list] = {}
+    for j in np.flatnonzero(x > 1e-6).tolist():
+        lp_ways.setdefault(pool.person[j], []).append((pool.k[j], pool.v[j], pool.w[j], pool.c[j]))
+    start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
+    search = _Search(people, options, lp.classes, room, start, settings, lp_ways)
+    search.run(deadline, stop)
+    info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps)
+    out = {}
+    for p, (k, v, w, c) in search.cur.items():
+        cls = lp.classes[p][k]
+        out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
+    if not _fits_matches(out, lp.classes, search.cur, room):  # a bug: keep the first stage's
+        return chosen, info
+    return out, info
+
+
+def _fits_matches(out, classes, ways, room: np.ndarray) -> bool:
+    """Do the ways fit in every provider's room (checked here, not trusted)?"""
+    load = np.zeros(len(room), np.int64)
+    for p, (k, v, w, c) in ways.items():
+        cls = classes[p][k]
+        load[v] += cls.a
+        if w >= 0:
+            load[w] += cls.b
+        if c >= 0:
+            load[c] += cls.r
+    return bool((load <= room).all()) and set(out) == set(ways)
+
+
+class _Search:
+    """Large-neighbourhood search on km. Each step frees the people around a few providers
+    (those a person far from their shortest way would rather use) and lets CP-SAT choose
+    again, within the room everyone else leaves, each freed person's provider and partner
+    (their nearest few, those of the LP's patterns, and their own) and, apart from them, their
+    cover (their nearest few, the LP's, their own; never the provider or partner chosen); the
+    answer is kept when it is shorter. Choosing the cover apart keeps the choices few."""
+
+    def __init__(self, people, options, classes, room, start, settings, lp_ways):
+        self.options, self.classes, self.room = options, classes, room
+        self.settings = settings
+        self.people = people
+        self.cur: dict[int, tuple[int, int, int, int]] = {}
+        self.left = room.astype(np.int64).copy()
+        self.at: dict[int, set[int]] = {}  # provider -> people whose way names it
+        self.pairs: dict[int, dict[int, list[tuple[int, int]]]] = {}
+        self.covers: dict[int, dict[int, list[int]]] = {}
+        for p in people:
+            d = options[p].distance
+            self.pairs[p], self.covers[p] = {}, {}
+            for cls in classes[p]:
+                ws = cls.partners[:NEAR].tolist() if len(cls.partners) else [-1]
+                prs = {(v, w) for v in cls.providers[: NEAR + 1].tolist() for w in ws if v != w}
+                self.pairs[p][cls.k] = sorted(prs, key=lambda t: d[t[0]] + d.get(t[1], 0.0))
+                self.covers[p][cls.k] = cls.covers[: NEAR * 2 + 2].tolist()
+        for p, ways in lp_ways.items():
+            for k, v, w, c in ways:
+                self._offer(p, k, v, w, c)
+        for p, (k, v, w, c) in start.items():
+            self._offer(p, k, v, w, c)
+            self._put(p, (k, v, w, c))
+        self.km = {p: self._km(p, self.cur[p]) if p in self.cur else UNPLACED for p in people}
+        self.shortest = {p: min(self._km(p, (k, *vw, self._nearest_cover(p, k, *vw)))
+                                for k, vws in self.pairs[p].items() for vw in vws)
+                         for p in people}  # fmt: skip
+        self.steps = self.kept = 0
+
+    def _offer(self, p, k, v, w, c) -> None:
+        if (v, w) not in self.pairs[p].setdefault(k, []):
+            self.pairs[p][k].append((v, w))
+        cs = self.covers[p].setdefault(k, [])
+        if c >= 0 and c not in cs:
+            cs.append(c)
+
+    def _nearest_cover(self, p, k, v, w) -> int:
+        return next((c for c in self.covers[p][k] if c not in (v, w)), -1)
+
+    def _km(self, p, way) -> float:
+        d = self.options[p].distance
+        k, v, w, c = way
+        km = d[v] + (d[w] if w >= 0 else 0.0) + (d[c] if c >= 0 else 0.0)
+        if c < 0 and self.options[p].needs_cover:
+            km += self.settings.no_cover_penalty_km
+        return km
+
+    def _loads(self, p, way):
+        k, v, w, c = way
+        cls = self.classes[p][k]
+        out = [(v, cls.a)]
+        if w >= 0:
+            out.append((w, cls.b))
+        if c >= 0:
+            out.append((c, cls.r))
+        return out
+
+    def _put(self, p: int, way) -> None:
+        if way is None:
+            self.cur.pop(p, None)
+            return
+        self.cur[p] = way
+        for u, load in self._loads(p, way):
+            self.left[u] -= load
+            self.at.setdefault(u, set()).add(p)
+
+    def _free(self, p: int) -> None:
+        if p not in self.cur:
+            return
+        for u, load in self._loads(p, self.cur[p]):
+            self.left[u] += load
+            self.at[u].discard(p)
+
+    def run(self, deadline: float, stop) -> None:
+        from ortools.sat.python import cp_model
+
+        rng = np.random.default_rng(self.settings.seed)
+        people = self.people
+        at = {p: i for i, p in enumerate(people)}
+        while time.perf_counter() < deadline - 0.05 and not stop():
+            regret = np.array([self.km[p] - self.shortest[p] for p in people])
+            regret = np.maximum(regret, 0.0)
+            if regret.sum() <= 1e-6:
+                break
+            seed = people[int(rng.choice(len(people), p=regret / regret.sum()))]
+            group = {u for u, _ in self._loads(seed, self.cur[seed])} if seed in self.cur else set()
+            for k, vws in self.pairs[seed].items():
+                for v, w in vws[:2]:
+                    group |= {v, w} - {-1}
+                group |= set(self.covers[seed][k][:2])
+            freed: set[int] = set()
+            for u in group:
+                freed |= self.at.get(u, set())
+            freed.discard(seed)
+            freed_l = sorted(freed)
+            if len(freed_l) >= GROUP_PEOPLE:  # the ones with most to gain, by lot
+                odds = np.array([regret[at[p]] for p in freed_l]) + 1e-3
+                keep = rng.choice(len(freed_l), GROUP_PEOPLE - 1, replace=False,
+                                  p=odds / odds.sum())  # fmt: skip
+                freed_l = [freed_l[i] for i in keep]
+            freed_l = sorted(set(freed_l) | {seed})
+            before = {p: self.cur.get(p) for p in freed_l}
+            for p in freed_l:
+                self._free(p)
+            picked = self._step(cp_model, freed_l, before, deadline)
+            self.steps += 1
+            if (
+                picked is not None
+                and sum(self._cost(p, picked.get(p)) for p in freed_l)
+                < sum(self.km[p] for p in freed_l) - 1e-6
+            ):
+                self.kept += 1
+            else:
+                picked = before
+            for p in freed_l:
+                self._put(p, picked.get(p))
+                self.km[p] = self._cost(p, picked.get(p))
+
+    def _cost(self, p, way) -> float:
+        return UNPLACED if way is None else self._km(p, way)
+
+    def unplaced(self) -> int:
+        """People without a way (only when started from the LP's rounding)."""
+        return len(self.people) - len(self.cur)
+
+    def total(self) -> float:
+        return float(sum(self.km.values()))
+
+    def _step(self, cp_model, freed, before, deadline):
+        """CP-SAT's shortest choice for the freed people (None if it found none)."""
+        model = cp_model.CpModel()
+        left = self.left
+        per_u: dict[int, list] = {}
+        pairs, covers = [], []
+        cost = []
+        for p in freed:
+            d = self.options[p].distance
+            own = before[p]
+            xs_p = []
+            for k, vws in self.pairs[p].items():
+                cls = self.classes[p][k]
+                xs = []
+                for v, w in vws:
+                    if left[v] < cls.a or (w >= 0 and left[w] < cls.b):
+                        continue
+                    x = model.new_bool_var("")
+                    xs.append((v, w, x))
+                    pairs.append((p, k, v, w, x))
+                    per_u.setdefault(v, []).append((x, cls.a))
+                    if w >= 0:
+                        per_u.setdefault(w, []).append((x, cls.b))
+                    cost.append((x, round(1000 * (d[v] + (d[w] if w >= 0 else 0.0)))))
+                    model.add_hint(x, own is not None and own[:3] == (k, v, w))
+                if not xs:
+                    continue
+                xs_p += [x for _, _, x in xs]
+                use_cover = len(cls.covers) > 0 and (
+                    self.options[p].needs_cover or not cls.cover_optional
+                )
+                if not use_cover:
+                    continue
+                zs = []
+                for c in self.covers[p][k]:
+                    if left[c] < cls.r:
+                        continue
+                    z = model.new_bool_var("")
+                    zs.append(z)
+                    covers.append((p, k, c, z))
+                    per_u.setdefault(c, []).append((z, cls.r))
+                    cost.append((z, round(1000 * d[c])))
+                    model.add_hint(z, own is not None and own[0] == k and own[3] == c)
+                    for v, w, x in xs:
+                        if c in (v, w):
+                            model.add_bool_or([x.Not(), z.Not()])
+                if cls.cover_optional:
+                    z = model.new_bool_var("")
+                    zs.append(z)
+                    covers.append((p, k, -1, z))
+                    cost.append((z, round(1000 * self.settings.no_cover_penalty_km)))
+                    model.add_hint(z, own is not None and own[0] == k and own[3] < 0)
+                model.add(sum(zs) == sum(x for _, _, x in xs))
+            if not xs_p:
+                if own is not None:
+                    return None
+                continue
+            if own is not None:
+                model.add_exactly_one(xs_p)
+            else:  # not placed yet: placing them saves UNPLACED km
+                model.add_at_most_one(xs_p)
+                cost.append((sum(xs_p), -round(1000 * UNPLACED)))
+        for u, terms in per_u.items():
+            if sum(load for _, load in terms) > left[u]:
+                model.add(sum(x * load for x, load in terms) <= int(left[u]))
+        model.minimize(sum(x * c for x, c in cost))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = min(
+            STEP_SECONDS, max(0.01, deadline - time.perf_counter())
+        )
+        solver.parameters.random_seed = self.settings.seed
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        out = {p: [k, v, w, -1] for p, k, v, w, x in pairs if solver.value(x)}
+        for p, _k, c, z in covers:
+            if solver.value(z):
+                out[p][3] = c
+        return {p: tuple(way) for p, way in out.items()}
+
+
+def distance_bound(
+    chosen: dict[int, Match],
+    options: list[PersonOptions],
+    room: np.ndarray,
+    settings: Settings,
+    seconds: float = 3600.0,
+) -> tuple[float, bool]:
+    """The distance LP of a matching's people solved by column generation alone, for
+    benchmarks and tests.
+
+    Parameters
+    ----------
+    chosen
+        The matching whose people are kept matched.
+    options
+        Every person's candidates.
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate``, ``allow_without_cover``, ``no_cover_penalty_km``.
+    seconds
+        Time allowed.
+
+    Returns
+    -------
+    (float, bool)
+        A lower bound on the km of any matching of the same people, and whether the column
+        generation converged (then it is the LP optimum).
+    """
+    from .colgen import _classes
+
+    classes = {p: _classes(options[p], settings, room) for p in chosen}
+    people = sorted(chosen)
+    pool = PatternPool()
+    priced = {
+        p: [_Priced(c, options[p].distance, _penalty(options[p], settings)) for c in classes[p]]
+        for p in people
+    }
+    own = {}
+    for p in people:
+        m = chosen[p]
+        own[p] = pool.add(p, _class_of(classes[p], m), m.provider, m.partner, m.cover)
+    lp = _DistanceLP(pool, people, priced, options, settings, room)
+    bound, converged, _ = lp.columns(time.perf_counter() + seconds, lambda: False)
+    return float(bound), converged
+
+
+def journey_figures(matches: dict[int, Match], options: list[PersonOptions]) -> dict:
+    """Journeys of a matching, for the summary: km by role, per person, nearest share.
+
+    Parameters
+    ----------
+    matches
+        The matching.
+    options
+        Every person's candidates (distances, day classes).
+
+    Returns
+    -------
+    dict
+        ``km_provider``, ``km_partner``, ``km_cover``, ``km_total``; ``mean_km_per_person``
+        (all roles) and ``mean_km_to_provider``; ``share_nearest_provider`` (matched people
+        whose provider is as near as their nearest eligible provider working any of their
+        days, room or not) and ``mean_km_to_nearest_provider``.
+    """
+    kv = kw = kc = near_km = 0.0
+    nearest = 0
+    for p, m in matches.items():
+        o = options[p]
+        d = o.distance
+        kv += d[m.provider]
+        kw += d[m.partner] if m.partner >= 0 else 0.0
+        kc += d[m.cover] if m.cover >= 0 else 0.0
+        best = min(d[cls.providers[0]] for cls in o.classes if cls.providers)
+        near_km += best
+        nearest += d[m.provider] <= best + 1e-9
+    n = len(matches)
+    return {
+        "km_provider": kv,
+        "km_partner": kw,
+        "km_cover": kc,
+        "km_total": kv + kw + kc,
+        "mean_km_per_person": (kv + kw + kc) / n if n else None,
+        "mean_km_to_provider": kv / n if n else None,
+        "share_nearest_provider": nearest / n if n else None,
+        "mean_km_to_nearest_provider": near_km / n if n else None,
+    }

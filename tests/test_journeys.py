@@ -1,0 +1,155 @@
+"""The journeys stage: same people, never longer, never below its proven bound, and the bound
+is the LP of an independent formulation (every pattern enumerated from the rules, GLOP)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from ortools.linear_solver import pywraplp
+
+from gapmap.matching import check_matching, match
+from gapmap.matching.candidates import build_candidates
+from gapmap.matching.colgen import _classes
+from gapmap.matching.greedy import greedy_match, journey_km
+from gapmap.matching.journeys import distance_bound, journey_figures, shortest_journeys
+from gapmap.reach import room_units
+
+from .conftest import box_study
+from .test_matching import small_instance
+
+
+def _bits(mask: int) -> frozenset[int]:
+    return frozenset(i for i in range(7) if mask >> i & 1)
+
+
+def reference_distance_lp(study, people_matched, absence_rate=0.15) -> float:
+    """min km over every whole way of each of these people (enumerated here from the rules
+    and the eligible pairs), exactly one way each, within every provider's room: GLOP."""
+    people, providers = study.people, study.providers
+    near: dict[int, dict[int, float]] = {}
+    r = study.reach
+    for p, v, d in zip(r.person.tolist(), r.provider.tolist(), r.distance_km.tolist()):
+        near.setdefault(p, {})[v] = d
+    units = lambda h: math.ceil(h * 100 - 1e-9)  # noqa: E731
+    room = [
+        math.floor(max(0.0, c - u) * 100 + 1e-9)
+        for c, u in zip(providers["capacity_hours"], providers["committed_hours"])
+    ]
+    vdays = [_bits(int(m)) for m in providers["day_mask"]]
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    load: dict[int, list] = {}
+    objective = []
+    for p in people_matched:
+        P = _bits(int(people["day_mask"].iloc[p]))
+        hours = float(people["hours"].iloc[p])
+        E = near[p]
+        ways = []
+        for v in E:
+            T = P & vdays[v]
+            if not T:
+                continue
+            give = hours * len(T) / len(P)
+            S = P - T
+            ws = [w for w in E if w != v and S <= vdays[w]] if S else [None]
+            for w in ws:
+                for c in E:
+                    if c in (v, w) or not providers["cover"].iloc[c] or not T <= vdays[c]:
+                        continue
+                    loads = [(v, units(give)), (c, units(absence_rate * give))]
+                    if w is not None:
+                        loads.append((w, units(hours - give)))
+                    if any(room[u] < x for u, x in loads):
+                        continue
+                    km = E[v] + E[c] + (E[w] if w is not None else 0.0)
+                    ways.append((km, loads))
+        xs = []
+        for km, loads in ways:
+            x = solver.NumVar(0.0, 1.0, "")
+            xs.append(x)
+            objective.append(km * x)
+            for u, units_u in loads:
+                load.setdefault(u, []).append((x, units_u))
+        solver.Add(sum(xs) == 1)
+    for u, terms in load.items():
+        solver.Add(sum(x * k for x, k in terms) <= room[u])
+    solver.Minimize(sum(objective))
+    assert solver.Solve() == pywraplp.Solver.OPTIMAL
+    return solver.Objective().Value()
+
+
+def _setup(seed):
+    people, providers = small_instance(seed, n_people=16, n_providers=7)
+    people["needs_cover"] = True  # every way names a cover: the reference enumerates them
+    study = box_study(people, providers, match_time_limit_s=10)
+    options = build_candidates(study.people, study.providers, study.reach, in_area=study.in_area)
+    return study, options
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_bound_is_the_lp_of_an_independent_formulation(seed):
+    study, options = _setup(seed)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    if not greedy.matches:
+        pytest.skip("nobody matched on this instance")
+    room = room_units(study.providers)
+    bound, converged = distance_bound(greedy.matches, options, room, study.settings)
+    assert converged
+    assert bound == pytest.approx(reference_distance_lp(study, sorted(greedy.matches)), abs=1e-6)
+    assert journey_km(greedy.matches, options) >= bound - 1e-6
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed):
+    import time
+
+    study, options = _setup(seed)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    room = room_units(study.providers)
+    classes = {p: _classes(options[p], study.settings, room) for p in greedy.matches}
+    out, info = shortest_journeys(
+        greedy.matches, options, classes, room, study.settings, time.perf_counter() + 2.0
+    )
+    assert set(out) == set(greedy.matches)  # objective (1) unchanged
+    km = journey_km(out, options)
+    assert km <= journey_km(greedy.matches, options) + 1e-9
+    if greedy.matches:
+        assert info["bound_converged"]
+        assert km >= info["bound_km"] - 1e-6
+    greedy.matches = out
+    assert check_matching(study.people, study.providers, greedy) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_batch_reports_its_journeys_and_bound(seed):
+    study, _ = _setup(100 + seed)
+    best, greedy = match(study)
+    j = best.details["journeys"]
+    assert j["km_total"] == pytest.approx(best.distance_km)
+    assert j["km_total"] == pytest.approx(j["km_provider"] + j["km_partner"] + j["km_cover"])
+    if best.matches:
+        assert j["bound_km"] is not None and j["km_total"] >= j["bound_km"] - 1e-6
+        assert 0.0 <= j["share_nearest_provider"] <= 1.0
+        assert j["mean_km_to_provider"] >= j["mean_km_to_nearest_provider"] - 1e-9
+    assert greedy.details["journeys"]["km_total"] == pytest.approx(greedy.distance_km)
+    assert check_matching(study.people, study.providers, best) == []
+
+
+def test_journey_figures_count_each_role():
+    study, options = _setup(3)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    f = journey_figures(greedy.matches, options)
+    n = len(greedy.matches)
+    assert n > 0
+    by_hand = sum(options[p].distance[m.provider] for p, m in greedy.matches.items())
+    assert f["km_provider"] == pytest.approx(by_hand)
+    assert f["mean_km_to_provider"] == pytest.approx(by_hand / n)
+    nearest = np.mean(
+        [
+            options[p].distance[m.provider]
+            <= min(options[p].distance[c.providers[0]] for c in options[p].classes) + 1e-9
+            for p, m in greedy.matches.items()
+        ]
+    )
+    assert f["share_nearest_provider"] == pytest.approx(nearest)
