@@ -119,3 +119,15 @@ def test_cover_and_resilience_commands_from_the_database(booked, tmp_path):
     by = n1.set_index("provider_id")
     assert float(by.loc["A", "uncovered_if_absent_hours"]) == pytest.approx(0.0)
     assert float(by.loc["B", "uncovered_if_absent_hours"]) > 0
+
+
+def test_forget_clears_the_person_ids_of_cover_that_is_over(booked):
+    plan, _ = plan_from_store(booked, TODAY, WEEK_END)
+    (aid,) = booked.accept_cover(plan.table(), author="Ann")
+    booked.forget(WEEK_END, author="Ann")  # the cover runs to WEEK_END: not over yet
+    assert booked.last_forgotten["cover_assignments"] == 0
+    assert booked.cover_assignments()["person_id"].tolist() == ["P01"]
+    booked.forget(WEEK_END + timedelta(days=1), author="Ann")
+    assert booked.last_forgotten["cover_assignments"] == 1
+    over = booked.cover_assignments(as_of=TODAY)
+    assert over["person_id"].tolist() == [f"forgotten-c{aid}"]

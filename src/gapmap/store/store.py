@@ -1576,7 +1576,8 @@ class Store:
     def forget(self, before: date, *, author: str, now: datetime | None = None) -> int:
         """Anonymise ended and released referrals last changed before ``before``: the person id
         is replaced and the postcode cut to its sector (the location dropped). People who left
-        the people register before that day are anonymised the same way.
+        the people register before that day are anonymised the same way, and temporary cover
+        assignments over before that day lose their person id.
 
         Parameters
         ----------
@@ -1612,10 +1613,27 @@ class Store:
                     )
                 )  # fmt: skip
             people = self._forget_people(conn, cut)
-            self.last_forgotten = {"referrals": len(rows), "people": people}
+            covers = self._forget_cover(conn, before, cut)
+            self.last_forgotten = {"referrals": len(rows), "people": people,
+                                   "cover_assignments": covers}  # fmt: skip
             self._log(conn, author, "forget", {"before": str(before), **self.last_forgotten},
                       now)  # fmt: skip
         return len(rows)
+
+    def _forget_cover(self, conn: Connection, before: date, cut: datetime) -> int:
+        """Temporary cover assignments over before ``before`` (their last day, or ended by a
+        change before it) lose their person id."""
+        c = S.cover_assignments.c
+        done = (
+            (c.end < before) | ((c.state != "active") & (c.changed_at < cut))
+        ) & ~c.person_id.like("forgotten-%")
+        ids = conn.execute(select(c.assignment_id).where(done)).scalars().all()
+        for aid in ids:
+            conn.execute(
+                update(S.cover_assignments).where(c.assignment_id == aid)
+                .values(person_id=f"forgotten-c{aid}")
+            )  # fmt: skip
+        return len(ids)
 
     def _forget_people(self, conn: Connection, cut: datetime) -> int:
         p = S.person_versions.c
