@@ -118,6 +118,26 @@ def test_named_covers_chosen_when_needs_compete_for_a_nearer_provider():
     assert plan.tie_break_status == "OPTIMAL"
 
 
+def test_between_equally_urgent_people_the_named_cover_decides_who_is_covered():
+    # X has room for one hour and is the only provider left in reach of both: covering P1 or
+    # P2 is worth the same (same priority and hours), and X is P1's named cover, so P1 it is
+    # (level 1 pools the two; the tie-break chooses the person, not just the provider)
+    providers = providers_frame([
+        ("A", 0, 0, "all", 40, 0, True),    # the provider of both, off
+        ("Y", 0, 1, "all", 40, 0, True),    # P2's named cover, off too
+        ("X", 0.5, 0, "all", 1, 0, True),   # P1's named cover: room for one of them
+    ])  # fmt: skip
+    people = people_frame([("P1", 0.2, 0, 1.0, "Mon", 3), ("P2", 0.2, 0.1, 1.0, "Mon", 3)])
+    study = box_study(people, providers)
+    matches = matches_frame([("P1", "A", "", "X"), ("P2", "A", "", "Y")])
+    absences = absences_frame([("A", MON, SUN, "all"), ("Y", MON, SUN, "all")])
+    plan = plan_and_check(study, matches, absences)
+    t = plan.table().set_index("person_id")
+    assert t.loc["P1", "status"] == "named_cover" and t.loc["P1", "cover_provider_id"] == "X"
+    assert t.loc["P2", "status"] == "uncovered"
+    assert plan.status == "OPTIMAL" and plan.tie_break_status == "OPTIMAL"
+
+
 def test_continuity_partner_before_a_nearer_stranger():
     # P needs Mon and Sat; A works weekdays, partner W works Mon and Sat; A is off on Monday
     providers = providers_frame([
@@ -430,6 +450,40 @@ def test_demo_shows_a_week_off_and_n_minus_one(demo_run):
     assert "resilience" in [name for name, _ in pyogrio.list_layers(out / "gapmap.gpkg")]
     about = (out / "ABOUT_THESE_FILES.txt").read_text()
     assert "cover_plan.csv" in about and "resilience.csv" in about
+    # the gap map has the N-1 layers, from the published (suppressed) figures only
+    from gapmap.publish.palette import HOURS_COLOURS, WITHHELD
+
+    from .test_maps import map_data
+
+    data = map_data(out / "gap_map.html")
+    assert [x["key"] for x in data["layers"]][:1] == ["unmet"]  # still the first shown
+    keys = [x["key"] for x in data["layers"]]
+    assert "n1_worst" in keys and "n1_expected" in keys
+    codes = pd.read_csv(out / "gaps.csv", dtype=str, encoding="utf-8-sig")["area_code"]
+    fills = {codes.iloc[f["properties"]["index"]]: f["properties"]["fill"]["n1_worst"]
+             for f in data["areas"]["features"]}  # fmt: skip
+    by_code = pub.set_index("area_code")
+    for code in by_code.index[small.to_numpy()]:
+        assert fills[code] == WITHHELD  # 1-7 people supported: withheld, never coloured
+    worst = pd.to_numeric(by_code["worst_single_absence_hours"], errors="coerce")
+    assert fills[worst.idxmax()] == HOURS_COLOURS[-1]
+    none = worst.index[worst == 0]  # no hours uncovered by any single absence
+    assert len(none) and all(fills[c] not in (WITHHELD, *HOURS_COLOURS) for c in none)
+    html = (out / "gap_map.html").read_text(encoding="utf-8")
+    assert "One provider off" in html
+    assert not any(pid in html for pid in plan["person_id"].astype(str).head(20))
+    # a sheet of gaps.xlsx and a paragraph of the report, published figures only
+    from docx import Document
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "gaps.xlsx", read_only=True)
+    assert "Resilience (N-1)" in wb.sheetnames
+    cells = [c for row in wb["Resilience (N-1)"].iter_rows(values_only=True) for c in row]
+    assert "*" in cells and not set(map(str, plan["person_id"])) & set(map(str, cells))
+    text = "\n".join(par.text for par in Document(str(out / "report.docx")).paragraphs)
+    assert "If one provider were off (N−1 resilience)" in text
+    assert "Resilience (N-1): a week off of any one of" in text
+    assert not any(pid in text for pid in plan["person_id"].astype(str))
 
 
 def test_room_counts_the_matches_once_and_absences_may_hold_timestamps():

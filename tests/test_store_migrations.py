@@ -94,3 +94,40 @@ def test_a_failed_migration_leaves_the_old_schema_working(db_url, tmp_path):  # 
     again = open_store(db_url)  # and it still works
     assert again.staff()["name"].tolist() == ["Ann"]
     again.close()
+
+
+def test_from_0002_absences_are_kept_and_temporary_cover_can_be_recorded(db_url):  # noqa: F811
+    from datetime import date
+
+    engine = make_engine(normalise_url(db_url), create=True)
+    upgrade(engine, "0002")
+    now = datetime(2026, 1, 1)
+    with engine.begin() as conn:
+        assert not inspect(conn).has_table("cover_assignments")
+        for pid in ("A", "B"):
+            conn.execute(insert(S.providers).values(provider_id=pid, created_at=now))
+        conn.execute(
+            insert(S.absences).values(provider_id="A", start=date(2026, 1, 5),
+                                      end=date(2026, 1, 9), day_mask=31, reason="leave",
+                                      created_at=now, created_by="Ann")
+        )  # fmt: skip
+    engine.dispose()
+    with pytest.raises(StoreError, match="revision 0002.*db init"):
+        open_store(db_url)
+    store = open_store(db_url, create=True)  # upgrades to 0003
+    assert current_revision(store.engine) == HEAD == "0003"
+    kept = store.absences()
+    assert kept[["provider_id", "days", "reason"]].values.tolist() == [["A", 31, "leave"]]
+    assert kept["from"].iloc[0] == date(2026, 1, 5)
+    with store.engine.begin() as conn:  # the new table takes a row tied to the old absence
+        conn.execute(
+            insert(S.cover_assignments).values(
+                person_id="P1", absence_id=int(kept["absence_id"].iloc[0]),
+                absent_provider_id="A", cover_provider_id="B", role="provider",
+                start=date(2026, 1, 5), end=date(2026, 1, 9), day_mask=31, hours=5.0,
+                author="Ann", created_at=now, state="active",
+            )
+        )  # fmt: skip
+    held = store.cover_assignments(on=date(2026, 1, 6))
+    assert held["cover_provider_id"].tolist() == ["B"] and held["hours"].tolist() == [5.0]
+    store.close()

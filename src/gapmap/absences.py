@@ -38,6 +38,8 @@ __all__ = [
 ABSENCE_COLUMNS = ("provider_id", "from", "to", "days", "reason")
 #: An absence longer than this is surely a typing error in a year.
 MAX_ABSENCE_DAYS = 366
+#: The longest reason kept, in characters.
+MAX_REASON = 200
 _ALIASES = {"start": "from", "end": "to", "from_date": "from", "to_date": "to", "until": "to"}
 
 
@@ -76,13 +78,16 @@ def absence_problems(
     providers: pd.DataFrame,
     *,
     file: str = "absences",
-    rows: list[int] | None = None,
+    rows: list | None = None,
+    names: list[str] | None = None,
 ) -> list[Problem]:
-    """Every rule an absences frame breaks, against the providers register.
+    """Every rule an absences frame breaks, against the providers register: the one place
+    these rules live (the CSV reader and :meth:`gapmap.store.Store.add_absence` both call it).
 
     Rules: the provider is in the register; ``from`` is on or before ``to``, and the absence
-    is at most a year long; ``days`` names at least one day the absence's dates include; two
-    absences of one provider share no day.
+    is at most a year long; ``days`` names at least one day the absence's dates include; the
+    reason is at most :data:`MAX_REASON` characters; two absences of one provider share no day
+    (the later row is the one reported).
 
     Parameters
     ----------
@@ -94,6 +99,9 @@ def absence_problems(
         The file name, for the messages.
     rows
         Each absence's row as a spreadsheet shows it (default: 2, 3, ...).
+    names
+        How an overlap message names each absence (default ``row N``; the store says
+        ``absence number N``).
 
     Returns
     -------
@@ -102,10 +110,16 @@ def absence_problems(
     problems = ProblemList(file)
     rows = rows if rows is not None else list(range(2, len(absences) + 2))
     known = set(providers["provider_id"].astype(str))
-    kept: dict[str, list[tuple[int, dt.date, dt.date, int]]] = {}
-    for row, rec in zip(rows, absences.itertuples(index=False)):
+    names = names if names is not None else [f"row {r}" for r in rows]
+    kept: dict[str, list[tuple[str, dt.date, dt.date, int]]] = {}
+    for row, name, rec in zip(rows, names, absences.itertuples(index=False)):
         pid, start, end, days = str(rec[0]), rec[1], rec[2], int(rec[3])
+        reason = "" if rec[4] is None else str(rec[4])
         ok = True
+        if len(reason) > MAX_REASON:
+            problems.add(f"the reason is longer than {MAX_REASON} characters", row=row,
+                         column="reason")  # fmt: skip
+            ok = False
         if pid not in known:
             problems.add("no provider with this id in the providers register", row=row,
                          column="provider_id", value=pid)  # fmt: skip
@@ -123,18 +137,18 @@ def absence_problems(
             continue
         if not ok:
             continue
-        for other_row, o_from, o_to, o_days in kept.get(pid, []):
+        for other, o_from, o_to, o_days in kept.get(pid, []):
             both = _overlap(start, end, days, o_from, o_to, o_days)
             if both is not None:
                 problems.add(
-                    f"overlaps the absence of the same provider at row {other_row} (both include "
+                    f"overlaps the absence of the same provider at {other} (both include "
                     f"{both.isoformat()}); merge them into one",
                     row=row,
                     column="from",
                     value=start.isoformat(),
                 )
                 break
-        kept.setdefault(pid, []).append((row, start, end, days))
+        kept.setdefault(pid, []).append((name, start, end, days))
     problems.problems.sort(key=lambda p: p.row or 0)
     return problems.problems
 
@@ -206,9 +220,6 @@ def read_absences(path: str | Path, providers: pd.DataFrame) -> pd.DataFrame:
             except ValueError as exc:
                 problems.add(str(exc), row=row, column="days", value=rec["days"])
                 ok = False
-        if len(rec["reason"]) > 200:
-            problems.add("the reason is longer than 200 characters", row=row, column="reason")
-            ok = False
         if ok:
             out["provider_id"].append(rec["provider_id"])
             out["from"].append(dates["from"])

@@ -567,7 +567,8 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _say("")
     from .cli_cover import demo_cover  # one provider's week off, and N-1 resilience
 
-    demo_cover(study, best, out)
+    title = f"gapmap demo: micro-provider gaps in {where} (synthetic registers)"
+    n1 = demo_cover(study, best, out, gaps=result, title=title)  # N-1: map, workbook, report
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]
@@ -594,7 +595,13 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     rec = _recruit(
         result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out
     )
-    _report(result, rec, f"gapmap demo: micro-provider gaps in {where} (synthetic registers)", out)
+    _report(
+        result,
+        rec,
+        f"gapmap demo: micro-provider gaps in {where} (synthetic registers)",
+        out,
+        resilience=n1,
+    )
     _say("")
 
 
@@ -605,14 +612,15 @@ def _demo_register(study, best, out: Path, prov_path: Path, people_path: Path, a
                          shown=Path(args.out) / "register.db")  # fmt: skip
 
 
-def _report(result, rec, title: str, out: Path) -> None:
+def _report(result, rec, title: str, out: Path, resilience: list[str] | None = None) -> None:
     from .publish.outputs import write_about
     from .publish.report import write_report
 
     t0 = time.perf_counter()
     summary = out / "summary.json"  # the matching of this run, when it ran
     write_report(result, out / "report.pdf", rec=rec, title=title,
-                 match=summary if summary.exists() else None)  # fmt: skip
+                 match=summary if summary.exists() else None,
+                 resilience=resilience)  # fmt: skip
     write_about(out, result.study.settings.suppression)
     _note(f"  wrote report.pdf and report.docx in {time.perf_counter() - t0:.1f} s")
 

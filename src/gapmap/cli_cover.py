@@ -46,19 +46,28 @@ def add_parsers(sub, common) -> None:
         ("resilience", "N-1: the hours each provider's week off would leave uncovered, by area"),
     ):
         p = sub.add_parser(name, help=help_text, parents=[common])
-        p.add_argument("--providers", type=Path, required=True)
-        p.add_argument("--people", type=Path, required=True,
+        p.add_argument(
+            "--db",
+            help="the register database: its providers, the pending and "
+            "confirmed referrals and the absences recorded (instead of the files)",
+        )
+        p.add_argument("--providers", type=Path)
+        p.add_argument("--people", type=Path,
                        help="the people register the matches were made from")  # fmt: skip
-        p.add_argument("--matches", type=Path, required=True,
+        p.add_argument("--matches", type=Path,
                        help="matches.csv (from gapmap match, or kept by hand)")  # fmt: skip
         p.add_argument("--out", type=Path, required=True, help="folder for the outputs")
         if name == "cover":
             p.add_argument(
                 "--absences",
                 type=Path,
-                required=True,
                 help="CSV/XLSX: provider_id, from, to (ISO dates), days, reason",
             )
+            p.add_argument("--accept", action="store_true",
+                           help="with --db: record the plan's cover as temporary assignments "
+                           "(all or none); they end with the absence")  # fmt: skip
+            p.add_argument("--as", dest="as_name", metavar="NAME",
+                           help="who accepts the plan (a member of staff)")  # fmt: skip
             p.add_argument(
                 "--from",
                 dest="start",
@@ -74,6 +83,40 @@ def add_parsers(sub, common) -> None:
         cli._add_reach_options(p)
         p.set_defaults(func=cmd_cover if name == "cover" else cmd_resilience,
                        match_time_limit_s=30.0)  # fmt: skip
+
+
+def _need(args, names: tuple[str, ...]) -> None:
+    """Without ``--db`` the files are required; with it they are refused (one source)."""
+    given = [n for n in names if getattr(args, n, None) is not None]
+    if args.db is not None and given:
+        raise InputError([Problem("command line", "give either --db or the files, not both",
+                                  column=f"--{n}") for n in given])  # fmt: skip
+    if args.db is None:
+        missing = [n for n in names if getattr(args, n, None) is None]
+        if missing:
+            raise InputError([Problem("command line", "is required (or give --db)",
+                                      column=f"--{n}") for n in missing])  # fmt: skip
+    if getattr(args, "accept", False) and args.db is None:
+        raise InputError(Problem("command line", "--accept records temporary cover in a "
+                                 "register database: give --db", column="--accept"))  # fmt: skip
+
+
+def _study_options(args) -> dict:
+    """The :meth:`gapmap.Study.read` keywords of the area options (for ``--db``)."""
+    from .study import AreaColumns
+
+    return dict(
+        areas=getattr(args, "areas", None),
+        area_columns=AreaColumns(
+            code=getattr(args, "area_code_column", None),
+            name=getattr(args, "area_name_column", None),
+            district=getattr(args, "district_column", None),
+            district_name=getattr(args, "district_name_column", None),
+            rural=getattr(args, "rural_column", None),
+        ),
+        postcode_file=getattr(args, "postcode_file", None),
+        council=getattr(args, "council", None),
+    )
 
 
 def _read(args):
@@ -113,6 +156,13 @@ def cmd_cover(args) -> int:
                 value=str(args.end),
             )
         )
+    _need(args, ("providers", "people", "matches", "absences"))
+    if args.accept:
+        from .cli_store import _staff_author
+
+        _staff_author(args)
+    if args.db is not None:
+        return _cover_db(args, t0)
     with cli._output_folder(args, args.matches, args.absences) as folder:
         cli._note("Reading the registers, the matches and the absences ...")
         study, matches = _read(args)
@@ -135,6 +185,38 @@ def cmd_cover(args) -> int:
     return cli.EXIT_OK
 
 
+def _cover_db(args, t0: float) -> int:
+    """``gapmap cover --db``: the plan from the register database (and ``--accept``)."""
+    from . import cli
+    from .cli_store import open_for
+    from .cover_register import plan_from_store
+    from .publish.cover import cover_lines, write_cover_outputs
+
+    store = open_for(args)
+    try:
+        with cli._output_folder(args) as folder:
+            cli._note("Reading the register database: providers, referrals and absences ...")
+            plan, inputs = plan_from_store(
+                store, args.start, args.end, settings=cli._settings(args),
+                deadline=t0 + cli._settings(args).match_time_limit_s - 1.0,
+                **_study_options(args),
+            )  # fmt: skip
+            for note in inputs.notes:
+                cli._say(f"  ({note})")
+            with folder.run() as out:
+                write_cover_outputs(plan, inputs.study, out)
+            cli._print(cover_lines(plan, inputs.study))
+            cli._say(f"Outputs in {args.out}/: cover_plan.csv, cover_plan.xlsx, cover_calls.csv, "
+                     "cover_calls.txt, cover_summary.json (internal: person ids)")  # fmt: skip
+        if args.accept:
+            ids = store.accept_cover(plan.table(), author=args.as_name)
+            cli._say(f"recorded {len(ids)} temporary cover arrangement(s); each holds its "
+                     "cover's hours until the absence ends")  # fmt: skip
+    finally:
+        store.close()
+    return cli.EXIT_OK
+
+
 def cmd_resilience(args) -> int:
     """``gapmap resilience``: N−1 over every provider."""
     from . import cli
@@ -142,6 +224,29 @@ def cmd_resilience(args) -> int:
     from .publish.cover import resilience_lines, write_resilience_outputs
 
     t0 = time.perf_counter()
+    _need(args, ("providers", "people", "matches"))
+    if args.db is not None:
+        from .cli_store import open_for
+        from .cover_register import resilience_from_store
+
+        store = open_for(args)
+        try:
+            with cli._output_folder(args) as folder:
+                cli._note("Reading the register database: providers and referrals ...")
+                res, inputs = resilience_from_store(
+                    store, settings=cli._settings(args), say=cli._note,
+                    deadline=t0 + cli._settings(args).match_time_limit_s - 1.0,
+                    **_study_options(args),
+                )  # fmt: skip
+                for note in inputs.notes:
+                    cli._say(f"  ({note})")
+                rule = inputs.study.settings.suppression
+                with folder.run() as out:
+                    write_resilience_outputs(res, out, rule, areas=inputs.study.areas)
+                cli._print(resilience_lines(res, rule))
+        finally:
+            store.close()
+        return cli.EXIT_OK
     with cli._output_folder(args, args.matches) as folder:
         cli._note("Reading the registers and the matches ...")
         study, matches = _read(args)
@@ -155,9 +260,10 @@ def cmd_resilience(args) -> int:
     return cli.EXIT_OK
 
 
-def demo_cover(study, best, out: Path) -> None:
+def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[str] | None:
     """The demo's week off: the busiest provider is off next week; the cover plan in words,
-    its files, and N−1 resilience (with its layer in ``gapmap.gpkg``).
+    its files, and N−1 resilience (with its layer in ``gapmap.gpkg`` and, given the gap
+    analysis, in ``gap_map.html``).
 
     Parameters
     ----------
@@ -167,6 +273,16 @@ def demo_cover(study, best, out: Path) -> None:
         Its batch matching (:func:`gapmap.matching.match`).
     out
         The run's staging folder.
+    gaps
+        The demo's gap analysis (:class:`~gapmap.gaps.GapResult`): its map is written again
+        with the N−1 layers.
+    title
+        The gap map's title.
+
+    Returns
+    -------
+    list of str or None
+        N−1 in words (published figures: for the report), None when nothing was matched.
     """
     import numpy as np
     import pandas as pd
@@ -185,7 +301,7 @@ def demo_cover(study, best, out: Path) -> None:
                          lambda p, v: dist.get(p, {}).get(v, np.nan))  # fmt: skip
     matched = matches[matches["status"] == "matched"]
     if matched.empty:
-        return
+        return None
     busiest = str(matched["provider_id"].value_counts().index[0])
     today = dt.date.today()
     start = today + dt.timedelta(days=7 - today.weekday())  # next Monday
@@ -210,4 +326,17 @@ def demo_cover(study, best, out: Path) -> None:
     cli._say("")
     res = n_minus_one(study, matches, say=cli._note)
     write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
-    cli._print(resilience_lines(res, study.settings.suppression))
+    words = resilience_lines(res, study.settings.suppression)
+    cli._print(words)
+    if gaps is not None:
+        from .publish.cover import add_resilience_sheet, publish_resilience
+        from .publish.outputs import write_gap_map
+
+        rule = study.settings.suppression
+        write_gap_map(gaps, out, title=title or "gapmap: micro-provider gaps",
+                      resilience=publish_resilience(res.areas, rule))  # fmt: skip
+        if (out / "gaps.xlsx").exists():
+            add_resilience_sheet(out / "gaps.xlsx", res, rule)
+        cli._say("  (N-1 is also a layer of gap_map.html, a sheet of gaps.xlsx and a paragraph "
+                 "of the report)")  # fmt: skip
+    return words

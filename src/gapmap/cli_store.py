@@ -288,8 +288,10 @@ def cmd_db(args) -> int:
         store = open_for(args)
         n = store.forget(args.before, author=_author(args))
         people = store.last_forgotten.get("people", 0)
-        _say(f"anonymised {n} ended or released referral{'s' * (n != 1)} and {people} "
-             f"{'person' if people == 1 else 'people'} who left the register before "
+        covers = store.last_forgotten.get("cover_assignments", 0)
+        _say(f"anonymised {n} ended or released referral{'s' * (n != 1)}, {people} "
+             f"{'person' if people == 1 else 'people'} who left the register and {covers} "
+             f"temporary cover arrangement{'s' * (covers != 1)} over, before "
              f"{args.before}")  # fmt: skip
     elif what == "backup":
         store = open_for(args)

@@ -647,6 +647,9 @@ def create_app(
         staff = staff or StaffSignIn(register.store)  # type: ignore[attr-defined]
         referrals = Referrals(register)  # type: ignore[arg-type]
         app.include_router(referral_router(referrals))
+        from .serve_cover import cover_router
+
+        app.include_router(cover_router(register))  # type: ignore[arg-type]
     app.add_middleware(
         _Guard, token=token, signin=lambda: _render(page, mode="signin"),
         allowed_hosts=allowed_hosts, staff=staff,

@@ -31,16 +31,22 @@ while the next is optimised, so no lower level can ever outweigh a higher one. (
 objective was tried first, weights ``W_named = W_cont·n + Dmax + 1`` and ``W_cont = Dmax + 1``
 over n needs and ``Dmax`` the largest total distance, which provably orders plans the same way;
 with coefficients near 10^9 CP-SAT took 14 s to prove a snow-week group that the level-by-level
-solve proves in about 3 s.)
+solve proves in about 3 s.) Levels 2 and 3 alone are one solve: ``(n + 1) × named + continuity``
+orders plans exactly as they do (continuity counts at most n) with small coefficients.
 
 * Level 1 is exact. A need with a candidate whose room takes every need that might use it is
   covered in some optimal plan whatever the others do, so level 1 is their sum plus the
-  optimum of the other needs alone (a much smaller model).
+  optimum of the other needs alone (a much smaller model). There, the needs of one week with
+  the same hours, priority and candidate providers are interchangeable whoever they belong to:
+  they are *pooled*, one integer per pool and provider (no symmetry between people to prove).
+  A pool's covers are shared out among its people as levels 2-4 would prefer: each provider
+  first to those it is the named cover of, then to those it already gives hours, then the
+  nearest.
 * Levels 2-4 are optimised among the plans that cover as many of each class of
   interchangeable needs (:func:`_solve_group`) as level 1's plan: one equality per class keeps
   level 1 exactly. (Holding level 1's *sum* instead, a knapsack, lets levels 2-4 swap which
   person-days are covered among equally urgent ones, but made a snow week take over a minute
-  to prove instead of seconds.)
+  to prove instead of seconds; holding each pool's count, tried too, also made them slower.)
 
 The status and best bound reported are level 1's, as ``gapmap match`` reports its own;
 ``tie_break_status`` is OPTIMAL when levels 2-4 were proven too.
@@ -556,11 +562,42 @@ def _solve_group(
         picks[m[0]] = fill(m, left, only_free=True)
     best = bound = sum(value(i) * len(m) for m in free for i in m[:1])
     name = "OPTIMAL"
+    # Level 1 sees only each need's value and units and which providers could give it: the
+    # classes of one week with the same hours, priority and candidate providers are
+    # interchangeable there whoever they belong to, so they are pooled (one integer per pool
+    # and provider), which removes the symmetry between people that made proving slow.
+    pools: dict[tuple, list[list[int]]] = {}
+    for m in hard:
+        i = m[0]
+        pkey = (needs.week[i], needs.units[i], needs.priority[i],
+               tuple(sorted(needs.cand[i].tolist())))  # fmt: skip
+        pools.setdefault(pkey, []).append(m)
     if hard:
-        m1, ys1 = model_of(hard)
+        m1 = cp_model.CpModel()
+        load1: dict[tuple[int, int], list] = {}
+        rows1: list[tuple[tuple, list]] = []
+        for pkey, ms in pools.items():
+            week, units, provs = pkey[0], pkey[1], pkey[3]
+            size = sum(len(m) for m in ms)
+            row = [m1.new_int_var(0, size, "") for _ in provs]
+            for c, y in zip(provs, row):
+                load1.setdefault((c, week), []).append((units, y))
+            m1.add(sum(row) <= size)
+            rows1.append((pkey, row))
+        for key2, terms in load1.items():
+            if key2 in binding:
+                m1.add(sum(u * y for u, y in terms) <= int(ctx.room[key2[0]]))
         start: dict[tuple[int, int], int] = {}
-        hint(m1, ys1, [fill(m, start, only_free=False) for m in hard])
-        m1.maximize(sum(value(m[0]) * y for m, row in zip(hard, ys1) for y in row))
+        for (pkey, row), ms in zip(rows1, pools.values()):
+            counts = dict.fromkeys(pkey[3], 0)
+            for m in ms:
+                cand = needs.cand[m[0]]
+                for k in fill(m, start, only_free=False):
+                    if k >= 0:
+                        counts[int(cand[k])] += 1
+            for c, y in zip(pkey[3], row):
+                m1.add_hint(y, counts[c])
+        m1.maximize(sum(pk[2] * pk[1] * y for pk, row in rows1 for y in row))
         # level 1 may take most of the time, never all: the tie-breaks (named cover first)
         # must run on whatever plan it has found
         share = 0.6 if tie_break else 1.0
@@ -574,8 +611,29 @@ def _solve_group(
         name = solver.status_name(status)
         best += int(round(solver.objective_value))
         bound += min(upper, int(math.floor(solver.best_objective_bound + 1e-6)))
-        for m, row in zip(hard, ys1):
-            picks[m[0]] = _counts_to_picks(solver, row, len(m))
+        arr = ctx.arr
+        for (pkey, row), ms in zip(rows1, pools.values()):
+            # the pool's covers shared out among its classes, each provider first to the
+            # people it is the named cover of, then to those it already gives hours, then
+            # the nearest (what levels 2-4 would prefer; they then hold each class's count)
+            left_c = {c: int(solver.value(y)) for c, y in zip(pkey[3], row)}
+            slots = {m[0]: len(m) for m in ms}
+            taken: dict[int, list[int]] = {m[0]: [] for m in ms}
+            pairs = []
+            for m in ms:
+                i, a = m[0], needs.arrangement[m[0]]
+                for k, c in enumerate(needs.cand[i].tolist()):
+                    rank = 0 if c == arr.cover[a] else (
+                        1 if c in (arr.provider[a], arr.partner[a]) else 2)  # fmt: skip
+                    pairs.append((rank, float(needs.cand_km[i][k]), i, k, c))
+            for _, _, i, k, c in sorted(pairs):
+                n = min(slots[i], left_c[c])
+                if n > 0:
+                    taken[i] += [k] * n
+                    slots[i] -= n
+                    left_c[c] -= n
+            for m in ms:
+                picks[m[0]] = taken[m[0]] + [-1] * slots[m[0]]
     if not tie_break or time.perf_counter() >= t_end:
         return _Solution(_spread(group, members, picks), name, best, bound, "not run")
 
@@ -596,14 +654,18 @@ def _solve_group(
                 cont_t.append(y)
             dist_t.append(int(round(float(needs.cand_km[i][k]) * 100)) * y)
     tie = "OPTIMAL"
-    stages = (sum(named_t), sum(cont_t), sum(dist_t))
+    # levels 2 and 3 as one objective, exactly lexicographic: continuity counts at most one per
+    # need of the group, so one more named cover always outweighs any continuity (one solve
+    # fewer, and small coefficients); distance (tens of metres) stays a level of its own
+    weight = sum(len(m) for m in members) + 1
+    stages = (weight * sum(named_t) + sum(cont_t), sum(dist_t))
     for level, expr in enumerate(stages):
         now = time.perf_counter()
         if now >= t_end:
             tie = "FEASIBLE"
             break
         hint(model, ys, [picks[m[0]] for m in members])
-        if level < 2:
+        if level < 1:
             model.maximize(expr)
         else:
             model.minimize(expr)
@@ -618,7 +680,7 @@ def _solve_group(
         got = int(round(solver2.objective_value))
         if status2 != cp_model.OPTIMAL:
             tie = "FEASIBLE"
-        model.add(expr >= got if level < 2 else expr <= got)
+        model.add(expr >= got if level < 1 else expr <= got)
     return _Solution(_spread(group, members, picks), name, best, bound, tie)
 
 

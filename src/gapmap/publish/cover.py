@@ -27,10 +27,12 @@ from .export import atomic_path, write_csv, write_text
 from .summaries import clean_text
 
 __all__ = [
+    "add_resilience_sheet",
     "call_list",
     "cover_lines",
     "publish_resilience",
     "resilience_lines",
+    "resilience_sheet",
     "write_cover_outputs",
     "write_resilience_outputs",
 ]
@@ -134,7 +136,7 @@ def call_list(plan, study) -> pd.DataFrame:
             cover = providers.iloc[int(first["cover"])]
             which = "their named cover" if status == "named_cover" else "instead"
             rec["what_changes"] = (
-                f"{off}; {clean_text(cover['name'], 40)} gives these hours ({which})"
+                f"{off}; {clean_text(cover['name'], 40)} ({cover_id}) gives these hours ({which})"
             )
             rec["cover_name"] = cover["name"]
             rec["cover_phone"] = cover.get("phone", "")
@@ -334,6 +336,68 @@ def resilience_lines(res, rule: Suppression = Suppression(), *, top: int = 5) ->
     return lines
 
 
+#: The N−1 sheet's title (in ``resilience.xlsx`` and, from the demo, ``gaps.xlsx``).
+RESILIENCE_SHEET = "Resilience (N-1)"
+
+
+def resilience_sheet(wb, pub: pd.DataFrame, rule: Suppression | None = None) -> None:
+    """Add the N−1 sheet to a workbook: areas by worst single absence (published figures).
+
+    Parameters
+    ----------
+    wb
+        An openpyxl workbook.
+    pub
+        :func:`publish_resilience`'s table.
+    rule
+        The suppression rule it follows (said in the sheet's note; default the NHS England one).
+    """
+    from .workbook import _sheet
+
+    rule = rule or Suppression()
+
+    cols = [
+        ("area_code", "Area code", None), ("area_name", "Area", None),
+        ("district_name", "District", None), ("people_supported", "People supported", "count"),
+        ("expected_uncovered_hours", "Expected uncovered hours a week (absence rate)", "#,##0"),
+        ("worst_single_absence_hours", "Worst single absence: hours a week uncovered", "#,##0"),
+        ("worst_single_absence_people", "Worst single absence: people", "count"),
+    ]  # fmt: skip
+    ranked = pub.sort_values("worst_single_absence_hours", ascending=False, na_position="last")
+    _sheet(wb, RESILIENCE_SHEET, ranked, cols,
+           note="If one provider were off for a week, the hours the best cover plan would leave "
+           f"uncovered. Published: {rule.hidden} people shown as *, their hours withheld, others "
+           f"{rule.rounding}.")  # fmt: skip
+
+
+def add_resilience_sheet(path: str | Path, res, rule: Suppression = Suppression()) -> Path:
+    """Add (or replace) the N−1 sheet in an existing workbook such as ``gaps.xlsx``.
+
+    Parameters
+    ----------
+    path
+        The workbook (rewritten atomically).
+    res
+        A :class:`~gapmap.cover.Resilience`.
+    rule
+        The suppression rule.
+
+    Returns
+    -------
+    Path
+    """
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    wb = load_workbook(path)
+    if RESILIENCE_SHEET in wb.sheetnames:
+        wb.remove(wb[RESILIENCE_SHEET])
+    resilience_sheet(wb, pd.DataFrame(publish_resilience(res.areas, rule)), rule)
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return path
+
+
 def write_resilience_outputs(
     res, out_dir: str | Path, rule: Suppression = Suppression(), *, areas=None
 ) -> dict[str, Path]:
@@ -359,8 +423,6 @@ def write_resilience_outputs(
     """
     from openpyxl import Workbook
 
-    from .workbook import _sheet
-
     out = Path(out_dir)
     pub = pd.DataFrame(publish_resilience(res.areas, rule))
     paths = {
@@ -369,18 +431,7 @@ def write_resilience_outputs(
     }
     wb = Workbook()
     wb.remove(wb.active)
-    cols = [
-        ("area_code", "Area code", None), ("area_name", "Area", None),
-        ("district_name", "District", None), ("people_supported", "People supported", "count"),
-        ("expected_uncovered_hours", "Expected uncovered hours a week (absence rate)", "#,##0"),
-        ("worst_single_absence_hours", "Worst single absence: hours a week uncovered", "#,##0"),
-        ("worst_single_absence_people", "Worst single absence: people", "count"),
-    ]  # fmt: skip
-    ranked = pub.sort_values("worst_single_absence_hours", ascending=False, na_position="last")
-    _sheet(wb, "Resilience (N-1)", ranked, cols,
-           note="If one provider were off for a week, the hours the best cover plan would leave "
-           f"uncovered. Published: {rule.hidden} people shown as *, their hours withheld, others "
-           f"{rule.rounding}.")  # fmt: skip
+    resilience_sheet(wb, pub, rule)
     with atomic_path(out / "resilience.xlsx") as tmp:
         wb.save(tmp)
     paths["resilience.xlsx"] = out / "resilience.xlsx"

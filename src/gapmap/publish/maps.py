@@ -533,6 +533,7 @@ def gap_map(
     rural_weight: float = 0.5,
     simplify_m: float = 20.0,
     rule: Suppression | None = None,
+    resilience: pd.DataFrame | None = None,
 ) -> folium.Map:
     """The interactive gap map: unmet hours first, every other figure one click away.
 
@@ -555,6 +556,12 @@ def gap_map(
     rule
         The suppression rule ``published`` follows (default: the NHS England rule); the map's
         words about withheld figures are its own.
+    resilience
+        Optional N−1 resilience by area **as published**
+        (:func:`gapmap.publish.cover.publish_resilience`: ``area_code``,
+        ``worst_single_absence_hours``, ``expected_uncovered_hours``, NaN where withheld): two
+        more layers and two more lines in each area's details. Areas it does not list support
+        no one, so no absence leaves hours uncovered there (0).
 
     Returns
     -------
@@ -566,6 +573,13 @@ def gap_map(
     t = pd.DataFrame(published.drop(columns=published.geometry.name))
     hidden = _withheld(t)
     estimated = "estimated_need_hours" in t
+    n1 = resilience is not None
+    if resilience is not None:
+        res = pd.DataFrame(resilience).drop_duplicates("area_code").set_index("area_code")
+        listed = t["area_code"].isin(res.index).to_numpy()
+        for col in ("worst_single_absence_hours", "expected_uncovered_hours"):
+            got = pd.to_numeric(t["area_code"].map(res[col]), errors="coerce").to_numpy(float)
+            t["n1_" + col] = np.where(listed, got, 0.0)
 
     def tip(r: dict, held: bool) -> str:
         flags = (("rural gap", r["rural_gap"]), ("weekend gap", r["weekend_gap"]))
@@ -600,6 +614,13 @@ def gap_map(
                 ("Deprivation", "no IMD value" if _missing(r["imd_decile"])
                  else f"IMD decile {int(r['imd_decile'])} of 10 (1 = most deprived)"),
             )  # fmt: skip
+        if n1:
+            rows += [
+                ("One provider off (N−1): worst single absence",
+                 _hours(r["n1_worst_single_absence_hours"], held_words)),
+                ("One provider off (N−1): expected uncovered",
+                 _hours(r["n1_expected_uncovered_hours"], held_words)),
+            ]  # fmt: skip
         if estimated:
             rows += [
                 ("Estimated need a week (census)", _hours(r["estimated_need_hours"], "none")),
@@ -674,6 +695,25 @@ def gap_map(
             ("imd", "Deprivation (IMD decile)", imd,
              ["#ffffff" if _missing(v) else imd.colour(int(v)) for v in t["imd_decile"]]),
         )  # fmt: skip
+    if n1:
+        worst = hour_classes(
+            t["n1_worst_single_absence_hours"],
+            title="One provider off: worst single absence (N−1)",
+            explain="Hours a week the best cover plan would leave uncovered in the area if the "
+            "one provider whose absence hurts it most were off for a week.",
+        )
+        expected = hour_classes(
+            t["n1_expected_uncovered_hours"],
+            title="One provider off: expected uncovered hours (N−1)",
+            explain="Hours a week expected to go uncovered in the area when providers are off "
+            "at the usual absence rate, after the best cover plans.",
+        )
+        layers += [
+            ("n1_worst", "One provider off: worst (N−1)", worst,
+             [worst.colour(v) for v in t["n1_worst_single_absence_hours"]]),
+            ("n1_expected", "One provider off: expected (N−1)", expected,
+             [expected.colour(v) for v in t["n1_expected_uncovered_hours"]]),
+        ]  # fmt: skip
     note = (
         f"Hours {rule.rounding}; areas with {rule.hidden} people show * and withhold their "
         "figures. Providers are drawn at their postcode's centre."

@@ -33,6 +33,7 @@ __all__ = [
     "PURPOSE",
     "write_index",
     "write_about",
+    "write_gap_map",
     "write_gap_outputs",
     "write_match_outputs",
     "write_recruit_outputs",
@@ -277,6 +278,53 @@ def write_index(out_dir: str | Path, rule: Suppression | None = None) -> Path:
     return write_text("\n".join(parts) + "\n", out / INDEX_FILE)
 
 
+def write_gap_map(
+    result,
+    out_dir: str | Path,
+    *,
+    title: str = "gapmap: micro-provider gaps",
+    published=None,
+    resilience: pd.DataFrame | None = None,
+) -> Path:
+    """Write ``gap_map.html`` (:func:`gapmap.publish.maps.gap_map`), with the N−1 layers when
+    ``resilience`` is given.
+
+    Parameters
+    ----------
+    result
+        A :class:`~gapmap.gaps.GapResult`.
+    out_dir
+        The folder.
+    title
+        The map's title.
+    published
+        The published area table (default: made from ``result`` with its suppression rule).
+    resilience
+        N−1 by area as published (:func:`gapmap.publish.cover.publish_resilience`).
+
+    Returns
+    -------
+    Path
+    """
+    study = result.study
+    if published is None:
+        published = publish_gaps(result.table, study.settings.suppression)
+    m = gap_map(
+        published,
+        result.providers,
+        title=title,
+        caption=caption(study.sources),
+        places=search_places(study),
+        weekend_weight=study.settings.weekend_weight,
+        rural_weight=study.settings.rural_weight,
+        resilience=resilience,
+        rule=study.settings.suppression,
+    )
+    path = Path(out_dir) / "gap_map.html"
+    save_map(m, path)
+    return path
+
+
 def write_gap_outputs(
     result,
     out_dir: str | Path,
@@ -317,18 +365,7 @@ def write_gap_outputs(
     }
     study = result.study
     line = caption(study.sources)
-    m = gap_map(
-        published,
-        result.providers,
-        title=title,
-        caption=line,
-        places=search_places(study),
-        weekend_weight=study.settings.weekend_weight,
-        rural_weight=study.settings.rural_weight,
-        rule=rule,
-    )
-    save_map(m, out / "gap_map.html")
-    paths["gap_map.html"] = out / "gap_map.html"
+    paths["gap_map.html"] = write_gap_map(result, out, title=title, published=published)
     if png:
         gap_map_png(
             published, result.providers, out / "gap_map.png", title=title, caption=line,

@@ -366,6 +366,19 @@ def _match_blocks(match: dict | None, study) -> list[Block]:
     return out
 
 
+def _resilience_blocks(lines: list[str]) -> list[Block]:
+    """N−1 resilience: its paragraph, then the fragile areas as a list (published figures)."""
+    out = [Block("h2", "If one provider were off (N−1 resilience)"), Block("p", lines[0].strip())]
+    areas = [x.strip() for x in lines[1:] if x.startswith("  ") and not x.strip().startswith("(")]
+    notes = [x.strip().strip("()") for x in lines[1:] if x.strip().startswith("(")]
+    heads = [x.strip() for x in lines[1:] if not x.startswith("  ")]
+    if areas:
+        out += [Block("p", heads[0] if heads else "The most fragile areas:"),
+                Block("ul", items=areas)]  # fmt: skip
+    out += [Block("p", n) for n in notes]
+    return out
+
+
 def report_blocks(
     result,
     *,
@@ -374,6 +387,7 @@ def report_blocks(
     period: str = "",
     match: dict | None = None,
     made: dt.date | None = None,
+    resilience: list[str] | None = None,
 ) -> list[Block]:
     """The committee report as blocks, from the published figures only.
 
@@ -390,6 +404,9 @@ def report_blocks(
         The reporting period in words (default: the registers as at the day it was made).
     match
         The published matching summary (``summary.json``), or None.
+    resilience
+        N−1 resilience in words, published figures only
+        (:func:`gapmap.publish.cover.resilience_lines`), or None.
     made
         The day the report is made (default: today).
 
@@ -528,6 +545,8 @@ def report_blocks(
         blocks.append(Block("h2", "Deprivation"))
         blocks += [Block("p", w) for w in dep_words]
     blocks += _match_blocks(match, study)
+    if resilience:
+        blocks += _resilience_blocks(resilience)
     if rec is not None:
         blocks += _recruit_blocks(rec, study)
     blocks += _methods_blocks(study, rec)
@@ -884,6 +903,7 @@ def write_report(
     period: str = "",
     match: dict | str | Path | None = None,
     docx: bool = True,
+    resilience: list[str] | None = None,
 ) -> Path:
     """Write the committee report as a tagged PDF (PDF/UA-1) and, beside it, a Word version.
 
@@ -903,6 +923,8 @@ def write_report(
         The published matching summary, or the path of ``summary.json``, or None.
     docx
         Also write the Word version.
+    resilience
+        N−1 resilience in words (:func:`gapmap.publish.cover.resilience_lines`), or None.
 
     Returns
     -------
@@ -918,7 +940,8 @@ def write_report(
     title = title or "Micro-provider gaps and where to recruit"
     made = dt.date.today()
     period = period or f"the waiting list and providers as registered on {made:%-d %B %Y}"
-    blocks = report_blocks(result, rec=rec, title=title, period=period, match=summary, made=made)
+    blocks = report_blocks(result, rec=rec, title=title, period=period, match=summary, made=made,
+                           resilience=resilience)  # fmt: skip
     doc = weasyprint.HTML(string=blocks_html(blocks, title, period))
     path = Path(path)
     with atomic_path(path) as tmp:

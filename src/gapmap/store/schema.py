@@ -177,3 +177,29 @@ absences = Table(
     Column("withdrawn_by", String(200), nullable=True),
     Index("ix_absences_provider", "provider_id"),
 )
+
+#: An accepted cover plan's arrangements: ``person_id`` is given ``hours`` a week (on
+#: ``day_mask``) by ``cover_provider_id`` instead of ``absent_provider_id`` from ``start`` to
+#: ``end`` (inside the absence). ``state``: ``active`` (holds the cover's hours on those dates),
+#: ``replaced`` (a later plan for the same absence was accepted) or ``withdrawn`` (the absence was).
+cover_assignments = Table(
+    "cover_assignments",
+    metadata,
+    Column("assignment_id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(100), nullable=False),
+    Column("absence_id", Integer, ForeignKey("absences.absence_id"), nullable=False),
+    Column("absent_provider_id", String(100), ForeignKey("providers.provider_id"), nullable=False),
+    Column("cover_provider_id", String(100), ForeignKey("providers.provider_id"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("day_mask", Integer, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("changed_at", DateTime, nullable=True),
+    Column("changed_by", String(200), nullable=True),
+    Index("ix_cover_assignments_cover", "cover_provider_id"),
+    Index("ix_cover_assignments_period", "start", "end"),
+)

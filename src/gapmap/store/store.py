@@ -346,7 +346,7 @@ class Store:
             self.release_expired()
             self._last_mark = None
             return self.mark()
-        return row
+        return (*row, _utcnow().date())  # temporary cover ends with its absence's last day
 
     def _data_version(self) -> int | None:
         path = sqlite_path(self.url)
@@ -636,7 +636,7 @@ class Store:
         """
         rate = self.settings.absence_rate if absence_rate is None else absence_rate
         active = self._active(as_of)
-        return _held(active, rate)
+        return self._with_temporary(_held(active, rate), as_of)
 
     def _active(self, as_of) -> pd.DataFrame:
         """The referrals pending or confirmed at the end of ``as_of`` (default now)."""
@@ -682,7 +682,7 @@ class Store:
         settings = (settings or self.settings).validated()
         prov, ppl = self.registers(as_of)
         active = self._active(as_of)
-        prov = with_held(prov, _held(active, settings.absence_rate))
+        prov = with_held(prov, self._with_temporary(_held(active, settings.absence_rate), as_of))
         if waiting_only and len(active):
             ppl = ppl[~ppl["person_id"].isin(set(active["person_id"]))].reset_index(drop=True)
             ppl["row"] = np.arange(2, len(ppl) + 2)
@@ -712,7 +712,7 @@ class Store:
         """
         rate = (settings or self.settings).absence_rate
         prov, _ = self.registers(as_of)
-        prov = with_held(prov, _held(self._active(as_of), rate))
+        prov = with_held(prov, self._with_temporary(_held(self._active(as_of), rate), as_of))
         prov.attrs["source"] = f"register database ({self._where()}) providers"
         return prov
 
@@ -1064,6 +1064,9 @@ class Store:
             out[pid] = out.get(pid, 0.0) + (
                 float(cover_reserve(add, rate)) if role == "cover" else add
             )
+        for pid, add in self._temporary_held(conn, None).items():  # accepted cover plans
+            if ids is None or pid in out:
+                out[pid] = out.get(pid, 0.0) + add
         return out
 
     def set_state(
@@ -1321,15 +1324,15 @@ class Store:
         Raises
         ------
         StoreError
-            An unknown provider, dates that are not dates or end before they start, or an
-            absence of the same provider that overlaps (same dates and days).
+            Dates that are not dates, unknown days, or any rule of
+            :func:`gapmap.absences.absence_problems` broken (an unknown or withdrawn provider,
+            dates reversed, a reason too long, an overlap with another absence of the provider).
         """
+        from ..absences import absence_problems
+
         problems = []
         if not isinstance(start, date) or not isinstance(end, date):
             problems.append(Problem("absence", "give the dates as YYYY-MM-DD", column="from"))
-        elif end < start:
-            problems.append(Problem("absence", f"ends ({end}) before it starts ({start})",
-                                    column="to"))  # fmt: skip
         mask = 127
         if days is not None and str(days).strip():
             try:
@@ -1338,31 +1341,31 @@ class Store:
                 problems.append(Problem("absence", str(exc), column="days", value=str(days)))
             if not 1 <= mask <= 127:
                 problems.append(Problem("absence", "no days given", column="days"))
-        if len(str(reason)) > 500:
-            problems.append(Problem("absence", "the reason is longer than 500 characters",
-                                    column="reason"))  # fmt: skip
         if problems:
             raise StoreError(problems)
         now = now or _utcnow()
         a = S.absences.c
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            if self._current_providers(conn, [provider_id]).empty:
-                raise StoreError(f"{provider_id} is not in the providers register (or withdrawn)",
-                                 column="provider_id")  # fmt: skip
+            current = self._current_providers(conn, [provider_id])
             near = conn.execute(
-                select(a.absence_id, a.start, a.end, a.day_mask).where(
-                    a.provider_id == provider_id, a.withdrawn_at.is_(None), a.start <= end,
-                    a.end >= start,
-                )
+                select(a.absence_id, a.start, a.end, a.day_mask, a.reason).where(
+                    a.provider_id == provider_id, a.withdrawn_at.is_(None)
+                ).order_by(a.absence_id)
             ).all()  # fmt: skip
-            clash = next((r for r in near if _shared_day(r, start, end, mask)), None)
-            if clash is not None:
-                raise StoreError(
-                    f"{provider_id} already has an absence from {clash.start} to {clash.end} "
-                    f"(number {clash.absence_id}) on some of the same days",
-                    column="from",
-                )
+            # the one rule of absences (gapmap.absences), the new one last so it is the one named
+            frame = pd.DataFrame(
+                [(provider_id, r.start, r.end, int(r.day_mask), r.reason) for r in near]
+                + [(provider_id, start, end, mask, str(reason or ""))],
+                columns=["provider_id", "from", "to", "days", "reason"],
+            )
+            found = absence_problems(
+                frame, current, file="absence", rows=[None] * len(frame),
+                names=[f"absence number {r.absence_id} ({r.start} to {r.end})" for r in near]
+                + ["this one"],
+            )  # fmt: skip
+            if found:
+                raise StoreError(found)
             key = conn.execute(
                 insert(S.absences).values(
                     provider_id=provider_id, start=start, end=end, day_mask=mask,
@@ -1390,9 +1393,16 @@ class Store:
             if row is None or row.withdrawn_at is not None:
                 raise StoreError(f"there is no absence number {absence_id} to withdraw",
                                  column="ID")  # fmt: skip
+            now = _utcnow()
             conn.execute(
                 update(S.absences).where(a.absence_id == int(absence_id))
-                .values(withdrawn_at=_utcnow(), withdrawn_by=author)
+                .values(withdrawn_at=now, withdrawn_by=author)
+            )  # fmt: skip
+            c = S.cover_assignments.c
+            conn.execute(
+                update(S.cover_assignments)
+                .where(c.absence_id == int(absence_id), c.state == "active")
+                .values(state="withdrawn", changed_at=now, changed_by=author)
             )  # fmt: skip
 
     def absences(self, as_of: date | datetime | None = None) -> pd.DataFrame:
@@ -1415,11 +1425,163 @@ class Store:
         out["reason"] = out["reason"].astype(str)
         return out
 
+    # --- temporary cover (an accepted cover plan) --------------------------------------------
+    def accept_cover(
+        self, plan: pd.DataFrame, *, author: str, now: datetime | None = None
+    ) -> list[int]:
+        """Record a cover plan's arrangements as temporary assignments, all or none.
+
+        Each covered row of the plan (``cover_plan.csv``: ``person_id``, ``date``,
+        ``absent_provider_id``, ``role``, ``hours``, ``cover_provider_id``) is tied to the
+        absence it covers; the rows of one person, absence, role and cover become one
+        assignment from its first to its last date, on the weekdays of those dates, of the
+        hours a week they come to. Active assignments of an earlier plan for the same person,
+        absence and role whose dates meet are marked ``replaced``. An assignment holds its
+        cover's hours (free hours, :meth:`study`) on the dates from its start to its end, and
+        ends with the absence.
+
+        Parameters
+        ----------
+        plan
+            The plan's table (:meth:`gapmap.cover.CoverPlan.table`); uncovered rows are skipped.
+        author
+            A member of staff (not revoked).
+        now
+            The time recorded (default now).
+
+        Returns
+        -------
+        list of int
+            The new assignments' numbers.
+
+        Raises
+        ------
+        StoreError
+            A row whose date no recorded absence of its provider covers (the absence was
+            withdrawn since the plan was made): nothing is recorded.
+        """
+        now = now or _utcnow()
+        rows = plan[plan["cover_provider_id"].fillna("").astype(str) != ""]
+        a, t = S.absences.c, S.cover_assignments.c
+        with self._write() as conn:
+            author = self._check_staff(conn, author)
+            absent = sorted(set(rows["absent_provider_id"].astype(str)))
+            known = conn.execute(
+                select(a.absence_id, a.provider_id, a.start, a.end, a.day_mask).where(
+                    a.provider_id.in_(absent), a.withdrawn_at.is_(None)
+                )
+            ).all()  # fmt: skip
+            groups: dict[tuple, dict] = {}
+            problems = []
+            for rec in rows.to_dict("records"):
+                day = date.fromisoformat(str(rec["date"]))
+                vid = str(rec["absent_provider_id"])
+                hit = next((k for k in known if k.provider_id == vid and k.start <= day <= k.end
+                            and int(k.day_mask) >> day.weekday() & 1), None)  # fmt: skip
+                if hit is None:
+                    problems.append(Problem("cover plan", f"{vid} has no absence recorded on "
+                                            f"{day}: make the plan again", column="date",
+                                            value=str(day)))  # fmt: skip
+                    continue
+                key = (str(rec["person_id"]), int(hit.absence_id), vid,
+                       str(rec["cover_provider_id"]), str(rec["role"]))  # fmt: skip
+                g = groups.setdefault(key, {"start": day, "end": day, "days": {}})
+                g["start"], g["end"] = min(g["start"], day), max(g["end"], day)
+                g["days"][day.weekday()] = float(rec["hours"])
+            if problems:
+                raise StoreError(problems)
+            ids = []
+            for (pid, absence_id, vid, cid, role), g in groups.items():
+                conn.execute(
+                    update(S.cover_assignments).where(
+                        t.person_id == pid, t.absence_id == absence_id, t.role == role,
+                        t.state == "active", t.start <= g["end"], t.end >= g["start"],
+                    ).values(state="replaced", changed_at=now, changed_by=author)
+                )  # fmt: skip
+                mask = sum(1 << d for d in g["days"])
+                new = conn.execute(
+                    insert(S.cover_assignments).values(
+                        person_id=pid, absence_id=absence_id, absent_provider_id=vid,
+                        cover_provider_id=cid, role=role, start=g["start"], end=g["end"],
+                        day_mask=mask, hours=round(sum(g["days"].values()), 2), author=author,
+                        created_at=now, state="active",
+                    )
+                ).inserted_primary_key  # fmt: skip
+                ids.append(int(new[0]) if new else 0)
+            self._log(conn, author, "accept cover", {"assignments": len(ids)}, now)
+        return ids
+
+    def cover_assignments(
+        self, as_of: date | datetime | None = None, *, on: date | None = None
+    ) -> pd.DataFrame:
+        """The temporary cover assignments active at the end of ``as_of`` (default now).
+
+        Parameters
+        ----------
+        as_of
+            A day (its end) or a moment; default now.
+        on
+            Only those whose dates include this day.
+
+        Returns
+        -------
+        DataFrame
+            ``assignment_id, person_id, absence_id, absent_provider_id, cover_provider_id,
+            role, from, to, days, hours, author, created_at``.
+        """
+        with self._read() as conn:
+            rows = self._cover_rows(conn, _instant(as_of), on)
+        cols = ["assignment_id", "person_id", "absence_id", "absent_provider_id",
+                "cover_provider_id", "role", "from", "to", "days", "hours", "author",
+                "created_at"]  # fmt: skip
+        return pd.DataFrame([tuple(r) for r in rows], columns=cols)
+
+    def _cover_rows(self, conn: Connection, t: datetime | None, on: date | None) -> list:
+        c, a = S.cover_assignments.c, S.absences.c
+        q = select(
+            c.assignment_id, c.person_id, c.absence_id, c.absent_provider_id,
+            c.cover_provider_id, c.role, c.start, c.end, c.day_mask, c.hours, c.author,
+            c.created_at,
+        ).join(S.absences, a.absence_id == c.absence_id)  # fmt: skip
+        if t is None:
+            q = q.where(c.state == "active", a.withdrawn_at.is_(None))
+        else:
+            q = q.where(c.created_at < t, or_(c.state == "active", c.changed_at >= t),
+                        or_(a.withdrawn_at.is_(None), a.withdrawn_at >= t))  # fmt: skip
+        if on is not None:
+            q = q.where(c.start <= on, c.end >= on)
+        return list(conn.execute(q.order_by(c.assignment_id)).all())
+
+    def _temporary_held(self, conn: Connection, as_of) -> dict[str, float]:
+        """Hours a week temporary cover holds on each cover provider on the day of ``as_of``
+        (default today): the assignments whose dates include that day."""
+        t = _instant(as_of)
+        day = (t - timedelta(microseconds=1)).date() if t is not None else _utcnow().date()
+        out: dict[str, float] = {}
+        for r in self._cover_rows(conn, t, day):
+            out[r.cover_provider_id] = out.get(r.cover_provider_id, 0.0) + float(r.hours)
+        return out
+
+    def _with_temporary(self, held: pd.DataFrame, as_of) -> pd.DataFrame:
+        """``held`` with a ``temporary`` column (cover assignments on the day) added to it."""
+        with self._read() as conn:
+            temp = self._temporary_held(conn, as_of)
+        out = held.copy()
+        if "temporary" not in out:
+            out["temporary"] = 0.0
+        for pid, h in temp.items():
+            if pid not in out.index:
+                out.loc[pid] = 0.0
+            out.loc[pid, "temporary"] += h
+            out.loc[pid, "held"] += h
+        return out
+
     # --- privacy and safety ------------------------------------------------------------------
     def forget(self, before: date, *, author: str, now: datetime | None = None) -> int:
         """Anonymise ended and released referrals last changed before ``before``: the person id
         is replaced and the postcode cut to its sector (the location dropped). People who left
-        the people register before that day are anonymised the same way.
+        the people register before that day are anonymised the same way, and temporary cover
+        assignments over before that day lose their person id.
 
         Parameters
         ----------
@@ -1455,10 +1617,27 @@ class Store:
                     )
                 )  # fmt: skip
             people = self._forget_people(conn, cut)
-            self.last_forgotten = {"referrals": len(rows), "people": people}
+            covers = self._forget_cover(conn, before, cut)
+            self.last_forgotten = {"referrals": len(rows), "people": people,
+                                   "cover_assignments": covers}  # fmt: skip
             self._log(conn, author, "forget", {"before": str(before), **self.last_forgotten},
                       now)  # fmt: skip
         return len(rows)
+
+    def _forget_cover(self, conn: Connection, before: date, cut: datetime) -> int:
+        """Temporary cover assignments over before ``before`` (their last day, or ended by a
+        change before it) lose their person id."""
+        c = S.cover_assignments.c
+        done = (
+            (c.end < before) | ((c.state != "active") & (c.changed_at < cut))
+        ) & ~c.person_id.like("forgotten-%")
+        ids = conn.execute(select(c.assignment_id).where(done)).scalars().all()
+        for aid in ids:
+            conn.execute(
+                update(S.cover_assignments).where(c.assignment_id == aid)
+                .values(person_id=f"forgotten-c{aid}")
+            )  # fmt: skip
+        return len(ids)
 
     def _forget_people(self, conn: Connection, cut: datetime) -> int:
         p = S.person_versions.c
@@ -1636,18 +1815,6 @@ def _identifying_columns(people, sheet) -> list[Problem]:
                 "stored)", row=1, column=c)
         for c in header if c in IDENTIFYING
     ]  # fmt: skip
-
-
-def _shared_day(row, start: date, end: date, mask: int) -> bool:
-    """Do two absences share a date that falls on a day of both (weekday bits of vocab)?"""
-    d, last = max(row.start, start), min(row.end, end)
-    while d <= last:
-        if (1 << d.weekday()) & mask & int(row.day_mask):
-            return True
-        if d - max(row.start, start) >= timedelta(days=7):
-            return False  # a whole week seen
-        d += timedelta(days=1)
-    return False
 
 
 def _sector(postcode: str) -> str:
