@@ -62,9 +62,15 @@ def test_absence_mistakes_are_refused_and_nothing_recorded(cli_db, capsys):
                        "2026-12-04", "--reason", "leave")  # fmt: skip
     assert code == 0 and "absence 1" in out
     for args, words in (
-        (["--provider", "A", "--from", "2026-12-03", "--to", "2026-12-05"], "already has"),
-        (["--provider", "A", "--from", "2026-12-09", "--to", "2026-12-05"], "'--to': ends"),
-        (["--provider", "ZZ", "--from", "2026-12-09", "--to", "2026-12-10"], "ZZ is not in"),
+        (["--provider", "A", "--from", "2026-12-03", "--to", "2026-12-05"], "overlaps"),
+        (
+            ["--provider", "A", "--from", "2026-12-09", "--to", "2026-12-05"],
+            "'--to': the absence ends before it starts",
+        ),
+        (
+            ["--provider", "ZZ", "--from", "2026-12-09", "--to", "2026-12-10"],
+            "no provider with this id in the providers register (found 'ZZ')",
+        ),
         (["--provider", "A", "--from", "2026-13-09", "--to", "2026-12-10"], "YYYY-MM-DD"),
     ):
         code, _, err = run(capsys, *base, *args)

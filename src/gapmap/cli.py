@@ -701,9 +701,8 @@ def cmd_recruit(args) -> int:
 
 def cmd_match(args) -> int:
     """``gapmap match``: batch matching of a waiting list."""
-    from .wallclock import process_started
-
-    args.started = process_started()  # the time limit counts from the process's start
+    # the time limit is the whole command's (main() says from when; else from here)
+    args.started = getattr(args, "command_started", time.perf_counter())
     with _output_folder(args) as folder:
         _note("Reading and placing the registers ...")
         study = _study(args)
@@ -1074,6 +1073,15 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return EXIT_INPUT
+        # a time limit is the wall clock of the whole command: from the process's start when
+        # run as a command, from this call when main() is called inside a longer-lived process
+        # (a notebook, a test, a script running several commands)
+        if argv_given is None:
+            from .wallclock import process_started
+
+            args.command_started = process_started()
+        else:
+            args.command_started = time.perf_counter()
         try:
             code = int(args.func(args))
             if argv_given is None and getattr(args, "leave_at_once", False):
