@@ -176,6 +176,8 @@ def n_minus_one(
     worst: dict[str, tuple[float, int]] = {}
     for (_, a), (hours_of, who) in by_area.items():
         h = hours_of[0]
+        # SPEC "Resilience (N-1)": the chance a provider is off × what its absence leaves
+        # uncovered here (an expectation, not the cover reserve of reach.cover_reserve)
         expected[a] = expected.get(a, 0.0) + settings.absence_rate * h
         if h > worst.get(a, (0.0, 0))[0]:
             worst[a] = (h, len(who))

@@ -149,7 +149,7 @@ def call_list(plan, study) -> pd.DataFrame:
     return table.drop(columns="_uncovered").reset_index(drop=True)
 
 
-def cover_lines(plan, study, *, top: int = 12) -> list[str]:
+def cover_lines(plan, study, *, top: int = 12, calls=None) -> list[str]:
     """The cover plan in words, for the terminal and ``cover_calls.txt`` (internal: staff).
 
     Parameters
@@ -160,13 +160,16 @@ def cover_lines(plan, study, *, top: int = 12) -> list[str]:
         Its study.
     top
         How many calls to list (``cover_calls.csv`` has all).
+    calls
+        :func:`call_list` of the plan, when the caller has it already (it is worked out once).
 
     Returns
     -------
     list of str
     """
     s = plan.summary()
-    calls = call_list(plan, study)
+    if calls is None:
+        calls = call_list(plan, study)
     span = f"{_date_words(s['from'])} to {_date_words(s['to'])}"
     if s["needs"] == 0:
         return [f"Cover plan {span}: no one loses any hours ({s['absences']} absence(s))."]
@@ -240,7 +243,7 @@ def write_cover_outputs(plan, study, out_dir: str | Path) -> dict[str, Path]:
             json.dumps(plan.summary(), indent=2) + "\n", out / "cover_summary.json"
         ),
         "cover_calls.txt": write_text(
-            "\n".join(cover_lines(plan, study, top=len(calls) + 1)) + "\n",
+            "\n".join(cover_lines(plan, study, top=len(calls) + 1, calls=calls)) + "\n",
             out / "cover_calls.txt",
         ),
     }
