@@ -46,8 +46,8 @@ def main() -> int:
 
     from gapmap.coverage import person_coverage
     from gapmap.demo import write_demo_registers
+    from gapmap.io.registers import read_people, read_providers
     from gapmap.reach import ProviderIndex
-    from gapmap.registers import read_people, read_providers
 
     with tempfile.TemporaryDirectory() as tmp:
         p, q = write_demo_registers(tmp, providers=args.providers, people=args.people)

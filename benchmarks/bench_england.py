@@ -47,10 +47,10 @@ def main() -> int:
     ap.add_argument("--build", action="store_true", help="rebuild cached geographies")
     args = ap.parse_args()
 
-    from gapmap.builtin import builtin_path, load_builtin_areas, write_builtin
     from gapmap.councils import postcode_letters, resolve_council
     from gapmap.demo import write_demo_registers
     from gapmap.gaps import gap_analysis
+    from gapmap.io.builtin import builtin_path, load_builtin_areas, write_builtin
     from gapmap.study import Study
 
     letters = postcode_letters()

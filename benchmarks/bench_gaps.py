@@ -84,14 +84,14 @@ def main() -> int:
     ap.add_argument("--scales", default="kent-y3,somerset")
     args = ap.parse_args()
 
-    from gapmap.areas import read_areas
-    from gapmap.builtin import builtin_path, load_builtin_areas
-    from gapmap.cli import main as cli
+    from gapmap.cli.commands import main as cli
     from gapmap.coverage import person_coverage
     from gapmap.demo import SCALES, write_demo_registers
     from gapmap.gaps import gap_analysis
+    from gapmap.io.areas import read_areas
+    from gapmap.io.builtin import builtin_path, load_builtin_areas
+    from gapmap.io.registers import read_people, read_providers
     from gapmap.reach import eligible_pairs
-    from gapmap.registers import read_people, read_providers
     from gapmap.study import Study
 
     areas_path = WARDS if WARDS.exists() else builtin_path()

@@ -27,7 +27,7 @@ t = time.perf_counter()
 status, rows = "read", 0
 if path:
     from gapmap.errors import InputError
-    from gapmap.registers import read_people
+    from gapmap.io.registers import read_people
     try:
         rows = len(read_people(path))
     except InputError as exc:
@@ -46,8 +46,8 @@ def _measure(path: str) -> dict:
 
 
 def main() -> int:
-    from gapmap._tables import MAX_CELL_CHARS, MAX_ROWS
     from gapmap.demo import make_demo_registers
+    from gapmap.io._tables import MAX_CELL_CHARS, MAX_ROWS
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=MAX_ROWS, help="records in the largest file")

@@ -45,7 +45,7 @@ def _spopt_mclp(cost: np.ndarray, weights: np.ndarray, radius: float, k: int):
 def _ours(cost: np.ndarray, weights: np.ndarray, radius: float, k: int, time_limit: float):
     from scipy import sparse
 
-    from gapmap.location import max_coverage
+    from gapmap.recruitment.location import max_coverage
 
     t = time.perf_counter()
     matrix = sparse.csr_matrix(cost <= radius)
@@ -81,7 +81,7 @@ def against_spopt(time_limit: float) -> None:
     if lsoa.exists() and census.exists():
         from scipy.spatial.distance import cdist
 
-        from gapmap.areas import read_areas
+        from gapmap.io.areas import read_areas
         from gapmap.need import read_census_ages
 
         areas = read_areas(lsoa)
@@ -120,14 +120,14 @@ def main() -> int:
 
     from gapmap.demo import demo_paths
     from gapmap.gaps import area_factor, gap_analysis
-    from gapmap.location import (
+    from gapmap.recruitment.location import (
         capacitated_coverage,
         coverage_matrix,
         greedy_capacitated,
         greedy_max_coverage,
         max_coverage,
     )
-    from gapmap.recruitment import candidate_sites, recruitment_demand
+    from gapmap.recruitment.targeting import candidate_sites, recruitment_demand
     from gapmap.settings import Settings
     from gapmap.study import Study
 

@@ -23,7 +23,7 @@ import tempfile
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from gapmap.builtin import load_builtin_areas
+from gapmap.io.builtin import load_builtin_areas
 from gapmap.postcodes import default_directory
 areas = load_builtin_areas()
 # the geocoder for Kent's postcode areas, as every real run loads it

@@ -164,8 +164,8 @@ def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[floa
     alternately (in-process, through the web app)."""
     from fastapi.testclient import TestClient
 
-    from gapmap.serve import Register, create_app
-    from gapmap.serve_register import DbRegister
+    from gapmap.serve.app import Register, create_app
+    from gapmap.serve.register import DbRegister
     from gapmap.store import open_store
 
     store = open_store(db)

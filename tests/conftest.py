@@ -39,7 +39,7 @@ def kent_postcodes():
 
 @pytest.fixture(scope="session")
 def builtin_areas():
-    from gapmap.builtin import load_builtin_areas
+    from gapmap.io.builtin import load_builtin_areas
 
     return load_builtin_areas()
 
@@ -47,7 +47,7 @@ def builtin_areas():
 @pytest.fixture(scope="session")
 def demo_registers():
     from gapmap.demo import demo_paths
-    from gapmap.registers import read_people, read_providers
+    from gapmap.io.registers import read_people, read_providers
 
     prov, people = demo_paths()
     return read_providers(prov), read_people(people)
@@ -84,7 +84,7 @@ def demo_run(tmp_path_factory):
     import contextlib
     import io
 
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     out = tmp_path_factory.mktemp("demo") / "out"
     so, se = io.StringIO(), io.StringIO()

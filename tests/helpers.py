@@ -82,7 +82,7 @@ def earlier_outputs(tmp_path: Path) -> Path:
 # --- the command line and studies --------------------------------------------------------------
 def run_cli(argv, capsys) -> tuple[int, str, str]:
     """``gapmap ARGV`` in-process: (exit code, stdout, stderr); never a traceback."""
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     rc = main([str(a) for a in argv])
     out = capsys.readouterr()
@@ -98,7 +98,7 @@ def box_study(people, providers, **settings):
     import pandas as pd
     import shapely
 
-    from gapmap.registers import PERSON_DEFAULTS
+    from gapmap.io.registers import PERSON_DEFAULTS
     from gapmap.settings import Settings
     from gapmap.study import Study
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import shapely
 
-from gapmap.areas import place_points, read_areas
 from gapmap.errors import InputError
+from gapmap.io.areas import place_points, read_areas
 
 from .conftest import LSOA_2011, LSOA_2021, WARDS_2013, WARDS_2022, WARDS_2024, shared_file
 

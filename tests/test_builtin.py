@@ -2,8 +2,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from gapmap.areas import place_points
-from gapmap.builtin import build_kent_sectors, builtin_path
+from gapmap.io.areas import place_points
+from gapmap.io.builtin import build_kent_sectors, builtin_path
 
 
 def test_builtin_geography_is_kent_postcode_sectors(builtin_areas, kent_postcodes):

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 
 from .conftest import write
 

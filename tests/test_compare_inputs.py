@@ -14,8 +14,8 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from gapmap._tables import MAX_TABLE_BYTES
-from gapmap.cli import main
+from gapmap.cli.commands import main
+from gapmap.io._tables import MAX_TABLE_BYTES
 
 from .helpers import GOOD_PEOPLE as Q
 from .helpers import GOOD_PROVIDERS as P

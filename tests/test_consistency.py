@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapmap.gaps import gap_analysis
-from gapmap.location import coverage_matrix
 from gapmap.matching import match
 from gapmap.matching.suggest import Suggester, person_request
 from gapmap.reach import load_units, room_units
-from gapmap.recruitment import new_providers_at
+from gapmap.recruitment.location import coverage_matrix
+from gapmap.recruitment.targeting import new_providers_at
 from gapmap.vocab import parse_days, parse_services
 
 from .helpers import box_study

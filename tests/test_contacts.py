@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.errors import InputError
-from gapmap.registers import mailto, read_providers
+from gapmap.io.registers import mailto, read_providers
 
 from .helpers import GOOD_PEOPLE as Q
 from .helpers import GOOD_PROVIDERS as P

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from gapmap.builtin import build_council_sectors, builtin_path, load_builtin_areas
 from gapmap.councils import council_name, postcode_letters, resolve_council
 from gapmap.errors import InputError
+from gapmap.io.builtin import build_council_sectors, builtin_path, load_builtin_areas
 from gapmap.postcodes import default_directory
 
 
@@ -68,8 +68,8 @@ def test_kent_is_still_the_default_and_unchanged(builtin_areas):
 
 
 def test_make_demo_for_somerset_is_somersets_size_at_somerset_postcodes(tmp_path, capsys):
-    from gapmap.cli import main
-    from gapmap.registers import read_people, read_providers
+    from gapmap.cli.commands import main
+    from gapmap.io.registers import read_people, read_providers
 
     assert main(["make-demo", "--council", "Somerset", "--out", str(tmp_path)]) == 0
     providers = read_providers(tmp_path / "providers.csv")
@@ -113,7 +113,7 @@ def test_rural_fallback_counts_the_councils_postcodes(tmp_path):
 
 @pytest.mark.slow
 def test_demo_runs_for_another_council(tmp_path, capsys):
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     out = tmp_path / "wrexham"
     rc = main(["demo", "--council", "Wrexham", "--out", str(out), "--time-limit", "3",

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gapmap.absences import read_absences, read_matches
 from gapmap.cover import check_cover_plan, cover_plan, n_minus_one
 from gapmap.errors import InputError
+from gapmap.io.absences import read_absences, read_matches
 from gapmap.vocab import parse_days, parse_services
 
 from .conftest import write
@@ -362,7 +362,7 @@ def test_read_absences_gathers_every_problem(tmp_path):
 
 
 def test_gapmap_cover_command(tmp_path, capsys):
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     providers = providers_frame([("A", 0, 0, "all", 40, 0, True), ("B", 1, 0, "weekdays", 40, 0,
                                                                    True)])  # fmt: skip
@@ -521,7 +521,7 @@ def test_matches_naming_someone_unknown_are_an_input_error(tmp_path):
 
 
 def test_gapmap_resilience_command(tmp_path, capsys):
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     providers = providers_frame([("A", 0, 0, "all", 40, 0, True), ("B", 1, 0, "weekdays", 9, 0,
                                                                    True)])  # fmt: skip

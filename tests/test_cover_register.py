@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.cover import check_cover_plan
 from gapmap.cover_register import plan_from_store
 from gapmap.store import StoreError, open_store

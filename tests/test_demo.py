@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gapmap.demo import SCALES, make_demo_registers
-from gapmap.registers import read_people, read_providers
+from gapmap.io.registers import read_people, read_providers
 from gapmap.vocab import WEEKEND_MASK
 
 

@@ -21,7 +21,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 
 from .helpers import GOOD_PEOPLE as Q
 from .helpers import GOOD_PROVIDERS as P

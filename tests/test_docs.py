@@ -112,7 +112,7 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def test_every_command_is_in_the_readme_table():
-    from gapmap.cli import build_parser
+    from gapmap.cli.commands import build_parser
 
     table = [line for line in README.read_text(encoding="utf-8").splitlines() if line[:1] == "|"]
     commands = _subcommands(build_parser())
@@ -135,7 +135,7 @@ def _command_lines(text: str):
 
 def test_every_command_shown_in_the_docs_parses():
     """Each example command line of the README and the docs is accepted by the real parser."""
-    from gapmap.cli import build_parser
+    from gapmap.cli.commands import build_parser
 
     parser, seen, bad = build_parser(), 0, []
     for page in _pages():

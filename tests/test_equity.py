@@ -158,7 +158,7 @@ def test_concentration_index_invariants(rows, k):
 
 @pytest.mark.slow
 def test_recruitment_can_weigh_equity(equity_study):
-    from gapmap.recruitment import recruit
+    from gapmap.recruitment.targeting import recruit
 
     base = equity_study.with_settings(need="register", recruit_time_limit_s=20)
     plain = recruit(gap_analysis(base), [30])

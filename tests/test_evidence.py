@@ -14,7 +14,7 @@ from gapmap.publish.figures import largest_gaps
 from gapmap.publish.outputs import write_gap_outputs, write_recruit_outputs
 from gapmap.publish.palette import HOURS_COLOURS, WITHHELD, hour_classes
 from gapmap.publish.workbook import MICRO_UNMET, REGULATED_NEED, district_table
-from gapmap.recruitment import recruit
+from gapmap.recruitment.targeting import recruit
 from gapmap.study import Study
 
 from .helpers import EVIL
@@ -230,7 +230,7 @@ def test_report_pdf_reads_as_a_committee_paper(run, tmp_path):
 @pytest.fixture(scope="module")
 def two_quarters(tmp_path_factory):
     """Two runs of `gapmap gaps` on the demo: 300 providers "last quarter", all 416 now."""
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
     from gapmap.demo import demo_paths
 
     prov, people = demo_paths()
@@ -248,7 +248,7 @@ def two_quarters(tmp_path_factory):
 
 
 def test_compare_two_quarters_from_published_figures(two_quarters, tmp_path, capsys):
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
     from gapmap.compare import compare_runs
 
     before, after = two_quarters["q2"], two_quarters["q3"]

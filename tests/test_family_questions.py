@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.errors import InputError
+from gapmap.io.provider_checks import checks_due, lapsed_reasons
+from gapmap.io.registers import read_providers
 from gapmap.matching.suggest import Suggester, person_request
 from gapmap.postcodes import default_directory
-from gapmap.provider_checks import checks_due, lapsed_reasons
-from gapmap.registers import read_providers
 from gapmap.study import Study
 from tests.conftest import write
 from tests.helpers import days_from_today as _days
@@ -181,7 +181,7 @@ def test_match_writes_an_internal_formula_safe_mail_merge(tmp_path, capsys):
 def test_the_page_and_the_api_show_what_families_ask(tmp_path):
     from fastapi.testclient import TestClient
 
-    from gapmap.serve import Register, create_app
+    from gapmap.serve.app import Register, create_app
 
     path = _register(tmp_path, near_insurance=_days(100), near_dbs=_days(-300))
     with TestClient(create_app(Register(path)), base_url="http://127.0.0.1") as client:

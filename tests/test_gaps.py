@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gapmap.areas import read_areas, read_rural_classification
 from gapmap.errors import InputError
 from gapmap.gaps import GAP_COLUMNS, gap_analysis
+from gapmap.io.areas import read_areas, read_rural_classification
 from gapmap.publish import publish_gaps
 from gapmap.settings import Settings
 from gapmap.study import Study

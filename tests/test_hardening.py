@@ -17,7 +17,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 
 # the registers to break and the files to write are shared with other test files (helpers.py)
 from .helpers import GOOD_PEOPLE, GOOD_PROVIDERS, SENTINEL, edit
@@ -160,7 +160,7 @@ def test_huge_file_refused_without_reading_it(tmp_path, capsys):
 
 
 def test_a_csv_saved_with_an_excel_name_is_read_as_the_csv_it_is(tmp_path):
-    from gapmap.registers import read_providers
+    from gapmap.io.registers import read_providers
 
     named_xlsx = _write(tmp_path / "providers.xlsx", _csv(P))
     plain = _write(tmp_path / "providers.csv", _csv(P))
@@ -174,7 +174,7 @@ def test_a_csv_saved_with_an_excel_name_is_read_as_the_csv_it_is(tmp_path):
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252", "utf-16"])
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_other_encodings_and_delimiters_read_the_same(tmp_path, capsys, encoding, delimiter):
-    from gapmap.registers import read_providers
+    from gapmap.io.registers import read_providers
 
     rows = [list(r) for r in P]
     rows[2][1] = "Café Crème Companions"  # accents survive every encoding
@@ -330,7 +330,7 @@ def _mutated(rows, draw_cells):
 )
 def test_mutated_registers_are_read_or_refused_with_input_error(tmp_path_factory, which, edits):
     from gapmap.errors import InputError
-    from gapmap.registers import read_people, read_providers
+    from gapmap.io.registers import read_people, read_providers
 
     rows, read = (P, read_providers) if which == "providers" else (Q, read_people)
     path = tmp_path_factory.mktemp("fuzz") / f"{which}.csv"
@@ -350,7 +350,7 @@ def test_mutated_registers_are_read_or_refused_with_input_error(tmp_path_factory
 @given(data=st.binary(max_size=400))
 def test_any_bytes_are_read_or_refused_with_input_error(tmp_path_factory, data):
     from gapmap.errors import InputError
-    from gapmap.registers import read_providers
+    from gapmap.io.registers import read_providers
 
     path = tmp_path_factory.mktemp("bytes") / "providers.csv"
     path.write_bytes(data)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from gapmap.location import (
+from gapmap.recruitment.location import (
     capacitated_coverage,
     coverage_matrix,
     greedy_capacitated,

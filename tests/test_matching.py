@@ -123,7 +123,7 @@ def test_partner_and_cover_roles():
 
 def test_demo_scale_matching_beats_greedy_and_passes_the_checker(tmp_path):
     from gapmap.demo import write_demo_registers
-    from gapmap.registers import read_people, read_providers
+    from gapmap.io.registers import read_people, read_providers
 
     p, q = write_demo_registers(tmp_path, providers=60, people=360)
     providers, people = read_providers(p), read_people(q)
@@ -145,7 +145,7 @@ def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path):
     import time
 
     from gapmap.demo import write_demo_registers
-    from gapmap.registers import read_people, read_providers
+    from gapmap.io.registers import read_people, read_providers
 
     p, q = write_demo_registers(tmp_path, providers=60, people=400)
     providers, people = read_providers(p), read_people(q)
@@ -296,7 +296,7 @@ def test_ctrl_c_keeps_the_best_matching_and_a_second_leaves_without_writing(tmp_
 
     def run(out, interrupts):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gapmap.cli", "match", "--providers",
+            [sys.executable, "-m", "gapmap.cli.commands", "match", "--providers",
              str(demo / "providers.csv"), "--people", str(demo / "people.csv"), "--out", str(out),
              "--time-limit", "60"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -1,8 +1,8 @@
 import pytest
 
-from gapmap.areas import read_areas
 from gapmap.errors import InputError
 from gapmap.gaps import gap_analysis
+from gapmap.io.areas import read_areas
 from gapmap.need import estimate_need, estimated_demand, read_census_ages, read_rates
 from gapmap.study import Study
 

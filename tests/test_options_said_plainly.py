@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.errors import InputError
 
 from .helpers import GOOD_PROVIDERS as P
@@ -32,8 +32,8 @@ def test_an_empty_council_is_refused_not_kent(tmp_path, capsys):
 
 
 def test_a_councils_geography_goes_into_the_users_cache(tmp_path, monkeypatch):
-    from gapmap.builtin import builtin_path
     from gapmap.councils import _letters_cache, resolve_council
+    from gapmap.io.builtin import builtin_path
 
     monkeypatch.delenv("GAPMAP_BOUNDARIES", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -51,7 +51,7 @@ def test_a_councils_geography_goes_into_the_users_cache(tmp_path, monkeypatch):
 def test_the_api_takes_numbers_strictly(field, value):
     from pydantic import ValidationError
 
-    from gapmap.serve import SuggestRequest
+    from gapmap.serve.app import SuggestRequest
 
     with pytest.raises(ValidationError):
         SuggestRequest(**{"postcode": "CT1 2AA", "hours": 6, field: value})
@@ -59,7 +59,7 @@ def test_the_api_takes_numbers_strictly(field, value):
 
 
 def test_a_number_above_its_limit_is_shown_above_it(tmp_path):
-    from gapmap.registers import read_providers
+    from gapmap.io.registers import read_providers
 
     path = _write(tmp_path / "p.csv", edit(P, 2, "capacity_hours", "168.0001"))
     with pytest.raises(InputError) as e:

@@ -11,10 +11,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.errors import InputError
-from gapmap.oruk import read_feed, schema, validate
-from gapmap.registers import read_providers
+from gapmap.io.oruk import read_feed, schema, validate
+from gapmap.io.registers import read_providers
 from tests.conftest import write
 from tests.helpers import days_from_today as _days
 

@@ -78,7 +78,7 @@ def test_a_full_disk_leaves_the_earlier_set_and_says_so(tmp_path, capsys):
 
 def test_two_runs_on_one_folder_do_not_mix(tmp_path):
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "gapmap.cli", "match", "--providers",
+    argv = [sys.executable, "-m", "gapmap.cli.commands", "match", "--providers",
             str(DEMO / "providers.csv"), "--people", str(DEMO / "people.csv"), "--out", str(out),
             "--time-limit", "4"]  # fmt: skip
     first = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

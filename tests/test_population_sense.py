@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from gapmap.areas import read_rural_classification
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.deprivation import read_imd
 from gapmap.errors import InputError
+from gapmap.io.areas import read_rural_classification
 from gapmap.need import (
     adult_components,
     read_adult_rates,

@@ -26,7 +26,7 @@ DEMO = REPO / "data" / "demo"
 def test_a_huge_cell_is_refused_while_reading_csv_and_xlsx(tmp_path, capsys):
     import openpyxl
 
-    from gapmap._tables import MAX_CELL_CHARS
+    from gapmap.io._tables import MAX_CELL_CHARS
 
     long = "x" * (MAX_CELL_CHARS + 1)
     csv_file = _write(tmp_path / "providers.csv", edit(P, 3, "name", long))
@@ -44,7 +44,7 @@ def test_a_huge_cell_is_refused_while_reading_csv_and_xlsx(tmp_path, capsys):
 def test_too_many_rows_are_refused_at_the_limit(tmp_path, capsys, monkeypatch):
     import openpyxl
 
-    import gapmap._tables as tables
+    import gapmap.io._tables as tables
 
     monkeypatch.setattr(tables, "MAX_ROWS", 15)
     csv_file = _write(tmp_path / "providers.csv", _csv(P))  # 20 records
@@ -60,7 +60,7 @@ def test_too_many_rows_are_refused_at_the_limit(tmp_path, capsys, monkeypatch):
 
 # --- ambiguity is never resolved silently ---------------------------------------------------
 def test_a_geopackage_with_two_layers_is_refused_until_one_is_named(tmp_path, capsys):
-    from gapmap.builtin import load_builtin_areas
+    from gapmap.io.builtin import load_builtin_areas
 
     areas = load_builtin_areas()
     gpkg = tmp_path / "kent.gpkg"
@@ -101,7 +101,7 @@ def test_a_workbook_with_two_sheets_is_refused_until_one_is_named(tmp_path, caps
 
 
 def test_overlapping_areas_are_noted(tmp_path, capsys):
-    from gapmap.builtin import load_builtin_areas
+    from gapmap.io.builtin import load_builtin_areas
 
     areas = load_builtin_areas().head(30).copy()
     areas.loc[areas.index[0], "geometry"] = areas.geometry.iloc[0].buffer(800)
@@ -118,7 +118,7 @@ def test_overlapping_areas_are_noted(tmp_path, capsys):
 
 # --- valid files read, and every reader error in words -----------------------------------
 def test_a_layer_of_single_part_multipoints_reads_as_points(tmp_path):
-    from gapmap.registers import read_providers
+    from gapmap.io.registers import read_providers
 
     plain = read_providers(DEMO / "providers.csv").head(12)
     layer = gpd.GeoDataFrame(

@@ -9,7 +9,7 @@ import pytest
 from gapmap.errors import InputError
 from gapmap.gaps import gap_analysis
 from gapmap.publish import publish_ranking, publish_sites
-from gapmap.recruitment import recruit, recruitment_demand
+from gapmap.recruitment.targeting import recruit, recruitment_demand
 from gapmap.settings import UNIT_COSTS, Settings
 from gapmap.study import Study
 from gapmap.vocab import WEEKEND_MASK, parse_services
@@ -139,7 +139,7 @@ def test_impossible_targets_are_refused(demo_gap, demo_study):
 
 def test_recruit_on_real_lsoas_with_estimated_need(demo_registers):
     """Kent's 2021 LSOAs with need estimated from Census 2021: demand comes from the estimate."""
-    from gapmap.areas import read_areas
+    from gapmap.io.areas import read_areas
     from gapmap.need import estimated_demand
 
     lsoas = read_areas(shared_file(LSOA_2021))

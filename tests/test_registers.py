@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapmap.errors import InputError
-from gapmap.registers import place_in_areas, read_people, read_providers
+from gapmap.io.registers import place_in_areas, read_people, read_providers
 from gapmap.vocab import WEEKEND_MASK
 
 from .conftest import WARDS_2022, shared_file, write
@@ -149,7 +149,7 @@ def test_providers_as_a_point_layer(tmp_path):
 
 def test_place_in_real_wards(demo_registers):
     providers, _ = demo_registers
-    from gapmap.areas import read_areas
+    from gapmap.io.areas import read_areas
 
     placed = place_in_areas(providers, read_areas(shared_file(WARDS_2022)), snap_m=2000)
     assert (placed["area_code"] != "").all()

@@ -161,9 +161,9 @@ def test_publish_gaps_as_the_package_docstring_calls_it_withholds_as_the_study_d
 def test_every_way_a_person_comes_in_has_the_registers_defaults(tmp_path):
     import inspect
 
+    from gapmap.io.registers import PERSON_DEFAULTS, read_people
     from gapmap.matching.suggest import person_request, request_from_fields
-    from gapmap.registers import PERSON_DEFAULTS, read_people
-    from gapmap.serve import SuggestRequest
+    from gapmap.serve.app import SuggestRequest
 
     path = tmp_path / "people.csv"
     path.write_text(

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from scipy.spatial import cKDTree
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
+from gapmap.io.registers import read_people, read_providers
 from gapmap.publish.outputs import ABOUT_FILE, AUDIENCE, INDEX_FILE
-from gapmap.registers import read_people, read_providers
 
 from .helpers import EVIL, GOOD_PEOPLE, GOOD_PROVIDERS
 from .helpers import chromium as _chromium
@@ -163,7 +163,14 @@ def test_killed_runs_leave_every_file_whole(tmp_path):
 
     demo = REPO / "data" / "demo"
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "gapmap.cli", "gaps", "--providers", str(demo / "providers.csv")]
+    argv = [
+        sys.executable,
+        "-m",
+        "gapmap.cli.commands",
+        "gaps",
+        "--providers",
+        str(demo / "providers.csv"),
+    ]
     argv += ["--people", str(demo / "people.csv"), "--out", str(out)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     subprocess.run(argv, check=True, capture_output=True, env=env)
@@ -275,7 +282,7 @@ CHECKS = (
 def safety_client(builtin_areas):
     from fastapi.testclient import TestClient
 
-    from gapmap.serve import Register, create_app
+    from gapmap.serve.app import Register, create_app
 
     with TestClient(create_app(Register(DEMO_PROVIDERS)), base_url="http://127.0.0.1") as c:
         yield c
@@ -348,7 +355,7 @@ def test_the_summary_keeps_the_advice_and_the_date(safety_client):
     from datetime import date
 
     from gapmap.safety import REGULATED_ADVICE, SELF_DIRECTING_ADVICE
-    from gapmap.serve import summary_text
+    from gapmap.serve.app import summary_text
 
     day = date(2026, 12, 7)
     nothing = safety_client.post("/api/suggest", json={**ASK, "hours": 60}).json()

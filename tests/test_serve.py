@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gapmap.io.registers import read_providers
 from gapmap.matching.suggest import Suggester, request_from_fields
-from gapmap.registers import read_providers
-from gapmap.serve import Register, create_app
+from gapmap.serve.app import Register, create_app
 
 from .helpers import EVIL
 from .helpers import chromium as _chromium
@@ -378,7 +378,7 @@ def test_hostile_provider_name_shows_as_text(browser, server):
 
 
 def test_serve_refuses_other_hosts_without_a_token_and_bad_registers(tmp_path, capsys):
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     argv = ["serve", "--providers", str(DEMO_PROVIDERS), "--host", "0.0.0.0"]
     assert main(argv) == 2 and "--token-file" in capsys.readouterr().err
@@ -416,7 +416,7 @@ def test_cross_site_posts_are_refused(register_file):
 
 
 def test_large_bodies_are_refused_with_413(register_file):
-    from gapmap.serve import MAX_BODY
+    from gapmap.serve.app import MAX_BODY
 
     with _client(register_file) as c:
         big = {**ASK, "postcode": "x" * (MAX_BODY + 10)}
@@ -436,8 +436,8 @@ def test_every_4xx_answer_has_the_problems_shape(register_file):
 def test_tokens_bearer_cookie_and_sign_in_throttle(register_file, tmp_path, capsys):
     import time as _time
 
-    from gapmap.cli import main
-    from gapmap.serve import MAX_FAILED_SIGNINS, SESSION_SECONDS, session_cookie
+    from gapmap.cli.commands import main
+    from gapmap.serve.app import MAX_FAILED_SIGNINS, SESSION_SECONDS, session_cookie
 
     with _client(register_file, token=TOKEN) as c:
         for scheme in ("Bearer", "bearer", "BEARER"):
@@ -500,7 +500,7 @@ def test_regulated_care_never_lists_an_unregistered_provider_in_the_api(client, 
 
 
 def test_regulated_care_on_the_command_line(tmp_path, register_file, capsys):
-    from gapmap.cli import main
+    from gapmap.cli.commands import main
 
     base = [
         "suggest", "--providers", str(register_file), "--postcode", "CT9 1BQ", "--hours", "2",

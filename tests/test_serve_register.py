@@ -56,8 +56,8 @@ def register(db_url, tmp_path):  # noqa: F811
 
 
 def _app(store):
-    from gapmap.serve import create_app
-    from gapmap.serve_register import DbRegister
+    from gapmap.serve.app import create_app
+    from gapmap.serve.register import DbRegister
 
     reg = DbRegister(Path("register.db"), store=store)
     reg.load()

@@ -330,7 +330,7 @@ def test_absences_and_their_mistakes(tiny):
     with pytest.raises(StoreError, match="no provider with this id.*'ZZ'"):
         tiny.add_absence(author="Ann", provider_id="ZZ", start=date(2026, 12, 1),
                          end=date(2026, 12, 1))  # fmt: skip
-    # the one rule of absences (gapmap.absences.absence_problems), as the CSV reader applies it
+    # the one rule of absences (gapmap.io.absences.absence_problems), as the CSV reader applies it
     with pytest.raises(StoreError, match="reason is longer than 200"):
         tiny.add_absence(author="Ann", provider_id="B", start=date(2026, 12, 1),
                          end=date(2026, 12, 1), reason="x" * 201)  # fmt: skip

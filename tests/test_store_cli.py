@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.store import open_store
 
 from .store_fixtures import db_url, pg_server  # noqa: F401
@@ -156,8 +156,8 @@ def test_serve_from_the_database_suggests_net_of_held_hours(cli_db, capsys):
 
     from fastapi.testclient import TestClient
 
-    from gapmap.cli_store import db_register_factory
-    from gapmap.serve import create_app
+    from gapmap.cli.store import db_register_factory
+    from gapmap.serve.app import create_app
 
     ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social",
            "self_directing": True, "regulated_care": False}  # fmt: skip

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 from gapmap.matching.suggest import Suggester, person_request
 from gapmap.postcodes import default_directory
 from gapmap.vocab import parse_days, parse_services

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from gapmap.cli import main
+from gapmap.cli.commands import main
 
 from .helpers import GOOD_PEOPLE as Q
 from .helpers import GOOD_PROVIDERS as P
@@ -25,7 +25,7 @@ VALID = r"Gaps $x^2$ by area"
 
 
 def _areas(tmp_path):
-    from gapmap.builtin import load_builtin_areas
+    from gapmap.io.builtin import load_builtin_areas
 
     areas = load_builtin_areas().copy()
     areas["district_name"] = areas["district_name"].astype(str) + r" $y_1$"
@@ -80,9 +80,9 @@ BIDI = "\u202e\u2066\u200f\u200b"
 def test_bidi_controls_are_taken_out_of_every_name(tmp_path):
     """A right-to-left override in a trading name or an area's name reverses what the page,
     the map, the workbook and the report show: names are cleaned where they are read."""
-    from gapmap.areas import read_areas
-    from gapmap.builtin import load_builtin_areas
-    from gapmap.registers import read_providers
+    from gapmap.io.areas import read_areas
+    from gapmap.io.builtin import load_builtin_areas
+    from gapmap.io.registers import read_providers
 
     from .helpers import edit
 

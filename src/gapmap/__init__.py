@@ -18,27 +18,27 @@ try:
 except PackageNotFoundError:  # pragma: no cover
     __version__ = "0+unknown"
 
-from .areas import place_points, read_areas
-from .builtin import build_kent_sectors, load_builtin_areas
-from .demo import make_demo_registers, write_demo_registers
-from .errors import GapmapError, InputError, Problem
-from .gaps import GapResult, gap_analysis
-from .location import capacitated_coverage, max_coverage
-from .matching import MatchingError, MatchResult, match
-from .matching.suggest import Suggester, person_request, request_from_fields
-from .postcodes import PostcodeDirectory, normalise_postcode
-from .publish import (
+from gapmap.demo import make_demo_registers, write_demo_registers
+from gapmap.errors import GapmapError, InputError, Problem
+from gapmap.gaps import GapResult, gap_analysis
+from gapmap.io.areas import place_points, read_areas
+from gapmap.io.builtin import build_kent_sectors, load_builtin_areas
+from gapmap.io.registers import place_in_areas, read_people, read_providers
+from gapmap.matching import MatchingError, MatchResult, match
+from gapmap.matching.suggest import Suggester, person_request, request_from_fields
+from gapmap.postcodes import PostcodeDirectory, normalise_postcode
+from gapmap.publish import (
     Suppression,
     publish_gaps,
     publish_ranking,
     publish_scenarios,
     publish_sites,
 )
-from .reach import Reach
-from .recruitment import RecruitResult, recruit
-from .registers import place_in_areas, read_people, read_providers
-from .settings import Settings
-from .study import AreaColumns, Study
+from gapmap.reach import Reach
+from gapmap.recruitment.location import capacitated_coverage, max_coverage
+from gapmap.recruitment.targeting import RecruitResult, recruit
+from gapmap.settings import Settings
+from gapmap.study import AreaColumns, Study
 
 __all__ = [
     "AreaColumns",

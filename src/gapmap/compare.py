@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._tables import MAX_TABLE_BYTES, ROW, _bounded, _sheet_rows, read_table
-from .errors import InputError, Problem
-from .publish.disclosure import Suppression
-from .publish.tables import suppress_again
-from .publish.workbook import MICRO_UNMET
+from gapmap.errors import InputError, Problem
+from gapmap.io._tables import MAX_TABLE_BYTES, ROW, _bounded, _sheet_rows, read_table
+from gapmap.publish.disclosure import Suppression
+from gapmap.publish.tables import suppress_again
+from gapmap.publish.workbook import MICRO_UNMET
 
 __all__ = ["Comparison", "compare_runs"]
 
@@ -404,7 +404,7 @@ def write_comparison(comp: Comparison, after: str | Path, out_dir: str | Path) -
     dict
         The paths written, by name.
     """
-    from .publish.export import write_csv, write_text
+    from gapmap.publish.export import write_csv, write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -417,7 +417,7 @@ def write_comparison(comp: Comparison, after: str | Path, out_dir: str | Path) -
     if shapes is not None:
         import geopandas as gpd
 
-        from .publish.maps import change_map, save_map
+        from gapmap.publish.maps import change_map, save_map
 
         g = gpd.GeoDataFrame(shapes).merge(comp.areas, on="area_code", how="inner")
         save_map(change_map(g, words=comp.words()), out / "compare_map.html")

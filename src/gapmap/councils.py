@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 __all__ = ["KENT", "Council", "council_name", "postcode_letters", "resolve_council"]
 
@@ -133,7 +133,7 @@ class Council:
 
 
 def _letters_cache() -> Path:
-    from ._paths import user_cache
+    from gapmap._paths import user_cache
 
     return user_cache("boundaries", "GAPMAP_BOUNDARIES") / "councils" / "postcode_letters.json"
 

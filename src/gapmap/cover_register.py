@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .absences import ABSENCE_COLUMNS
-from .settings import Settings
+from gapmap.io.absences import ABSENCE_COLUMNS
+from gapmap.settings import Settings
 
 __all__ = ["CoverInputs", "cover_inputs", "plan_from_store", "resilience_from_store"]
 
@@ -69,7 +69,7 @@ def cover_inputs(
     -------
     CoverInputs
     """
-    from .study import Study
+    from gapmap.study import Study
 
     settings = (settings or store.settings).validated()
     prov, _ = store.registers()
@@ -149,7 +149,7 @@ def plan_from_store(
     RuntimeError
         The plan broke a rule (a bug: the independent checker disagrees).
     """
-    from .cover import check_cover_plan, cover_plan
+    from gapmap.cover import check_cover_plan, cover_plan
 
     inputs = cover_inputs(store, start, end, settings=settings, **study_kwargs)
     study = inputs.study
@@ -188,7 +188,7 @@ def resilience_from_store(
     tuple
         ``(resilience, inputs)``.
     """
-    from .cover import n_minus_one
+    from gapmap.cover import n_minus_one
 
     inputs = cover_inputs(store, settings=settings, **study_kwargs)
     res = n_minus_one(inputs.study, inputs.matches, deadline=deadline, say=say)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .reach import Reach, weekend_share
+from gapmap.reach import Reach, weekend_share
 
 __all__ = [
     "LOW_GAP_FROM",

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._paths import repo_or_cache, user_cache
-from .councils import KENT, Council, postcode_letters, resolve_council
-from .postcodes import PostcodeDirectory, default_directory
+from gapmap._paths import repo_or_cache, user_cache
+from gapmap.councils import KENT, Council, postcode_letters, resolve_council
+from gapmap.postcodes import PostcodeDirectory, default_directory
 
 __all__ = [
     "SCALES",
@@ -109,7 +109,7 @@ def _person_days(rng: np.random.Generator) -> str:
 
 
 def _services(rng: np.random.Generator, p: np.ndarray, max_n: int) -> list[str]:
-    from .vocab import SERVICES
+    from gapmap.vocab import SERVICES
 
     chosen = [s for s, q in zip(SERVICES, p) if rng.random() < q]
     if not chosen:
@@ -304,7 +304,7 @@ def write_demo_registers(
     --------
     >>> p, q = write_demo_registers("demo", providers=40, people=200)   # doctest: +SKIP
     """
-    from .publish.export import write_csv
+    from gapmap.publish.export import write_csv
 
     if out_dir is None:
         prov_path, people_path = demo_paths(council)

@@ -42,9 +42,9 @@ def demo_register(
     list of str
         Lines to print.
     """
-    from .matching.suggest import Suggester, request_from_fields
-    from .store import open_store
-    from .vocab import days_text, days_words, hours_words, services_text
+    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.store import open_store
+    from gapmap.vocab import days_text, days_words, hours_words, services_text
 
     t0 = time.perf_counter()
     db = out / "register.db"
@@ -99,14 +99,14 @@ def demo_register(
 
 
 def _free(study, provider_id: str) -> float:
-    from .reach import free_hours
+    from gapmap.reach import free_hours
 
     i = study.providers.index[study.providers["provider_id"].astype(str) == provider_id][0]
     return float(free_hours(study.providers.loc[[i]])[0])
 
 
 def _first(result, busy: str, free: float) -> str:
-    from .vocab import hours_words
+    from gapmap.vocab import hours_words
 
     if not result.suggestions:
         return "no provider in reach has room."

@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._tables import ROW, read_table
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
+from gapmap.io._tables import ROW, read_table
 
 __all__ = ["area_deprivation", "concentration_index", "deprivation_table", "read_imd"]
 

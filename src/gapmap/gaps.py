@@ -41,16 +41,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .areas import place_points
-from .coverage import (
+from gapmap.coverage import (
     LOW_GAP_FROM,
     MEDIUM_GAP_FROM,
     Coverage,
     person_coverage,
     two_step_fca,
 )
-from .reach import Reach, nearest_km
-from .study import Study
+from gapmap.io.areas import place_points
+from gapmap.reach import Reach, nearest_km
+from gapmap.study import Study
 
 __all__ = [
     "ESTIMATED_COLUMNS",
@@ -152,8 +152,8 @@ def postcode_density_rural(
         bool, one per area. Postcodes stacked more than 5 to a centroid (PO boxes, large users)
         are not counted.
     """
-    from .councils import resolve_council
-    from .postcodes import default_directory
+    from gapmap.councils import resolve_council
+    from gapmap.postcodes import default_directory
 
     if "postcodes" in areas:
         counts = areas["postcodes"].to_numpy(float)
@@ -397,7 +397,7 @@ def _estimated(study: Study, t: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
         for name, hours in est.parts.items():
             t[f"estimated_{name}_hours"] = _by_area(est.area_code, hours, index)
     if est.weekend_hours is not None and len(est.parts) > 1:
-        from .reach import weekend_share
+        from gapmap.reach import weekend_share
 
         providers = study.providers
         w_cap = providers["capacity_hours"].to_numpy(float) * weekend_share(

@@ -33,10 +33,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._tables import ROW, read_table
-from .areas import _ONS_CODE, place_points
-from .errors import InputError, Problem, ProblemList
-from .vocab import ALL_DAYS_MASK, WEEKEND_MASK, count_days
+from gapmap.errors import InputError, Problem, ProblemList
+from gapmap.io._tables import ROW, read_table
+from gapmap.io.areas import _ONS_CODE, place_points
+from gapmap.vocab import ALL_DAYS_MASK, WEEKEND_MASK, count_days
 
 __all__ = [
     "ADULT_GROUPS",
@@ -534,7 +534,7 @@ def _unit_areas(
     file: str,
 ) -> tuple[pd.Series, np.ndarray | None, np.ndarray | None, str]:
     """The area of each census unit, with the units' points when their boundaries are given."""
-    from .areas import read_areas
+    from gapmap.io.areas import read_areas
 
     if census_areas is not None:
         units = read_areas(census_areas).set_index("area_code").reindex(codes)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 #: Held while any directory loads postcodes (the package's loader is not thread-safe).
 _LOADING = threading.RLock()

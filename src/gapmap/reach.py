@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from .vocab import WEEKEND_MASK, count_days
+from gapmap.vocab import WEEKEND_MASK, count_days
 
 __all__ = [
     "ProviderIndex",

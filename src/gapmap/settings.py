@@ -37,9 +37,9 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .errors import InputError, Problem
-from .publish.disclosure import Suppression
-from .vocab import ALL_DAYS_MASK, WEEKDAY_MASK, parse_services
+from gapmap.errors import InputError, Problem
+from gapmap.publish.disclosure import Suppression
+from gapmap.vocab import ALL_DAYS_MASK, WEEKDAY_MASK, parse_services
 
 __all__ = ["FLAGS", "UNIT_COSTS", "Settings"]
 

@@ -31,14 +31,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem
-from .reach import ProviderIndex, Reach
-from .settings import Settings
+from gapmap.errors import InputError, Problem
+from gapmap.reach import ProviderIndex, Reach
+from gapmap.settings import Settings
 
 if TYPE_CHECKING:
-    from .councils import Council
-    from .need import EstimatedNeed
-    from .postcodes import PostcodeDirectory
+    from gapmap.councils import Council
+    from gapmap.need import EstimatedNeed
+    from gapmap.postcodes import PostcodeDirectory
 
 __all__ = ["AreaColumns", "Study"]
 
@@ -55,7 +55,7 @@ class AreaColumns:
 
 
 def _place(register: pd.DataFrame, areas: gpd.GeoDataFrame, snap_m: float) -> pd.DataFrame:
-    from .registers import place_in_areas
+    from gapmap.io.registers import place_in_areas
 
     return place_in_areas(register, areas, snap_m=snap_m).reset_index(drop=True)
 
@@ -160,7 +160,7 @@ class Study:
         sources = dict(sources or {})
         has_people = people is not None
         if people is None:
-            from .registers import empty_people
+            from gapmap.io.registers import empty_people
 
             people = empty_people()
         if check_outside and not settings.drop_outside:
@@ -256,7 +256,7 @@ class Study:
             several (never chosen silently).
         directory_extra
             With providers given as an Open Referral UK feed: the side table of what the feed
-            lacks, joined by service id (:func:`gapmap.oruk.read_feed`).
+            lacks, joined by service id (:func:`gapmap.io.oruk.read_feed`).
 
         Returns
         -------
@@ -275,10 +275,10 @@ class Study:
         >>> len(study.reach)                                                # doctest: +SKIP
         61342
         """
-        from .areas import read_areas, read_rural_classification
-        from .builtin import load_builtin_areas
-        from .postcodes import PostcodeDirectory, default_directory
-        from .registers import read_people, read_providers
+        from gapmap.io.areas import read_areas, read_rural_classification
+        from gapmap.io.builtin import load_builtin_areas
+        from gapmap.io.registers import read_people, read_providers
+        from gapmap.postcodes import PostcodeDirectory, default_directory
 
         problems: list[Problem] = []
         try:
@@ -299,7 +299,7 @@ class Study:
             directory = attempt(PostcodeDirectory, postcode_file)
         directory = directory or default_directory()
         cols = area_columns or AreaColumns()
-        from .councils import resolve_council
+        from gapmap.councils import resolve_council
 
         served = attempt(resolve_council, council)
         if areas is None:
@@ -329,7 +329,7 @@ class Study:
             problems.append(Problem("settings", "a rural lookup goes with a rural table"))
         estimated = None
         if census is not None and area_layer is not None:
-            from .need import estimated_demand
+            from gapmap.need import estimated_demand
 
             estimated = attempt(
                 estimated_demand, area_layer, census, rates_path=rates, lookup=census_lookup,
@@ -348,7 +348,7 @@ class Study:
             )
         deprivation = None
         if imd is not None and estimated is not None:
-            from .deprivation import area_deprivation, read_imd
+            from gapmap.deprivation import area_deprivation, read_imd
 
             imd_table = attempt(read_imd, imd, imd_lookup)
             if imd_table is not None and estimated.unit_area is not None:
@@ -461,19 +461,19 @@ def _label(register) -> str:
 
 
 def _no_providers() -> pd.DataFrame:
-    from .registers import empty_providers
+    from gapmap.io.registers import empty_providers
 
     return empty_providers()
 
 
 def _no_people() -> pd.DataFrame:
-    from .registers import empty_people
+    from gapmap.io.registers import empty_people
 
     return empty_people()
 
 
 def _outside(areas, providers, people, settings: Settings, sources: dict) -> list[Problem]:
-    from .registers import outside_problems
+    from gapmap.io.registers import outside_problems
 
     out: list[Problem] = []
     for reg, what in ((providers, "providers"), (people, "people")):

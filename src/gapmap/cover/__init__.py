@@ -7,15 +7,15 @@
 * :func:`check_cover_plan` — every rule checked again, written apart (:mod:`.check`).
 
 Every function takes plain frames (the registers in a :class:`~gapmap.study.Study`, a
-``matches.csv`` frame, the absences frame of :mod:`gapmap.absences`), so plans can be made from
+``matches.csv`` frame, the absences frame of :mod:`gapmap.io.absences`), so plans can be made from
 files or from the database alike.
 """
 
 from __future__ import annotations
 
-from .check import check_cover_plan
-from .plan import PLAN_COLUMNS, REASONS, CoverPlan, cover_plan
-from .resilience import Resilience, n_minus_one
+from gapmap.cover.check import check_cover_plan
+from gapmap.cover.plan import PLAN_COLUMNS, REASONS, CoverPlan, cover_plan
+from gapmap.cover.resilience import Resilience, n_minus_one
 
 __all__ = [
     "PLAN_COLUMNS",

@@ -69,10 +69,10 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from ..errors import InputError, Problem
-from ..reach import hours_on_days, load_units, room_units
-from ..study import Study
-from ..vocab import DAYS
+from gapmap.errors import InputError, Problem
+from gapmap.reach import hours_on_days, load_units, room_units
+from gapmap.study import Study
+from gapmap.vocab import DAYS
 
 __all__ = [
     "Arrangements",
@@ -803,10 +803,10 @@ def cover_plan(
         The registers (``study.people`` must hold every matched person) and the settings:
         ``match_time_limit_s`` bounds the solve, ``workers`` and ``seed`` are the solver's.
     matches
-        A ``matches.csv`` frame (:func:`gapmap.absences.read_matches`, or the store's
+        A ``matches.csv`` frame (:func:`gapmap.io.absences.read_matches`, or the store's
         ``assignments``).
     absences
-        The absences frame (:func:`gapmap.absences.read_absences`, or the store's).
+        The absences frame (:func:`gapmap.io.absences.read_absences`, or the store's).
     start, end
         The dates to plan, inclusive.
     deadline

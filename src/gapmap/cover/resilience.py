@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..study import Study
-from .plan import _Context, _Needs, _solve, arrangements
+from gapmap.cover.plan import _Context, _Needs, _solve, arrangements
+from gapmap.study import Study
 
 __all__ = ["Resilience", "n_minus_one"]
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import GapmapError
-from ..study import Study
-from .candidates import REASONS, build_candidates
-from .check import check_matching
-from .greedy import greedy_match
-from .journeys import journey_figures
-from .model import solve_matching
-from .result import Match, MatchResult
+from gapmap.errors import GapmapError
+from gapmap.matching.candidates import REASONS, build_candidates
+from gapmap.matching.check import check_matching
+from gapmap.matching.greedy import greedy_match
+from gapmap.matching.journeys import journey_figures
+from gapmap.matching.model import solve_matching
+from gapmap.matching.result import Match, MatchResult
+from gapmap.study import Study
 
 __all__ = [
     "match",

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..reach import Reach, hours_on_days
+from gapmap.reach import Reach, hours_on_days
 
 __all__ = ["DayClass", "PersonOptions", "build_candidates", "REASONS"]
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .result import MatchResult
+from gapmap.matching.result import MatchResult
 
 __all__ = ["check_matching"]
 

@@ -77,10 +77,10 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from ..reach import cover_reserve, load_units
-from ..settings import Settings
-from .candidates import PersonOptions
-from .result import Match
+from gapmap.matching.candidates import PersonOptions
+from gapmap.matching.result import Match
+from gapmap.reach import cover_reserve, load_units
+from gapmap.settings import Settings
 
 __all__ = ["PatternPool", "price_patterns", "solve_by_columns"]
 
@@ -524,7 +524,7 @@ def _columns_then_integer(t0, deadline, lp_deadline, int_deadline, people_idx, o
         bound = value
     proven = proven or value >= bound - 1e-6
     # --- shortest journeys for the same people ----------------------------------------------
-    from .journeys import shortest_journeys
+    from gapmap.matching.journeys import shortest_journeys
 
     journeys: dict = {}
     if not stop():

@@ -36,10 +36,10 @@ import time
 
 import pandas as pd
 
-from ..reach import cover_reserve, load_units, room_units
-from ..settings import Settings
-from .candidates import PersonOptions
-from .result import Match, MatchResult
+from gapmap.matching.candidates import PersonOptions
+from gapmap.matching.result import Match, MatchResult
+from gapmap.reach import cover_reserve, load_units, room_units
+from gapmap.settings import Settings
 
 __all__ = ["greedy_match", "journey_km"]
 
@@ -66,7 +66,7 @@ def greedy_match(
     -------
     MatchResult
     """
-    from .candidates import _no_cycle_collection
+    from gapmap.matching.candidates import _no_cycle_collection
 
     with _no_cycle_collection():
         return _greedy(providers, options, settings)

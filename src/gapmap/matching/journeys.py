@@ -43,10 +43,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..settings import Settings
-from .candidates import PersonOptions
-from .colgen import PatternPool, _Class, _class_of, _loads, new_highs
-from .result import Match
+from gapmap.matching.candidates import PersonOptions
+from gapmap.matching.colgen import PatternPool, _Class, _class_of, _loads, new_highs
+from gapmap.matching.result import Match
+from gapmap.settings import Settings
 
 __all__ = ["shortest_journeys", "journey_figures", "distance_bound"]
 
@@ -579,7 +579,7 @@ def distance_bound(
         A lower bound on the km of any matching of the same people, and whether the column
         generation converged (then it is the LP optimum).
     """
-    from .colgen import _classes
+    from gapmap.matching.colgen import _classes
 
     classes = {p: _classes(options[p], settings, room) for p in chosen}
     people = sorted(chosen)

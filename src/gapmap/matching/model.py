@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from ..reach import room_units
-from ..settings import Settings
-from .candidates import PersonOptions
-from .colgen import solve_by_columns
-from .greedy import journey_km
-from .result import MatchResult
+from gapmap.matching.candidates import PersonOptions
+from gapmap.matching.colgen import solve_by_columns
+from gapmap.matching.greedy import journey_km
+from gapmap.matching.result import MatchResult
+from gapmap.reach import room_units
+from gapmap.settings import Settings
 
 __all__ = ["solve_matching"]
 

@@ -29,16 +29,16 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
-from ..registers import PERSON_DEFAULTS
-from ..safety import (
+from gapmap.io.registers import PERSON_DEFAULTS
+from gapmap.reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
+from gapmap.safety import (
     NOTHING_FITS_ADVICE,
     REGULATED_ADVICE,
     SELF_DIRECTING_ADVICE,
     suggestion_safety,
 )
-from ..study import Study
-from ..vocab import (
+from gapmap.study import Study
+from gapmap.vocab import (
     SERVICE_WORDS,
     days_text,
     days_words,
@@ -172,11 +172,11 @@ def request_from_fields(
         every problem at once, each naming the field (as ``column``), in plain words
         (the GOV.UK error-message pattern: "Enter ...", "Select ...").
     """
-    from ..areas import place_points
-    from ..councils import council_name
-    from ..errors import ProblemList
-    from ..postcodes import default_directory, describe_missing, normalise_postcode
-    from ..registers import parse_travel_km, parse_weekly_hours, point_from_latlon
+    from gapmap.councils import council_name
+    from gapmap.errors import ProblemList
+    from gapmap.io.areas import place_points
+    from gapmap.io.registers import parse_travel_km, parse_weekly_hours, point_from_latlon
+    from gapmap.postcodes import default_directory, describe_missing, normalise_postcode
 
     problems = ProblemList(source)
     x = y = None
@@ -412,7 +412,7 @@ class Suggester:
             )
             for c in ("phone", "email", "website")
         }
-        from ..provider_checks import FAMILY_COLUMNS, lapsed_reasons
+        from gapmap.io.provider_checks import FAMILY_COLUMNS, lapsed_reasons
 
         #: why each provider may not be suggested because of its checks ("" when it may)
         self._lapsed = lapsed_reasons(self.providers, dbs_valid_years=settings.dbs_valid_years)
@@ -854,7 +854,7 @@ class Suggester:
                     break
             if moved:
                 break
-        from ..vocab import DAYS
+        from gapmap.vocab import DAYS
 
         if moved is not None:
             d, e, s = moved
@@ -877,7 +877,7 @@ class Suggester:
         row = person.iloc[0]
         need, offer = int(row["service_mask"]), int(self.providers.at[v, "service_mask"])
         if need & offer != need:
-            from ..vocab import services_text
+            from gapmap.vocab import services_text
 
             return f"does not offer {services_text(need & ~offer)}"
         if bool(row["regulated_care"]) and not bool(self.providers.at[v, "cqc_registered"]):

@@ -6,8 +6,14 @@ the maps (:mod:`.maps`) and the folder of outputs (:mod:`.outputs`). This packag
 place gapmap turns British National Grid into WGS84 (:mod:`.geo`).
 """
 
-from .disclosure import Suppression, published_count, round_to, suppress
-from .tables import match_summary, publish_gaps, publish_ranking, publish_scenarios, publish_sites
+from gapmap.publish.disclosure import Suppression, published_count, round_to, suppress
+from gapmap.publish.tables import (
+    match_summary,
+    publish_gaps,
+    publish_ranking,
+    publish_scenarios,
+    publish_sites,
+)
 
 __all__ = [
     "Suppression",

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..vocab import DAYS, days_words, hours_words, services_words
-from .disclosure import Suppression, round_to, suppress
-from .export import atomic_path, write_csv, write_text
-from .summaries import clean_text
+from gapmap.publish.disclosure import Suppression, round_to, suppress
+from gapmap.publish.export import atomic_path, write_csv, write_text
+from gapmap.publish.summaries import clean_text
+from gapmap.vocab import DAYS, days_words, hours_words, services_words
 
 __all__ = [
     "add_resilience_sheet",
@@ -230,7 +230,7 @@ def write_cover_outputs(plan, study, out_dir: str | Path) -> dict[str, Path]:
     """
     from openpyxl import Workbook
 
-    from .workbook import _sheet
+    from gapmap.publish.workbook import _sheet
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -355,7 +355,7 @@ def resilience_sheet(wb, pub: pd.DataFrame, rule: Suppression | None = None) -> 
     rule
         The suppression rule it follows (said in the sheet's note; default the NHS England one).
     """
-    from .workbook import _sheet
+    from gapmap.publish.workbook import _sheet
 
     rule = rule or Suppression()
 
@@ -441,8 +441,8 @@ def write_resilience_outputs(
     if areas is not None:
         import geopandas as gpd
 
-        from .geopackage import LayerSpec, areas_style, write_geopackage
-        from .palette import hour_classes
+        from gapmap.publish.geopackage import LayerSpec, areas_style, write_geopackage
+        from gapmap.publish.palette import hour_classes
 
         shapes = areas[["area_code", areas.geometry.name]]
         layer = gpd.GeoDataFrame(shapes.merge(pub, on="area_code", how="left"), crs=areas.crs)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .disclosure import numeric_counts
+from gapmap.publish.disclosure import numeric_counts
 
 __all__ = ["atomic_path", "neutralise_formulas", "write_csv", "write_gpkg", "write_text"]
 

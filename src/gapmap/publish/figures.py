@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..coverage import MEDIUM_GAP_FROM
-from .disclosure import Suppression, published_count
+from gapmap.coverage import MEDIUM_GAP_FROM
+from gapmap.publish.disclosure import Suppression, published_count
 
 __all__ = [
     "Headline",
@@ -192,8 +192,8 @@ def headline_figures(result, rule: Suppression | None = None, top: int = 10) -> 
         County totals as the workbook's ``Total`` row has them; the largest gaps from the
         published area table in :func:`gap_order`.
     """
-    from .tables import publish_gaps
-    from .workbook import district_table
+    from gapmap.publish.tables import publish_gaps
+    from gapmap.publish.workbook import district_table
 
     rule = rule or result.study.settings.suppression
     t = result.table
@@ -247,7 +247,7 @@ def site_places(sites: pd.DataFrame, areas) -> list[str]:
     list of str
         One per site (GeoNames' towns and villages, :mod:`gapmap.publish.mapplaces`).
     """
-    from .mapplaces import towns_and_villages
+    from gapmap.publish.mapplaces import towns_and_villages
 
     if not len(sites):
         return []
@@ -275,7 +275,7 @@ def published_sites(rec, study=None) -> pd.DataFrame:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
     study
         The study (its areas name the places), or None.
 
@@ -283,7 +283,7 @@ def published_sites(rec, study=None) -> pd.DataFrame:
     -------
     DataFrame
     """
-    from .tables import publish_sites
+    from gapmap.publish.tables import publish_sites
 
     sites = publish_sites(rec.sites, rec.settings.suppression)
     if study is not None:

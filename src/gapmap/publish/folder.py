@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..errors import GapmapError, InputError, Problem
+from gapmap.errors import GapmapError, InputError, Problem
 
 __all__ = ["OutputError", "OutputFolder"]
 
@@ -207,7 +207,7 @@ class OutputFolder:
             shutil.rmtree(stage, ignore_errors=True)
 
     def _commit(self, stage: Path) -> None:
-        from .outputs import write_about
+        from gapmap.publish.outputs import write_about
 
         files = sorted(p.name for p in stage.iterdir() if not p.name.startswith("."))
         journal = self.out / JOURNAL

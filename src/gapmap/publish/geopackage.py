@@ -18,9 +18,16 @@ from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 
-from .disclosure import numeric_counts
-from .export import atomic_path
-from .palette import MARKERS, NO_NEED, WITHHELD, WITHHELD_EDGE, Classes, priority_classes
+from gapmap.publish.disclosure import numeric_counts
+from gapmap.publish.export import atomic_path
+from gapmap.publish.palette import (
+    MARKERS,
+    NO_NEED,
+    WITHHELD,
+    WITHHELD_EDGE,
+    Classes,
+    priority_classes,
+)
 
 __all__ = ["LayerSpec", "areas_style", "point_style", "outline_style", "write_geopackage"]
 

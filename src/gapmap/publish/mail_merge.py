@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..reach import hours_on_days
-from ..vocab import days_words, hours_words, quarter_hours
-from .export import atomic_path, neutralise_formulas, write_csv
+from gapmap.publish.export import atomic_path, neutralise_formulas, write_csv
+from gapmap.reach import hours_on_days
+from gapmap.vocab import days_words, hours_words, quarter_hours
 
 __all__ = ["MAIL_MERGE_COLUMNS", "mail_merge_table", "write_mail_merge"]
 

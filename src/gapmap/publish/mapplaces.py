@@ -89,12 +89,12 @@ def towns_and_villages(areas: gpd.GeoDataFrame, *, within_m: float = 500.0) -> p
 
     Examples
     --------
-    >>> from gapmap.builtin import load_builtin_areas
+    >>> from gapmap.io.builtin import load_builtin_areas
     >>> t = towns_and_villages(load_builtin_areas())
     >>> {"Tenterden", "Hawkhurst", "Canterbury"} <= set(t["name"])
     True
     """
-    from ..postcodes import wgs84_to_bng
+    from gapmap.postcodes import wgs84_to_bng
 
     cols = ["name", "population", "x", "y", "area", "inside", "district"]
     gb = _gb_places()

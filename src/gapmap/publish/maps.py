@@ -45,13 +45,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..reach import free_hours
-from ..safety import registration_words
-from ..vocab import ALL_DAYS_MASK, hours_words, parse_days, parse_services, services_words
-from .disclosure import Suppression
-from .geo import to_latlon, to_wgs84
-from .mapplaces import PLACES_ATTRIBUTION, towns_and_villages
-from .palette import (
+from gapmap.publish.disclosure import Suppression
+from gapmap.publish.geo import to_latlon, to_wgs84
+from gapmap.publish.mapplaces import PLACES_ATTRIBUTION, towns_and_villages
+from gapmap.publish.palette import (
     MARKERS,
     WITHHELD,
     Classes,
@@ -65,6 +62,9 @@ from .palette import (
     weekend_classes,
     weekend_colour,
 )
+from gapmap.reach import free_hours
+from gapmap.safety import registration_words
+from gapmap.vocab import ALL_DAYS_MASK, hours_words, parse_days, parse_services, services_words
 
 __all__ = ["ATTRIBUTION", "change_map", "days_in_words", "gap_map", "recruit_map", "save_map"]
 
@@ -937,7 +937,7 @@ def save_map(m: folium.Map, path) -> None:
     path
         The HTML file.
     """
-    from .export import write_text
+    from gapmap.publish.export import write_text
 
     write_text(_zoomable(m.get_root().render()), path)
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .disclosure import Suppression
-from .export import write_csv, write_gpkg
-from .mapplaces import search_places
-from .maps import ATTRIBUTION, gap_map, save_map
-from .pictures import gap_map_png
-from .provenance import caption
-from .tables import (
+from gapmap.publish.disclosure import Suppression
+from gapmap.publish.export import write_csv, write_gpkg
+from gapmap.publish.mapplaces import search_places
+from gapmap.publish.maps import ATTRIBUTION, gap_map, save_map
+from gapmap.publish.pictures import gap_map_png
+from gapmap.publish.provenance import caption
+from gapmap.publish.tables import (
     demand_people,
     match_summary,
     publish_gaps,
@@ -176,7 +176,7 @@ def write_about(out_dir: str | Path, rule: Suppression | None = None) -> Path:
     """
     import textwrap
 
-    from .export import write_text
+    from gapmap.publish.export import write_text
 
     out = Path(out_dir)
     present = [name for name in AUDIENCE if (out / name).exists()]
@@ -228,7 +228,7 @@ def write_index(out_dir: str | Path, rule: Suppression | None = None) -> Path:
     from html import escape
     from urllib.parse import quote
 
-    from .export import write_text
+    from gapmap.publish.export import write_text
 
     out = Path(out_dir)
     order = list(PURPOSE) + [n for n in AUDIENCE if n not in PURPOSE]
@@ -374,14 +374,14 @@ def write_gap_outputs(
         paths["gap_map.png"] = out / "gap_map.png"
     dep = published_deprivation(result.table, rule)
     if dep is not None:
-        from .pictures import deprivation_chart_png
+        from gapmap.publish.pictures import deprivation_chart_png
 
         paths["deprivation.csv"] = write_csv(dep, out / "deprivation.csv")
         deprivation_chart_png(
             dep, out / "deprivation.png", title="Unmet hours by deprivation (IMD decile)"
         )
         paths["deprivation.png"] = out / "deprivation.png"
-    from .workbook import write_gaps_workbook
+    from gapmap.publish.workbook import write_gaps_workbook
 
     paths["gaps.xlsx"] = write_gaps_workbook(result, out / "gaps.xlsx", deprivation=dep)
     paths["gapmap.gpkg"] = write_run_geopackage(out / "gapmap.gpkg", result=result, keep=False)
@@ -390,8 +390,8 @@ def write_gap_outputs(
         paths["internal_gaps_exact.csv"] = write_csv(exact, out / "internal_gaps_exact.csv")
         checks = [c for c in ("insurance_until", "dbs_checked_on") if c in study.providers]
         if any((study.providers[c].astype(str) != "").any() for c in checks):
-            from ..provider_checks import DUE_WITHIN_DAYS, checks_due
-            from .workbook import write_checks_workbook
+            from gapmap.io.provider_checks import DUE_WITHIN_DAYS, checks_due
+            from gapmap.publish.workbook import write_checks_workbook
 
             years = study.settings.dbs_valid_years
             due = checks_due(study.providers, dbs_valid_years=years)
@@ -432,9 +432,15 @@ def write_run_geopackage(
     """
     import geopandas as gpd
 
-    from .geopackage import LayerSpec, areas_style, outline_style, point_style, priority_style
-    from .palette import MARKERS, hour_classes
-    from .workbook import district_table
+    from gapmap.publish.geopackage import (
+        LayerSpec,
+        areas_style,
+        outline_style,
+        point_style,
+        priority_style,
+    )
+    from gapmap.publish.palette import MARKERS, hour_classes
+    from gapmap.publish.workbook import district_table
 
     layers: dict[str, LayerSpec] = {}
     if result is not None:
@@ -491,7 +497,7 @@ def write_run_geopackage(
                 "filter on new_providers for one scenario.",
                 point_style(*MARKERS["site"], 3.5),
             )
-    from .geopackage import write_geopackage
+    from gapmap.publish.geopackage import write_geopackage
 
     return write_geopackage(path, layers, keep=keep)
 
@@ -516,7 +522,7 @@ def write_match_outputs(result, greedy, study, out_dir) -> dict[str, Path]:
     import json
     import math
 
-    from .export import write_text
+    from gapmap.publish.export import write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -552,7 +558,7 @@ def write_recruit_outputs(
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
     providers
         The existing providers (shown on the map).
     out_dir
@@ -568,14 +574,14 @@ def write_recruit_outputs(
     dict
         The paths written, by name.
     """
-    from .maps import recruit_map
-    from .pictures import scenario_chart_png
+    from gapmap.publish.maps import recruit_map
+    from gapmap.publish.pictures import scenario_chart_png
 
     rule = rec.settings.suppression
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ranking = publish_ranking(rec, rule)
-    from .figures import published_sites
+    from gapmap.publish.figures import published_sites
 
     sites = published_sites(rec, study)  # with a place an officer knows
     scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
@@ -599,7 +605,7 @@ def write_recruit_outputs(
     )  # fmt: skip
     save_map(m, out / "recruit_map.html")
     if study is not None:
-        from .workbook import write_recruit_workbook
+        from gapmap.publish.workbook import write_recruit_workbook
 
         paths["recruit.xlsx"] = write_recruit_workbook(rec, out / "recruit.xlsx", study)
         paths["gapmap.gpkg"] = write_run_geopackage(

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
-from .disclosure import Suppression
+from gapmap.coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
+from gapmap.publish.disclosure import Suppression
 
 __all__ = [
     "BAND_COLOURS",

@@ -15,8 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .disclosure import Suppression
-from .palette import MARKERS, WITHHELD, WITHHELD_EDGE, hour_classes
+from gapmap.publish.disclosure import Suppression
+from gapmap.publish.palette import MARKERS, WITHHELD, WITHHELD_EDGE, hour_classes
 
 __all__ = [
     "deprivation_chart_png", "draw_gap_map", "draw_scenarios", "gap_map_png", "scenario_chart_png",
@@ -168,7 +168,7 @@ def gap_map_png(
     rule
         The suppression rule ``published`` follows (the key and the foot say it).
     """
-    from .export import atomic_path
+    from gapmap.publish.export import atomic_path
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11.7, 8.3), dpi=110)
@@ -248,7 +248,7 @@ def scenario_chart_png(scenarios: pd.DataFrame, path, *, title: str, caption: st
     caption
         A line under the title (date, data vintage).
     """
-    from .export import atomic_path
+    from gapmap.publish.export import atomic_path
 
     plt = _pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110)
@@ -276,7 +276,7 @@ def deprivation_chart_png(published: pd.DataFrame, path, *, title: str) -> None:
     title
         The chart's title.
     """
-    from .export import atomic_path
+    from gapmap.publish.export import atomic_path
 
     plt = _pyplot()
     ci = published.attrs.get("concentration_index", {})

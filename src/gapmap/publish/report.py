@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .disclosure import Suppression
-from .export import atomic_path
-from .figures import headline_figures, percent, published_sites, whole
-from .maps import ATTRIBUTION
-from .tables import demand_people, publish_gaps, publish_scenarios
-from .workbook import district_table
+from gapmap.publish.disclosure import Suppression
+from gapmap.publish.export import atomic_path
+from gapmap.publish.figures import headline_figures, percent, published_sites, whole
+from gapmap.publish.maps import ATTRIBUTION
+from gapmap.publish.tables import demand_people, publish_gaps, publish_scenarios
+from gapmap.publish.workbook import district_table
 
 __all__ = ["Block", "report_blocks", "sources_used", "write_report", "write_report_docx"]
 
@@ -197,7 +197,7 @@ def census_tables(study) -> list[str]:
 
 # --- pictures ---------------------------------------------------------------------------------
 def _png(draw) -> bytes:
-    from .pictures import _pyplot
+    from gapmap.publish.pictures import _pyplot
 
     plt = _pyplot()
     fig = draw(plt)
@@ -208,7 +208,7 @@ def _png(draw) -> bytes:
 
 
 def _map_png(published, providers, rule: Suppression | None = None) -> bytes:
-    from .pictures import MAP_LEGEND_TITLE, draw_gap_map
+    from gapmap.publish.pictures import MAP_LEGEND_TITLE, draw_gap_map
 
     def draw(plt):
         fig, ax = plt.subplots(figsize=(7.0, 5.2))
@@ -222,7 +222,7 @@ def _map_png(published, providers, rule: Suppression | None = None) -> bytes:
 
 
 def _scenario_png(scen: pd.DataFrame) -> bytes:
-    from .pictures import draw_scenarios
+    from gapmap.publish.pictures import draw_scenarios
 
     def draw(plt):
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.5, 3.8))
@@ -396,7 +396,7 @@ def report_blocks(
     result
         A :class:`~gapmap.gaps.GapResult`.
     rec
-        A :class:`~gapmap.recruitment.RecruitResult` (with ``alternative`` for the side by
+        A :class:`~gapmap.recruitment.targeting.RecruitResult` (with ``alternative`` for the side by
         side), or None.
     title
         The report's title.
@@ -554,7 +554,7 @@ def report_blocks(
 
 
 def _deprivation_words(t: pd.DataFrame, rule) -> list[str]:
-    from .tables import published_deprivation
+    from gapmap.publish.tables import published_deprivation
 
     dep = published_deprivation(t, rule)
     if dep is None:
@@ -914,7 +914,7 @@ def write_report(
     path
         The PDF file (``report.docx`` goes beside it).
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`, or None.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`, or None.
     title
         The report's title.
     period

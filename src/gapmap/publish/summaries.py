@@ -14,9 +14,15 @@ from collections import Counter
 
 import pandas as pd
 
-from ..safety import registration_words
-from ..vocab import days_words, hours_words, quarter_hours
-from .disclosure import Suppression, published_count, published_hours, published_ratio, round_to
+from gapmap.publish.disclosure import (
+    Suppression,
+    published_count,
+    published_hours,
+    published_ratio,
+    round_to,
+)
+from gapmap.safety import registration_words
+from gapmap.vocab import days_words, hours_words, quarter_hours
 
 __all__ = [
     "published_progress",
@@ -166,7 +172,7 @@ def placement_lines(table: pd.DataFrame, rule: Suppression) -> list[str]:
     Parameters
     ----------
     table
-        :func:`gapmap.registers.placement_summary` of the study.
+        :func:`gapmap.io.registers.placement_summary` of the study.
     rule
         The suppression rule.
 
@@ -237,7 +243,7 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
     list of str
         The same figures, in the same order, as the report and the workbook.
     """
-    from .figures import headline_figures, percent, whole
+    from gapmap.publish.figures import headline_figures, percent, whole
 
     rule = result.study.settings.suppression
     t = result.table
@@ -317,7 +323,7 @@ def deprivation_lines(t, rule: Suppression) -> list[str]:
     -------
     list of str
     """
-    from .tables import published_deprivation
+    from gapmap.publish.tables import published_deprivation
 
     dep = published_deprivation(t, rule)
     if dep is None:
@@ -411,7 +417,7 @@ def journey_lines(best, greedy, rule: Suppression = Suppression()) -> list[str]:
     -------
     list of str
     """
-    from .tables import published_journeys
+    from gapmap.publish.tables import published_journeys
 
     out = []
     for name, result in (("Journeys", best), ("By hand", greedy)):
@@ -443,7 +449,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
     top
         How many areas to list.
 
@@ -451,7 +457,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     -------
     list of str
     """
-    from .tables import demand_people, publish_ranking, publish_scenarios
+    from gapmap.publish.tables import demand_people, publish_ranking, publish_scenarios
 
     s = rec.settings
     rule = s.suppression
@@ -537,7 +543,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
 
 def suggestion_lines(result) -> list[str]:
     """Suggestions for one person as terminal lines (names cleaned of control characters)."""
-    from ..provider_checks import facts_words
+    from gapmap.io.provider_checks import facts_words
 
     c = clean_text
     lines = []

@@ -15,8 +15,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..coverage import LOW_GAP_FROM
-from .disclosure import (
+from gapmap.coverage import LOW_GAP_FROM
+from gapmap.publish.disclosure import (
     Suppression,
     published_count,
     published_hours,
@@ -24,7 +24,7 @@ from .disclosure import (
     round_to,
     suppress,
 )
-from .geo import to_latlon
+from gapmap.publish.geo import to_latlon
 
 __all__ = [
     "HOUR_COLUMNS",
@@ -125,7 +125,7 @@ def publish_ranking(rec, rule: Suppression | None = None) -> gpd.GeoDataFrame:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
     rule
         The suppression rule (default: the one in the recruitment's settings).
 
@@ -326,7 +326,7 @@ def demand_people(rec) -> int:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
 
     Returns
     -------
@@ -587,6 +587,6 @@ def published_deprivation(table: pd.DataFrame, rule: Suppression) -> pd.DataFram
     """
     if "imd_decile" not in table:
         return None
-    from ..deprivation import deprivation_table
+    from gapmap.deprivation import deprivation_table
 
     return publish_deprivation(*deprivation_table(pd.DataFrame(table)), rule)

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
-from .disclosure import Suppression, published_count, published_ratio, round_to
-from .export import atomic_path, neutralise_formulas
-from .figures import gap_order, published_sites
-from .maps import ATTRIBUTION
-from .provenance import caption
-from .tables import (
+from gapmap.coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
+from gapmap.publish.disclosure import Suppression, published_count, published_ratio, round_to
+from gapmap.publish.export import atomic_path, neutralise_formulas
+from gapmap.publish.figures import gap_order, published_sites
+from gapmap.publish.maps import ATTRIBUTION
+from gapmap.publish.provenance import caption
+from gapmap.publish.tables import (
     demand_people,
     publish_gaps,
     publish_ranking,
@@ -436,7 +436,7 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.RecruitResult`.
+        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
     path
         The file (written atomically).
     study
@@ -530,7 +530,7 @@ def write_checks_workbook(due: pd.DataFrame, path: str | Path, *, within_days: i
     Parameters
     ----------
     due
-        :func:`gapmap.provider_checks.checks_due`.
+        :func:`gapmap.io.provider_checks.checks_due`.
     path
         The file (written atomically).
     within_days, years

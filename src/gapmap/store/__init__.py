@@ -10,7 +10,7 @@ any date, records referrals that hold hours, staff, absences, and backs it all u
 >>> study = store.study()           # free hours net of what referrals hold  # doctest: +SKIP
 """
 
-from .engine import HEAD, StoreError
-from .store import NoRoom, Store, open_store
+from gapmap.store.engine import HEAD, StoreError
+from gapmap.store.store import NoRoom, Store, open_store
 
 __all__ = ["HEAD", "NoRoom", "Store", "StoreError", "open_store"]

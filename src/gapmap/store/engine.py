@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
-from ..errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 __all__ = ["HEAD", "MIGRATIONS", "StoreError", "current_revision", "make_engine", "upgrade"]
 

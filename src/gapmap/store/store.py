@@ -32,8 +32,9 @@ import pandas as pd
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import InputError, Problem
-from ..reach import (
+from gapmap.errors import InputError, Problem
+from gapmap.io.registers import PERSON_DEFAULTS
+from gapmap.reach import (
     cover_reserve,
     distance_km,
     fits,
@@ -41,11 +42,9 @@ from ..reach import (
     pair_rules,
     room_units,
 )
-from ..registers import PERSON_DEFAULTS
-from ..settings import Settings
-from ..vocab import days_text, days_words, hours_words, parse_days, parse_services, services_text
-from . import schema as S
-from .engine import (
+from gapmap.settings import Settings
+from gapmap.store import schema as S
+from gapmap.store.engine import (
     HEAD,
     StoreError,
     current_revision,
@@ -53,6 +52,14 @@ from .engine import (
     normalise_url,
     sqlite_path,
     upgrade,
+)
+from gapmap.vocab import (
+    days_text,
+    days_words,
+    hours_words,
+    parse_days,
+    parse_services,
+    services_text,
 )
 
 __all__ = ["NoRoom", "Store", "StoreError", "open_store"]
@@ -466,7 +473,7 @@ class Store:
         InputError
             Every problem of the files; the database is left exactly as it was.
         """
-        from ..study import Study
+        from gapmap.study import Study
 
         author = _name(author, column="--as")
         if providers is None and people is None:
@@ -600,7 +607,7 @@ class Store:
         fmt
             ``csv`` or ``xlsx``.
         """
-        from ..publish.export import write_csv
+        from gapmap.publish.export import write_csv
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -677,7 +684,7 @@ class Store:
         -------
         Study
         """
-        from ..study import Study
+        from gapmap.study import Study
 
         settings = (settings or self.settings).validated()
         prov, ppl = self.registers(as_of)
@@ -844,14 +851,14 @@ class Store:
             v = req.get(name)
             return v is not None and not (isinstance(v, str) and not v.strip())
 
-        from ..registers import parse_travel_km, parse_weekly_hours, point_from_latlon
+        from gapmap.io.registers import parse_travel_km, parse_weekly_hours, point_from_latlon
 
         # where
         if given("x") and given("y"):
             out["x"], out["y"] = float(req["x"]), float(req["y"])
             out["postcode"] = str(req.get("postcode") or "")
         elif given("postcode"):
-            from ..postcodes import default_directory, describe_missing, normalise_postcode
+            from gapmap.postcodes import default_directory, describe_missing, normalise_postcode
 
             pc = normalise_postcode(str(req["postcode"]))
             if pc is None:
@@ -921,7 +928,7 @@ class Store:
                 column="person_id",
             )
         if not person["self_directing"]:
-            from ..matching.suggest import SELF_DIRECTING_ADVICE
+            from gapmap.matching.suggest import SELF_DIRECTING_ADVICE
 
             raise StoreError(SELF_DIRECTING_ADVICE, column="self_directing")
         roles = {"provider": provider_id, "partner": partner_id, "cover": cover_id}
@@ -1325,10 +1332,10 @@ class Store:
         ------
         StoreError
             Dates that are not dates, unknown days, or any rule of
-            :func:`gapmap.absences.absence_problems` broken (an unknown or withdrawn provider,
+            :func:`gapmap.io.absences.absence_problems` broken (an unknown or withdrawn provider,
             dates reversed, a reason too long, an overlap with another absence of the provider).
         """
-        from ..absences import absence_problems
+        from gapmap.io.absences import absence_problems
 
         problems = []
         if not isinstance(start, date) or not isinstance(end, date):
@@ -1353,7 +1360,7 @@ class Store:
                     a.provider_id == provider_id, a.withdrawn_at.is_(None)
                 ).order_by(a.absence_id)
             ).all()  # fmt: skip
-            # the one rule of absences (gapmap.absences), the new one last so it is the one named
+            # the one rule of absences (gapmap.io.absences), the new one last so it is the one named
             frame = pd.DataFrame(
                 [(provider_id, r.start, r.end, int(r.day_mask), r.reason) for r in near]
                 + [(provider_id, start, end, mask, str(reason or ""))],
@@ -1802,7 +1809,7 @@ def _identifying_columns(people, sheet) -> list[Problem]:
     """A problem for each column of a people file that would identify a person."""
     if people is None:
         return []
-    from .._tables import read_table
+    from gapmap.io._tables import read_table
 
     try:
         columns = read_table(people, what="people", sheet=sheet).columns
@@ -1866,7 +1873,7 @@ def with_held(providers: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
 
 
 def _providers_frame(rows) -> pd.DataFrame:
-    from ..registers import empty_providers
+    from gapmap.io.registers import empty_providers
 
     if not rows:
         return empty_providers()
@@ -1897,7 +1904,7 @@ def _providers_frame(rows) -> pd.DataFrame:
 
 
 def _people_frame(rows) -> pd.DataFrame:
-    from ..registers import empty_people
+    from gapmap.io.registers import empty_people
 
     if not rows:
         return empty_people()
@@ -1968,7 +1975,7 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> Path:
     """A one-sheet workbook of a register: text cells are text, never formulas."""
     from openpyxl import Workbook
 
-    from ..publish.export import atomic_path, neutralise_formulas
+    from gapmap.publish.export import atomic_path, neutralise_formulas
 
     wb = Workbook()
     ws = wb.active

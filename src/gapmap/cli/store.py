@@ -1,7 +1,7 @@
 """The register database on the command line: ``gapmap db``, ``staff``, ``refer``, ``absence``,
 and ``--db`` / ``--as-of`` for the commands that read registers (SPEC.md, "The register in a
-database"). Registered in :func:`gapmap.cli.build_parser` by :func:`add_parsers`; no SQL here,
-only :mod:`gapmap.store`.
+database"). Registered in :func:`gapmap.cli.commands.build_parser` by
+:func:`add_parsers`; no SQL here, only :mod:`gapmap.store`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 __all__ = ["add_db_options", "add_parsers", "open_for", "study_from_db"]
 
@@ -79,8 +79,8 @@ def open_for(args, *, create: bool = False):
     create
         Make the database if there is none (SQLite) and bring its schema up to date.
     """
-    from .cli import _settings
-    from .store import open_store
+    from gapmap.cli.commands import _settings
+    from gapmap.store import open_store
 
     return open_store(args.db, create=create, settings=_settings(args).validated())
 
@@ -108,7 +108,8 @@ def add_db_options(p, *, as_of: bool = True) -> None:
 
 
 def study_from_db(args, read_options: dict[str, Any], *, providers=True, people=True):
-    """The study of ``--db`` at ``--as-of``: what :func:`gapmap.cli._study` builds from files.
+    """The study of ``--db`` at ``--as-of``: what :func:`gapmap.cli.commands._study` builds from
+    files.
 
     ``gapmap match`` takes the people still waiting (no pending or confirmed referral).
 
@@ -179,11 +180,11 @@ def accept(args, best, study) -> None:
 
 def db_register_factory(args):
     """The register class ``gapmap serve --db`` serves: the providers read from the register
-    database, net of the hours referrals hold (:class:`gapmap.serve_register.DbRegister`),
+    database, net of the hours referrals hold (:class:`gapmap.serve.register.DbRegister`),
     refreshed whenever the database changes."""
     from functools import partial
 
-    from .serve_register import DbRegister
+    from gapmap.serve.register import DbRegister
 
     return partial(DbRegister, store=open_for(args))
 
@@ -213,10 +214,10 @@ def compare_from_db(args, settings, targets) -> int:
     """
     import tempfile
 
-    from .cli import _output_folder, _print, _study
-    from .compare import compare_runs, write_comparison
-    from .gaps import gap_analysis
-    from .publish.outputs import write_gap_outputs
+    from gapmap.cli.commands import _output_folder, _print, _study
+    from gapmap.compare import compare_runs, write_comparison
+    from gapmap.gaps import gap_analysis
+    from gapmap.publish.outputs import write_gap_outputs
 
     problems = [
         Problem("command line", "is needed with --db", column=flag)
@@ -251,7 +252,7 @@ def compare_from_db(args, settings, targets) -> int:
 # --- gapmap db ---------------------------------------------------------------------------------
 def cmd_db(args) -> int:
     """``gapmap db init|import|export|forget|backup|restore``."""
-    from .store import HEAD
+    from gapmap.store import HEAD
 
     what = args.db_command
     if what == "init":
@@ -267,7 +268,7 @@ def cmd_db(args) -> int:
             "providers_sheet": args.providers_sheet, "people_sheet": args.people_sheet,
             "providers_layer": args.providers_layer, "areas_layer": args.areas_layer,
         }  # fmt: skip
-        from .cli import _settings
+        from gapmap.cli.commands import _settings
 
         counts = store.import_registers(
             args.providers, args.people, author=_author(args), settings=_settings(args),
@@ -343,7 +344,7 @@ def _person(args) -> dict:
 
 def _next_suggestion(store, args, person: dict) -> str:
     """The next suggestion for a person a referral could not take (the hours are gone)."""
-    from .matching.suggest import Suggester, person_request
+    from gapmap.matching.suggest import Suggester, person_request
 
     try:
         p = store.person(person)
@@ -383,8 +384,8 @@ def cmd_refer(args) -> int:
 
 
 def _refer(args) -> int:
-    from .store import NoRoom
-    from .vocab import days_words, hours_words
+    from gapmap.store import NoRoom
+    from gapmap.vocab import days_words, hours_words
 
     store = open_for(args)
     try:
@@ -470,7 +471,7 @@ def cmd_absence(args) -> int:
 
 
 def _absence(args) -> int:
-    from .vocab import days_text
+    from gapmap.vocab import days_text
 
     store = open_for(args)
     try:
@@ -503,7 +504,7 @@ def add_parsers(sub, common) -> None:
     common
         The parser of the options every command shares.
     """
-    from .cli import _add_area_options, _add_match_options, _setting
+    from gapmap.cli.commands import _add_area_options, _add_match_options, _setting
 
     def command(name: str, help: str):
         return sub.add_parser(name, help=help, parents=[common])

@@ -16,10 +16,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import InputError, Problem
-from .publish.folder import OutputError
-from .settings import Settings, flag_of
+from gapmap import __version__
+from gapmap.errors import InputError, Problem
+from gapmap.publish.folder import OutputError
+from gapmap.settings import Settings, flag_of
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 _SETTING_NAMES = {f.name for f in fields(Settings)}
@@ -218,7 +218,7 @@ def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
 
 
 def _add_recruit_options(p: argparse.ArgumentParser) -> None:
-    from .settings import UNIT_COSTS
+    from gapmap.settings import UNIT_COSTS
 
     g = p.add_argument_group("recruitment (README: 'Recruitment targeting')")
     g.add_argument(
@@ -284,7 +284,7 @@ def _ks(text: str) -> list[int]:
 
 def _study(args, *, providers=True, people=True):
     """Read the study the options describe (every input problem at once)."""
-    from .study import AreaColumns, Study
+    from gapmap.study import AreaColumns, Study
 
     if getattr(args, "db", None) is None and getattr(args, "need_registers", False):
         wanted = ["--providers"] + (["--people"] if people else [])
@@ -324,7 +324,7 @@ def _study(args, *, providers=True, people=True):
         directory_extra=getattr(args, "directory_extra", None),
     )
     if getattr(args, "db", None) is not None:  # the register database instead of files
-        from .cli_store import study_from_db
+        from gapmap.cli.store import study_from_db
 
         study = study_from_db(args, read, providers=providers, people=people)
     else:
@@ -343,8 +343,8 @@ _INPUT_ARGS = (
 
 def _output_folder(args, *extra_inputs: Path):
     """The ``--out`` folder, to be entered (checked and locked) before any work."""
-    from .publish.folder import OutputFolder
-    from .publish.outputs import ABOUT_FILE, AUDIENCE, INDEX_FILE
+    from gapmap.publish.folder import OutputFolder
+    from gapmap.publish.outputs import ABOUT_FILE, AUDIENCE, INDEX_FILE
 
     inputs = [getattr(args, name, None) for name in _INPUT_ARGS] + list(extra_inputs)
     _settings(args).validated()  # a bad option stops before anything is made
@@ -357,8 +357,8 @@ def _print(lines: list[str]) -> None:
 
 
 def _placement(study) -> None:
-    from .publish.summaries import placement_lines
-    from .registers import placement_summary
+    from gapmap.io.registers import placement_summary
+    from gapmap.publish.summaries import placement_lines
 
     _print(
         placement_lines(
@@ -377,9 +377,9 @@ def _placement(study) -> None:
 
 # --- the steps every command shares ----------------------------------------------------------
 def _gaps(study, args, title: str, out: Path):
-    from .gaps import gap_analysis
-    from .publish.outputs import write_gap_outputs
-    from .publish.summaries import gaps_summary
+    from gapmap.gaps import gap_analysis
+    from gapmap.publish.outputs import write_gap_outputs
+    from gapmap.publish.summaries import gaps_summary
 
     t0 = time.perf_counter()
     result = gap_analysis(study)
@@ -399,11 +399,11 @@ class _LeaveNow(KeyboardInterrupt):
 def _match(study, args, out: Path):
     import signal
 
-    from .matching import match
-    from .provider_checks import without_lapsed
-    from .publish.disclosure import published_count
-    from .publish.outputs import write_match_outputs
-    from .publish.summaries import match_lines, published_progress
+    from gapmap.io.provider_checks import without_lapsed
+    from gapmap.matching import match
+    from gapmap.publish.disclosure import published_count
+    from gapmap.publish.outputs import write_match_outputs
+    from gapmap.publish.summaries import match_lines, published_progress
 
     study, lapsed = without_lapsed(study)
     if lapsed:
@@ -417,7 +417,7 @@ def _match(study, args, out: Path):
     )
     # time to check and write: a second, and about 5 s more per 100,000 people (measured
     # idle), longer on a busy machine (in proportion to the share of a core had so far)
-    from .wallclock import cpu_share
+    from gapmap.wallclock import cpu_share
 
     started = time.perf_counter()
     reserve = (1.0 + len(study.people) / 20_000) / cpu_share()
@@ -443,7 +443,7 @@ def _match(study, args, out: Path):
     best.details["wall_seconds"] = time.perf_counter() - getattr(args, "started", started)
     write_match_outputs(best, greedy, study, out)
     if getattr(args, "mail_merge", False):
-        from .publish.mail_merge import mail_merge_table, write_mail_merge
+        from gapmap.publish.mail_merge import mail_merge_table, write_mail_merge
 
         write_mail_merge(mail_merge_table(best, study.people, study.providers), out)
     _print(match_lines(best, greedy, study))
@@ -453,9 +453,9 @@ def _match(study, args, out: Path):
 
 
 def _recruit(result, ks, args, title: str, out: Path):
-    from .publish.outputs import write_recruit_outputs
-    from .publish.summaries import recruit_lines
-    from .recruitment import recruit
+    from gapmap.publish.outputs import write_recruit_outputs
+    from gapmap.publish.summaries import recruit_lines
+    from gapmap.recruitment.targeting import recruit
 
     t0 = time.perf_counter()
     rec = recruit(result, ks, say=_note, other_days=True)
@@ -470,7 +470,7 @@ def _recruit(result, ks, args, title: str, out: Path):
 
 
 def _check_ks(study, ks) -> None:
-    from .recruitment import check_scenarios
+    from gapmap.recruitment.targeting import check_scenarios
 
     problems = check_scenarios(study, ks)
     if problems:
@@ -480,10 +480,10 @@ def _check_ks(study, ks) -> None:
 # --- commands -----------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
     """``gapmap demo``: the whole pipeline on the embedded default (Kent, or ``--council``)."""
-    from .builtin import builtin_path
-    from .councils import resolve_council
-    from .demo import council_scale, demo_paths, write_demo_registers
-    from .study import Study
+    from gapmap.councils import resolve_council
+    from gapmap.demo import council_scale, demo_paths, write_demo_registers
+    from gapmap.io.builtin import builtin_path
+    from gapmap.study import Study
 
     t0 = time.perf_counter()
     council = resolve_council(args.council)
@@ -516,9 +516,9 @@ def cmd_demo(args) -> int:
 def _demo_targets(council) -> list[int]:
     """Kent's targets (60, 223, 416) for Kent; for another council the same shares of its demo
     scale, at most the candidate sites allow (3 per area)."""
-    from .builtin import load_builtin_areas
-    from .councils import KENT
-    from .demo import council_scale
+    from gapmap.councils import KENT
+    from gapmap.demo import council_scale
+    from gapmap.io.builtin import load_builtin_areas
 
     if council.code == KENT:
         return _ks(KENT_TARGETS)
@@ -531,8 +531,8 @@ def _demo_targets(council) -> list[int]:
 
 
 def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> None:
-    from .matching.suggest import Suggester, request_from_fields
-    from .publish.summaries import suggestion_lines
+    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.publish.summaries import suggestion_lines
 
     providers, people = study.providers, study.people
     where = study.council.name if study.council is not None else "Kent"
@@ -547,11 +547,11 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
         f"{providers['committed_hours'].sum():,.0f} h already booked, mean "
         f"{providers['capacity_hours'].mean():.1f} h per provider"
     )
-    from .publish.disclosure import published_count
+    from gapmap.publish.disclosure import published_count
 
     shown = published_count(len(people), study.settings.suppression)
     _say(f"  people    {shown:>6}  synthetic waiting list ({people_path})")
-    from .publish.summaries import register_line
+    from gapmap.publish.summaries import register_line
 
     _say(register_line(people, study.settings.suppression))
     _say("")
@@ -565,7 +565,7 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _say("Batch matching of the waiting list (provider, partner and cover for each person):")
     best, _ = _match(study, args, out)
     _say("")
-    from .cli_cover import demo_cover  # one provider's week off, and N-1 resilience
+    from gapmap.cli.cover import demo_cover  # one provider's week off, and N-1 resilience
 
     title = f"gapmap demo: micro-provider gaps in {where} (synthetic registers)"
     n1 = demo_cover(study, best, out, gaps=result, title=title)  # N-1: map, workbook, report
@@ -606,15 +606,15 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
 
 
 def _demo_register(study, best, out: Path, prov_path: Path, people_path: Path, args) -> list[str]:
-    from .demo_register import demo_register
+    from gapmap.demo_register import demo_register
 
     return demo_register(study, best, out, prov_path, people_path,
                          shown=Path(args.out) / "register.db")  # fmt: skip
 
 
 def _report(result, rec, title: str, out: Path, resilience: list[str] | None = None) -> None:
-    from .publish.outputs import write_about
-    from .publish.report import write_report
+    from gapmap.publish.outputs import write_about
+    from gapmap.publish.report import write_report
 
     t0 = time.perf_counter()
     summary = out / "summary.json"  # the matching of this run, when it ran
@@ -639,7 +639,7 @@ def cmd_gaps(args) -> int:
 
 def cmd_compare(args) -> int:
     """``gapmap compare``: what changed between two runs, from their published files."""
-    from .compare import compare_runs, write_comparison
+    from gapmap.compare import compare_runs, write_comparison
 
     targets = _ks(args.targets)
     settings = _settings(args).validated()
@@ -687,7 +687,7 @@ def cmd_report(args) -> int:
 
 def cmd_recruit(args) -> int:
     """``gapmap recruit``: ranked areas, sites and scenarios for recruitment."""
-    from .gaps import gap_analysis
+    from gapmap.gaps import gap_analysis
 
     ks = _ks(args.new_providers or KENT_TARGETS)
     title = args.title or "gapmap: where to recruit micro-providers"
@@ -719,8 +719,8 @@ def cmd_suggest(args) -> int:
     """``gapmap suggest``: ranked providers for one person."""
     import json
 
-    from .matching.suggest import Suggester, request_from_fields
-    from .publish.summaries import suggestion_lines
+    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.publish.summaries import suggestion_lines
 
     if args.top < 1:
         raise InputError(Problem("command line", "must be at least 1", column="--top"))
@@ -761,8 +761,8 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
-    from .serve import LOOPBACK_HOSTS, Register, create_app, serve_policy
-    from .study import AreaColumns
+    from gapmap.serve.app import LOOPBACK_HOSTS, Register, create_app, serve_policy
+    from gapmap.study import AreaColumns
 
     if args.new_token:
         import secrets
@@ -828,8 +828,8 @@ def cmd_check(args) -> int:
 
 def cmd_build_geography(args) -> int:
     """``gapmap build-geography``: (re)build a council's built-in postcode sectors."""
-    from .builtin import builtin_path, write_builtin
-    from .councils import resolve_council
+    from gapmap.councils import resolve_council
+    from gapmap.io.builtin import builtin_path, write_builtin
 
     council = resolve_council(args.council)
     path = args.out or builtin_path(council)
@@ -848,8 +848,8 @@ def cmd_build_geography(args) -> int:
 
 def cmd_make_demo(args) -> int:
     """``gapmap make-demo``: write synthetic demo registers."""
-    from .councils import resolve_council
-    from .demo import SCALES, council_scale, write_demo_registers
+    from gapmap.councils import resolve_council
+    from gapmap.demo import SCALES, council_scale, write_demo_registers
 
     council = resolve_council(args.council)
     size = SCALES[args.scale] if args.scale else council_scale(council)
@@ -868,7 +868,7 @@ def cmd_make_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``gapmap`` argument parser (every command, every option)."""
-    from .demo import DEFAULT_SCALE, DEFAULT_SEED, SCALES
+    from gapmap.demo import DEFAULT_SCALE, DEFAULT_SEED, SCALES
 
     common: Any = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks for errors")
@@ -884,7 +884,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])
 
     def registers(p, *, required: bool):
-        from .cli_store import add_db_options
+        from gapmap.cli.store import add_db_options
 
         p.add_argument("--providers", type=Path)
         p.add_argument("--people", type=Path)
@@ -1021,7 +1021,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reach_options(p)
     p.set_defaults(func=cmd_serve)
 
-    from .cli_directory import add_parsers as add_directory_parsers
+    from gapmap.cli.directory import add_parsers as add_directory_parsers
 
     add_directory_parsers(sub, common)
 
@@ -1050,14 +1050,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="folder (default: data/demo/)")
     p.set_defaults(func=cmd_make_demo)
     _store_cli().add_parsers(sub, common)  # db, staff, refer, absence
-    from .cli_cover import add_parsers as add_cover_parsers  # gapmap cover, gapmap resilience
+    from gapmap.cli.cover import add_parsers as add_cover_parsers  # gapmap cover, gapmap resilience
 
     add_cover_parsers(sub, common)
     return parser
 
 
 def _store_cli():
-    from . import cli_store
+    from gapmap.cli import store as cli_store
 
     return cli_store
 
@@ -1077,7 +1077,7 @@ def main(argv: list[str] | None = None) -> int:
         # run as a command, from this call when main() is called inside a longer-lived process
         # (a notebook, a test, a script running several commands)
         if argv_given is None:
-            from .wallclock import process_started
+            from gapmap.wallclock import process_started
 
             args.command_started = process_started()
         else:

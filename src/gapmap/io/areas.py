@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._kent import GB_BNG_BOUNDS
-from .errors import InputError, Problem, ProblemList
-from .vocab import clean_name
+from gapmap._kent import GB_BNG_BOUNDS
+from gapmap.errors import InputError, Problem, ProblemList
+from gapmap.vocab import clean_name
 
 __all__ = [
     "BNG",
@@ -497,7 +497,7 @@ def read_rural_classification(path: str | Path, *, lookup: str | Path | None = N
     InputError
         naming the file, row and column of anything that cannot be read.
     """
-    from ._tables import ROW, read_table
+    from gapmap.io._tables import ROW, read_table
 
     file = str(path)
     t = read_table(path, what="rural classification")

@@ -29,12 +29,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field
 
-from .errors import InputError, Problem
-from .serve import _problems_json
-from .vocab import DAYS, days_words, hours_words
+from gapmap.errors import InputError, Problem
+from gapmap.serve.app import _problems_json
+from gapmap.vocab import DAYS, days_words, hours_words
 
 if TYPE_CHECKING:
-    from .serve_register import DbRegister
+    from gapmap.serve.register import DbRegister
 
 __all__ = ["CoverDesk", "CoverRequest", "cover_router"]
 
@@ -54,7 +54,7 @@ class CoverRequest(BaseModel):
 
 
 def _plain(v: Any) -> Any:
-    from .serve_register import _plain as plain
+    from gapmap.serve.register import _plain as plain
 
     return plain(v)
 
@@ -86,8 +86,8 @@ class CoverDesk:
         InputError
             The dates are reversed or span more than a year.
         """
-        from .cover_register import plan_from_store
-        from .publish.cover import call_list
+        from gapmap.cover_register import plan_from_store
+        from gapmap.publish.cover import call_list
 
         if end < start:
             raise InputError(Problem("cover", f"the plan ends before it starts ({start})",
@@ -161,7 +161,7 @@ class CoverDesk:
         author
             The member of staff signed in.
         """
-        from .vocab import parse_days
+        from gapmap.vocab import parse_days
 
         problems: list[Problem] = []
         dates: dict[str, dt.date] = {}
@@ -219,14 +219,16 @@ def cover_router(register: DbRegister) -> APIRouter:
     """
     from starlette.concurrency import run_in_threadpool
 
-    from .serve_register import staff_of
+    from gapmap.serve.register import staff_of
 
     desk = CoverDesk(register)
     router = APIRouter()
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["tel"] = lambda v: "".join(ch for ch in str(v) if ch.isdigit() or ch == "+")
     env.filters["hours"] = hours_words
-    page = env.from_string((files("gapmap") / "web" / "cover.html").read_text(encoding="utf-8"))
+    page = env.from_string(
+        (files("gapmap.serve") / "web" / "cover.html").read_text(encoding="utf-8")
+    )
 
     def render(status: int = 200, **context) -> HTMLResponse:
         context.setdefault("problems", [])

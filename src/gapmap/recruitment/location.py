@@ -1,8 +1,8 @@
 """Where to put K new providers: maximal-coverage location, plain and capacitated.
 
 Stand-alone solvers on plain arrays (demand points with weights, candidate sites, a radius and
-K), so they can be checked against other implementations; :mod:`gapmap.recruitment` feeds them
-the unmet need of the gap analysis.
+K), so they can be checked against other implementations; :mod:`gapmap.recruitment.targeting`
+feeds them the unmet need of the gap analysis.
 
 **Maximal covering location problem** (Church and ReVelle, 1974). Demand point i has weight
 w_i ≥ 0; N_i is the set of candidate sites within the radius of i (and within i's own limit,
@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from .reach import distance_km, site_pairs
-from .settings import Settings
+from gapmap.reach import distance_km, site_pairs
+from gapmap.settings import Settings
 
 #: time limits and workers default to the study's options (one place: :class:`Settings`)
 _DEFAULTS = Settings()
@@ -279,7 +279,7 @@ def max_coverage(
         )  # fmt: skip
     sub = a[rows].tocsc().astype(np.float64)
     n_site, n_dem = sub.shape[1], len(rows)
-    from .matching.colgen import new_highs
+    from gapmap.matching.colgen import new_highs
 
     h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))

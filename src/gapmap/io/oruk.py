@@ -52,10 +52,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._tables import MAX_COLUMNS, MAX_ROWS, MAX_TABLE_BYTES, ROW, read_table
-from .errors import InputError, Problem
-from .provider_checks import parse_date
-from .vocab import DAYS, SERVICE_WORDS, SERVICES, days_words, parse_days
+from gapmap.errors import InputError, Problem
+from gapmap.io._tables import MAX_COLUMNS, MAX_ROWS, MAX_TABLE_BYTES, ROW, read_table
+from gapmap.io.provider_checks import parse_date
+from gapmap.vocab import DAYS, SERVICE_WORDS, SERVICES, days_words, parse_days
 
 __all__ = [
     "DEFAULTS",
@@ -234,7 +234,7 @@ def _circle(x: float, y: float, km: float) -> str:
     """A GeoJSON polygon (WGS84) of a circle of ``km`` around a grid point."""
     import shapely
 
-    from .publish.geo import to_latlon
+    from gapmap.publish.geo import to_latlon
 
     ring = np.asarray(shapely.Point(x, y).buffer(km * 1000.0, quad_segs=8).exterior.coords)
     lat, lon = to_latlon(ring[:, 0], ring[:, 1])
@@ -248,14 +248,14 @@ def provider_service(rec: pd.Series | dict) -> dict:
     Parameters
     ----------
     rec
-        A row of :func:`gapmap.registers.read_providers`.
+        A row of :func:`gapmap.io.registers.read_providers`.
 
     Returns
     -------
     dict
         The service (valid against :func:`schema`).
     """
-    from .publish.geo import to_latlon
+    from gapmap.publish.geo import to_latlon
 
     get: Any = rec.get
     pid = _text(get("provider_id"))
@@ -414,7 +414,7 @@ def export_feed(providers: pd.DataFrame) -> dict:
     Parameters
     ----------
     providers
-        A register from :func:`gapmap.registers.read_providers`.
+        A register from :func:`gapmap.io.registers.read_providers`.
 
     Returns
     -------
@@ -651,7 +651,12 @@ def _date_part(value: Any) -> str:
 
 def _read_extra(path: str | Path, feed_ids: dict[str, str]) -> tuple[dict[str, dict], list]:
     """The side table by service id, with its problems (file, row, column)."""
-    from .registers import _boolean, parse_booked_hours, parse_travel_km, parse_weekly_hours
+    from gapmap.io.registers import (
+        _boolean,
+        parse_booked_hours,
+        parse_travel_km,
+        parse_weekly_hours,
+    )
 
     file = str(path)
     frame = read_table(path, what="directory side table")
@@ -729,7 +734,7 @@ def read_feed(path: str | Path, *, extra: str | Path | None = None) -> pd.DataFr
     Returns
     -------
     DataFrame
-        Text cells in the register's columns (for :func:`gapmap.registers.read_providers`),
+        Text cells in the register's columns (for :func:`gapmap.io.registers.read_providers`),
         the service's position in the feed as its row; ``.attrs["notes"]`` says what was left
         out or defaulted.
 

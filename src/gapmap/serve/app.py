@@ -31,20 +31,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, ValidationError
 
-from .errors import InputError, Problem
-from .matching.suggest import (
+from gapmap.errors import InputError, Problem
+from gapmap.io.registers import PERSON_DEFAULTS, mailto, read_number
+from gapmap.matching.suggest import (
     REGULATED_QUESTION,
     SELF_DIRECTING_QUESTION,
     Suggester,
     Suggestion,
     request_from_fields,
 )
-from .publish.geo import to_latlon, wgs84_geojson
-from .registers import PERSON_DEFAULTS, mailto, read_number
-from .safety import CQC_REGISTERED, made_on, registration_words, suggestion_safety
-from .settings import Settings
-from .study import AreaColumns, Study
-from .vocab import (
+from gapmap.publish.geo import to_latlon, wgs84_geojson
+from gapmap.safety import CQC_REGISTERED, made_on, registration_words, suggestion_safety
+from gapmap.settings import Settings
+from gapmap.study import AreaColumns, Study
+from gapmap.vocab import (
     DAYS,
     SERVICE_WORDS,
     SERVICES,
@@ -56,8 +56,8 @@ from .vocab import (
 
 __all__ = ["Register", "ServePolicy", "create_app", "serve_policy", "session_cookie"]
 
-log = logging.getLogger("gapmap.serve")
-_WEB = files("gapmap") / "web"
+log = logging.getLogger("gapmap.serve.app")
+_WEB = files("gapmap.serve") / "web"
 SERVICE_LABELS = {k: v[0].upper() + v[1:] for k, v in SERVICE_WORDS.items()}
 #: What a field's problem says when the request's own shape is wrong (GOV.UK wording).
 FIELD_WORDS = {
@@ -596,8 +596,8 @@ def create_app(
         The host names the server answers to (the ``Host`` header): loopback names by
         default, so that a hostile web page cannot reach it by DNS rebinding.
     staff
-        With a register database (:class:`gapmap.serve_register.DbRegister`): the
-        :class:`gapmap.serve_register.StaffSignIn` that signs staff in by their own tokens
+        With a register database (:class:`gapmap.serve.register.DbRegister`): the
+        :class:`gapmap.serve.register.StaffSignIn` that signs staff in by their own tokens
         (default: one made for the register's store). Referrals and absences are served then.
 
     Returns
@@ -642,12 +642,12 @@ def create_app(
 
     referrals = None
     if getattr(register, "store", None) is not None:  # the register database (serve --db)
-        from .serve_register import Referrals, StaffSignIn, referral_router
+        from gapmap.serve.register import Referrals, StaffSignIn, referral_router
 
         staff = staff or StaffSignIn(register.store)  # type: ignore[attr-defined]
         referrals = Referrals(register)  # type: ignore[arg-type]
         app.include_router(referral_router(referrals))
-        from .serve_cover import cover_router
+        from gapmap.serve.cover import cover_router
 
         app.include_router(cover_router(register))  # type: ignore[arg-type]
     app.add_middleware(
@@ -811,7 +811,7 @@ def create_app(
         )
 
     if referrals is not None:
-        from .serve_register import refer_from_page
+        from gapmap.serve.register import refer_from_page
 
         @app.post("/refer", response_class=HTMLResponse, include_in_schema=False)
         async def refer_page(request: Request):
@@ -857,7 +857,7 @@ def create_app(
 
 
 def _version() -> str:
-    from . import __version__
+    from gapmap import __version__
 
     return __version__
 

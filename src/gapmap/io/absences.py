@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._tables import ROW, read_table
-from .errors import InputError, Problem, ProblemList
-from .vocab import ALL_DAYS_MASK, parse_days
+from gapmap.errors import InputError, Problem, ProblemList
+from gapmap.io._tables import ROW, read_table
+from gapmap.vocab import ALL_DAYS_MASK, parse_days
 
 __all__ = [
     "ABSENCE_COLUMNS",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 __all__ = ["MAX_CELL_CHARS", "MAX_COLUMNS", "MAX_ROWS", "ROW", "read_table"]
 

@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 __all__ = ["add_parsers"]
 
@@ -29,7 +29,7 @@ def _say(text: str) -> None:
 
 
 def _read(args):
-    from .registers import read_providers
+    from gapmap.io.registers import read_providers
 
     return read_providers(
         args.providers,
@@ -40,8 +40,8 @@ def _read(args):
 
 
 def _folder(args, names: list[str]):
-    from .publish.folder import OutputFolder
-    from .publish.outputs import ABOUT_FILE
+    from gapmap.publish.folder import OutputFolder
+    from gapmap.publish.outputs import ABOUT_FILE
 
     inputs = [args.providers, args.directory_extra]
     return OutputFolder(args.out, inputs=inputs, outputs=[*names, ABOUT_FILE])
@@ -49,9 +49,9 @@ def _folder(args, names: list[str]):
 
 def cmd_export(args) -> int:
     """``gapmap directory export``: the register as an ORUK v3.0 feed."""
-    from .oruk import export_feed, extra_table, taxonomy, validate
-    from .publish.export import write_csv, write_text
-    from .publish.outputs import write_about
+    from gapmap.io.oruk import export_feed, extra_table, taxonomy, validate
+    from gapmap.publish.export import write_csv, write_text
+    from gapmap.publish.outputs import write_about
 
     names = ["services.json", "taxonomy.json", "directory_extra.csv"]
     with _folder(args, names) as folder:
@@ -74,11 +74,11 @@ def cmd_export(args) -> int:
 
 def cmd_checks(args) -> int:
     """``gapmap directory checks``: insurance and DBS checks due soon or overdue."""
-    from .provider_checks import DUE_WITHIN_DAYS, checks_due
-    from .publish.export import write_csv
-    from .publish.outputs import write_about
-    from .publish.workbook import write_checks_workbook
-    from .settings import Settings
+    from gapmap.io.provider_checks import DUE_WITHIN_DAYS, checks_due
+    from gapmap.publish.export import write_csv
+    from gapmap.publish.outputs import write_about
+    from gapmap.publish.workbook import write_checks_workbook
+    from gapmap.settings import Settings
 
     if not 0 < args.dbs_valid_years <= 10:
         raise InputError(
@@ -107,11 +107,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     Parameters
     ----------
     sub
-        The subparsers of :func:`gapmap.cli.build_parser`.
+        The subparsers of :func:`gapmap.cli.commands.build_parser`.
     common
         Its common options (``--debug``).
     """
-    from .provider_checks import DUE_WITHIN_DAYS
+    from gapmap.io.provider_checks import DUE_WITHIN_DAYS
 
     p = sub.add_parser(
         "directory",

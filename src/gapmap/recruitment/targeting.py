@@ -15,7 +15,7 @@ each gets its reason in words. With ``--imd`` each scenario also says how many o
 taken are in the most deprived 30% of England (deciles 1-3).
 
 **Recommended sites.** Candidate sites are the areas' representative points (a point inside
-each area). For each K, the capacitated maximal-coverage model of :mod:`gapmap.location`
+each area). For each K, the capacitated maximal-coverage model of :mod:`gapmap.recruitment.location`
 places K new providers, each giving ``hours_per_provider`` (27) hours a week within
 ``radius_km`` (10, SPEC.md's default travel limit) of the site, at most ``per_site`` (3) at
 one site, taking the recruitable hours with their priority. Reach is the rule of every other
@@ -42,13 +42,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, Problem
-from .gaps import GapResult, area_factor, gap_analysis
-from .location import SiteChoice, capacitated_coverage, coverage_matrix, max_coverage
-from .reach import hours_on_days, nearest_km
-from .settings import UNIT_COSTS, Settings
-from .study import Study
-from .vocab import ALL_DAYS_MASK, WEEKEND_MASK, services_text
+from gapmap.errors import InputError, Problem
+from gapmap.gaps import GapResult, area_factor, gap_analysis
+from gapmap.reach import hours_on_days, nearest_km
+from gapmap.recruitment.location import (
+    SiteChoice,
+    capacitated_coverage,
+    coverage_matrix,
+    max_coverage,
+)
+from gapmap.settings import UNIT_COSTS, Settings
+from gapmap.study import Study
+from gapmap.vocab import ALL_DAYS_MASK, WEEKEND_MASK, services_text
 
 __all__ = [
     "UNIT_COSTS",

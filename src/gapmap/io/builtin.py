@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._paths import repo_or_cache, user_cache
-from .areas import BNG, polygonal_part
-from .councils import KENT, Council, resolve_council
-from .postcodes import PostcodeDirectory, default_directory
+from gapmap._paths import repo_or_cache, user_cache
+from gapmap.councils import KENT, Council, resolve_council
+from gapmap.io.areas import BNG, polygonal_part
+from gapmap.postcodes import PostcodeDirectory, default_directory
 
 __all__ = [
     "BUILTIN_NAME",

@@ -30,20 +30,20 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
-from ._tables import ROW, read_table
-from .areas import place_points
-from .errors import InputError, Problem, ProblemList
-from .postcodes import (
+from gapmap._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
+from gapmap.errors import InputError, Problem, ProblemList
+from gapmap.io._tables import ROW, read_table
+from gapmap.io.areas import place_points
+from gapmap.io.provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
+from gapmap.postcodes import (
     PostcodeDirectory,
     default_directory,
     describe_missing,
     normalise_postcode,
     wgs84_to_bng,
 )
-from .provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
-from .reach import road_km
-from .vocab import clean_name, days_text, parse_days, parse_services, services_text
+from gapmap.reach import road_km
+from gapmap.vocab import clean_name, days_text, parse_days, parse_services, services_text
 
 __all__ = [
     "empty_people",
@@ -438,7 +438,7 @@ def _read_frame(path: str | Path, what: str, allow_points: bool, sheet=None, lay
 def _read_point_layer(
     path: Path, layer: str | None = None
 ) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
-    from .areas import choose_layer
+    from gapmap.io.areas import choose_layer
 
     file = str(path)
     if not path.exists():
@@ -491,7 +491,7 @@ def read_providers(
     extra: str | Path | None = None,
 ) -> pd.DataFrame:
     """Read and validate a providers register (CSV, XLSX, a GeoPackage/GeoJSON point layer, or
-    an Open Referral UK v3 feed saved as JSON: :mod:`gapmap.oruk`).
+    an Open Referral UK v3 feed saved as JSON: :mod:`gapmap.io.oruk`).
 
     Parameters
     ----------
@@ -506,7 +506,7 @@ def read_providers(
         The layer of a GeoPackage with several (default: the only one, or 'providers').
     extra
         With an Open Referral UK feed: the side table of what the feed lacks (capacity, booked
-        hours, cover, ...), joined by service id (:func:`gapmap.oruk.read_feed`).
+        hours, cover, ...), joined by service id (:func:`gapmap.io.oruk.read_feed`).
 
     Returns
     -------
@@ -518,7 +518,7 @@ def read_providers(
     InputError
         listing every problem found, each with file, row and column.
     """
-    from .oruk import is_feed, read_feed
+    from gapmap.io.oruk import is_feed, read_feed
 
     file = str(path)
     notes: list[str] = []
@@ -587,7 +587,7 @@ def read_providers(
 
 
 def _family(r: _Reader) -> dict[str, object]:
-    """The optional columns of :mod:`gapmap.provider_checks` (price, checks, languages)."""
+    """The optional columns of :mod:`gapmap.io.provider_checks` (price, checks, languages)."""
     price = r.parse("price_per_hour", parse_price, np.nan)
     out: dict[str, object] = {"price_per_hour": np.array(
         [np.nan if v is None else v for v in price], dtype=float
@@ -802,7 +802,7 @@ def place_in_areas(
     areas
         The area layer.
     snap_m
-        As for :func:`gapmap.areas.place_points`.
+        As for :func:`gapmap.io.areas.place_points`.
 
     Returns
     -------
@@ -893,7 +893,7 @@ def outside_problems(
     what
         ``"people"`` or ``"providers"``.
     snap_m
-        As for :func:`gapmap.areas.place_points`.
+        As for :func:`gapmap.io.areas.place_points`.
     circuity
         The study's circuity (``Settings.circuity``).
 

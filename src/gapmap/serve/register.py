@@ -37,11 +37,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from .errors import InputError, Problem
-from .serve import SESSION_SECONDS, Register, SuggestRequest, _as_text, _problems_json
+from gapmap.errors import InputError, Problem
+from gapmap.serve.app import SESSION_SECONDS, Register, SuggestRequest, _as_text, _problems_json
 
 if TYPE_CHECKING:
-    from .store import Store
+    from gapmap.store import Store
 
 __all__ = [
     "AbsenceRequest",
@@ -122,7 +122,7 @@ class DbRegister(Register):
             # the same study with new free hours: the index (places, reach, services) is kept
             fresh = copy.copy(study)
             fresh.providers = prov
-            from .matching.suggest import Suggester
+            from gapmap.matching.suggest import Suggester
 
             suggester = Suggester(fresh)
             with self._lock:
@@ -276,7 +276,7 @@ REFERRAL_COLUMNS = (
 def referral_dicts(records: list[dict]) -> list[dict]:
     """Referrals (:meth:`gapmap.store.Store.referrals`) as the API shows them (no location
     beyond the postcode sector: the person's full postcode stays in the database)."""
-    from .vocab import days_text
+    from gapmap.vocab import days_text
 
     out = []
     for rec in records:
@@ -313,7 +313,7 @@ class Referrals:
 
     def person_of(self, req: SuggestRequest):
         """The person's needs checked as for a suggestion (:func:`request_from_fields`)."""
-        from .matching.suggest import request_from_fields
+        from gapmap.matching.suggest import request_from_fields
 
         # only the areas and the postcode directory are read here: no refresh needed
         study = self.register.study or self.register.in_service()[0]
@@ -341,7 +341,7 @@ class Referrals:
         author
             The member of staff signed in.
         """
-        from .store import NoRoom
+        from gapmap.store import NoRoom
 
         try:
             person = self.person_of(req)
@@ -379,7 +379,7 @@ class Referrals:
     def _as_referred(self, needs: dict, person):
         """The person as the referral read them: what the request left out (a travel limit)
         taken from the people register when the person is in it, as the store does."""
-        from .matching.suggest import person_request
+        from gapmap.matching.suggest import person_request
 
         try:
             p = self.store.person(needs)
@@ -421,7 +421,7 @@ class Referrals:
         author
             The member of staff signed in.
         """
-        from .store import StoreError
+        from gapmap.store import StoreError
 
         try:
             self.store.set_state(referral_id, state, author=author)
@@ -504,8 +504,8 @@ def referral_router(referrals: Referrals) -> APIRouter:
 
     @router.post("/api/absences", status_code=201, summary="Record a provider's absence")
     def api_absence(req: AbsenceRequest, request: Request):
-        from .store import StoreError
-        from .vocab import parse_days
+        from gapmap.store import StoreError
+        from gapmap.vocab import parse_days
 
         days = None
         text = _as_text(req.days)
@@ -541,7 +541,7 @@ def referral_router(referrals: Referrals) -> APIRouter:
 
 
 def _absence_dicts(frame) -> list[dict]:
-    from .vocab import days_text
+    from gapmap.vocab import days_text
 
     out = []
     for rec in frame.to_dict("records"):
@@ -567,7 +567,7 @@ def refer_from_page(referrals: Referrals, request: Request):
     from pydantic import ValidationError
     from starlette.concurrency import run_in_threadpool
 
-    from .serve import _validation_problems
+    from gapmap.serve.app import _validation_problems
 
     async def referred(form, values) -> tuple[int, dict | None, list[Problem]]:
         fields = {k: str(form.get(k, "")).strip()[:64] for k in

@@ -1,5 +1,5 @@
 """``gapmap cover`` and ``gapmap resilience``: when a provider is off (registered by one line in
-:func:`gapmap.cli.build_parser`).
+:func:`gapmap.cli.commands.build_parser`).
 
 ``gapmap cover --providers F --people F --matches matches.csv --absences F --from DATE --to DATE
 --out DIR`` writes the cover plan (SPEC "Absences and the cover plan"); ``gapmap resilience
@@ -15,7 +15,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from .errors import InputError, Problem
+from gapmap.errors import InputError, Problem
 
 __all__ = ["add_parsers", "cmd_cover", "cmd_resilience", "demo_cover"]
 
@@ -35,11 +35,11 @@ def add_parsers(sub, common) -> None:
     Parameters
     ----------
     sub
-        The subparsers action of :func:`gapmap.cli.build_parser`.
+        The subparsers action of :func:`gapmap.cli.commands.build_parser`.
     common
         The parent parser of every command (``--debug``).
     """
-    from . import cli
+    from gapmap.cli import commands as cli
 
     for name, help_text in (
         ("cover", "who gives the hours of providers who are off (a cover plan, CP-SAT)"),
@@ -103,7 +103,7 @@ def _need(args, names: tuple[str, ...]) -> None:
 
 def _study_options(args) -> dict:
     """The :meth:`gapmap.Study.read` keywords of the area options (for ``--db``)."""
-    from .study import AreaColumns
+    from gapmap.study import AreaColumns
 
     return dict(
         areas=getattr(args, "areas", None),
@@ -120,8 +120,8 @@ def _study_options(args) -> dict:
 
 
 def _read(args):
-    from . import cli
-    from .absences import read_matches
+    from gapmap.cli import commands as cli
+    from gapmap.io.absences import read_matches
 
     problems: list[Problem] = []
     study = matches = None
@@ -140,11 +140,11 @@ def _read(args):
 
 def cmd_cover(args) -> int:
     """``gapmap cover``: the cover plan for the absences between two dates."""
-    from . import cli
-    from .absences import read_absences
-    from .cover import check_cover_plan, cover_plan
-    from .cover.plan import arrangements
-    from .publish.cover import cover_lines, write_cover_outputs
+    from gapmap.cli import commands as cli
+    from gapmap.cover import check_cover_plan, cover_plan
+    from gapmap.cover.plan import arrangements
+    from gapmap.io.absences import read_absences
+    from gapmap.publish.cover import cover_lines, write_cover_outputs
 
     t0 = time.perf_counter()
     if args.end < args.start:
@@ -158,7 +158,7 @@ def cmd_cover(args) -> int:
         )
     _need(args, ("providers", "people", "matches", "absences"))
     if args.accept:
-        from .cli_store import _staff_author
+        from gapmap.cli.store import _staff_author
 
         _staff_author(args)
     if args.db is not None:
@@ -187,10 +187,10 @@ def cmd_cover(args) -> int:
 
 def _cover_db(args, t0: float) -> int:
     """``gapmap cover --db``: the plan from the register database (and ``--accept``)."""
-    from . import cli
-    from .cli_store import open_for
-    from .cover_register import plan_from_store
-    from .publish.cover import cover_lines, write_cover_outputs
+    from gapmap.cli import commands as cli
+    from gapmap.cli.store import open_for
+    from gapmap.cover_register import plan_from_store
+    from gapmap.publish.cover import cover_lines, write_cover_outputs
 
     store = open_for(args)
     try:
@@ -219,15 +219,15 @@ def _cover_db(args, t0: float) -> int:
 
 def cmd_resilience(args) -> int:
     """``gapmap resilience``: N−1 over every provider."""
-    from . import cli
-    from .cover import n_minus_one
-    from .publish.cover import resilience_lines, write_resilience_outputs
+    from gapmap.cli import commands as cli
+    from gapmap.cover import n_minus_one
+    from gapmap.publish.cover import resilience_lines, write_resilience_outputs
 
     t0 = time.perf_counter()
     _need(args, ("providers", "people", "matches"))
     if args.db is not None:
-        from .cli_store import open_for
-        from .cover_register import resilience_from_store
+        from gapmap.cli.store import open_for
+        from gapmap.cover_register import resilience_from_store
 
         store = open_for(args)
         try:
@@ -287,9 +287,9 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
     import numpy as np
     import pandas as pd
 
-    from . import cli
-    from .cover import check_cover_plan, cover_plan, n_minus_one
-    from .publish.cover import (
+    from gapmap.cli import commands as cli
+    from gapmap.cover import check_cover_plan, cover_plan, n_minus_one
+    from gapmap.publish.cover import (
         cover_lines,
         resilience_lines,
         write_cover_outputs,
@@ -310,7 +310,7 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
                              "days": [127], "reason": ["demo: off sick"]}).astype(
         {"days": np.int64})  # fmt: skip
     name = study.providers.set_index("provider_id").at[busiest, "name"]
-    from .publish.summaries import clean_text
+    from gapmap.publish.summaries import clean_text
 
     cli._say(f"When a provider is off: {clean_text(name, 40)} ({busiest}), the provider with "
              f"the most people, is off sick next week ({start} to {end}):")  # fmt: skip
@@ -329,8 +329,8 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
     words = resilience_lines(res, study.settings.suppression)
     cli._print(words)
     if gaps is not None:
-        from .publish.cover import add_resilience_sheet, publish_resilience
-        from .publish.outputs import write_gap_map
+        from gapmap.publish.cover import add_resilience_sheet, publish_resilience
+        from gapmap.publish.outputs import write_gap_map
 
         rule = study.settings.suppression
         write_gap_map(gaps, out, title=title or "gapmap: micro-provider gaps",
