@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapmap.cover import check_cover_plan, cover_plan, n_minus_one
+from gapmap.cover.mip import IntModel
 from gapmap.errors import InputError
 from gapmap.io.absences import read_absences, read_matches
 from gapmap.vocab import parse_days, parse_services
@@ -302,6 +303,71 @@ def test_plan_is_as_good_as_brute_force(seed):
     assert len(table) <= 6
     assert plan.status == "OPTIMAL"
     assert plan.objective == pytest.approx(brute_force_optimum(study, matches, absences, table))
+
+
+# --- HiGHS and CP-SAT: the same models, the same answers --------------------------------------
+@pytest.mark.parametrize("solver", ["highs", "cp-sat"])
+def test_int_model_finds_a_knapsacks_optimum(solver):
+    # items (value, weight) into two bins of room 10 and 7: brute force over every assignment
+    items = [(9, 6), (8, 5), (6, 4), (5, 3), (4, 3), (3, 2)]
+    rooms = [10, 7]
+    m = IntModel()
+    x = [[m.var(0, 1) for _ in rooms] for _ in items]
+    for row in x:
+        m.add([(1, v) for v in row], hi=1)
+    for b, room in enumerate(rooms):
+        m.add([(w, x[i][b]) for i, (_, w) in enumerate(items)], hi=room)
+    objective = [(val, x[i][b]) for i, (val, _) in enumerate(items) for b in range(len(rooms))]
+    best = 0
+    for combo in itertools.product(range(len(rooms) + 1), repeat=len(items)):
+        load = [sum(w for (_, w), c in zip(items, combo) if c == b) for b in range(len(rooms))]
+        if all(ld <= r for ld, r in zip(load, rooms)):
+            best = max(best, sum(v for (v, _), c in zip(items, combo) if c < len(rooms)))
+    bad_hint = np.ones(len(m.lb), np.int64)  # breaks the rows: ignored, not trusted
+    res = m.solve(objective, maximize=True, seconds=10, hint=bad_hint, solver=solver)
+    assert res.status == "OPTIMAL" and res.value == best == res.bound
+    assert m.holds(res.x) and not m.holds(bad_hint)
+
+
+def test_highs_and_cp_sat_give_the_same_snow_week():
+    # 14 providers with little room and 40 people in a 6 km square; 4 providers off a week:
+    # needs compete for the room that is left, so the plan is a real packing problem
+    rng = np.random.default_rng(5)
+    day_sets = ["all", "weekdays", "Mon;Wed;Fri", "Tue;Thu;Sat", "weekends"]
+    prov = [
+        (f"V{i}", rng.uniform(0, 6), rng.uniform(0, 6), str(rng.choice(day_sets[:3])),
+         40.0, float(rng.choice([28, 31, 33, 35])), bool(rng.random() < 0.85))
+        for i in range(14)
+    ]  # fmt: skip
+    people, rows = [], []
+    for j in range(40):
+        days = str(rng.choice(["Mon;Tue", "Wed;Fri", "Mon;Thu", "Tue;Wed;Thu", "Fri"]))
+        k = len(days.split(";"))
+        hours = k * 0.5 * int(rng.integers(2, 7))
+        people.append((f"P{j}", rng.uniform(0, 6), rng.uniform(0, 6), hours, days,
+                       int(rng.integers(1, 6))))  # fmt: skip
+        v = int(rng.integers(0, 4))  # the first four give everyone's hours (they work all days)
+        rows.append((f"P{j}", f"V{v}", "", f"V{int(rng.integers(4, 14))}"))
+    providers = providers_frame(prov)
+    for v in range(4):
+        providers.loc[v, ["days", "capacity_hours", "committed_hours"]] = ["all", 200.0, 0.0]
+    providers["day_mask"] = [parse_days(d) for d in providers["days"]]
+    study = box_study(people_frame(people), providers)
+    matches = matches_frame(rows)
+    absences = absences_frame([(f"V{v}", MON, SUN, "all") for v in range(4)])
+    plans = {}
+    for solver in ("highs", "cp-sat"):
+        plan = cover_plan(study, matches, absences, MON, SUN, solver=solver)
+        problems = check_cover_plan(study.people, study.providers, matches, absences,
+                                    plan.table(), MON, SUN, objective=plan.objective)  # fmt: skip
+        assert problems == []
+        assert plan.status == "OPTIMAL"
+        plans[solver] = plan
+    s = plans["highs"].summary()
+    assert s["hours_uncovered"] > 0 and s["hours_other_cover"] > 0  # room really runs short
+    assert plans["highs"].objective == pytest.approx(plans["cp-sat"].objective)
+    with pytest.raises(ValueError, match="unknown solver"):
+        cover_plan(study, matches, absences, MON, SUN, solver="glpk")
 
 
 # --- N-1 ----------------------------------------------------------------------------------------

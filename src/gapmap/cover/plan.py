@@ -67,8 +67,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from ortools.sat.python import cp_model
 
+from gapmap.cover.mip import SOLVERS, IntModel
 from gapmap.errors import InputError, Problem
 from gapmap.reach import hours_on_days, load_units, room_units
 from gapmap.study import Study
@@ -307,6 +307,8 @@ class _Needs:
     # candidates of need i: cand_*[bounds[i]:bounds[i+1]]
     cand: list[np.ndarray] = field(default_factory=list)
     cand_km: list[np.ndarray] = field(default_factory=list)
+    # room a provider gains in a week from its own people's hours it does not give (it is off)
+    freed: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -377,12 +379,9 @@ class _Context:
 
 
 # --- the model ----------------------------------------------------------------------------------
-def _solver(seconds: float, workers: int, seed: int) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, seconds)
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.random_seed = seed
-    return solver
+def _room(ctx: _Context, needs: _Needs, provider: int, week: int) -> int:
+    """A provider's room for cover in one week of the plan, in hundredths of an hour."""
+    return int(ctx.room[provider]) + needs.freed.get((provider, week), 0)
 
 
 @dataclass
@@ -443,6 +442,7 @@ def _solve(
     workers: int,
     seed: int = 0,
     tie_break: bool = True,
+    solver: str = "highs",
 ) -> _Solution:
     """The lexicographic plan: each group of competing needs solved apart (:func:`_components`).
 
@@ -465,7 +465,7 @@ def _solve(
     for j, g in enumerate(big):  # time in proportion to the needs each group holds
         share = max(0.05, (t_end - time.perf_counter()) * len(g) / sum(map(len, big[j:])))
         sol = _solve_group(ctx, needs, g, seconds=share, workers=workers, seed=seed,
-                           tie_break=tie_break)  # fmt: skip
+                           tie_break=tie_break, solver=solver)  # fmt: skip
         choice[g] = sol.choice
         best += sol.objective
         bound += sol.bound
@@ -485,13 +485,15 @@ def _solve_group(
     workers: int,
     seed: int,
     tie_break: bool,
+    solver: str = "highs",
 ) -> _Solution:
-    """The lexicographic CP-SAT solve (module docstring) of one group of competing needs.
+    """The lexicographic solve (module docstring) of one group of competing needs.
 
     Needs of one person in one week with the same hours and the same candidates (a person's
     Monday and Thursday, say) are interchangeable at every level, so they are one *class*:
     an integer per class and candidate says how many of them that candidate gives, which
-    removes the symmetry that otherwise makes proving optimality slow.
+    removes the symmetry that otherwise makes proving optimality slow. Every level is one
+    integer linear model (:class:`~gapmap.cover.mip.IntModel`) solved by ``solver``.
     """
     t_end = time.perf_counter() + seconds
     classes: dict[tuple, list[int]] = {}
@@ -505,7 +507,7 @@ def _solve_group(
         for c in needs.cand[i].tolist():
             key = (c, needs.week[i])
             demand[key] = demand.get(key, 0) + needs.units[i] * len(m)
-    binding = {key for key, d in demand.items() if d > ctx.room[key[0]]}
+    binding = {key for key, d in demand.items() if d > _room(ctx, needs, *key)}
 
     def value(i: int) -> int:
         return needs.priority[i] * needs.units[i]
@@ -520,7 +522,7 @@ def _solve_group(
                 key = (int(needs.cand[i][k]), needs.week[i])
                 if only_free and key in binding:
                     continue
-                room = left.get(key, int(ctx.room[key[0]]))
+                room = left.get(key, _room(ctx, needs, *key))
                 if room >= needs.units[i]:
                     left[key] = room - needs.units[i]
                     got = k
@@ -528,27 +530,28 @@ def _solve_group(
             out.append(got)
         return out
 
-    def model_of(ms: list[list[int]]):
-        model = cp_model.CpModel()
-        ys: list[list[cp_model.IntVar]] = []
-        load: dict[tuple[int, int], list] = {}
+    def model_of(ms: list[list[int]]) -> tuple[IntModel, list[list[int]]]:
+        model = IntModel()
+        ys: list[list[int]] = []
+        load: dict[tuple[int, int], list[tuple[int, int]]] = {}
         for m in ms:
             i = m[0]
-            row = [model.new_int_var(0, len(m), "") for _ in range(len(needs.cand[i]))]
+            row = [model.var(0, len(m)) for _ in range(len(needs.cand[i]))]
             for k, c in enumerate(needs.cand[i].tolist()):
                 load.setdefault((c, needs.week[i]), []).append((needs.units[i], row[k]))
-            model.add(sum(row) <= len(m))
+            model.add([(1, y) for y in row], hi=len(m))
             ys.append(row)
         for key, terms in load.items():
             if key in binding:
-                model.add(sum(u * y for u, y in terms) <= int(ctx.room[key[0]]))
+                model.add(terms, hi=_room(ctx, needs, *key))
         return model, ys
 
-    def hint(model, ys, picks: list[list[int]]) -> None:
-        model.clear_hints()
+    def start(model: IntModel, ys: list[list[int]], picks: list[list[int]]) -> np.ndarray:
+        x = np.zeros(len(model.lb), np.int64)
         for row, got in zip(ys, picks):
             for k, y in enumerate(row):
-                model.add_hint(y, sum(1 for g in got if g == k))
+                x[y] = sum(1 for g in got if g == k)
+        return x
 
     # Level 1. A need with a candidate whose room takes every need that might use it is
     # covered in some optimal plan whatever the others do (it never needs the contested
@@ -573,50 +576,51 @@ def _solve_group(
                tuple(sorted(needs.cand[i].tolist())))  # fmt: skip
         pools.setdefault(pkey, []).append(m)
     if hard:
-        m1 = cp_model.CpModel()
-        load1: dict[tuple[int, int], list] = {}
-        rows1: list[tuple[tuple, list]] = []
+        m1 = IntModel()
+        load1: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        rows1: list[tuple[tuple, list[int]]] = []
         for pkey, ms in pools.items():
             week, units, provs = pkey[0], pkey[1], pkey[3]
             size = sum(len(m) for m in ms)
-            row = [m1.new_int_var(0, size, "") for _ in provs]
+            row = [m1.var(0, size) for _ in provs]
             for c, y in zip(provs, row):
                 load1.setdefault((c, week), []).append((units, y))
-            m1.add(sum(row) <= size)
+            m1.add([(1, y) for y in row], hi=size)
             rows1.append((pkey, row))
         for key2, terms in load1.items():
             if key2 in binding:
-                m1.add(sum(u * y for u, y in terms) <= int(ctx.room[key2[0]]))
-        start: dict[tuple[int, int], int] = {}
+                m1.add(terms, hi=_room(ctx, needs, *key2))
+        x0 = np.zeros(len(m1.lb), np.int64)
+        taken0: dict[tuple[int, int], int] = {}
         for (pkey, row), ms in zip(rows1, pools.values()):
             counts = dict.fromkeys(pkey[3], 0)
             for m in ms:
                 cand = needs.cand[m[0]]
-                for k in fill(m, start, only_free=False):
+                for k in fill(m, taken0, only_free=False):
                     if k >= 0:
                         counts[int(cand[k])] += 1
             for c, y in zip(pkey[3], row):
-                m1.add_hint(y, counts[c])
-        m1.maximize(sum(pk[2] * pk[1] * y for pk, row in rows1 for y in row))
+                x0[y] = counts[c]
+        objective = [(pk[2] * pk[1], y) for pk, row in rows1 for y in row]
         # level 1 may take most of the time, never all: the tie-breaks (named cover first)
         # must run on whatever plan it has found
         share = 0.6 if tie_break else 1.0
-        solver = _solver(share * (t_end - time.perf_counter()), workers, seed)
-        status = solver.solve(m1)
+        res = m1.solve(objective, maximize=True, seconds=share * (t_end - time.perf_counter()),
+                       hint=x0, solver=solver, workers=workers, seed=seed)  # fmt: skip
         upper = sum(value(m[0]) * len(m) for m in hard)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # no plan in time
+        if res.x is None:  # no plan in time
             picks.update({m[0]: [-1] * len(m) for m in hard})
-            return _Solution(_spread(group, members, picks), solver.status_name(status), best,
-                             best + upper)  # fmt: skip
-        name = solver.status_name(status)
-        best += int(round(solver.objective_value))
-        bound += min(upper, int(math.floor(solver.best_objective_bound + 1e-6)))
+            return _Solution(_spread(group, members, picks), res.status, best,
+                             best + min(upper, res.bound))  # fmt: skip
+        name = res.status
+        best += res.value
+        bound += min(upper, res.bound)
         arr = ctx.arr
         for (pkey, row), ms in zip(rows1, pools.values()):
             # the pool's covers shared out among its classes, each provider first to the
             # people it is the named cover of, then to those it already gives hours, then
             # the nearest (what levels 2-4 would prefer; they then hold each class's count)
-            left_c = {c: int(solver.value(y)) for c, y in zip(pkey[3], row)}
+            left_c = {c: int(res.x[y]) for c, y in zip(pkey[3], row)}
             slots = {m[0]: len(m) for m in ms}
             taken: dict[int, list[int]] = {m[0]: [] for m in ms}
             pairs = []
@@ -641,54 +645,62 @@ def _solve_group(
     # that cover as many of each class as level 1's plan (so level 1 holds exactly)
     model, ys = model_of(members)
     arr = ctx.arr
-    named_t, cont_t, dist_t = [], [], []
+    named_t: list[tuple[int, int]] = []
+    cont_t: list[tuple[int, int]] = []
+    dist_t: list[tuple[int, int]] = []
     for m, row in zip(members, ys):
         i = m[0]
         a = needs.arrangement[i]
-        model.add(sum(row) == sum(1 for g in picks[i] if g >= 0))
+        covered = sum(1 for g in picks[i] if g >= 0)
+        model.add([(1, y) for y in row], lo=covered, hi=covered)
         for k, y in enumerate(row):
             c = int(needs.cand[i][k])
             if c == arr.cover[a]:
-                named_t.append(y)
+                named_t.append((1, y))
             elif c == arr.provider[a] or c == arr.partner[a]:
-                cont_t.append(y)
-            dist_t.append(int(round(float(needs.cand_km[i][k]) * 100)) * y)
+                cont_t.append((1, y))
+            dist_t.append((int(round(float(needs.cand_km[i][k]) * 100)), y))
     tie = "OPTIMAL"
     # levels 2 and 3 as one objective, exactly lexicographic: continuity counts at most one per
     # need of the group, so one more named cover always outweighs any continuity (one solve
     # fewer, and small coefficients); distance (tens of metres) stays a level of its own
     weight = sum(len(m) for m in members) + 1
-    stages = (weight * sum(named_t) + sum(cont_t), sum(dist_t))
-    for level, expr in enumerate(stages):
+    first = [(weight * c, y) for c, y in named_t] + cont_t
+    for level, (expr, maximize) in enumerate(((first, True), (dist_t, False))):
         now = time.perf_counter()
         if now >= t_end:
             tie = "FEASIBLE"
             break
-        hint(model, ys, [picks[m[0]] for m in members])
-        if level < 1:
-            model.maximize(expr)
-        else:
-            model.minimize(expr)
         # each level at most its share of the time left (the last one all of it)
-        solver2 = _solver((t_end - now) / (len(stages) - level), workers, seed)
-        status2 = solver2.solve(model)
-        if status2 not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        res2 = model.solve(expr, maximize=maximize, seconds=(t_end - now) / (2 - level),
+                           hint=start(model, ys, [picks[m[0]] for m in members]),
+                           solver=solver, workers=workers, seed=seed)  # fmt: skip
+        if res2.x is None:
             tie = "FEASIBLE"
             break
         for m, row in zip(members, ys):
-            picks[m[0]] = _counts_to_picks(solver2, row, len(m))
-        got = int(round(solver2.objective_value))
-        if status2 != cp_model.OPTIMAL:
+            picks[m[0]] = _counts_to_picks(res2.x, row, len(m))
+        got = res2.value
+        if res2.status != "OPTIMAL":
             tie = "FEASIBLE"
-        model.add(expr >= got if level < 1 else expr <= got)
+        if level == 0:
+            if res2.status == "OPTIMAL":
+                # weight × named + continuity ≥ its optimum holds exactly when the named
+                # covers are at their most (got // weight: continuity < weight) and the
+                # continuity at least got % weight; two counts, which an LP bound handles
+                # far better than one row with large coefficients
+                model.add(named_t, lo=got // weight)
+                model.add(cont_t, lo=got % weight)
+            else:
+                model.add(first, lo=got)
     return _Solution(_spread(group, members, picks), name, best, bound, tie)
 
 
-def _counts_to_picks(solver: cp_model.CpSolver, row, size: int) -> list[int]:
+def _counts_to_picks(x: np.ndarray, row: list[int], size: int) -> list[int]:
     """How many of a class each candidate gives, as one candidate (or -1) per need."""
     out: list[int] = []
     for k, y in enumerate(row):
-        out += [k] * int(solver.value(y))
+        out += [k] * int(x[y])
     return out + [-1] * (size - len(out))
 
 
@@ -794,6 +806,7 @@ def cover_plan(
     *,
     deadline: float | None = None,
     committed_includes_matches: bool = False,
+    solver: str = "highs",
 ) -> CoverPlan:
     """The best cover plan for the absences between two dates (module docstring).
 
@@ -814,6 +827,10 @@ def cover_plan(
     committed_includes_matches
         The providers' ``committed_hours`` already hold the hours of ``matches`` (e.g. a
         register whose bookings include them): they are then not taken from the room again.
+    solver
+        ``highs`` (HiGHS branch and cut, the default) or ``cp-sat`` (OR-Tools CP-SAT): the
+        same integer models either way (:mod:`gapmap.cover.mip`); HiGHS proves a snow week's
+        largest groups many times faster (docs/benchmarks.md).
 
     Returns
     -------
@@ -848,8 +865,10 @@ def cover_plan(
     weeks = sorted({_iso_week(d) for d in off})
     week_of = {d: weeks.index(_iso_week(d)) for d in off}
     needs = ctx.needs(off, week_of)
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}: one of {', '.join(SOLVERS)}")
     sol = _solve(ctx, needs, seconds=deadline - time.perf_counter(), workers=settings.workers,
-                 seed=settings.seed)  # fmt: skip
+                 seed=settings.seed, solver=solver)  # fmt: skip
     rows = _rows(ctx, needs, sol, off, weeks)
     return CoverPlan(
         rows=rows, start=start, end=end, absences=absences.reset_index(drop=True),
