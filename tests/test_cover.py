@@ -191,6 +191,35 @@ def test_absent_providers_give_nothing_and_capacity_is_a_weeks():
     assert plan2.summary()["hours_other_cover"] == pytest.approx(6.0)
 
 
+def test_a_provider_off_some_days_lends_its_own_peoples_hours_of_those_days():
+    # B is full with its own person P2 (5 h on Monday, 5 h on Tuesday) but is off on Monday
+    # of the first week: it does not give P2 Monday's 5 h that week, so it has 5 h of room on
+    # the days it works. A is off every Wednesday; P1 (3 h on Wednesdays) is B's to cover in
+    # the first week; in the second week B works Monday again, is full, and P1 goes uncovered.
+    providers = providers_frame([
+        ("A", 0, 0, "all", 40, 0, True),
+        ("B", 1, 0, "all", 10, 0, True),
+        ("C", 2, 0, "Mon", 40, 0, True),  # gives P2's Monday instead
+    ])  # fmt: skip
+    people = people_frame([("P1", 0.2, 0, 3.0, "Wed", 3), ("P2", 1.2, 0, 10.0, "Mon;Tue", 3)])
+    study = box_study(people, providers)
+    matches = matches_frame([("P1", "A", "", "B"), ("P2", "B", "", "C")])
+    end = SUN + dt.timedelta(days=7)
+    absences = absences_frame([("A", MON, end, "Wed"), ("B", MON, MON, "all")])
+    plan = plan_and_check(study, matches, absences, MON, end)
+    t = plan.table().set_index(["person_id", "date"])
+    wed1, wed2 = (MON + dt.timedelta(days=2)).isoformat(), (MON + dt.timedelta(days=9)).isoformat()
+    assert t.loc[("P1", wed1), "cover_provider_id"] == "B"
+    assert t.loc[("P1", wed1), "status"] == "named_cover"
+    assert t.loc[("P1", wed2), "status"] == "uncovered"
+    assert t.loc[("P1", wed2), "reason"] == "all_full"
+    assert t.loc[("P2", MON.isoformat()), "cover_provider_id"] == "C"
+    # B off only on Monday: Wednesday's cover of 3 h fits the 5 h Monday freed, not 6 h
+    people.loc[0, "hours"] = 6.0
+    plan = plan_and_check(box_study(people, providers), matches, absences, MON, end)
+    assert (plan.table()["status"] == "uncovered").sum() == 2
+
+
 def test_uncovered_reason_no_one_works_that_day():
     providers = providers_frame([("A", 0, 0, "all", 40, 0, True), ("B", 1, 0, "weekdays", 40, 0,
                                                                    True)])  # fmt: skip

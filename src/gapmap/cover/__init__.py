@@ -1,7 +1,7 @@
 """When a provider is off: the cover plan, N−1 resilience, and an independent checker.
 
 * :func:`cover_plan` — who gives the hours absent providers would have given, dates and
-  weekdays included, solved with CP-SAT (:mod:`.plan`);
+  weekdays included, integer models solved with HiGHS or CP-SAT (:mod:`.plan`, :mod:`.mip`);
 * :func:`n_minus_one` — the hours each provider's week off would leave uncovered, and per area
   the expected and worst uncovered hours (:mod:`.resilience`);
 * :func:`check_cover_plan` — every rule checked again, written apart (:mod:`.check`).

@@ -24,6 +24,10 @@ def _text(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
 
 
+def _week(day: dt.date) -> str:
+    return "{}-W{:02d}".format(*day.isocalendar()[:2])
+
+
 def check_cover_plan(
     people: pd.DataFrame,
     providers: pd.DataFrame,
@@ -43,7 +47,8 @@ def check_cover_plan(
     both travel limits, CQC for regulated care, self-directing), works that weekday, is not
     off that day, is not the absent provider, and takes on cover or already gives the person
     hours; ``named_cover`` exactly when the cover is the person's named one; no provider gives
-    more in any ISO week than its capacity less its bookings and its own people's hours; the
+    more in any ISO week than its capacity less its bookings and the hours it still gives its
+    own people that week (not those of the days it is off); the
     objective (priority × hours covered), if given.
 
     Parameters
@@ -86,6 +91,7 @@ def check_cover_plan(
 
     # each provider's own hours a week, and the hours each absence takes away
     own = {k: 0.0 for k in V.index}
+    roles: list[tuple[str, set[int], float]] = []  # (provider, its weekdays, hours a day)
     expected: dict[tuple[str, str, str], tuple[float, str]] = {}
     named: dict[str, str] = {}
     givers: dict[str, set[str]] = {}
@@ -100,8 +106,10 @@ def check_cover_plan(
         pdays = days_of(P.at[pid, "day_mask"])
         vdays = days_of(V.at[v, "day_mask"]) & pdays
         own[v] += hours * len(vdays) / len(pdays)
+        roles.append((v, vdays, hours / len(pdays)))
         if pdays - vdays:
             own[w] += hours * len(pdays - vdays) / len(pdays)
+            roles.append((w, pdays - vdays, hours / len(pdays)))
         named[pid] = c
         givers[pid] = {v, w} - {""}
         for d, who in off.items():
@@ -166,13 +174,23 @@ def check_cover_plan(
             problems.append(f"{where}: the absent provider covers itself")
         if not bool(cover["cover"]) and c not in givers.get(pid, set()):
             problems.append(f"{where}: {c} does not take on cover")
-        week = "{}-W{:02d}".format(*day.isocalendar()[:2])
+        week = _week(day)
         given[(c, week)] = given.get((c, week), 0.0) + hours
         total += int(person["priority"]) * hours
     for key in sorted(set(expected) - seen):
         problems.append(f"{key[0]} on {key[1]} ({key[2]}): loses hours but is not in the plan")
+    # a provider off some days of a week does not give its own people those days' hours:
+    # they are room that week (its own people's hours on the days it works stay counted)
+    off_week: dict[tuple[str, str], set[int]] = {}
+    for d, who in off.items():
+        for v in who:
+            off_week.setdefault((v, _week(d)), set()).add(d.weekday())
+    freed: dict[tuple[str, str], float] = {}
+    for (v, week), wds in off_week.items():
+        freed[(v, week)] = sum(len(days & wds) * a_day for u, days, a_day in roles if u == v)
     for (c, week), h in sorted(given.items()):
         room = float(V.at[c, "capacity_hours"]) - float(V.at[c, "committed_hours"]) - own[c]
+        room += freed.get((c, week), 0.0)
         if h > room + _TOL:
             problems.append(f"{c} in {week}: gives {h:.2f} h on the plan, room {room:.2f} h")
     if objective is not None and abs(objective - total) > 0.05 * max(1, len(plan)):

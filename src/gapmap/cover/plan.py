@@ -17,8 +17,11 @@ own budget: in each week, the hundredths of an hour a provider gives on the plan
 ``room_units(capacity − committed)`` minus the load units of the hours it gives its own people
 as provider or partner (:func:`~gapmap.reach.load_units` of each role, as matching counts
 them). Its cover reserve (``absence_rate × hours covered``) is *not* subtracted: that reserve
-exists to be spent now. Its own people come first: their hours stay counted even on days the
-provider is off (cautious: a provider off on Monday does not lend Monday's hours to Thursday).
+exists to be spent now. Its own people come first, but only for the hours it still gives them:
+a provider off some days of a week (Monday, say) does not give its own people Monday's hours
+(they are needs of the plan, given by others), so those hours are room that week on the days
+it works (capacity is a week's hours, as matching counts it). Without this, a provider off one
+day would look as full as in a week it works every day, and turn away cover it has time for.
 
 **Objective, lexicographic** (SPEC):
 1. maximise Σ priority × hundredths of an hour covered;
@@ -26,13 +29,18 @@ provider is off (cautious: a provider off on Monday does not lend Monday's hours
 3. then the most needs given with continuity (the person's own partner or provider);
 4. then the least distance (tens of metres) from cover to person, summed over needs.
 
-The levels are solved one after another with CP-SAT, each held at its best (a constraint)
-while the next is optimised, so no lower level can ever outweigh a higher one. (One weighted
+The levels are solved one after another, each held at its best (a constraint) while the next
+is optimised, so no lower level can ever outweigh a higher one. Each is an integer linear model
+(:class:`~gapmap.cover.mip.IntModel`) solved by HiGHS (default) or CP-SAT: the same model, so
+the same optimum; HiGHS's LP bound and cuts prove a snow week's hardest groups several times
+faster (CP-SAT took up to a minute on some). (One weighted
 objective was tried first, weights ``W_named = W_cont·n + Dmax + 1`` and ``W_cont = Dmax + 1``
 over n needs and ``Dmax`` the largest total distance, which provably orders plans the same way;
 with coefficients near 10^9 CP-SAT took 14 s to prove a snow-week group that the level-by-level
 solve proves in about 3 s.) Levels 2 and 3 alone are one solve: ``(n + 1) × named + continuity``
-orders plans exactly as they do (continuity counts at most n) with small coefficients.
+orders plans exactly as they do (continuity counts at most n) with small coefficients; once
+proven, that level is held as two counts (named covers at their most, continuity at least its
+value: the same plans, and a far tighter LP for the distance level than one row with weights).
 
 * Level 1 is exact. A need with a candidate whose room takes every need that might use it is
   covered in some optimal plan whatever the others do, so level 1 is their sum plus the
@@ -342,15 +350,50 @@ class _Context:
         lo, hi = self.bounds[p], self.bounds[p + 1]
         return self.reach.provider[lo:hi], self.reach.distance_km[lo:hi]
 
+    def freed(
+        self, off: dict[dt.date, set[int]], week_of: dict[dt.date, int] | None = None
+    ) -> dict[tuple[int, int], int]:
+        """The room each provider gains in each week from its own people's hours it does not
+        give because it is off (those hours are needs of the plan, given by others).
+
+        Per role, the load units of the role's hours in the week less those of the hours the
+        provider still gives (on its days not off), so a provider off every day it gives a
+        role frees exactly what :func:`arrangements` counted for that role.
+        """
+        arr = self.arr
+        off_days: dict[tuple[int, int], int] = {}  # (provider, week) -> weekdays off
+        for date, absent in off.items():
+            w = week_of[date] if week_of else 0
+            for v in absent:
+                off_days[(v, w)] = off_days.get((v, w), 0) | 1 << date.weekday()
+        out: dict[tuple[int, int], int] = {}
+        for (v, w), mask in off_days.items():
+            gained = 0
+            for a in self.gives.get(v, ()):
+                h, days, given = float(arr.hours[a]), int(arr.days[a]), int(arr.provider_days[a])
+                if v == arr.provider[a]:
+                    role = days & given
+                    full = load_units(hours_on_days(h, days, role))
+                else:
+                    role = days & ~given
+                    full = load_units(h - hours_on_days(h, days, given))
+                if role & mask:
+                    gained += full - load_units(hours_on_days(h, days, role & ~mask))
+            if gained:
+                out[(v, w)] = gained
+        return out
+
     def needs(
         self, off: dict[dt.date, set[int]], week_of: dict[dt.date, int] | None = None
     ) -> _Needs:
         """Every need of the dates in ``off``, with its candidates (room, days, absence)."""
         arr, out = self.arr, _Needs()
+        out.freed = self.freed(off, week_of)
         for date, absent in off.items():
             if not absent:
                 continue
             wd = date.weekday()
+            week = week_of[date] if week_of else 0
             for v in sorted(absent):
                 for a in self.gives.get(v, ()):
                     if arr.giver(a, wd) != v:
@@ -361,13 +404,17 @@ class _Context:
                     cand, km = self.eligible(p)
                     ok = (self.v_days[cand] >> wd & 1).astype(bool) & (cand != v)
                     ok &= self.v_cover[cand] | (cand == arr.provider[a]) | (cand == arr.partner[a])
-                    ok &= self.room[cand] >= units
-                    if absent:
-                        ok &= ~np.isin(cand, list(absent))
+                    room = self.room[cand]
+                    if out.freed:
+                        room = room + np.asarray(
+                            [out.freed.get((int(c), week), 0) for c in cand.tolist()], np.int64
+                        )
+                    ok &= room >= units
+                    ok &= ~np.isin(cand, list(absent))
                     out.arrangement.append(a)
                     out.person.append(p)
                     out.date.append(date)
-                    out.week.append(week_of[date] if week_of else 0)
+                    out.week.append(week)
                     out.giver.append(v)
                     out.role.append("provider" if v == arr.provider[a] else "partner")
                     out.hours.append(h)
@@ -413,8 +460,8 @@ def _components(ctx: _Context, needs: _Needs) -> list[list[int]]:
             i = parent[i]
         return i
 
-    for (c, _), members in demand.items():
-        if len(members) > 1 and sum(needs.units[i] for i in members) > ctx.room[c]:
+    for (c, w), members in demand.items():
+        if len(members) > 1 and sum(needs.units[i] for i in members) > _room(ctx, needs, c, w):
             root = find(members[0])
             for i in members[1:]:
                 parent[find(i)] = root
@@ -951,5 +998,5 @@ def _why_uncovered(ctx: _Context, needs: _Needs, i: int, absent: set[int], used)
     if not willing.any():
         return "none_cover", (int(cand[0]), "cover", 0.0, float(km[0]))
     c, d = int(cand[willing][0]), float(km[willing][0])
-    left = int(ctx.room[c]) - used.get((c, needs.week[i]), 0)
+    left = _room(ctx, needs, c, needs.week[i]) - used.get((c, needs.week[i]), 0)
     return "all_full", (c, "room", max(0, units - left) / 100.0, d)

@@ -13,7 +13,7 @@ eligible with them, so each provider's question is its own small model (a few do
 built from structures made once for the study (the eligible pairs, each provider's room, who
 gives hours to whom). Most are settled without a solver: if a simple assignment (fewest
 candidates first, into the candidate with most room left) covers every need that has any
-candidate, no plan can cover more, so it is optimal; only the rest go to CP-SAT (level 1 only:
+candidate, no plan can cover more, so it is optimal; only the rest go to the solver (level 1 only:
 the uncovered hours do not depend on the tie-breaks).
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gapmap.cover.plan import _Context, _Needs, _solve, arrangements
+from gapmap.cover.plan import _Context, _Needs, _room, _solve, arrangements
 from gapmap.study import Study
 
 __all__ = ["Resilience", "n_minus_one"]
@@ -53,7 +53,7 @@ class Resilience:
     seconds
         Wall time.
     solved
-        How many providers' plans needed CP-SAT (the rest were proven by the simple
+        How many providers' plans needed the solver (the rest were proven by the simple
         assignment).
     absence_rate
         The rate the expected hours were weighted by.
@@ -77,7 +77,7 @@ def _greedy_covers_all(ctx: _Context, needs: _Needs) -> np.ndarray | None:
             continue
         best, best_room = -1, -1
         for k, c in enumerate(cand.tolist()):
-            room = left.get(c, int(ctx.room[c]))
+            room = left.get(c, _room(ctx, needs, c, 0))
             if room >= needs.units[i] and room > best_room:
                 best, best_room = k, room
         if best < 0:
@@ -138,7 +138,7 @@ def n_minus_one(
             remaining = max(0.05, (deadline - time.perf_counter()) / max(1, len(givers) - j))
             sol = _solve(ctx, needs, seconds=min(remaining * 4, deadline - time.perf_counter()),
                          workers=1, seed=settings.seed)  # fmt: skip
-            choice, method, status = sol.choice, "CP-SAT", sol.status
+            choice, method, status = sol.choice, "solver (HiGHS)", sol.status
         hours = np.asarray(needs.hours, float)
         person = np.asarray(needs.person, np.int64)
         lost = choice < 0
