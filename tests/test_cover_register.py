@@ -131,3 +131,124 @@ def test_forget_clears_the_person_ids_of_cover_that_is_over(booked):
     assert booked.last_forgotten["cover_assignments"] == 1
     over = booked.cover_assignments(as_of=TODAY)
     assert over["person_id"].tolist() == [f"forgotten-c{aid}"]
+
+
+# --- accepting re-plans on the register as it is ------------------------------------------------
+def test_accepting_plans_again_on_the_register_as_it_is_and_says_it_changed(booked):
+    from gapmap.cover_register import accept_from_store, plan_changes, plan_fingerprint
+
+    shown, _ = plan_from_store(booked, TODAY, WEEK_END)
+    assert set(shown.table()["cover_provider_id"]) == {"B"}  # B gives all 7 of P01's days
+    # meanwhile another member of staff refers P04 to B (4.6 h on Mon and Wed): B has room for
+    # 3.4 h of cover left, not 3.5: six of the half-hour days
+    booked.add_staff("Bob")
+    booked.refer(author="Bob", person={"person_id": "P04"}, provider_id="B", cover_id="A",
+                 hours=4.6)  # fmt: skip
+    got = accept_from_store(booked, TODAY, WEEK_END, author="Ann",
+                            shown=plan_fingerprint(shown.table()))  # fmt: skip
+    assert got.changed is True
+    table = got.plan.table()
+    assert plan_changes(shown.table(), table) > 0
+    by_cover = table.groupby("cover_provider_id")["hours"].sum()
+    assert by_cover["B"] == pytest.approx(3.0)  # not the 3.5 h shown
+    assert (table["status"] != "named_cover").sum() == 1  # the seventh day: C or no one
+    temp = booked.cover_assignments()
+    held = temp.groupby("cover_provider_id")["hours"].sum()
+    assert held["B"] == pytest.approx(3.0)
+    assert held.sum() == pytest.approx(by_cover.sum())
+    # B's capacity (20 h) holds its own people (16.6 h) and the cover (3 h); only its cover
+    # reserve for P01 (0.525 h) is spent, as the plan may (16.6 + 3 h of 20)
+    assert booked.held_now()["B"] == pytest.approx(16.6 + 3 + 0.15 * 3.5)
+    # accepting the same again: nothing changed, the arrangements replaced, not added
+    again = accept_from_store(booked, TODAY, WEEK_END, author="Ann", shown=got.fingerprint)
+    assert again.changed is False
+    assert booked.cover_assignments()["hours"].sum() == pytest.approx(held.sum())
+
+
+def test_a_referral_racing_an_accept_waits_for_it_and_sees_its_cover(booked):
+    # the plan is made inside the accept's transaction: a referral started meanwhile (another
+    # member of staff, another connection) waits until the plan is recorded, then finds B's
+    # hours held by the cover (12.5 + 3.5 h of 20) and is refused for its 4.6 h; the plan was
+    # made without it (made first, the referral would have fitted and left B 3 h of cover)
+    import threading
+
+    from gapmap.cover_register import plan_from_store as plan_now
+
+    other = open_store(booked.url)
+    booked.add_staff("Bob")
+    outcome: dict[str, object] = {}
+
+    def refer():
+        try:
+            outcome["id"] = other.refer(author="Bob", person={"person_id": "P04"},
+                                        provider_id="B", cover_id="A", hours=4.6)  # fmt: skip
+        except StoreError as exc:
+            outcome["refused"] = str(exc)
+
+    racer = threading.Thread(target=refer)
+
+    def make():
+        racer.start()
+        racer.join(timeout=1.0)
+        outcome["waited"] = racer.is_alive()  # blocked by this transaction
+        plan, _ = plan_now(booked, TODAY, WEEK_END)
+        return plan, plan.table()
+
+    try:
+        plan, ids = booked.accept_cover_planned(make, author="Ann")
+        racer.join()
+    finally:
+        other.close()
+    assert outcome["waited"] is True
+    assert len(ids) == 1 and plan.table()["hours"].sum() == pytest.approx(3.5)
+    assert "No room" in str(outcome.get("refused")) and "id" not in outcome
+    assert booked.held_now()["B"] == pytest.approx(12 + 0.15 * 3.5 + 3.5)
+
+
+def test_two_accepts_racing_record_one_plan(booked):
+    import threading
+
+    from gapmap.cover_register import accept_from_store, plan_fingerprint
+
+    shown, _ = plan_from_store(booked, TODAY, WEEK_END)
+    fp = plan_fingerprint(shown.table())
+    booked.add_staff("Bob")
+    results, errors = [], []
+
+    def accept(who):
+        try:
+            results.append(accept_from_store(booked, TODAY, WEEK_END, author=who, shown=fp))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=accept, args=(who,)) for who in ("Ann", "Bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and [r.changed for r in results] == [False, False]
+    temp = booked.cover_assignments()
+    assert len(temp) == 1 and temp["hours"].sum() == pytest.approx(3.5)  # one plan, not two
+    assert booked.held_now()["B"] == pytest.approx(12 + 0.15 * 3.5 + 3.5)
+
+
+def test_cover_accept_command_says_when_the_plan_in_the_folder_is_out_of_date(
+    booked, tmp_path, capsys
+):
+    url, out = booked.url, tmp_path / "plan"
+    args = ["cover", "--db", url, "--from", TODAY.isoformat(), "--to", WEEK_END.isoformat(),
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0  # the plan shown: B gives all 7 days
+    booked.add_staff("Bob")
+    booked.refer(author="Bob", person={"person_id": "P04"}, provider_id="B", cover_id="A",
+                 hours=4.6)  # fmt: skip
+    capsys.readouterr()
+    assert main([*args, "--accept", "--as", "Ann"]) == 0
+    said = capsys.readouterr().out
+    assert "the register changed since the plan in" in said
+    assert "1 day(s) of care are planned differently" in said
+    plan = pd.read_csv(out / "cover_plan.csv", dtype=str, keep_default_na=False)
+    assert (plan["cover_provider_id"] == "B").sum() == 6  # the files hold the plan recorded
+    assert booked.cover_assignments()["hours"].sum() == pytest.approx(3.5)
+    assert main([*args, "--accept", "--as", "Ann"]) == 0
+    assert "(the same plan as the one in" in capsys.readouterr().out

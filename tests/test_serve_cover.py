@@ -110,3 +110,39 @@ def test_cover_api(desk):
     assert c.get("/api/cover", params=q).status_code == 401
     assert c.post("/api/cover/accept", json=q).status_code == 401
     assert len(store.cover_assignments()) == 1
+
+
+def test_accepting_on_the_page_plans_again_and_says_when_the_register_changed(desk):
+    import re
+
+    c, store = desk
+    store.add_absence(author="Ann", provider_id="A", start=TODAY, end=WEEK_END)
+    q = {"from": TODAY.isoformat(), "to": WEEK_END.isoformat()}
+
+    def shown_on_page() -> str:
+        page = c.get("/cover", params=q)
+        return re.search(r'name="shown" value="([0-9a-f]{16})"', page.text).group(1)
+
+    shown = shown_on_page()  # B gives all 7 of P01's half-hour days
+    assert shown == c.get("/api/cover", params=q).json()["fingerprint"]
+    # another member of staff refers P04 to B meanwhile: B has room for 6 of the 7 days
+    store.add_staff("Bob")
+    store.refer(author="Bob", person={"person_id": "P04"}, provider_id="B", cover_id="A",
+                hours=4.6)  # fmt: skip
+    changed = c.post("/cover/accept", data={**q, "shown": shown})
+    assert changed.status_code == 200 and "Plan accepted: 2 temporary" in changed.text
+    assert "The register changed after the plan was shown" in changed.text
+    held = store.cover_assignments().groupby("cover_provider_id")["hours"].sum()
+    assert held["B"] == pytest.approx(3.0)  # the plan made when accepting, not the one shown
+    # shown again and accepted as shown: no warning, the arrangements replaced, not added
+    same = c.post("/cover/accept", data={**q, "shown": shown_on_page()})
+    assert "Plan accepted: 2 temporary" in same.text
+    assert "The register changed after the plan was shown" not in same.text
+    assert store.cover_assignments()["hours"].sum() == pytest.approx(3.5)
+    # the API says the same
+    body = c.get("/api/cover", params=q).json()
+    r = c.post("/api/cover/accept", json={**q, "shown": body["fingerprint"]})
+    assert r.status_code == 201 and r.json()["changed_since_shown"] is False
+    r = c.post("/api/cover/accept", json={**q, "shown": shown})
+    assert r.status_code == 201 and r.json()["changed_since_shown"] is True
+    assert c.post("/api/cover/accept", json=q).json()["changed_since_shown"] is None

@@ -27,7 +27,16 @@ import pandas as pd
 from gapmap.io.absences import ABSENCE_COLUMNS
 from gapmap.settings import Settings
 
-__all__ = ["CoverInputs", "cover_inputs", "plan_from_store", "resilience_from_store"]
+__all__ = [
+    "Accepted",
+    "CoverInputs",
+    "accept_from_store",
+    "cover_inputs",
+    "plan_changes",
+    "plan_fingerprint",
+    "plan_from_store",
+    "resilience_from_store",
+]
 
 
 @dataclass
@@ -162,6 +171,124 @@ def plan_from_store(
         raise RuntimeError(f"the cover plan broke {len(problems)} rule(s) (a bug): "
                            + "; ".join(problems[:5]))  # fmt: skip
     return plan, inputs
+
+
+#: What identifies a plan's decisions: who loses which day's hours, and who gives them.
+_KEY = ["person_id", "date", "role", "absent_provider_id", "hours", "cover_provider_id"]
+
+
+def _decisions(table: pd.DataFrame) -> set[tuple]:
+    t = table.reindex(columns=_KEY).fillna("").astype(str)
+    t["hours"] = [f"{float(h):.2f}" if h not in ("", "nan") else "" for h in t["hours"]]
+    return set(t.itertuples(index=False, name=None))
+
+
+def plan_fingerprint(table: pd.DataFrame) -> str:
+    """A short fingerprint of a plan's decisions (the page sends it back when accepting).
+
+    Parameters
+    ----------
+    table
+        The plan's table (:meth:`gapmap.cover.CoverPlan.table`, or ``cover_plan.csv``).
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits; equal for two plans exactly when they list the same needs
+        with the same covers.
+    """
+    import hashlib
+
+    text = "\n".join("|".join(row) for row in sorted(_decisions(table)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def plan_changes(shown: pd.DataFrame, table: pd.DataFrame) -> int:
+    """How many of the needs of either plan are planned differently in the other (a need
+    new or gone, or given by another cover).
+
+    Parameters
+    ----------
+    shown, table
+        Two plans' tables (``cover_plan.csv`` columns).
+    """
+    a, b = _decisions(shown), _decisions(table)
+    return len({r[:4] for r in a ^ b})
+
+
+@dataclass
+class Accepted:
+    """A plan accepted from the database (:func:`accept_from_store`).
+
+    Attributes
+    ----------
+    plan, inputs
+        The plan made at the moment of accepting, and what it was made of.
+    ids
+        The temporary cover assignments recorded.
+    fingerprint
+        The plan's :func:`plan_fingerprint`.
+    changed
+        Whether it differs from the plan shown (None: no plan shown to compare with).
+    """
+
+    plan: Any
+    inputs: CoverInputs
+    ids: list[int]
+    fingerprint: str
+    changed: bool | None
+
+
+def accept_from_store(
+    store,
+    start: dt.date,
+    end: dt.date,
+    *,
+    author: str,
+    shown: str | None = None,
+    settings: Settings | None = None,
+    deadline: float | None = None,
+    **study_kwargs: Any,
+) -> Accepted:
+    """Make the plan again on the register as it is now and record it, in one transaction.
+
+    Another member of staff may have made a referral, accepted matches or accepted a plan for
+    the same absences since this plan was shown: the plan recorded is the one made inside the
+    writing transaction (:meth:`gapmap.store.Store.accept_cover_planned`), on the register
+    exactly as it is recorded into, and ``changed`` says whether it differs from the one
+    shown. An earlier accepted plan for the same absences is replaced, never added to.
+
+    Parameters
+    ----------
+    store
+        An open :class:`gapmap.store.Store`.
+    start, end
+        The dates, inclusive.
+    author
+        The member of staff accepting.
+    shown
+        The :func:`plan_fingerprint` of the plan shown (None: not known).
+    settings, deadline, **study_kwargs
+        As for :func:`plan_from_store`.
+
+    Returns
+    -------
+    Accepted
+
+    Raises
+    ------
+    StoreError
+        An absence the plan covers was withdrawn meanwhile: nothing is recorded.
+    """
+
+    def make():
+        plan, inputs = plan_from_store(store, start, end, settings=settings, deadline=deadline,
+                                       **study_kwargs)  # fmt: skip
+        return (plan, inputs), plan.table()
+
+    (plan, inputs), ids = store.accept_cover_planned(make, author=author)
+    now = plan_fingerprint(plan.table())
+    return Accepted(plan, inputs, ids, now, None if shown is None else now != shown)
 
 
 def resilience_from_store(

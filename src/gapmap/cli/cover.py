@@ -186,21 +186,35 @@ def cmd_cover(args) -> int:
 
 
 def _cover_db(args, t0: float) -> int:
-    """``gapmap cover --db``: the plan from the register database (and ``--accept``)."""
+    """``gapmap cover --db``: the plan from the register database (and ``--accept``).
+
+    With ``--accept`` the plan is made inside the transaction that records it, on the register
+    as it is at that moment (:func:`gapmap.cover_register.accept_from_store`); the plan shown
+    before is the ``cover_plan.csv`` of an earlier run in the ``--out`` folder, if any, and the
+    command says whether the plan accepted differs from it.
+    """
+    from pathlib import Path
+
     from gapmap.cli import commands as cli
     from gapmap.cli.store import open_for
-    from gapmap.cover_register import plan_from_store
+    from gapmap.cover_register import accept_from_store, plan_changes, plan_from_store
     from gapmap.publish.cover import cover_lines, write_cover_outputs
 
     store = open_for(args)
     try:
         with cli._output_folder(args) as folder:
             cli._note("Reading the register database: providers, referrals and absences ...")
-            plan, inputs = plan_from_store(
-                store, args.start, args.end, settings=cli._settings(args),
-                deadline=t0 + cli._settings(args).match_time_limit_s - 1.0,
-                **_study_options(args),
-            )  # fmt: skip
+            options = dict(settings=cli._settings(args),
+                           deadline=t0 + cli._settings(args).match_time_limit_s - 1.0,
+                           **_study_options(args))  # fmt: skip
+            shown = _shown_plan(Path(args.out) / "cover_plan.csv") if args.accept else None
+            accepted = None
+            if args.accept:
+                accepted = accept_from_store(store, args.start, args.end, author=args.as_name,
+                                             **options)  # fmt: skip
+                plan, inputs = accepted.plan, accepted.inputs
+            else:
+                plan, inputs = plan_from_store(store, args.start, args.end, **options)
             for note in inputs.notes:
                 cli._say(f"  ({note})")
             with folder.run() as out:
@@ -208,13 +222,33 @@ def _cover_db(args, t0: float) -> int:
             cli._print(cover_lines(plan, inputs.study))
             cli._say(f"Outputs in {args.out}/: cover_plan.csv, cover_plan.xlsx, cover_calls.csv, "
                      "cover_calls.txt, cover_summary.json (internal: person ids)")  # fmt: skip
-        if args.accept:
-            ids = store.accept_cover(plan.table(), author=args.as_name)
-            cli._say(f"recorded {len(ids)} temporary cover arrangement(s); each holds its "
-                     "cover's hours until the absence ends")  # fmt: skip
+        if accepted is not None:
+            cli._say(f"recorded {len(accepted.ids)} temporary cover arrangement(s), planned on "
+                     "the register as it stood when accepting; each holds its cover's hours "
+                     "until the absence ends")  # fmt: skip
+            if shown is not None:
+                changes = plan_changes(shown, plan.table())
+                if changes:
+                    cli._say(f"  NOTE: the register changed since the plan in {args.out}/ was "
+                             f"made: {changes} day(s) of care are planned differently; the "
+                             "plan recorded is the one above (the files now hold it)")  # fmt: skip
+                else:
+                    cli._say(f"  (the same plan as the one in {args.out}/ before)")
     finally:
         store.close()
     return cli.EXIT_OK
+
+
+def _shown_plan(path):
+    """The ``cover_plan.csv`` of an earlier run (the plan shown), or None."""
+    import pandas as pd
+
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError):
+        return None
 
 
 def cmd_resilience(args) -> int:

@@ -6,8 +6,10 @@
   uncovered with the reason and the nearest change) with an "Accept this plan" button.
 * ``POST /cover`` records the absence (the member of staff signed in is its author), then shows
   the plan for its dates; ``POST /cover/accept`` plans the dates again on the register as it
-  stands and records the plan's cover as temporary assignments, all or none
-  (:meth:`gapmap.store.Store.accept_cover`).
+  is at that moment and records the plan's cover as temporary assignments, in the same
+  transaction, all or none (:func:`gapmap.cover_register.accept_from_store`); the page says
+  when that plan differs from the one shown (another member of staff referred someone or
+  accepted a plan meanwhile: the form carries the shown plan's fingerprint).
 * ``GET /api/cover?from=&to=`` and ``POST /api/cover/accept`` (``{"from", "to"}``) give the
   same in JSON.
 
@@ -51,6 +53,11 @@ class CoverRequest(BaseModel):
 
     start: dt.date = Field(..., alias="from", description="the first day (YYYY-MM-DD)")
     end: dt.date = Field(..., alias="to", description="the last day (YYYY-MM-DD)")
+    shown: str | None = Field(
+        None, max_length=64,
+        description="the `fingerprint` of the plan shown (GET /api/cover): the answer says "
+        "whether the plan accepted, made again on the register as it is, differs from it",
+    )  # fmt: skip
 
 
 def _plain(v: Any) -> Any:
@@ -87,19 +94,27 @@ class CoverDesk:
             The dates are reversed or span more than a year.
         """
         from gapmap.cover_register import plan_from_store
-        from gapmap.publish.cover import call_list
 
+        self._check_dates(start, end)
+        plan, inputs = plan_from_store(self.store, start, end, **self._options())
+        return self._made(plan, inputs, start, end)
+
+    def _check_dates(self, start: dt.date, end: dt.date) -> None:
         if end < start:
             raise InputError(Problem("cover", f"the plan ends before it starts ({start})",
                                      column="to", value=end.isoformat()))  # fmt: skip
+
+    def _options(self) -> dict:
         reg = self.register
         limit = min(reg.settings.match_time_limit_s, WEB_TIME_LIMIT_S)
-        plan, inputs = plan_from_store(
-            self.store, start, end, settings=reg.settings,
-            deadline=time.perf_counter() + limit, areas=reg.areas,
-            area_columns=reg.area_columns, postcode_file=reg.postcode_file,
-            **reg.read_options,
-        )  # fmt: skip
+        return dict(settings=reg.settings, deadline=time.perf_counter() + limit, areas=reg.areas,
+                    area_columns=reg.area_columns, postcode_file=reg.postcode_file,
+                    **reg.read_options)  # fmt: skip
+
+    def _made(self, plan, inputs, start: dt.date, end: dt.date) -> dict:
+        from gapmap.cover_register import plan_fingerprint
+        from gapmap.publish.cover import call_list
+
         calls = call_list(plan, inputs.study)
         prov = inputs.study.providers.set_index("provider_id")
         covered, left = [], []
@@ -132,12 +147,15 @@ class CoverDesk:
             "calls": covered,
             "uncovered": left,
             "notes": inputs.notes,
+            "fingerprint": plan_fingerprint(plan.table()),
             "_table": plan.table(),
         }
 
-    def accept(self, start: dt.date, end: dt.date, author: str) -> dict:
-        """Plan the dates again on the register as it stands and record the plan's cover as
-        temporary assignments (all or none); the plan, with ``assignments`` (their numbers).
+    def accept(self, start: dt.date, end: dt.date, author: str, shown: str | None = None) -> dict:
+        """Plan the dates again on the register as it is now and record the plan's cover as
+        temporary assignments, in one transaction (all or none): the plan, with
+        ``assignments`` (their numbers) and ``changed_since_shown`` (whether it differs from
+        the plan of fingerprint ``shown``; None without one).
 
         Parameters
         ----------
@@ -145,9 +163,17 @@ class CoverDesk:
             The dates, inclusive.
         author
             The member of staff signed in.
+        shown
+            The fingerprint of the plan shown (the page's hidden field, the API's ``shown``).
         """
-        made = self.plan(start, end)
-        made["assignments"] = self.store.accept_cover(made["_table"], author=author)
+        from gapmap.cover_register import accept_from_store
+
+        self._check_dates(start, end)
+        got = accept_from_store(self.store, start, end, author=author, shown=shown,
+                                **self._options())  # fmt: skip
+        made = self._made(got.plan, got.inputs, start, end)
+        made["assignments"] = got.ids
+        made["changed_since_shown"] = got.changed
         return made
 
     def record_absence(self, form: dict, author: str) -> int:
@@ -263,7 +289,7 @@ def cover_router(register: DbRegister) -> APIRouter:
         except InputError as exc:
             return render(422, problems=exc.problems, **common)
         return render(made=made, recorded=q.get("recorded", ""), accepted=q.get("accepted", ""),
-                      **common)  # fmt: skip
+                      changed=q.get("changed", "") == "1", **common)  # fmt: skip
 
     @router.post("/cover", include_in_schema=False)
     async def cover_record(request: Request):
@@ -290,13 +316,15 @@ def cover_router(register: DbRegister) -> APIRouter:
         if isinstance(dates, list):
             providers = await run_in_threadpool(desk.providers)
             return render(422, problems=dates, staff=staff, providers=providers)
+        shown = str(raw.get("shown", ""))[:64] or None
         try:
-            made = await run_in_threadpool(desk.accept, *dates, staff)
+            made = await run_in_threadpool(desk.accept, *dates, staff, shown)
         except InputError as exc:
             providers = await run_in_threadpool(desk.providers)
             return render(409, problems=exc.problems, staff=staff, providers=providers)
         query = urlencode({"from": dates[0].isoformat(), "to": dates[1].isoformat(),
-                           "accepted": len(made["assignments"])})  # fmt: skip
+                           "accepted": len(made["assignments"]),
+                           "changed": int(bool(made["changed_since_shown"]))})  # fmt: skip
         return RedirectResponse(f"/cover?{query}#plan", status_code=303)
 
     @router.get("/api/cover", summary="The cover plan for the absences between two dates")
@@ -312,13 +340,15 @@ def cover_router(register: DbRegister) -> APIRouter:
     @router.post(
         "/api/cover/accept",
         status_code=201,
-        summary="Plan the dates and record the plan's cover as temporary assignments (all or "
-        "none); they hold the cover's hours until the absence ends",
+        summary="Plan the dates again on the register as it is and record the plan's cover as "
+        "temporary assignments, in one transaction (all or none); they hold the cover's hours "
+        "until the absence ends. `changed_since_shown` says whether the plan differs from the "
+        "one of fingerprint `shown`",
         responses={409: {"description": "an absence changed: make the plan again"}},
     )
     def api_cover_accept(req: CoverRequest, request: Request):
         try:
-            made = desk.accept(req.start, req.end, staff_of(request))
+            made = desk.accept(req.start, req.end, staff_of(request), req.shown)
         except InputError as exc:
             status = 409 if any("make the plan again" in p.message for p in exc.problems) else 422
             return _problems_json(exc.problems, status)

@@ -21,7 +21,7 @@ import math
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -1468,54 +1468,100 @@ class Store:
             withdrawn since the plan was made): nothing is recorded.
         """
         now = now or _utcnow()
-        rows = plan[plan["cover_provider_id"].fillna("").astype(str) != ""]
-        a, t = S.absences.c, S.cover_assignments.c
         with self._write() as conn:
             author = self._check_staff(conn, author)
-            absent = sorted(set(rows["absent_provider_id"].astype(str)))
-            known = conn.execute(
-                select(a.absence_id, a.provider_id, a.start, a.end, a.day_mask).where(
-                    a.provider_id.in_(absent), a.withdrawn_at.is_(None)
+            return self._record_cover(conn, plan, author, now)
+
+    def accept_cover_planned(
+        self, make_plan: Callable[[], tuple[Any, pd.DataFrame]], *, author: str,
+        now: datetime | None = None,
+    ) -> tuple[Any, list[int]]:  # fmt: skip
+        """Make a cover plan on the register as it stands and record it, in one transaction.
+
+        The writing transaction begins (SQLite: the write lock; PostgreSQL: every provider's
+        row locked, as referrals and accepted matches lock the providers they touch) before
+        ``make_plan`` reads the register, so no referral, accepted match or other accepted
+        plan can come between the plan and its recording: it is made on the register exactly
+        as it is recorded into. ``make_plan`` reads through the store's ordinary reading
+        methods (their own connections, which see everything committed before the lock).
+
+        Parameters
+        ----------
+        make_plan
+            Called once, inside the transaction: returns ``(anything, plan table)``.
+        author
+            A member of staff (not revoked).
+        now
+            The time recorded (default now).
+
+        Returns
+        -------
+        tuple
+            ``(anything, ids)``: what ``make_plan`` returned first, and the new assignments'
+            numbers (as :meth:`accept_cover`).
+        """
+        now = now or _utcnow()
+        with self._write() as conn:
+            author = self._check_staff(conn, author)
+            self._lock_all(conn)
+            made, table = make_plan()
+            ids = self._record_cover(conn, table, author, now)
+        return made, ids
+
+    def _record_cover(
+        self, conn: Connection, plan: pd.DataFrame, author: str, now: datetime
+    ) -> list[int]:
+        """:meth:`accept_cover`'s rows, written in the transaction ``conn``."""
+        rows = plan[plan["cover_provider_id"].fillna("").astype(str) != ""]
+        a, t = S.absences.c, S.cover_assignments.c
+        absent = sorted(set(rows["absent_provider_id"].astype(str)))
+        known = conn.execute(
+            select(a.absence_id, a.provider_id, a.start, a.end, a.day_mask).where(
+                a.provider_id.in_(absent), a.withdrawn_at.is_(None)
+            )
+        ).all()  # fmt: skip
+        groups: dict[tuple, dict] = {}
+        problems = []
+        for rec in rows.to_dict("records"):
+            day = date.fromisoformat(str(rec["date"]))
+            vid = str(rec["absent_provider_id"])
+            hit = next((k for k in known if k.provider_id == vid and k.start <= day <= k.end
+                        and int(k.day_mask) >> day.weekday() & 1), None)  # fmt: skip
+            if hit is None:
+                problems.append(Problem("cover plan", f"{vid} has no absence recorded on "
+                                        f"{day}: make the plan again", column="date",
+                                        value=str(day)))  # fmt: skip
+                continue
+            key = (str(rec["person_id"]), int(hit.absence_id), vid,
+                   str(rec["cover_provider_id"]), str(rec["role"]))  # fmt: skip
+            g = groups.setdefault(key, {"start": day, "end": day, "days": {}})
+            g["start"], g["end"] = min(g["start"], day), max(g["end"], day)
+            g["days"][day.weekday()] = float(rec["hours"])
+        if problems:
+            raise StoreError(problems)
+        ids = []
+        # the earlier plans' arrangements replaced first, then this plan's recorded: one
+        # person's days given by two covers are two arrangements of this plan, and the second
+        # must not replace the first
+        for (pid, absence_id, _vid, _cid, role), g in groups.items():
+            conn.execute(
+                update(S.cover_assignments).where(
+                    t.person_id == pid, t.absence_id == absence_id, t.role == role,
+                    t.state == "active", t.start <= g["end"], t.end >= g["start"],
+                ).values(state="replaced", changed_at=now, changed_by=author)
+            )  # fmt: skip
+        for (pid, absence_id, vid, cid, role), g in groups.items():
+            mask = sum(1 << d for d in g["days"])
+            new = conn.execute(
+                insert(S.cover_assignments).values(
+                    person_id=pid, absence_id=absence_id, absent_provider_id=vid,
+                    cover_provider_id=cid, role=role, start=g["start"], end=g["end"],
+                    day_mask=mask, hours=round(sum(g["days"].values()), 2), author=author,
+                    created_at=now, state="active",
                 )
-            ).all()  # fmt: skip
-            groups: dict[tuple, dict] = {}
-            problems = []
-            for rec in rows.to_dict("records"):
-                day = date.fromisoformat(str(rec["date"]))
-                vid = str(rec["absent_provider_id"])
-                hit = next((k for k in known if k.provider_id == vid and k.start <= day <= k.end
-                            and int(k.day_mask) >> day.weekday() & 1), None)  # fmt: skip
-                if hit is None:
-                    problems.append(Problem("cover plan", f"{vid} has no absence recorded on "
-                                            f"{day}: make the plan again", column="date",
-                                            value=str(day)))  # fmt: skip
-                    continue
-                key = (str(rec["person_id"]), int(hit.absence_id), vid,
-                       str(rec["cover_provider_id"]), str(rec["role"]))  # fmt: skip
-                g = groups.setdefault(key, {"start": day, "end": day, "days": {}})
-                g["start"], g["end"] = min(g["start"], day), max(g["end"], day)
-                g["days"][day.weekday()] = float(rec["hours"])
-            if problems:
-                raise StoreError(problems)
-            ids = []
-            for (pid, absence_id, vid, cid, role), g in groups.items():
-                conn.execute(
-                    update(S.cover_assignments).where(
-                        t.person_id == pid, t.absence_id == absence_id, t.role == role,
-                        t.state == "active", t.start <= g["end"], t.end >= g["start"],
-                    ).values(state="replaced", changed_at=now, changed_by=author)
-                )  # fmt: skip
-                mask = sum(1 << d for d in g["days"])
-                new = conn.execute(
-                    insert(S.cover_assignments).values(
-                        person_id=pid, absence_id=absence_id, absent_provider_id=vid,
-                        cover_provider_id=cid, role=role, start=g["start"], end=g["end"],
-                        day_mask=mask, hours=round(sum(g["days"].values()), 2), author=author,
-                        created_at=now, state="active",
-                    )
-                ).inserted_primary_key  # fmt: skip
-                ids.append(int(new[0]) if new else 0)
-            self._log(conn, author, "accept cover", {"assignments": len(ids)}, now)
+            ).inserted_primary_key  # fmt: skip
+            ids.append(int(new[0]) if new else 0)
+        self._log(conn, author, "accept cover", {"assignments": len(ids)}, now)
         return ids
 
     def cover_assignments(
