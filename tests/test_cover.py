@@ -644,8 +644,27 @@ def test_gapmap_resilience_command(tmp_path, capsys):
         str(out),
         "--drop-outside",
     ]
+    # the folder holds a gap analysis already: resilience adds to it (the map, a sheet, a layer)
+    gaps_argv = ["gaps", "--providers", str(prov_csv), "--people", str(people_csv), "--out",
+                 str(out), "--drop-outside"]  # fmt: skip
+    assert main(gaps_argv) == 0
+    import pyogrio
+
+    from .test_maps import map_data
+
+    before = {name for name, _ in pyogrio.list_layers(out / "gapmap.gpkg")}
+    assert "n1_worst" not in [x["key"] for x in map_data(out / "gap_map.html")["layers"]]
     assert main(argv) == 0
-    assert "Resilience (N-1)" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "Resilience (N-1)" in said and "gap_map.html (the gap map with the N-1 layers)" in said
+    keys = [x["key"] for x in map_data(out / "gap_map.html")["layers"]]
+    assert keys[0] == "unmet" and "n1_worst" in keys and "n1_expected" in keys
+    after = {name for name, _ in pyogrio.list_layers(out / "gapmap.gpkg")}
+    assert after == before | {"resilience"}  # the gap layers kept, N-1 added beside them
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(out / "gaps.xlsx", read_only=True).sheetnames
+    assert "Resilience (N-1)" in sheets and len(sheets) > 1
     exact = pd.read_csv(out / "internal_providers_n1.csv", encoding="utf-8-sig")
     by_id = exact.set_index("provider_id")["uncovered_if_absent_hours"]
     # A off: B (weekdays, 9 h room less P2's 5 h) takes 4 of P1's 5 weekday hours; weekend lost

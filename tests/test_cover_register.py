@@ -114,6 +114,10 @@ def test_cover_and_resilience_commands_from_the_database(booked, tmp_path):
                  str(tmp_path / "y")]) == 2  # fmt: skip
     res = tmp_path / "res"
     assert main(["resilience", "--db", url, "--out", str(res)]) == 0
+    from .test_maps import map_data
+
+    keys = [x["key"] for x in map_data(res / "gap_map.html")["layers"]]
+    assert "n1_worst" in keys and "n1_expected" in keys  # the register's gap map, with N-1
     n1 = pd.read_csv(res / "internal_providers_n1.csv", dtype=str, keep_default_na=False)
     # A alone off leaves P01's 3.5 h to B (room 8); B alone off: A's room cannot take 12 h
     by = n1.set_index("provider_id")

@@ -81,6 +81,8 @@ def add_parsers(sub, common) -> None:
         cli._add_match_options(p, batch=True)
         cli._add_area_options(p)
         cli._add_reach_options(p)
+        if name == "resilience":  # the gaps inputs, for the gap map with the N-1 layers
+            cli._add_gap_options(p)
         p.set_defaults(func=cmd_cover if name == "cover" else cmd_resilience,
                        match_time_limit_s=30.0)  # fmt: skip
 
@@ -275,9 +277,14 @@ def cmd_resilience(args) -> int:
                 for note in inputs.notes:
                     cli._say(f"  ({note})")
                 rule = inputs.study.settings.suppression
+                cli._note("The gap analysis of the register, for the gap map's N-1 layers ...")
+                gaps_study = cli._study(args)
                 with folder.run() as out:
+                    _keep_earlier(args.out, out)
                     write_resilience_outputs(res, out, rule, areas=inputs.study.areas)
+                    extra = _n1_on_gap_map(args, gaps_study, res, out)
                 cli._print(resilience_lines(res, rule))
+                _say_outputs(args, extra)
         finally:
             store.close()
         return cli.EXIT_OK
@@ -287,11 +294,57 @@ def cmd_resilience(args) -> int:
         res = n_minus_one(study, matches, say=cli._note,
                           deadline=t0 + study.settings.match_time_limit_s - 1.0)  # fmt: skip
         with folder.run() as out:
+            _keep_earlier(args.out, out)
             write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
+            extra = _n1_on_gap_map(args, study, res, out)
         cli._print(resilience_lines(res, study.settings.suppression))
-        cli._say(f"Outputs in {args.out}/: resilience.csv, resilience.xlsx, gapmap.gpkg (layer "
-                 "resilience; published), internal_providers_n1.csv (internal: exact)")  # fmt: skip
+        _say_outputs(args, extra)
     return cli.EXIT_OK
+
+
+#: Files of an earlier run in ``--out`` that ``gapmap resilience`` adds to rather than replaces.
+_ADDED_TO = ("gapmap.gpkg", "gaps.xlsx")
+
+
+def _keep_earlier(folder, stage: Path) -> None:
+    """Copy the earlier run's GeoPackage and workbook into the staging folder, so the N−1
+    layer and sheet are added beside what they hold (as the demo adds them to its own)."""
+    import shutil
+
+    for name in _ADDED_TO:
+        if (Path(folder) / name).is_file():
+            shutil.copy2(Path(folder) / name, stage / name)
+
+
+def _n1_on_gap_map(args, study, res, out: Path) -> list[str]:
+    """The gap map with the N−1 layers, as ``gapmap demo`` writes it: the gap analysis of the
+    gaps inputs (the registers and areas given, or the register database), its map written
+    again with the published N−1 by area; and the N−1 sheet in ``gaps.xlsx`` if the folder
+    holds one. The names of the files written."""
+    from gapmap.cli import commands as cli
+    from gapmap.gaps import gap_analysis
+    from gapmap.publish.cover import add_resilience_sheet, publish_resilience
+    from gapmap.publish.outputs import write_gap_map
+
+    rule = study.settings.suppression
+    t = time.perf_counter()
+    gaps = gap_analysis(study)
+    write_gap_map(gaps, out, title="gapmap: micro-provider gaps, and one provider off (N-1)",
+                  resilience=publish_resilience(res.areas, rule))  # fmt: skip
+    written = ["gap_map.html (the gap map with the N-1 layers)"]
+    if (out / "gaps.xlsx").exists():
+        add_resilience_sheet(out / "gaps.xlsx", res, rule)
+        written.append("gaps.xlsx (an N-1 sheet added)")
+    cli._note(f"  the gap map with its N-1 layers in {time.perf_counter() - t:.1f} s")
+    return written
+
+
+def _say_outputs(args, extra: list[str]) -> None:
+    from gapmap.cli import commands as cli
+
+    cli._say(f"Outputs in {args.out}/: resilience.csv, resilience.xlsx, gapmap.gpkg (layer "
+             f"resilience; published), {', '.join(extra)}, internal_providers_n1.csv "
+             "(internal: exact)")  # fmt: skip
 
 
 def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[str] | None:
