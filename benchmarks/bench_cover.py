@@ -5,7 +5,10 @@ The registers are the synthetic demo at that scale (as in ``bench_match.py``), m
 
 * one provider off for a week (the one giving the most people hours): the cover plan, proven
   optimal or not; and the median over a sample of single absences;
-* three snow weeks: one provider in ten off (drawn at random), all at once, one plan each;
+* snow weeks: one provider in ten off (drawn at random), all at once, one plan each, solved
+  the default way (``auto``: CP-SAT for small models, HiGHS for large ones) and, on the same
+  draws in the same run, by CP-SAT alone (the solver used before: the same integer models,
+  ``cover_plan(..., solver="cp-sat")``), each checked;
 * N-1 over every provider that gives hours (gapmap's small models, most settled without a
   solver), against the naive baseline: a loop of full re-solves, each a whole ``cover_plan`` for
   one provider's week off (arrangements, candidates and the two-stage model made afresh);
@@ -31,6 +34,7 @@ def main() -> int:
     ap.add_argument("--match-time-limit", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sample", type=int, default=40, help="single absences for the median")
+    ap.add_argument("--snow", type=int, default=5, help="snow weeks (each solved twice)")
     args = ap.parse_args()
 
     from gapmap.cover import check_cover_plan, cover_plan, n_minus_one
@@ -68,9 +72,9 @@ def main() -> int:
              "days": [127] * len(ids), "reason": [""] * len(ids)}
         ).astype({"days": np.int64})  # fmt: skip
 
-    def checked(absences):
+    def checked(absences, solver="auto"):
         t0 = time.perf_counter()
-        plan = cover_plan(study, matches, absences, mon, sun)
+        plan = cover_plan(study, matches, absences, mon, sun, solver=solver)
         seconds = time.perf_counter() - t0
         problems = check_cover_plan(
             study.people, study.providers, matches, absences, plan.table(), mon, sun,
@@ -100,22 +104,39 @@ def main() -> int:
         optimal += plan.status == "OPTIMAL" and plan.tie_break_status == "OPTIMAL"
     print(
         f"  {len(sample)} single absences: median {np.median(times):.3f} s, max "
-        f"{max(times):.3f} s; {optimal} of {len(sample)} proven optimal at every level",
+        f"{max(times):.3f} s; {optimal} of {len(sample)} proven optimal at every level (load "
+        f"{open('/proc/loadavg').read().split()[0]})",
         flush=True,
     )
 
-    for draw in range(3):
+    secs: dict[str, list[float]] = {"auto": [], "cp-sat": []}
+    for draw in range(args.snow):
         snow = rng.choice(study.providers["provider_id"].to_numpy(),
                           size=len(study.providers) // 10, replace=False)  # fmt: skip
-        plan, seconds = checked(week_off(snow))
-        s = plan.summary()
-        print(
-            f"{'' if draw else chr(10)}snow week {draw + 1} ({len(snow)} providers off at once, "
-            f"one plan): {seconds:.2f} s, {s['people_affected']} people, "
-            f"{s['hours_affected']:.1f} h lost, {s['hours_uncovered']:.1f} h uncovered; level 1 "
-            f"{plan.status}, tie-breaks {plan.tie_break_status}",
-            flush=True,
-        )
+        got = {}
+        for solver in ("auto", "cp-sat"):
+            plan, seconds = checked(week_off(snow), solver)
+            secs[solver].append(seconds)
+            got[solver] = plan
+            s = plan.summary()
+            print(
+                f"{'' if draw or solver != 'auto' else chr(10)}snow week {draw + 1} "
+                f"({len(snow)} providers off at once, one plan), {solver}: {seconds:.2f} s, "
+                f"{s['people_affected']} people, {s['hours_affected']:.1f} h lost, "
+                f"{s['hours_uncovered']:.1f} h uncovered; level 1 {plan.status}, "
+                f"tie-breaks {plan.tie_break_status}",
+                flush=True,
+            )
+        same = abs(got["auto"].objective - got["cp-sat"].objective) < 1e-6
+        print(f"  level 1 the same with both: {same}", flush=True)
+    h, c = np.asarray(secs["auto"]), np.asarray(secs["cp-sat"])
+    print(
+        f"snow weeks: gapmap (auto: HiGHS for the large models) median {np.median(h):.2f} s, "
+        f"max {h.max():.2f} s; CP-SAT alone median "
+        f"{np.median(c):.2f} s, max {c.max():.2f} s; {c.sum() / h.sum():.1f}x less time in all "
+        f"(load {open('/proc/loadavg').read().split()[0]})",
+        flush=True,
+    )
 
     t0 = time.perf_counter()
     res = n_minus_one(study, matches, say=lambda msg: print(msg, file=sys.stderr))
@@ -130,8 +151,9 @@ def main() -> int:
     differ = sum(abs(ours[v] - naive[v]) > 0.011 for v in naive)
     print(
         f"\nN-1 over {len(res.providers)} providers: gapmap {fast:.2f} s ({res.solved} needed "
-        f"CP-SAT); naive loop of full re-solves {slow:.1f} s; {slow / fast:.0f}x faster; "
-        f"uncovered hours differ for {differ} providers",
+        f"the solver); naive loop of full re-solves {slow:.1f} s; {slow / fast:.0f}x faster; "
+        f"uncovered hours differ for {differ} providers (load "
+        f"{open('/proc/loadavg').read().split()[0]})",
         flush=True,
     )
     print(

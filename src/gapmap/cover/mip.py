@@ -15,17 +15,27 @@ bound is HiGHS's (rounded towards the safe side), never tighter than the value.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["IntModel", "Result", "SOLVERS"]
 
-#: The solvers a cover plan can be asked to use (``highs`` is the default).
-SOLVERS = ("highs", "cp-sat")
+#: The solvers a cover plan can be asked to use. ``auto`` (the default) gives a model of fewer
+#: than :data:`SMALL` variables to CP-SAT, whose presolve settles such a model in milliseconds
+#: where HiGHS's root node alone takes tens (N−1 solves about eighty of them), and the larger
+#: ones, where CP-SAT can take tens of seconds to prove what HiGHS proves in one or two, to HiGHS.
+SOLVERS = ("auto", "highs", "cp-sat")
+#: Below this many variables ``auto`` uses CP-SAT (the snow weeks' hard models have 300-1,000).
+SMALL = 150
 #: HiGHS options beyond the exact gap. Its presolve is off: on the snow weeks' hardest
 #: groups it made the root bound weaker and the solve 2-5 times slower (docs/benchmarks.md).
 HIGHS_OPTIONS: dict[str, object] = {"presolve": "off"}
+#: One HiGHS solve at a time in a process: HiGHS shares one task scheduler between its
+#: instances, and instances run from two threads at once (two plans on ``gapmap serve``) have
+#: misbehaved (ERGO-Code/HiGHS#3141); the plans are short, so they queue.
+_HIGHS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -89,7 +99,7 @@ class IntModel:
         maximize: bool,
         seconds: float,
         hint: np.ndarray | None = None,
-        solver: str = "highs",
+        solver: str = "auto",
         workers: int = 2,
         seed: int = 0,
     ) -> Result:
@@ -106,7 +116,7 @@ class IntModel:
         hint
             A starting point (integers); used only if it satisfies the model.
         solver
-            ``highs`` or ``cp-sat``.
+            ``auto``, ``highs`` or ``cp-sat`` (:data:`SOLVERS`).
         workers, seed
             CP-SAT's workers and seed (HiGHS runs its own threads, deterministically).
 
@@ -119,8 +129,11 @@ class IntModel:
         n = len(self.lb)
         if hint is not None and (len(hint) != n or not self.holds(hint)):
             hint = None
+        if solver == "auto":
+            solver = "cp-sat" if n < SMALL else "highs"
         if solver == "highs":
-            res = self._highs(objective, maximize, seconds, hint)
+            with _HIGHS_LOCK:
+                res = self._highs(objective, maximize, seconds, hint)
         else:
             res = self._cp_sat(objective, maximize, seconds, hint, workers, seed)
         if res.x is None and hint is not None:  # nothing found in time: the start holds

@@ -489,7 +489,7 @@ def _solve(
     workers: int,
     seed: int = 0,
     tie_break: bool = True,
-    solver: str = "highs",
+    solver: str = "auto",
 ) -> _Solution:
     """The lexicographic plan: each group of competing needs solved apart (:func:`_components`).
 
@@ -532,7 +532,7 @@ def _solve_group(
     workers: int,
     seed: int,
     tie_break: bool,
-    solver: str = "highs",
+    solver: str = "auto",
 ) -> _Solution:
     """The lexicographic solve (module docstring) of one group of competing needs.
 
@@ -853,7 +853,7 @@ def cover_plan(
     *,
     deadline: float | None = None,
     committed_includes_matches: bool = False,
-    solver: str = "highs",
+    solver: str = "auto",
 ) -> CoverPlan:
     """The best cover plan for the absences between two dates (module docstring).
 
@@ -875,9 +875,9 @@ def cover_plan(
         The providers' ``committed_hours`` already hold the hours of ``matches`` (e.g. a
         register whose bookings include them): they are then not taken from the room again.
     solver
-        ``highs`` (HiGHS branch and cut, the default) or ``cp-sat`` (OR-Tools CP-SAT): the
-        same integer models either way (:mod:`gapmap.cover.mip`); HiGHS proves a snow week's
-        largest groups many times faster (docs/benchmarks.md).
+        ``auto`` (the default: CP-SAT for small models, HiGHS branch and cut for large ones),
+        ``highs`` or ``cp-sat``: the same integer models either way (:mod:`gapmap.cover.mip`);
+        HiGHS proves a snow week's largest groups many times faster (docs/benchmarks.md).
 
     Returns
     -------

@@ -138,7 +138,7 @@ def n_minus_one(
             remaining = max(0.05, (deadline - time.perf_counter()) / max(1, len(givers) - j))
             sol = _solve(ctx, needs, seconds=min(remaining * 4, deadline - time.perf_counter()),
                          workers=1, seed=settings.seed)  # fmt: skip
-            choice, method, status = sol.choice, "solver (HiGHS)", sol.status
+            choice, method, status = sol.choice, "solver", sol.status
         hours = np.asarray(needs.hours, float)
         person = np.asarray(needs.person, np.int64)
         lost = choice < 0
