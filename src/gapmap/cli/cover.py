@@ -42,7 +42,7 @@ def add_parsers(sub, common) -> None:
     from gapmap.cli import commands as cli
 
     for name, help_text in (
-        ("cover", "who gives the hours of providers who are off (a cover plan, CP-SAT)"),
+        ("cover", "who gives the hours of providers who are off (a cover plan)"),
         ("resilience", "N-1: the hours each provider's week off would leave uncovered, by area"),
     ):
         p = sub.add_parser(name, help=help_text, parents=[common])

@@ -69,18 +69,28 @@ class IntModel:
         self.rows: list[tuple[list[int], list[int], float, float]] = []
 
     def var(self, lb: int, ub: int) -> int:
-        """A new integer variable between ``lb`` and ``ub``; its index."""
+        """A new integer variable between ``lb`` and ``ub``; its index.
+
+        Parameters
+        ----------
+        lb, ub
+            Its bounds (inclusive).
+        """
         self.lb.append(int(lb))
         self.ub.append(int(ub))
         return len(self.lb) - 1
 
     def add(self, terms: list[tuple[int, int]], lo: float = -math.inf, hi: float = math.inf):
-        """The row ``lo ≤ Σ coef × var ≤ hi`` over ``terms`` = ``[(coef, var), ...]``."""
-        self.rows.append(([v for _, v in terms], [int(c) for c, _ in terms], lo, hi))
+        """Add the row ``lo ≤ Σ coef × var ≤ hi``.
 
-    def pop(self) -> None:
-        """Remove the last row (a level's hold, when the next level replaces it)."""
-        self.rows.pop()
+        Parameters
+        ----------
+        terms
+            ``[(coef, var), ...]``: integer coefficients and variables' indices.
+        lo, hi
+            The row's bounds (infinite: none).
+        """
+        self.rows.append(([v for _, v in terms], [int(c) for c, _ in terms], lo, hi))
 
     def holds(self, x: np.ndarray) -> bool:
         """Does the integer point ``x`` satisfy every bound and row, exactly?"""
