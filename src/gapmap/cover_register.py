@@ -239,6 +239,11 @@ class Accepted:
     changed: bool | None
 
 
+#: Longest the plan made inside an accepting transaction may take (seconds): other writers wait
+#: for it, and SQLite's writers in other processes give up after ``BUSY_TIMEOUT_S`` (30 s).
+ACCEPT_TIME_LIMIT_S = 20.0
+
+
 def accept_from_store(
     store,
     start: dt.date,
@@ -269,7 +274,9 @@ def accept_from_store(
     shown
         The :func:`plan_fingerprint` of the plan shown (None: not known).
     settings, deadline, **study_kwargs
-        As for :func:`plan_from_store`.
+        As for :func:`plan_from_store`; the plan takes at most :data:`ACCEPT_TIME_LIMIT_S`
+        from the moment the transaction begins (a plan not proven in that time is recorded as
+        found, its status saying so).
 
     Returns
     -------
@@ -281,8 +288,12 @@ def accept_from_store(
         An absence the plan covers was withdrawn meanwhile: nothing is recorded.
     """
 
+    import time
+
     def make():
-        plan, inputs = plan_from_store(store, start, end, settings=settings, deadline=deadline,
+        limit = time.perf_counter() + ACCEPT_TIME_LIMIT_S
+        until = limit if deadline is None else min(deadline, limit)
+        plan, inputs = plan_from_store(store, start, end, settings=settings, deadline=until,
                                        **study_kwargs)  # fmt: skip
         return (plan, inputs), plan.table()
 
