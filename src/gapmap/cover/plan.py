@@ -31,9 +31,10 @@ day would look as full as in a week it works every day, and turn away cover it h
 
 The levels are solved one after another, each held at its best (a constraint) while the next
 is optimised, so no lower level can ever outweigh a higher one. Each is an integer linear model
-(:class:`~gapmap.cover.mip.IntModel`) solved by HiGHS (default) or CP-SAT: the same model, so
-the same optimum; HiGHS's LP bound and cuts prove a snow week's hardest groups several times
-faster (CP-SAT took up to a minute on some). (One weighted
+(:class:`~gapmap.cover.mip.IntModel`) solved by CP-SAT when small and HiGHS when large (or
+either alone, on request): the same model, so the same optimum; HiGHS's LP bound and cuts
+prove a snow week's hardest groups several times faster (CP-SAT took up to a minute on some).
+(One weighted
 objective was tried first, weights ``W_named = W_cont·n + Dmax + 1`` and ``W_cont = Dmax + 1``
 over n needs and ``Dmax`` the largest total distance, which provably orders plans the same way;
 with coefficients near 10^9 CP-SAT took 14 s to prove a snow-week group that the level-by-level
