@@ -256,3 +256,9 @@ def test_cover_accept_command_says_when_the_plan_in_the_folder_is_out_of_date(
     assert booked.cover_assignments()["hours"].sum() == pytest.approx(3.5)
     assert main([*args, "--accept", "--as", "Ann"]) == 0
     assert "(the same plan as the one in" in capsys.readouterr().out
+    # a plan of other dates in the folder is not the one shown: nothing compared
+    later = [a if a != WEEK_END.isoformat() else (WEEK_END + timedelta(days=1)).isoformat()
+             for a in args]  # fmt: skip
+    assert main([*later, "--accept", "--as", "Ann"]) == 0
+    said = capsys.readouterr().out
+    assert "NOTE: the register changed" not in said and "the same plan as" not in said

@@ -209,7 +209,8 @@ def _cover_db(args, t0: float) -> int:
             options = dict(settings=cli._settings(args),
                            deadline=t0 + cli._settings(args).match_time_limit_s - 1.0,
                            **_study_options(args))  # fmt: skip
-            shown = _shown_plan(Path(args.out) / "cover_plan.csv") if args.accept else None
+            shown = (_shown_plan(Path(args.out) / "cover_plan.csv", args.start, args.end)
+                     if args.accept else None)  # fmt: skip
             accepted = None
             if args.accept:
                 accepted = accept_from_store(store, args.start, args.end, author=args.as_name,
@@ -241,16 +242,29 @@ def _cover_db(args, t0: float) -> int:
     return cli.EXIT_OK
 
 
-def _shown_plan(path):
-    """The ``cover_plan.csv`` of an earlier run (the plan shown), or None."""
+def _shown_plan(path, start, end):
+    """The ``cover_plan.csv`` of an earlier run for the same dates (the plan shown), or None
+    (none there, unreadable, or a plan of other dates: nothing to compare with)."""
+    import json
+
     import pandas as pd
 
     if not path.is_file():
         return None
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        plan = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError):
         return None
+    need = {"person_id", "date", "role", "absent_provider_id", "hours", "cover_provider_id"}
+    if not need <= set(plan.columns):
+        return None
+    try:  # its dates, from the summary written beside it
+        summary = json.loads((path.parent / "cover_summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if summary.get("from") != start.isoformat() or summary.get("to") != end.isoformat():
+        return None
+    return plan
 
 
 def cmd_resilience(args) -> int:
