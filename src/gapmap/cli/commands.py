@@ -433,12 +433,13 @@ def _match(study, args, out: Path):
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        best, greedy = match(
+        matching = match(
             study, say=published_progress(_note, len(study.people), study.settings.suppression),
             deadline=deadline, stop=lambda: asked["stop"],
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)
+    best, greedy = matching.best, matching.greedy
     best.details["interrupted"] = asked["stop"]
     best.details["wall_seconds"] = time.perf_counter() - getattr(args, "started", started)
     write_match_outputs(best, greedy, study, out)
