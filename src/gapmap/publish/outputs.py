@@ -14,7 +14,7 @@ import pandas as pd
 from gapmap.publish.disclosure import Suppression
 from gapmap.publish.export import write_csv, write_gpkg
 from gapmap.publish.mapplaces import search_places
-from gapmap.publish.maps import ATTRIBUTION, save_map
+from gapmap.publish.maps import ATTRIBUTION, gap_map, save_map
 from gapmap.publish.pictures import gap_map_png
 from gapmap.publish.provenance import caption
 from gapmap.publish.tables import (
@@ -306,9 +306,20 @@ def write_gap_map(
     -------
     Path
     """
-    from gapmap.publish.explore import gap_folium_map  # the map a notebook shows, too
-
-    m = gap_folium_map(result, title=title, published=published, resilience=resilience)
+    study = result.study
+    if published is None:
+        published = publish_gaps(result.table, study.settings.suppression)
+    m = gap_map(
+        published,
+        result.providers,
+        title=title,
+        caption=caption(study.sources),
+        places=search_places(study),
+        weekend_weight=study.settings.weekend_weight,
+        rural_weight=study.settings.rural_weight,
+        resilience=resilience,
+        rule=study.settings.suppression,
+    )
     path = Path(out_dir) / "gap_map.html"
     save_map(m, path)
     return path
