@@ -97,7 +97,7 @@ ESTIMATED_EXTRA_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass
+@dataclass(repr=False)
 class GapResult:
     """Everything the gap analysis found; ``table`` is exact (internal), not yet suppressed.
 
@@ -133,6 +133,13 @@ class GapResult:
     def reach(self) -> Reach:
         """The study's eligible pairs."""
         return self.study.reach
+
+    def __repr__(self) -> str:
+        t = self.table
+        return (
+            f"GapResult({len(t):,} areas, need {t['need_hours'].sum():,.1f} h a week, "
+            f"unmet {t['unmet_hours'].sum():,.1f} h; exact: publish with gapmap.publish_gaps)"
+        )
 
     def explore(self, *, title: str = "gapmap: micro-provider gaps") -> folium.Map:
         """The interactive gap map (as ``gap_map.html``) for a notebook: published figures
@@ -282,6 +289,8 @@ def gap_analysis(study: Study) -> GapResult:
     >>> result = gapmap.gap_analysis(gapmap.datasets.demo_study())
     >>> len(result.table), round(float(result.table["need_hours"].sum()))
     (259, 13154)
+    >>> result  # doctest: +ELLIPSIS
+    GapResult(259 areas, need 13,153.5 h a week, unmet ... h; exact: publish with ...)
     >>> result.table.nlargest(3, "unmet_hours")[["area_code", "gap_band"]]  # doctest: +ELLIPSIS
        area_code gap_band
     ...

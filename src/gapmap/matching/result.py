@@ -121,7 +121,7 @@ class MatchResult:
         return pd.DataFrame(rows).reindex(columns=cols)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Matching:
     """What :func:`gapmap.match` found: the optimised matching checked against every rule, the
     greedy baseline it was started from, and the study matched.
@@ -143,11 +143,21 @@ class Matching:
     (True, True)
     >>> len(m.table), int((m.table["status"] == "matched").sum()) == m.matched
     (2500, True)
+    >>> m  # doctest: +ELLIPSIS
+    Matching(status='...', matched=... of 2,500 people, objective=..., share of the bound=...)
     """
 
     best: MatchResult
     greedy: MatchResult
     study: Study
+
+    def __repr__(self) -> str:
+        share = "unknown" if self.share is None else f"{self.share:.3f}"
+        return (
+            f"Matching(status={self.status!r}, matched={self.matched:,} of "
+            f"{len(self.study.people):,} people, objective={self.objective:,.1f}, "
+            f"share of the bound={share})"
+        )
 
     @property
     def status(self) -> str:

@@ -142,7 +142,9 @@ def matching_by_area(matching: Matching) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
 
 
-def matching_map(matching: Matching, *, title: str = "gapmap: who the matching leaves waiting"):
+def matching_map(
+    matching: Matching, *, title: str = "gapmap: who the matching leaves waiting"
+) -> folium.Map:
     """The interactive map of a matching by area (published figures only).
 
     Parameters
