@@ -94,6 +94,7 @@ def test_a_flag_overrides_the_file_and_the_file_the_commands_default(tmp_path):
 
 def test_the_example_file_has_every_setting_at_its_default():
     text = EXAMPLE.read_text(encoding="utf-8")
+    assert text == Settings().to_toml()  # rebuild: Settings().to_toml() into the file
     keys = set(re.findall(r"^(\w+) = ", text, flags=re.M))
     assert {f.name for f in fields(Settings) if f.name != "suppression"} <= keys
     assert "[suppression]" in text
@@ -149,3 +150,15 @@ def test_a_bad_settings_file_exits_2_naming_it_without_a_traceback(tmp_path, cap
     assert r.returncode == 2 and "broken.toml: is not a TOML file" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_runs_settings_written_out_read_back_the_same(tmp_path):
+    from gapmap.publish.disclosure import Suppression
+
+    s = Settings(
+        circuity=1.25, drop_outside=True, workers=3, need="register",
+        recruit_services="domestic;social", suppression=Suppression(1, 10, 10),
+    )  # fmt: skip
+    f = tmp_path / "run.toml"
+    f.write_text(s.to_toml(), encoding="utf-8")
+    assert Settings.from_toml(f) == s

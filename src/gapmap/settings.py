@@ -2,8 +2,10 @@
 
 A :class:`Settings` is made once (by the command line from its flags, by the web page at start,
 or by a Python user) and handed to the :class:`~gapmap.study.Study`; every analysis reads its
-options from there. Field names are the library's words; the command line maps them to its
-flags (``snap_km`` → ``--snap-km``) when it reports a problem (see :data:`FLAGS`).
+options from there, or :meth:`Settings.from_toml` reads them from a settings file. Field names
+are the library's words; each field's metadata holds its help text, its group (:data:`GROUPS`:
+which commands take it) and, where it differs from ``--field-name``, its flag (:data:`FLAGS`):
+the command line's options are made from them (:mod:`gapmap.cli.options`).
 
 Groups of fields:
 
@@ -34,8 +36,10 @@ publishing
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
+import textwrap
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -307,7 +311,11 @@ class Settings:
         for key, value in table.items():
             if key not in known:
                 close = difflib.get_close_matches(key, list(known), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
+                hint = (
+                    f" (did you mean {close[0]}?)"
+                    if close
+                    else " (the keys are the names of gapmap.Settings' fields)"
+                )
                 problems.append(_key_problem(name, key, f"is not a setting{hint}"))
                 continue
             if key == "suppression":
@@ -336,6 +344,52 @@ class Settings:
         if problems:
             raise InputError(problems)
         return settings
+
+    def to_toml(self) -> str:
+        """This object as a settings file: every key at its value, each with its help text.
+
+        ``data/settings_example.toml`` is ``Settings().to_toml()``; keep a run's settings with
+        it and read them back with :meth:`from_toml`.
+
+        Returns
+        -------
+        str
+            TOML text.
+
+        Examples
+        --------
+        >>> text = Settings(circuity=1.3).to_toml()
+        >>> "circuity = 1.3" in text
+        True
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "run.toml"
+        >>> _ = f.write_text(text, encoding="utf-8")
+        >>> Settings.from_toml(f) == Settings(circuity=1.3)
+        True
+        """
+        lines = [
+            "# gapmap settings: every key with its value (gapmap COMMAND --settings FILE.toml).",
+            "# Keep only the lines you change; a flag on the command line overrides this file.",
+            "# The keys are the names of gapmap.Settings' fields (docs: 'Settings').",
+        ]
+        for f in fields(self):
+            if f.name == "suppression":
+                continue
+            flag = f"({flag_of(f.name)})" if f.metadata.get("group") else "(no flag)"
+            lines.append("")
+            lines += ["# " + t for t in textwrap.wrap(f"{f.metadata['help']} {flag}", 96)]
+            lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+        rule = self.suppression
+        lines += [
+            "",
+            "# the small-number rule of everything published: counts from low to high are",
+            "# hidden, the rest rounded to base (NHS England: 1-7 hidden, rounding to 5)",
+            "[suppression]",
+            f"low = {rule.low}",
+            f"high = {rule.high}",
+            f"base = {rule.base}",
+        ]
+        return "\n".join(lines) + "\n"
 
     # --- the rules --------------------------------------------------------------------------
     def problems(self) -> list[Problem]:
@@ -445,6 +499,15 @@ def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _toml_value(value: Any) -> str:
+    """A value as TOML writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    return repr(value)
 
 
 def _typed(value: Any, kind: type) -> Any:
