@@ -568,7 +568,8 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
-    from gapmap.serve.app import LOOPBACK_HOSTS, Register, create_app, serve_policy
+    from gapmap.serve.app import Register, create_app
+    from gapmap.serve.security import LOOPBACK_HOSTS, serve_policy
     from gapmap.study import AreaColumns
 
     if args.new_token:
