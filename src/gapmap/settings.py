@@ -36,7 +36,6 @@ publishing
 from __future__ import annotations
 
 import difflib
-import json
 import math
 import os
 import textwrap
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from gapmap._toml import KIND_WORDS, key_problem, suppression_from, toml_value, typed
 from gapmap.errors import InputError, Problem
 from gapmap.publish.disclosure import Suppression
 from gapmap.vocab import ALL_DAYS_MASK, WEEKDAY_MASK, parse_services
@@ -316,23 +316,23 @@ class Settings:
                     if close
                     else " (the keys are the names of gapmap.Settings' fields)"
                 )
-                problems.append(_key_problem(name, key, f"is not a setting{hint}"))
+                problems.append(key_problem(name, key, f"is not a setting{hint}"))
                 continue
             if key == "suppression":
-                rule, found = _suppression_from(value, base.suppression, name)
+                rule, found = suppression_from(value, base.suppression, name)
                 problems += found
                 if rule is not None:
                     values[key] = rule
                 continue
             kind = type(getattr(base, key))
-            typed = _typed(value, kind)
-            if typed is None:
-                problems.append(_key_problem(name, key, f"must be {_KIND_WORDS[kind]}", value))
+            as_kind = typed(value, kind)
+            if as_kind is None:
+                problems.append(key_problem(name, key, f"must be {KIND_WORDS[kind]}", value))
             else:
-                values[key] = typed
+                values[key] = as_kind
         settings = replace(base, **values)
         problems += [
-            _key_problem(
+            key_problem(
                 name,
                 p.column,
                 p.message,
@@ -378,7 +378,7 @@ class Settings:
             flag = f"({flag_of(f.name)})" if f.metadata.get("group") else "(no flag)"
             lines.append("")
             lines += ["# " + t for t in textwrap.wrap(f"{f.metadata['help']} {flag}", 96)]
-            lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+            lines.append(f"{f.name} = {toml_value(getattr(self, f.name))}")
         rule = self.suppression
         lines += [
             "",
@@ -476,75 +476,3 @@ class Settings:
 FLAGS: dict[str, str] = {
     f.name: f.metadata["flag"] for f in fields(Settings) if "flag" in f.metadata
 }
-
-_KIND_WORDS = {
-    bool: "true or false",
-    int: "a whole number",
-    float: "a number",
-    str: "text in quotes",
-}
-
-
-def _key_problem(file: str, key: str, message: str, value: Any = None) -> Problem:
-    """A problem of key ``key`` of settings file ``file``."""
-    return Problem(file, f"key '{key}' {message}", value=None if value is None else _shown(value))
-
-
-def _shown(value: Any) -> str:
-    """A value of a settings file as a problem shows it: text in quotes, a table as TOML."""
-    if isinstance(value, Suppression):
-        return f"low = {value.low}, high = {value.high}, base = {value.base}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} = {_shown(v)}" for k, v in value.items())
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def _toml_value(value: Any) -> str:
-    """A value as TOML writes it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
-    return repr(value)
-
-
-def _typed(value: Any, kind: type) -> Any:
-    """``value`` (as TOML gave it) as a value of a field of type ``kind``, or None."""
-    if kind is bool:
-        return value if isinstance(value, bool) else None
-    if isinstance(value, bool):  # TOML's true is not a number
-        return None
-    if kind is int:
-        return value if isinstance(value, int) else None
-    if kind is float:
-        return float(value) if isinstance(value, int | float) else None
-    if kind is str:
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _suppression_from(
-    value: Any, base: Suppression, file: str
-) -> tuple[Suppression | None, list[Problem]]:
-    """The ``[suppression]`` table of a settings file as a rule, or the problems."""
-    if not isinstance(value, dict):
-        return None, [
-            _key_problem(file, "suppression", "must be a table: [suppression] with low, high "
-                         "and base", value)
-        ]  # fmt: skip
-    problems: list[Problem] = []
-    parts: dict[str, int] = {}
-    for key, part in value.items():
-        column = f"suppression.{key}"
-        if key not in ("low", "high", "base"):
-            problems.append(_key_problem(file, column, "is not a part of the rule (low, "
-                                         "high, base)"))  # fmt: skip
-        elif _typed(part, int) is None:
-            problems.append(_key_problem(file, column, "must be a whole number", part))
-        else:
-            parts[key] = part
-    if problems:
-        return None, problems
-    return replace(base, **parts), []
