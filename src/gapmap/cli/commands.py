@@ -694,8 +694,8 @@ def build_parser() -> argparse.ArgumentParser:
     def registers(p, *, required: bool):
         from gapmap.cli.store import add_db_options
 
-        p.add_argument("--providers", type=Path)
-        p.add_argument("--people", type=Path)
+        add_input(p, "--providers")
+        add_input(p, "--people")
         add_db_options(p)  # or the register database
         p.set_defaults(need_registers=required)
 
@@ -758,7 +758,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_match)
 
     p = command("suggest", "ranked providers, with partner and cover, for one person")
-    p.add_argument("--providers", type=Path)
+    add_input(p, "--providers")
     _store_cli().add_db_options(p)
     p.set_defaults(need_registers=True)
     p.add_argument("--postcode", help="the person's postcode (its centroid is used)")
@@ -790,7 +790,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_suggest)
 
     p = command("serve", "the signposting web page and JSON API (local)")
-    p.add_argument("--providers", type=Path)
+    add_input(p, "--providers")
     _store_cli().add_db_options(p, as_of=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--port", type=int, default=8000)

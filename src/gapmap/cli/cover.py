@@ -39,7 +39,7 @@ def add_parsers(sub, common) -> None:
     common
         The parent parser of every command (``--debug``).
     """
-    from gapmap.cli.options import add_options
+    from gapmap.cli.options import add_input, add_options
 
     for name, help_text in (
         ("cover", "who gives the hours of providers who are off (a cover plan, CP-SAT)"),
@@ -51,9 +51,8 @@ def add_parsers(sub, common) -> None:
             help="the register database: its providers, the pending and "
             "confirmed referrals and the absences recorded (instead of the files)",
         )
-        p.add_argument("--providers", type=Path)
-        p.add_argument("--people", type=Path,
-                       help="the people register the matches were made from")  # fmt: skip
+        add_input(p, "--providers")
+        add_input(p, "--people", help="the people register the matches were made from")
         p.add_argument("--matches", type=Path,
                        help="matches.csv (from gapmap match, or kept by hand)")  # fmt: skip
         p.add_argument("--out", type=Path, required=True, help="folder for the outputs")

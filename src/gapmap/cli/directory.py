@@ -105,7 +105,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     common
         Its common options (``--debug``).
     """
-    from gapmap.cli.options import add_options
+    from gapmap.cli.options import add_input, add_options
     from gapmap.io.provider_checks import DUE_WITHIN_DAYS
 
     p = sub.add_parser(
@@ -116,13 +116,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     steps = p.add_subparsers(dest="step", metavar="STEP", required=True, parser_class=type(p))
 
     def inputs(q):
-        q.add_argument("--providers", type=Path, required=True)
-        q.add_argument("--providers-sheet", help="the sheet of a providers workbook with several")
-        q.add_argument("--providers-layer", help="the layer of a providers GeoPackage")
-        q.add_argument(
-            "--directory-extra", type=Path,
-            help="with --providers as an ORUK feed: the side table joined by service id",
-        )  # fmt: skip
+        add_input(q, "--providers", required=True)
+        for flag in ("--providers-sheet", "--providers-layer", "--directory-extra"):
+            add_input(q, flag)
         q.add_argument("--out", type=Path, required=True, help="folder for the files")
 
     q = steps.add_parser(

@@ -64,6 +64,13 @@ def finite(text: str) -> float:
 #: The options that are not settings, by the group of settings they come with:
 #: (flag, keywords of ``add_argument``).
 INPUTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    # the registers: every command that reads them (add_input), not a group of settings
+    "registers": [
+        ("--providers", dict(type=Path, help="the providers register: CSV or XLSX in SPEC.md's "
+                             "columns, a GeoPackage of points, or an Open Referral UK feed")),
+        ("--people", dict(type=Path, help="the people register: CSV or XLSX in SPEC.md's "
+                          "columns (pseudonymous ids only)")),
+    ],
     "placing": [
         ("--areas", dict(type=Path, help="polygon layer of areas (default: the council's "
                          "built-in postcode sectors)")),
@@ -223,8 +230,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings.with_(**flags)
 
 
-def add_input(p: Any, flag: str) -> None:
-    """Add one of :data:`INPUTS` by itself (``gapmap demo --council``).
+def add_input(p: Any, flag: str, **changes: Any) -> None:
+    """Add one of :data:`INPUTS` by itself (``gapmap demo --council``, ``--providers``).
 
     Parameters
     ----------
@@ -232,10 +239,12 @@ def add_input(p: Any, flag: str) -> None:
         The command's parser.
     flag
         The option, e.g. ``"--council"``.
+    **changes
+        Keywords of ``add_argument`` to change for this command (``required=True``).
     """
     for entries in INPUTS.values():
         for name, keywords in entries:
             if name == flag:
-                p.add_argument(name, **keywords)
+                p.add_argument(name, **{**keywords, **changes})
                 return
     raise KeyError(flag)

@@ -504,7 +504,7 @@ def add_parsers(sub, common) -> None:
     common
         The parser of the options every command shares.
     """
-    from gapmap.cli.options import add_options
+    from gapmap.cli.options import add_input, add_options
 
     def command(name: str, help: str):
         return sub.add_parser(name, help=help, parents=[common])
@@ -526,8 +526,8 @@ def add_parsers(sub, common) -> None:
     q = dsub.add_parser("import", help="import registers (all or nothing; only the changes "
                         "are recorded)", parents=[common])  # fmt: skip
     db(q)
-    q.add_argument("--providers", type=Path)
-    q.add_argument("--people", type=Path)
+    add_input(q, "--providers")
+    add_input(q, "--people")
     who(q, "who imports (default: your login name)")
     add_options(q, "db import")
     q = dsub.add_parser("export", help="write the registers in the SPEC format",
