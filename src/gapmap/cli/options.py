@@ -44,7 +44,7 @@ HEADINGS = {
     "batch": "matching rules",
     "suggestions": "matching rules",
     "referrals": "referrals",
-    "dbs": "checks",
+    "dbs": "DBS checks",
     "recruitment": "recruitment (docs: 'Guide to recruitment targeting')",
     "value": "recruitment (docs: 'Guide to recruitment targeting')",
 }
