@@ -52,7 +52,7 @@ def main() -> int:
             settings=Settings(match_time_limit_s=args.match_time_limit),
         )
     t = time.perf_counter()
-    best, _ = match(study)
+    best = match(study).best
     dist = best.details.get("distance_of", {})
     matches = best.table(study.people, study.providers, lambda a, v: dist.get(a, {}).get(v, np.nan))
     n_matched = int((matches["status"] == "matched").sum())

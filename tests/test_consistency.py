@@ -120,7 +120,8 @@ def test_gaps_suggest_match_and_recruit_agree_on_reach_and_room(seed, circuity):
             assert (lo["provider_id"] in reach_ids) == eligible_reason, lo
 
     # matching: every role of every match is in reach; "no provider in reach" exactly when none
-    best, greedy = match(study)
+    matching = match(study)
+    best, greedy = matching.best, matching.greedy
     for result in (best, greedy):
         for p, m in result.matches.items():
             for v in (m.provider, m.partner, m.cover):
@@ -182,13 +183,14 @@ def test_suggest_and_match_agree_on_a_hundredth_of_an_hour():
     req = person_request(x=row.x, y=row.y, hours=2.004, days="Mon", services="social",
                          needs_cover=False)  # fmt: skip
     suggested = Suggester(study).suggest(req, explain=True)
-    best, greedy = match(study)
+    matching = match(study)
+    best, greedy = matching.best, matching.greedy
     assert suggested.status == "none" and "free hours" in suggested.left_out[0]["why"]
     assert best.reasons[0] == greedy.reasons[0] == "no_capacity"
     # one hundredth less needed, and both take it
     study2 = box_study(people.assign(hours=2.0), providers, match_time_limit_s=2)
     assert Suggester(study2).suggest(req.assign(hours=2.0)).status == "ok"
-    assert 0 in match(study2)[0].matches
+    assert 0 in match(study2).best.matches
 
 
 @pytest.mark.parametrize("circuity", [1.0, 1.3])

@@ -42,3 +42,21 @@ def test_an_input_error_keeps_its_message_and_problems():
     said = "1 problem found:\n  - f.csv, row 4, column 'hours': must be a number (found 'x')"
     assert str(e) == said
     assert e.problems[0].row == 4
+
+
+def test_every_error_class_of_gapmap_derives_from_the_one_base():
+    """Found, not listed: every exception class any gapmap module defines."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = set()
+    for info in pkgutil.walk_packages(gapmap.__path__, "gapmap."):
+        if info.name == "gapmap.__main__":  # runs the command line
+            continue
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Exception) and cls.__module__.startswith("gapmap."):
+                found.add(cls)
+    assert {InputError, MatchingError, OutputError, StoreError, NoRoom} <= found
+    assert [c.__qualname__ for c in found if not issubclass(c, GapmapError)] == []

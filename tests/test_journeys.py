@@ -123,7 +123,8 @@ def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed
 @pytest.mark.parametrize("seed", range(4))
 def test_the_batch_reports_its_journeys_and_bound(seed):
     study, _ = _setup(100 + seed)
-    best, greedy = match(study)
+    matching = match(study)
+    best, greedy = matching.best, matching.greedy
     j = best.details["journeys"]
     assert j["km_total"] == pytest.approx(best.distance_km)
     assert j["km_total"] == pytest.approx(j["km_provider"] + j["km_partner"] + j["km_cover"])

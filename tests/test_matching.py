@@ -17,7 +17,8 @@ from .reference_matching import reference_optimum
 @pytest.mark.parametrize("seed", range(12))
 def test_optimum_equals_an_independent_mip_on_small_instances(seed):
     people, providers = small_instance(seed)
-    best, greedy = match(box_study(people, providers, match_time_limit_s=10))
+    matching = match(box_study(people, providers, match_time_limit_s=10))
+    best, greedy = matching.best, matching.greedy
     assert best.status == "OPTIMAL"
     assert best.objective == pytest.approx(reference_optimum(people, providers))
     assert greedy.objective <= best.objective + 1e-9
@@ -29,18 +30,18 @@ def test_optimum_equals_an_independent_mip_on_small_instances(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_allowing_matches_without_cover(seed):
     people, providers = small_instance(100 + seed)
-    best, _ = match(box_study(people, providers, match_time_limit_s=10, allow_without_cover=True))
+    best = match(box_study(people, providers, match_time_limit_s=10, allow_without_cover=True)).best
     assert check_matching(people, providers, best, allow_without_cover=True) == []
     assert best.objective == pytest.approx(
         reference_optimum(people, providers, allow_without_cover=True)
     )
-    strict, _ = match(box_study(people, providers, match_time_limit_s=10))
+    strict = match(box_study(people, providers, match_time_limit_s=10)).best
     assert best.objective >= strict.objective - 1e-9
 
 
 def test_checker_catches_broken_rules():
     people, providers = small_instance(3)
-    best, _ = match(box_study(people, providers, match_time_limit_s=10))
+    best = match(box_study(people, providers, match_time_limit_s=10)).best
     assert best.matches
     p, m = next(iter(best.matches.items()))
     from dataclasses import replace
@@ -92,7 +93,7 @@ def _one(person: dict, providers: list[dict]):
             for i, v in enumerate(providers)
         ]
     )
-    best, _ = match(box_study(people, provs, match_time_limit_s=5))
+    best = match(box_study(people, provs, match_time_limit_s=5)).best
     return best
 
 
@@ -128,7 +129,8 @@ def test_demo_scale_matching_beats_greedy_and_passes_the_checker(tmp_path):
     p, q = write_demo_registers(tmp_path, providers=60, people=360)
     providers, people = read_providers(p), read_people(q)
     study = box_study(people, providers, match_time_limit_s=8)
-    best, greedy = match(study)
+    matching = match(study)
+    best, greedy = matching.best, matching.greedy
     assert best.objective >= greedy.objective
     assert best.best_bound >= best.objective
     reach = eligible_pairs(study.people, study.providers)
@@ -152,7 +154,8 @@ def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path):
     study = box_study(people, providers, match_time_limit_s=60)
     said: list[str] = []
     t = time.perf_counter()
-    best, greedy = match(study, say=said.append, stop=lambda: time.perf_counter() > t + 3)
+    matching = match(study, say=said.append, stop=lambda: time.perf_counter() > t + 3)
+    best, greedy = matching.best, matching.greedy
     assert time.perf_counter() - t < 15, said
     assert any("best matching among" in line for line in said)  # the whole-model solve ran
     assert best.objective >= greedy.objective
@@ -167,7 +170,8 @@ def test_people_left_outside_every_area_are_unmatched_with_their_reason():
     moved.loc[far, "area_code"] = ""  # as placing leaves them with drop_outside
     from dataclasses import replace
 
-    best, greedy = match(replace(study, people=moved))
+    matching = match(replace(study, people=moved))
+    best, greedy = matching.best, matching.greedy
     for result in (best, greedy):
         assert all(result.reasons.get(p) == "outside_areas" for p in far)
 
@@ -181,7 +185,8 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
 
     monkeypatch.setattr(colgen, "ENUMERATE_LIMIT", 0)
     people, providers = small_instance(500 + seed, n_people=30, n_providers=9)
-    best, greedy = match(box_study(people, providers, match_time_limit_s=20))
+    matching = match(box_study(people, providers, match_time_limit_s=20))
+    best, greedy = matching.best, matching.greedy
     lp = reference_optimum(people, providers, relaxed=True)
     optimum = reference_optimum(people, providers)
     assert best.details["lp_converged"]

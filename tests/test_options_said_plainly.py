@@ -51,7 +51,7 @@ def test_a_councils_geography_goes_into_the_users_cache(tmp_path, monkeypatch):
 def test_the_api_takes_numbers_strictly(field, value):
     from pydantic import ValidationError
 
-    from gapmap.serve.app import SuggestRequest
+    from gapmap.serve.api import SuggestRequest
 
     with pytest.raises(ValidationError):
         SuggestRequest(**{"postcode": "CT1 2AA", "hours": 6, field: value})

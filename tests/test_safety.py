@@ -355,7 +355,7 @@ def test_the_summary_keeps_the_advice_and_the_date(safety_client):
     from datetime import date
 
     from gapmap.safety import REGULATED_ADVICE, SELF_DIRECTING_ADVICE
-    from gapmap.serve.app import summary_text
+    from gapmap.serve.forms import summary_text
 
     day = date(2026, 12, 7)
     nothing = safety_client.post("/api/suggest", json={**ASK, "hours": 60}).json()

@@ -416,7 +416,7 @@ def test_cross_site_posts_are_refused(register_file):
 
 
 def test_large_bodies_are_refused_with_413(register_file):
-    from gapmap.serve.app import MAX_BODY
+    from gapmap.serve.security import MAX_BODY
 
     with _client(register_file) as c:
         big = {**ASK, "postcode": "x" * (MAX_BODY + 10)}
@@ -437,7 +437,7 @@ def test_tokens_bearer_cookie_and_sign_in_throttle(register_file, tmp_path, caps
     import time as _time
 
     from gapmap.cli.commands import main
-    from gapmap.serve.app import MAX_FAILED_SIGNINS, SESSION_SECONDS, session_cookie
+    from gapmap.serve.security import MAX_FAILED_SIGNINS, SESSION_SECONDS, session_cookie
 
     with _client(register_file, token=TOKEN) as c:
         for scheme in ("Bearer", "bearer", "BEARER"):

@@ -1,14 +1,24 @@
 """gapmap: where adult social care need is not met by micro-providers, and who could help.
 
-The public API. Data flows one way: read → place → reach → analyse → publish.
+The public API. Data flows one way: read → place → reach → analyse → publish. The demo study
+(:func:`gapmap.datasets.demo_study`: Kent, synthetic registers, offline) runs every example:
 
->>> import gapmap                                                            # doctest: +SKIP
->>> study = gapmap.Study.read(providers="providers.csv", people="people.csv",
-...                           settings=gapmap.Settings(circuity=1.3))        # doctest: +SKIP
->>> gaps = gapmap.gap_analysis(study)                                        # doctest: +SKIP
->>> best, greedy = gapmap.match(study)                                       # doctest: +SKIP
->>> rec = gapmap.recruit(gaps, [60, 223, 416])                               # doctest: +SKIP
->>> gapmap.publish_gaps(gaps.table, study.settings.suppression)             # doctest: +SKIP
+>>> import gapmap
+>>> study = gapmap.datasets.demo_study(match_time_limit_s=3)
+>>> gaps = gapmap.gap_analysis(study)
+>>> published = gapmap.publish_gaps(gaps.table, study.settings.suppression)
+>>> sorted(set(published["people"]) & {"*"}), len(published)
+(['*'], 259)
+>>> matching = gapmap.match(study)
+>>> matching.objective >= matching.greedy.objective
+True
+>>> gapmap.suggest(study, postcode="TN23 1PL", hours=4, days="weekdays", services="social",
+...                self_directing=True, regulated_care=False).status
+'ok'
+
+Your own registers: ``gapmap.Study.read(providers="providers.csv", people="people.csv",
+settings=gapmap.Settings(circuity=1.3))``. Recruitment: ``gapmap.recruit(gaps, [60, 223,
+416])``. A map in a notebook: ``gaps.explore()``, ``matching.explore()``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -18,13 +28,15 @@ try:
 except PackageNotFoundError:  # pragma: no cover
     __version__ = "0+unknown"
 
+from gapmap import datasets
 from gapmap.demo import make_demo_registers, write_demo_registers
 from gapmap.errors import GapmapError, InputError, Problem
 from gapmap.gaps import GapResult, gap_analysis
 from gapmap.io.areas import place_points, read_areas
 from gapmap.io.builtin import build_kent_sectors, load_builtin_areas
 from gapmap.io.registers import place_in_areas, read_people, read_providers
-from gapmap.matching import MatchingError, MatchResult, match
+from gapmap.matching import Matching, MatchingError, MatchResult, match
+from gapmap.matching.request import suggest
 from gapmap.matching.suggest import Suggester, person_request, request_from_fields
 from gapmap.postcodes import PostcodeDirectory, normalise_postcode
 from gapmap.publish import (
@@ -47,6 +59,7 @@ __all__ = [
     "InputError",
     "MatchingError",
     "MatchResult",
+    "Matching",
     "PostcodeDirectory",
     "Problem",
     "Reach",
@@ -58,6 +71,7 @@ __all__ = [
     "__version__",
     "build_kent_sectors",
     "capacitated_coverage",
+    "datasets",
     "gap_analysis",
     "load_builtin_areas",
     "make_demo_registers",
@@ -76,5 +90,6 @@ __all__ = [
     "read_providers",
     "recruit",
     "request_from_fields",
+    "suggest",
     "write_demo_registers",
 ]

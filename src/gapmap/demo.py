@@ -302,7 +302,10 @@ def write_demo_registers(
 
     Examples
     --------
-    >>> p, q = write_demo_registers("demo", providers=40, people=200)   # doctest: +SKIP
+    >>> import tempfile
+    >>> p, q = write_demo_registers(tempfile.mkdtemp(), providers=40, people=200)
+    >>> p.name, q.name, len(pd.read_csv(p)), len(pd.read_csv(q))
+    ('providers.csv', 'people.csv', 40, 200)
     """
     from gapmap.publish.export import write_csv
 

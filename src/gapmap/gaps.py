@@ -36,6 +36,7 @@ The weekend and estimated columns follow the same rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -51,6 +52,9 @@ from gapmap.coverage import (
 from gapmap.io.areas import place_points
 from gapmap.reach import Reach, nearest_km
 from gapmap.study import Study
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = [
     "ESTIMATED_COLUMNS",
@@ -93,7 +97,7 @@ ESTIMATED_EXTRA_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass
+@dataclass(repr=False)
 class GapResult:
     """Everything the gap analysis found; ``table`` is exact (internal), not yet suppressed.
 
@@ -129,6 +133,38 @@ class GapResult:
     def reach(self) -> Reach:
         """The study's eligible pairs."""
         return self.study.reach
+
+    def __repr__(self) -> str:
+        t = self.table
+        return (
+            f"GapResult({len(t):,} areas, need {t['need_hours'].sum():,.1f} h a week, "
+            f"unmet {t['unmet_hours'].sum():,.1f} h; exact: publish with gapmap.publish_gaps)"
+        )
+
+    def explore(self, *, title: str = "gapmap: micro-provider gaps") -> folium.Map:
+        """The interactive gap map (as ``gap_map.html``) for a notebook: published figures
+        only, under the study's suppression rule; providers at their postcode centroid.
+
+        Parameters
+        ----------
+        title
+            The heading above the map.
+
+        Returns
+        -------
+        folium.Map
+            Shown by a notebook as it is; :func:`gapmap.publish.maps.save_map` writes it.
+
+        Examples
+        --------
+        >>> import gapmap
+        >>> m = gapmap.gap_analysis(gapmap.datasets.demo_study()).explore()
+        >>> type(m).__name__, "P00001" in m.get_root().render()
+        ('Map', False)
+        """
+        from gapmap.publish.explore import gap_folium_map
+
+        return gap_folium_map(self, title=title)
 
 
 def postcode_density_rural(
@@ -249,9 +285,15 @@ def gap_analysis(study: Study) -> GapResult:
 
     Examples
     --------
-    >>> import gapmap                                                   # doctest: +SKIP
-    >>> study = gapmap.Study.read(providers="providers.csv", people="people.csv")  # doctest: +SKIP
-    >>> gapmap.gap_analysis(study).table.nlargest(5, "unmet_hours")    # doctest: +SKIP
+    >>> import gapmap
+    >>> result = gapmap.gap_analysis(gapmap.datasets.demo_study())
+    >>> len(result.table), round(float(result.table["need_hours"].sum()))
+    (259, 13154)
+    >>> result  # doctest: +ELLIPSIS
+    GapResult(259 areas, need 13,153.5 h a week, unmet ... h; exact: publish with ...)
+    >>> result.table.nlargest(3, "unmet_hours")[["area_code", "gap_band"]]  # doctest: +ELLIPSIS
+       area_code gap_band
+    ...
     """
     settings = study.settings
     areas = study.areas

@@ -2,9 +2,14 @@
 
 Every analysis and both faces (the command line and the web page) take a :class:`Study`:
 
->>> study = Study.read(providers="providers.csv", people="people.csv")   # doctest: +SKIP
->>> gaps = gapmap.gap_analysis(study)                                     # doctest: +SKIP
->>> best, greedy = gapmap.match(study)                                    # doctest: +SKIP
+>>> import gapmap
+>>> from gapmap.demo import demo_paths
+>>> providers_csv, people_csv = demo_paths()      # the demo's registers (gapmap demo)
+>>> study = Study.read(providers=providers_csv, people=people_csv)
+>>> gaps = gapmap.gap_analysis(study)
+>>> matching = gapmap.match(study.with_settings(match_time_limit_s=2))
+>>> len(study.reach) == len(gapmap.datasets.demo_study().reach), matching.matched > 0
+(True, True)
 
 :meth:`Study.read` reads every input and gathers **every** problem (areas, both registers,
 the rural and census tables, records outside every area) into one
@@ -151,10 +156,13 @@ class Study:
 
         Examples
         --------
-        >>> import gapmap                                               # doctest: +SKIP
-        >>> areas = gapmap.load_builtin_areas()                         # doctest: +SKIP
-        >>> providers = gapmap.read_providers("p.csv")                  # doctest: +SKIP
-        >>> study = gapmap.Study.from_frames(areas, providers)          # doctest: +SKIP
+        >>> import gapmap
+        >>> from gapmap.demo import demo_paths
+        >>> areas = gapmap.load_builtin_areas()
+        >>> providers = gapmap.read_providers(demo_paths()[0])
+        >>> study = gapmap.Study.from_frames(areas, providers)
+        >>> len(study.providers), len(study.people), study.providers["area_code"].iloc[0] != ""
+        (416, 0, True)
         """
         settings = (settings or Settings()).validated()
         sources = dict(sources or {})
@@ -269,11 +277,15 @@ class Study:
 
         Examples
         --------
-        >>> settings = Settings(circuity=1.3)
-        >>> study = Study.read(providers="providers.csv", people="people.csv",
-        ...                    areas="wards.geojson", settings=settings)  # doctest: +SKIP
-        >>> len(study.reach)                                                # doctest: +SKIP
-        61342
+        >>> from gapmap.demo import demo_paths
+        >>> providers_csv, people_csv = demo_paths()      # or your own files
+        >>> study = Study.read(providers=providers_csv, people=people_csv,
+        ...                    settings=Settings(circuity=1.3))
+        >>> straight = Study.read(providers=providers_csv, people=people_csv)
+        >>> 0 < len(study.reach) < len(straight.reach)    # by road, fewer pairs in reach
+        True
+
+        Your own areas: ``areas="wards.geojson"`` (any polygon layer gapmap can read).
         """
         from gapmap.io.areas import read_areas, read_rural_classification
         from gapmap.io.builtin import load_builtin_areas

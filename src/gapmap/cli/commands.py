@@ -8,21 +8,20 @@ Exit codes: 0 success, 2 bad input (the message names file, row and column, or t
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from gapmap import __version__
+from gapmap.cli.options import add_input, add_options, finite, settings_from
 from gapmap.errors import InputError, Problem
 from gapmap.publish.folder import OutputError
 from gapmap.settings import Settings, flag_of
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
-_SETTING_NAMES = {f.name for f in fields(Settings)}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,15 +34,7 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
-def _finite(text: str) -> float:
-    """argparse type: a finite number (``nan`` and ``inf`` are typing mistakes here)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
-    return v
+_finite = finite  # --lat, --lon
 
 
 def _say(msg: str = "") -> None:
@@ -67,198 +58,14 @@ def _as_flags(exc: InputError) -> InputError:
     return InputError(problems)
 
 
-# --- options ------------------------------------------------------------------------------------
-_D = Settings()
-
-
-def _setting(group, name: str, help: str, *, kind=_finite, flag: str | None = None) -> None:
-    """A flag setting field ``name`` of :class:`Settings` (absent: the Settings default)."""
-    default = getattr(_D, name)
-    if kind is bool:
-        group.add_argument(
-            flag or flag_of(name), dest=name, action="store_true", default=argparse.SUPPRESS,
-            help=help,
-        )  # fmt: skip
-        return
-    group.add_argument(
-        flag or flag_of(name), dest=name, type=kind, default=argparse.SUPPRESS,
-        help=f"{help} (default {default:g})" if isinstance(default, float | int)
-        else f"{help} (default {default})",
-    )  # fmt: skip
-
-
+# --- options: made from Settings (gapmap.cli.options) ---------------------------------------
 def _add_council_option(p) -> None:
-    p.add_argument(
-        "--council",
-        metavar="CODE_OR_NAME",
-        help="the council served, by ONS code or name (e.g. E06000066 or Somerset; default "
-        "Kent): its built-in postcode sectors when --areas is not given",
-    )
-
-
-def _add_area_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("areas and placing")
-    g.add_argument(
-        "--areas",
-        type=Path,
-        help="polygon layer of areas (default: the council's built-in postcode sectors)",
-    )
-    _add_council_option(g)
-    g.add_argument(
-        "--area-code-column",
-        help="column holding the area code (ONS columns are found by themselves)",
-    )
-    g.add_argument("--area-name-column", help="column holding the area name")
-    g.add_argument("--district-column", help="column holding the district code")
-    g.add_argument("--district-name-column", help="column holding the district name")
-    g.add_argument("--rural-column", help="column holding a rural flag or ONS RUC code")
-    g.add_argument("--areas-layer", help="the layer of --areas to read, when it has several")
-    g.add_argument("--providers-sheet", help="the sheet of a providers workbook with several")
-    g.add_argument("--providers-layer", help="the layer of a providers GeoPackage with several")
-    g.add_argument("--directory-extra", type=Path, help="with --providers as an Open Referral "
-                   "UK feed: the side table of what it lacks, by service id")  # fmt: skip
-    g.add_argument("--people-sheet", help="the sheet of a people workbook with several")
-    _setting(
-        g, "drop_outside",
-        "do not stop at records outside every area: leave such people out of every analysis "
-        "(match reports them unmatched, reason outside_areas)", kind=bool,
-    )  # fmt: skip
-    _setting(g, "snap_km", "points this far (km) outside every area go to the nearest")
-    g.add_argument(
-        "--postcode-file",
-        type=Path,
-        help="an ONS postcode file (ONSPD/NSPL CSV) to geocode with, instead of the built-in "
-        "ONS Postcode Directory",
-    )
-
-
-def _add_reach_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("reach")
-    _setting(g, "circuity", "scale straight-line distance toward road distance")
-
-
-def _add_gap_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("gap rules (README: 'How gaps are flagged')")
-    g.add_argument(
-        "--rural",
-        type=Path,
-        help="rural classification table (ONS RUC per area, or per LSOA with --rural-lookup)",
-    )
-    g.add_argument(
-        "--rural-lookup",
-        type=Path,
-        help="lookup from the rural table's codes to the area codes (e.g. ONS LSOA->ward best fit)",
-    )
-    _setting(g, "coverage_threshold", "rural gap below this share of need in reach")
-    _setting(g, "weekend_threshold", "weekend gap below this weekend share of need in reach")
-    _setting(g, "rural_distance_km", "rural gap if the nearest provider is further (km)")
-    _setting(g, "weekend_weight", "gap score weight of a weekend gap")
-    _setting(g, "rural_weight", "gap score weight of a rural gap")
-    _setting(g, "rural_postcodes_per_km2", "fallback: rural below this many postcodes per km²")
-    _setting(g, "enhanced", "enhanced 2SFCA with Gaussian distance decay", kind=bool)
-    g.add_argument(
-        "--census", type=Path, help="Census age table (ONS TS007A) to estimate need from population"
-    )
-    g.add_argument(
-        "--rates",
-        type=Path,
-        help="rate table for --census (default data/need_rates_adl_hse2014.csv)",
-    )
-    g.add_argument("--census-lookup", type=Path, help="lookup from census codes to area codes")
-    g.add_argument(
-        "--census-areas",
-        type=Path,
-        help="boundaries of the census units, to place them in the areas by location",
-    )
-    g.add_argument(
-        "--disability", type=Path,
-        help="Census disability table (TS038) of the same units: adds working-age adults' need",
-    )  # fmt: skip
-    g.add_argument(
-        "--carers", type=Path,
-        help="Census unpaid care table (TS039) of the same units: adds carers' respite need",
-    )  # fmt: skip
-    g.add_argument(
-        "--adult-rates", type=Path,
-        help="rate table for --disability and --carers (default "
-        "data/need_rates_adults_carers.csv)",
-    )  # fmt: skip
-    g.add_argument(
-        "--imd", type=Path,
-        help="Index of Multiple Deprivation at LSOA level (IMD 2025, or IMD 2019 with "
-        "--imd-lookup); needs --census",
-    )  # fmt: skip
-    g.add_argument("--imd-lookup", type=Path, help="the ONS LSOA 2011 to 2021 lookup for IMD 2019")
-    g.add_argument(
-        "--internal",
-        action="store_true",
-        help="also write internal_gaps_exact.csv with exact, unsuppressed figures (not to be "
-        "shared)",
-    )
-
-
-def _add_match_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
-    g = p.add_argument_group("matching rules")
-    _setting(g, "absence_rate", "share of a covered person's hours a cover provider keeps free")
-    _setting(
-        g, "allow_without_cover",
-        "match people who need cover even when no cover provider is free", kind=bool,
-    )  # fmt: skip
-    if not batch:
-        _setting(
-            g, "single_provider_margin_km",
-            "a split arrangement (provider and partner) ranks above one provider for every day "
-            "only if this much nearer (km)",
-        )  # fmt: skip
-    if batch:
-        _setting(g, "match_time_limit_s", "seconds for the whole matching run, reading included")
-
-        _setting(g, "workers", "solver threads", kind=int)
-    _setting(g, "dbs_valid_years", "a DBS check older than this (years) is not suggested")
-
-
-def _add_recruit_options(p: argparse.ArgumentParser) -> None:
-    from gapmap.settings import UNIT_COSTS
-
-    g = p.add_argument_group("recruitment (README: 'Recruitment targeting')")
-    g.add_argument(
-        "--new-providers",
-        default=None,
-        metavar="K[,K...]",
-        help="how many new providers to place, one scenario each (default Kent's targets "
-        "60,223,416; demo --council: scaled to the council)",
-    )
-    _setting(g, "radius_km", "how far a new provider travels (km)")
-    _setting(g, "hours_per_provider", "hours a week each new provider gives")
-    _setting(g, "per_site", "at most this many new providers in one area", kind=int)
-    _setting(
-        g, "deprivation_weight",
-        "raise an area's recruitment priority by up to this share in the most deprived IMD "
-        "decile (with --imd; default 0)",
-    )  # fmt: skip
-    _setting(g, "weekend_working", "new providers work every day (default: weekdays)", kind=bool)
-    _setting(g, "recruit_services", "services new providers offer", kind=str)
-    g.add_argument(
-        "--need",
-        dest="need",
-        choices=["auto", "register", "estimated"],
-        default=argparse.SUPPRESS,
-        help="demand: the register's unmet hours, or estimated need (auto: estimated when "
-        "--census is given)",
-    )
-    for name, key in (
-        ("home_care_rate", "home_care"),
-        ("micro_rate", "micro_provider"),
-        ("direct_payment_rate", "direct_payment"),
-    ):
-        _setting(g, name, f"£ an hour: {UNIT_COSTS[key][1]}")
-    _setting(g, "weeks_per_year", "weeks a year for the savings")
-    _setting(g, "recruit_time_limit_s", "seconds for each siting solve")
+    add_input(p, "--council")
 
 
 def _settings(args) -> Settings:
-    given = {k: v for k, v in vars(args).items() if k in _SETTING_NAMES}
-    return Settings(**given)
+    """The settings of the command line: defaults, ``--settings FILE``, then the flags."""
+    return settings_from(args)
 
 
 #: Kent's targets for micro-enterprises in years 1, 2 and 3 (the market report).
@@ -337,7 +144,7 @@ def _study(args, *, providers=True, people=True):
 _INPUT_ARGS = (
     "providers", "people", "areas", "postcode_file", "rural", "rural_lookup", "census", "rates",
     "census_lookup", "census_areas", "disability", "carers", "adult_rates", "imd", "imd_lookup",
-    "directory_extra",
+    "directory_extra", "settings",
 )  # fmt: skip
 
 
@@ -433,12 +240,13 @@ def _match(study, args, out: Path):
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        best, greedy = match(
+        matching = match(
             study, say=published_progress(_note, len(study.people), study.settings.suppression),
             deadline=deadline, stop=lambda: asked["stop"],
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGINT, previous)
+    best, greedy = matching.best, matching.greedy
     best.details["interrupted"] = asked["stop"]
     best.details["wall_seconds"] = time.perf_counter() - getattr(args, "started", started)
     write_match_outputs(best, greedy, study, out)
@@ -761,7 +569,8 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
-    from gapmap.serve.app import LOOPBACK_HOSTS, Register, create_app, serve_policy
+    from gapmap.serve.app import Register, create_app
+    from gapmap.serve.security import LOOPBACK_HOSTS, serve_policy
     from gapmap.study import AreaColumns
 
     if args.new_token:
@@ -886,8 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
     def registers(p, *, required: bool):
         from gapmap.cli.store import add_db_options
 
-        p.add_argument("--providers", type=Path)
-        p.add_argument("--people", type=Path)
+        add_input(p, "--providers")
+        add_input(p, "--people")
         add_db_options(p)  # or the register database
         p.set_defaults(need_registers=required)
 
@@ -903,39 +712,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the outputs (default ./gapmap-demo)",
     )  # fmt: skip
     _add_council_option(p)
-    _add_gap_options(p)
-    _add_match_options(p, batch=True)
-    _add_recruit_options(p)
-    p.set_defaults(func=cmd_demo, match_time_limit_s=20.0, recruit_time_limit_s=20.0)
+    add_options(p, "demo", match_time_limit_s=20.0, recruit_time_limit_s=20.0)
+    p.set_defaults(func=cmd_demo)
 
     p = command("gaps", "gap analysis: need against provider coverage, by area")
     registers(p, required=True)
     out(p)
     title(p)
     p.add_argument("--report", action="store_true", help="also write report.pdf")
-    _add_area_options(p)
-    _add_reach_options(p)
-    _add_gap_options(p)
+    add_options(p, "gaps")
     p.set_defaults(func=cmd_gaps)
 
     p = command("report", "gaps, recruitment scenarios and a PDF report for a committee")
     registers(p, required=True)
     out(p)
     title(p)
-    _add_area_options(p)
-    _add_reach_options(p)
-    _add_gap_options(p)
-    _add_recruit_options(p)
+    add_options(p, "report")
     p.set_defaults(func=cmd_report)
 
     p = command("recruit", "where new micro-providers would close the most unmet need")
     registers(p, required=True)
     out(p)
     title(p)
-    _add_area_options(p)
-    _add_reach_options(p)
-    _add_gap_options(p)
-    _add_recruit_options(p)
+    add_options(p, "recruit")
     p.set_defaults(func=cmd_recruit)
 
     p = command("compare", "what changed between two runs (e.g. last quarter and now)")
@@ -947,8 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--targets", default=KENT_TARGETS, metavar="N[,N...]",
         help="numbers of micro-providers to report progress against (default Kent's 60,223,416)",
     )  # fmt: skip
-    for name in ("home_care_rate", "micro_rate", "weeks_per_year"):
-        _setting(p, name, "for the yearly value of the change")
+    add_options(p, "compare")
     p.set_defaults(func=cmd_compare)
 
     p = command("match", "batch matching of a waiting list with OR-Tools CP-SAT")
@@ -957,13 +755,11 @@ def build_parser() -> argparse.ArgumentParser:
     out(p, "folder for matches.csv, summary.json")
     p.add_argument("--mail-merge", action="store_true", help="also write mail_merge.csv and "
                    ".xlsx (internal: person ids, providers' names and contacts)")  # fmt: skip
-    _add_match_options(p, batch=True)
-    _add_area_options(p)
-    _add_reach_options(p)
+    add_options(p, "match")
     p.set_defaults(func=cmd_match)
 
     p = command("suggest", "ranked providers, with partner and cover, for one person")
-    p.add_argument("--providers", type=Path)
+    add_input(p, "--providers")
     _store_cli().add_db_options(p)
     p.set_defaults(need_registers=True)
     p.add_argument("--postcode", help="the person's postcode (its centroid is used)")
@@ -991,13 +787,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--explain", action="store_true", help="also say why nearer providers were left out"
     )
-    _add_match_options(p, batch=False)
-    _add_area_options(p)
-    _add_reach_options(p)
+    add_options(p, "suggest")
     p.set_defaults(func=cmd_suggest)
 
     p = command("serve", "the signposting web page and JSON API (local)")
-    p.add_argument("--providers", type=Path)
+    add_input(p, "--providers")
     _store_cli().add_db_options(p, as_of=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
     p.add_argument("--port", type=int, default=8000)
@@ -1016,9 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="a file holding an access token that every page and call must give",
     )
-    _add_match_options(p, batch=False)
-    _add_area_options(p)
-    _add_reach_options(p)
+    add_options(p, "serve")
     p.set_defaults(func=cmd_serve)
 
     from gapmap.cli.directory import add_parsers as add_directory_parsers
@@ -1027,7 +819,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("check", "validate registers and areas (any of them) and show where they fall")
     registers(p, required=False)
-    _add_area_options(p)
+    add_options(p, "check")
     p.set_defaults(func=cmd_check)
 
     p = command("build-geography", "(re)build a council's built-in postcode-sector geography")

@@ -39,7 +39,7 @@ def add_parsers(sub, common) -> None:
     common
         The parent parser of every command (``--debug``).
     """
-    from gapmap.cli import commands as cli
+    from gapmap.cli.options import add_input, add_options
 
     for name, help_text in (
         ("cover", "who gives the hours of providers who are off (a cover plan)"),
@@ -51,9 +51,8 @@ def add_parsers(sub, common) -> None:
             help="the register database: its providers, the pending and "
             "confirmed referrals and the absences recorded (instead of the files)",
         )
-        p.add_argument("--providers", type=Path)
-        p.add_argument("--people", type=Path,
-                       help="the people register the matches were made from")  # fmt: skip
+        add_input(p, "--providers")
+        add_input(p, "--people", help="the people register the matches were made from")
         p.add_argument("--matches", type=Path,
                        help="matches.csv (from gapmap match, or kept by hand)")  # fmt: skip
         p.add_argument("--out", type=Path, required=True, help="folder for the outputs")
@@ -78,13 +77,8 @@ def add_parsers(sub, common) -> None:
             )
             p.add_argument("--to", dest="end", type=_iso, required=True, metavar="DATE",
                            help="last date of the plan, inclusive")  # fmt: skip
-        cli._add_match_options(p, batch=True)
-        cli._add_area_options(p)
-        cli._add_reach_options(p)
-        if name == "resilience":  # the gaps inputs, for the gap map with the N-1 layers
-            cli._add_gap_options(p)
-        p.set_defaults(func=cmd_cover if name == "cover" else cmd_resilience,
-                       match_time_limit_s=30.0)  # fmt: skip
+        add_options(p, name, match_time_limit_s=30.0)
+        p.set_defaults(func=cmd_cover if name == "cover" else cmd_resilience)
 
 
 def _need(args, names: tuple[str, ...]) -> None:

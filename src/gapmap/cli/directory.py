@@ -19,8 +19,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gapmap.errors import InputError, Problem
-
 __all__ = ["add_parsers"]
 
 
@@ -74,20 +72,16 @@ def cmd_export(args) -> int:
 
 def cmd_checks(args) -> int:
     """``gapmap directory checks``: insurance and DBS checks due soon or overdue."""
+    from gapmap.cli.options import settings_from
     from gapmap.io.provider_checks import DUE_WITHIN_DAYS, checks_due
     from gapmap.publish.export import write_csv
     from gapmap.publish.outputs import write_about
     from gapmap.publish.workbook import write_checks_workbook
-    from gapmap.settings import Settings
 
-    if not 0 < args.dbs_valid_years <= 10:
-        raise InputError(
-            Problem("command line", "must be from 0 to 10 years", column="--dbs-valid-years")
-        )
+    years = settings_from(args).validated().dbs_valid_years
     names = ["internal_checks_due.csv", "internal_checks_due.xlsx"]
     with _folder(args, names) as folder:
         providers = _read(args)
-        years = Settings(dbs_valid_years=args.dbs_valid_years).dbs_valid_years
         due = checks_due(providers, dbs_valid_years=years, within_days=args.within_days)
         with folder.run() as out:
             write_csv(due, out / names[0])
@@ -111,6 +105,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     common
         Its common options (``--debug``).
     """
+    from gapmap.cli.options import add_input, add_options
     from gapmap.io.provider_checks import DUE_WITHIN_DAYS
 
     p = sub.add_parser(
@@ -121,13 +116,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     steps = p.add_subparsers(dest="step", metavar="STEP", required=True, parser_class=type(p))
 
     def inputs(q):
-        q.add_argument("--providers", type=Path, required=True)
-        q.add_argument("--providers-sheet", help="the sheet of a providers workbook with several")
-        q.add_argument("--providers-layer", help="the layer of a providers GeoPackage")
-        q.add_argument(
-            "--directory-extra", type=Path,
-            help="with --providers as an ORUK feed: the side table joined by service id",
-        )  # fmt: skip
+        add_input(q, "--providers", required=True)
+        for flag in ("--providers-sheet", "--providers-layer", "--directory-extra"):
+            add_input(q, flag)
         q.add_argument("--out", type=Path, required=True, help="folder for the files")
 
     q = steps.add_parser(
@@ -139,8 +130,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "checks", help="insurance and DBS checks due soon (internal workbook)", parents=[common]
     )
     inputs(q)
-    q.add_argument("--dbs-valid-years", type=float, default=3.0,
-                   help="a DBS check falls due this many years after it (default 3)")  # fmt: skip
+    add_options(q, "directory checks")
     q.add_argument("--within-days", type=int, default=DUE_WITHIN_DAYS,
                    help=f"list checks due within this many days ({DUE_WITHIN_DAYS})")  # fmt: skip
     q.set_defaults(func=cmd_checks)

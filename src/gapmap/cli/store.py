@@ -504,7 +504,7 @@ def add_parsers(sub, common) -> None:
     common
         The parser of the options every command shares.
     """
-    from gapmap.cli.commands import _add_area_options, _add_match_options, _setting
+    from gapmap.cli.options import add_input, add_options
 
     def command(name: str, help: str):
         return sub.add_parser(name, help=help, parents=[common])
@@ -526,10 +526,10 @@ def add_parsers(sub, common) -> None:
     q = dsub.add_parser("import", help="import registers (all or nothing; only the changes "
                         "are recorded)", parents=[common])  # fmt: skip
     db(q)
-    q.add_argument("--providers", type=Path)
-    q.add_argument("--people", type=Path)
+    add_input(q, "--providers")
+    add_input(q, "--people")
     who(q, "who imports (default: your login name)")
-    _add_area_options(q)
+    add_options(q, "db import")
     q = dsub.add_parser("export", help="write the registers in the SPEC format",
                         parents=[common])  # fmt: skip
     db(q)
@@ -595,9 +595,7 @@ def add_parsers(sub, common) -> None:
     g.add_argument("--as-of", type=_date, metavar="DATE")
     g.add_argument("--state", action="append", choices=["pending", "confirmed", "ended",
                                                         "released"])  # fmt: skip
-    _add_match_options(p, batch=False)
-    _setting(p, "hold_days", "days a pending referral holds its hours", kind=int)
-    _setting(p, "circuity", "scale straight-line distance toward road distance")
+    add_options(p, "refer")
     p.set_defaults(func=cmd_refer)
 
     p = command("absence", "providers' absences: add, list, withdraw")

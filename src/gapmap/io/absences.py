@@ -181,7 +181,13 @@ def read_absences(path: str | Path, providers: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> absences = read_absences("absences.csv", study.providers)   # doctest: +SKIP
+    >>> import tempfile
+    >>> from gapmap.datasets import demo_study
+    >>> path = Path(tempfile.mkdtemp()) / "absences.csv"
+    >>> _ = path.write_text("provider_id,from,to,days\\nMP0001,2026-12-07,2026-12-13,Mon;Tue\\n")
+    >>> absences = read_absences(path, demo_study().providers)
+    >>> absences[["provider_id", "from", "days"]].values.tolist()
+    [['MP0001', datetime.date(2026, 12, 7), 3]]
     """
     file = str(path)
     frame = read_table(path, what="absences")

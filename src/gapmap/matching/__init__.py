@@ -1,7 +1,8 @@
 """Matching people to providers: batch (CP-SAT), greedy baseline, checker, suggestions.
 
 :func:`match` runs the whole batch: eligible pairs (reach), candidate roles, the greedy
-baseline, the CP-SAT model started from it, and the independent checker.
+baseline, the CP-SAT model started from it, and the independent checker; it returns one
+:class:`Matching`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from gapmap.matching.check import check_matching
 from gapmap.matching.greedy import greedy_match
 from gapmap.matching.journeys import journey_figures
 from gapmap.matching.model import solve_matching
-from gapmap.matching.result import Match, MatchResult
+from gapmap.matching.result import Match, Matching, MatchResult
 from gapmap.study import Study
 
 __all__ = [
     "match",
+    "Matching",
     "MatchResult",
     "Match",
     "REASONS",
@@ -40,8 +42,8 @@ def match(
     say: Callable[[str], None] | None = None,
     deadline: float | None = None,
     stop: Callable[[], bool] = lambda: False,
-) -> tuple[MatchResult, MatchResult]:
-    """Match a study's waiting list to its providers; returns ``(optimised, greedy)``.
+) -> Matching:
+    """Match a study's waiting list to its providers.
 
     Parameters
     ----------
@@ -58,9 +60,11 @@ def match(
 
     Returns
     -------
-    (MatchResult, MatchResult)
-        The optimised matching and the greedy baseline, both checked by the independent
-        checker (:func:`check_matching`). The optimised one is never worse than greedy.
+    Matching
+        The optimised matching (``.best``) and the greedy baseline (``.greedy``), both
+        checked by the independent checker (:func:`check_matching`), with the matches table,
+        the figures (objective, bound, share of the bound, journeys) and the status. The
+        optimised one is never worse than greedy.
 
     Raises
     ------
@@ -69,10 +73,13 @@ def match(
 
     Examples
     --------
-    >>> study = gapmap.Study.read(providers="p.csv", people="q.csv")  # doctest: +SKIP
-    >>> best, greedy = gapmap.match(study)                              # doctest: +SKIP
-    >>> best.objective >= greedy.objective                              # doctest: +SKIP
-    True
+    >>> import gapmap
+    >>> study = gapmap.datasets.demo_study(match_time_limit_s=3)
+    >>> matching = gapmap.match(study)
+    >>> matching.objective >= matching.greedy.objective, matching.matched > 0
+    (True, True)
+    >>> matching.table.columns[:3].tolist()
+    ['person_id', 'status', 'provider_id']
     """
     import time
 
@@ -132,4 +139,4 @@ def match(
                 else ""
             )
         )
-    return best, greedy
+    return Matching(best, greedy, study)

@@ -383,11 +383,15 @@ class Suggester:
 
     Examples
     --------
-    >>> suggester = Suggester(gapmap.Study.read(providers="providers.csv"))  # doctest: +SKIP
+    >>> from gapmap.datasets import demo_study
+    >>> suggester = Suggester(demo_study())
     >>> person = person_request(x=615000, y=157000, hours=6, days="Mon;Wed",
-    ...                         services="social")                     # doctest: +SKIP
-    >>> suggester.suggest(person).suggestions[0].provider_id           # doctest: +SKIP
-    'MP0042'
+    ...                         services="social")
+    >>> answer = suggester.suggest(person, top=3)
+    >>> answer.status, [s.provider_id[:2] for s in answer.suggestions]
+    ('ok', ['MP', 'MP', 'MP'])
+
+    For one request from what staff typed, :func:`gapmap.suggest` does both steps.
     """
 
     def __init__(self, study: Study):

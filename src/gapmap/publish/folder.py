@@ -50,9 +50,13 @@ class OutputFolder:
 
     Examples
     --------
-    >>> folder = OutputFolder(Path("out"), inputs=[Path("people.csv")], outputs=["gaps.csv"])
-    >>> with folder, folder.run() as stage:                              # doctest: +SKIP
-    ...     (stage / "gaps.csv").write_text("...")
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out"
+    >>> folder = OutputFolder(out, inputs=[Path("people.csv")], outputs=["gaps.csv"])
+    >>> with folder, folder.run() as stage:
+    ...     _ = (stage / "gaps.csv").write_text("area_code\\n")
+    >>> sorted(p.name for p in out.iterdir()), (out / "gaps.csv").read_text()
+    (['ABOUT_THESE_FILES.txt', 'gaps.csv', 'index.html'], 'area_code\\n')
     """
 
     def __init__(self, out: Path, *, inputs: Iterable[Path | None], outputs: Iterable[str]):

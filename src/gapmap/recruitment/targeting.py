@@ -544,8 +544,11 @@ def recruit(
 
     Examples
     --------
-    >>> rec = gapmap.recruit(gapmap.gap_analysis(study), [60, 223, 416])  # doctest: +SKIP
-    >>> rec.scenarios[["new_providers", "hours_taken"]]                   # doctest: +SKIP
+    >>> import gapmap
+    >>> study = gapmap.datasets.demo_study(recruit_time_limit_s=2)
+    >>> rec = gapmap.recruit(gapmap.gap_analysis(study), [60])   # Kent: [60, 223, 416]
+    >>> rec.scenarios["new_providers"].tolist(), bool(rec.scenarios["hours_taken"].iloc[0] > 0)
+    ([60], True)
     """
     study = result.study
     s = study.settings

@@ -32,7 +32,7 @@ from jinja2 import Environment, select_autoescape
 from pydantic import BaseModel, Field
 
 from gapmap.errors import InputError, Problem
-from gapmap.serve.app import _problems_json
+from gapmap.serve.api import _problems_json
 from gapmap.vocab import DAYS, days_words, hours_words
 
 if TYPE_CHECKING:

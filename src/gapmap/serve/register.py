@@ -38,7 +38,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gapmap.errors import InputError, Problem
-from gapmap.serve.app import SESSION_SECONDS, Register, SuggestRequest, _as_text, _problems_json
+from gapmap.serve.api import SuggestRequest, _as_text, _problems_json
+from gapmap.serve.app import Register
+from gapmap.serve.security import SESSION_SECONDS
 
 if TYPE_CHECKING:
     from gapmap.store import Store
@@ -567,7 +569,7 @@ def refer_from_page(referrals: Referrals, request: Request):
     from pydantic import ValidationError
     from starlette.concurrency import run_in_threadpool
 
-    from gapmap.serve.app import _validation_problems
+    from gapmap.serve.forms import _validation_problems
 
     async def referred(form, values) -> tuple[int, dict | None, list[Problem]]:
         fields = {k: str(form.get(k, "")).strip()[:64] for k in

@@ -4,10 +4,15 @@ The only package with SQL. :func:`open_store` opens (or makes) the register;
 :class:`Store` imports registers with their history, builds a :class:`~gapmap.study.Study` at
 any date, records referrals that hold hours, staff, absences, and backs it all up.
 
->>> store = open_store("register.db", create=True)                          # doctest: +SKIP
->>> store.import_registers(providers="providers.csv", people="people.csv",
-...                        author="Ann")                                    # doctest: +SKIP
->>> study = store.study()           # free hours net of what referrals hold  # doctest: +SKIP
+>>> import tempfile
+>>> from pathlib import Path
+>>> from gapmap.demo import demo_paths
+>>> providers_csv, people_csv = demo_paths()                 # the demo's registers
+>>> store = open_store(Path(tempfile.mkdtemp()) / "register.db", create=True)
+>>> _ = store.import_registers(providers=providers_csv, people=people_csv, author="Ann")
+>>> study = store.study()           # free hours net of what referrals hold
+>>> len(study.providers), len(study.people)
+(416, 2500)
 """
 
 from gapmap.store.engine import HEAD, StoreError
