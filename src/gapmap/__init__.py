@@ -3,8 +3,8 @@
 The public API. Data flows one way: read → place → reach → analyse → publish.
 
 >>> import gapmap                                                            # doctest: +SKIP
->>> study = gapmap.Study.read(providers="providers.csv", people="people.csv",
-...                           settings=gapmap.Settings(circuity=1.3))        # doctest: +SKIP
+>>> inputs = gapmap.StudyInputs(providers="providers.csv", people="people.csv")
+>>> study = gapmap.Study.read(inputs, settings=gapmap.Settings(circuity=1.3))  # doctest: +SKIP
 >>> gaps = gapmap.gap_analysis(study)                                        # doctest: +SKIP
 >>> best, greedy = gapmap.match(study)                                       # doctest: +SKIP
 >>> rec = gapmap.recruit(gaps, [60, 223, 416])                               # doctest: +SKIP
@@ -28,6 +28,7 @@ from gapmap.matching import MatchingError, MatchResult, match
 from gapmap.matching.suggest import Suggester, person_request, request_from_fields
 from gapmap.postcodes import PostcodeDirectory, normalise_postcode
 from gapmap.publish import (
+    Published,
     Suppression,
     publish_gaps,
     publish_ranking,
@@ -38,7 +39,7 @@ from gapmap.reach import Reach
 from gapmap.recruitment.location import capacitated_coverage, max_coverage
 from gapmap.recruitment.targeting import RecruitResult, recruit
 from gapmap.settings import Settings
-from gapmap.study import AreaColumns, Study
+from gapmap.study import AreaColumns, Study, StudyInputs
 
 __all__ = [
     "AreaColumns",
@@ -49,10 +50,12 @@ __all__ = [
     "MatchResult",
     "PostcodeDirectory",
     "Problem",
+    "Published",
     "Reach",
     "RecruitResult",
     "Settings",
     "Study",
+    "StudyInputs",
     "Suggester",
     "Suppression",
     "__version__",

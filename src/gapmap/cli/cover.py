@@ -274,8 +274,8 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
     out
         The run's staging folder.
     gaps
-        The demo's gap analysis (:class:`~gapmap.gaps.GapResult`): its map is written again
-        with the N−1 layers.
+        The demo's gap analysis as published (:class:`~gapmap.publish.published.Published`):
+        its map is written again with the N−1 layers.
     title
         The gap map's title.
 

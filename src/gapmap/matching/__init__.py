@@ -69,7 +69,8 @@ def match(
 
     Examples
     --------
-    >>> study = gapmap.Study.read(providers="p.csv", people="q.csv")  # doctest: +SKIP
+    >>> inputs = gapmap.StudyInputs(providers="p.csv", people="q.csv")
+    >>> study = gapmap.Study.read(inputs)                               # doctest: +SKIP
     >>> best, greedy = gapmap.match(study)                              # doctest: +SKIP
     >>> best.objective >= greedy.objective                              # doctest: +SKIP
     True

@@ -383,7 +383,8 @@ class Suggester:
 
     Examples
     --------
-    >>> suggester = Suggester(gapmap.Study.read(providers="providers.csv"))  # doctest: +SKIP
+    >>> study = gapmap.Study.read(gapmap.StudyInputs(providers="providers.csv"))  # doctest: +SKIP
+    >>> suggester = Suggester(study)                                   # doctest: +SKIP
     >>> person = person_request(x=615000, y=157000, hours=6, days="Mon;Wed",
     ...                         services="social")                     # doctest: +SKIP
     >>> suggester.suggest(person).suggestions[0].provider_id           # doctest: +SKIP

@@ -34,8 +34,8 @@ from gapmap.publish.disclosure import Suppression
 from gapmap.publish.export import atomic_path
 from gapmap.publish.figures import headline_figures, percent, published_sites, whole
 from gapmap.publish.maps import ATTRIBUTION
-from gapmap.publish.tables import demand_people, publish_gaps, publish_scenarios
-from gapmap.publish.workbook import district_table
+from gapmap.publish.published import published_of
+from gapmap.publish.tables import demand_people, publish_scenarios
 
 __all__ = ["Block", "report_blocks", "sources_used", "write_report", "write_report_docx"]
 
@@ -394,7 +394,8 @@ def report_blocks(
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     rec
         A :class:`~gapmap.recruitment.targeting.RecruitResult` (with ``alternative`` for the side by
         side), or None.
@@ -414,12 +415,11 @@ def report_blocks(
     -------
     list of Block
     """
-    study = result.study
-    rule = study.settings.suppression
+    pub = published_of(result)
+    study, rule = pub.study, pub.rule
     made = made or dt.date.today()
     period = period or f"the waiting list and providers as registered on {made:%-d %B %Y}"
-    head = headline_figures(result, rule, top=TOP_GAPS)
-    published = publish_gaps(result.table, rule)
+    head = headline_figures(pub, top=TOP_GAPS)
     blocks: list[Block] = [
         Block("h1", title or "Micro-provider gaps and where to recruit"),
         Block(
@@ -468,7 +468,7 @@ def report_blocks(
             "img",
             "Figure 1. Unmet hours a week micro-providers may meet, by area. Grey hatching: "
             f"figures withheld ({rule.few} people).",
-            png=_map_png(published, result.providers, rule),
+            png=_map_png(pub.areas, pub.providers, rule),
             width_mm=170,
             alt="Map of the council's areas shaded by the unmet hours a week micro-providers "
             "may meet, darker where more hours are unmet, with district boundaries and "
@@ -477,7 +477,7 @@ def report_blocks(
     )
     # districts and the largest gaps
     blocks.append(Block("h2", "Districts", page_break=True))
-    d = district_table(result, rule)
+    d = pub.districts
     blocks.append(
         Block(
             "table",
@@ -521,8 +521,8 @@ def report_blocks(
             )
         blocks.append(Block("ol", items=items))
     else:
-        blocks.append(Block("p", "No area with more than 7 people has unmet hours."))
-    table = pd.DataFrame(published.drop(columns=published.geometry.name))
+        blocks.append(Block("p", f"No area with more than {rule.high} people has unmet hours."))
+    table = pub.table
     rural = table[table["rural_gap"].astype(bool)]
     far = rural["nearest_provider_km"].dropna()
     blocks.append(Block("h2", "Weekends and rural areas"))
@@ -540,7 +540,7 @@ def report_blocks(
             ),  # fmt: skip
         )
     )
-    dep_words = _deprivation_words(result.table, rule)
+    dep_words = _deprivation_words(pub.deprivation)
     if dep_words:
         blocks.append(Block("h2", "Deprivation"))
         blocks += [Block("p", w) for w in dep_words]
@@ -553,10 +553,7 @@ def report_blocks(
     return blocks
 
 
-def _deprivation_words(t: pd.DataFrame, rule) -> list[str]:
-    from gapmap.publish.tables import published_deprivation
-
-    dep = published_deprivation(t, rule)
+def _deprivation_words(dep: pd.DataFrame | None) -> list[str]:
     if dep is None:
         return []
     out = []
@@ -910,7 +907,8 @@ def write_report(
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     path
         The PDF file (``report.docx`` goes beside it).
     rec

@@ -234,7 +234,8 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     top
         How many of the largest gaps to list.
 
@@ -244,10 +245,12 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
         The same figures, in the same order, as the report and the workbook.
     """
     from gapmap.publish.figures import headline_figures, percent, whole
+    from gapmap.publish.published import published_of
 
-    rule = result.study.settings.suppression
+    pub = published_of(result)
+    rule, result = pub.rule, pub.result
     t = result.table
-    head = headline_figures(result, rule, top=top)
+    head = headline_figures(pub, top=top)
     if t["need_hours"].sum() <= 0:
         lines = ["No need in the register."]
     elif head.withheld:
@@ -305,27 +308,23 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
                 f"unmet {whole(r['micro_unmet_hours']):>5} h  in reach "
                 f"{percent(r['coverage_ratio']):>4}" + (f"  [{', '.join(flags)}]" if flags else "")
             )
-    lines += deprivation_lines(t, rule)
+    lines += deprivation_lines(pub.deprivation)
     return lines
 
 
-def deprivation_lines(t, rule: Suppression) -> list[str]:
+def deprivation_lines(dep: pd.DataFrame | None) -> list[str]:
     """How unmet hours fall across deprivation, in words (published figures; none without IMD).
 
     Parameters
     ----------
-    t
-        The exact gap table (with ``imd_decile`` when ``--imd`` was given).
-    rule
-        The suppression rule.
+    dep
+        The published deprivation table (``Published.deprivation``,
+        :func:`gapmap.publish.tables.published_deprivation`), None without ``--imd``.
 
     Returns
     -------
     list of str
     """
-    from gapmap.publish.tables import published_deprivation
-
-    dep = published_deprivation(t, rule)
     if dep is None:
         return []
     lines: list[str] = []

@@ -27,10 +27,8 @@ from gapmap.publish.maps import ATTRIBUTION
 from gapmap.publish.provenance import caption
 from gapmap.publish.tables import (
     demand_people,
-    publish_gaps,
     publish_ranking,
     publish_scenarios,
-    published_deprivation,
 )
 
 __all__ = ["district_table", "write_gaps_workbook", "write_recruit_workbook"]
@@ -375,17 +373,16 @@ def _notes(wb, study, extra: list[tuple[str, str]]) -> None:
         b.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
+def write_gaps_workbook(result, path: str | Path) -> Path:
     """Write ``gaps.xlsx``: areas ranked by unmet hours, districts and county, notes.
 
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     path
         The file (written atomically).
-    deprivation
-        The published deprivation table when the caller has it already (else made here).
 
     Returns
     -------
@@ -393,9 +390,11 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
     """
     from openpyxl import Workbook
 
-    rule = result.study.settings.suppression
-    pub = publish_gaps(result.table, rule)
-    areas = gap_order(pd.DataFrame(pub.drop(columns=pub.geometry.name)))
+    from gapmap.publish.published import published_of
+
+    pub = published_of(result)
+    rule = pub.rule
+    areas = gap_order(pub.table)
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
@@ -406,11 +405,11 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
         "last",
     )  # fmt: skip
     _sheet(
-        wb, "Districts", district_table(result, rule), DISTRICT_COLUMNS,
+        wb, "Districts", pub.districts, DISTRICT_COLUMNS,
         note="Each district and the county total (last row)",
     )  # fmt: skip
     extra: list[tuple[str, str]] = []
-    dep = deprivation if deprivation is not None else published_deprivation(result.table, rule)
+    dep = pub.deprivation
     if dep is not None:
         words = "; ".join(f"{k} {v:+.3f}" for k, v in dep.attrs["concentration_index"].items())
         _sheet(
@@ -423,7 +422,7 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
              "residents; rank: the residents-weighted mean rank of its LSOAs. Concentration "
              "index: README, 'Deprivation'.")
         )  # fmt: skip
-    _notes(wb, result.study, extra)
+    _notes(wb, pub.study, extra)
     path = Path(path)
     with atomic_path(path) as tmp:
         wb.save(tmp)

@@ -43,7 +43,7 @@ from gapmap.matching.suggest import (
 from gapmap.publish.geo import to_latlon, wgs84_geojson
 from gapmap.safety import CQC_REGISTERED, made_on, registration_words, suggestion_safety
 from gapmap.settings import Settings
-from gapmap.study import AreaColumns, Study
+from gapmap.study import AreaColumns, Study, StudyInputs
 from gapmap.vocab import (
     DAYS,
     SERVICE_WORDS,
@@ -223,14 +223,14 @@ class Register:
 
     def load(self) -> None:
         """Read the file; raises :class:`InputError` and keeps what was in service."""
-        study = Study.read(
+        inputs = StudyInputs(
             providers=self.path,
             areas=self.areas,
-            settings=self.settings,
             area_columns=self.area_columns,
             postcode_file=self.postcode_file,
             **self.read_options,
         )
+        study = Study.read(inputs, settings=self.settings)
         providers = study.providers
         suggester = Suggester(study)
         lat, lon = to_latlon(providers["x"].to_numpy(), providers["y"].to_numpy())
