@@ -41,7 +41,7 @@ from gapmap.errors import InputError, Problem
 from gapmap.publish.disclosure import Suppression
 from gapmap.vocab import ALL_DAYS_MASK, WEEKDAY_MASK, parse_services
 
-__all__ = ["FLAGS", "UNIT_COSTS", "Settings"]
+__all__ = ["COVER_TIME_LIMITS", "DEMO_TIME_LIMITS", "FLAGS", "UNIT_COSTS", "Settings"]
 
 #: Unit costs, £ an hour, with their sources (Kent County Council, "Micro-provider market
 #: development" report, sections 4.9-4.10, citing Somerset Council's June 2020 evaluation).
@@ -52,6 +52,13 @@ UNIT_COSTS = {
 }
 
 #: Command-line flag of each field whose flag is not simply ``--field-name``.
+#: The demo's time limits (a tour of every command that should take about a minute and a half):
+#: the defaults of ``gapmap demo``, which ``--time-limit`` and ``--recruit-time-limit`` change.
+DEMO_TIME_LIMITS: dict[str, float] = {"match_time_limit_s": 20.0, "recruit_time_limit_s": 20.0}
+#: The time limit of ``gapmap cover`` and ``gapmap resilience`` (a plan for the coming week,
+#: asked for while staff wait), which ``--time-limit`` changes.
+COVER_TIME_LIMITS: dict[str, float] = {"match_time_limit_s": 30.0}
+
 FLAGS = {
     "match_time_limit_s": "--time-limit",
     "recruit_time_limit_s": "--recruit-time-limit",

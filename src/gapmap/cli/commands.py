@@ -19,7 +19,7 @@ from typing import Any
 from gapmap import __version__
 from gapmap.errors import InputError, Problem
 from gapmap.publish.folder import OutputError
-from gapmap.settings import Settings, flag_of
+from gapmap.settings import DEMO_TIME_LIMITS, Settings, flag_of
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 _SETTING_NAMES = {f.name for f in fields(Settings)}
@@ -662,7 +662,7 @@ def cmd_compare(args) -> int:
         comp = compare_runs(
             args.before, args.after, targets=tuple(targets),
             home_care_rate=settings.home_care_rate, micro_rate=settings.micro_rate,
-            weeks_per_year=settings.weeks_per_year,
+            weeks_per_year=settings.weeks_per_year, rule=settings.suppression,
         )  # fmt: skip
         with folder.run() as out:
             paths = write_comparison(comp, args.after, out)
@@ -907,7 +907,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gap_options(p)
     _add_match_options(p, batch=True)
     _add_recruit_options(p)
-    p.set_defaults(func=cmd_demo, match_time_limit_s=20.0, recruit_time_limit_s=20.0)
+    p.set_defaults(func=cmd_demo, **DEMO_TIME_LIMITS)
 
     p = command("gaps", "gap analysis: need against provider coverage, by area")
     registers(p, required=True)

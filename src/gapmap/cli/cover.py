@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from gapmap.errors import InputError, Problem
+from gapmap.settings import COVER_TIME_LIMITS
 
 __all__ = ["add_parsers", "cmd_cover", "cmd_resilience", "demo_cover"]
 
@@ -82,7 +83,7 @@ def add_parsers(sub, common) -> None:
         cli._add_area_options(p)
         cli._add_reach_options(p)
         p.set_defaults(func=cmd_cover if name == "cover" else cmd_resilience,
-                       match_time_limit_s=30.0)  # fmt: skip
+                       **COVER_TIME_LIMITS)  # fmt: skip
 
 
 def _need(args, names: tuple[str, ...]) -> None:

@@ -242,6 +242,7 @@ def compare_from_db(args, settings, targets) -> int:
         comp = compare_runs(
             runs[0], runs[1], targets=tuple(targets), home_care_rate=settings.home_care_rate,
             micro_rate=settings.micro_rate, weeks_per_year=settings.weeks_per_year,
+            rule=settings.suppression,
         )  # fmt: skip
         with folder.run() as out:
             paths = write_comparison(comp, runs[1], out)
