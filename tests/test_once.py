@@ -165,3 +165,34 @@ def test_study_read_still_gathers_problems_of_every_input_at_once(tmp_path):
     assert "a rural lookup goes with a rural table" in text
     assert "an IMD lookup goes with an IMD table" in text
     assert "circuity" in text
+
+
+def test_a_report_run_publishes_the_recruitment_once_for_every_writer(
+    tmp_path, capsys, monkeypatch
+):
+    import gapmap.cli.commands  # noqa: F401
+    import gapmap.publish.report  # noqa: F401
+    import gapmap.publish.workbook  # noqa: F401
+
+    gaps = _counted(monkeypatch, "gapmap.publish.tables", "publish_gaps")
+    ranking = _counted(monkeypatch, "gapmap.publish.tables", "publish_ranking")
+    sites = _counted(monkeypatch, "gapmap.publish.figures", "published_sites")
+    scenarios = _counted(monkeypatch, "gapmap.publish.tables", "publish_scenarios")
+    prov, people = write_registers(tmp_path)
+    out = tmp_path / "out"
+    rc, said, err = run_cli(
+        ["report", "--providers", prov, "--people", people, "--out", out,
+         "--new-providers", "1,2", "--recruit-time-limit", "5"],
+        capsys,
+    )  # fmt: skip
+    assert rc == 0, err
+    for name in ("recruit_areas.csv", "recruit_sites.csv", "recruit_scenarios.csv",
+                 "recruit.xlsx", "recruit_map.html", "report.pdf"):  # fmt: skip
+        assert (out / name).exists(), name
+    assert "Recommended:" in said
+    # one ranking (which publishes its own area table), one set of sites, the scenarios of
+    # the recruits asked for and of those working the other days; the gap table once
+    assert len(ranking) == 1 and len(sites) == 1 and len(scenarios) == 2
+    assert len(gaps) == 2
+    shown = pd.read_csv(out / "recruit_scenarios.csv")
+    assert shown["new_providers"].tolist() == [1, 2]

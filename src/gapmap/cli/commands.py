@@ -455,12 +455,14 @@ def _match(study, args, out: Path):
 
 
 def _recruit(result, ks, args, title: str, out: Path):
+    """The recruitment, published once (the :class:`PublishedRecruitment` every writer takes)."""
     from gapmap.publish.outputs import write_recruit_outputs
+    from gapmap.publish.published import PublishedRecruitment
     from gapmap.publish.summaries import recruit_lines
     from gapmap.recruitment.targeting import recruit
 
     t0 = time.perf_counter()
-    rec = recruit(result, ks, say=_note, other_days=True)
+    rec = PublishedRecruitment.of(recruit(result, ks, say=_note, other_days=True), result.study)
     paths = write_recruit_outputs(rec, result.providers, out, title=title, study=result.study)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))

@@ -8,7 +8,7 @@ gapmap turns British National Grid into WGS84 (:mod:`.geo`).
 """
 
 from gapmap.publish.disclosure import Suppression, published_count, round_to, suppress
-from gapmap.publish.published import Published
+from gapmap.publish.published import Published, PublishedRecruitment
 from gapmap.publish.tables import (
     match_summary,
     publish_gaps,
@@ -19,6 +19,7 @@ from gapmap.publish.tables import (
 
 __all__ = [
     "Published",
+    "PublishedRecruitment",
     "Suppression",
     "match_summary",
     "publish_gaps",

@@ -17,13 +17,8 @@ from gapmap.publish.mapplaces import search_places
 from gapmap.publish.maps import ATTRIBUTION, gap_map, save_map
 from gapmap.publish.pictures import gap_map_png
 from gapmap.publish.provenance import caption
-from gapmap.publish.published import published_of
-from gapmap.publish.tables import (
-    demand_people,
-    match_summary,
-    publish_ranking,
-    publish_scenarios,
-)
+from gapmap.publish.published import published_of, published_recruitment_of
+from gapmap.publish.tables import match_summary
 
 __all__ = [
     "ABOUT_FILE",
@@ -553,7 +548,8 @@ def write_recruit_outputs(
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here).
     providers
         The existing providers (shown on the map).
     out_dir
@@ -572,14 +568,11 @@ def write_recruit_outputs(
     from gapmap.publish.maps import recruit_map
     from gapmap.publish.pictures import scenario_chart_png
 
-    rule = rec.settings.suppression
+    pub = published_recruitment_of(rec, study)  # sites with a place an officer knows
+    rec, rule = pub.rec, pub.rule
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ranking = publish_ranking(rec, rule)
-    from gapmap.publish.figures import published_sites
-
-    sites = published_sites(rec, study)  # with a place an officer knows
-    scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    ranking, sites, scen = pub.ranking, pub.sites, pub.scenarios
     paths = {
         "recruit_areas.csv": write_csv(
             pd.DataFrame(ranking.drop(columns=ranking.geometry.name)), out / "recruit_areas.csv"
@@ -602,7 +595,7 @@ def write_recruit_outputs(
     if study is not None:
         from gapmap.publish.workbook import write_recruit_workbook
 
-        paths["recruit.xlsx"] = write_recruit_workbook(rec, out / "recruit.xlsx", study)
+        paths["recruit.xlsx"] = write_recruit_workbook(pub, out / "recruit.xlsx", study)
         paths["gapmap.gpkg"] = write_run_geopackage(
             out / "gapmap.gpkg", rec=rec, ranking=ranking, sites=sites
         )

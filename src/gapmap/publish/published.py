@@ -28,7 +28,7 @@ from gapmap.publish.tables import publish_gaps, published_deprivation
 if TYPE_CHECKING:
     from gapmap.gaps import GapResult
 
-__all__ = ["Published", "published_of"]
+__all__ = ["Published", "PublishedRecruitment", "published_of", "published_recruitment_of"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,3 +128,101 @@ def published_of(result, rule: Suppression | None = None) -> Published:
             return result
         return Published.of(result.result, rule)
     return Published.of(result, rule)
+
+
+@dataclass(frozen=True, eq=False)
+class PublishedRecruitment:
+    """The published tables of one recruitment: ranking, sites and scenarios, made once.
+
+    Build it with :meth:`of`; ``recruit_areas.csv``/``.gpkg``, ``recruit_sites.csv``,
+    ``recruit_scenarios.csv``/``.png``, ``recruit.xlsx``, the recruit map, ``gapmap.gpkg``, the
+    terminal and the report's recruitment pages all show these tables.
+
+    Attributes
+    ----------
+    rec
+        The exact :class:`~gapmap.recruitment.targeting.RecruitResult`.
+    rule
+        The suppression rule (the recruitment's ``settings.suppression``).
+    ranking
+        Every area ranked (:func:`gapmap.publish.tables.publish_ranking`).
+    sites
+        The sites of every scenario, each with a place an officer knows when the study was given
+        (:func:`gapmap.publish.figures.published_sites`).
+    scenarios
+        One row per number of new providers (:func:`gapmap.publish.tables.publish_scenarios`).
+    alternative
+        The same for recruits working the other days (``rec.alternative``), or None.
+    """
+
+    rec: Any
+    rule: Suppression
+    ranking: gpd.GeoDataFrame
+    sites: pd.DataFrame
+    scenarios: pd.DataFrame
+    alternative: pd.DataFrame | None
+
+    @classmethod
+    def of(cls, rec, study=None) -> PublishedRecruitment:
+        """Publish a recruitment: every suppressed table, made once.
+
+        Parameters
+        ----------
+        rec
+            A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        study
+            The study recruited for (its areas name the sites' places), or None.
+
+        Returns
+        -------
+        PublishedRecruitment
+        """
+        from gapmap.publish.figures import published_sites
+        from gapmap.publish.tables import demand_people, publish_ranking, publish_scenarios
+
+        rule = rec.settings.suppression
+        alt = rec.alternative
+        return cls(
+            rec=rec,
+            rule=rule,
+            ranking=publish_ranking(rec, rule),
+            sites=published_sites(rec, study),
+            scenarios=publish_scenarios(rec.scenarios, rule, people=demand_people(rec)),
+            alternative=None
+            if alt is None
+            else publish_scenarios(alt.scenarios, rule, people=demand_people(alt)),
+        )
+
+    @property
+    def settings(self):
+        """The recruitment's settings (:class:`~gapmap.settings.Settings`)."""
+        return self.rec.settings
+
+    def variants(self) -> list[tuple[Any, pd.DataFrame]]:
+        """``(recruitment, published scenarios)`` of the recruits asked for, then of those
+        working the other days when they were worked out."""
+        out = [(self.rec, self.scenarios)]
+        if self.rec.alternative is not None and self.alternative is not None:
+            out.append((self.rec.alternative, self.alternative))
+        return out
+
+
+def published_recruitment_of(rec, study=None) -> PublishedRecruitment:
+    """``rec`` as published: itself when it is a :class:`PublishedRecruitment`, else
+    :meth:`PublishedRecruitment.of` it.
+
+    Parameters
+    ----------
+    rec
+        A :class:`PublishedRecruitment`, or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`.
+    study
+        The study recruited for (names the sites' places), or None.
+
+    Returns
+    -------
+    PublishedRecruitment
+    """
+    if isinstance(rec, PublishedRecruitment):
+        return rec
+    return PublishedRecruitment.of(rec, study)

@@ -448,7 +448,8 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here).
     top
         How many areas to list.
 
@@ -456,8 +457,11 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     -------
     list of str
     """
-    from gapmap.publish.tables import demand_people, publish_ranking, publish_scenarios
+    from gapmap.publish.published import published_recruitment_of
+    from gapmap.publish.tables import demand_people
 
+    pub = published_recruitment_of(rec)
+    rec = pub.rec
     s = rec.settings
     rule = s.suppression
     people = demand_people(rec)
@@ -474,7 +478,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         demand = "no recruitable unmet hours"
     lines = [f"  (demand: {demand}; figures rounded)"]
     lines += [f"  ({clean_text(note)})" for note in rec.notes]
-    scen = publish_scenarios(rec.scenarios, s.suppression, people=demand_people(rec))
+    scen = pub.scenarios
     lines.append(
         "'placed': new providers that would have hours to take (fewer than asked when they run "
         "out); coverage: share of need in reach"
@@ -484,13 +488,9 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         f"{'of unmet':>9} {'coverage':>15} {'weekend gaps':>13} {'rural gaps':>11} "
         f"{'saving a year':>14}"
     )
-    variants = [(rec, scen)]
-    if rec.alternative is not None:
-        alt = rec.alternative
-        variants.append((alt, publish_scenarios(alt.scenarios, rule, people=demand_people(alt))))
     for r, days in (
         (r, "every day" if v.settings.weekend_working else "weekdays")
-        for v, sc in variants
+        for v, sc in pub.variants()
         for r in sc.itertuples()
     ):
         lines.append(
@@ -528,7 +528,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         + " (the fewest that take 95% of the hours the largest scenario takes; "
         "the recruit map opens on it)."
     )
-    ranking = publish_ranking(rec)
+    ranking = pub.ranking
     head = ranking[ranking["priority_rank"].notna()].head(top)
     if len(head):
         lines.append("Where to look first:")

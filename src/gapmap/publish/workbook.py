@@ -22,14 +22,9 @@ import pandas as pd
 from gapmap.coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
 from gapmap.publish.disclosure import Suppression, published_count, published_ratio, round_to
 from gapmap.publish.export import atomic_path, neutralise_formulas
-from gapmap.publish.figures import gap_order, published_sites
+from gapmap.publish.figures import gap_order
 from gapmap.publish.maps import ATTRIBUTION
 from gapmap.publish.provenance import caption
-from gapmap.publish.tables import (
-    demand_people,
-    publish_ranking,
-    publish_scenarios,
-)
 
 __all__ = ["district_table", "write_gaps_workbook", "write_recruit_workbook"]
 
@@ -435,7 +430,8 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here).
     path
         The file (written atomically).
     study
@@ -447,22 +443,23 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     """
     from openpyxl import Workbook
 
-    rule = rec.settings.suppression
-    ranking = publish_ranking(rec, rule)
+    from gapmap.publish.published import published_recruitment_of
+
+    pub = published_recruitment_of(rec, study)
+    rec, ranking = pub.rec, pub.ranking
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
     # weekday-only and seven-day recruits side by side (issue 31): one block of rows each
-    variants = [rec] + ([rec.alternative] if rec.alternative is not None else [])
     scen = pd.concat(
         [
-            publish_scenarios(v.scenarios, rule, people=demand_people(v)).assign(
+            sc.assign(
                 recruits_work="every day" if v.settings.weekend_working else "weekdays only",
                 recommended=lambda f, v=v: np.where(
                     (f["new_providers"] == v.recommended) & (v is rec), "yes", ""
                 ),
             )
-            for v in variants
+            for v, sc in pub.variants()
         ],
         ignore_index=True,
     )
@@ -478,7 +475,7 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
         RANK_COLUMNS, note="Areas by priority for recruitment; no rank: nothing to recruit for",
     )  # fmt: skip
     _sheet(
-        wb, "Sites", published_sites(rec, study), SITE_COLUMNS,
+        wb, "Sites", pub.sites, SITE_COLUMNS,
         note="Recommended sites of every scenario (points inside areas, not addresses)",
     )  # fmt: skip
     s = rec.settings
