@@ -207,7 +207,7 @@ def gap_analysis(study: Study) -> GapResult:
     Examples
     --------
     >>> import gapmap                                                   # doctest: +SKIP
-    >>> inputs = gapmap.StudyInputs(providers="providers.csv", people="people.csv")
+    >>> inputs = gapmap.StudyInputs(providers="p.csv", people="q.csv")  # doctest: +SKIP
     >>> study = gapmap.Study.read(inputs)                               # doctest: +SKIP
     >>> gapmap.gap_analysis(study).table.nlargest(5, "unmet_hours")    # doctest: +SKIP
     """

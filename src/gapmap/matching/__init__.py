@@ -69,7 +69,7 @@ def match(
 
     Examples
     --------
-    >>> inputs = gapmap.StudyInputs(providers="p.csv", people="q.csv")
+    >>> inputs = gapmap.StudyInputs(providers="p.csv", people="q.csv")  # doctest: +SKIP
     >>> study = gapmap.Study.read(inputs)                               # doctest: +SKIP
     >>> best, greedy = gapmap.match(study)                              # doctest: +SKIP
     >>> best.objective >= greedy.objective                              # doctest: +SKIP

@@ -17,7 +17,7 @@ then, once for that call (:func:`published_of`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
@@ -27,6 +27,8 @@ from gapmap.publish.tables import publish_gaps, published_deprivation
 
 if TYPE_CHECKING:
     from gapmap.gaps import GapResult
+    from gapmap.recruitment.targeting import RecruitResult
+    from gapmap.study import Study
 
 __all__ = ["Published", "PublishedRecruitment", "published_of", "published_recruitment_of"]
 
@@ -55,7 +57,7 @@ class Published:
         or None without ``--imd``.
     """
 
-    result: Any
+    result: GapResult
     rule: Suppression
     areas: gpd.GeoDataFrame
     districts: pd.DataFrame
@@ -88,7 +90,7 @@ class Published:
         )
 
     @property
-    def study(self):
+    def study(self) -> Study:
         """The study analysed (:class:`~gapmap.study.Study`)."""
         return self.result.study
 
@@ -155,7 +157,7 @@ class PublishedRecruitment:
         The same for recruits working the other days (``rec.alternative``), or None.
     """
 
-    rec: Any
+    rec: RecruitResult
     rule: Suppression
     ranking: gpd.GeoDataFrame
     sites: pd.DataFrame
@@ -163,7 +165,7 @@ class PublishedRecruitment:
     alternative: pd.DataFrame | None
 
     @classmethod
-    def of(cls, rec, study=None) -> PublishedRecruitment:
+    def of(cls, rec: RecruitResult, study: Study | None = None) -> PublishedRecruitment:
         """Publish a recruitment: every suppressed table, made once.
 
         Parameters
@@ -198,7 +200,7 @@ class PublishedRecruitment:
         """The recruitment's settings (:class:`~gapmap.settings.Settings`)."""
         return self.rec.settings
 
-    def variants(self) -> list[tuple[Any, pd.DataFrame]]:
+    def variants(self) -> list[tuple[RecruitResult, pd.DataFrame]]:
         """``(recruitment, published scenarios)`` of the recruits asked for, then of those
         working the other days when they were worked out."""
         out = [(self.rec, self.scenarios)]
