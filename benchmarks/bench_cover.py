@@ -41,14 +41,13 @@ def main() -> int:
     from gapmap.demo import SCALES, write_demo_registers
     from gapmap.matching import match
     from gapmap.settings import Settings
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     size = SCALES["kent-y3"]
     with tempfile.TemporaryDirectory() as tmp:
         p, q = write_demo_registers(tmp, providers=size.providers, people=size.people)
         study = Study.read(
-            providers=p,
-            people=q,
+            StudyInputs(providers=p, people=q),
             settings=Settings(match_time_limit_s=args.match_time_limit),
         )
     t = time.perf_counter()

@@ -51,7 +51,7 @@ def main() -> int:
     from gapmap.demo import write_demo_registers
     from gapmap.gaps import gap_analysis
     from gapmap.io.builtin import builtin_path, load_builtin_areas, write_builtin
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     letters = postcode_letters()
 
@@ -82,7 +82,7 @@ def main() -> int:
             prov, ppl = write_demo_registers(folder, providers=providers, people=people,
                                              council=c)  # fmt: skip
             t2 = time.perf_counter()
-            study = Study.read(providers=prov, people=ppl, council=c.code)
+            study = Study.read(StudyInputs(providers=prov, people=ppl, council=c.code))
             t3 = time.perf_counter()
             result = gap_analysis(study)
             t4 = time.perf_counter()

@@ -123,7 +123,7 @@ def main() -> int:
     from gapmap.publish.tables import published_journeys
     from gapmap.reach import room_units
     from gapmap.settings import Settings
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     last = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +132,8 @@ def main() -> int:
             p, q = write_demo_registers(Path(tmp) / scale, providers=size.providers,
                                         people=size.people)  # fmt: skip
             study = Study.read(
-                providers=p, people=q, settings=Settings(match_time_limit_s=args.time_limit)
+                StudyInputs(providers=p, people=q),
+                settings=Settings(match_time_limit_s=args.time_limit),
             )
             print(f"\n{scale}: {len(study.people):,} people, {len(study.providers):,} providers, "
                   f"time limit {args.time_limit:g} s", flush=True)  # fmt: skip

@@ -129,13 +129,13 @@ def main() -> int:
     )
     from gapmap.recruitment.targeting import candidate_sites, recruitment_demand
     from gapmap.settings import Settings
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     p, q = demo_paths()
     study = Study.read(
-        providers=p, people=q, areas=lsoa, census=census,
+        StudyInputs(providers=p, people=q, areas=lsoa, census=census),
         settings=Settings(radius_km=args.radius_km),
-    )  # fmt: skip
+    )
     areas = study.areas
     result = gap_analysis(study)
     demand = recruitment_demand(result)

@@ -34,9 +34,9 @@ if p:
     from gapmap.gaps import gap_analysis
     from gapmap.matching.candidates import build_candidates
     from gapmap.matching.greedy import greedy_match
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
     t = time.perf_counter()
-    study = Study.read(providers=p, people=q)
+    study = Study.read(StudyInputs(providers=p, people=q))
     stages["read"] = time.perf_counter() - t
     t = time.perf_counter()
     result = gap_analysis(study)

@@ -64,14 +64,14 @@ def main() -> int:
 
     from gapmap.demo import SCALES, write_demo_registers
     from gapmap.matching.suggest import Suggester, request_from_fields
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     size = SCALES["somerset"]
     reqs = requests_for(2000)
     with tempfile.TemporaryDirectory() as tmp:
         prov, _ = write_demo_registers(tmp, providers=size.providers, people=10)
         # baseline: in-process, no HTTP
-        study = Study.read(providers=prov)
+        study = Study.read(StudyInputs(providers=prov))
         suggester = Suggester(study)
         times = []
         for r in reqs[:500]:

@@ -42,7 +42,8 @@ from gapmap.publish.workbook import district_table
 SHARED = Path("../../shared/data")
 use_shared = SHARED.exists() and not os.environ.get("GAPMAP_STORED_COPY")
 providers_file, people_file = demo_paths()
-study = gapmap.Study.read(providers=providers_file, people=people_file)  # every rule in gapmap.Settings
+inputs = gapmap.StudyInputs(providers=providers_file, people=people_file)
+study = gapmap.Study.read(inputs)  # every rule in gapmap.Settings
 print(f"{len(study.areas)} areas, {len(study.providers)} providers, {len(study.people):,} people waiting")"""),
     ("md", """## 1. Need and capacity
 Providers' capacity is the hours a week they can give; people's need is the hours a week they
@@ -102,10 +103,10 @@ The register holds only the people already asking for help. The Census (TS007A, 
 times the Health Survey for England's shares of older people needing help gives the hours of
 help adults may need in each area, most of it not on any waiting list."""),
     ("code", """if use_shared:
-    wards = gapmap.Study.read(
+    wards = gapmap.Study.read(gapmap.StudyInputs(
         providers=providers_file, people=people_file, areas=SHARED / "kent_wards_2022.geojson",
         census=SHARED / "kent_census2021_ts007a_age5_lsoa21.csv",
-        census_areas=SHARED / "kent_lsoa_2021.geojson")
+        census_areas=SHARED / "kent_lsoa_2021.geojson"))
     wards_result = gapmap.gap_analysis(wards)
     t = wards_result.table
     print(f"{len(t)} wards; estimated need {t.estimated_need_hours.sum():,.0f} h a week, "

@@ -113,3 +113,49 @@ def small_registers(tmp_path_factory):
     prov.head(80).to_csv(folder / "providers.csv", index=False)
     people.head(300).to_csv(folder / "people.csv", index=False)
     return folder / "providers.csv", folder / "people.csv"
+
+
+# --- registers and the web app shared by the register-database tests ---------------------------
+#: Four providers: three at one Dover postcode, one far off in Ashford (the store tests).
+TINY_PROVIDERS = """provider_id,name,postcode,services,days,capacity_hours,committed_hours,\
+max_travel_km,cover,cqc_registered
+A,Alpha Care,CT14 8AT,domestic;social;community,all,10,4,10,True,False
+B,Beta Help,CT14 8AT,domestic;social;community,all,20,0,10,True,False
+C,Gamma Mondays,CT14 8AT,domestic;social,Mon;Tue,20,0,10,True,False
+D,Delta Far,TN23 1AA,domestic;social,all,20,0,3,True,False
+"""
+PEOPLE_HEAD = "person_id,postcode,hours,days,services,needs_cover\n"
+#: The same four providers as the web page sees them (more capacity; a name with markup).
+WEB_PROVIDERS = """provider_id,name,postcode,services,days,capacity_hours,committed_hours,\
+max_travel_km,cover,cqc_registered
+A,Alpha <b>Care</b>,CT14 8AT,domestic;social;community,all,30,4,10,True,False
+B,Beta Help,CT14 8AT,domestic;social;community,all,20,0,10,True,False
+C,Gamma Mondays,CT14 8AT,domestic;social,Mon;Tue,20,0,10,True,False
+D,Delta Far,TN23 1AA,domestic;social,all,20,0,3,True,False
+"""
+
+
+def tiny_registers(tmp_path: Path, n_people: int = 12) -> tuple[Path, Path]:
+    """``providers.csv`` (:data:`TINY_PROVIDERS`) and ``people.csv`` of ``n_people`` at one
+    Dover postcode, written in ``tmp_path``."""
+    prov = tmp_path / "providers.csv"
+    prov.write_text(TINY_PROVIDERS)
+    people = tmp_path / "people.csv"
+    rows = "".join(f"P{i:02d},CT14 8AT,6,Mon;Wed,social,True\n" for i in range(1, n_people + 1))
+    people.write_text(PEOPLE_HEAD + rows)
+    return prov, people
+
+
+def web_app(store):
+    """The web app over a register database (its register loaded)."""
+    from gapmap.serve.app import create_app
+    from gapmap.serve.register import DbRegister
+
+    reg = DbRegister(Path("register.db"), store=store)
+    reg.load()
+    return create_app(reg)
+
+
+def bearer(token: str) -> dict:
+    """The header of a member of staff's token."""
+    return {"Authorization": f"Bearer {token}"}

@@ -83,11 +83,11 @@ def test_make_demo_for_somerset_is_somersets_size_at_somerset_postcodes(tmp_path
 def test_suggestions_outside_the_council_name_both_councils(tmp_path):
     from gapmap.demo import write_demo_registers
     from gapmap.matching.suggest import request_from_fields
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     council = resolve_council("Wrexham")
     prov, _ = write_demo_registers(tmp_path, providers=30, people=10, council=council)
-    study = Study.read(providers=prov, council="Wrexham")
+    study = Study.read(StudyInputs(providers=prov, council="Wrexham"))
     with pytest.raises(InputError) as err:
         request_from_fields(
             study, postcode="CT1 2AA", hours=3, days="Mon", services="social",

@@ -16,7 +16,7 @@ from gapmap.cover_register import plan_from_store
 from gapmap.store import StoreError, open_store
 
 from .store_fixtures import db_url, pg_server  # noqa: F401
-from .test_store import _tiny
+from .store_fixtures import tiny_registers as _tiny
 
 TODAY = date.today()
 WEEK_END = TODAY + timedelta(days=6)

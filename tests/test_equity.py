@@ -14,7 +14,7 @@ from gapmap.deprivation import concentration_index, deprivation_table, read_imd
 from gapmap.gaps import gap_analysis
 from gapmap.need import read_adult_rates, read_carers, read_census_ages, read_disability
 from gapmap.settings import Settings
-from gapmap.study import Study
+from gapmap.study import Study, StudyInputs
 
 from .conftest import LSOA_2021, WARDS_2022, shared_file
 
@@ -40,10 +40,17 @@ def equity_study():
 
     prov, people = demo_paths()
     return Study.read(
-        providers=prov, people=people, areas=shared_file(WARDS_2022),
-        census=shared_file(CENSUS), census_areas=shared_file(LSOA_2021),
-        disability=shared_file(TS038), carers=shared_file(TS039), imd=shared_file(IMD25),
-    )  # fmt: skip
+        StudyInputs(
+            providers=prov,
+            people=people,
+            areas=shared_file(WARDS_2022),
+            census=shared_file(CENSUS),
+            census_areas=shared_file(LSOA_2021),
+            disability=shared_file(TS038),
+            carers=shared_file(TS039),
+            imd=shared_file(IMD25),
+        )
+    )
 
 
 def test_the_census_tables_give_kents_published_totals():

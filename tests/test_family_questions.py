@@ -11,7 +11,7 @@ from gapmap.io.provider_checks import checks_due, lapsed_reasons
 from gapmap.io.registers import read_providers
 from gapmap.matching.suggest import Suggester, person_request
 from gapmap.postcodes import default_directory
-from gapmap.study import Study
+from gapmap.study import Study, StudyInputs
 from tests.conftest import write
 from tests.helpers import days_from_today as _days
 
@@ -37,7 +37,7 @@ def _register(tmp_path, *, near_insurance: str, near_dbs: str):
 
 
 def _suggest(path, **settings):
-    study = Study.read(providers=path).with_settings(**settings)
+    study = Study.read(StudyInputs(providers=path)).with_settings(**settings)
     x, y = default_directory().lookup(["ME14 1XX"]).iloc[0][["x", "y"]]
     req = person_request(x=float(x), y=float(y), hours=4, days="Mon;Wed", services="domestic")
     return Suggester(study).suggest(req, top=3)

@@ -16,7 +16,7 @@ from gapmap.gaps import gap_analysis
 from gapmap.publish.maps import days_in_words
 from gapmap.publish.outputs import write_gap_outputs
 from gapmap.reach import free_hours
-from gapmap.study import Study
+from gapmap.study import Study, StudyInputs
 from gapmap.vocab import hours_words
 
 from .helpers import chromium as _chromium
@@ -31,7 +31,7 @@ LAPTOP, PHONE = (1366, 768), (390, 844)
 @pytest.fixture(scope="module")
 def demo_map(tmp_path_factory):
     """The demo's gap map, made the way ``gapmap gaps`` makes it (built-in Kent sectors)."""
-    study = Study.read(providers=DEMO / "providers.csv", people=DEMO / "people.csv")
+    study = Study.read(StudyInputs(providers=DEMO / "providers.csv", people=DEMO / "people.csv"))
     result = gap_analysis(study)
     out = tmp_path_factory.mktemp("orient")
     paths = write_gap_outputs(result, out, title="gapmap demo: micro-provider gaps in Kent")

@@ -14,7 +14,7 @@ from gapmap.gaps import gap_analysis
 from gapmap.publish.outputs import write_gap_outputs
 from gapmap.publish.palette import HOURS_COLOURS, NO_NEED, WITHHELD, hour_classes
 from gapmap.publish.tables import publish_gaps
-from gapmap.study import Study
+from gapmap.study import Study, StudyInputs
 
 from .conftest import LSOA_2021, WARDS_2022, shared_file
 from .helpers import EVIL, map_data
@@ -165,9 +165,14 @@ def ward_outputs(tmp_path_factory):
     census = shared_file("kent_census2021_ts007a_age5_lsoa21.csv")
     lsoas = shared_file(LSOA_2021)
     study = Study.read(
-        providers=DEMO / "providers.csv", people=DEMO / "people.csv", areas=wards,
-        census=census, census_areas=lsoas,
-    )  # fmt: skip
+        StudyInputs(
+            providers=DEMO / "providers.csv",
+            people=DEMO / "people.csv",
+            areas=wards,
+            census=census,
+            census_areas=lsoas,
+        )
+    )
     result = gap_analysis(study)
     out = tmp_path_factory.mktemp("wards2022")
     paths = write_gap_outputs(result, out, title="Micro-provider gaps in Kent, 2022 wards")

@@ -192,3 +192,37 @@ def test_the_about_file_keeps_the_rule_through_an_output_folders_commit(ten_rule
         write_gap_outputs(gaps, stage, png=False)
     about = " ".join((out / "ABOUT_THESE_FILES.txt").read_text(encoding="utf-8").split())
     assert rule.describe() in about and "gaps.csv" in about and "1-7" not in about
+
+
+def test_compare_withholds_and_words_by_the_rule_the_runs_were_published_with(
+    ten_rule_run, tmp_path
+):
+    """``gapmap compare`` of two runs under 1-10 hidden, rounding to 10: its map says rounding
+    to 10 (not 5) and the hours it reads back are rounded to 10 again."""
+    from gapmap.compare import compare_runs, write_comparison
+
+    rule, _, out = ten_rule_run
+    comp = compare_runs(out, out, rule=rule)
+    assert comp.rule == rule
+    paths = write_comparison(comp, out, tmp_path)
+    page = (paths["compare_map.html"]).read_text(encoding="utf-8")
+    assert "Hours rounded to 10 in both runs." in page and "rounded to 5" not in page
+    hours = comp.areas["unmet_hours_after"].dropna().to_numpy(float)
+    assert len(hours) and (hours % 10 == 0).all()
+
+
+def test_the_demo_and_cover_time_limits_are_the_settings_module_s():
+    from gapmap.cli.commands import build_parser
+    from gapmap.settings import COVER_TIME_LIMITS, DEMO_TIME_LIMITS, Settings
+
+    parser = build_parser()
+    demo = parser.parse_args(["demo"])
+    assert demo.match_time_limit_s == DEMO_TIME_LIMITS["match_time_limit_s"]
+    assert demo.recruit_time_limit_s == DEMO_TIME_LIMITS["recruit_time_limit_s"]
+    cover = parser.parse_args(
+        ["cover", "--db", "r.db", "--from", "2026-12-07", "--to", "2026-12-13", "--out", "o"]
+    )
+    assert cover.match_time_limit_s == COVER_TIME_LIMITS["match_time_limit_s"]
+    # shorter than the commands' own defaults, and still changed by --time-limit
+    assert DEMO_TIME_LIMITS["match_time_limit_s"] < Settings().match_time_limit_s
+    assert parser.parse_args(["demo", "--time-limit", "5"]).match_time_limit_s == 5

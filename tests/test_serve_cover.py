@@ -11,9 +11,11 @@ import pytest
 
 from gapmap.store import open_store
 
+from .store_fixtures import WEB_PROVIDERS as PROVIDERS
+from .store_fixtures import bearer as _bearer
 from .store_fixtures import db_url, pg_server  # noqa: F401
-from .test_serve_register import PROVIDERS, _app, _bearer
-from .test_store import _tiny
+from .store_fixtures import tiny_registers as _tiny
+from .store_fixtures import web_app as _app
 
 TODAY = date.today()
 WEEK_END = TODAY + timedelta(days=6)

@@ -24,19 +24,15 @@ from gapmap.store import open_store
 from gapmap.store import schema as S
 
 from .helpers import free_port as _free_port
+from .store_fixtures import WEB_PROVIDERS as PROVIDERS
+from .store_fixtures import bearer as _bearer
 from .store_fixtures import db_url, pg_server  # noqa: F401
+from .store_fixtures import web_app as _app
 
 REPO = Path(__file__).resolve().parents[1]
 
 # Four providers at one Dover postcode: A has 30 - 4 = 26 free hours, works every day; B has
 # 20; C works only Mon and Tue; a name with markup checks that the page escapes it.
-PROVIDERS = """provider_id,name,postcode,services,days,capacity_hours,committed_hours,\
-max_travel_km,cover,cqc_registered
-A,Alpha <b>Care</b>,CT14 8AT,domestic;social;community,all,30,4,10,True,False
-B,Beta Help,CT14 8AT,domestic;social;community,all,20,0,10,True,False
-C,Gamma Mondays,CT14 8AT,domestic;social,Mon;Tue,20,0,10,True,False
-D,Delta Far,TN23 1AA,domestic;social,all,20,0,3,True,False
-"""
 ASK = {
     "postcode": "CT14 8AT", "hours": 6, "days": "Mon;Wed", "services": "social",
     "needs_cover": False, "self_directing": True, "regulated_care": False,
@@ -55,15 +51,6 @@ def register(db_url, tmp_path):  # noqa: F811
     store.close()
 
 
-def _app(store):
-    from gapmap.serve.app import create_app
-    from gapmap.serve.register import DbRegister
-
-    reg = DbRegister(Path("register.db"), store=store)
-    reg.load()
-    return create_app(reg)
-
-
 @pytest.fixture
 def client(register):
     from fastapi.testclient import TestClient
@@ -71,10 +58,6 @@ def client(register):
     store, tokens = register
     with TestClient(_app(store), base_url="http://127.0.0.1") as c:
         yield c, store, tokens
-
-
-def _bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _free(c, token: str, provider: str, ask: dict = ASK) -> float | None:

@@ -19,25 +19,8 @@ from gapmap.errors import InputError
 from gapmap.store import NoRoom, StoreError, open_store
 from gapmap.store import schema as S
 
-from .store_fixtures import db_url, pg_server, small_registers  # noqa: F401
-
-PROVIDERS = """provider_id,name,postcode,services,days,capacity_hours,committed_hours,\
-max_travel_km,cover,cqc_registered
-A,Alpha Care,CT14 8AT,domestic;social;community,all,10,4,10,True,False
-B,Beta Help,CT14 8AT,domestic;social;community,all,20,0,10,True,False
-C,Gamma Mondays,CT14 8AT,domestic;social,Mon;Tue,20,0,10,True,False
-D,Delta Far,TN23 1AA,domestic;social,all,20,0,3,True,False
-"""
-PEOPLE_HEAD = "person_id,postcode,hours,days,services,needs_cover\n"
-
-
-def _tiny(tmp_path: Path, n_people: int = 12) -> tuple[Path, Path]:
-    prov = tmp_path / "providers.csv"
-    prov.write_text(PROVIDERS)
-    people = tmp_path / "people.csv"
-    rows = "".join(f"P{i:02d},CT14 8AT,6,Mon;Wed,social,True\n" for i in range(1, n_people + 1))
-    people.write_text(PEOPLE_HEAD + rows)
-    return prov, people
+from .store_fixtures import PEOPLE_HEAD, db_url, pg_server, small_registers  # noqa: F401
+from .store_fixtures import tiny_registers as _tiny
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from gapmap.cli.commands import main
 from gapmap.store import open_store
 
 from .store_fixtures import db_url, pg_server  # noqa: F401
-from .test_store import _tiny
+from .store_fixtures import tiny_registers as _tiny
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

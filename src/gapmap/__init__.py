@@ -16,9 +16,10 @@ True
 ...                self_directing=True, regulated_care=False).status
 'ok'
 
-Your own registers: ``gapmap.Study.read(providers="providers.csv", people="people.csv",
-settings=gapmap.Settings(circuity=1.3))``. Recruitment: ``gapmap.recruit(gaps, [60, 223,
-416])``. A map in a notebook: ``gaps.explore()``, ``matching.explore()``.
+Your own registers: ``gapmap.Study.read(gapmap.StudyInputs(providers="providers.csv",
+people="people.csv"), settings=gapmap.Settings(circuity=1.3))``. Recruitment:
+``gapmap.recruit(gaps, [60, 223, 416])``. A map in a notebook: ``gaps.explore()``,
+``matching.explore()``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -40,6 +41,7 @@ from gapmap.matching.request import suggest
 from gapmap.matching.suggest import Suggester, person_request, request_from_fields
 from gapmap.postcodes import PostcodeDirectory, normalise_postcode
 from gapmap.publish import (
+    Published,
     Suppression,
     publish_gaps,
     publish_ranking,
@@ -50,7 +52,7 @@ from gapmap.reach import Reach
 from gapmap.recruitment.location import capacitated_coverage, max_coverage
 from gapmap.recruitment.targeting import RecruitResult, recruit
 from gapmap.settings import Settings
-from gapmap.study import AreaColumns, Study
+from gapmap.study import AreaColumns, Study, StudyInputs
 
 __all__ = [
     "AreaColumns",
@@ -62,10 +64,12 @@ __all__ = [
     "Matching",
     "PostcodeDirectory",
     "Problem",
+    "Published",
     "Reach",
     "RecruitResult",
     "Settings",
     "Study",
+    "StudyInputs",
     "Suggester",
     "Suppression",
     "__version__",

@@ -61,6 +61,8 @@ class Comparison:
     only_before: list[str] = field(default_factory=list)
     only_after: list[str] = field(default_factory=list)
     shapes: Any = None
+    #: the small-number rule of the runs (their figures are withheld and rounded again by it)
+    rule: Suppression = field(default_factory=Suppression)
 
     def words(self) -> list[str]:
         """The paragraph a commissioner would write, from the published differences."""
@@ -168,7 +170,7 @@ def _figures(t: pd.DataFrame, file: str, columns: list[str], problems: list[Prob
         t[col] = values
 
 
-def _counts(t: pd.DataFrame, file: str, problems: list[Problem]) -> np.ndarray:
+def _counts(t: pd.DataFrame, file: str, problems: list[Problem], rule: Suppression) -> np.ndarray:
     """Which rows are withheld: ``people`` ``*`` (or a count of 1-7, never published)."""
     held = np.zeros(len(t), dtype=bool)
     if "people" not in t:
@@ -182,11 +184,11 @@ def _counts(t: pd.DataFrame, file: str, problems: list[Problem]) -> np.ndarray:
         elif not text.isdigit():
             problems.append(Problem(file, "expected a count of people or *", n, "people", text))
         else:
-            held[i] = Suppression().hides([int(text)])[0]
+            held[i] = rule.hides([int(text)])[0]
     return held
 
 
-def _read_gaps(folder: Path) -> pd.DataFrame:
+def _read_gaps(folder: Path, rule: Suppression) -> pd.DataFrame:
     path = _input_file(folder / "gaps.csv", "a gaps table")
     if path is None:
         raise InputError(Problem(str(folder), "has no gaps.csv: is it a gapmap output folder?"))
@@ -208,16 +210,16 @@ def _read_gaps(folder: Path) -> pd.DataFrame:
                                     "area_code", code))  # fmt: skip
         first.setdefault(code, n)
     _figures(t, file, AREA_FIGURES, problems)
-    held = _counts(t, file, problems)
+    held = _counts(t, file, problems, rule)
     for col in ("rural_gap", "weekend_gap"):
         if col in t:
             t[col] = t[col].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
     if problems:
         raise InputError(problems)
-    return suppress_again(t, held, AREA_FIGURES)
+    return suppress_again(t, held, AREA_FIGURES, rule)
 
 
-def _read_districts(folder: Path) -> pd.DataFrame | None:
+def _read_districts(folder: Path, rule: Suppression) -> pd.DataFrame | None:
     path = _input_file(folder / "gaps.xlsx", "a gaps workbook")
     if path is None:
         return None
@@ -235,10 +237,10 @@ def _read_districts(folder: Path) -> pd.DataFrame | None:
     problems: list[Problem] = []
     figures = [c for c in DISTRICT_SHEET.values() if c not in ("district", "people")]
     _figures(d, file, figures, problems)
-    held = _counts(d, file, problems)
+    held = _counts(d, file, problems, rule)
     if problems:
         raise InputError(problems)
-    d = suppress_again(d, held, [c for c in figures if c.endswith(("_hours", "_ratio"))])
+    d = suppress_again(d, held, [c for c in figures if c.endswith(("_hours", "_ratio"))], rule)
     return d[[c for c in DISTRICT_SHEET.values() if c in d]]
 
 
@@ -299,6 +301,7 @@ def compare_runs(
     home_care_rate: float = 19.68,
     micro_rate: float = 15.68,
     weeks_per_year: float = 52.0,
+    rule: Suppression | None = None,
 ) -> Comparison:
     """Compare two gapmap output folders from their published files only.
 
@@ -310,6 +313,10 @@ def compare_runs(
         Numbers of micro-providers to report progress against (Kent's 60, 223, 416).
     home_care_rate, micro_rate, weeks_per_year
         For the yearly value of the change in hours of need in reach.
+    rule
+        The small-number rule the runs were published with (``Settings.suppression``; default
+        the NHS England rule): figures are withheld and rounded again by it, and the map says
+        it.
 
     Returns
     -------
@@ -324,7 +331,8 @@ def compare_runs(
         again, and hours rounded again, whatever the file says.
     """
     b_dir, a_dir = Path(before), Path(after)
-    b, a = _read_gaps(b_dir), _read_gaps(a_dir)
+    rule = rule or Suppression()
+    b, a = _read_gaps(b_dir, rule), _read_gaps(a_dir, rule)
     both = b.merge(a, on="area_code", suffixes=("_before", "_after"), how="inner")
     areas = pd.DataFrame(
         {
@@ -344,7 +352,7 @@ def compare_runs(
     only_before = sorted(set(b["area_code"]) - set(a["area_code"]))
     only_after = sorted(set(a["area_code"]) - set(b["area_code"]))
 
-    db, da = _read_districts(b_dir), _read_districts(a_dir)
+    db, da = _read_districts(b_dir, rule), _read_districts(a_dir, rule)
     if db is not None and da is not None:
         dd = db.merge(da, on="district", suffixes=("_before", "_after"), how="outer")
         for col in [c for c in DISTRICT_SHEET.values() if c not in ("district", "people")]:
@@ -382,7 +390,7 @@ def compare_runs(
             saving = float(np.round(saving / 100.0) * 100.0)
     return Comparison(
         areas.reset_index(drop=True), districts.reset_index(drop=True), joined, left, n_before,
-        n_after, progress, saving, only_before, only_after, _read_shapes(a_dir),
+        n_after, progress, saving, only_before, only_after, _read_shapes(a_dir), rule,
     )  # fmt: skip
 
 
@@ -420,6 +428,6 @@ def write_comparison(comp: Comparison, after: str | Path, out_dir: str | Path) -
         from gapmap.publish.maps import change_map, save_map
 
         g = gpd.GeoDataFrame(shapes).merge(comp.areas, on="area_code", how="inner")
-        save_map(change_map(g, words=comp.words()), out / "compare_map.html")
+        save_map(change_map(g, words=comp.words(), rule=comp.rule), out / "compare_map.html")
         paths["compare_map.html"] = out / "compare_map.html"
     return paths

@@ -78,7 +78,7 @@ def cover_inputs(
     -------
     CoverInputs
     """
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     settings = (settings or store.settings).validated()
     prov, _ = store.registers()
@@ -120,7 +120,8 @@ def cover_inputs(
     label = "register database"
     prov.attrs["source"] = label + " providers"
     people.attrs["source"] = label + " referrals"
-    study = Study.read(providers=prov, people=people, settings=settings, **study_kwargs)
+    inputs = StudyInputs(providers=prov, people=people, **study_kwargs)
+    study = Study.read(inputs, settings=settings)
     return CoverInputs(study, matches.reset_index(drop=True), absences, notes)
 
 

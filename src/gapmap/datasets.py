@@ -19,12 +19,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from gapmap.study import Study
+from gapmap.settings import DEMO_TIME_LIMITS
+from gapmap.study import Study, StudyInputs
 
 __all__ = ["DEMO_MATCH_TIME_LIMIT_S", "demo_study"]
 
 #: The demo's matching time limit, seconds: ``gapmap demo``'s, shorter than the default 60.
-DEMO_MATCH_TIME_LIMIT_S = 20.0
+DEMO_MATCH_TIME_LIMIT_S = DEMO_TIME_LIMITS["match_time_limit_s"]
 
 
 @lru_cache(maxsize=1)
@@ -39,10 +40,8 @@ def _demo_study() -> Study:
         size = council_scale(council)
         write_demo_registers(providers=size.providers, people=size.people, council=council)
     return Study.read(
-        providers=prov_path,
-        people=people_path,
+        StudyInputs(providers=prov_path, people=people_path, council=council.code),
         settings=Settings(match_time_limit_s=DEMO_MATCH_TIME_LIMIT_S),
-        council=council.code,
     )
 
 

@@ -49,8 +49,8 @@ from gapmap.coverage import (
     person_coverage,
     two_step_fca,
 )
-from gapmap.io.areas import place_points
 from gapmap.reach import Reach, nearest_km
+from gapmap.rural import postcode_density_rural
 from gapmap.study import Study
 
 if TYPE_CHECKING:
@@ -167,49 +167,6 @@ class GapResult:
         return gap_folium_map(self, title=title)
 
 
-def postcode_density_rural(
-    areas: gpd.GeoDataFrame, threshold_per_km2: float = 20.0, council=None
-) -> np.ndarray:
-    """Rural flag from postcode density (fallback when no classification is given).
-
-    Parameters
-    ----------
-    areas
-        The area layer; its ``postcodes`` column is used when present (the built-in sectors).
-    threshold_per_km2
-        Below this many postcodes per km² an area is rural.
-    council
-        The council whose postcodes are counted (:class:`~gapmap.councils.Council`; default
-        Kent).
-
-    Returns
-    -------
-    ndarray
-        bool, one per area. Postcodes stacked more than 5 to a centroid (PO boxes, large users)
-        are not counted.
-    """
-    from gapmap.councils import resolve_council
-    from gapmap.postcodes import default_directory
-
-    if "postcodes" in areas:
-        counts = areas["postcodes"].to_numpy(float)
-    else:
-        served = council or resolve_council(None)
-        pcs = default_directory().postcodes_in_districts(served.district_names, served.letters)
-        stacked = pcs.groupby(["x", "y"])["postcode"].transform("size") > 5
-        pcs = pcs[~stacked.to_numpy()]
-        placed = place_points(areas, pcs["x"].to_numpy(), pcs["y"].to_numpy(), snap_m=0)
-        counts = (
-            pd.Series(placed.area_code[placed.placed])
-            .value_counts()
-            .reindex(areas["area_code"])
-            .fillna(0)
-            .to_numpy(float)
-        )
-    km2 = areas.area.to_numpy() / 1e6
-    return np.divide(counts, km2, out=np.zeros_like(km2), where=km2 > 0) < threshold_per_km2
-
-
 def _by_area(codes: np.ndarray, values: np.ndarray, index: pd.Index) -> np.ndarray:
     return pd.Series(values).groupby(codes).sum().reindex(index).fillna(0.0).to_numpy(float)
 
@@ -273,7 +230,7 @@ def gap_analysis(study: Study) -> GapResult:
     ----------
     study
         Areas, registers and settings (:class:`~gapmap.study.Study`). With estimated need
-        (``Study.read(census=...)``) the table also has :data:`ESTIMATED_COLUMNS`, from the
+        (``StudyInputs(census=...)``) the table also has :data:`ESTIMATED_COLUMNS`, from the
         same 2SFCA with the estimated need as demand (every provider within its travel limit
         counts; services are not known).
 
@@ -340,8 +297,9 @@ def gap_analysis(study: Study) -> GapResult:
         study.providers[["x", "y"]].to_numpy(float),
         settings.circuity,
     )
-    t["rural"], rural_note = _rural(study, index)
-    notes.append(rural_note)
+    rural = study.rural_areas  # worked out once per study
+    t["rural"] = rural.flags
+    notes.append(rural.note)
 
     has_need = t["need_hours"] > 0
     cov_ratio = t["coverage_ratio"].fillna(np.inf)
@@ -393,30 +351,6 @@ def gap_analysis(study: Study) -> GapResult:
     table = gpd.GeoDataFrame(t[columns], geometry=areas.geometry.to_numpy(), crs=areas.crs)
     table.attrs["suppression"] = study.settings.suppression  # publish_gaps follows the study
     return GapResult(table, people, study, cov, notes, est_points)
-
-
-def _rural(study: Study, index: pd.Index) -> tuple[np.ndarray, str]:
-    areas, threshold = study.areas, study.settings.rural_postcodes_per_km2
-    if study.rural is not None:
-        flag = study.rural.reindex(index)
-        note = ""
-        if flag.isna().any():
-            note = (
-                f"; {int(flag.isna().sum())} areas have no rural classification and use "
-                "postcode density"
-            )
-            fallback = postcode_density_rural(areas, threshold, study.council)
-            flag = flag.where(flag.notna(), pd.Series(fallback, index=index))
-        out = flag.astype(bool).to_numpy()
-        source = "the classification given" + note
-    elif "rural" in areas:
-        out = areas["rural"].astype(bool).to_numpy()
-        source = "a column of the area layer"
-    else:
-        out = postcode_density_rural(areas, threshold, study.council)
-        served = study.council.name if study.council is not None else "Kent"
-        source = f"{served} postcode density below {threshold:g} per km² (no classification given)"
-    return out, f"rural areas: {int(out.sum())} of {len(out)}, from {source}"
 
 
 def _estimated(study: Study, t: pd.DataFrame, index: pd.Index) -> pd.DataFrame:

@@ -49,7 +49,7 @@ from gapmap.errors import InputError, Problem
 from gapmap.publish.disclosure import Suppression
 from gapmap.vocab import ALL_DAYS_MASK, WEEKDAY_MASK, parse_services
 
-__all__ = ["FLAGS", "GROUPS", "UNIT_COSTS", "Settings"]
+__all__ = ["COVER_TIME_LIMITS", "DEMO_TIME_LIMITS", "FLAGS", "GROUPS", "UNIT_COSTS", "Settings"]
 
 #: Unit costs, £ an hour, with their sources (Kent County Council, "Micro-provider market
 #: development" report, sections 4.9-4.10, citing Somerset Council's June 2020 evaluation).
@@ -58,6 +58,14 @@ UNIT_COSTS = {
     "micro_provider": (15.68, "micro-enterprise, average cost an hour (Kent report 4.9)"),
     "direct_payment": (14.15, "direct payment to people using micro-providers (Kent report 4.10)"),
 }
+
+#: The demo's time limits (a tour of every command that should take about a minute and a half):
+#: the defaults of ``gapmap demo``, which ``--time-limit`` and ``--recruit-time-limit`` change.
+DEMO_TIME_LIMITS: dict[str, float] = {"match_time_limit_s": 20.0, "recruit_time_limit_s": 20.0}
+#: The time limit of ``gapmap cover`` and ``gapmap resilience`` (a plan for the coming week,
+#: asked for while staff wait), which ``--time-limit`` changes.
+COVER_TIME_LIMITS: dict[str, float] = {"match_time_limit_s": 30.0}
+
 
 #: The groups of options and the commands that take them: the command line gives each of these
 #: commands a flag for every field of the group (a field's metadata holds its group, help text

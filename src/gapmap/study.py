@@ -5,7 +5,7 @@ Every analysis and both faces (the command line and the web page) take a :class:
 >>> import gapmap
 >>> from gapmap.demo import demo_paths
 >>> providers_csv, people_csv = demo_paths()      # the demo's registers (gapmap demo)
->>> study = Study.read(providers=providers_csv, people=people_csv)
+>>> study = Study.read(StudyInputs(providers=providers_csv, people=people_csv))
 >>> gaps = gapmap.gap_analysis(study)
 >>> matching = gapmap.match(study.with_settings(match_time_limit_s=2))
 >>> len(study.reach) == len(gapmap.datasets.demo_study().reach), matching.matched > 0
@@ -13,11 +13,13 @@ Every analysis and both faces (the command line and the web page) take a :class:
 
 :meth:`Study.read` reads every input and gathers **every** problem (areas, both registers,
 the rural and census tables, records outside every area) into one
-:class:`~gapmap.errors.InputError`, so a user mends their files once. Each register is placed
-in the areas once; the provider index (:class:`~gapmap.reach.ProviderIndex`) and the eligible
-pairs (:class:`~gapmap.reach.Reach`) are built once, on first use, and shared by gap analysis,
-matching, suggestions and recruitment. :meth:`Study.with_providers` gives the same study with
-more providers (the recruitment scenarios).
+:class:`~gapmap.errors.InputError`, so a user mends their files once. Its inputs are one
+:class:`~gapmap.inputs.StudyInputs`. Each register is placed in the areas once (the check of
+records outside every area uses that placement); which areas are rural is worked out once
+(:attr:`Study.rural_areas`); the provider index (:class:`~gapmap.reach.ProviderIndex`) and
+the eligible pairs (:class:`~gapmap.reach.Reach`) are built once, on first use, and shared by
+gap analysis, matching, suggestions and recruitment. :meth:`Study.with_providers` gives the
+same study with more providers (the recruitment scenarios).
 
 **Records outside every area** (beyond ``settings.snap_km``) stop the study with a problem per
 row, unless ``settings.drop_outside``: then such people are left out of every analysis (no
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap.errors import InputError, Problem
+from gapmap.inputs import AreaColumns, StudyInputs
 from gapmap.reach import ProviderIndex, Reach
 from gapmap.settings import Settings
 
@@ -44,19 +46,9 @@ if TYPE_CHECKING:
     from gapmap.councils import Council
     from gapmap.need import EstimatedNeed
     from gapmap.postcodes import PostcodeDirectory
+    from gapmap.rural import RuralAreas
 
-__all__ = ["AreaColumns", "Study"]
-
-
-@dataclass(frozen=True)
-class AreaColumns:
-    """Column names of a user's area layer, where gapmap cannot find them itself."""
-
-    code: str | None = None
-    name: str | None = None
-    district: str | None = None
-    district_name: str | None = None
-    rural: str | None = None
+__all__ = ["AreaColumns", "Study", "StudyInputs"]
 
 
 def _place(register: pd.DataFrame, areas: gpd.GeoDataFrame, snap_m: float) -> pd.DataFrame:
@@ -166,19 +158,39 @@ class Study:
         """
         settings = (settings or Settings()).validated()
         sources = dict(sources or {})
+        placed_providers = _place(providers, areas, settings.snap_m)
+        placed_people = None if people is None else _place(people, areas, settings.snap_m)
+        if check_outside and not settings.drop_outside:
+            problems = _outside(areas, placed_providers, placed_people, settings, sources)
+            if problems:
+                raise InputError(problems)
+        return cls._placed(
+            areas, placed_providers, placed_people, settings=settings, rural=rural,
+            estimated=estimated, sources=sources,
+        )  # fmt: skip
+
+    @classmethod
+    def _placed(
+        cls,
+        areas: gpd.GeoDataFrame,
+        providers: pd.DataFrame,
+        people: pd.DataFrame | None,
+        *,
+        settings: Settings,
+        rural: pd.Series | None,
+        estimated: EstimatedNeed | None,
+        sources: dict[str, str],
+    ) -> Study:
+        """A study of registers placed in ``areas`` already (each placed once, by the caller)."""
         has_people = people is not None
         if people is None:
             from gapmap.io.registers import empty_people
 
-            people = empty_people()
-        if check_outside and not settings.drop_outside:
-            problems = _outside(areas, providers, people, settings, sources)
-            if problems:
-                raise InputError(problems)
+            people = _place(empty_people(), areas, settings.snap_m)
         study = cls(
             areas=areas,
-            providers=_place(providers, areas, settings.snap_m),
-            people=_place(people, areas, settings.snap_m),
+            providers=providers,
+            people=people,
             settings=settings,
             rural=rural,
             estimated=estimated,
@@ -200,71 +212,17 @@ class Study:
         return study
 
     @classmethod
-    def read(
-        cls,
-        *,
-        providers: str | Path | pd.DataFrame | None = None,
-        people: str | Path | pd.DataFrame | None = None,
-        areas: str | Path | None = None,
-        settings: Settings | None = None,
-        area_columns: AreaColumns | None = None,
-        postcode_file: str | Path | None = None,
-        rural: str | Path | None = None,
-        rural_lookup: str | Path | None = None,
-        census: str | Path | None = None,
-        rates: str | Path | None = None,
-        census_lookup: str | Path | None = None,
-        census_areas: str | Path | None = None,
-        disability: str | Path | None = None,
-        carers: str | Path | None = None,
-        adult_rates: str | Path | None = None,
-        imd: str | Path | None = None,
-        imd_lookup: str | Path | None = None,
-        council: str | None = None,
-        providers_sheet: str | None = None,
-        people_sheet: str | None = None,
-        providers_layer: str | None = None,
-        areas_layer: str | None = None,
-        directory_extra: str | Path | None = None,
-    ) -> Study:
+    def read(cls, inputs: StudyInputs | None = None, *, settings: Settings | None = None) -> Study:
         """Read every input of a study, gathering every problem before raising once.
 
         Parameters
         ----------
-        providers, people
-            The registers (CSV, XLSX, or a point layer for providers). Either may be left out:
-            an empty register stands in (``check`` and ``suggest`` need no people). Either may
-            also be a register already read (the columns of :func:`gapmap.read_providers`
-            or :func:`gapmap.read_people`; :meth:`gapmap.store.Store.study` gives them), named
-            in messages by its ``attrs["source"]``.
-        areas
-            A polygon layer of areas (default: the built-in Kent postcode sectors).
+        inputs
+            What the study is read from (:class:`~gapmap.inputs.StudyInputs`: the registers,
+            the areas, the rural, census and IMD tables ...); default: no registers, the
+            built-in Kent areas.
         settings
             The options (default :class:`~gapmap.settings.Settings`).
-        area_columns
-            Column names of ``areas`` that gapmap cannot find by itself.
-        postcode_file
-            An ONS postcode file to geocode with instead of the built-in directory.
-        rural, rural_lookup
-            A rural classification table, and a lookup from its codes to the area codes.
-        census, rates, census_lookup, census_areas
-            Need from population (:func:`gapmap.need.estimated_demand`).
-        disability, carers, adult_rates
-            Census TS038 and TS039 tables (with ``census``): working-age adults' need and
-            carers' respite, and their rate table.
-        imd, imd_lookup
-            The Index of Multiple Deprivation at LSOA level (with ``census``), and the LSOA
-            2011→2021 lookup for IMD 2019 (:mod:`gapmap.deprivation`).
-        council
-            The council served (an ONS code or name, :func:`gapmap.councils.resolve_council`):
-            its built-in postcode-sector geography when ``areas`` is not given, and its
-            postcodes for the rural fallback and messages. Default Kent.
-        providers_sheet, people_sheet, providers_layer, areas_layer
-            Which sheet of a workbook, or layer of a GeoPackage, to read when a file holds
-            several (never chosen silently).
-        directory_extra
-            With providers given as an Open Referral UK feed: the side table of what the feed
-            lacks, joined by service id (:func:`gapmap.io.oruk.read_feed`).
 
         Returns
         -------
@@ -279,19 +237,21 @@ class Study:
         --------
         >>> from gapmap.demo import demo_paths
         >>> providers_csv, people_csv = demo_paths()      # or your own files
-        >>> study = Study.read(providers=providers_csv, people=people_csv,
-        ...                    settings=Settings(circuity=1.3))
-        >>> straight = Study.read(providers=providers_csv, people=people_csv)
+        >>> inputs = StudyInputs(providers=providers_csv, people=people_csv)
+        >>> study = Study.read(inputs, settings=Settings(circuity=1.3))
+        >>> straight = Study.read(inputs)
         >>> 0 < len(study.reach) < len(straight.reach)    # by road, fewer pairs in reach
         True
 
-        Your own areas: ``areas="wards.geojson"`` (any polygon layer gapmap can read).
+        Your own areas: ``StudyInputs(..., areas="wards.geojson")`` (any polygon layer gapmap
+        can read).
         """
         from gapmap.io.areas import read_areas, read_rural_classification
         from gapmap.io.builtin import load_builtin_areas
         from gapmap.io.registers import read_people, read_providers
         from gapmap.postcodes import PostcodeDirectory, default_directory
 
+        i = inputs or StudyInputs()
         problems: list[Problem] = []
         try:
             settings = (settings or Settings()).validated()
@@ -307,50 +267,52 @@ class Study:
                 return None
 
         directory: PostcodeDirectory | None = None
-        if postcode_file is not None:
-            directory = attempt(PostcodeDirectory, postcode_file)
+        if i.postcode_file is not None:
+            directory = attempt(PostcodeDirectory, i.postcode_file)
         directory = directory or default_directory()
-        cols = area_columns or AreaColumns()
+        cols = i.area_columns or AreaColumns()
         from gapmap.councils import resolve_council
 
-        served = attempt(resolve_council, council)
-        if areas is None:
+        served = attempt(resolve_council, i.council)
+        if i.areas is None:
             area_layer = load_builtin_areas(served) if served is not None else None
         else:
             area_layer = attempt(
-                read_areas, areas, code_column=cols.code, name_column=cols.name,
+                read_areas, i.areas, code_column=cols.code, name_column=cols.name,
                 district_column=cols.district, district_name_column=cols.district_name,
-                rural_column=cols.rural, layer=areas_layer,
+                rural_column=cols.rural, layer=i.areas_layer,
             )  # fmt: skip
         prov = people_reg = None
-        if isinstance(providers, pd.DataFrame):  # read already (the register database)
-            prov = providers
-        elif providers is not None:
+        if isinstance(i.providers, pd.DataFrame):  # read already (the register database)
+            prov = i.providers
+        elif i.providers is not None:
             prov = attempt(
-                read_providers, providers, postcodes=directory, sheet=providers_sheet,
-                layer=providers_layer, extra=directory_extra,
+                read_providers, i.providers, postcodes=directory, sheet=i.providers_sheet,
+                layer=i.providers_layer, extra=i.directory_extra,
             )  # fmt: skip
-        if isinstance(people, pd.DataFrame):
-            people_reg = people
-        elif people is not None:
-            people_reg = attempt(read_people, people, postcodes=directory, sheet=people_sheet)
+        if isinstance(i.people, pd.DataFrame):
+            people_reg = i.people
+        elif i.people is not None:
+            people_reg = attempt(read_people, i.people, postcodes=directory, sheet=i.people_sheet)
         rural_flags = None
-        if rural is not None:
-            rural_flags = attempt(read_rural_classification, rural, lookup=rural_lookup)
-        elif rural_lookup is not None:
+        if i.rural is not None:
+            rural_flags = attempt(read_rural_classification, i.rural, lookup=i.rural_lookup)
+        elif i.rural_lookup is not None:
             problems.append(Problem("settings", "a rural lookup goes with a rural table"))
         estimated = None
-        if census is not None and area_layer is not None:
+        if i.census is not None and area_layer is not None:
             from gapmap.need import estimated_demand
 
             estimated = attempt(
-                estimated_demand, area_layer, census, rates_path=rates, lookup=census_lookup,
-                census_areas=census_areas, snap_m=settings.snap_m, disability_path=disability,
-                carers_path=carers, adult_rates_path=adult_rates,
+                estimated_demand, area_layer, i.census, rates_path=i.rates,
+                lookup=i.census_lookup, census_areas=i.census_areas, snap_m=settings.snap_m,
+                disability_path=i.disability, carers_path=i.carers,
+                adult_rates_path=i.adult_rates,
             )  # fmt: skip
-        elif census is None and (
-            census_lookup or census_areas or rates or disability or carers or adult_rates or imd
-        ):
+        elif i.census is None and (
+            i.census_lookup or i.census_areas or i.rates or i.disability or i.carers
+            or i.adult_rates or i.imd
+        ):  # fmt: skip
             problems.append(
                 Problem(
                     "settings",
@@ -359,50 +321,50 @@ class Study:
                 )
             )
         deprivation = None
-        if imd is not None and estimated is not None:
+        if i.imd is not None and estimated is not None:
             from gapmap.deprivation import area_deprivation, read_imd
 
-            imd_table = attempt(read_imd, imd, imd_lookup)
+            imd_table = attempt(read_imd, i.imd, i.imd_lookup)
             if imd_table is not None and estimated.unit_area is not None:
                 assert estimated.unit_population is not None
                 deprivation = attempt(
                     area_deprivation, imd_table, estimated.unit_area, estimated.unit_population
                 )
-        elif imd_lookup is not None and imd is None:
+        elif i.imd_lookup is not None and i.imd is None:
             problems.append(Problem("settings", "an IMD lookup goes with an IMD table (--imd)"))
-        if area_layer is not None and not settings.drop_outside:
-            problems += _outside(
-                area_layer,
-                prov if prov is not None else _no_providers(),
-                people_reg if people_reg is not None else _no_people(),
-                settings,
-                {"providers": _label(providers), "people": _label(people)},
+        # each register placed in the areas once: the check of records outside every area
+        # and the study both use this placement
+        placed_prov = placed_people = None
+        if area_layer is not None:
+            placed_prov = _place(
+                prov if prov is not None else _no_providers(), area_layer, settings.snap_m
             )
-        if problems or area_layer is None:
+            if people_reg is not None:
+                placed_people = _place(people_reg, area_layer, settings.snap_m)
+            if not settings.drop_outside:
+                problems += _outside(
+                    area_layer, placed_prov, placed_people, settings,
+                    {"providers": _label(i.providers), "people": _label(i.people)},
+                )  # fmt: skip
+        if problems or area_layer is None or placed_prov is None:
             raise InputError(problems)
         sources = {
-            "areas": str(areas) if areas is not None else area_layer.attrs.get("source", ""),
-            "providers": _label(providers) if providers is not None else "",
-            "people": _label(people) if people is not None else "",
+            "areas": str(i.areas) if i.areas is not None else area_layer.attrs.get("source", ""),
+            "providers": _label(i.providers) if i.providers is not None else "",
+            "people": _label(i.people) if i.people is not None else "",
             "postcodes": directory.source,
         }
-        for key, value in (("census", census), ("disability", disability),
-                           ("carers", carers), ("imd", imd)):  # fmt: skip
+        for key, value in (("census", i.census), ("disability", i.disability),
+                           ("carers", i.carers), ("imd", i.imd)):  # fmt: skip
             if value is not None:
                 sources[key] = str(value)
-        if rural is not None:
-            sources["rural"] = str(rural)
-        study = cls.from_frames(
-            area_layer,
-            prov if prov is not None else _no_providers(),
-            people_reg,
-            settings=settings,
-            rural=rural_flags,
-            estimated=estimated,
-            sources=sources,
-            check_outside=False,  # checked above, with the other problems
-        )
-        study.has_providers = providers is not None
+        if i.rural is not None:
+            sources["rural"] = str(i.rural)
+        study = cls._placed(
+            area_layer, placed_prov, placed_people, settings=settings, rural=rural_flags,
+            estimated=estimated, sources=sources,
+        )  # fmt: skip
+        study.has_providers = i.providers is not None
         if prov is not None:
             study.notes += prov.attrs.get("notes", [])
         study.directory = directory
@@ -415,6 +377,16 @@ class Study:
     def index(self) -> ProviderIndex:
         """The providers indexed for eligibility questions (built once)."""
         return ProviderIndex(self.providers, circuity=self.settings.circuity)
+
+    @cached_property
+    def rural_areas(self) -> RuralAreas:
+        """Which areas are rural, and from what (:func:`gapmap.rural.rural_areas`), worked out
+        once per study and kept by :meth:`with_providers` (providers do not change it)."""
+        from gapmap.rural import rural_areas
+
+        return rural_areas(
+            self.areas, self.rural, self.settings.rural_postcodes_per_km2, self.council
+        )
 
     @cached_property
     def in_area(self) -> np.ndarray:
@@ -457,12 +429,22 @@ class Study:
             [self.providers, _place(new, self.areas, self.settings.snap_m)], ignore_index=True
         )
         # every input kept, the providers and derived values (index, reach) new
-        return replace(self, providers=both, notes=list(self.notes))
+        return self._keeping(replace(self, providers=both, notes=list(self.notes)))
 
     def with_settings(self, **changes) -> Study:
         """The same inputs under other settings (validated); derived values are rebuilt."""
         settings = self.settings.with_(**changes).validated()
-        return replace(self, settings=settings, notes=list(self.notes))
+        other = replace(self, settings=settings, notes=list(self.notes))
+        if settings.rural_postcodes_per_km2 == self.settings.rural_postcodes_per_km2:
+            return self._keeping(other)
+        return other
+
+    def _keeping(self, other: Study) -> Study:
+        """``other`` (of the same areas) with what it shares with this study already worked
+        out: the rural flag of the areas."""
+        if "rural_areas" in self.__dict__:
+            other.__dict__["rural_areas"] = self.__dict__["rural_areas"]
+        return other
 
 
 def _label(register) -> str:
@@ -478,13 +460,9 @@ def _no_providers() -> pd.DataFrame:
     return empty_providers()
 
 
-def _no_people() -> pd.DataFrame:
-    from gapmap.io.registers import empty_people
-
-    return empty_people()
-
-
 def _outside(areas, providers, people, settings: Settings, sources: dict) -> list[Problem]:
+    """Problems of records outside every area, for registers placed in ``areas`` already
+    (:func:`_place`; None: no register)."""
     from gapmap.io.registers import outside_problems
 
     out: list[Problem] = []
@@ -497,5 +475,6 @@ def _outside(areas, providers, people, settings: Settings, sources: dict) -> lis
                 what=what,
                 snap_m=settings.snap_m,
                 circuity=settings.circuity,
+                placed=(reg["area_code"].astype(str) != "").to_numpy(),
             )
     return out

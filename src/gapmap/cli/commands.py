@@ -19,7 +19,7 @@ from gapmap import __version__
 from gapmap.cli.options import add_input, add_options, finite, settings_from
 from gapmap.errors import InputError, Problem
 from gapmap.publish.folder import OutputError
-from gapmap.settings import Settings, flag_of
+from gapmap.settings import DEMO_TIME_LIMITS, Settings, flag_of
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT = 0, 1, 2
 
@@ -91,7 +91,7 @@ def _ks(text: str) -> list[int]:
 
 def _study(args, *, providers=True, people=True):
     """Read the study the options describe (every input problem at once)."""
-    from gapmap.study import AreaColumns, Study
+    from gapmap.study import AreaColumns, Study, StudyInputs
 
     if getattr(args, "db", None) is None and getattr(args, "need_registers", False):
         wanted = ["--providers"] + (["--people"] if people else [])
@@ -99,11 +99,10 @@ def _study(args, *, providers=True, people=True):
         if missing:
             raise InputError([Problem("command line", "is required (or give --db)", column=m)
                               for m in missing])  # fmt: skip
-    read: dict[str, Any] = dict(
+    inputs = StudyInputs(
         providers=getattr(args, "providers", None) if providers else None,
         people=getattr(args, "people", None) if people else None,
         areas=getattr(args, "areas", None),
-        settings=_settings(args),
         area_columns=AreaColumns(
             code=getattr(args, "area_code_column", None),
             name=getattr(args, "area_name_column", None),
@@ -133,9 +132,9 @@ def _study(args, *, providers=True, people=True):
     if getattr(args, "db", None) is not None:  # the register database instead of files
         from gapmap.cli.store import study_from_db
 
-        study = study_from_db(args, read, providers=providers, people=people)
+        study = study_from_db(args, inputs, _settings(args), providers=providers, people=people)
     else:
-        study = Study.read(**read)
+        study = Study.read(inputs, settings=_settings(args))
     for note in study.notes:
         _say(f"  ({note})")
     return study
@@ -184,19 +183,22 @@ def _placement(study) -> None:
 
 # --- the steps every command shares ----------------------------------------------------------
 def _gaps(study, args, title: str, out: Path):
+    """The gap analysis, published once (the :class:`Published` every writer takes)."""
     from gapmap.gaps import gap_analysis
     from gapmap.publish.outputs import write_gap_outputs
+    from gapmap.publish.published import Published
     from gapmap.publish.summaries import gaps_summary
 
     t0 = time.perf_counter()
     result = gap_analysis(study)
     t1 = time.perf_counter()
     _note(f"  analysed {len(study.reach):,} eligible person-provider pairs in {t1 - t0:.2f} s")
-    paths = write_gap_outputs(result, out, internal=args.internal, title=title)
+    published = Published.of(result)
+    paths = write_gap_outputs(published, out, internal=args.internal, title=title)
     _note(f"  wrote {', '.join(paths)} in {time.perf_counter() - t1:.1f} s")
-    _print(gaps_summary(result))
+    _print(gaps_summary(published))
     _say(f"Outputs in {args.out}/: gaps.csv, gaps.gpkg, gap_map.html, gap_map.png")
-    return result
+    return published
 
 
 class _LeaveNow(KeyboardInterrupt):
@@ -261,12 +263,14 @@ def _match(study, args, out: Path):
 
 
 def _recruit(result, ks, args, title: str, out: Path):
+    """The recruitment, published once (the :class:`PublishedRecruitment` every writer takes)."""
     from gapmap.publish.outputs import write_recruit_outputs
+    from gapmap.publish.published import PublishedRecruitment
     from gapmap.publish.summaries import recruit_lines
     from gapmap.recruitment.targeting import recruit
 
     t0 = time.perf_counter()
-    rec = recruit(result, ks, say=_note, other_days=True)
+    rec = PublishedRecruitment.of(recruit(result, ks, say=_note, other_days=True), result.study)
     paths = write_recruit_outputs(rec, result.providers, out, title=title, study=result.study)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))
@@ -291,7 +295,7 @@ def cmd_demo(args) -> int:
     from gapmap.councils import resolve_council
     from gapmap.demo import council_scale, demo_paths, write_demo_registers
     from gapmap.io.builtin import builtin_path
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     t0 = time.perf_counter()
     council = resolve_council(args.council)
@@ -310,10 +314,8 @@ def cmd_demo(args) -> int:
         write_demo_registers(providers=size.providers, people=size.people, council=council)
     ks = _ks(args.new_providers) if args.new_providers else _demo_targets(council)
     with _output_folder(args, prov_path, people_path) as folder:
-        study = Study.read(
-            providers=prov_path, people=people_path, settings=_settings(args),
-            council=council.code,
-        )  # fmt: skip
+        inputs = StudyInputs(providers=prov_path, people=people_path, council=council.code)
+        study = Study.read(inputs, settings=_settings(args))
         _check_ks(study, ks)
         with folder.run() as out:
             _demo(study, args, ks, out, prov_path, people_path)
@@ -366,7 +368,7 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _placement(study)
     _say("")
     _say("Gap analysis (2SFCA: how much of each area's need the providers in reach could meet):")
-    result = _gaps(
+    published = _gaps(
         study, args, f"gapmap demo: micro-provider gaps in {where} (synthetic registers)", out
     )
     _say("")
@@ -376,7 +378,7 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     from gapmap.cli.cover import demo_cover  # one provider's week off, and N-1 resilience
 
     title = f"gapmap demo: micro-provider gaps in {where} (synthetic registers)"
-    n1 = demo_cover(study, best, out, gaps=result, title=title)  # N-1: map, workbook, report
+    n1 = demo_cover(study, best, out, gaps=published, title=title)  # N-1: map, workbook, report
     _say("")
     suggester = Suggester(study)
     examples = ["CT1 2AA", "TN23 1PL"]
@@ -401,10 +403,11 @@ def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> Non
     _say("")
     _say("Recruitment targeting: where new micro-providers would close the most unmet need")
     rec = _recruit(
-        result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)", out
-    )
+        published.result, ks, args, "gapmap demo: where to recruit micro-providers (synthetic)",
+        out,
+    )  # fmt: skip
     _report(
-        result,
+        published,
         rec,
         f"gapmap demo: micro-provider gaps in {where} (synthetic registers)",
         out,
@@ -439,9 +442,9 @@ def cmd_gaps(args) -> int:
     with _output_folder(args) as folder:
         study = _study(args)
         with folder.run() as out:
-            result = _gaps(study, args, title, out)
+            published = _gaps(study, args, title, out)
             if args.report:
-                _report(result, None, title, out)
+                _report(published, None, title, out)
     return EXIT_OK
 
 
@@ -469,7 +472,7 @@ def cmd_compare(args) -> int:
         comp = compare_runs(
             args.before, args.after, targets=tuple(targets),
             home_care_rate=settings.home_care_rate, micro_rate=settings.micro_rate,
-            weeks_per_year=settings.weeks_per_year,
+            weeks_per_year=settings.weeks_per_year, rule=settings.suppression,
         )  # fmt: skip
         with folder.run() as out:
             paths = write_comparison(comp, args.after, out)
@@ -486,9 +489,9 @@ def cmd_report(args) -> int:
         study = _study(args)
         _check_ks(study, ks)
         with folder.run() as out:
-            result = _gaps(study, args, title, out)
-            rec = _recruit(result, ks, args, title, out)
-            _report(result, rec, title, out)
+            published = _gaps(study, args, title, out)
+            rec = _recruit(published.result, ks, args, title, out)
+            _report(published, rec, title, out)
             _say(f"The committee report: {args.out}/report.pdf")
     return EXIT_OK
 
@@ -712,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the outputs (default ./gapmap-demo)",
     )  # fmt: skip
     _add_council_option(p)
-    add_options(p, "demo", match_time_limit_s=20.0, recruit_time_limit_s=20.0)
+    add_options(p, "demo", **DEMO_TIME_LIMITS)
     p.set_defaults(func=cmd_demo)
 
     p = command("gaps", "gap analysis: need against provider coverage, by area")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from gapmap.errors import InputError, Problem
+from gapmap.settings import COVER_TIME_LIMITS
 
 __all__ = ["add_parsers", "cmd_cover", "cmd_resilience", "demo_cover"]
 
@@ -77,7 +78,7 @@ def add_parsers(sub, common) -> None:
             )
             p.add_argument("--to", dest="end", type=_iso, required=True, metavar="DATE",
                            help="last date of the plan, inclusive")  # fmt: skip
-        add_options(p, name, match_time_limit_s=30.0)
+        add_options(p, name, **COVER_TIME_LIMITS)
         p.set_defaults(func=cmd_cover if name == "cover" else cmd_resilience)
 
 
@@ -369,8 +370,8 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
     out
         The run's staging folder.
     gaps
-        The demo's gap analysis (:class:`~gapmap.gaps.GapResult`): its map is written again
-        with the N−1 layers.
+        The demo's gap analysis as published (:class:`~gapmap.publish.published.Published`):
+        its map is written again with the N−1 layers.
     title
         The gap map's title.
 

@@ -107,7 +107,7 @@ def add_db_options(p, *, as_of: bool = True) -> None:
         )  # fmt: skip
 
 
-def study_from_db(args, read_options: dict[str, Any], *, providers=True, people=True):
+def study_from_db(args, inputs, settings, *, providers=True, people=True):
     """The study of ``--db`` at ``--as-of``: what :func:`gapmap.cli.commands._study` builds from
     files.
 
@@ -117,21 +117,22 @@ def study_from_db(args, read_options: dict[str, Any], *, providers=True, people=
     ----------
     args
         The parsed command line.
-    read_options
-        The keywords of :meth:`gapmap.Study.read` the options describe.
+    inputs
+        The :class:`~gapmap.inputs.StudyInputs` the options describe (its registers are the
+        database's).
+    settings
+        The validated settings.
     providers, people
         Which registers the command reads.
     """
     store = open_for(args)
     try:
-        options = {k: v for k, v in read_options.items()
-                   if k not in ("providers", "people", "settings")}  # fmt: skip
         study = store.study(
-            read_options["settings"],
+            settings,
             getattr(args, "as_of", None),
             waiting_only=getattr(args, "command", "") == "match",
             people=people,
-            **options,
+            **inputs.besides_registers(),
         )
     finally:
         store.close()
@@ -241,6 +242,7 @@ def compare_from_db(args, settings, targets) -> int:
         comp = compare_runs(
             runs[0], runs[1], targets=tuple(targets), home_care_rate=settings.home_care_rate,
             micro_rate=settings.micro_rate, weeks_per_year=settings.weeks_per_year,
+            rule=settings.suppression,
         )  # fmt: skip
         with folder.run() as out:
             paths = write_comparison(comp, runs[1], out)

@@ -872,6 +872,7 @@ def outside_problems(
     what: str,
     snap_m: float,
     circuity: float = 1.0,
+    placed: np.ndarray | None = None,
 ) -> list[Problem]:
     """Problems for records that are outside the areas analysed (a wrong postcode, usually).
 
@@ -896,6 +897,9 @@ def outside_problems(
         As for :func:`gapmap.io.areas.place_points`.
     circuity
         The study's circuity (``Settings.circuity``).
+    placed
+        Which records are in an area, when the register is placed already
+        (:func:`place_in_areas`: ``area_code != ""``); by default placed here.
 
     Returns
     -------
@@ -916,8 +920,10 @@ def outside_problems(
     >>> len(outside_problems(p, areas, file="p.csv", what="providers", snap_m=0, circuity=1.3))
     1
     """
-    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
-    out = np.flatnonzero(~placed.placed)
+    if placed is None:
+        at = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+        placed = at.placed
+    out = np.flatnonzero(~np.asarray(placed, dtype=bool))
     if len(out) == 0:
         return []
     sub = register.iloc[out]

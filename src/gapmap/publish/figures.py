@@ -180,9 +180,10 @@ def headline_figures(result, rule: Suppression | None = None, top: int = 10) -> 
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     rule
-        The suppression rule (default: the study's).
+        The suppression rule (default: the one published with, else the study's).
     top
         How many of the largest gaps.
 
@@ -192,14 +193,13 @@ def headline_figures(result, rule: Suppression | None = None, top: int = 10) -> 
         County totals as the workbook's ``Total`` row has them; the largest gaps from the
         published area table in :func:`gap_order`.
     """
-    from gapmap.publish.tables import publish_gaps
-    from gapmap.publish.workbook import district_table
+    from gapmap.publish.published import published_of
 
-    rule = rule or result.study.settings.suppression
-    t = result.table
-    total = district_table(result, rule).iloc[-1]
-    published = publish_gaps(t, rule)
-    people = result.study.people
+    pub = published_of(result, rule)
+    rule = pub.rule
+    t = pub.result.table
+    total = pub.total
+    people = pub.study.people
     not_directing = int((~people["self_directing"].to_numpy(bool)).sum())
     need_total = float(t["people"].sum())
 
@@ -226,7 +226,7 @@ def headline_figures(result, rule: Suppression | None = None, top: int = 10) -> 
         weekend_gaps=int(t["weekend_gap"].sum()),
         rural_gaps=int(t["rural_gap"].sum()),
         rural_areas=int(t["rural"].sum()),
-        largest=largest_gaps(pd.DataFrame(published), top),
+        largest=largest_gaps(pub.table, top),
         withheld=bool(rule.hides(np.array([need_total]))[0]) and need_total > 0,
     )
 

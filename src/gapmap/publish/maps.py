@@ -875,6 +875,7 @@ def change_map(
     title: str = "gapmap: what changed",
     words: list[str] | None = None,
     simplify_m: float = 20.0,
+    rule: Suppression | None = None,
 ) -> folium.Map:
     """The change in unmet hours between two runs, area by area.
 
@@ -888,6 +889,8 @@ def change_map(
         The comparison in words (shown under the title).
     simplify_m
         Simplification tolerance of the drawn outlines, metres.
+    rule
+        The runs' small-number rule (:attr:`gapmap.compare.Comparison.rule`), said in the key.
 
     Returns
     -------
@@ -909,12 +912,14 @@ def change_map(
             ]
         )  # fmt: skip
 
+    rule = rule or Suppression()
     unmet = hour_classes(
         t["unmet_hours_after"], title="Unmet hours a week now",
         explain="Hours people need that no provider within travel distance has free.",
+        rule=rule,
     )  # fmt: skip
     layers: list[tuple[str, str, Classes, list[str]]] = [
-        ("change", "Change in unmet hours", change_classes(),
+        ("change", "Change in unmet hours", change_classes(rule),
          [change_colour(v) for v in t["unmet_hours_change"]]),
         ("unmet", "Unmet hours now", unmet, [unmet.colour(v) for v in t["unmet_hours_after"]]),
     ]  # fmt: skip
@@ -922,7 +927,8 @@ def change_map(
     return _area_map(
         g, None, title=title, caption=" ".join(words or []),
         tips=[tip(r) for r in t.to_dict("records")], layers=layers,
-        key_lines=_common_keys(rural=False)[1:], note="Hours rounded to 5 in both runs.",
+        key_lines=_common_keys(rural=False)[1:],
+        note=f"Hours {rule.rounding} in both runs.",
         rural_shown=False, simplify_m=simplify_m,
     )  # fmt: skip
 

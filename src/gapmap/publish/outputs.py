@@ -17,14 +17,8 @@ from gapmap.publish.mapplaces import search_places
 from gapmap.publish.maps import ATTRIBUTION, gap_map, save_map
 from gapmap.publish.pictures import gap_map_png
 from gapmap.publish.provenance import caption
-from gapmap.publish.tables import (
-    demand_people,
-    match_summary,
-    publish_gaps,
-    publish_ranking,
-    publish_scenarios,
-    published_deprivation,
-)
+from gapmap.publish.published import published_of, published_recruitment_of
+from gapmap.publish.tables import match_summary
 
 __all__ = [
     "ABOUT_FILE",
@@ -283,7 +277,6 @@ def write_gap_map(
     out_dir: str | Path,
     *,
     title: str = "gapmap: micro-provider gaps",
-    published=None,
     resilience: pd.DataFrame | None = None,
 ) -> Path:
     """Write ``gap_map.html`` (:func:`gapmap.publish.maps.gap_map`), with the N−1 layers when
@@ -292,13 +285,12 @@ def write_gap_map(
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     out_dir
         The folder.
     title
         The map's title.
-    published
-        The published area table (default: made from ``result`` with its suppression rule).
     resilience
         N−1 by area as published (:func:`gapmap.publish.cover.publish_resilience`).
 
@@ -306,19 +298,18 @@ def write_gap_map(
     -------
     Path
     """
-    study = result.study
-    if published is None:
-        published = publish_gaps(result.table, study.settings.suppression)
+    pub = published_of(result)
+    study = pub.study
     m = gap_map(
-        published,
-        result.providers,
+        pub.areas,
+        pub.providers,
         title=title,
         caption=caption(study.sources),
         places=search_places(study),
         weekend_weight=study.settings.weekend_weight,
         rural_weight=study.settings.rural_weight,
         resilience=resilience,
-        rule=study.settings.suppression,
+        rule=pub.rule,
     )
     path = Path(out_dir) / "gap_map.html"
     save_map(m, path)
@@ -338,7 +329,8 @@ def write_gap_outputs(
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`; its study's settings hold the suppression rule.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here with its study's suppression rule).
     out_dir
         The folder.
     internal
@@ -356,23 +348,22 @@ def write_gap_outputs(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rule = result.study.settings.suppression
-    published = publish_gaps(result.table, rule)
-    table = pd.DataFrame(published.drop(columns=published.geometry.name))
+    pub = published_of(result)
+    result, rule = pub.result, pub.rule
     paths = {
-        "gaps.csv": write_csv(table, out / "gaps.csv"),
-        "gaps.gpkg": write_gpkg(published, out / "gaps.gpkg", layer="gaps"),
+        "gaps.csv": write_csv(pub.table, out / "gaps.csv"),
+        "gaps.gpkg": write_gpkg(pub.areas, out / "gaps.gpkg", layer="gaps"),
     }
     study = result.study
     line = caption(study.sources)
-    paths["gap_map.html"] = write_gap_map(result, out, title=title, published=published)
+    paths["gap_map.html"] = write_gap_map(pub, out, title=title)
     if png:
         gap_map_png(
-            published, result.providers, out / "gap_map.png", title=title, caption=line,
+            pub.areas, pub.providers, out / "gap_map.png", title=title, caption=line,
             source=ATTRIBUTION, rule=rule,
         )  # fmt: skip
         paths["gap_map.png"] = out / "gap_map.png"
-    dep = published_deprivation(result.table, rule)
+    dep = pub.deprivation
     if dep is not None:
         from gapmap.publish.pictures import deprivation_chart_png
 
@@ -383,8 +374,8 @@ def write_gap_outputs(
         paths["deprivation.png"] = out / "deprivation.png"
     from gapmap.publish.workbook import write_gaps_workbook
 
-    paths["gaps.xlsx"] = write_gaps_workbook(result, out / "gaps.xlsx", deprivation=dep)
-    paths["gapmap.gpkg"] = write_run_geopackage(out / "gapmap.gpkg", result=result, keep=False)
+    paths["gaps.xlsx"] = write_gaps_workbook(pub, out / "gaps.xlsx")
+    paths["gapmap.gpkg"] = write_run_geopackage(out / "gapmap.gpkg", result=pub, keep=False)
     if internal:
         exact = pd.DataFrame(result.table.drop(columns=result.table.geometry.name))
         paths["internal_gaps_exact.csv"] = write_csv(exact, out / "internal_gaps_exact.csv")
@@ -419,7 +410,8 @@ def write_run_geopackage(
     path
         The file.
     result
-        A gap analysis: writes ``areas``, ``districts`` and ``providers``.
+        A gap analysis (its :class:`~gapmap.publish.published.Published`, or a
+        :class:`~gapmap.gaps.GapResult`): writes ``areas``, ``districts`` and ``providers``.
     rec, ranking, sites
         A recruitment with its published ranking and sites: writes ``recruitment_areas`` and
         ``recruitment_sites``.
@@ -440,12 +432,11 @@ def write_run_geopackage(
         priority_style,
     )
     from gapmap.publish.palette import MARKERS, hour_classes
-    from gapmap.publish.workbook import district_table
 
     layers: dict[str, LayerSpec] = {}
     if result is not None:
-        rule = result.study.settings.suppression
-        pub = publish_gaps(result.table, rule)
+        published = published_of(result)
+        rule, pub = published.rule, published.areas
         classes = hour_classes(
             pub["unmet_hours"], title="Unmet hours a week", explain="", rule=rule
         )
@@ -458,13 +449,12 @@ def write_run_geopackage(
         shapes = pub[["district", pub.geometry.name]].copy()
         shapes["district"] = shapes["district"].fillna("").replace("", "(no district)")
         shapes = shapes.dissolve(by="district", as_index=False)
-        totals = district_table(result, rule)
         layers["districts"] = LayerSpec(
-            shapes.merge(totals, on="district", how="left"),
+            shapes.merge(published.districts, on="district", how="left"),
             "District outlines with their totals (suppressed like the workbook).",
             outline_style(),
         )
-        prov = result.providers
+        prov = published.providers
         if len(prov):
             cols = [c for c in PROVIDER_FIELDS if c in prov]
             pts = gpd.GeoDataFrame(
@@ -558,7 +548,8 @@ def write_recruit_outputs(
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here).
     providers
         The existing providers (shown on the map).
     out_dir
@@ -577,14 +568,11 @@ def write_recruit_outputs(
     from gapmap.publish.maps import recruit_map
     from gapmap.publish.pictures import scenario_chart_png
 
-    rule = rec.settings.suppression
+    pub = published_recruitment_of(rec, study)  # sites with a place an officer knows
+    rec, rule = pub.rec, pub.rule
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ranking = publish_ranking(rec, rule)
-    from gapmap.publish.figures import published_sites
-
-    sites = published_sites(rec, study)  # with a place an officer knows
-    scen = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    ranking, sites, scen = pub.ranking, pub.sites, pub.scenarios
     paths = {
         "recruit_areas.csv": write_csv(
             pd.DataFrame(ranking.drop(columns=ranking.geometry.name)), out / "recruit_areas.csv"
@@ -607,7 +595,7 @@ def write_recruit_outputs(
     if study is not None:
         from gapmap.publish.workbook import write_recruit_workbook
 
-        paths["recruit.xlsx"] = write_recruit_workbook(rec, out / "recruit.xlsx", study)
+        paths["recruit.xlsx"] = write_recruit_workbook(pub, out / "recruit.xlsx", study)
         paths["gapmap.gpkg"] = write_run_geopackage(
             out / "gapmap.gpkg", rec=rec, ranking=ranking, sites=sites
         )

@@ -270,12 +270,19 @@ _CHANGE = [
 ]
 
 
-def change_classes() -> Classes:
-    """The legend of a change in unmet hours (blue: fell, red: rose)."""
+def change_classes(rule: Suppression | None = None) -> Classes:
+    """The legend of a change in unmet hours (blue: fell, red: rose).
+
+    Parameters
+    ----------
+    rule
+        The runs' suppression rule (its rounding said in the legend; default NHS England's).
+    """
+    rule = rule or Suppression()
     return Classes(
         "Change in unmet hours a week",
-        "Unmet hours now minus unmet hours then, both as published (rounded to 5); withheld "
-        "where either figure is.",
+        f"Unmet hours now minus unmet hours then, both as published ({rule.rounding}); "
+        "withheld where either figure is.",
         tuple((c, label) for _, c, label in _CHANGE),
     )
 

@@ -32,10 +32,9 @@ import pandas as pd
 
 from gapmap.publish.disclosure import Suppression
 from gapmap.publish.export import atomic_path
-from gapmap.publish.figures import headline_figures, percent, published_sites, whole
+from gapmap.publish.figures import headline_figures, percent, whole
 from gapmap.publish.maps import ATTRIBUTION
-from gapmap.publish.tables import demand_people, publish_gaps, publish_scenarios
-from gapmap.publish.workbook import district_table
+from gapmap.publish.published import published_of, published_recruitment_of
 
 __all__ = ["Block", "report_blocks", "sources_used", "write_report", "write_report_docx"]
 
@@ -253,12 +252,10 @@ def _scenario_groups(rec) -> list[tuple[str, int]]:
     return [("", 1)] + [(n, 4) for n in reversed(names)]
 
 
-def _scenario_rows(rec) -> tuple[list[str], list[list[str]], list[Any]]:
+def _scenario_rows(pub) -> tuple[list[str], list[list[str]], list[Any]]:
     """Weekday-only and seven-day recruits side by side, one row per number asked for."""
-    rule = rec.settings.suppression
-    variants = [rec] + ([rec.alternative] if rec.alternative is not None else [])
-    variants = sorted(variants, key=lambda r: r.settings.weekend_working)
-    tables = [publish_scenarios(v.scenarios, rule, people=demand_people(v)) for v in variants]
+    variants = sorted(pub.variants(), key=lambda vs: vs[0].settings.weekend_working)
+    tables = [sc for _, sc in variants]
     header = ["New providers asked for"]
     for _ in variants:
         header += ["Placed", "Hours a week taken", "Weekend gaps closed", "Saving a year"]
@@ -394,10 +391,12 @@ def report_blocks(
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult` (with ``alternative`` for the side by
-        side), or None.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment`, or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult` (published here; with
+        ``alternative`` for the side by side), or None.
     title
         The report's title.
     period
@@ -414,12 +413,11 @@ def report_blocks(
     -------
     list of Block
     """
-    study = result.study
-    rule = study.settings.suppression
+    pub = published_of(result)
+    study, rule = pub.study, pub.rule
     made = made or dt.date.today()
     period = period or f"the waiting list and providers as registered on {made:%-d %B %Y}"
-    head = headline_figures(result, rule, top=TOP_GAPS)
-    published = publish_gaps(result.table, rule)
+    head = headline_figures(pub, top=TOP_GAPS)
     blocks: list[Block] = [
         Block("h1", title or "Micro-provider gaps and where to recruit"),
         Block(
@@ -431,10 +429,11 @@ def report_blocks(
         Block("h2", "Key messages"),
     ]
     keys = list(head.words())
-    if rec is not None and len(rec.scenarios):
+    prec = None if rec is None else published_recruitment_of(rec, study)
+    rec = None if prec is None else prec.rec
+    if prec is not None and rec is not None and len(rec.scenarios):
         k = rec.recommended
-        rule_r = rec.settings.suppression
-        sc = publish_scenarios(rec.scenarios, rule_r, people=demand_people(rec))
+        sc = prec.scenarios
         r = sc[sc["new_providers"] == k].iloc[0]
         line = (
             f"Recruiting {int(r['providers_placed']):,} new micro-providers working "
@@ -443,8 +442,8 @@ def report_blocks(
             "commissioned home care"
         )
         alt = rec.alternative
-        if alt is not None and k in set(alt.scenarios["new_providers"]):
-            sa = publish_scenarios(alt.scenarios, rule_r, people=demand_people(alt))
+        sa = prec.alternative
+        if alt is not None and sa is not None and k in set(alt.scenarios["new_providers"]):
             a = sa[sa["new_providers"] == k].iloc[0]
             closed = int(a["weekend_gaps_before"]) - int(a["weekend_gaps_after"])
             closed_r = int(r["weekend_gaps_before"]) - int(r["weekend_gaps_after"])
@@ -468,7 +467,7 @@ def report_blocks(
             "img",
             "Figure 1. Unmet hours a week micro-providers may meet, by area. Grey hatching: "
             f"figures withheld ({rule.few} people).",
-            png=_map_png(published, result.providers, rule),
+            png=_map_png(pub.areas, pub.providers, rule),
             width_mm=170,
             alt="Map of the council's areas shaded by the unmet hours a week micro-providers "
             "may meet, darker where more hours are unmet, with district boundaries and "
@@ -477,7 +476,7 @@ def report_blocks(
     )
     # districts and the largest gaps
     blocks.append(Block("h2", "Districts", page_break=True))
-    d = district_table(result, rule)
+    d = pub.districts
     blocks.append(
         Block(
             "table",
@@ -521,8 +520,8 @@ def report_blocks(
             )
         blocks.append(Block("ol", items=items))
     else:
-        blocks.append(Block("p", "No area with more than 7 people has unmet hours."))
-    table = pd.DataFrame(published.drop(columns=published.geometry.name))
+        blocks.append(Block("p", f"No area with more than {rule.high} people has unmet hours."))
+    table = pub.table
     rural = table[table["rural_gap"].astype(bool)]
     far = rural["nearest_provider_km"].dropna()
     blocks.append(Block("h2", "Weekends and rural areas"))
@@ -540,23 +539,20 @@ def report_blocks(
             ),  # fmt: skip
         )
     )
-    dep_words = _deprivation_words(result.table, rule)
+    dep_words = _deprivation_words(pub.deprivation)
     if dep_words:
         blocks.append(Block("h2", "Deprivation"))
         blocks += [Block("p", w) for w in dep_words]
     blocks += _match_blocks(match, study)
     if resilience:
         blocks += _resilience_blocks(resilience)
-    if rec is not None:
-        blocks += _recruit_blocks(rec, study)
+    if prec is not None:
+        blocks += _recruit_blocks(prec)
     blocks += _methods_blocks(study, rec)
     return blocks
 
 
-def _deprivation_words(t: pd.DataFrame, rule) -> list[str]:
-    from gapmap.publish.tables import published_deprivation
-
-    dep = published_deprivation(t, rule)
+def _deprivation_words(dep: pd.DataFrame | None) -> list[str]:
     if dep is None:
         return []
     out = []
@@ -586,10 +582,10 @@ def _deprivation_words(t: pd.DataFrame, rule) -> list[str]:
     return out
 
 
-def _recruit_blocks(rec, study) -> list[Block]:
+def _recruit_blocks(pub) -> list[Block]:
+    rec = pub.rec
     s = rec.settings
-    rule = s.suppression
-    header, rows, tables = _scenario_rows(rec)
+    header, rows, tables = _scenario_rows(pub)
     k = rec.recommended
     out = [Block("h2", "Recruiting micro-providers: options for the committee", page_break=True)]
     out.append(
@@ -613,7 +609,7 @@ def _recruit_blocks(rec, study) -> list[Block]:
             groups=_scenario_groups(rec),
         )
     )
-    main = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    main = pub.scenarios
     placed = int(main.loc[main["new_providers"] == k, "providers_placed"].iloc[0])
     out.append(
         Block(
@@ -626,7 +622,7 @@ def _recruit_blocks(rec, study) -> list[Block]:
                 else "."
             )
             + " The recruitment map (recruit_map.html) opens on this option."
-            + _other_days_words(rec, k),
+            + _other_days_words(pub, k),
         )
     )
     out.append(
@@ -641,7 +637,7 @@ def _recruit_blocks(rec, study) -> list[Block]:
             "the yearly saving against commissioned home care. The figures are in Table 2.",
         )
     )
-    sites = published_sites(rec, study)
+    sites = pub.sites
     # first the sites whose recruits take most, then those with most unmet hours in reach
     best = (
         sites[sites["new_providers"] == k]
@@ -686,14 +682,12 @@ def _recruit_blocks(rec, study) -> list[Block]:
     return out
 
 
-def _other_days_words(rec, k: int) -> str:
+def _other_days_words(pub, k: int) -> str:
     """A sentence when recruits working the other days would do better for the same number."""
-    alt = rec.alternative
-    if alt is None or k not in set(alt.scenarios["new_providers"]):
+    alt = pub.rec.alternative
+    if alt is None or pub.alternative is None or k not in set(alt.scenarios["new_providers"]):
         return ""
-    rule = rec.settings.suppression
-    a = publish_scenarios(alt.scenarios, rule, people=demand_people(alt))
-    r = publish_scenarios(rec.scenarios, rule, people=demand_people(rec))
+    a, r = pub.alternative, pub.scenarios
     a, r = a[a["new_providers"] == k].iloc[0], r[r["new_providers"] == k].iloc[0]
     more = float(a["hours_taken"]) - float(r["hours_taken"])
     closed_a = int(a["weekend_gaps_before"]) - int(a["weekend_gaps_after"])
@@ -910,11 +904,13 @@ def write_report(
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     path
         The PDF file (``report.docx`` goes beside it).
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`, or None.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here), or None.
     title
         The report's title.
     period

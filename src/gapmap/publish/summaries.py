@@ -234,7 +234,8 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     top
         How many of the largest gaps to list.
 
@@ -244,10 +245,12 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
         The same figures, in the same order, as the report and the workbook.
     """
     from gapmap.publish.figures import headline_figures, percent, whole
+    from gapmap.publish.published import published_of
 
-    rule = result.study.settings.suppression
+    pub = published_of(result)
+    rule, result = pub.rule, pub.result
     t = result.table
-    head = headline_figures(result, rule, top=top)
+    head = headline_figures(pub, top=top)
     if t["need_hours"].sum() <= 0:
         lines = ["No need in the register."]
     elif head.withheld:
@@ -305,27 +308,23 @@ def gaps_summary(result, top: int = 8) -> list[str]:  # 8: the report's TOP_GAPS
                 f"unmet {whole(r['micro_unmet_hours']):>5} h  in reach "
                 f"{percent(r['coverage_ratio']):>4}" + (f"  [{', '.join(flags)}]" if flags else "")
             )
-    lines += deprivation_lines(t, rule)
+    lines += deprivation_lines(pub.deprivation)
     return lines
 
 
-def deprivation_lines(t, rule: Suppression) -> list[str]:
+def deprivation_lines(dep: pd.DataFrame | None) -> list[str]:
     """How unmet hours fall across deprivation, in words (published figures; none without IMD).
 
     Parameters
     ----------
-    t
-        The exact gap table (with ``imd_decile`` when ``--imd`` was given).
-    rule
-        The suppression rule.
+    dep
+        The published deprivation table (``Published.deprivation``,
+        :func:`gapmap.publish.tables.published_deprivation`), None without ``--imd``.
 
     Returns
     -------
     list of str
     """
-    from gapmap.publish.tables import published_deprivation
-
-    dep = published_deprivation(t, rule)
     if dep is None:
         return []
     lines: list[str] = []
@@ -449,7 +448,8 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here).
     top
         How many areas to list.
 
@@ -457,8 +457,11 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
     -------
     list of str
     """
-    from gapmap.publish.tables import demand_people, publish_ranking, publish_scenarios
+    from gapmap.publish.published import published_recruitment_of
+    from gapmap.publish.tables import demand_people
 
+    pub = published_recruitment_of(rec)
+    rec = pub.rec
     s = rec.settings
     rule = s.suppression
     people = demand_people(rec)
@@ -475,7 +478,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         demand = "no recruitable unmet hours"
     lines = [f"  (demand: {demand}; figures rounded)"]
     lines += [f"  ({clean_text(note)})" for note in rec.notes]
-    scen = publish_scenarios(rec.scenarios, s.suppression, people=demand_people(rec))
+    scen = pub.scenarios
     lines.append(
         "'placed': new providers that would have hours to take (fewer than asked when they run "
         "out); coverage: share of need in reach"
@@ -485,13 +488,9 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         f"{'of unmet':>9} {'coverage':>15} {'weekend gaps':>13} {'rural gaps':>11} "
         f"{'saving a year':>14}"
     )
-    variants = [(rec, scen)]
-    if rec.alternative is not None:
-        alt = rec.alternative
-        variants.append((alt, publish_scenarios(alt.scenarios, rule, people=demand_people(alt))))
     for r, days in (
         (r, "every day" if v.settings.weekend_working else "weekdays")
-        for v, sc in variants
+        for v, sc in pub.variants()
         for r in sc.itertuples()
     ):
         lines.append(
@@ -529,7 +528,7 @@ def recruit_lines(rec, top: int = 5) -> list[str]:
         + " (the fewest that take 95% of the hours the largest scenario takes; "
         "the recruit map opens on it)."
     )
-    ranking = publish_ranking(rec)
+    ranking = pub.ranking
     head = ranking[ranking["priority_rank"].notna()].head(top)
     if len(head):
         lines.append("Where to look first:")

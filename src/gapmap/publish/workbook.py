@@ -22,16 +22,9 @@ import pandas as pd
 from gapmap.coverage import LOW_GAP_FROM, MEDIUM_GAP_FROM
 from gapmap.publish.disclosure import Suppression, published_count, published_ratio, round_to
 from gapmap.publish.export import atomic_path, neutralise_formulas
-from gapmap.publish.figures import gap_order, published_sites
+from gapmap.publish.figures import gap_order
 from gapmap.publish.maps import ATTRIBUTION
 from gapmap.publish.provenance import caption
-from gapmap.publish.tables import (
-    demand_people,
-    publish_gaps,
-    publish_ranking,
-    publish_scenarios,
-    published_deprivation,
-)
 
 __all__ = ["district_table", "write_gaps_workbook", "write_recruit_workbook"]
 
@@ -375,17 +368,16 @@ def _notes(wb, study, extra: list[tuple[str, str]]) -> None:
         b.alignment = Alignment(wrap_text=True, vertical="top")
 
 
-def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
+def write_gaps_workbook(result, path: str | Path) -> Path:
     """Write ``gaps.xlsx``: areas ranked by unmet hours, districts and county, notes.
 
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        The run's :class:`~gapmap.publish.published.Published` (or a
+        :class:`~gapmap.gaps.GapResult`, published here).
     path
         The file (written atomically).
-    deprivation
-        The published deprivation table when the caller has it already (else made here).
 
     Returns
     -------
@@ -393,9 +385,11 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
     """
     from openpyxl import Workbook
 
-    rule = result.study.settings.suppression
-    pub = publish_gaps(result.table, rule)
-    areas = gap_order(pd.DataFrame(pub.drop(columns=pub.geometry.name)))
+    from gapmap.publish.published import published_of
+
+    pub = published_of(result)
+    rule = pub.rule
+    areas = gap_order(pub.table)
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
@@ -406,11 +400,11 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
         "last",
     )  # fmt: skip
     _sheet(
-        wb, "Districts", district_table(result, rule), DISTRICT_COLUMNS,
+        wb, "Districts", pub.districts, DISTRICT_COLUMNS,
         note="Each district and the county total (last row)",
     )  # fmt: skip
     extra: list[tuple[str, str]] = []
-    dep = deprivation if deprivation is not None else published_deprivation(result.table, rule)
+    dep = pub.deprivation
     if dep is not None:
         words = "; ".join(f"{k} {v:+.3f}" for k, v in dep.attrs["concentration_index"].items())
         _sheet(
@@ -423,7 +417,7 @@ def write_gaps_workbook(result, path: str | Path, *, deprivation=None) -> Path:
              "residents; rank: the residents-weighted mean rank of its LSOAs. Concentration "
              "index: README, 'Deprivation'.")
         )  # fmt: skip
-    _notes(wb, result.study, extra)
+    _notes(wb, pub.study, extra)
     path = Path(path)
     with atomic_path(path) as tmp:
         wb.save(tmp)
@@ -436,7 +430,8 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     Parameters
     ----------
     rec
-        A :class:`~gapmap.recruitment.targeting.RecruitResult`.
+        The recruitment's :class:`~gapmap.publish.published.PublishedRecruitment` (or a
+        :class:`~gapmap.recruitment.targeting.RecruitResult`, published here).
     path
         The file (written atomically).
     study
@@ -448,22 +443,23 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
     """
     from openpyxl import Workbook
 
-    rule = rec.settings.suppression
-    ranking = publish_ranking(rec, rule)
+    from gapmap.publish.published import published_recruitment_of
+
+    pub = published_recruitment_of(rec, study)
+    rec, ranking = pub.rec, pub.ranking
     wb = Workbook()
     assert wb.active is not None
     wb.remove(wb.active)
     # weekday-only and seven-day recruits side by side (issue 31): one block of rows each
-    variants = [rec] + ([rec.alternative] if rec.alternative is not None else [])
     scen = pd.concat(
         [
-            publish_scenarios(v.scenarios, rule, people=demand_people(v)).assign(
+            sc.assign(
                 recruits_work="every day" if v.settings.weekend_working else "weekdays only",
                 recommended=lambda f, v=v: np.where(
                     (f["new_providers"] == v.recommended) & (v is rec), "yes", ""
                 ),
             )
-            for v in variants
+            for v, sc in pub.variants()
         ],
         ignore_index=True,
     )
@@ -479,7 +475,7 @@ def write_recruit_workbook(rec, path: str | Path, study) -> Path:
         RANK_COLUMNS, note="Areas by priority for recruitment; no rank: nothing to recruit for",
     )  # fmt: skip
     _sheet(
-        wb, "Sites", published_sites(rec, study), SITE_COLUMNS,
+        wb, "Sites", pub.sites, SITE_COLUMNS,
         note="Recommended sites of every scenario (points inside areas, not addresses)",
     )  # fmt: skip
     s = rec.settings

@@ -65,7 +65,7 @@ from gapmap.serve.security import (
     session_cookie,
 )
 from gapmap.settings import Settings
-from gapmap.study import AreaColumns, Study
+from gapmap.study import AreaColumns, Study, StudyInputs
 from gapmap.vocab import (
     days_words,
     hours_words,
@@ -111,14 +111,14 @@ class Register:
 
     def load(self) -> None:
         """Read the file; raises :class:`InputError` and keeps what was in service."""
-        study = Study.read(
+        inputs = StudyInputs(
             providers=self.path,
             areas=self.areas,
-            settings=self.settings,
             area_columns=self.area_columns,
             postcode_file=self.postcode_file,
             **self.read_options,
         )
+        study = Study.read(inputs, settings=self.settings)
         providers = study.providers
         suggester = Suggester(study)
         lat, lon = to_latlon(providers["x"].to_numpy(), providers["y"].to_numpy())

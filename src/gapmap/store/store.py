@@ -458,8 +458,9 @@ class Store:
         now
             The time recorded (default: now).
         **read_options
-            Passed to :meth:`gapmap.Study.read` (``areas``, ``council``, ``postcode_file``,
-            ``providers_sheet``, ``people_sheet``, ``providers_layer``...).
+            The other inputs of the study read (:class:`~gapmap.inputs.StudyInputs`:
+            ``areas``, ``council``, ``postcode_file``, ``providers_sheet``, ``people_sheet``,
+            ``providers_layer``...), and ``settings``.
 
         Returns
         -------
@@ -473,14 +474,16 @@ class Store:
         InputError
             Every problem of the files; the database is left exactly as it was.
         """
-        from gapmap.study import Study
+        from gapmap.study import Study, StudyInputs
 
         author = _name(author, column="--as")
         if providers is None and people is None:
             raise StoreError("give a providers register, a people register or both")
         problems = _identifying_columns(people, read_options.get("people_sheet"))
         try:
-            study = Study.read(providers=providers, people=people, **read_options)
+            settings = read_options.pop("settings", None)
+            inputs = StudyInputs(providers=providers, people=people, **read_options)
+            study = Study.read(inputs, settings=settings)
         except InputError as exc:
             raise InputError(problems + exc.problems) from None
         if problems:
@@ -678,13 +681,14 @@ class Store:
         people
             Include the people register (``suggest`` needs only providers).
         **study_kwargs
-            Passed to :meth:`gapmap.Study.read` (``areas``, ``council``, ``census``...).
+            The study's other inputs (:class:`~gapmap.inputs.StudyInputs`: ``areas``,
+            ``council``, ``census``...).
 
         Returns
         -------
         Study
         """
-        from gapmap.study import Study
+        from gapmap.study import Study, StudyInputs
 
         settings = (settings or self.settings).validated()
         prov, ppl = self.registers(as_of)
@@ -696,12 +700,12 @@ class Store:
         label = f"register database ({self._where()})"
         prov.attrs["source"] = label + " providers"
         ppl.attrs["source"] = label + " people"
-        return Study.read(
+        inputs = StudyInputs(
             providers=prov if len(prov) else None,
             people=ppl if people and len(ppl) else None,
-            settings=settings,
             **study_kwargs,
         )
+        return Study.read(inputs, settings=settings)
 
     def providers_in_service(
         self, as_of: date | datetime | None = None, *, settings: Settings | None = None
