@@ -7,8 +7,13 @@ same published figure. Sentences about the rule come from the rule itself
 (:class:`~gapmap.publish.disclosure.Suppression`: ``hidden``, ``few``, ``rounding``,
 ``describe()``), never from a fixed text.
 
->>> pub = Published.of(gapmap.gap_analysis(study))            # doctest: +SKIP
->>> write_gap_outputs(pub, "out"); write_report(pub, "out/report.pdf")  # doctest: +SKIP
+>>> import tempfile, gapmap
+>>> from gapmap.publish.outputs import write_gap_outputs
+>>> pub = Published.of(gapmap.gap_analysis(gapmap.datasets.demo_study()))
+>>> len(pub.areas), pub.rule.describe() == gapmap.Settings().suppression.describe()
+(259, True)
+>>> sorted(write_gap_outputs(pub, tempfile.mkdtemp(), png=False))
+['ABOUT_THESE_FILES.txt', 'gap_map.html', 'gapmap.gpkg', 'gaps.csv', 'gaps.gpkg', 'gaps.xlsx']
 
 Writers also take a :class:`~gapmap.gaps.GapResult` (a notebook's one call); they publish it
 then, once for that call (:func:`published_of`).
