@@ -38,8 +38,10 @@ can. Measured figures are in the README.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +62,9 @@ GROUP_PEOPLE = 10
 STEP_SECONDS = 0.2
 #: km counted for a person not yet placed (the search from the LP's rounding)
 UNPLACED = 1000.0
+#: the whole problem goes to CP-SAT at once (which can then prove its optimum) when it has at
+#: most this many role choices (each person's providers, partners and covers of every class)
+WHOLE_LIMIT = 20_000
 
 
 class _Priced:
@@ -302,11 +307,25 @@ def shortest_journeys(
     info["patterns"] = len(pool)
     if time.perf_counter() > deadline - 0.2 or stop():
         return chosen, info
+    start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
+    whole = _Whole(people, options, lp.classes, room, settings)
+    if whole.size <= WHOLE_LIMIT:  # small: CP-SAT over every choice, proving its optimum
+        ways, proven, low = whole.solve(start, deadline, stop)
+        if proven or low > bound:
+            bound = max(bound, low)
+            info.update(bound_km=float(bound), bound_converged=converged or proven)
+        info.update(status="optimal" if proven else "the best CP-SAT found", proven=proven)
+        out = {}
+        for p, (k, v, w, c) in ways.items():
+            cls = lp.classes[p][k]
+            out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
+        if not _fits_matches(out, lp.classes, ways, room):  # a bug: keep the first stage's
+            return chosen, info
+        return out, info
     x = lp.values()
     lp_ways: dict[int, list] = {}
     for j in np.flatnonzero(x > 1e-6).tolist():
         lp_ways.setdefault(pool.person[j], []).append((pool.k[j], pool.v[j], pool.w[j], pool.c[j]))
-    start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
     search = _Search(people, options, lp.classes, room, start, settings, lp_ways)
     search.run(deadline, stop)
     info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps)
@@ -548,6 +567,112 @@ class _Search:
             if solver.value(z):
                 out[p][3] = c
         return {p: tuple(way) for p, way in out.items()}
+
+
+class _Whole:
+    r"""The whole distance problem as one CP-SAT model (small instances), so that its optimum
+    is proven. For person p and day class k, Booleans :math:`s_{pk}` (the class),
+    :math:`x_{pkv}` (provider), :math:`y_{pkw}` (partner), :math:`z_{pkc}` (cover, or none):
+
+    .. math::
+
+        \min \sum \lfloor 1000\, d \rfloor (x + y + z) \quad\text{s.t.}\quad
+        \sum_k s_{pk} = 1,\;
+        \sum_v x_{pkv} = \sum_w y_{pkw} = \sum_c z_{pkc} = s_{pk},\;
+        x_{pku} + z_{pku} \le 1,\; y_{pku} + z_{pku} \le 1,\;
+        \sum a\,x + b\,y + r\,z \le \mathrm{room}_u
+
+    (the partner sum only where a partner is needed; the no-cover choice only where a cover may
+    be left out, at ``no_cover_penalty_km`` if the person needs one). Costs in whole metres,
+    rounded down, so CP-SAT's bound / 1000 is a lower bound in km."""
+
+    def __init__(self, people, options, classes, room, settings):
+        self.people, self.options, self.classes = people, options, classes
+        self.room, self.settings = room, settings
+        self.size = sum(
+            len(cls.providers) + len(cls.partners) + len(cls.covers) + 2
+            for p in people
+            for cls in classes[p]
+            if len(cls.providers)
+        )
+
+    def solve(self, start, deadline: float, stop) -> tuple[dict, bool, float]:
+        """The best ways found from ``start`` by ``deadline``, whether proven optimal, and
+        CP-SAT's lower bound (km)."""
+        import threading
+
+        from ortools.sat.python import cp_model
+
+        model = cp_model.CpModel()
+        per_u: dict[int, list] = {}
+        cost = []
+        pick: list[tuple[int, int, str, int, Any]] = []
+        metres = lambda km: math.floor(1000 * km)  # noqa: E731
+        for p in self.people:
+            d = self.options[p].distance
+            k0 = start[p][0]
+            own = dict(zip("vwc", start[p][1:]))
+            ss = []
+            for cls in self.classes[p]:
+                if not len(cls.providers):
+                    continue
+                s = model.new_bool_var("")
+                ss.append(s)
+                model.add_hint(s, cls.k == k0)
+                lists = [("v", cls.providers, cls.a)]
+                if len(cls.partners):
+                    lists.append(("w", cls.partners, cls.b))
+                if len(cls.covers) or not cls.cover_optional:
+                    lists.append(("c", cls.covers, cls.r))
+                at: dict[str, dict[int, Any]] = {}
+                for role, ids, load in lists:
+                    at[role] = {}
+                    choices: list[Any] = []
+                    for u in ids.tolist():
+                        x = model.new_bool_var("")
+                        at[role][u] = x
+                        choices.append(x)
+                        per_u.setdefault(u, []).append((x, load))
+                        cost.append((x, metres(d[u])))
+                        model.add_hint(x, cls.k == k0 and own[role] == u)
+                        pick.append((p, cls.k, role, u, x))
+                    if role == "c" and cls.cover_optional:
+                        x = model.new_bool_var("")
+                        choices.append(x)
+                        cost.append((x, metres(_penalty(self.options[p], self.settings))))
+                        model.add_hint(x, cls.k == k0 and own["c"] < 0)
+                    model.add(sum(choices) == s)
+                for u, z in at.get("c", {}).items():
+                    for role in ("v", "w"):
+                        if u in at.get(role, {}):
+                            model.add_bool_or([at[role][u].Not(), z.Not()])
+            model.add_exactly_one(ss)
+        for u, terms in per_u.items():
+            if sum(load for _, load in terms) > self.room[u]:
+                model.add(sum(x * load for x, load in terms) <= int(self.room[u]))
+        model.minimize(sum(x * c for x, c in cost))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = max(1, self.settings.workers)
+        solver.parameters.random_seed = self.settings.seed
+        solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter() - 0.05)
+        result: list = []
+        t = threading.Thread(target=lambda: result.append(solver.solve(model)), daemon=True)
+        t.start()
+        while t.is_alive():
+            t.join(timeout=0.1)
+            if stop():
+                solver.stop_search()
+                t.join()
+        status = result[0] if result else cp_model.UNKNOWN
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return dict(start), False, 0.0
+        ways = {p: [k, -1, -1, -1] for p, k in ((p, start[p][0]) for p in self.people)}
+        for p, k, role, u, x in pick:
+            if solver.value(x):
+                ways[p][0] = k
+                ways[p]["vwc".index(role) + 1] = u
+        low = max(0.0, solver.best_objective_bound / 1000.0)
+        return {p: tuple(w) for p, w in ways.items()}, status == cp_model.OPTIMAL, low
 
 
 def distance_bound(
