@@ -138,8 +138,9 @@ def test_the_bound_is_the_lp_of_an_independent_formulation(seed):
     assert journey_km(greedy.matches, options) >= bound - 1e-6
 
 
+@pytest.mark.parametrize("whole_limit", [0, 5_000], ids=["search", "whole"])
 @pytest.mark.parametrize("seed", range(8))
-def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed):
+def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed, whole_limit):
     import time
 
     study, options = _setup(seed)
@@ -147,8 +148,9 @@ def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed
     room = room_units(study.providers)
     classes = {p: _classes(options[p], study.settings, room) for p in greedy.matches}
     out, info = shortest_journeys(
-        greedy.matches, options, classes, room, study.settings, time.perf_counter() + 2.0
-    )
+        greedy.matches, options, classes, room, study.settings, time.perf_counter() + 2.0,
+        whole_limit=whole_limit,
+    )  # fmt: skip
     assert set(out) == set(greedy.matches)  # objective (1) unchanged
     km = journey_km(out, options)
     assert km <= journey_km(greedy.matches, options) + 1e-9

@@ -39,6 +39,7 @@ can. Measured figures are in the README.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,8 +55,10 @@ __all__ = ["shortest_journeys", "journey_figures", "distance_bound"]
 
 #: a person's nearest providers, partners and covers per day class also offered to CP-SAT
 NEAR = 3
-#: the LP's share of the distance stage's time (the rest: the integer step)
+#: small cases: the LP's share of the distance stage's time (the rest: CP-SAT on the whole);
+#: larger ones: the LP runs beside the search until converged or this share of the time
 LP_SHARE = 0.5
+LP_MOST = 0.9
 #: the search: at most this many people freed in a step, and a step's CP-SAT time (seconds)
 #: (10 people: about 2,000 steps in 10 s at Kent year-3 scale; 40 people did worse)
 GROUP_PEOPLE = 10
@@ -64,7 +67,7 @@ STEP_SECONDS = 0.2
 UNPLACED = 1000.0
 #: the whole problem goes to CP-SAT at once (which can then prove its optimum) when it has at
 #: most this many role choices (each person's providers, partners and covers of every class)
-WHOLE_LIMIT = 20_000
+WHOLE_LIMIT = 5_000
 
 
 class _Priced:
@@ -183,8 +186,6 @@ class _DistanceLP:
 
     def run(self, deadline: float, stop) -> bool:
         """Solve (LP or MIP) until ``deadline`` in a helper thread, so that a stop is heard."""
-        import threading
-
         import highspy
 
         h = self.h
@@ -248,6 +249,8 @@ def shortest_journeys(
     deadline: float,
     stop: Callable[[], bool] = lambda: False,
     say: Callable[[str], None] | None = None,
+    *,
+    whole_limit: int = WHOLE_LIMIT,
 ) -> tuple[dict[int, Match], dict]:
     """The same people matched, journeys as short as the capacities allow (module docstring).
 
@@ -269,6 +272,8 @@ def shortest_journeys(
         Returns True when the user asked to stop.
     say
         Progress messages.
+    whole_limit
+        At most this many role choices in all: CP-SAT on the whole problem; more: the search.
 
     Returns
     -------
@@ -299,43 +304,66 @@ def shortest_journeys(
             if v >= 0:
                 pool.add(p, pc.cls.k, v, w, c)
     lp = _DistanceLP(pool, people, priced, options, settings, room)
-    bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
-    info.update(bound_km=float(bound), bound_converged=converged, lp_rounds=rounds)
-    if say is not None:
-        say(f"  journeys: no matching of the same people can travel less than {bound:,.0f} km"
-            + ("" if converged else " (a loose bound: too little time to tighten it)"))  # fmt: skip
-    info["patterns"] = len(pool)
-    if time.perf_counter() > deadline - 0.2 or stop():
-        return chosen, info
     start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
     whole = _Whole(people, options, lp.classes, room, settings)
-    if whole.size <= WHOLE_LIMIT:  # small: CP-SAT over every choice, proving its optimum
+    if whole.size <= whole_limit:  # small: the LP, then CP-SAT over every choice
+        bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
+        _said(info, say, bound, converged, rounds, len(pool))
+        if time.perf_counter() > deadline - 0.2 or stop():
+            return chosen, info
         ways, proven, low = whole.solve(start, deadline, stop)
         if proven or low > bound:
             bound = max(bound, low)
             info.update(bound_km=float(bound), bound_converged=converged or proven)
         info.update(status="optimal" if proven else "the best CP-SAT found", proven=proven)
-        out = {}
-        for p, (k, v, w, c) in ways.items():
-            cls = lp.classes[p][k]
-            out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
-        if not _fits_matches(out, lp.classes, ways, room):  # a bug: keep the first stage's
-            return chosen, info
-        return out, info
-    x = lp.values()
-    lp_ways: dict[int, list] = {}
-    for j in np.flatnonzero(x > 1e-6).tolist():
-        lp_ways.setdefault(pool.person[j], []).append((pool.k[j], pool.v[j], pool.w[j], pool.c[j]))
-    search = _Search(people, options, lp.classes, room, start, settings, lp_ways)
-    search.run(deadline, stop)
-    info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps)
+        return _as_matches(chosen, ways, lp.classes, room), info
+    # larger: the search starts at once from the first stage's matching while the LP (bound
+    # and guide) is solved beside it, in a thread (HiGHS and CP-SAT solve without Python's
+    # lock); the LP's patterns are offered to the search when it is done
+    search = _Search(people, options, lp.classes, room, start, settings, {})
+    done: dict = {}
+
+    def solve_lp() -> None:
+        t = time.perf_counter()
+        done["lp"] = lp.columns(t0 + LP_MOST * (deadline - t0), stop)
+        done["seconds"] = round(time.perf_counter() - t, 2)
+
+    thread = threading.Thread(target=solve_lp, daemon=True)
+    thread.start()
+
+    def offer_lp() -> None:
+        if "lp" in done and "offered" not in done:
+            done["offered"] = True
+            x = lp.values()
+            for j in np.flatnonzero(x > 1e-6).tolist():
+                search.offer(pool.person[j], pool.k[j], pool.v[j], pool.w[j], pool.c[j])
+
+    search.run(deadline, stop, offer_lp)
+    thread.join()
+    bound, converged, rounds = done["lp"]
+    _said(info, say, bound, converged, rounds, len(pool))
+    info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps,
+                lp_seconds=done.get("seconds"))  # fmt: skip
+    return _as_matches(chosen, search.cur, lp.classes, room), info
+
+
+def _said(info: dict, say, bound: float, converged: bool, rounds: int, patterns: int) -> None:
+    info.update(bound_km=float(bound), bound_converged=converged, lp_rounds=rounds,
+                patterns=patterns)  # fmt: skip
+    if say is not None:
+        say(f"  journeys: no matching of the same people can travel less than {bound:,.0f} km"
+            + ("" if converged else " (a loose bound: too little time to tighten it)"))  # fmt: skip
+
+
+def _as_matches(chosen: dict[int, Match], ways: dict, classes: dict, room: np.ndarray) -> dict:
+    """The ways as matches; the first stage's matching if they broke a room (a bug)."""
     out = {}
-    for p, (k, v, w, c) in search.cur.items():
-        cls = lp.classes[p][k]
+    for p, (k, v, w, c) in ways.items():
+        cls = classes[p][k]
         out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
-    if not _fits_matches(out, lp.classes, search.cur, room):  # a bug: keep the first stage's
-        return chosen, info
-    return out, info
+    if not _fits_matches(out, classes, ways, room):
+        return chosen
+    return out
 
 
 def _fits_matches(out, classes, ways, room: np.ndarray) -> bool:
@@ -388,6 +416,10 @@ class _Search:
                          for p in people}  # fmt: skip
         self.steps = self.kept = 0
 
+    def offer(self, p, k, v, w, c) -> None:
+        """Offer a way (the LP's) to the search's later steps."""
+        self._offer(p, k, v, w, c)
+
     def _offer(self, p, k, v, w, c) -> None:
         if (v, w) not in self.pairs[p].setdefault(k, []):
             self.pairs[p][k].append((v, w))
@@ -432,13 +464,14 @@ class _Search:
             self.left[u] += load
             self.at[u].discard(p)
 
-    def run(self, deadline: float, stop) -> None:
+    def run(self, deadline: float, stop, each_step: Callable[[], None] = lambda: None) -> None:
         from ortools.sat.python import cp_model
 
         rng = np.random.default_rng(self.settings.seed)
         people = self.people
         at = {p: i for i, p in enumerate(people)}
         while time.perf_counter() < deadline - 0.05 and not stop():
+            each_step()
             regret = np.array([self.km[p] - self.shortest[p] for p in people])
             regret = np.maximum(regret, 0.0)
             if regret.sum() <= 1e-6:
@@ -599,8 +632,6 @@ class _Whole:
     def solve(self, start, deadline: float, stop) -> tuple[dict, bool, float]:
         """The best ways found from ``start`` by ``deadline``, whether proven optimal, and
         CP-SAT's lower bound (km)."""
-        import threading
-
         from ortools.sat.python import cp_model
 
         model = cp_model.CpModel()
