@@ -280,11 +280,13 @@ def shortest_journeys(
     (dict, dict)
         The matching, and ``bound_km`` (a lower bound on the km of any matching of the same
         people; at worst each person's shortest way, room or not), ``bound_converged``,
-        ``lp_rounds``, ``patterns``, ``status`` of the search.
+        ``lp_rounds``, ``patterns``, ``status`` of the search, ``start_km`` (the first
+        stage's km), ``seconds`` (the stage's), ``proven`` (small cases: optimal).
     """
+    t0 = time.perf_counter()
     info: dict = {"bound_km": None, "bound_converged": False, "lp_rounds": 0, "patterns": 0,
                   "status": "not run"}  # fmt: skip
-    t0 = time.perf_counter()
+    info["start_km"] = journey_figures(chosen, options)["km_total"]
     if t0 > deadline - 0.3 or not chosen or stop():
         return chosen, info
     people = sorted(chosen)
@@ -315,7 +317,8 @@ def shortest_journeys(
         if proven or low > bound:
             bound = max(bound, low)
             info.update(bound_km=float(bound), bound_converged=converged or proven)
-        info.update(status="optimal" if proven else "the best CP-SAT found", proven=proven)
+        info.update(status="optimal" if proven else "the best CP-SAT found", proven=proven,
+                    seconds=round(time.perf_counter() - t0, 2))  # fmt: skip
         return _as_matches(chosen, ways, lp.classes, room), info
     # larger: the search starts at once from the first stage's matching while the LP (bound
     # and guide) is solved beside it, in a thread (HiGHS and CP-SAT solve without Python's
@@ -343,7 +346,8 @@ def shortest_journeys(
     bound, converged, rounds = done["lp"]
     _said(info, say, bound, converged, rounds, len(pool))
     info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps,
-                lp_seconds=done.get("seconds"))  # fmt: skip
+                lp_seconds=done.get("seconds"), seconds=round(time.perf_counter() - t0, 2),
+                proven=False)  # fmt: skip
     return _as_matches(chosen, search.cur, lp.classes, room), info
 
 
@@ -415,6 +419,7 @@ class _Search:
                                 for k, vws in self.pairs[p].items() for vw in vws)
                          for p in people}  # fmt: skip
         self.steps = self.kept = 0
+        self._sets: dict[tuple[int, int], tuple[set, set, set]] = {}
 
     def offer(self, p, k, v, w, c) -> None:
         """Offer a way (the LP's) to the search's later steps."""
@@ -496,7 +501,7 @@ class _Search:
             before = {p: self.cur.get(p) for p in freed_l}
             for p in freed_l:
                 self._free(p)
-            picked = self._step(cp_model, freed_l, before, deadline)
+            picked = self._step(cp_model, freed_l, before, deadline, group)
             self.steps += 1
             if (
                 picked is not None
@@ -520,7 +525,29 @@ class _Search:
     def total(self) -> float:
         return float(sum(self.km.values()))
 
-    def _step(self, cp_model, freed, before, deadline):
+    def _in_group(self, p: int, k: int, group: set[int], own) -> tuple[list, list]:
+        """A freed person's extra ways in a step: their provider or partner role moved to a
+        provider of the group (the others kept, or their nearest), their cover to one of the
+        group; so people can swap places or pass room along a chain within the group."""
+        key = (p, k)
+        sets = self._sets.get(key)
+        cls = self.classes[p][k]
+        if sets is None:
+            sets = self._sets[key] = (
+                set(cls.providers.tolist()), set(cls.partners.tolist()), set(cls.covers.tolist())
+            )  # fmt: skip
+        vs_in = [u for u in group if u in sets[0]]
+        ws_in = [u for u in group if u in sets[1]]
+        cs_in = [u for u in group if u in sets[2]]
+        mine = own is not None and own[0] == k
+        near_w = cls.partners[:NEAR].tolist() if len(cls.partners) else [-1]
+        ws = list(dict.fromkeys(([own[2]] if mine else []) + near_w))
+        vs = list(dict.fromkeys(([own[1]] if mine else []) + cls.providers[:NEAR].tolist()))
+        pairs = [(v, w) for v in vs_in for w in ws if v != w]
+        pairs += [(v, w) for w in ws_in for v in vs if v != w]
+        return pairs, cs_in
+
+    def _step(self, cp_model, freed, before, deadline, group=frozenset()):
         """CP-SAT's shortest choice for the freed people (None if it found none)."""
         model = cp_model.CpModel()
         left = self.left
@@ -534,7 +561,8 @@ class _Search:
             for k, vws in self.pairs[p].items():
                 cls = self.classes[p][k]
                 xs = []
-                for v, w in vws:
+                more_pairs, more_covers = self._in_group(p, k, group, own) if group else ([], [])
+                for v, w in dict.fromkeys(vws + more_pairs):
                     if left[v] < cls.a or (w >= 0 and left[w] < cls.b):
                         continue
                     x = model.new_bool_var("")
@@ -554,7 +582,7 @@ class _Search:
                 if not use_cover:
                     continue
                 zs = []
-                for c in self.covers[p][k]:
+                for c in dict.fromkeys(self.covers[p][k] + more_covers):
                     if left[c] < cls.r:
                         continue
                     z = model.new_bool_var("")
