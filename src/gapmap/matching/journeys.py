@@ -22,18 +22,23 @@ Whatever μ is, ``Σ_p min_j (km_j + μ·load_j) − Σ_u μ_u room_u`` is a low
 of *any* matching of the same people (Lagrangian bound); gapmap reports the largest one found,
 which at convergence is the LP optimum.
 
-**The integer step.** A large-neighbourhood search then shortens the journeys of the
-first stage's matching: each step frees up to ten people around a few providers (those that
-a person far from their shortest way would rather use, such people drawn with odds rising
+**The integer step.** Small cases (at most ``WHOLE_LIMIT`` choices of provider, partner and
+cover in all) go whole to CP-SAT (:class:`_Whole`, formulation there), which proves the
+shortest matching. Larger ones: a large-neighbourhood search starts at once from the first
+stage's matching, while the LP is solved beside it in a thread (its patterns are offered to
+the search when it is done). Each step frees up to ten people around a few providers (those
+that a person far from their shortest way would rather use, such people drawn with odds rising
 with how far they are from it) and lets CP-SAT choose again, within the room everyone else
 leaves, each freed person's provider and partner (their nearest few, those of the LP's
-patterns, and their own) and, apart from them, their cover (likewise; never the provider or
-partner chosen). A step is kept only when it is shorter, so the result is never longer than
-the first stage's; the people matched, and so objective (1), do not change.
+patterns, their own, and either role moved to a provider of the group, so that people can
+swap places or pass room along a chain) and, apart from them, their cover (likewise; never
+the provider or partner chosen). A step is kept only when it is shorter, so the result is never
+longer than the first stage's; the people matched, and so objective (1), do not change.
 
 How near the bound it gets depends on how full the providers are: with the room packed by
-objective (1), the LP can share a provider's last hours between people, which no matching
-can. Measured figures are in the README.
+objective (1) (95-97% of it at Kent year-3 and Somerset scale), the LP can share a provider's
+last hours between people, which no matching can, so the bound is weak there.
+Measured figures and what the gap is made of: ``docs/benchmarks.md``, "Journeys".
 """
 
 from __future__ import annotations
