@@ -342,7 +342,10 @@ def shortest_journeys(
 
     def solve_lp() -> None:
         t = time.perf_counter()
-        done["lp"] = lp.columns(t0 + LP_MOST * (deadline - t0), stop)
+        try:
+            done["lp"] = lp.columns(t0 + LP_MOST * (deadline - t0), stop)
+        except Exception as e:  # a bug: the search's matching is still good, 0 km a bound
+            done["lp"], done["error"] = (0.0, False, 0), repr(e)
         done["seconds"] = round(time.perf_counter() - t, 2)
 
     thread = threading.Thread(target=solve_lp, daemon=True)
@@ -361,7 +364,7 @@ def shortest_journeys(
     _said(info, say, bound, converged, rounds, len(pool))
     info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps,
                 lp_seconds=done.get("seconds"), seconds=round(time.perf_counter() - t0, 2),
-                proven=False)  # fmt: skip
+                proven=False, lp_error=done.get("error"))  # fmt: skip
     return _as_matches(chosen, search.cur, lp.classes, room), info
 
 
