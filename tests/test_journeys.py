@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ortools.linear_solver import pywraplp
 
 from gapmap.matching import check_matching, match
@@ -23,28 +25,24 @@ def _bits(mask: int) -> frozenset[int]:
     return frozenset(i for i in range(7) if mask >> i & 1)
 
 
-def reference_distance_lp(study, people_matched, absence_rate=0.15) -> float:
-    """min km over every whole way of each of these people (enumerated here from the rules
-    and the eligible pairs), exactly one way each, within every provider's room: GLOP."""
+def reference_ways(study, people_matched, absence_rate=0.15) -> dict[int, list]:
+    """Every whole way (km, [(provider, load in hundredths)]) of each of these people,
+    enumerated here from the rules and the eligible pairs; a way whose load on some provider
+    is more than that provider's whole room is left out (no matching can use it)."""
     people, providers = study.people, study.providers
     near: dict[int, dict[int, float]] = {}
     r = study.reach
     for p, v, d in zip(r.person.tolist(), r.provider.tolist(), r.distance_km.tolist()):
         near.setdefault(p, {})[v] = d
     units = lambda h: math.ceil(h * 100 - 1e-9)  # noqa: E731
-    room = [
-        math.floor(max(0.0, c - u) * 100 + 1e-9)
-        for c, u in zip(providers["capacity_hours"], providers["committed_hours"])
-    ]
+    room = reference_room(study)
     vdays = [_bits(int(m)) for m in providers["day_mask"]]
-    solver = pywraplp.Solver.CreateSolver("GLOP")
-    load: dict[int, list] = {}
-    objective = []
+    out: dict[int, list] = {}
     for p in people_matched:
         P = _bits(int(people["day_mask"].iloc[p]))
         hours = float(people["hours"].iloc[p])
         E = near[p]
-        ways = []
+        ways = out[p] = []
         for v in E:
             T = P & vdays[v]
             if not T:
@@ -63,9 +61,28 @@ def reference_distance_lp(study, people_matched, absence_rate=0.15) -> float:
                         continue
                     km = E[v] + E[c] + (E[w] if w is not None else 0.0)
                     ways.append((km, loads))
+    return out
+
+
+def reference_room(study) -> list[int]:
+    providers = study.providers
+    return [
+        math.floor(max(0.0, c - u) * 100 + 1e-9)
+        for c, u in zip(providers["capacity_hours"], providers["committed_hours"])
+    ]
+
+
+def reference_distance_lp(study, people_matched, absence_rate=0.15, integer=False) -> float:
+    """min km over every whole way of each of these people, exactly one way each, within every
+    provider's room: the LP by GLOP, or with ``integer`` the integer optimum by SCIP."""
+    room = reference_room(study)
+    solver = pywraplp.Solver.CreateSolver("SCIP" if integer else "GLOP")
+    load: dict[int, list] = {}
+    objective = []
+    for ways in reference_ways(study, people_matched, absence_rate).values():
         xs = []
         for km, loads in ways:
-            x = solver.NumVar(0.0, 1.0, "")
+            x = solver.BoolVar("") if integer else solver.NumVar(0.0, 1.0, "")
             xs.append(x)
             objective.append(km * x)
             for u, units_u in loads:
@@ -76,6 +93,28 @@ def reference_distance_lp(study, people_matched, absence_rate=0.15) -> float:
     solver.Minimize(sum(objective))
     assert solver.Solve() == pywraplp.Solver.OPTIMAL
     return solver.Objective().Value()
+
+
+def every_feasible_km(study, people_matched) -> list[float]:
+    """The km of every feasible matching of these people (depth first, small cases only)."""
+    ways = list(reference_ways(study, people_matched).values())
+    left = reference_room(study)
+    out: list[float] = []
+
+    def go(i: int, km: float) -> None:
+        if i == len(ways):
+            out.append(km)
+            return
+        for k, loads in ways[i]:
+            if all(left[u] >= x for u, x in loads):
+                for u, x in loads:
+                    left[u] -= x
+                go(i + 1, km + k)
+                for u, x in loads:
+                    left[u] += x
+
+    go(0, 0.0)
+    return out
 
 
 def _setup(seed):
@@ -99,8 +138,9 @@ def test_the_bound_is_the_lp_of_an_independent_formulation(seed):
     assert journey_km(greedy.matches, options) >= bound - 1e-6
 
 
+@pytest.mark.parametrize("whole_limit", [0, 5_000], ids=["search", "whole"])
 @pytest.mark.parametrize("seed", range(8))
-def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed):
+def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed, whole_limit):
     import time
 
     study, options = _setup(seed)
@@ -108,8 +148,9 @@ def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed
     room = room_units(study.providers)
     classes = {p: _classes(options[p], study.settings, room) for p in greedy.matches}
     out, info = shortest_journeys(
-        greedy.matches, options, classes, room, study.settings, time.perf_counter() + 2.0
-    )
+        greedy.matches, options, classes, room, study.settings, time.perf_counter() + 2.0,
+        whole_limit=whole_limit,
+    )  # fmt: skip
     assert set(out) == set(greedy.matches)  # objective (1) unchanged
     km = journey_km(out, options)
     assert km <= journey_km(greedy.matches, options) + 1e-9
@@ -153,3 +194,56 @@ def test_journey_figures_count_each_role():
         ]
     )
     assert f["share_nearest_provider"] == pytest.approx(nearest)
+
+
+def _stage(study, options, matches, seconds=20.0):
+    import time
+
+    room = room_units(study.providers)
+    classes = {p: _classes(options[p], study.settings, room) for p in matches}
+    return shortest_journeys(
+        matches, options, classes, room, study.settings, time.perf_counter() + seconds
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_small_cases_reach_the_integer_optimum_of_an_independent_formulation(seed):
+    """Small enough for the whole model: CP-SAT proves its optimum, which is SCIP's over every
+    way enumerated from the rules (to the metre each role is rounded down to)."""
+    study, options = _setup(seed)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    if not greedy.matches:
+        pytest.skip("nobody matched on this instance")
+    out, info = _stage(study, options, greedy.matches)
+    assert info["proven"]
+    best = reference_distance_lp(study, sorted(greedy.matches), integer=True)
+    km = journey_km(out, options)
+    assert km == pytest.approx(best, abs=0.003 * len(out))
+    assert info["bound_km"] <= best + 1e-6  # still a lower bound
+    assert km >= info["bound_km"] - 1e-6
+    greedy.matches = out
+    assert check_matching(study.people, study.providers, greedy) == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_the_bound_is_below_every_feasible_matching_and_the_stage_finds_the_least(seed):
+    """Tiny registers: every feasible matching of the same people enumerated by brute force;
+    the reported bound is at most the least of them and the stage's answer is that least."""
+    people, providers = small_instance(seed, n_people=7, n_providers=5)
+    people["needs_cover"] = True
+    study = box_study(people, providers, match_time_limit_s=10)
+    options = build_candidates(study.people, study.providers, study.reach, in_area=study.in_area)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    if not greedy.matches:
+        return
+    feasible = every_feasible_km(study, sorted(greedy.matches))
+    assert feasible, "the greedy matching itself is feasible"
+    room = room_units(study.providers)
+    bound, converged = distance_bound(greedy.matches, options, room, study.settings)
+    assert converged
+    assert bound <= min(feasible) + 1e-6
+    out, info = _stage(study, options, greedy.matches)
+    assert info["proven"]
+    assert journey_km(out, options) == pytest.approx(min(feasible), abs=0.003 * len(out))
+    assert info["bound_km"] <= min(feasible) + 1e-6

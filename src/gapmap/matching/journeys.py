@@ -22,26 +22,35 @@ Whatever μ is, ``Σ_p min_j (km_j + μ·load_j) − Σ_u μ_u room_u`` is a low
 of *any* matching of the same people (Lagrangian bound); gapmap reports the largest one found,
 which at convergence is the LP optimum.
 
-**The integer step.** A large-neighbourhood search then shortens the journeys of the
-first stage's matching: each step frees up to ten people around a few providers (those that
-a person far from their shortest way would rather use, such people drawn with odds rising
+**The integer step.** Small cases (at most ``WHOLE_LIMIT`` choices of provider, partner and
+cover in all) go whole to CP-SAT (:class:`_Whole`, formulation there), which proves the
+shortest matching. Larger ones: a large-neighbourhood search starts at once from the first
+stage's matching, while the LP is solved beside it in a thread (its patterns are offered to
+the search when it is done). Each step frees up to ten people around a few providers (those
+that a person far from their shortest way would rather use, such people drawn with odds rising
 with how far they are from it) and lets CP-SAT choose again, within the room everyone else
 leaves, each freed person's provider and partner (their nearest few, those of the LP's
-patterns, and their own) and, apart from them, their cover (likewise; never the provider or
-partner chosen). A step is kept only when it is shorter, so the result is never longer than
-the first stage's; the people matched, and so objective (1), do not change.
+patterns, their own, and either role moved to a provider of the group, so that people can
+swap places or pass room along a chain) and, apart from them, their cover (likewise; never
+the provider or partner chosen). A step is kept only when it is shorter, so the result is never
+longer than the first stage's; the people matched, and so objective (1), do not change.
 
 How near the bound it gets depends on how full the providers are: with the room packed by
-objective (1), the LP can share a provider's last hours between people, which no matching
-can. Measured figures are in the README.
+objective (1) (95-97% of it at Kent year-3 and Somerset scale), the LP can share a provider's
+last hours between people, which no matching can, so the bound is weak there.
+Measured figures and what the gap is made of: ``docs/benchmarks.md``, "Journeys".
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from ortools.sat.python import cp_model
 
 from gapmap.matching.candidates import PersonOptions
 from gapmap.matching.colgen import PatternPool, _Class, _class_of, _loads, new_highs
@@ -52,14 +61,21 @@ __all__ = ["shortest_journeys", "journey_figures", "distance_bound"]
 
 #: a person's nearest providers, partners and covers per day class also offered to CP-SAT
 NEAR = 3
-#: the LP's share of the distance stage's time (the rest: the integer step)
+#: small cases: the LP's share of the distance stage's time (the rest: CP-SAT on the whole);
+#: larger ones: the LP runs beside the search until converged or this share of the time
 LP_SHARE = 0.5
+LP_MOST = 0.9
 #: the search: at most this many people freed in a step, and a step's CP-SAT time (seconds)
 #: (10 people: about 2,000 steps in 10 s at Kent year-3 scale; 40 people did worse)
 GROUP_PEOPLE = 10
 STEP_SECONDS = 0.2
+#: more people than this: the LP's first solve by the interior point method
+IPM_PEOPLE = 1000
 #: km counted for a person not yet placed (the search from the LP's rounding)
 UNPLACED = 1000.0
+#: the whole problem goes to CP-SAT at once (which can then prove its optimum) when it has at
+#: most this many role choices (each person's providers, partners and covers of every class)
+WHOLE_LIMIT = 5_000
 
 
 class _Priced:
@@ -148,6 +164,10 @@ class _DistanceLP:
         h.addRows(n, lower, upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32), np.zeros(0))
         h.changeObjectiveSense(highspy.ObjSense.kMinimize)
         self.classes = {p: [pc.cls for pc in priced[p]] for p in people}
+        if len(people) > IPM_PEOPLE:
+            # the first solve by the interior point method (2.4 times faster at Somerset scale),
+            # then the simplex, warm-started from its basis
+            h.setOptionValue("solver", "ipm")
         self.in_lp = 0
         self.cost: list[float] = []
 
@@ -178,8 +198,6 @@ class _DistanceLP:
 
     def run(self, deadline: float, stop) -> bool:
         """Solve (LP or MIP) until ``deadline`` in a helper thread, so that a stop is heard."""
-        import threading
-
         import highspy
 
         h = self.h
@@ -204,6 +222,8 @@ class _DistanceLP:
         while time.perf_counter() < deadline and not stop():
             if not self.run(deadline, stop):
                 break
+            if rounds == 0:
+                self.h.setOptionValue("solver", "simplex")
             rounds += 1
             dual = np.asarray(self.h.getSolution().row_dual, float)
             alpha = dual[: len(people)]
@@ -243,6 +263,8 @@ def shortest_journeys(
     deadline: float,
     stop: Callable[[], bool] = lambda: False,
     say: Callable[[str], None] | None = None,
+    *,
+    whole_limit: int = WHOLE_LIMIT,
 ) -> tuple[dict[int, Match], dict]:
     """The same people matched, journeys as short as the capacities allow (module docstring).
 
@@ -264,17 +286,21 @@ def shortest_journeys(
         Returns True when the user asked to stop.
     say
         Progress messages.
+    whole_limit
+        At most this many role choices in all: CP-SAT on the whole problem; more: the search.
 
     Returns
     -------
     (dict, dict)
         The matching, and ``bound_km`` (a lower bound on the km of any matching of the same
         people; at worst each person's shortest way, room or not), ``bound_converged``,
-        ``lp_rounds``, ``patterns``, ``status`` of the search.
+        ``lp_rounds``, ``patterns``, ``status`` of the search, ``start_km`` (the first
+        stage's km), ``seconds`` (the stage's), ``proven`` (small cases: optimal).
     """
+    t0 = time.perf_counter()
     info: dict = {"bound_km": None, "bound_converged": False, "lp_rounds": 0, "patterns": 0,
                   "status": "not run"}  # fmt: skip
-    t0 = time.perf_counter()
+    info["start_km"] = journey_figures(chosen, options)["km_total"]
     if t0 > deadline - 0.3 or not chosen or stop():
         return chosen, info
     people = sorted(chosen)
@@ -294,29 +320,71 @@ def shortest_journeys(
             if v >= 0:
                 pool.add(p, pc.cls.k, v, w, c)
     lp = _DistanceLP(pool, people, priced, options, settings, room)
-    bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
-    info.update(bound_km=float(bound), bound_converged=converged, lp_rounds=rounds)
+    start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
+    whole = _Whole(people, options, lp.classes, room, settings)
+    if whole.size <= whole_limit:  # small: the LP, then CP-SAT over every choice
+        bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
+        _said(info, say, bound, converged, rounds, len(pool))
+        if time.perf_counter() > deadline - 0.2 or stop():
+            return chosen, info
+        ways, proven, low = whole.solve(start, deadline, stop)
+        if proven or low > bound:
+            bound = max(bound, low)
+            info.update(bound_km=float(bound), bound_converged=converged or proven)
+        info.update(status="optimal" if proven else "the best CP-SAT found", proven=proven,
+                    seconds=round(time.perf_counter() - t0, 2))  # fmt: skip
+        return _as_matches(chosen, ways, lp.classes, room), info
+    # larger: the search starts at once from the first stage's matching while the LP (bound
+    # and guide) is solved beside it, in a thread (HiGHS and CP-SAT solve without Python's
+    # lock); the LP's patterns are offered to the search when it is done
+    search = _Search(people, options, lp.classes, room, start, settings, {})
+    done: dict = {}
+
+    def solve_lp() -> None:
+        t = time.perf_counter()
+        try:
+            done["lp"] = lp.columns(t0 + LP_MOST * (deadline - t0), stop)
+        except Exception as e:  # a bug: the search's matching is still good, 0 km a bound
+            done["lp"], done["error"] = (0.0, False, 0), repr(e)
+        done["seconds"] = round(time.perf_counter() - t, 2)
+
+    thread = threading.Thread(target=solve_lp, daemon=True)
+    thread.start()
+
+    def offer_lp() -> None:
+        if "lp" in done and "offered" not in done:
+            done["offered"] = True
+            x = lp.values()
+            for j in np.flatnonzero(x > 1e-6).tolist():
+                search.offer(pool.person[j], pool.k[j], pool.v[j], pool.w[j], pool.c[j])
+
+    search.run(deadline, stop, offer_lp)
+    thread.join()
+    bound, converged, rounds = done["lp"]
+    _said(info, say, bound, converged, rounds, len(pool))
+    info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps,
+                lp_seconds=done.get("seconds"), seconds=round(time.perf_counter() - t0, 2),
+                proven=False, lp_error=done.get("error"))  # fmt: skip
+    return _as_matches(chosen, search.cur, lp.classes, room), info
+
+
+def _said(info: dict, say, bound: float, converged: bool, rounds: int, patterns: int) -> None:
+    info.update(bound_km=float(bound), bound_converged=converged, lp_rounds=rounds,
+                patterns=patterns)  # fmt: skip
     if say is not None:
         say(f"  journeys: no matching of the same people can travel less than {bound:,.0f} km"
             + ("" if converged else " (a loose bound: too little time to tighten it)"))  # fmt: skip
-    info["patterns"] = len(pool)
-    if time.perf_counter() > deadline - 0.2 or stop():
-        return chosen, info
-    x = lp.values()
-    lp_ways: dict[int, list] = {}
-    for j in np.flatnonzero(x > 1e-6).tolist():
-        lp_ways.setdefault(pool.person[j], []).append((pool.k[j], pool.v[j], pool.w[j], pool.c[j]))
-    start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
-    search = _Search(people, options, lp.classes, room, start, settings, lp_ways)
-    search.run(deadline, stop)
-    info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps)
+
+
+def _as_matches(chosen: dict[int, Match], ways: dict, classes: dict, room: np.ndarray) -> dict:
+    """The ways as matches; the first stage's matching if they broke a room (a bug)."""
     out = {}
-    for p, (k, v, w, c) in search.cur.items():
-        cls = lp.classes[p][k]
+    for p, (k, v, w, c) in ways.items():
+        cls = classes[p][k]
         out[p] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
-    if not _fits_matches(out, lp.classes, search.cur, room):  # a bug: keep the first stage's
-        return chosen, info
-    return out, info
+    if not _fits_matches(out, classes, ways, room):
+        return chosen
+    return out
 
 
 def _fits_matches(out, classes, ways, room: np.ndarray) -> bool:
@@ -330,6 +398,15 @@ def _fits_matches(out, classes, ways, room: np.ndarray) -> bool:
         if c >= 0:
             load[c] += cls.r
     return bool((load <= room).all()) and set(out) == set(ways)
+
+
+class _StepModel(cp_model.CpModel):
+    """A CP-SAT model for one step of the search, without the camelCase aliases OR-Tools adds
+    to every new model (about 2 ms each, a seventh of a step at Kent year-3 scale; gapmap does
+    not use them)."""
+
+    def _add_pre_pep8_methods(self) -> None:
+        pass
 
 
 class _Search:
@@ -368,6 +445,11 @@ class _Search:
                                 for k, vws in self.pairs[p].items() for vw in vws)
                          for p in people}  # fmt: skip
         self.steps = self.kept = 0
+        self._sets: dict[tuple[int, int], tuple[set, set, set]] = {}
+
+    def offer(self, p, k, v, w, c) -> None:
+        """Offer a way (the LP's) to the search's later steps."""
+        self._offer(p, k, v, w, c)
 
     def _offer(self, p, k, v, w, c) -> None:
         if (v, w) not in self.pairs[p].setdefault(k, []):
@@ -413,13 +495,12 @@ class _Search:
             self.left[u] += load
             self.at[u].discard(p)
 
-    def run(self, deadline: float, stop) -> None:
-        from ortools.sat.python import cp_model
-
+    def run(self, deadline: float, stop, each_step: Callable[[], None] = lambda: None) -> None:
         rng = np.random.default_rng(self.settings.seed)
         people = self.people
         at = {p: i for i, p in enumerate(people)}
         while time.perf_counter() < deadline - 0.05 and not stop():
+            each_step()
             regret = np.array([self.km[p] - self.shortest[p] for p in people])
             regret = np.maximum(regret, 0.0)
             if regret.sum() <= 1e-6:
@@ -444,7 +525,7 @@ class _Search:
             before = {p: self.cur.get(p) for p in freed_l}
             for p in freed_l:
                 self._free(p)
-            picked = self._step(cp_model, freed_l, before, deadline)
+            picked = self._step(cp_model, freed_l, before, deadline, group)
             self.steps += 1
             if (
                 picked is not None
@@ -468,13 +549,35 @@ class _Search:
     def total(self) -> float:
         return float(sum(self.km.values()))
 
-    def _step(self, cp_model, freed, before, deadline):
+    def _in_group(self, p: int, k: int, group: set[int], own) -> tuple[list, list]:
+        """A freed person's extra ways in a step: their provider or partner role moved to a
+        provider of the group (the others kept, or their nearest), their cover to one of the
+        group; so people can swap places or pass room along a chain within the group."""
+        key = (p, k)
+        sets = self._sets.get(key)
+        cls = self.classes[p][k]
+        if sets is None:
+            sets = self._sets[key] = (
+                set(cls.providers.tolist()), set(cls.partners.tolist()), set(cls.covers.tolist())
+            )  # fmt: skip
+        vs_in = [u for u in group if u in sets[0]]
+        ws_in = [u for u in group if u in sets[1]]
+        cs_in = [u for u in group if u in sets[2]]
+        mine = own is not None and own[0] == k
+        near_w = cls.partners[:NEAR].tolist() if len(cls.partners) else [-1]
+        ws = list(dict.fromkeys(([own[2]] if mine else []) + near_w))
+        vs = list(dict.fromkeys(([own[1]] if mine else []) + cls.providers[:NEAR].tolist()))
+        pairs = [(v, w) for v in vs_in for w in ws if v != w]
+        pairs += [(v, w) for w in ws_in for v in vs if v != w]
+        return pairs, cs_in
+
+    def _step(self, cp_model, freed, before, deadline, group=frozenset()):
         """CP-SAT's shortest choice for the freed people (None if it found none)."""
-        model = cp_model.CpModel()
+        model = _StepModel()
         left = self.left
         per_u: dict[int, list] = {}
         pairs, covers = [], []
-        cost = []
+        cost: list[tuple[Any, int]] = []
         for p in freed:
             d = self.options[p].distance
             own = before[p]
@@ -482,7 +585,8 @@ class _Search:
             for k, vws in self.pairs[p].items():
                 cls = self.classes[p][k]
                 xs = []
-                for v, w in vws:
+                more_pairs, more_covers = self._in_group(p, k, group, own) if group else ([], [])
+                for v, w in dict.fromkeys(vws + more_pairs):
                     if left[v] < cls.a or (w >= 0 and left[w] < cls.b):
                         continue
                     x = model.new_bool_var("")
@@ -502,7 +606,7 @@ class _Search:
                 if not use_cover:
                     continue
                 zs = []
-                for c in self.covers[p][k]:
+                for c in dict.fromkeys(self.covers[p][k] + more_covers):
                     if left[c] < cls.r:
                         continue
                     z = model.new_bool_var("")
@@ -548,6 +652,108 @@ class _Search:
             if solver.value(z):
                 out[p][3] = c
         return {p: tuple(way) for p, way in out.items()}
+
+
+class _Whole:
+    r"""The whole distance problem as one CP-SAT model (small instances), so that its optimum
+    is proven. For person p and day class k, Booleans :math:`s_{pk}` (the class),
+    :math:`x_{pkv}` (provider), :math:`y_{pkw}` (partner), :math:`z_{pkc}` (cover, or none):
+
+    .. math::
+
+        \min \sum \lfloor 1000\, d \rfloor (x + y + z) \quad\text{s.t.}\quad
+        \sum_k s_{pk} = 1,\;
+        \sum_v x_{pkv} = \sum_w y_{pkw} = \sum_c z_{pkc} = s_{pk},\;
+        x_{pku} + z_{pku} \le 1,\; y_{pku} + z_{pku} \le 1,\;
+        \sum a\,x + b\,y + r\,z \le \mathrm{room}_u
+
+    (the partner sum only where a partner is needed; the no-cover choice only where a cover may
+    be left out, at ``no_cover_penalty_km`` if the person needs one). Costs in whole metres,
+    rounded down, so CP-SAT's bound / 1000 is a lower bound in km."""
+
+    def __init__(self, people, options, classes, room, settings):
+        self.people, self.options, self.classes = people, options, classes
+        self.room, self.settings = room, settings
+        self.size = sum(
+            len(cls.providers) + len(cls.partners) + len(cls.covers) + 2
+            for p in people
+            for cls in classes[p]
+            if len(cls.providers)
+        )
+
+    def solve(self, start, deadline: float, stop) -> tuple[dict, bool, float]:
+        """The best ways found from ``start`` by ``deadline``, whether proven optimal, and
+        CP-SAT's lower bound (km)."""
+        model = cp_model.CpModel()
+        per_u: dict[int, list] = {}
+        cost = []
+        pick: list[tuple[int, int, str, int, Any]] = []
+        metres = lambda km: math.floor(1000 * km)  # noqa: E731
+        for p in self.people:
+            d = self.options[p].distance
+            k0 = start[p][0]
+            own = dict(zip("vwc", start[p][1:]))
+            ss = []
+            for cls in self.classes[p]:
+                if not len(cls.providers):
+                    continue
+                s = model.new_bool_var("")
+                ss.append(s)
+                model.add_hint(s, cls.k == k0)
+                lists = [("v", cls.providers, cls.a)]
+                if len(cls.partners):
+                    lists.append(("w", cls.partners, cls.b))
+                if len(cls.covers) or not cls.cover_optional:
+                    lists.append(("c", cls.covers, cls.r))
+                at: dict[str, dict[int, Any]] = {}
+                for role, ids, load in lists:
+                    at[role] = {}
+                    choices: list[Any] = []
+                    for u in ids.tolist():
+                        x = model.new_bool_var("")
+                        at[role][u] = x
+                        choices.append(x)
+                        per_u.setdefault(u, []).append((x, load))
+                        cost.append((x, metres(d[u])))
+                        model.add_hint(x, cls.k == k0 and own[role] == u)
+                        pick.append((p, cls.k, role, u, x))
+                    if role == "c" and cls.cover_optional:
+                        x = model.new_bool_var("")
+                        choices.append(x)
+                        cost.append((x, metres(_penalty(self.options[p], self.settings))))
+                        model.add_hint(x, cls.k == k0 and own["c"] < 0)
+                    model.add(sum(choices) == s)
+                for u, z in at.get("c", {}).items():
+                    for role in ("v", "w"):
+                        if u in at.get(role, {}):
+                            model.add_bool_or([at[role][u].Not(), z.Not()])
+            model.add_exactly_one(ss)
+        for u, terms in per_u.items():
+            if sum(load for _, load in terms) > self.room[u]:
+                model.add(sum(x * load for x, load in terms) <= int(self.room[u]))
+        model.minimize(sum(x * c for x, c in cost))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = max(1, self.settings.workers)
+        solver.parameters.random_seed = self.settings.seed
+        solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter() - 0.05)
+        result: list = []
+        t = threading.Thread(target=lambda: result.append(solver.solve(model)), daemon=True)
+        t.start()
+        while t.is_alive():
+            t.join(timeout=0.1)
+            if stop():
+                solver.stop_search()
+                t.join()
+        status = result[0] if result else cp_model.UNKNOWN
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return dict(start), False, 0.0
+        ways = {p: [k, -1, -1, -1] for p, k in ((p, start[p][0]) for p in self.people)}
+        for p, k, role, u, x in pick:
+            if solver.value(x):
+                ways[p][0] = k
+                ways[p]["vwc".index(role) + 1] = u
+        low = max(0.0, solver.best_objective_bound / 1000.0)
+        return {p: tuple(w) for p, w in ways.items()}, status == cp_model.OPTIMAL, low
 
 
 def distance_bound(
