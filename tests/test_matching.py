@@ -177,9 +177,9 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
     """With enumeration switched off, column generation must reach the optimum of the linear
     relaxation of the reference formulation (written apart, solved by GLOP), and the integer
     matching lies between greedy and the true optimum (SCIP)."""
-    import gapmap.matching.colgen as colgen
+    import gapmap.matching.batch as batch
 
-    monkeypatch.setattr(colgen, "ENUMERATE_LIMIT", 0)
+    monkeypatch.setattr(batch, "ENUMERATE_LIMIT", 0)
     people, providers = small_instance(500 + seed, n_people=30, n_providers=9)
     best, greedy = match(box_study(people, providers, match_time_limit_s=20))
     lp = reference_optimum(people, providers, relaxed=True)
@@ -193,8 +193,9 @@ def _stuck_search(workers: int = 1):
     """X holds all of A's room; Q, a little less urgent, can only use A; X could use B, which
     no group of nearby providers shares with A; Z uses four providers of its own."""
     from gapmap.matching.candidates import DayClass, PersonOptions
-    from gapmap.matching.colgen import _classes, _LocalSearch
+    from gapmap.matching.patterns import class_arrays
     from gapmap.matching.result import Match
+    from gapmap.matching.search import LocalSearch
     from gapmap.settings import Settings
 
     def person(i, priority, providers):
@@ -207,11 +208,11 @@ def _stuck_search(workers: int = 1):
     xy = np.array([[0, 0], [1e5, 0], [10, 0], [20, 0], [1e5 + 10, 0], [1e5 + 20, 0]], float)
     room = np.full(6, 400, dtype=np.int64)  # four hours each
     settings = Settings(workers=workers)
-    classes = {p: _classes(options[p], settings, room) for p in range(3)}
+    classes = {p: class_arrays(options[p], settings, room) for p in range(3)}
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, -1, 4.0, 0.0)}  # X at A: Q is stuck
-    return _LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
-                        say=None, stop=lambda: False)  # fmt: skip
+    return LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
+                       say=None, stop=lambda: False)  # fmt: skip
 
 
 def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
@@ -257,8 +258,9 @@ def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     import time
 
     from gapmap.matching.candidates import DayClass, PersonOptions
-    from gapmap.matching.colgen import _classes, _LocalSearch
+    from gapmap.matching.patterns import class_arrays
     from gapmap.matching.result import Match
+    from gapmap.matching.search import LocalSearch
     from gapmap.reach import cover_reserve, load_units
     from gapmap.settings import Settings
 
@@ -272,11 +274,11 @@ def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     options = [person(0, 3, [0], [1, 2]), person(1, 5, [1], [2])]  # X and Q
     room = np.array([400, 400, 2 * reserve], dtype=np.int64)  # A, B, C
     xy = np.array([[0, 0], [10, 0], [20, 0]], float)
-    classes = {p: _classes(options[p], settings, room) for p in range(2)}
+    classes = {p: class_arrays(options[p], settings, room) for p in range(2)}
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, 1, 4.0, 0.0)}  # X at A, cover B: Q does not fit at B
-    search = _LocalSearch([0, 1], weight, classes, room, settings, start, options, xy,
-                          say=None, stop=lambda: False)  # fmt: skip
+    search = LocalSearch([0, 1], weight, classes, room, settings, start, options, xy,
+                         say=None, stop=lambda: False)  # fmt: skip
     search.repack(time.perf_counter() + 5.0)
     result = search.result()
     assert (result[0].provider, result[0].cover) == (0, 2)

@@ -43,8 +43,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gapmap.matching.bound import new_highs
 from gapmap.matching.candidates import PersonOptions
-from gapmap.matching.colgen import PatternPool, _Class, _class_of, _loads, new_highs
+from gapmap.matching.patterns import ClassArrays as _Class
+from gapmap.matching.patterns import PatternPool
+from gapmap.matching.patterns import class_of as _class_of
+from gapmap.matching.patterns import pool_loads as _loads
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
 
@@ -579,7 +583,7 @@ def distance_bound(
         A lower bound on the km of any matching of the same people, and whether the column
         generation converged (then it is the LP optimum).
     """
-    from gapmap.matching.colgen import _classes
+    from gapmap.matching.patterns import class_arrays as _classes
 
     classes = {p: _classes(options[p], settings, room) for p in chosen}
     people = sorted(chosen)
