@@ -227,6 +227,33 @@ def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
     assert 2 in result
 
 
+def test_a_search_with_no_provider_anyone_could_use_keeps_its_start():
+    """No one can use any provider: the search has no k-d tree of providers, starts no
+    thread, and a step (were one drawn) has no group and nothing to choose."""
+    import random
+    import time
+
+    from gapmap.matching.candidates import DayClass, PersonOptions
+    from gapmap.matching.patterns import class_arrays
+    from gapmap.matching.search import LocalSearch
+    from gapmap.settings import Settings
+
+    cls = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0, providers=[])
+    options = [PersonOptions(0, 4.0, 3, False, [cls], {})]
+    room = np.full(2, 400, dtype=np.int64)
+    settings = Settings(workers=1)
+    classes = {0: class_arrays(options[0], settings, room)}
+    search = LocalSearch([0], {0: 12.0}, classes, room, settings, {}, options, np.zeros((2, 2)),
+                         say=None, stop=lambda: False)  # fmt: skip
+    assert search.tree is None
+    search.run(1, time.perf_counter() + 1.0)
+    assert search.threads == [] and search.result() == {}
+    for n in (0, 1):  # a step for someone waiting, and one around a provider
+        assert search._group(random.Random(0), n) == (set(), None)
+        _, decode, freed = search._model(random.Random(0), n)
+        assert decode is None and freed == {}
+
+
 @pytest.mark.slow  # a wall-clock check: out of the default run
 def test_an_error_in_a_search_thread_stops_the_search_and_is_raised():
     """A bug in one searching thread must not leave the search quietly going on with fewer
