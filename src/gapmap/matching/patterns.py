@@ -40,7 +40,9 @@ from gapmap.settings import Settings
 
 __all__ = [
     "ClassArrays",
+    "Classes",
     "PatternPool",
+    "Way",
     "class_arrays",
     "class_of",
     "enumerate_patterns",
