@@ -67,7 +67,20 @@ def solve_stoppably(
     """``solver.solve(model)`` in a helper thread, so that Ctrl+C (``stop()``) is heard at
     once and stops the solve (its best so far is kept): every solve in the calling thread
     goes through it (the search's threads stop theirs through
-    :meth:`gapmap.matching.search.LocalSearch.halt`)."""
+    :meth:`gapmap.matching.search.LocalSearch.halt`).
+
+    Parameters
+    ----------
+    solver, model
+        The solver (:func:`new_solver`) and the model to solve.
+    stop
+        Returns True when the user asked to stop.
+
+    Returns
+    -------
+    int
+        CP-SAT's status (``UNKNOWN`` if the solve never returned).
+    """
     import threading
 
     out: list = []
@@ -95,6 +108,19 @@ def pattern_model(
 ) -> tuple[cp_model.CpModel, dict[int, Any]]:
     """A CP-SAT model choosing at most (or exactly) one of each person's ``patterns`` within
     the room ``left`` of every provider: the shape of every integer step here.
+
+    Parameters
+    ----------
+    pool
+        The patterns.
+    patterns
+        The positions in the pool to choose among.
+    classes
+        Each person's day classes (for the patterns' loads).
+    left
+        Every provider's room in hundredths.
+    exactly_one
+        Each person takes exactly one of their patterns (else at most one).
 
     Returns
     -------

@@ -213,7 +213,17 @@ def price_patterns(cls: ClassArrays, pi: np.ndarray) -> tuple[float, int, int, i
 
 def seed_pool(pool: PatternPool, people_idx: list[int], classes: Classes, n_providers: int) -> None:
     """The first patterns: each person's cheapest of each day class at zero prices (the
-    nearest providers that fit)."""
+    nearest providers that fit).
+
+    Parameters
+    ----------
+    pool
+        The pool, grown in place.
+    people_idx, classes
+        The people and their day classes.
+    n_providers
+        How many providers there are.
+    """
     zero = np.zeros(n_providers)
     for p in people_idx:
         for cls in classes[p]:
@@ -239,7 +249,19 @@ def enumerate_patterns(classes: list[ClassArrays]) -> list[Way]:
 
 
 def pattern_loads(cls: ClassArrays, v: int, w: int, c: int) -> list[tuple[int, int]]:
-    """A pattern's load on each provider it names, in hundredths of an hour."""
+    """A pattern's load on each provider it names, in hundredths of an hour.
+
+    Parameters
+    ----------
+    cls
+        The pattern's day class.
+    v, w, c
+        Provider, partner (-1: none) and cover (-1: none).
+
+    Returns
+    -------
+    list of (provider, load)
+    """
     out = [(v, cls.a)]
     if w >= 0:
         out.append((w, cls.b))
@@ -249,19 +271,56 @@ def pattern_loads(cls: ClassArrays, v: int, w: int, c: int) -> list[tuple[int, i
 
 
 def pool_loads(pool: PatternPool, j: int, classes: Classes) -> list[tuple[int, int]]:
-    """The load of the pool's pattern ``j`` on each provider it names (:func:`pattern_loads`)."""
+    """The load of the pool's pattern ``j`` on each provider it names (:func:`pattern_loads`).
+
+    Parameters
+    ----------
+    pool, j
+        The pool and the pattern's position in it.
+    classes
+        Each person's day classes.
+
+    Returns
+    -------
+    list of (provider, load)
+    """
     cls = classes[pool.person[j]][pool.k[j]]
     return pattern_loads(cls, pool.v[j], pool.w[j], pool.c[j])
 
 
 def match_of(pool: PatternPool, j: int, classes: Classes) -> Match:
-    """The pool's pattern ``j`` as a :class:`~gapmap.matching.result.Match`."""
+    """The pool's pattern ``j`` as a :class:`~gapmap.matching.result.Match`.
+
+    Parameters
+    ----------
+    pool, j
+        The pool and the pattern's position in it.
+    classes
+        Each person's day classes (for the hours of each role).
+
+    Returns
+    -------
+    Match
+    """
     cls = classes[pool.person[j]][pool.k[j]]
     return Match(pool.v[j], pool.w[j], pool.c[j], cls.provider_hours, cls.partner_hours)
 
 
 def class_of(classes: list[ClassArrays], m: Match) -> int:
-    """The day class a match belongs to (its provider and partner are eligible in it)."""
+    """The day class a match belongs to (its provider and partner are eligible in it).
+
+    Parameters
+    ----------
+    classes
+        The person's day classes.
+    m
+        Their match.
+
+    Returns
+    -------
+    int
+        The class's position in ``classes``.
+    """
     for k, cls in enumerate(classes):
         if m.provider in cls.providers.tolist() and (
             m.partner < 0 or m.partner in cls.partners.tolist()

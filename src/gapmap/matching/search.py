@@ -191,7 +191,15 @@ class LocalSearch:
 
     # --- the public side --------------------------------------------------------------------
     def run(self, threads: int, deadline: float) -> None:
-        """Start ``threads`` more searching threads, each until ``deadline``."""
+        """Start more searching threads (none when no one could use any provider).
+
+        Parameters
+        ----------
+        threads
+            How many.
+        deadline
+            ``time.perf_counter()`` at which each stops.
+        """
         if not self.providers:
             return
         self.until = max(self.until, deadline)
