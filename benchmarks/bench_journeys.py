@@ -47,7 +47,8 @@ def line(name: str, j: dict, bound: float | None, tight: bool) -> str:
 def room_use(matches: dict, options, room: np.ndarray, settings) -> tuple[float, float, int]:
     """Share of the free room of the providers used that the matching fills, the median room
     left on them (hours), and how many providers are used."""
-    from gapmap.matching.colgen import _class_of, _classes
+    from gapmap.matching.patterns import class_arrays as _classes
+    from gapmap.matching.patterns import class_of as _class_of
 
     load = np.zeros(len(room), np.int64)
     for p, m in matches.items():

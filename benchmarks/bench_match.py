@@ -115,8 +115,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from gapmap.demo import SCALES, write_demo_registers
+    from gapmap.matching.bound import relaxation_bound
     from gapmap.matching.candidates import build_candidates
-    from gapmap.matching.colgen import relaxation_bound
     from gapmap.matching.greedy import greedy_match
     from gapmap.matching.journeys import distance_bound, journey_figures
     from gapmap.matching.suggest import Suggester, person_request

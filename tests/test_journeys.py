@@ -13,9 +13,9 @@ from ortools.linear_solver import pywraplp
 
 from gapmap.matching import check_matching, match
 from gapmap.matching.candidates import build_candidates
-from gapmap.matching.colgen import _classes
 from gapmap.matching.greedy import greedy_match, journey_km
 from gapmap.matching.journeys import distance_bound, journey_figures, shortest_journeys
+from gapmap.matching.patterns import class_arrays
 from gapmap.reach import room_units
 
 from .helpers import box_study, small_instance
@@ -146,7 +146,7 @@ def test_shorter_journeys_keep_the_same_people_and_never_go_below_the_bound(seed
     study, options = _setup(seed)
     greedy = greedy_match(study.people, study.providers, options, study.settings)
     room = room_units(study.providers)
-    classes = {p: _classes(options[p], study.settings, room) for p in greedy.matches}
+    classes = {p: class_arrays(options[p], study.settings, room) for p in greedy.matches}
     out, info = shortest_journeys(
         greedy.matches, options, classes, room, study.settings, time.perf_counter() + 2.0,
         whole_limit=whole_limit,
@@ -200,7 +200,7 @@ def _stage(study, options, matches, seconds=20.0):
     import time
 
     room = room_units(study.providers)
-    classes = {p: _classes(options[p], study.settings, room) for p in matches}
+    classes = {p: class_arrays(options[p], study.settings, room) for p in matches}
     return shortest_journeys(
         matches, options, classes, room, study.settings, time.perf_counter() + seconds
     )

@@ -181,9 +181,9 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
     """With enumeration switched off, column generation must reach the optimum of the linear
     relaxation of the reference formulation (written apart, solved by GLOP), and the integer
     matching lies between greedy and the true optimum (SCIP)."""
-    import gapmap.matching.colgen as colgen
+    import gapmap.matching.batch as batch
 
-    monkeypatch.setattr(colgen, "ENUMERATE_LIMIT", 0)
+    monkeypatch.setattr(batch, "ENUMERATE_LIMIT", 0)
     people, providers = small_instance(500 + seed, n_people=30, n_providers=9)
     matching = match(box_study(people, providers, match_time_limit_s=20))
     best, greedy = matching.best, matching.greedy
@@ -198,8 +198,9 @@ def _stuck_search(workers: int = 1):
     """X holds all of A's room; Q, a little less urgent, can only use A; X could use B, which
     no group of nearby providers shares with A; Z uses four providers of its own."""
     from gapmap.matching.candidates import DayClass, PersonOptions
-    from gapmap.matching.colgen import _classes, _LocalSearch
+    from gapmap.matching.patterns import class_arrays
     from gapmap.matching.result import Match
+    from gapmap.matching.search import LocalSearch
     from gapmap.settings import Settings
 
     def person(i, priority, providers):
@@ -212,11 +213,11 @@ def _stuck_search(workers: int = 1):
     xy = np.array([[0, 0], [1e5, 0], [10, 0], [20, 0], [1e5 + 10, 0], [1e5 + 20, 0]], float)
     room = np.full(6, 400, dtype=np.int64)  # four hours each
     settings = Settings(workers=workers)
-    classes = {p: _classes(options[p], settings, room) for p in range(3)}
+    classes = {p: class_arrays(options[p], settings, room) for p in range(3)}
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, -1, 4.0, 0.0)}  # X at A: Q is stuck
-    return _LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
-                        say=None, stop=lambda: False)  # fmt: skip
+    return LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
+                       say=None, stop=lambda: False)  # fmt: skip
 
 
 def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
@@ -229,6 +230,33 @@ def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
     result = search.result()
     assert result[1].provider == 0 and result[0].provider == 1
     assert 2 in result
+
+
+def test_a_search_with_no_provider_anyone_could_use_keeps_its_start():
+    """No one can use any provider: the search has no k-d tree of providers, starts no
+    thread, and a step (were one drawn) has no group and nothing to choose."""
+    import random
+    import time
+
+    from gapmap.matching.candidates import DayClass, PersonOptions
+    from gapmap.matching.patterns import class_arrays
+    from gapmap.matching.search import LocalSearch
+    from gapmap.settings import Settings
+
+    cls = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0, providers=[])
+    options = [PersonOptions(0, 4.0, 3, False, [cls], {})]
+    room = np.full(2, 400, dtype=np.int64)
+    settings = Settings(workers=1)
+    classes = {0: class_arrays(options[0], settings, room)}
+    search = LocalSearch([0], {0: 12.0}, classes, room, settings, {}, options, np.zeros((2, 2)),
+                         say=None, stop=lambda: False)  # fmt: skip
+    assert search.tree is None
+    search.run(1, time.perf_counter() + 1.0)
+    assert search.threads == [] and search.result() == {}
+    for n in (0, 1):  # a step for someone waiting, and one around a provider
+        assert search._group(random.Random(0), n) == (set(), None)
+        _, decode, freed = search._model(random.Random(0), n)
+        assert decode is None and freed == {}
 
 
 @pytest.mark.slow  # a wall-clock check: out of the default run
@@ -262,8 +290,9 @@ def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     import time
 
     from gapmap.matching.candidates import DayClass, PersonOptions
-    from gapmap.matching.colgen import _classes, _LocalSearch
+    from gapmap.matching.patterns import class_arrays
     from gapmap.matching.result import Match
+    from gapmap.matching.search import LocalSearch
     from gapmap.reach import cover_reserve, load_units
     from gapmap.settings import Settings
 
@@ -277,11 +306,11 @@ def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     options = [person(0, 3, [0], [1, 2]), person(1, 5, [1], [2])]  # X and Q
     room = np.array([400, 400, 2 * reserve], dtype=np.int64)  # A, B, C
     xy = np.array([[0, 0], [10, 0], [20, 0]], float)
-    classes = {p: _classes(options[p], settings, room) for p in range(2)}
+    classes = {p: class_arrays(options[p], settings, room) for p in range(2)}
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, 1, 4.0, 0.0)}  # X at A, cover B: Q does not fit at B
-    search = _LocalSearch([0, 1], weight, classes, room, settings, start, options, xy,
-                          say=None, stop=lambda: False)  # fmt: skip
+    search = LocalSearch([0, 1], weight, classes, room, settings, start, options, xy,
+                         say=None, stop=lambda: False)  # fmt: skip
     search.repack(time.perf_counter() + 5.0)
     result = search.result()
     assert (result[0].provider, result[0].cover) == (0, 2)

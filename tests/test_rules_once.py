@@ -213,16 +213,19 @@ def test_compare_withholds_and_words_by_the_rule_the_runs_were_published_with(
 
 def test_the_demo_and_cover_time_limits_are_the_settings_module_s():
     from gapmap.cli.commands import build_parser
+    from gapmap.cli.options import settings_from
     from gapmap.settings import COVER_TIME_LIMITS, DEMO_TIME_LIMITS, Settings
 
     parser = build_parser()
-    demo = parser.parse_args(["demo"])
+    demo = settings_from(parser.parse_args(["demo"]))
     assert demo.match_time_limit_s == DEMO_TIME_LIMITS["match_time_limit_s"]
     assert demo.recruit_time_limit_s == DEMO_TIME_LIMITS["recruit_time_limit_s"]
-    cover = parser.parse_args(
-        ["cover", "--db", "r.db", "--from", "2026-12-07", "--to", "2026-12-13", "--out", "o"]
+    cover = settings_from(
+        parser.parse_args(
+            ["cover", "--db", "r.db", "--from", "2026-12-07", "--to", "2026-12-13", "--out", "o"]
+        )
     )
     assert cover.match_time_limit_s == COVER_TIME_LIMITS["match_time_limit_s"]
     # shorter than the commands' own defaults, and still changed by --time-limit
     assert DEMO_TIME_LIMITS["match_time_limit_s"] < Settings().match_time_limit_s
-    assert parser.parse_args(["demo", "--time-limit", "5"]).match_time_limit_s == 5
+    assert settings_from(parser.parse_args(["demo", "--time-limit", "5"])).match_time_limit_s == 5

@@ -17,7 +17,7 @@ This module is the only home of
   :func:`load_units`), so whatever fits in units fits in hours, and every command agrees on
   whether something fits (:func:`fits`);
 * **the cover reserve**: a cover provider keeps ``absence_rate × the hours it covers`` free
-  (:func:`cover_reserve`).
+  (:func:`cover_reserve`), as a load in units :func:`cover_units`.
 
 Pairs come from k-d trees (:class:`scipy.spatial.cKDTree`): providers are grouped by travel
 limit (rounded up to the kilometre), each group's tree is built once (:class:`ProviderIndex`)
@@ -43,6 +43,7 @@ __all__ = [
     "ProviderIndex",
     "Reach",
     "cover_reserve",
+    "cover_units",
     "distance_km",
     "eligible_pairs",
     "fits",
@@ -283,6 +284,32 @@ def cover_reserve(hours, absence_rate: float):
         ``absence_rate × hours``.
     """
     return absence_rate * hours
+
+
+def cover_units(hours, absence_rate: float):
+    """The cover reserve as a load: what a cover provider keeps free of its room for a person.
+
+    The one rule every matcher uses (greedy, batch, suggestions): :func:`load_units` of
+    :func:`cover_reserve`, i.e. ``absence_rate × hours`` in whole hundredths, rounded up.
+
+    Parameters
+    ----------
+    hours
+        The hours the person's provider gives (scalar or array).
+    absence_rate
+        The share of them a cover provider must be ready to give.
+
+    Returns
+    -------
+    int or ndarray
+        Hundredths of an hour, as :func:`room_units` counts room.
+
+    Examples
+    --------
+    >>> cover_units(4.0, 0.15), cover_units(4.0, 0.3)
+    (60, 120)
+    """
+    return load_units(cover_reserve(hours, absence_rate))
 
 
 # --- eligible pairs -----------------------------------------------------------------------------

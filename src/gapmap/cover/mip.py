@@ -157,7 +157,7 @@ class IntModel:
     def _highs(self, objective, maximize: bool, seconds: float, hint) -> Result:
         import highspy
 
-        from gapmap.matching.colgen import new_highs
+        from gapmap.matching.bound import new_highs
 
         n = len(self.lb)
         worst = -(2**62) if maximize else 2**62

@@ -38,7 +38,7 @@ import pandas as pd
 
 from gapmap.matching.candidates import PersonOptions
 from gapmap.matching.result import Match, MatchResult
-from gapmap.reach import cover_reserve, load_units, room_units
+from gapmap.reach import cover_units, load_units, room_units
 from gapmap.settings import Settings
 
 __all__ = ["greedy_match", "journey_km"]
@@ -85,7 +85,7 @@ def _way(o: PersonOptions, room, settings: Settings):
         cls = o.classes[k]
         if room[v] < load_units(cls.provider_hours):
             continue
-        reserve = load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
+        reserve = cover_units(cls.provider_hours, settings.absence_rate)
         if cls.missing:
             rest = load_units(cls.partner_hours)
             partners = [w for w in cls.partners if w != v and room[w] >= rest]
@@ -121,7 +121,7 @@ def _greedy(providers: pd.DataFrame, options: list[PersonOptions], settings: Set
         if w >= 0:
             room[w] -= load_units(cls.partner_hours)
         if c >= 0:
-            room[c] -= load_units(cover_reserve(cls.provider_hours, settings.absence_rate))
+            room[c] -= cover_units(cls.provider_hours, settings.absence_rate)
         matches[o.person] = Match(v, w, c, cls.provider_hours, cls.partner_hours)
     objective = float(sum(options[p].priority * options[p].hours for p in matches))
     return MatchResult(

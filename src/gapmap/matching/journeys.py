@@ -4,7 +4,7 @@ Objective (2) of SPEC.md: with the set M of people matched by objective (1) fixe
 sum of the distances of every named role (provider, partner and cover) as small as the
 capacities allow.
 
-**The distance LP.** Over the patterns of :mod:`gapmap.matching.colgen` (a provider, a partner
+**The distance LP.** Over the patterns of :mod:`gapmap.matching.patterns` (a provider, a partner
 when needed, a cover when needed, every eligible provider considered) with ``km_j`` the
 pattern's distances added up:
 
@@ -52,8 +52,12 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from gapmap.matching.bound import new_highs
 from gapmap.matching.candidates import PersonOptions
-from gapmap.matching.colgen import PatternPool, _Class, _class_of, _loads, new_highs
+from gapmap.matching.patterns import ClassArrays as _Class
+from gapmap.matching.patterns import PatternPool
+from gapmap.matching.patterns import class_of as _class_of
+from gapmap.matching.patterns import pool_loads as _loads
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
 
@@ -275,7 +279,8 @@ def shortest_journeys(
     options
         Every person's candidates (their distances).
     classes
-        Each matched person's day classes (:func:`gapmap.matching.colgen._classes`, with room).
+        Each matched person's day classes
+        (:func:`gapmap.matching.patterns.class_arrays`, with room).
     room
         Each provider's free room in hundredths.
     settings
@@ -785,7 +790,7 @@ def distance_bound(
         A lower bound on the km of any matching of the same people, and whether the column
         generation converged (then it is the LP optimum).
     """
-    from gapmap.matching.colgen import _classes
+    from gapmap.matching.patterns import class_arrays as _classes
 
     classes = {p: _classes(options[p], settings, room) for p in chosen}
     people = sorted(chosen)

@@ -2,7 +2,7 @@
 
 The method (column generation for the LP bound of the full model, then CP-SAT over the
 patterns found, then shortest journeys) and its formulation are in
-:mod:`gapmap.matching.colgen`. This module runs it within the time limit, started from the
+:mod:`gapmap.matching.batch`. This module runs it within the time limit, started from the
 greedy baseline, and turns the result into a :class:`~gapmap.matching.result.MatchResult`.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from gapmap.matching.batch import solve_by_columns
 from gapmap.matching.candidates import PersonOptions
-from gapmap.matching.colgen import solve_by_columns
 from gapmap.matching.greedy import journey_km
 from gapmap.matching.result import MatchResult
 from gapmap.reach import room_units
@@ -34,7 +34,7 @@ def solve_matching(
     deadline: float | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> MatchResult:
-    """Solve the batch matching (method in :mod:`gapmap.matching.colgen`).
+    """Solve the batch matching (method in :mod:`gapmap.matching.batch`).
 
     Parameters
     ----------

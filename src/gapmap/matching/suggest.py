@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap.io.registers import PERSON_DEFAULTS
-from gapmap.reach import cover_reserve, fits, free_hours, hours_on_days, pair_rules, room_units
+from gapmap.reach import cover_units, fits, free_hours, hours_on_days, pair_rules, room_units
 from gapmap.safety import (
     NOTHING_FITS_ADVICE,
     REGULATED_ADVICE,
@@ -568,7 +568,7 @@ class Suggester:
     def _covers(self, elig: np.ndarray, named: tuple[int, int], T: int, give: float) -> list[int]:
         """Eligible providers (nearest first) willing to cover, working every day of ``T``,
         with room for the cover reserve of ``give`` hours, not one of ``named``."""
-        reserve = cover_reserve(give, self.absence_rate)
+        reserve = cover_units(give, self.absence_rate)
         room = self._room
         return [
             c
@@ -577,7 +577,7 @@ class Suggester:
             and not self._lapsed[c]
             and self._cover[c]
             and (int(self._days[c]) & T) == T
-            and fits(room[c], reserve)
+            and room[c] >= reserve
         ]
 
     def _vary(

@@ -279,7 +279,7 @@ def max_coverage(
         )  # fmt: skip
     sub = a[rows].tocsc().astype(np.float64)
     n_site, n_dem = sub.shape[1], len(rows)
-    from gapmap.matching.colgen import new_highs
+    from gapmap.matching.bound import new_highs
 
     h = new_highs()
     h.setOptionValue("time_limit", float(time_limit_s))

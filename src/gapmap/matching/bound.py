@@ -1,0 +1,293 @@
+r"""The LP bound of the batch matching: the master problem and its column generation (HiGHS).
+
+**The master problem** over a pool J of patterns (:mod:`gapmap.matching.patterns`), with
+W_p = priority(p) × hours(p):
+
+.. math::
+
+    \max \sum_{p, j \in J_p} W_p \lambda_{pj} \quad\text{s.t.}\quad
+    \sum_{j \in J_p} \lambda_{pj} \le 1 \;(\alpha_p), \qquad
+    \sum_{p, j} \mathrm{load}_u(j)\, \lambda_{pj} \le \mathrm{room}_u \;(\pi_u), \qquad
+    \lambda \ge 0 \;(\text{or } \in \{0,1\}).
+
+**Column generation.** The LP over the pool is solved (HiGHS, warm-started; :class:`Master`);
+with its capacity duals π each person's cheapest pattern is priced
+(:func:`gapmap.matching.patterns.price_patterns`); a pattern whose reduced cost
+``W_p − α_p − (a π_v + b π_w + r π_c)`` is positive joins the pool and the LP is solved again,
+until no pattern prices out or the LP's share of the time is spent (:func:`relaxation`).
+
+**The bound.** Whatever π is,
+
+.. math::
+
+    \sum_u \pi_u\, \mathrm{room}_u
+    + \sum_p \max\Big(0, \max_j \big(W_p - \mathrm{cost}_j(\pi)\big)\Big)
+
+bounds the best matching of the *full* model (every pattern of every eligible provider) from
+above (Lagrangian bound); at convergence it equals the LP optimum. gapmap reports the smallest
+such bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gapmap.matching.candidates import PersonOptions
+from gapmap.matching.patterns import (
+    Classes,
+    PatternPool,
+    class_arrays,
+    pool_loads,
+    price_patterns,
+    seed_pool,
+)
+from gapmap.settings import Settings
+
+__all__ = ["Master", "new_highs", "relaxation", "relaxation_bound"]
+
+
+def new_highs() -> Any:
+    """A HiGHS instance that prints nothing (its banner goes to the process's standard output
+    at construction, which is gapmap's to use; so that one moment is silenced at the file
+    descriptor)."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class Master:
+    """The LP master problem in HiGHS, grown a column at a time (warm-started).
+
+    Parameters
+    ----------
+    people
+        The people (one row each: at most one pattern).
+    providers
+        The providers any pattern may name (one capacity row each).
+    room
+        Every provider's free room in hundredths (indexed by provider).
+    """
+
+    def __init__(self, people: list[int], providers: np.ndarray, room: np.ndarray):
+        import highspy
+
+        self.h = h = new_highs()
+        h.setOptionValue("output_flag", False)
+        self.row_of_person = {p: i for i, p in enumerate(people)}
+        self.row_of_provider = {int(u): len(people) + i for i, u in enumerate(providers)}
+        n = len(people) + len(providers)
+        inf = highspy.kHighsInf
+        upper = np.concatenate([np.ones(len(people)), room[providers].astype(float)])
+        h.addRows(n, np.full(n, -inf), upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32),
+                  np.zeros(0))  # fmt: skip
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        if len(people) > 4000:
+            # large masters: the interior point method (with crossover, for the duals) solves
+            # each round three to four times faster than a warm-started simplex (Somerset scale)
+            h.setOptionValue("solver", "ipm")
+        self.n_cols = 0
+        self.people = people
+        self.providers = providers
+
+    def add(self, cols: list[tuple[float, list[tuple[int, float]]]]) -> None:
+        """Add columns ``(value, [(row, coefficient), ...])``."""
+        if not cols:
+            return
+        import highspy
+
+        starts: list[int] = []
+        index: list[int] = []
+        value: list[float] = []
+        for _, entries in cols:
+            starts.append(len(index))
+            for row, coef in entries:
+                index.append(row)
+                value.append(coef)
+        n = len(cols)
+        self.h.addCols(
+            n, np.array([c[0] for c in cols], float), np.zeros(n), np.full(n, highspy.kHighsInf),
+            len(index), np.array(starts, np.int32), np.array(index, np.int32),
+            np.array(value, float),
+        )  # fmt: skip
+        self.n_cols += n
+
+    def solve(self, seconds: float) -> bool:
+        """Solve within ``seconds``; whether the LP was solved to its optimum."""
+        # HiGHS's time limit counts from the instance's first run: add what it has used
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + max(0.05, float(seconds)))
+        self.h.run()
+        import highspy
+
+        return bool(self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+    def duals(self, n_providers_total: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """The duals α (per person) and π (per provider, 0 for those not in the master) and
+        the LP's value."""
+        s = self.h.getSolution()
+        row_dual = np.abs(np.asarray(s.row_dual, float))
+        alpha = row_dual[: len(self.people)]
+        pi = np.zeros(n_providers_total)
+        pi[self.providers] = row_dual[len(self.people) :]
+        return alpha, pi, float(self.h.getInfo().objective_function_value)
+
+    def values(self) -> np.ndarray:
+        """Each column's value in the last solution."""
+        return np.asarray(self.h.getSolution().col_value, float)
+
+
+def relaxation(
+    people_idx: list[int],
+    weight: dict[int, float],
+    classes: Classes,
+    room: np.ndarray,
+    pool: PatternPool,
+    lp_deadline: float,
+    stop: Callable[[], bool],
+    say: Callable[[str], None] | None = None,
+    each_round: Callable[[np.ndarray, float], None] | None = None,
+) -> tuple[float, int, bool, np.ndarray]:
+    """Column generation from the patterns in ``pool`` (grown in place) until no pattern
+    prices out or ``lp_deadline`` (module docstring).
+
+    Parameters
+    ----------
+    people_idx, weight, classes
+        The people, their weights W_p and day classes.
+    room
+        Every provider's free room in hundredths.
+    pool
+        The patterns to start from; the priced ones are added.
+    lp_deadline
+        ``time.perf_counter()`` by which to stop.
+    stop
+        Returns True when the user asked to stop.
+    say
+        Progress messages.
+    each_round
+        Called after each LP with the pool's pattern values and the LP's value.
+
+    Returns
+    -------
+    (bound, rounds, converged, lp_x)
+        The smallest Lagrangian bound, the LPs solved, whether no pattern priced out, and
+        the last optimal LP's pattern values (one per pattern in the pool).
+    """
+    said = time.perf_counter()
+    used = sorted({u for j in range(len(pool)) for u, _ in pool_loads(pool, j, classes)})
+    providers = np.array(sorted(set(used) | {int(u) for p in people_idx for cls in classes[p]
+                                             for u in np.concatenate([cls.providers, cls.partners,
+                                                                      cls.covers])}),
+                         dtype=np.int64)  # fmt: skip
+    master = Master(people_idx, providers, room)
+
+    def column(j: int) -> tuple[float, list[tuple[int, float]]]:
+        entries = [(master.row_of_person[pool.person[j]], 1.0)]
+        entries += [
+            (master.row_of_provider[u], float(load)) for u, load in pool_loads(pool, j, classes)
+        ]
+        return (weight[pool.person[j]], entries)
+
+    if time.perf_counter() < lp_deadline:
+        master.add([column(j) for j in range(len(pool))])
+    # --- column generation -------------------------------------------------------------------
+    bound = sum(weight.values())
+    iterations, converged, lp_value = 0, False, 0.0
+    lp_x = np.zeros(0)
+    while time.perf_counter() < lp_deadline and not stop():
+        if not master.solve(lp_deadline - time.perf_counter()):
+            break  # out of time mid-solve: its values are not an LP solution, keep the last
+        iterations += 1
+        lp_x = master.values()
+        alpha, pi, lp_value = master.duals(len(room))
+        if each_round is not None:
+            each_round(np.concatenate([lp_x, np.zeros(len(pool) - len(lp_x))]), lp_value)
+        lagrange = float(pi[providers] @ room[providers])
+        new = []
+        for i, p in enumerate(people_idx):
+            best_gain, best = 0.0, None
+            for cls in classes[p]:
+                cost, v, w, c = price_patterns(cls, pi)
+                if v < 0:
+                    continue
+                gain = weight[p] - cost
+                if gain > best_gain:
+                    best_gain, best = gain, (cls.k, v, w, c)
+            lagrange += best_gain
+            if best is not None and best_gain - alpha[i] > 1e-7 * max(1.0, weight[p]):
+                before = len(pool)
+                j = pool.add(p, *best)
+                if j == before:
+                    new.append(j)
+        bound = min(bound, lagrange)
+        if say is not None and time.perf_counter() - said > 5:
+            said = time.perf_counter()
+            say(f"  working out the best possible: at most {bound:,.0f} urgency-weighted hours "
+                f"so far ({iterations} rounds)")  # fmt: skip
+        if not new:
+            converged = True
+            bound = min(bound, lp_value)
+            break
+        master.add([column(j) for j in new])
+    # the last LP solved to its optimum (its patterns come first in the pool)
+    lp_x = np.concatenate([lp_x, np.zeros(len(pool) - len(lp_x))])
+    return bound, iterations, converged, lp_x
+
+
+def relaxation_bound(
+    options: list[PersonOptions],
+    room: np.ndarray,
+    settings: Settings,
+    *,
+    fit: bool = True,
+    seconds: float = 3600.0,
+) -> tuple[float, bool]:
+    """The bound of the linear relaxation of the full model, by column generation alone (no
+    integer matching): for benchmarks, which measure a matching against it.
+
+    Parameters
+    ----------
+    options
+        Every person's candidates, every eligible provider kept.
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate`` and ``allow_without_cover``.
+    fit
+        Leave out the patterns that could not fit in a provider's whole room (gapmap's model,
+        :mod:`gapmap.matching.patterns`); False keeps them (a weaker relaxation, for
+        comparison).
+    seconds
+        Time allowed.
+
+    Returns
+    -------
+    (float, bool)
+        The bound (urgency-weighted hours) and whether the column generation converged (then
+        it is the LP optimum; otherwise still a valid bound).
+    """
+    people_idx = [o.person for o in options if not o.reason]
+    weight = {p: options[p].priority * options[p].hours for p in people_idx}
+    classes = {p: class_arrays(options[p], settings, room if fit else None) for p in people_idx}
+    pool = PatternPool()
+    seed_pool(pool, people_idx, classes, len(room))
+    bound, _, converged, _ = relaxation(
+        people_idx, weight, classes, room, pool, time.perf_counter() + seconds, lambda: False
+    )
+    return bound, converged
