@@ -48,7 +48,8 @@ def test_greedy_batch_and_suggestion_agree_on_the_cover_reserve(absence_rate, fi
     # the rule itself: 0.225 × 4 h is exactly the 90 hundredths C has free; a hair more is not
     assert (cover_units(4.0, absence_rate) <= load_units(COVER_FREE)) is fits
     study = box_study(people, providers, absence_rate=absence_rate, match_time_limit_s=5)
-    best, greedy = match(study)
+    matching = match(study)
+    best, greedy = matching.best, matching.greedy
     for result in (best, greedy):
         rate = absence_rate
         assert check_matching(study.people, study.providers, result, absence_rate=rate) == []

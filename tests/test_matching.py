@@ -140,7 +140,7 @@ def test_demo_scale_matching_beats_greedy_and_passes_the_checker(tmp_path):
 
 
 @pytest.mark.slow  # a wall-clock check: out of the default run
-def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path):
+def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path, caplog):
     """A list small enough for CP-SAT to take every way of being matched at once (no column
     generation, no search threads): asking to stop (Ctrl+C) must end that solve at once and
     keep its best matching, not wait for the time limit."""
@@ -152,9 +152,10 @@ def test_a_stop_is_heard_during_the_solve_of_a_small_list(tmp_path):
     p, q = write_demo_registers(tmp_path, providers=60, people=400)
     providers, people = read_providers(p), read_people(q)
     study = box_study(people, providers, match_time_limit_s=60)
-    said: list[str] = []
     t = time.perf_counter()
-    matching = match(study, say=said.append, stop=lambda: time.perf_counter() > t + 3)
+    with caplog.at_level("INFO", logger="gapmap"):
+        matching = match(study, stop=lambda: time.perf_counter() > t + 3)
+    said = [r.getMessage() for r in caplog.records]  # progress goes through logging
     best, greedy = matching.best, matching.greedy
     assert time.perf_counter() - t < 15, said
     assert any("best matching among" in line for line in said)  # the whole-model solve ran
@@ -217,7 +218,7 @@ def _stuck_search(workers: int = 1):
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, -1, 4.0, 0.0)}  # X at A: Q is stuck
     return LocalSearch([0, 1, 2], weight, classes, room, settings, start, options, xy,
-                       say=None, stop=lambda: False)  # fmt: skip
+                       stop=lambda: False)  # fmt: skip
 
 
 def test_a_search_step_moves_someone_out_of_the_group_to_make_room():
@@ -249,7 +250,7 @@ def test_a_search_with_no_provider_anyone_could_use_keeps_its_start():
     settings = Settings(workers=1)
     classes = {0: class_arrays(options[0], settings, room)}
     search = LocalSearch([0], {0: 12.0}, classes, room, settings, {}, options, np.zeros((2, 2)),
-                         say=None, stop=lambda: False)  # fmt: skip
+                         stop=lambda: False)  # fmt: skip
     assert search.tree is None
     search.run(1, time.perf_counter() + 1.0)
     assert search.threads == [] and search.result() == {}
@@ -310,7 +311,7 @@ def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     weight = {p: o.priority * o.hours for p, o in enumerate(options)}
     start = {0: Match(0, -1, 1, 4.0, 0.0)}  # X at A, cover B: Q does not fit at B
     search = LocalSearch([0, 1], weight, classes, room, settings, start, options, xy,
-                         say=None, stop=lambda: False)  # fmt: skip
+                         stop=lambda: False)  # fmt: skip
     search.repack(time.perf_counter() + 5.0)
     result = search.result()
     assert (result[0].provider, result[0].cover) == (0, 2)

@@ -308,7 +308,6 @@ def resilience_from_store(
     *,
     settings: Settings | None = None,
     deadline: float | None = None,
-    say=None,
     **study_kwargs: Any,
 ):
     """N−1 resilience of the arrangements recorded (pending and confirmed referrals).
@@ -317,7 +316,7 @@ def resilience_from_store(
     ----------
     store
         An open :class:`gapmap.store.Store`.
-    settings, deadline, say
+    settings, deadline
         As for :func:`gapmap.cover.n_minus_one`.
     **study_kwargs
         Passed to :meth:`gapmap.Study.read`.
@@ -330,5 +329,5 @@ def resilience_from_store(
     from gapmap.cover import n_minus_one
 
     inputs = cover_inputs(store, settings=settings, **study_kwargs)
-    res = n_minus_one(inputs.study, inputs.matches, deadline=deadline, say=say)
+    res = n_minus_one(inputs.study, inputs.matches, deadline=deadline)
     return res, inputs

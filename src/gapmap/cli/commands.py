@@ -208,11 +208,12 @@ class _LeaveNow(KeyboardInterrupt):
 def _match(study, args, out: Path):
     import signal
 
+    from gapmap.cli.progress import bar, published_figures
     from gapmap.io.provider_checks import without_lapsed
     from gapmap.matching import match
     from gapmap.publish.disclosure import published_count
     from gapmap.publish.outputs import write_match_outputs
-    from gapmap.publish.summaries import match_lines, published_progress
+    from gapmap.publish.summaries import match_lines
 
     study, lapsed = without_lapsed(study)
     if lapsed:
@@ -242,10 +243,11 @@ def _match(study, args, out: Path):
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        matching = match(
-            study, say=published_progress(_note, len(study.people), study.settings.suppression),
-            deadline=deadline, stop=lambda: asked["stop"],
-        )  # fmt: skip
+        with (
+            published_figures(len(study.people), study.settings.suppression),
+            bar("matching", deadline - started),
+        ):
+            matching = match(study, deadline=deadline, stop=lambda: asked["stop"])
     finally:
         signal.signal(signal.SIGINT, previous)
     best, greedy = matching.best, matching.greedy
@@ -270,7 +272,7 @@ def _recruit(result, ks, args, title: str, out: Path):
     from gapmap.recruitment.targeting import recruit
 
     t0 = time.perf_counter()
-    rec = PublishedRecruitment.of(recruit(result, ks, say=_note, other_days=True), result.study)
+    rec = PublishedRecruitment.of(recruit(result, ks, other_days=True), result.study)
     paths = write_recruit_outputs(rec, result.providers, out, title=title, study=result.study)
     _note(f"  placed and wrote {', '.join(paths)} in {time.perf_counter() - t0:.1f} s")
     _print(recruit_lines(rec))
@@ -868,6 +870,9 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return EXIT_INPUT
+        from gapmap.cli.progress import show_progress
+
+        show_progress()  # the library's progress messages (logging) on standard error
         # a time limit is the wall clock of the whole command: from the process's start when
         # run as a command, from this call when main() is called inside a longer-lived process
         # (a notebook, a test, a script running several commands)

@@ -279,7 +279,7 @@ def cmd_resilience(args) -> int:
             with cli._output_folder(args) as folder:
                 cli._note("Reading the register database: providers and referrals ...")
                 res, inputs = resilience_from_store(
-                    store, settings=cli._settings(args), say=cli._note,
+                    store, settings=cli._settings(args),
                     deadline=t0 + cli._settings(args).match_time_limit_s - 1.0,
                     **_study_options(args),
                 )  # fmt: skip
@@ -300,7 +300,7 @@ def cmd_resilience(args) -> int:
     with cli._output_folder(args, args.matches) as folder:
         cli._note("Reading the registers and the matches ...")
         study, matches = _read(args)
-        res = n_minus_one(study, matches, say=cli._note,
+        res = n_minus_one(study, matches,
                           deadline=t0 + study.settings.match_time_limit_s - 1.0)  # fmt: skip
         with folder.run() as out:
             _keep_earlier(args.out, out)
@@ -420,7 +420,7 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
     write_cover_outputs(plan, study, out)
     cli._print(cover_lines(plan, study, top=8))
     cli._say("")
-    res = n_minus_one(study, matches, say=cli._note)
+    res = n_minus_one(study, matches)
     write_resilience_outputs(res, out, study.settings.suppression, areas=study.areas)
     words = resilience_lines(res, study.settings.suppression)
     cli._print(words)

@@ -20,8 +20,8 @@ the uncovered hours do not depend on the tie-breaks).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,8 @@ import pandas as pd
 
 from gapmap.cover.plan import _Context, _Needs, _room, _solve, arrangements
 from gapmap.study import Study
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Resilience", "n_minus_one"]
 
@@ -93,7 +95,6 @@ def n_minus_one(
     matches: pd.DataFrame,
     *,
     deadline: float | None = None,
-    say: Callable[[str], None] | None = None,
     committed_includes_matches: bool = False,
 ) -> Resilience:
     """N−1 resilience of the arrangements in ``matches`` (module docstring).
@@ -108,8 +109,6 @@ def n_minus_one(
     deadline
         ``time.perf_counter()`` by which to be done (default: now + the time limit). A provider
         whose model runs out of time keeps its best plan (status ``FEASIBLE``).
-    say
-        Called with progress messages.
     committed_includes_matches
         As for :func:`~gapmap.cover.cover_plan`.
 
@@ -159,9 +158,8 @@ def n_minus_one(
                 "status": status,
             }
         )
-    if say is not None:
-        say(f"  N-1: {len(givers)} providers, {solved} needed the solver, "
-            f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    log.info(f"  N-1: {len(givers)} providers, {solved} needed the solver, "
+        f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
     prov = pd.DataFrame(rows, columns=[
         "provider_id", "name", "area_code", "people_affected", "hours_affected",
         "uncovered_if_absent_hours", "people_left_uncovered", "method", "status",

@@ -7,6 +7,7 @@ baseline, the CP-SAT model started from it, and the independent checker; it retu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from gapmap.errors import GapmapError
@@ -17,6 +18,8 @@ from gapmap.matching.journeys import journey_figures
 from gapmap.matching.model import solve_matching
 from gapmap.matching.result import Match, Matching, MatchResult
 from gapmap.study import Study
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "match",
@@ -39,7 +42,6 @@ class MatchingError(GapmapError, RuntimeError):
 def match(
     study: Study,
     *,
-    say: Callable[[str], None] | None = None,
     deadline: float | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> Matching:
@@ -51,8 +53,6 @@ def match(
         Areas, registers and settings; matching uses the study's one :class:`Reach`, every
         eligible provider of it, and ``absence_rate``, ``allow_without_cover``,
         ``match_time_limit_s`` and ``workers`` of its settings.
-    say
-        Called with progress messages.
     deadline
         ``time.perf_counter()`` by which to be done (default: now + the time limit).
     stop
@@ -88,8 +88,7 @@ def match(
         deadline if deadline is not None else time.perf_counter() + (settings.match_time_limit_s)
     )
     people, providers = study.people, study.providers
-    if say is not None:
-        say(f"  who can reach whom: {len(study.reach):,} eligible person-provider pairs")
+    log.info(f"  who can reach whom: {len(study.reach):,} eligible person-provider pairs")
     options = build_candidates(
         people,
         providers,
@@ -99,13 +98,12 @@ def match(
         in_area=study.in_area,
     )
     greedy = greedy_match(people, providers, options, settings)
-    if say is not None:
-        say(
-            f"  by hand (most urgent first, nearest with room): {len(greedy.matches):,} "
-            f"matched, {greedy.objective:,.0f} urgency-weighted hours"
-        )
+    log.info(
+        f"  by hand (most urgent first, nearest with room): {len(greedy.matches):,} "
+        f"matched, {greedy.objective:,.0f} urgency-weighted hours"
+    )
     best = solve_matching(
-        people, providers, options, settings, hint=greedy, say=say, deadline=deadline, stop=stop
+        people, providers, options, settings, hint=greedy, deadline=deadline, stop=stop
     )
     for result in (best, greedy):
         problems = check_matching(
@@ -129,14 +127,9 @@ def match(
     best.details["journeys"]["bound_converged"] = bool(
         best.details.get("journeys_search", {}).get("bound_converged", False)
     )
-    if say is not None:
-        j = best.details["journeys"]
-        say(
-            f"  journeys: {j['km_total']:,.0f} km over every role"
-            + (
-                f" (no matching of the same people needs less than {bound:,.0f} km)"
-                if bound
-                else ""
-            )
-        )
+    j = best.details["journeys"]
+    log.info(
+        f"  journeys: {j['km_total']:,.0f} km over every role"
+        + (f" (no matching of the same people needs less than {bound:,.0f} km)" if bound else "")
+    )
     return Matching(best, greedy, study)

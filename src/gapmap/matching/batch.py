@@ -26,6 +26,7 @@ better of it and the greedy matching is where the integer stage starts.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,8 @@ from gapmap.matching.result import Match
 from gapmap.matching.search import LocalSearch
 from gapmap.settings import Settings
 
+log = logging.getLogger(__name__)
+
 __all__ = ["solve_by_columns"]
 
 #: the last step over the whole matching (:meth:`gapmap.matching.search.LocalSearch.repack`):
@@ -72,7 +75,6 @@ def solve_by_columns(
     deadline: float,
     start: dict[int, Match] | None = None,
     provider_xy: np.ndarray | None = None,
-    say: Callable[[str], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> dict:
     """Match ``people_idx``: the LP bound, then integer matchings (module docstring).
@@ -93,8 +95,6 @@ def solve_by_columns(
         A feasible matching to start from (the greedy one).
     provider_xy
         Providers' coordinates (metres), to group nearby providers in the local search.
-    say
-        Progress messages.
     stop
         Returns True when the user asked to stop (Ctrl-C): the best found so far is kept.
 
@@ -113,8 +113,7 @@ def solve_by_columns(
 
     def out_of_time() -> dict:
         """A very large list and a short limit: the greedy matching, the trivial bound."""
-        if say is not None:
-            say("  no time left to improve on matching by hand within the time limit")
+        log.info("  no time left to improve on matching by hand within the time limit")
         return {"matches": dict(start), "objective": sum(weight[p] for p in start),
                 "bound": sum(weight.values()), "lp_converged": False, "proven": False,
                 "columns": 0, "iterations": 0}  # fmt: skip
@@ -151,7 +150,7 @@ def solve_by_columns(
     if not complete:  # the local search starts now, beside the column generation
         search = LocalSearch(
             people_idx, weight, classes, room, settings, start, options, provider_xy,
-            say=say, stop=stop,
+            stop=stop,
         )  # fmt: skip
         # the threads stop in time for the last step over the whole matching
         repack = REPACK_SHARE * (deadline - t0) if settings.workers > 1 else 0.0
@@ -159,7 +158,7 @@ def solve_by_columns(
     try:
         return _columns_then_integer(
             t0, deadline, lp_deadline, int_deadline, people_idx, options, room, settings, start,
-            weight, classes, pool, complete, search, say, stop,
+            weight, classes, pool, complete, search, stop,
         )  # fmt: skip
     except BaseException:
         if search is not None:
@@ -182,7 +181,6 @@ def _columns_then_integer(
     pool: PatternPool,
     complete: bool,
     search: LocalSearch | None,
-    say: Callable[[str], None] | None,
     stop: Callable[[], bool],
 ) -> dict[str, Any]:
     """The column generation, then the integer matching (:func:`solve_by_columns`)."""
@@ -199,20 +197,19 @@ def _columns_then_integer(
         search.offer(rounded["hint"])
 
     bound, iterations, converged, lp_x = relaxation(
-        people_idx, weight, classes, room, pool, lp_deadline, stop, say, each_round
+        people_idx, weight, classes, room, pool, lp_deadline, stop, each_round
     )
-    if say is not None:
-        say(
-            f"  no matching can do better than {bound:,.0f} urgency-weighted hours"
-            + ("" if converged else " (a loose bound: too little time to tighten it)")
-            + f" [linear relaxation, {iterations} rounds, {len(pool):,} patterns]"
-        )
+    log.info(
+        f"  no matching can do better than {bound:,.0f} urgency-weighted hours"
+        + ("" if converged else " (a loose bound: too little time to tighten it)")
+        + f" [linear relaxation, {iterations} rounds, {len(pool):,} patterns]"
+    )
     # --- integer matching over the pool ----------------------------------------------------
     if complete:  # every pattern is in the pool: CP-SAT solves the full model itself
         hint = _start(pool, lp_x, people_idx, weight, classes, room, options, start)
         chosen, proven = best_integer(
             pool, weight, classes, room, settings, hint,
-            deadline=int_deadline, say=say, complete=complete, stop=stop,
+            deadline=int_deadline, complete=complete, stop=stop,
         )  # fmt: skip
     else:
         assert search is not None  # every instance too large to enumerate has its search
@@ -239,7 +236,7 @@ def _columns_then_integer(
     journeys: dict = {}
     if not stop():
         chosen, journeys = shortest_journeys(
-            chosen, options, classes, room, settings, deadline, stop, say
+            chosen, options, classes, room, settings, deadline, stop
         )
     return {
         "journeys": journeys,

@@ -30,6 +30,7 @@ such bound.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,8 @@ from gapmap.matching.patterns import (
     seed_pool,
 )
 from gapmap.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Master", "new_highs", "relaxation", "relaxation_bound"]
 
@@ -160,7 +163,6 @@ def relaxation(
     pool: PatternPool,
     lp_deadline: float,
     stop: Callable[[], bool],
-    say: Callable[[str], None] | None = None,
     each_round: Callable[[np.ndarray, float], None] | None = None,
 ) -> tuple[float, int, bool, np.ndarray]:
     """Column generation from the patterns in ``pool`` (grown in place) until no pattern
@@ -178,8 +180,6 @@ def relaxation(
         ``time.perf_counter()`` by which to stop.
     stop
         Returns True when the user asked to stop.
-    say
-        Progress messages.
     each_round
         Called after each LP with the pool's pattern values and the LP's value.
 
@@ -236,10 +236,10 @@ def relaxation(
                 if j == before:
                     new.append(j)
         bound = min(bound, lagrange)
-        if say is not None and time.perf_counter() - said > 5:
+        if time.perf_counter() - said > 5:
             said = time.perf_counter()
-            say(f"  working out the best possible: at most {bound:,.0f} urgency-weighted hours "
-                f"so far ({iterations} rounds)")  # fmt: skip
+            log.info(f"  working out the best possible: at most {bound:,.0f} urgency-weighted "
+                     f"hours so far ({iterations} rounds)")  # fmt: skip
         if not new:
             converged = True
             bound = min(bound, lp_value)

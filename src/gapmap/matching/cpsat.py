@@ -23,6 +23,7 @@ is heard at once and the best answer so far is kept.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,6 +33,8 @@ from ortools.sat.python import cp_model
 from gapmap.matching.patterns import Classes, PatternPool, match_of, pool_loads
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["best_integer", "new_solver", "pattern_model", "solve_stoppably"]
 
@@ -151,7 +154,6 @@ def best_integer(
     hint: dict[int, Match],
     *,
     deadline: float,
-    say: Callable[[str], None] | None,
     complete: bool,
     stop: Callable[[], bool],
 ) -> tuple[dict[int, Match], bool]:
@@ -169,8 +171,6 @@ def best_integer(
         A feasible matching CP-SAT starts from; returned when CP-SAT finds nothing.
     deadline
         ``time.perf_counter()`` by which to be done.
-    say
-        Progress messages.
     complete
         Whether the pool holds every pattern (then an optimum is the full model's).
     stop
@@ -200,6 +200,5 @@ def best_integer(
     for j in range(len(pool)):
         if solver.value(lam[j]):
             out[pool.person[j]] = match_of(pool, j, classes)
-    if say is not None:
-        say(f"  best matching among {len(pool):,} ways: {solver.status_name(status).lower()}")
+    log.info(f"  best matching among {len(pool):,} ways: {solver.status_name(status).lower()}")
     return out, status == cp_model.OPTIMAL and complete

@@ -43,6 +43,7 @@ Measured figures and what the gap is made of: ``docs/benchmarks.md``, "Journeys"
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -60,6 +61,8 @@ from gapmap.matching.patterns import class_of as _class_of
 from gapmap.matching.patterns import pool_loads as _loads
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["shortest_journeys", "journey_figures", "distance_bound"]
 
@@ -266,7 +269,6 @@ def shortest_journeys(
     settings: Settings,
     deadline: float,
     stop: Callable[[], bool] = lambda: False,
-    say: Callable[[str], None] | None = None,
     *,
     whole_limit: int = WHOLE_LIMIT,
 ) -> tuple[dict[int, Match], dict]:
@@ -289,8 +291,6 @@ def shortest_journeys(
         ``time.perf_counter()`` by which to be done.
     stop
         Returns True when the user asked to stop.
-    say
-        Progress messages.
     whole_limit
         At most this many role choices in all: CP-SAT on the whole problem; more: the search.
 
@@ -329,7 +329,7 @@ def shortest_journeys(
     whole = _Whole(people, options, lp.classes, room, settings)
     if whole.size <= whole_limit:  # small: the LP, then CP-SAT over every choice
         bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
-        _said(info, say, bound, converged, rounds, len(pool))
+        _said(info, bound, converged, rounds, len(pool))
         if time.perf_counter() > deadline - 0.2 or stop():
             return chosen, info
         ways, proven, low = whole.solve(start, deadline, stop)
@@ -366,19 +366,18 @@ def shortest_journeys(
     search.run(deadline, stop, offer_lp)
     thread.join()
     bound, converged, rounds = done["lp"]
-    _said(info, say, bound, converged, rounds, len(pool))
+    _said(info, bound, converged, rounds, len(pool))
     info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps,
                 lp_seconds=done.get("seconds"), seconds=round(time.perf_counter() - t0, 2),
                 proven=False, lp_error=done.get("error"))  # fmt: skip
     return _as_matches(chosen, search.cur, lp.classes, room), info
 
 
-def _said(info: dict, say, bound: float, converged: bool, rounds: int, patterns: int) -> None:
+def _said(info: dict, bound: float, converged: bool, rounds: int, patterns: int) -> None:
     info.update(bound_km=float(bound), bound_converged=converged, lp_rounds=rounds,
                 patterns=patterns)  # fmt: skip
-    if say is not None:
-        say(f"  journeys: no matching of the same people can travel less than {bound:,.0f} km"
-            + ("" if converged else " (a loose bound: too little time to tighten it)"))  # fmt: skip
+    log.info(f"  journeys: no matching of the same people can travel less than {bound:,.0f} km"
+        + ("" if converged else " (a loose bound: too little time to tighten it)"))  # fmt: skip
 
 
 def _as_matches(chosen: dict[int, Match], ways: dict, classes: dict, room: np.ndarray) -> dict:

@@ -30,7 +30,6 @@ def solve_matching(
     settings: Settings = Settings(),
     *,
     hint: MatchResult | None = None,
-    say: Callable[[str], None] | None = None,
     deadline: float | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> MatchResult:
@@ -47,8 +46,6 @@ def solve_matching(
         ``match_time_limit_s``, ``absence_rate``, ``allow_without_cover``, ``workers``.
     hint
         A feasible solution to start from (the greedy one); the result is never worse.
-    say
-        Called with progress lines.
     deadline
         ``time.perf_counter()`` by which to finish (default: now + the time limit).
     stop
@@ -72,7 +69,7 @@ def solve_matching(
             time.perf_counter() - t0, hint.distance_km, {"note": "no time left to optimise"},
         )  # fmt: skip
     out = solve_by_columns(
-        active, options, room, settings, deadline=deadline, start=start, say=say, stop=stop,
+        active, options, room, settings, deadline=deadline, start=start, stop=stop,
         provider_xy=providers[["x", "y"]].to_numpy(float),
     )  # fmt: skip
     matches = out["matches"]

@@ -49,6 +49,7 @@ matching, each provider's room left, the threads and their solves) every part of
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -63,6 +64,8 @@ from gapmap.matching.cpsat import new_solver, solve_stoppably
 from gapmap.matching.patterns import ClassArrays, Classes, Way, class_of, pattern_loads
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["LocalSearch"]
 
@@ -119,8 +122,6 @@ class LocalSearch:
         Every person's candidates (for their urgency).
     provider_xy
         Providers' coordinates (metres), to group nearby providers.
-    say
-        Progress messages.
     stop
         Returns True when the user asked to stop.
     """
@@ -136,13 +137,12 @@ class LocalSearch:
         options: list[PersonOptions],
         provider_xy: np.ndarray,
         *,
-        say: Callable[[str], None] | None,
         stop: Callable[[], bool],
     ) -> None:
         from scipy.spatial import cKDTree
 
         self.weight, self.classes, self.room, self.settings = weight, classes, room, settings
-        self.say, self.stop = say, stop
+        self.stop = stop
         self.urgency = {p: options[p].priority for p in people_idx}
         self.users: dict[int, list[int]] = {}
         for p in people_idx:
@@ -237,9 +237,9 @@ class LocalSearch:
             for t in self.threads:
                 while t.is_alive():
                     t.join(timeout=0.25)
-                    if self.say is not None and time.perf_counter() - self.said > 5:
+                    if time.perf_counter() - self.said > 5:
                         self.said = time.perf_counter()
-                        self.say(f"  improving: {self.value:,.0f} urgency-weighted hours so "
+                        log.info(f"  improving: {self.value:,.0f} urgency-weighted hours so "
                                  f"far ({self.steps} tries)")  # fmt: skip
         except BaseException:  # e.g. a second Ctrl+C while waiting
             self.halt()
@@ -250,9 +250,8 @@ class LocalSearch:
     def result(self) -> dict[int, Match]:
         """Wait for the threads; the best matching found."""
         self._wait()
-        if self.say is not None:
-            self.say(f"  improved {self.gains} times in {self.steps} tries: "
-                     f"{self.value:,.0f} urgency-weighted hours")  # fmt: skip
+        log.info(f"  improved {self.gains} times in {self.steps} tries: "
+                 f"{self.value:,.0f} urgency-weighted hours")  # fmt: skip
         out = {}
         for p, (k, v, w, c) in self.sol.items():
             cls = self.classes[p][k]
@@ -314,8 +313,8 @@ class LocalSearch:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return
         self.repacked = self._keep(decode(solver), freed)
-        if self.say is not None and self.repacked > 0:
-            self.say(f"  moving covers made room for more people: {self.repacked:+,.0f} "
+        if self.repacked > 0:
+            log.info(f"  moving covers made room for more people: {self.repacked:+,.0f} "
                      "urgency-weighted hours")  # fmt: skip
 
     # --- one step ---------------------------------------------------------------------------

@@ -36,6 +36,7 @@ with the unit costs of :data:`gapmap.settings.UNIT_COSTS` (all settings).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -54,6 +55,8 @@ from gapmap.recruitment.location import (
 from gapmap.settings import UNIT_COSTS, Settings
 from gapmap.study import Study
 from gapmap.vocab import ALL_DAYS_MASK, WEEKEND_MASK, services_text
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "UNIT_COSTS",
@@ -517,7 +520,6 @@ def recruit(
     result: GapResult,
     new_providers: list[int],
     *,
-    say=lambda m: None,
     other_days: bool = False,
 ) -> RecruitResult:
     """Ranked areas, recommended sites and Kent-style scenarios for each K in ``new_providers``.
@@ -529,8 +531,6 @@ def recruit(
         what recruits are like, the costs and the time limit.
     new_providers
         The numbers of new providers to place (e.g. Kent's targets 60, 223, 416).
-    say
-        Called with progress messages.
     other_days
         Also run the scenarios with recruits working the other days (every day when the
         settings say weekdays, and the other way round) into ``alternative``, so that the
@@ -580,7 +580,7 @@ def recruit(
     scen_rows, site_frames, choices = [], [], {}
     total = float(hours.sum())
     for k in sorted(set(new_providers)):
-        say(f"  placing {k} new providers ...")
+        log.info(f"  placing {k} new providers ...")
         cap = capacitated_coverage(
             dxy, hours, sxy, radius_m, k, s.hours_per_provider,
             priority=priority, per_site=s.per_site, time_limit_s=s.recruit_time_limit_s,
@@ -654,7 +654,7 @@ def recruit(
             }
         )
         # no hours here: the terminal of a published run prints published figures only
-        say(f"    {len(sites)} sites ({cap.status}, gap {cap.gap:.2%}, {cap.seconds:.1f} s)")
+        log.info(f"    {len(sites)} sites ({cap.status}, gap {cap.gap:.2%}, {cap.seconds:.1f} s)")
     kmax = max(new_providers)
     best = site_frames[-1]
     counts = best.groupby("area_code")["providers_at"].sum()
@@ -669,14 +669,14 @@ def recruit(
     ]
     alternative = None
     if other_days:
-        say("  the same scenarios with recruits working " + (
+        log.info("  the same scenarios with recruits working " + (
             "weekdays only ..." if s.weekend_working else "every day ..."
         ))  # fmt: skip
         other = GapResult(
             result.table, result.people, study.with_settings(weekend_working=not s.weekend_working),
             result.coverage, result.notes, result.estimated_points,
         )  # fmt: skip
-        alternative = recruit(other, new_providers, say=say)
+        alternative = recruit(other, new_providers)
     return RecruitResult(
         ranked,
         pd.concat(site_frames, ignore_index=True),
