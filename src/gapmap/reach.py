@@ -45,6 +45,7 @@ from gapmap.vocab import WEEKEND_MASK, count_days
 __all__ = [
     "ProviderIndex",
     "Reach",
+    "add_providers",
     "cover_reserve",
     "distance_km",
     "eligible_pairs",
@@ -430,10 +431,15 @@ def _people_part(cols: dict, block: np.ndarray) -> dict:
 def _order_key(qi: np.ndarray, d_km: np.ndarray, vi: np.ndarray, n_q: int, n_v: int):
     """One int64 sort key for (block position, distance to the micro-km, provider), or None
     when the three do not fit in 63 bits (the caller then sorts the slower way)."""
-    if len(d_km) == 0:
-        return np.zeros(0, dtype=np.int64)
-    micro = np.rint(d_km * 1e6)  # what np.round(d_km, 6) compares
-    top = float(micro.max())
+    keys = _order_keys([(qi, d_km, vi)], n_q, n_v)
+    return None if keys is None else keys[0]
+
+
+def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
+    """The keys of :func:`_order_key` for several ``(qi, d_km, vi)`` at once, on one scale
+    (so that they compare across parts)."""
+    micros = [np.rint(d_km * 1e6) for _, d_km, _ in parts]  # what np.round(d_km, 6) compares
+    top = max((float(m.max()) for m in micros if len(m)), default=0.0)
     if not top < 2.0**52:
         return None
     v_bits = max(1, int(n_v - 1).bit_length())
@@ -441,7 +447,12 @@ def _order_key(qi: np.ndarray, d_km: np.ndarray, vi: np.ndarray, n_q: int, n_v: 
     q_bits = max(1, int(n_q - 1).bit_length())
     if v_bits + d_bits + q_bits > 63:
         return None
-    return (qi << (d_bits + v_bits)) | (micro.astype(np.int64) << v_bits) | vi
+    return [
+        (np.asarray(qi, np.int64) << (d_bits + v_bits))
+        | (micro.astype(np.int64) << v_bits)
+        | np.asarray(vi, np.int64)
+        for (qi, _, vi), micro in zip(parts, micros, strict=True)
+    ]
 
 
 def _assemble(parts: list, n_p: int, n_v: int, cols: dict) -> Reach:
@@ -674,6 +685,77 @@ def eligible_pairs(
     return index.pairs(
         people, require_self_directing=require_self_directing, check_services=check_services
     )
+
+
+def add_providers(
+    reach: Reach,
+    people: pd.DataFrame,
+    new_providers: pd.DataFrame,
+    *,
+    circuity: float = 1.0,
+    require_self_directing: bool = True,
+    check_services: bool = True,
+) -> Reach:
+    """``reach`` with more providers: only the new providers' pairs are built, then merged in.
+
+    The result is, pair for pair and in the same order, the :class:`Reach` of ``people`` and
+    the providers of ``reach`` followed by ``new_providers`` (a recruitment scenario), so any
+    2SFCA over it gives the same figures to the last bit.
+
+    Parameters
+    ----------
+    reach
+        Eligible pairs of ``people`` and a providers register, built with the same options.
+    people
+        The people ``reach`` was built from.
+    new_providers
+        Providers added after those of ``reach`` (positions ``reach.n_providers`` onward).
+    circuity, require_self_directing, check_services
+        As for :class:`ProviderIndex` and :meth:`ProviderIndex.pairs`; the same as ``reach``'s.
+
+    Returns
+    -------
+    Reach
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"x": [0.0], "y": [0.0], "max_travel_km": [10.0], "service_mask": [1],
+    ...                   "cqc_registered": [False]})
+    >>> p = pd.DataFrame({"x": [3000.0, 9000.0], "y": [4000.0, 0.0],
+    ...                   "max_travel_km": [float("nan")] * 2, "service_mask": [1, 1],
+    ...                   "regulated_care": [False, False]})
+    >>> new = v.assign(x=[8000.0])
+    >>> both = add_providers(eligible_pairs(p, v), p, new)
+    >>> both.person.tolist(), both.provider.tolist()
+    ([0, 0, 1, 1], [0, 1, 1, 0])
+    """
+    if len(people) != reach.n_people:
+        raise ValueError("people are not those the reach was built from")
+    extra = ProviderIndex(new_providers, circuity=circuity).pairs(
+        people, require_self_directing=require_self_directing, check_services=check_services
+    )
+    n_old = reach.n_providers
+    n_v = n_old + extra.n_providers
+    limits = np.concatenate(
+        [np.asarray(reach.provider_limit_km, float), np.asarray(extra.provider_limit_km, float)]
+    )
+    new_v = extra.provider + n_old
+    old = (reach.person, reach.distance_km, reach.provider)
+    keys = _order_keys([old, (extra.person, extra.distance_km, new_v)], reach.n_people, n_v)
+    if keys is not None:
+        # each new pair goes in before the first old pair that sorts after it
+        at = np.searchsorted(keys[0], keys[1])
+        person = np.insert(reach.person, at, extra.person)
+        provider = np.insert(reach.provider, at, new_v)
+        distance = np.insert(reach.distance_km, at, extra.distance_km)
+    else:
+        person = np.concatenate([reach.person, extra.person])
+        provider = np.concatenate([reach.provider, new_v])
+        distance = np.concatenate([reach.distance_km, extra.distance_km])
+        order = np.lexsort((provider, np.round(distance, 6), person))
+        person, provider, distance = person[order], provider[order], distance[order]
+    return Reach(person, provider, distance, reach.n_people, n_v, limits, reach.person_limit_km)
 
 
 def site_pairs(
