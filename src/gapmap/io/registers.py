@@ -131,6 +131,9 @@ class _Reader:
 
     def parse(self, column: str, parse: Callable[[str], object], default: object) -> list:
         out: list = []
+        # each distinct text is parsed once (registers repeat their days, services, hours...):
+        # the parsers give the same value, or the same complaint, for the same text
+        seen: dict[str, tuple[bool, object]] = {}
         for row, cell in zip(self.rows, self.cells(column)):
             if cell == "":
                 if default is _REQUIRED:
@@ -139,10 +142,17 @@ class _Reader:
                 else:
                     out.append(default)
                 continue
-            try:
-                out.append(parse(cell))
-            except ValueError as exc:
-                self.problems.add(str(exc), row=row, column=column, value=cell)
+            known = seen.get(cell)
+            if known is None:
+                try:
+                    known = (True, parse(cell))
+                except ValueError as exc:
+                    known = (False, str(exc))
+                seen[cell] = known
+            if known[0]:
+                out.append(known[1])
+            else:
+                self.problems.add(str(known[1]), row=row, column=column, value=cell)
                 out.append(None)
         return out
 
