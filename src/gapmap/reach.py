@@ -117,7 +117,7 @@ def distance_km(from_xy, to_xy, circuity: float = 1.0):
 
 
 #: people per block when building the eligible pairs (:meth:`ProviderIndex.pairs`)
-PAIRS_BLOCK = 1024
+PAIRS_BLOCK = 256
 
 
 def _search_m(limit_km: float, circuity: float) -> float:
