@@ -54,10 +54,23 @@ class AreaColumns:
     rural: str | None = None
 
 
-def _place(register: pd.DataFrame, areas: gpd.GeoDataFrame, snap_m: float) -> pd.DataFrame:
+def _place(
+    register: pd.DataFrame, areas: gpd.GeoDataFrame, snap_m: float, placement=None
+) -> pd.DataFrame:
     from gapmap.io.registers import place_in_areas
 
-    return place_in_areas(register, areas, snap_m=snap_m).reset_index(drop=True)
+    placed = place_in_areas(register, areas, snap_m=snap_m, placement=placement)
+    return placed.reset_index(drop=True)
+
+
+def _placements(areas: gpd.GeoDataFrame, snap_m: float, **registers: pd.DataFrame) -> dict:
+    """Each register's points placed in the areas once (for the outside check and placing)."""
+    from gapmap.io.areas import place_points
+
+    return {
+        what: place_points(areas, reg["x"].to_numpy(), reg["y"].to_numpy(), snap_m=snap_m)
+        for what, reg in registers.items()
+    }
 
 
 @dataclass(eq=False)
@@ -163,14 +176,15 @@ class Study:
             from gapmap.io.registers import empty_people
 
             people = empty_people()
+        placed = _placements(areas, settings.snap_m, providers=providers, people=people)
         if check_outside and not settings.drop_outside:
-            problems = _outside(areas, providers, people, settings, sources)
+            problems = _outside(areas, providers, people, settings, sources, placed)
             if problems:
                 raise InputError(problems)
         study = cls(
             areas=areas,
-            providers=_place(providers, areas, settings.snap_m),
-            people=_place(people, areas, settings.snap_m),
+            providers=_place(providers, areas, settings.snap_m, placed["providers"]),
+            people=_place(people, areas, settings.snap_m, placed["people"]),
             settings=settings,
             rural=rural,
             estimated=estimated,
@@ -500,7 +514,9 @@ def _no_people() -> pd.DataFrame:
     return empty_people()
 
 
-def _outside(areas, providers, people, settings: Settings, sources: dict) -> list[Problem]:
+def _outside(
+    areas, providers, people, settings: Settings, sources: dict, placed: dict | None = None
+) -> list[Problem]:
     from gapmap.io.registers import outside_problems
 
     out: list[Problem] = []
@@ -513,5 +529,6 @@ def _outside(areas, providers, people, settings: Settings, sources: dict) -> lis
                 what=what,
                 snap_m=settings.snap_m,
                 circuity=settings.circuity,
+                placement=(placed or {}).get(what),
             )
     return out

@@ -33,7 +33,7 @@ import shapely
 from gapmap._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
 from gapmap.errors import InputError, Problem, ProblemList
 from gapmap.io._tables import ROW, read_table
-from gapmap.io.areas import place_points
+from gapmap.io.areas import Placement, place_points
 from gapmap.io.provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
 from gapmap.postcodes import (
     PostcodeDirectory,
@@ -798,6 +798,7 @@ def place_in_areas(
     areas: gpd.GeoDataFrame,
     *,
     snap_m: float,
+    placement: Placement | None = None,
 ) -> pd.DataFrame:
     """Add ``area_code`` and ``snapped_m`` to a register (a copy).
 
@@ -813,12 +814,18 @@ def place_in_areas(
         The area layer.
     snap_m
         As for :func:`gapmap.io.areas.place_points`.
+    placement
+        The register's :func:`~gapmap.io.areas.place_points` in ``areas``, if already made.
 
     Returns
     -------
     DataFrame
     """
-    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    placed = (
+        placement
+        if placement is not None
+        else place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    )
     out = register.copy()
     out["area_code"] = placed.area_code
     out["snapped_m"] = placed.snapped_m
@@ -882,6 +889,7 @@ def outside_problems(
     what: str,
     snap_m: float,
     circuity: float = 1.0,
+    placement: Placement | None = None,
 ) -> list[Problem]:
     """Problems for records that are outside the areas analysed (a wrong postcode, usually).
 
@@ -906,6 +914,8 @@ def outside_problems(
         As for :func:`gapmap.io.areas.place_points`.
     circuity
         The study's circuity (``Settings.circuity``).
+    placement
+        The register's :func:`~gapmap.io.areas.place_points` in ``areas``, if already made.
 
     Returns
     -------
@@ -926,7 +936,11 @@ def outside_problems(
     >>> len(outside_problems(p, areas, file="p.csv", what="providers", snap_m=0, circuity=1.3))
     1
     """
-    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    placed = (
+        placement
+        if placement is not None
+        else place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    )
     out = np.flatnonzero(~placed.placed)
     if len(out) == 0:
         return []
