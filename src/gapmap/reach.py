@@ -508,6 +508,7 @@ class ProviderIndex:
         self.circuity = float(circuity)
         self.xy = providers[["x", "y"]].to_numpy(float) if len(providers) else np.zeros((0, 2))
         limit = providers["max_travel_km"].to_numpy(float) if len(providers) else np.zeros(0)
+        self._limits_km = limit
         self.max_limit_km = float(limit.max()) if len(limit) else 0.0
         bucket = np.ceil(limit - 1e-9)
         self._groups = []
@@ -544,7 +545,8 @@ class ProviderIndex:
         """
         n_p, n_v = len(people), len(self.providers)
         if n_p == 0 or n_v == 0:
-            return _assemble([], n_p, n_v, _rule_columns(people, self.providers, False))
+            limits = {"v_limit": np.asarray(self._limits_km, float), "p_limit": None}
+            return _assemble([], n_p, n_v, limits)
         pxy = people[["x", "y"]].to_numpy(float)
         active = np.isfinite(pxy).all(axis=1)
         if require_self_directing and "self_directing" in people:
