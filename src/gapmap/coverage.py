@@ -101,12 +101,14 @@ def two_step_fca(
     """
     demand = np.asarray(demand, dtype=float)
     supply = np.asarray(supply, dtype=float)
-    w = gaussian_decay(reach.distance_km, reach.limit_km) if enhanced else np.ones(len(reach))
-    denom = np.bincount(
-        reach.provider, weights=demand[reach.person] * w, minlength=reach.n_providers
-    )
+    # the plain method's weights are all 1: left out, the sums are the same to the last bit
+    w = gaussian_decay(reach.distance_km, reach.limit_km) if enhanced else None
+    d_w = demand[reach.person] if w is None else demand[reach.person] * w
+    denom = np.bincount(reach.provider, weights=d_w, minlength=reach.n_providers)
+    del d_w
     ratio = np.divide(supply, denom, out=np.zeros_like(supply), where=denom > 0)
-    access = np.bincount(reach.person, weights=ratio[reach.provider] * w, minlength=reach.n_people)
+    r_w = ratio[reach.provider] if w is None else ratio[reach.provider] * w
+    access = np.bincount(reach.person, weights=r_w, minlength=reach.n_people)
     return ratio, access
 
 

@@ -21,8 +21,10 @@ This module is the only home of
 
 Pairs come from k-d trees (:class:`scipy.spatial.cKDTree`): providers are grouped by travel
 limit (rounded up to the kilometre), each group's tree is built once (:class:`ProviderIndex`)
-and searched within its limit ÷ circuity; the exact limits and the other rules then filter the
-candidates as whole arrays. Nothing of size people × providers is built.
+and searched within its limit ÷ circuity. People who need the same services (and CQC or not)
+are searched for together among only the providers who offer them, a block of people at a time;
+the exact limits then filter the candidates as whole arrays, and one integer key per pair sorts
+them. Nothing of size people × providers is built: time and memory grow with the pairs.
 
 The independent matching checker (:mod:`gapmap.matching.check`) restates the rules on purpose,
 to check the matchers against a second reading of SPEC.md.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -42,6 +45,7 @@ from gapmap.vocab import WEEKEND_MASK, count_days
 __all__ = [
     "ProviderIndex",
     "Reach",
+    "add_providers",
     "cover_reserve",
     "cover_units",
     "distance_km",
@@ -114,7 +118,7 @@ def distance_km(from_xy, to_xy, circuity: float = 1.0):
 
 
 #: people per block when building the eligible pairs (:meth:`ProviderIndex.pairs`)
-PAIRS_BLOCK = 1024
+PAIRS_BLOCK = 256
 
 
 def _search_m(limit_km: float, circuity: float) -> float:
@@ -315,19 +319,31 @@ def cover_units(hours, absence_rate: float):
 # --- eligible pairs -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Reach:
-    """Eligible pairs as parallel arrays, sorted by person then distance.
+    """Eligible pairs as parallel arrays, sorted by person, then distance, then provider.
 
     ``person`` and ``provider`` are positions (0-based) in the registers they came from;
-    ``distance_km`` is the distance of :func:`road_km`; ``limit_km`` the binding travel limit
-    of the pair (the smaller of the two).
+    ``distance_km`` is the distance of :func:`road_km`. Each pair's binding travel limit (the
+    smaller of the two) is :attr:`limit_km`, worked out from ``provider_limit_km`` and
+    ``person_limit_km`` (the registers' ``max_travel_km``) when first asked for: only the
+    enhanced 2SFCA reads it.
     """
 
     person: np.ndarray
     provider: np.ndarray
     distance_km: np.ndarray
-    limit_km: np.ndarray
     n_people: int
     n_providers: int
+    provider_limit_km: np.ndarray
+    person_limit_km: np.ndarray | None = None
+
+    @cached_property
+    def limit_km(self) -> np.ndarray:
+        """Each pair's binding travel limit: the provider's, or the person's own if smaller."""
+        limit = np.asarray(self.provider_limit_km, float)[self.provider]
+        if self.person_limit_km is not None:
+            # fmin ignores the NaN of "no own limit"
+            limit = np.fmin(limit, np.asarray(self.person_limit_km, float)[self.person])
+        return limit
 
     def __len__(self) -> int:
         return len(self.person)
@@ -379,31 +395,115 @@ def pair_rules(
     return _apply_rules(_rule_columns(people, providers, check_services), pi, vi, d_km)
 
 
+#: the bit of a rule mask (:func:`_rule_columns`) that stands for regulated care / CQC
+#: registration, above every service bit
+_CQC_BIT = np.int64(1) << np.int64(62)
+
+
 def _rule_columns(people: pd.DataFrame, providers: pd.DataFrame, check_services: bool) -> dict:
-    """The columns the eligibility rules read, as arrays once (:func:`pair_rules`)."""
-    cols = {
-        "v_limit": providers["max_travel_km"].to_numpy(float),
-        "p_limit": people["max_travel_km"].to_numpy(float) if "max_travel_km" in people else None,
-    }
+    """The columns the eligibility rules read, as arrays once (:func:`pair_rules`).
+
+    The services and CQC rules become one test on two masks: a person's ``require`` (the
+    services needed, and :data:`_CQC_BIT` for regulated care) and a provider's ``lack`` (every
+    bit it does not offer, :data:`_CQC_BIT` unless CQC-registered); a pair passes both rules
+    when ``require & lack == 0``.
+    """
+    p_limit = people["max_travel_km"].to_numpy(float) if "max_travel_km" in people else None
+    if p_limit is not None and not np.isfinite(p_limit).any():
+        p_limit = None  # nobody has an own limit: fmin with NaN changes nothing
+    cols = {"v_limit": providers["max_travel_km"].to_numpy(float), "p_limit": p_limit}
     if check_services:
-        cols["need"] = people["service_mask"].to_numpy(np.int64)
-        cols["offer"] = providers["service_mask"].to_numpy(np.int64)
-        cols["regulated"] = people["regulated_care"].to_numpy(bool)
-        cols["cqc"] = providers["cqc_registered"].to_numpy(bool)
+        need = people["service_mask"].to_numpy(np.int64)
+        offer = providers["service_mask"].to_numpy(np.int64)
+        if (need < 0).any() or (need >= _CQC_BIT).any():
+            raise ValueError("service masks must be below 2**62")
+        cqc = np.where(providers["cqc_registered"].to_numpy(bool), _CQC_BIT, np.int64(0))
+        regulated = np.where(people["regulated_care"].to_numpy(bool), _CQC_BIT, np.int64(0))
+        cols["require"] = need | regulated
+        cols["lack"] = ~(offer | cqc)
     return cols
 
 
+def _limit(cols: dict, pi: np.ndarray, vi: np.ndarray) -> np.ndarray:
+    """Each pair's binding travel limit: the provider's, or the person's own if smaller."""
+    limit = cols["v_limit"][vi]
+    if cols["p_limit"] is not None:
+        limit = np.fmin(limit, cols["p_limit"][pi])  # fmin ignores the NaN of "no own limit"
+    return limit
+
+
 def _apply_rules(cols: dict, pi: np.ndarray, vi: np.ndarray, d_km: np.ndarray):
-    """The eligibility rules themselves (:func:`pair_rules`), on columns read once."""
-    v_limit = cols["v_limit"][vi]
-    p_limit = cols["p_limit"][pi] if cols["p_limit"] is not None else np.full(len(pi), np.nan)
-    limit = np.fmin(v_limit, p_limit)  # fmin ignores the NaN of "no own limit"
+    """The eligibility rules themselves (:func:`pair_rules`), on columns read once.
+
+    ``cols`` may be restricted to a block of people (``pi`` then positions in the block).
+    """
+    limit = _limit(cols, pi, vi)
     keep = d_km <= limit + 1e-9
-    if "need" in cols:
-        need = cols["need"][pi]
-        keep &= (need & cols["offer"][vi]) == need
-        keep &= ~cols["regulated"][pi] | cols["cqc"][vi]
+    if "require" in cols:
+        keep &= (cols["require"][pi] & cols["lack"][vi]) == 0
     return keep, limit
+
+
+def _people_part(cols: dict, block: np.ndarray) -> dict:
+    """``cols`` with the people's columns cut to ``block`` (positions in the register)."""
+    part = dict(cols)
+    if cols["p_limit"] is not None:
+        p_limit = cols["p_limit"][block]
+        part["p_limit"] = p_limit if np.isfinite(p_limit).any() else None
+    if "require" in cols:
+        part["require"] = cols["require"][block]
+    return part
+
+
+def _order_key(qi: np.ndarray, d_km: np.ndarray, vi: np.ndarray, n_q: int, n_v: int):
+    """One int64 sort key for (block position, distance to the micro-km, provider), or None
+    when the three do not fit in 63 bits (the caller then sorts the slower way)."""
+    keys = _order_keys([(qi, d_km, vi)], n_q, n_v)
+    return None if keys is None else keys[0]
+
+
+def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
+    """The keys of :func:`_order_key` for several ``(qi, d_km, vi)`` at once, on one scale
+    (so that they compare across parts)."""
+    micros = [np.rint(d_km * 1e6) for _, d_km, _ in parts]  # what np.round(d_km, 6) compares
+    top = max((float(m.max()) for m in micros if len(m)), default=0.0)
+    if not top < 2.0**52:
+        return None
+    v_bits = max(1, int(n_v - 1).bit_length())
+    d_bits = max(1, int(top).bit_length())
+    q_bits = max(1, int(n_q - 1).bit_length())
+    if v_bits + d_bits + q_bits > 63:
+        return None
+    return [
+        (np.asarray(qi, np.int64) << (d_bits + v_bits))
+        | (micro.astype(np.int64) << v_bits)
+        | np.asarray(vi, np.int64)
+        for (qi, _, vi), micro in zip(parts, micros, strict=True)
+    ]
+
+
+def _assemble(parts: list, n_p: int, n_v: int, cols: dict) -> Reach:
+    """One :class:`Reach` from blocks of pairs, each sorted by person, no person in two.
+
+    Each pair is written straight to its place: people in the order of the register, each
+    person's pairs in the order of their block.
+    """
+    counts = np.zeros(n_p, dtype=np.int64)
+    for pi, _, _ in parts:
+        counts += np.bincount(pi, minlength=n_p)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    person = np.repeat(np.arange(n_p, dtype=np.int64), counts)
+    provider = np.empty(len(person), dtype=np.int64)
+    distance = np.empty(len(person))
+    for pi, vi, d_km in parts:
+        if not len(pi):
+            continue
+        pos = np.arange(len(pi))
+        first = np.maximum.accumulate(np.where(np.r_[True, pi[1:] != pi[:-1]], pos, 0))
+        at = starts[pi] + (pos - first)  # the person's start, then the pair's rank within it
+        provider[at] = vi
+        distance[at] = d_km
+    return Reach(person, provider, distance, n_p, n_v, cols["v_limit"], cols["p_limit"])
 
 
 class ProviderIndex:
@@ -435,12 +535,15 @@ class ProviderIndex:
         self.circuity = float(circuity)
         self.xy = providers[["x", "y"]].to_numpy(float) if len(providers) else np.zeros((0, 2))
         limit = providers["max_travel_km"].to_numpy(float) if len(providers) else np.zeros(0)
+        self._limits_km = limit
         self.max_limit_km = float(limit.max()) if len(limit) else 0.0
         bucket = np.ceil(limit - 1e-9)
         self._groups = []
+        self._limit_is: dict[float, bool] = {}  # does every provider of a group travel its radius
         for radius_km in np.unique(bucket):
             members = np.flatnonzero(bucket == radius_km)
             self._groups.append((float(radius_km), members, cKDTree(self.xy[members])))
+            self._limit_is[float(radius_km)] = bool((limit[members] == radius_km).all())
         self._all = cKDTree(self.xy) if len(self.xy) else None
 
     def pairs(
@@ -468,47 +571,86 @@ class ProviderIndex:
         Reach
         """
         n_p, n_v = len(people), len(self.providers)
-        empty = np.zeros(0, dtype=np.int64)
         if n_p == 0 or n_v == 0:
-            return Reach(empty, empty, np.zeros(0), np.zeros(0), n_p, n_v)
+            limits = {"v_limit": np.asarray(self._limits_km, float), "p_limit": None}
+            return _assemble([], n_p, n_v, limits)
         pxy = people[["x", "y"]].to_numpy(float)
         active = np.isfinite(pxy).all(axis=1)
         if require_self_directing and "self_directing" in people:
             active &= people["self_directing"].to_numpy(bool)
         idx = np.flatnonzero(active)
         cols = _rule_columns(people, self.providers, check_services)
-        # a block of people at a time: the candidates in search range, the rules and the sort
-        # never hold more than one block's pairs, so time and memory grow with the pairs
-        parts = [self._block(idx[s : s + PAIRS_BLOCK], pxy, cols)
-                 for s in range(0, len(idx), PAIRS_BLOCK)]  # fmt: skip
-        if not parts:
-            return Reach(empty, empty, np.zeros(0), np.zeros(0), n_p, n_v)
-        pi, vi, d_km, limit = (np.concatenate([b[i] for b in parts]) for i in range(4))
-        return Reach(pi, vi, d_km, limit, n_p, n_v)
+        # people who need the same (services, CQC) are searched for together, among only the
+        # providers who offer it, so nearly every candidate found is an eligible pair; then a
+        # block of such people at a time: the candidates, the rules and the sort never hold
+        # more than one block's pairs, so time and memory grow with the pairs
+        parts = []
+        for people_of, groups in self._classes(cols, idx):
+            for s in range(0, len(people_of), PAIRS_BLOCK):
+                parts.append(self._block(people_of[s : s + PAIRS_BLOCK], pxy, cols, groups))
+        return _assemble(parts, n_p, n_v, cols)
 
-    def _block(self, block: np.ndarray, pxy: np.ndarray, cols: dict):
-        """The eligible pairs of a block of people (ascending positions), sorted by person,
-        then distance, then provider."""
+    def _classes(self, cols: dict, idx: np.ndarray):
+        """``(people, groups)`` for each requirement of the people ``idx`` (ascending
+        positions): the providers who meet it, grouped by travel limit, each group with its
+        k-d tree. Without the services rules, one class: everyone and every provider."""
+        if "require" not in cols:
+            yield idx, self._groups
+            return
+        if not len(idx):
+            return
+        require = cols["require"][idx]
+        order = np.argsort(require, kind="stable")  # positions stay ascending in each class
+        values, starts = np.unique(require[order], return_index=True)
+        ends = np.append(starts[1:], len(order))
+        lack = cols["lack"]
+        for value, lo, hi in zip(values.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            groups = []
+            for radius_km, members, tree in self._groups:
+                meets = members[(lack[members] & np.int64(value)) == 0]
+                if len(meets) == len(members):
+                    groups.append((radius_km, members, tree))
+                elif len(meets):
+                    groups.append((radius_km, meets, cKDTree(self.xy[meets])))
+            if groups:
+                yield idx[order[lo:hi]], groups
+
+    def _block(self, block: np.ndarray, pxy: np.ndarray, cols: dict, groups: list):
+        """The eligible pairs of a block of people (ascending positions) among the providers
+        of ``groups`` (who offer what they need), sorted by person, then distance (to the
+        micro-kilometre), then provider."""
         people_tree = cKDTree(pxy[block])
+        part = _people_part(cols, block)
+        part.pop("require", None)  # the groups hold only providers who meet the requirement
         parts_q, parts_v, parts_d = [], [], []
-        for radius_km, members, tree in self._groups:
+        for radius_km, members, tree in groups:
             found = people_tree.sparse_distance_matrix(
                 tree, max_distance=_search_m(radius_km, self.circuity), output_type="ndarray"
             )
-            parts_q.append(found["i"].astype(np.int64))
-            parts_v.append(members[found["j"]])
-            parts_d.append(found["v"])
-        qi, vi, d_m = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
-        pi = block[qi]
-        d_km = road_km(d_m, self.circuity)
-        keep, limit = _apply_rules(cols, pi, vi, d_km)
-        qi, pi, vi, d_km, limit = qi[keep], pi[keep], vi[keep], d_km[keep], limit[keep]
-        # by person, then distance, then provider: one float key sorts far faster than lexsort
-        # (the person's place in the block keeps the key small enough to be exact)
-        order = np.lexsort((vi,))
-        key = qi[order] * 1e6 + np.round(d_km[order], 6)
-        order = order[np.argsort(key, kind="stable")]
-        return pi[order], vi[order], d_km[order], limit[order]
+            qi, vi = found["i"], members[found["j"]]
+            d_km = road_km(found["v"], self.circuity)
+            if self._limit_is[radius_km]:
+                # every provider of the group travels exactly ``radius_km``: the same test
+                # as :func:`_apply_rules` without looking each provider's limit up
+                limit = radius_km
+                if part["p_limit"] is not None:
+                    limit = np.fmin(limit, part["p_limit"][qi])
+                keep = d_km <= limit + 1e-9
+            else:
+                keep, _ = _apply_rules(part, qi, vi, d_km)  # the limits per group, then join
+            parts_q.append(qi[keep])
+            parts_v.append(vi[keep])
+            parts_d.append(d_km[keep])
+        qi, vi, d_km = (np.concatenate(parts) for parts in (parts_q, parts_v, parts_d))
+        qi = qi.astype(np.int64, copy=False)
+        key = _order_key(qi, d_km, vi, len(block), len(self.providers))
+        if key is not None:  # the pair is in its key, so every key differs: any sort will do
+            order = np.argsort(key)
+        else:
+            order = np.lexsort((vi,))
+            key_f = qi[order] * 1e6 + np.round(d_km[order], 6)
+            order = order[np.argsort(key_f, kind="stable")]
+        return block[qi[order]], vi[order], d_km[order]
 
     def nearby(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
         """Providers within the longest travel limit of any of them from one point, nearest first.
@@ -572,6 +714,77 @@ def eligible_pairs(
     return index.pairs(
         people, require_self_directing=require_self_directing, check_services=check_services
     )
+
+
+def add_providers(
+    reach: Reach,
+    people: pd.DataFrame,
+    new_providers: pd.DataFrame,
+    *,
+    circuity: float = 1.0,
+    require_self_directing: bool = True,
+    check_services: bool = True,
+) -> Reach:
+    """``reach`` with more providers: only the new providers' pairs are built, then merged in.
+
+    The result is, pair for pair and in the same order, the :class:`Reach` of ``people`` and
+    the providers of ``reach`` followed by ``new_providers`` (a recruitment scenario), so any
+    2SFCA over it gives the same figures to the last bit.
+
+    Parameters
+    ----------
+    reach
+        Eligible pairs of ``people`` and a providers register, built with the same options.
+    people
+        The people ``reach`` was built from.
+    new_providers
+        Providers added after those of ``reach`` (positions ``reach.n_providers`` onward).
+    circuity, require_self_directing, check_services
+        As for :class:`ProviderIndex` and :meth:`ProviderIndex.pairs`; the same as ``reach``'s.
+
+    Returns
+    -------
+    Reach
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"x": [0.0], "y": [0.0], "max_travel_km": [10.0], "service_mask": [1],
+    ...                   "cqc_registered": [False]})
+    >>> p = pd.DataFrame({"x": [3000.0, 9000.0], "y": [4000.0, 0.0],
+    ...                   "max_travel_km": [float("nan")] * 2, "service_mask": [1, 1],
+    ...                   "regulated_care": [False, False]})
+    >>> new = v.assign(x=[8000.0])
+    >>> both = add_providers(eligible_pairs(p, v), p, new)
+    >>> both.person.tolist(), both.provider.tolist()
+    ([0, 0, 1, 1], [0, 1, 1, 0])
+    """
+    if len(people) != reach.n_people:
+        raise ValueError("people are not those the reach was built from")
+    extra = ProviderIndex(new_providers, circuity=circuity).pairs(
+        people, require_self_directing=require_self_directing, check_services=check_services
+    )
+    n_old = reach.n_providers
+    n_v = n_old + extra.n_providers
+    limits = np.concatenate(
+        [np.asarray(reach.provider_limit_km, float), np.asarray(extra.provider_limit_km, float)]
+    )
+    new_v = extra.provider + n_old
+    old = (reach.person, reach.distance_km, reach.provider)
+    keys = _order_keys([old, (extra.person, extra.distance_km, new_v)], reach.n_people, n_v)
+    if keys is not None:
+        # each new pair goes in before the first old pair that sorts after it
+        at = np.searchsorted(keys[0], keys[1])
+        person = np.insert(reach.person, at, extra.person)
+        provider = np.insert(reach.provider, at, new_v)
+        distance = np.insert(reach.distance_km, at, extra.distance_km)
+    else:
+        person = np.concatenate([reach.person, extra.person])
+        provider = np.concatenate([reach.provider, new_v])
+        distance = np.concatenate([reach.distance_km, extra.distance_km])
+        order = np.lexsort((provider, np.round(distance, 6), person))
+        person, provider, distance = person[order], provider[order], distance[order]
+    return Reach(person, provider, distance, reach.n_people, n_v, limits, reach.person_limit_km)
 
 
 def site_pairs(

@@ -399,45 +399,72 @@ class Study:
 
         People outside every area (only with ``drop_outside``) have no pairs.
         """
+        return self.index.pairs(self._reach_people())
+
+    def _reach_people(self) -> pd.DataFrame:
+        """The people the pairs are built from: those outside every area without a place."""
         people = self.people
         if not self.in_area.all():
             people = people.assign(
                 x=np.where(self.in_area, people["x"].to_numpy(float), np.nan),
             )
-        return self.index.pairs(people)
+        return people
 
     @cached_property
     def estimated_reach(self) -> Reach | None:
         """Eligible pairs of the estimated need points (services unknown: distance only)."""
         if self.estimated is None:
             return None
-        demand = pd.DataFrame(
+        return self.index.pairs(self._estimated_points(), check_services=False)
+
+    def _estimated_points(self) -> pd.DataFrame:
+        assert self.estimated is not None
+        return pd.DataFrame(
             {
                 "x": self.estimated.x,
                 "y": self.estimated.y,
                 "max_travel_km": np.full(len(self.estimated.x), np.nan),
             }
         )
-        return self.index.pairs(demand, check_services=False)
 
     def with_providers(self, new: pd.DataFrame) -> Study:
         """The same study with providers ``new`` added (a recruitment scenario).
 
-        The new providers are placed in the areas; the index and reach are built afresh.
+        The new providers are placed in the areas. Pairs already built are kept and only the
+        new providers' pairs are added (:func:`gapmap.reach.add_providers`: the same pairs,
+        in the same order, as building them all afresh); the index is built afresh if asked.
         """
-        both = pd.concat(
-            [self.providers, _place(new, self.areas, self.settings.snap_m)], ignore_index=True
-        )
+        from gapmap.reach import add_providers
+
+        placed = _place(new, self.areas, self.settings.snap_m)
+        both = pd.concat([self.providers, placed], ignore_index=True)
         # every input kept, the providers and derived values (index, reach) new
-        return self._keeping(replace(self, providers=both, notes=list(self.notes)))
+        study = replace(self, providers=both, notes=list(self.notes))
+        circuity = self.settings.circuity
+        if "reach" in self.__dict__:
+            study.__dict__["reach"] = add_providers(
+                self.reach, self._reach_people(), placed, circuity=circuity
+            )
+        if self.__dict__.get("estimated_reach") is not None:
+            study.__dict__["estimated_reach"] = add_providers(
+                self.__dict__["estimated_reach"], self._estimated_points(), placed,
+                circuity=circuity, check_services=False,
+            )  # fmt: skip
+        return self._keeping(study)
 
     def with_settings(self, **changes) -> Study:
-        """The same inputs under other settings (validated); derived values are rebuilt."""
+        """The same inputs under other settings (validated); derived values are rebuilt, but
+        the pairs already built are kept when the circuity is the same (nothing else shapes
+        them)."""
         settings = self.settings.with_(**changes).validated()
-        other = replace(self, settings=settings, notes=list(self.notes))
+        study = replace(self, settings=settings, notes=list(self.notes))
+        if settings.circuity == self.settings.circuity:  # the pairs do not depend on the rest
+            for name in ("index", "reach", "estimated_reach"):
+                if name in self.__dict__:
+                    study.__dict__[name] = self.__dict__[name]
         if settings.rural_postcodes_per_km2 == self.settings.rural_postcodes_per_km2:
-            return self._keeping(other)
-        return other
+            return self._keeping(study)
+        return study
 
     def _keeping(self, other: Study) -> Study:
         """``other`` (of the same areas) with what it shares with this study already worked

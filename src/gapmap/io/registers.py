@@ -33,7 +33,7 @@ import shapely
 from gapmap._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
 from gapmap.errors import InputError, Problem, ProblemList
 from gapmap.io._tables import ROW, read_table
-from gapmap.io.areas import place_points
+from gapmap.io.areas import Placement, place_points
 from gapmap.io.provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
 from gapmap.postcodes import (
     PostcodeDirectory,
@@ -131,6 +131,9 @@ class _Reader:
 
     def parse(self, column: str, parse: Callable[[str], object], default: object) -> list:
         out: list = []
+        # each distinct text is parsed once (registers repeat their days, services, hours...):
+        # the parsers give the same value, or the same complaint, for the same text
+        seen: dict[str, tuple[bool, object]] = {}
         for row, cell in zip(self.rows, self.cells(column)):
             if cell == "":
                 if default is _REQUIRED:
@@ -139,10 +142,17 @@ class _Reader:
                 else:
                     out.append(default)
                 continue
-            try:
-                out.append(parse(cell))
-            except ValueError as exc:
-                self.problems.add(str(exc), row=row, column=column, value=cell)
+            known = seen.get(cell)
+            if known is None:
+                try:
+                    known = (True, parse(cell))
+                except ValueError as exc:
+                    known = (False, str(exc))
+                seen[cell] = known
+            if known[0]:
+                out.append(known[1])
+            else:
+                self.problems.add(str(known[1]), row=row, column=column, value=cell)
                 out.append(None)
         return out
 
@@ -788,6 +798,7 @@ def place_in_areas(
     areas: gpd.GeoDataFrame,
     *,
     snap_m: float,
+    placement: Placement | None = None,
 ) -> pd.DataFrame:
     """Add ``area_code`` and ``snapped_m`` to a register (a copy).
 
@@ -803,12 +814,18 @@ def place_in_areas(
         The area layer.
     snap_m
         As for :func:`gapmap.io.areas.place_points`.
+    placement
+        The register's :func:`~gapmap.io.areas.place_points` in ``areas``, if already made.
 
     Returns
     -------
     DataFrame
     """
-    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    placed = (
+        placement
+        if placement is not None
+        else place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
+    )
     out = register.copy()
     out["area_code"] = placed.area_code
     out["snapped_m"] = placed.snapped_m
