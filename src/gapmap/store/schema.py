@@ -13,6 +13,7 @@ reads). The migrations in ``migrations/versions`` build exactly these tables (a 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -202,4 +203,16 @@ cover_assignments = Table(
     Column("changed_by", String(200), nullable=True),
     Index("ix_cover_assignments_cover", "cover_provider_id"),
     Index("ix_cover_assignments_period", "start", "end"),
+)
+
+#: One row (``id`` 1) of counters that every writing transaction raises just before it commits
+#: (``version``; ``providers_version`` too when the providers register changed): what a server
+#: reads before each suggestion to know whether the free hours it holds are still those of the
+#: database (one tiny row, instead of a query over the history tables).
+register_version = Table(
+    "register_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    Column("providers_version", BigInteger, nullable=False),
 )

@@ -70,6 +70,15 @@ ACTIVE = ("pending", "confirmed")
 NEXT_STATES = {"pending": ("confirmed", "released"), "confirmed": ("ended", "released")}
 SYSTEM = "system"
 _INSERT_REFERRAL = insert(S.referrals)
+_V = S.register_version.c
+_BUMP = update(S.register_version).where(_V.id == 1).values(version=_V.version + 1)
+_BUMP_ALL = (
+    update(S.register_version)
+    .where(_V.id == 1)
+    .values(version=_V.version + 1, providers_version=_V.providers_version + 1)
+)
+_VERSIONS = select(_V.providers_version, _V.version).where(_V.id == 1)
+_OLDEST_PENDING = select(func.min(S.referrals.c.created_at)).where(S.referrals.c.state == "pending")
 
 _PROVIDER_FIELDS = (
     "name", "postcode", "x", "y", "service_mask", "day_mask", "capacity_hours",
@@ -194,14 +203,25 @@ class Store:
 
     # --- transactions ------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One writing transaction (SQLite: ``BEGIN IMMEDIATE``)."""
+    def _write(self, *, providers: bool = False) -> Iterator[Connection]:
+        """One writing transaction (SQLite: ``BEGIN IMMEDIATE``) that raises the register's
+        version counters (:data:`schema.register_version`; ``providers_version`` too when
+        ``providers``: the providers register changed) just before it commits, so that the
+        change and the new version are seen together or not at all."""
         if self._writer is None:
             with self.engine.begin() as conn:
                 yield conn
+                self._bump(conn, providers)
             return
         with self._writer, self.engine.begin() as conn:
             yield conn
+            self._bump(conn, providers)
+
+    @staticmethod
+    def _bump(conn: Connection, providers: bool) -> None:
+        # last in the transaction: on PostgreSQL the counter row's lock is held only while
+        # the commit flushes, and no transaction waits for a lock while holding it
+        conn.execute(_BUMP_ALL if providers else _BUMP)
 
     @contextmanager
     def _peek(self) -> Iterator[Connection]:
@@ -335,20 +355,28 @@ class Store:
         return None if row is None or row.revoked_at is not None else str(row.token_hash)
 
     def mark(self) -> tuple:
-        """A cheap fingerprint of what free hours depend on (the newest provider version,
-        referral event and change: primary keys, so it stays cheap), after releasing pending
-        referrals whose hold ran out: when it is unchanged, a study built before still holds
-        (``gapmap serve --db`` asks it before every suggestion). One query, as a rule; on
-        SQLite, while nothing was committed since the last one (``PRAGMA data_version`` on a
-        connection kept for it: microseconds), none."""
+        """A cheap fingerprint of what free hours depend on: the register's version counters
+        (one tiny row, :data:`schema.register_version`, raised by every write) and today's date,
+        after releasing pending referrals whose hold ran out: when it is unchanged, a study
+        built before still holds (``gapmap serve --db`` asks it before every suggestion). Its
+        first item is the providers register's own version (a change there means reading the
+        providers again). One query, as a rule; on SQLite, while nothing was committed since
+        the last one (``PRAGMA data_version`` on a connection kept for it: microseconds), none;
+        when the version moved, a second one for the oldest pending referral's time."""
         version = self._data_version()
         last = self._last_mark
         if version is not None and last is not None and last[0] == version:
-            oldest, row = last[2], last[1]
+            row, oldest = last[1], last[2]
         else:
-            row, oldest = self._mark_query()
-            if version is not None:
-                self._last_mark = (version, row, oldest)
+            with self._peek() as conn:
+                row = tuple(conn.execute(_VERSIONS).one())
+                if last is not None and last[1] == row:
+                    oldest = last[2]
+                else:
+                    oldest = conn.execute(_OLDEST_PENDING).scalar()
+                    if isinstance(oldest, str):  # SQLite without the column's type
+                        oldest = datetime.fromisoformat(oldest)
+            self._last_mark = (version, row, oldest)
         if oldest is not None and oldest <= _utcnow() - timedelta(days=self.settings.hold_days):
             self.release_expired()
             self._last_mark = None
@@ -365,21 +393,6 @@ class Store:
             if self._watch is None:
                 self._watch = sqlite3.connect(str(path), check_same_thread=False)
             return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
-
-    def _mark_query(self) -> tuple[tuple, Any]:
-        r = S.referrals.c
-        query = select(
-            select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
-            select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
-            select(func.max(S.changes.c.change_id)).scalar_subquery(),
-            select(func.min(r.created_at)).where(r.state == "pending").scalar_subquery(),
-        )
-        with self._peek() as conn:
-            row = tuple(conn.execute(query).one())
-        oldest = row[-1]
-        if isinstance(oldest, str):  # SQLite without the column's type on an aggregate
-            oldest = datetime.fromisoformat(oldest)
-        return row[:-1], oldest
 
     def held_now(self) -> dict[str, float]:
         """Hours held now by pending and confirmed referrals, by provider (as provider or
@@ -488,7 +501,7 @@ class Store:
         now = now or _utcnow()
         out: dict[str, dict[str, int]] = {}
         self.release_expired(now)
-        with self._write() as conn:
+        with self._write(providers=providers is not None) as conn:
             self._lock_all(conn)
             if providers is not None:
                 out["providers"] = self._merge(
@@ -1708,6 +1721,7 @@ class Store:
                 target = open_store(tmp, create=True)
                 try:
                     with self._read() as conn, target._write() as out:
+                        out.execute(delete(S.register_version))  # the new file's own row
                         _copy_tables(conn, out)
                 finally:
                     target.close()
@@ -1746,11 +1760,19 @@ class Store:
                                  column="FILE") from None  # fmt: skip
             try:
                 upgrade(source.engine)
-                with source._read() as conn, self._write() as out:
+                with source._read() as conn, self._write(providers=True) as out:
                     self._lock_all(out)
+                    before = out.execute(_VERSIONS).one()
                     for table in reversed(S.metadata.sorted_tables):
                         out.execute(delete(table))
                     _copy_tables(conn, out)
+                    # the counters go on from where this register's were (not back to the
+                    # backup's, which a server may have seen already)
+                    top = max(before) + 1
+                    out.execute(
+                        update(S.register_version).where(_V.id == 1)
+                        .values(version=top, providers_version=top)
+                    )  # fmt: skip
                     self._log(out, author or SYSTEM, "restore", {"from": str(path)})
             finally:
                 source.close()
