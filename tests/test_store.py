@@ -178,6 +178,16 @@ def test_study_sees_free_hours_net_of_referrals(tiny):
     assert prov.loc["A", "committed_hours"] == pytest.approx(4.0)
 
 
+def test_the_referral_as_made_is_the_referral_read_back(tiny):
+    made = tiny.refer_record(author="Ann", person={"person_id": "P03"}, provider_id="C",
+                             partner_id="A", cover_id="B")  # fmt: skip
+    read = tiny.referral(made["referral_id"])
+    assert read is not None and set(made) == set(read)
+    assert {k: made[k] for k in made} == {k: read[k] for k in made}
+    assert made["state"] == "pending" and made["changed_by"] == "Ann"
+    assert made["partner_id"] == "A" and made["provider_hours"] == pytest.approx(3.0)
+
+
 def test_partner_holds_the_other_days(tiny):
     # C works Mon and Tue only: it gives Monday's half, A (partner) Wednesday's
     tiny.refer(author="Ann", person={"person_id": "P02"}, provider_id="C", partner_id="A",
@@ -403,8 +413,12 @@ def test_backup_while_writing_and_restore(tiny, tmp_path):
     three.mkdir()
     tiny.import_registers(*_tiny(three, 3), author="Ann")
     assert len(tiny.registers()[1]) == 3
+    before = tiny.mark()
     tiny.restore(path, author="Ann")
     assert len(tiny.registers()[1]) == 12
+    # a server sees the restore as a new providers register (never the backup's old counters)
+    after = tiny.mark()
+    assert after[0] > before[0] and after[1] > before[1]
     assert len(tiny.referrals()) == len(refs)
     # ids go on after the restored ones
     rid = tiny.refer(author="Ann", person={"person_id": "P12"}, provider_id="A", cover_id="B",

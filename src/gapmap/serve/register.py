@@ -358,7 +358,7 @@ class Referrals:
             "regulated_care": bool(req.regulated_care),
         }  # fmt: skip
         try:
-            rid = self.store.refer(
+            made = self.store.refer_record(
                 author=author, person=needs, provider_id=req.provider_id.strip(),
                 partner_id=(req.partner_id or "").strip() or None,
                 cover_id=(req.cover_id or "").strip() or None,
@@ -373,8 +373,9 @@ class Referrals:
             }
         except InputError as exc:
             return 422, {"problems": _problem_list(_problems(exc))}
-        # the next suggestion (here or in any other process) refreshes the free hours first
-        return 201, self.one(rid)
+        # the next suggestion (here or in any other process) refreshes the free hours first;
+        # the answer is the referral as made (not read back: one transaction fewer)
+        return 201, referral_dicts([made])[0]
 
     def _as_referred(self, needs: dict, person):
         """The person as the referral read them: what the request left out (a travel limit)

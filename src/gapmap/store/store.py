@@ -29,7 +29,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from gapmap.errors import InputError, Problem
@@ -70,6 +83,7 @@ ACTIVE = ("pending", "confirmed")
 NEXT_STATES = {"pending": ("confirmed", "released"), "confirmed": ("ended", "released")}
 SYSTEM = "system"
 _INSERT_REFERRAL = insert(S.referrals)
+_INSERT_EVENT = insert(S.referral_events)
 _V = S.register_version.c
 _BUMP = update(S.register_version).where(_V.id == 1).values(version=_V.version + 1)
 _BUMP_ALL = (
@@ -78,6 +92,94 @@ _BUMP_ALL = (
     .values(version=_V.version + 1, providers_version=_V.providers_version + 1)
 )
 _VERSIONS = select(_V.providers_version, _V.version).where(_V.id == 1)
+_PROVIDER_RULE_COLUMNS = (
+    "provider_id", "x", "y", "service_mask", "day_mask", "capacity_hours", "committed_hours",
+    "max_travel_km", "cover", "cqc_registered",
+)  # fmt: skip
+
+
+def _facts_statement():
+    """What a referral checks, read in one statement after the providers' rows are locked
+    (one round trip on PostgreSQL): the current version of each provider named, the hours
+    referrals hold on it as provider, as partner and as cover (summed; the reserve is taken
+    in Python with :func:`gapmap.reach.cover_reserve`), the temporary cover on ``day``, and, on
+    every row, the author's standing (NULL: not staff, 1: active, 2: revoked) and a pending or
+    confirmed referral of the person (NULL: none)."""
+    v, r, c, a = S.provider_versions.c, S.referrals.c, S.cover_assignments.c, S.absences.c
+    me = v.provider_id
+
+    def held(col, who):
+        return (
+            select(func.coalesce(func.sum(col), 0.0))
+            .where(r.state.in_(ACTIVE), who == me)
+            .scalar_subquery()
+        )
+
+    temporary = (
+        select(func.coalesce(func.sum(c.hours), 0.0))
+        .select_from(S.cover_assignments.join(S.absences, a.absence_id == c.absence_id))
+        .where(
+            c.cover_provider_id == me,
+            c.state == "active",
+            a.withdrawn_at.is_(None),
+            c.start <= bindparam("day"),
+            c.end >= bindparam("day"),
+        )  # fmt: skip
+        .scalar_subquery()
+    )
+    st = S.staff.c
+    standing = (
+        select(case((st.revoked_at.is_(None), 1), else_=2))
+        .where(st.name == bindparam("author"))
+        .scalar_subquery()
+    )
+    busy = (
+        select(func.min(r.referral_id))
+        .where(r.person_id == bindparam("person_id"), r.state.in_(ACTIVE))
+        .scalar_subquery()
+    )
+    return select(
+        *(v[k] for k in _PROVIDER_RULE_COLUMNS),
+        held(r.provider_hours, r.provider_id).label("as_provider"),
+        held(r.partner_hours, r.partner_id).label("as_partner"),
+        held(r.provider_hours, r.cover_id).label("covering"),
+        temporary.label("temporary"),
+        standing.label("standing"),
+        busy.label("busy"),
+    ).where(
+        v.provider_id.in_(bindparam("ids", expanding=True)), v.valid_to.is_(None),
+        v.withdrawn.is_(False),
+    )  # fmt: skip
+
+
+_FACTS = _facts_statement()
+
+
+def _held_now_statement():
+    """The hours held now, by role and provider: pending and confirmed referrals as provider,
+    partner and cover (summed; the reserve is taken in Python), and temporary cover on
+    ``day`` (accepted cover plans)."""
+    r, c, a = S.referrals.c, S.cover_assignments.c, S.absences.c
+    parts = [
+        select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
+        .where(r.state.in_(ACTIVE), who.is_not(None))
+        .group_by(who)
+        for role, who, hours in (("provider", r.provider_id, r.provider_hours),
+                                 ("partner", r.partner_id, r.partner_hours),
+                                 ("cover", r.cover_id, r.provider_hours))
+    ]  # fmt: skip
+    parts.append(
+        select(literal("temporary").label("role"), c.cover_provider_id.label("pid"),
+               func.sum(c.hours).label("h"))
+        .select_from(S.cover_assignments.join(S.absences, a.absence_id == c.absence_id))
+        .where(c.state == "active", a.withdrawn_at.is_(None), c.start <= bindparam("day"),
+               c.end >= bindparam("day"))
+        .group_by(c.cover_provider_id)
+    )  # fmt: skip
+    return union_all(*parts)
+
+
+_HELD_NOW = _held_now_statement()
 _OLDEST_PENDING = select(func.min(S.referrals.c.created_at)).where(S.referrals.c.state == "pending")
 
 _PROVIDER_FIELDS = (
@@ -822,6 +924,36 @@ class Store:
         StoreError
             Anything else wrong (unknown provider, not eligible, not staff...).
         """
+        record = self.refer_record(
+            author=author, person=person, provider_id=provider_id, partner_id=partner_id,
+            cover_id=cover_id, hours=hours, days=days, now=now,
+        )  # fmt: skip
+        return int(record["referral_id"])
+
+    def refer_record(
+        self,
+        *,
+        author: str,
+        person: dict,
+        provider_id: str,
+        partner_id: str | None = None,
+        cover_id: str | None = None,
+        hours: float | str | None = None,
+        days: int | str | None = None,
+        now: datetime | None = None,
+    ) -> dict:
+        """:meth:`refer`, returning the referral as :meth:`referral` shows it just after it is
+        made (what the API answers), without reading it back.
+
+        Parameters
+        ----------
+        author, person, provider_id, partner_id, cover_id, hours, days, now
+            As :meth:`refer`.
+
+        Returns
+        -------
+        dict
+        """
         now = now or _utcnow()
         req = dict(person)
         if hours is not None:
@@ -831,11 +963,14 @@ class Store:
         person = self.person(req)  # checked before the lock is taken
         self.release_expired(now)  # its own short transaction, before the lock
         with self._write() as conn:
-            author = self._check_staff(conn, author)
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
-            rid = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
-        return rid
+            values = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
+        out = {k: v for k, v in values.items() if k != "updated_at"}
+        out.update(changed_at=now, changed_by=values["created_by"])
+        out["days"] = days_text(int(out["day_mask"]))
+        out["services"] = services_text(int(out["service_mask"]))
+        return out
 
     def person(self, req: dict) -> dict:
         """A person's needs as a referral reads them (:meth:`refer`'s ``person``, checked, with
@@ -925,40 +1060,59 @@ class Store:
             raise StoreError(problems)
         return out
 
-    def _refer(self, conn, author, person, provider_id, partner_id, cover_id, now) -> int:
+    def _refer(self, conn, author, person, provider_id, partner_id, cover_id, now) -> dict:
         """Check and insert one referral of a person already checked (:meth:`_person`), in
-        the caller's transaction, after the providers' rows are locked."""
-        c = S.referrals.c
-        busy = conn.execute(
-            select(c.referral_id, c.state, c.provider_id).where(
-                c.person_id == person["person_id"], c.state.in_(ACTIVE)
-            )
-        ).first()
-        if busy is not None:
-            raise StoreError(
-                f"{person['person_id']} already has a {busy.state} referral (number "
-                f"{busy.referral_id}, to {busy.provider_id}): end or release it first",
-                column="person_id",
-            )
+        the caller's transaction, after the providers' rows are locked; returns the row
+        inserted (with its ``referral_id``). The author (a member of staff, not revoked), the
+        person's other referrals, the providers and the hours they hold are read in one
+        statement (``_FACTS``)."""
+        roles = {"provider": provider_id, "partner": partner_id, "cover": cover_id}
+        given = [v for v in roles.values() if v]
+        rows = conn.execute(
+            _FACTS,
+            {"ids": given, "author": (author or "").strip(), "person_id": person["person_id"],
+             "day": _utcnow().date()},
+        ).all()  # fmt: skip
+        if not rows or rows[0].standing != 1:  # not staff or revoked: say which
+            author = self._check_staff(conn, author)
+        author = (author or "").strip()
+        if not rows or rows[0].busy is not None:
+            c = S.referrals.c
+            busy = conn.execute(
+                select(c.referral_id, c.state, c.provider_id).where(
+                    c.person_id == person["person_id"], c.state.in_(ACTIVE)
+                ).order_by(c.referral_id)
+            ).first()  # fmt: skip
+            if busy is not None:
+                raise StoreError(
+                    f"{person['person_id']} already has a {busy.state} referral (number "
+                    f"{busy.referral_id}, to {busy.provider_id}): end or release it first",
+                    column="person_id",
+                )
         if not person["self_directing"]:
             from gapmap.matching.suggest import SELF_DIRECTING_ADVICE
 
             raise StoreError(SELF_DIRECTING_ADVICE, column="self_directing")
-        roles = {"provider": provider_id, "partner": partner_id, "cover": cover_id}
-        given = [v for v in roles.values() if v]
         if len(set(given)) != len(given):
             raise StoreError("the provider, partner and cover must be three different providers")
-        prov = self._current_providers(conn, given)
+        cols = list(zip(*rows)) if rows else [()] * (len(_PROVIDER_RULE_COLUMNS) + 6)
+        prov = pd.DataFrame(
+            {k: list(cols[i]) for i, k in enumerate(_PROVIDER_RULE_COLUMNS)},
+            columns=list(_PROVIDER_RULE_COLUMNS),
+        )
         missing = [i for i in given if i not in set(prov["provider_id"])]
         if missing:
             raise StoreError(
                 "not in the providers register (or withdrawn): " + ", ".join(missing),
                 column="provider_id",
             )
-        held = self._held_now(conn, given)
-        committed = prov["committed_hours"].to_numpy(float) + np.array(
-            [held.get(pid, 0.0) for pid in prov["provider_id"]]
-        )
+        rate = self.settings.absence_rate
+        held = np.array(
+            [float(r.as_provider) + float(r.as_partner)
+             + float(cover_reserve(float(r.covering), rate)) + float(r.temporary)
+             for r in rows], dtype=float,
+        )  # fmt: skip
+        committed = prov["committed_hours"].to_numpy(float) + held
         prov["committed_hours"] = np.minimum(prov["capacity_hours"].to_numpy(float), committed)
         pos = {pid: i for i, pid in enumerate(prov["provider_id"])}
         pframe = pd.DataFrame(
@@ -1047,11 +1201,11 @@ class Store:
         # statements with parameters (not .values(...)): compiled once, cached
         rid = int(conn.execute(_INSERT_REFERRAL, values).inserted_primary_key[0])
         conn.execute(
-            insert(S.referral_events),
+            _INSERT_EVENT,
             {"referral_id": rid, "state": "pending", "at": now, "recorded_at": now,
              "author": author},
         )  # fmt: skip
-        return rid
+        return {"referral_id": rid, **values}
 
     def _current_providers(self, conn: Connection, ids: list[str]) -> pd.DataFrame:
         """The current versions of some providers (the columns the rules of reach read)."""
@@ -1066,27 +1220,17 @@ class Store:
         return pd.DataFrame.from_records(rows, columns=cols)
 
     def _held_now(self, conn: Connection, ids: list[str] | None) -> dict[str, float]:
-        """Hours held now by active referrals, for some providers (None: every provider
-        holding any) (SPEC free hours)."""
-        c = S.referrals.c
+        """Hours held now by active referrals and accepted cover plans, for some providers
+        (None: every provider holding any) (SPEC free hours), in one statement."""
         out: dict[str, float] = dict.fromkeys(ids or (), 0.0)
         rate = self.settings.absence_rate
-        parts = [
-            select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
-            .where(c.state.in_(ACTIVE), who.in_(ids) if ids is not None else who.is_not(None))
-            .group_by(who)
-            for role, who, hours in (("provider", c.provider_id, c.provider_hours),
-                                     ("partner", c.partner_id, c.partner_hours),
-                                     ("cover", c.cover_id, c.provider_hours))
-        ]  # fmt: skip
-        for role, pid, total in conn.execute(union_all(*parts)).all():
+        for role, pid, total in conn.execute(_HELD_NOW, {"day": _utcnow().date()}).all():
+            if ids is not None and pid not in out:
+                continue
             add = float(total or 0.0)
             out[pid] = out.get(pid, 0.0) + (
                 float(cover_reserve(add, rate)) if role == "cover" else add
             )
-        for pid, add in self._temporary_held(conn, None).items():  # accepted cover plans
-            if ids is None or pid in out:
-                out[pid] = out.get(pid, 0.0) + add
         return out
 
     def set_state(
@@ -1259,13 +1403,12 @@ class Store:
                         p.get("regulated_care", PERSON_DEFAULTS.regulated_care)
                     ),
                 }  # fmt: skip
-                ids.append(
-                    self._refer(
-                        conn, author, self._person(conn, req), str(m["provider_id"]),
-                        _text_or_none(m.get("partner_provider_id")),
-                        _text_or_none(m.get("cover_provider_id")), now,
-                    )
+                made = self._refer(
+                    conn, author, self._person(conn, req), str(m["provider_id"]),
+                    _text_or_none(m.get("partner_provider_id")),
+                    _text_or_none(m.get("cover_provider_id")), now,
                 )  # fmt: skip
+                ids.append(int(made["referral_id"]))
             self._log(conn, author, "accept matches", {"referrals": len(ids)}, now)
         return ids
 
