@@ -148,7 +148,9 @@ def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff:
                 await asyncio.sleep(random.uniform(pause_s - 5, pause_s + 5))
 
     async def main():
-        limits = httpx.Limits(max_connections=len(tokens))
+        # idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them,
+        # or a request sent just as the server closes one fails (httpx.ReadError)
+        limits = httpx.Limits(max_connections=len(tokens), keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
             await asyncio.gather(*(
                 member(client, tok, people[i * per_staff:(i + 1) * per_staff])

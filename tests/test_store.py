@@ -263,6 +263,26 @@ def test_states_history_and_expiry(tiny):
     assert tiny.held_hours().loc["A", "as_provider"] == 3.0
 
 
+def test_a_referral_releases_the_holds_that_ran_out_first(tiny):
+    # A has 6 free hours; P01's pending referral holds them all, unconfirmed for 8 days
+    t0 = datetime(2026, 10, 1, 10)
+    r1 = tiny.refer(author="Ann", person={"person_id": "P01"}, provider_id="A", cover_id="B",
+                    now=t0)  # fmt: skip
+    later = t0 + timedelta(days=8)
+    with pytest.raises(NoRoom):  # a day before the hold runs out the hours are still held
+        tiny.refer(author="Ann", person={"person_id": "P02"}, provider_id="A", cover_id="B",
+                   hours=3, now=t0 + timedelta(days=6))  # fmt: skip
+    r2 = tiny.refer(author="Ann", person={"person_id": "P02"}, provider_id="A", cover_id="B",
+                    hours=3, now=later)  # fmt: skip
+    # and P01 can be referred again: their own referral released itself
+    r3 = tiny.refer(author="Ann", person={"person_id": "P01"}, provider_id="B", cover_id="A",
+                    now=later)  # fmt: skip
+    refs = tiny.referrals().set_index("referral_id")
+    assert refs.loc[r1, "state"] == "released" and refs.loc[r1, "changed_by"] == "system"
+    assert refs.loc[r1, "changed_at"] == t0 + timedelta(days=7)
+    assert refs.loc[r2, "state"] == "pending" and refs.loc[r3, "state"] == "pending"
+
+
 @pytest.mark.parametrize("threads", [50])
 def test_racing_for_the_last_hours_exactly_one_wins(tiny, threads):
     """50 staff at once refer 50 different people to A's last 6 free hours."""

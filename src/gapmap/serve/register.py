@@ -5,9 +5,10 @@ With a register database, the signposting page and the JSON API
 
 * suggest from :meth:`gapmap.store.Store.study`'s providers, whose free hours are net of the
   hours held by pending and confirmed referrals and of the cover reserve
-  (:class:`DbRegister`); before every suggestion a cheap fingerprint of the database
-  (:meth:`~gapmap.store.Store.mark`) is compared with the one in service, so a referral made
-  here, by another process or on the command line is counted by the very next suggestion;
+  (:class:`DbRegister`); before every suggestion the database's version counters
+  (:meth:`~gapmap.store.Store.mark`, one tiny row) are compared with the ones in service, so a
+  referral made here, by another process or on the command line is counted by the very next
+  suggestion;
 * sign staff in by their own token (``gapmap staff add NAME``; :class:`StaffSignIn`), checked
   against the database on every request, so that revoking a token refuses the next request;
 * record referrals (``POST /api/referrals``, the "Refer" button on each suggestion), their
@@ -63,7 +64,7 @@ _FIELD_NAMES = {"provider": "provider_id", "partner": "partner_id", "cover": "co
 class DbRegister(Register):
     """The providers of a register database in service, net of what referrals hold.
 
-    :meth:`in_service` compares the database's fingerprint with the one loaded; when only
+    :meth:`in_service` compares the database's version counters with the ones loaded; when only
     referrals changed (the usual case), the providers' ``committed_hours`` are recomputed from
     the hours held and the suggester rebuilt (milliseconds; the spatial index is kept); when the
     providers register itself changed, everything is read again.

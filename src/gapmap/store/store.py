@@ -103,8 +103,9 @@ def _facts_statement():
     (one round trip on PostgreSQL): the current version of each provider named, the hours
     referrals hold on it as provider, as partner and as cover (summed; the reserve is taken
     in Python with :func:`gapmap.reach.cover_reserve`), the temporary cover on ``day``, and, on
-    every row, the author's standing (NULL: not staff, 1: active, 2: revoked) and a pending or
-    confirmed referral of the person (NULL: none)."""
+    every row, the author's standing (NULL: not staff, 1: active, 2: revoked), a pending or
+    confirmed referral of the person (NULL: none) and a pending referral whose hold ran out
+    (NULL: none; else they are released first and this is read again)."""
     v, r, c, a = S.provider_versions.c, S.referrals.c, S.cover_assignments.c, S.absences.c
     me = v.provider_id
 
@@ -138,6 +139,11 @@ def _facts_statement():
         .where(r.person_id == bindparam("person_id"), r.state.in_(ACTIVE))
         .scalar_subquery()
     )
+    expired = (
+        select(func.min(r.referral_id))
+        .where(r.state == "pending", r.created_at <= bindparam("hold_limit"))
+        .scalar_subquery()
+    )
     return select(
         *(v[k] for k in _PROVIDER_RULE_COLUMNS),
         held(r.provider_hours, r.provider_id).label("as_provider"),
@@ -146,6 +152,7 @@ def _facts_statement():
         temporary.label("temporary"),
         standing.label("standing"),
         busy.label("busy"),
+        expired.label("expired"),
     ).where(
         v.provider_id.in_(bindparam("ids", expanding=True)), v.valid_to.is_(None),
         v.withdrawn.is_(False),
@@ -153,6 +160,39 @@ def _facts_statement():
 
 
 _FACTS = _facts_statement()
+#: Set on a connection's ``info`` by a statement that raised the version itself.
+_BUMPED = "gapmap_version_raised"
+
+
+def _insert_referral_pg():
+    """PostgreSQL: a referral, its ``pending`` event and the raised version in one statement
+    (data-modifying CTEs; the event's foreign key is checked at the statement's end)."""
+    cols = [c.name for c in S.referrals.c if c.name != "referral_id"]
+    made = (
+        insert(S.referrals)
+        .values({k: bindparam(k, type_=S.referrals.c[k].type) for k in cols})
+        .returning(S.referrals.c.referral_id)
+        .cte("made")
+    )
+    event = (
+        insert(S.referral_events)
+        .from_select(
+            ["referral_id", "state", "at", "recorded_at", "author"],
+            select(
+                made.c.referral_id,
+                bindparam("state", type_=S.referral_events.c.state.type),
+                bindparam("event_at", type_=S.referral_events.c.at.type),
+                bindparam("event_at", type_=S.referral_events.c.recorded_at.type),
+                bindparam("created_by", type_=S.referral_events.c.author.type),
+            ),
+        )
+        .cte("event")
+    )
+    raised = _BUMP.cte("raised")
+    return select(made.c.referral_id).add_cte(event).add_cte(raised)
+
+
+_INSERT_REFERRAL_PG = _insert_referral_pg()
 
 
 def _held_now_statement():
@@ -312,17 +352,22 @@ class Store:
         change and the new version are seen together or not at all."""
         if self._writer is None:
             with self.engine.begin() as conn:
+                conn.info.pop(_BUMPED, None)
                 yield conn
                 self._bump(conn, providers)
             return
         with self._writer, self.engine.begin() as conn:
+            conn.info.pop(_BUMPED, None)
             yield conn
             self._bump(conn, providers)
 
     @staticmethod
     def _bump(conn: Connection, providers: bool) -> None:
         # last in the transaction: on PostgreSQL the counter row's lock is held only while
-        # the commit flushes, and no transaction waits for a lock while holding it
+        # the commit flushes, and no transaction waits for a lock while holding it (a
+        # referral's own insert may have raised it already, in the same statement)
+        if conn.info.pop(_BUMPED, False) and not providers:
+            return
         conn.execute(_BUMP_ALL if providers else _BUMP)
 
     @contextmanager
@@ -961,7 +1006,7 @@ class Store:
         if days is not None:
             req["days"] = days
         person = self.person(req)  # checked before the lock is taken
-        self.release_expired(now)  # its own short transaction, before the lock
+        # holds that ran out are released in the transaction, when the facts read shows any
         with self._write() as conn:
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
@@ -1068,11 +1113,13 @@ class Store:
         statement (``_FACTS``)."""
         roles = {"provider": provider_id, "partner": partner_id, "cover": cover_id}
         given = [v for v in roles.values() if v]
-        rows = conn.execute(
-            _FACTS,
-            {"ids": given, "author": (author or "").strip(), "person_id": person["person_id"],
-             "day": _utcnow().date()},
-        ).all()  # fmt: skip
+        facts = {"ids": given, "author": (author or "").strip(),
+                 "person_id": person["person_id"], "day": _utcnow().date(),
+                 "hold_limit": now - timedelta(days=self.settings.hold_days)}  # fmt: skip
+        rows = conn.execute(_FACTS, facts).all()
+        if not rows or rows[0].expired is not None:  # rare: release the holds that ran out
+            if self._release_expired(conn, now):
+                rows = conn.execute(_FACTS, facts).all()
         if not rows or rows[0].standing != 1:  # not staff or revoked: say which
             author = self._check_staff(conn, author)
         author = (author or "").strip()
@@ -1199,6 +1246,10 @@ class Store:
             "forgotten": False,
         }  # fmt: skip
         # statements with parameters (not .values(...)): compiled once, cached
+        if not self.is_sqlite:  # one round trip: the referral, its event, the version raised
+            rid = int(conn.execute(_INSERT_REFERRAL_PG, {**values, "event_at": now}).scalar_one())
+            conn.info[_BUMPED] = True
+            return {"referral_id": rid, **values}
         rid = int(conn.execute(_INSERT_REFERRAL, values).inserted_primary_key[0])
         conn.execute(
             _INSERT_EVENT,
