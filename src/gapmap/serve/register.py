@@ -6,7 +6,7 @@ With a register database, the signposting page and the JSON API
 * suggest from :meth:`gapmap.store.Store.study`'s providers, whose free hours are net of the
   hours held by pending and confirmed referrals and of the cover reserve
   (:class:`DbRegister`); before every suggestion the database's version counters
-  (:meth:`~gapmap.store.Store.mark`, one tiny row) are compared with the ones in service, so a
+  (:meth:`~gapmap.store.Store.mark`, a few tiny rows) are compared with the ones in service, so a
   referral made here, by another process or on the command line is counted by the very next
   suggestion;
 * sign staff in by their own token (``gapmap staff add NAME``; :class:`StaffSignIn`), checked

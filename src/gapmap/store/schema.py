@@ -205,10 +205,12 @@ cover_assignments = Table(
     Index("ix_cover_assignments_period", "start", "end"),
 )
 
-#: One row (``id`` 1) of counters that every writing transaction raises just before it commits
-#: (``version``; ``providers_version`` too when the providers register changed): what a server
-#: reads before each suggestion to know whether the free hours it holds are still those of the
-#: database (one tiny row, instead of a query over the history tables).
+#: Counters that every writing transaction raises just before it commits (``version``;
+#: ``providers_version`` too when the providers register changed): what a server reads before
+#: each suggestion to know whether the free hours it holds are still those of the database (a
+#: few tiny rows, instead of a query over the history tables). The register's version is the
+#: sum over the rows (``id`` 1 to 16); a writer raises one row at random, so that writers on
+#: PostgreSQL seldom queue for the same row lock while one commits.
 register_version = Table(
     "register_version",
     metadata,

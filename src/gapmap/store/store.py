@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    BigInteger,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -85,13 +87,19 @@ SYSTEM = "system"
 _INSERT_REFERRAL = insert(S.referrals)
 _INSERT_EVENT = insert(S.referral_events)
 _V = S.register_version.c
-_BUMP = update(S.register_version).where(_V.id == 1).values(version=_V.version + 1)
+#: The counter rows (migration 0004): a writer raises one at random, so that two writers on
+#: PostgreSQL seldom wait for each other's commit on the same row; a reader sums them.
+VERSION_SLOTS = 16
+_BUMP = update(S.register_version).where(_V.id == bindparam("slot")).values(version=_V.version + 1)
 _BUMP_ALL = (
     update(S.register_version)
-    .where(_V.id == 1)
+    .where(_V.id == bindparam("slot"))
     .values(version=_V.version + 1, providers_version=_V.providers_version + 1)
 )
-_VERSIONS = select(_V.providers_version, _V.version).where(_V.id == 1)
+_VERSIONS = select(
+    cast(func.coalesce(func.sum(_V.providers_version), 0), BigInteger),
+    cast(func.coalesce(func.sum(_V.version), 0), BigInteger),
+)
 _PROVIDER_RULE_COLUMNS = (
     "provider_id", "x", "y", "service_mask", "day_mask", "capacity_hours", "committed_hours",
     "max_travel_km", "cover", "cqc_registered",
@@ -160,6 +168,13 @@ def _facts_statement():
 
 
 _FACTS = _facts_statement()
+
+
+def _slot() -> int:
+    """The counter row a write raises (any: the version is their sum)."""
+    return secrets.randbelow(VERSION_SLOTS) + 1
+
+
 #: Set on a connection's ``info`` by a statement that raised the version itself.
 _BUMPED = "gapmap_version_raised"
 
@@ -368,7 +383,7 @@ class Store:
         # referral's own insert may have raised it already, in the same statement)
         if conn.info.pop(_BUMPED, False) and not providers:
             return
-        conn.execute(_BUMP_ALL if providers else _BUMP)
+        conn.execute(_BUMP_ALL if providers else _BUMP, {"slot": _slot()})
 
     @contextmanager
     def _peek(self) -> Iterator[Connection]:
@@ -503,7 +518,8 @@ class Store:
 
     def mark(self) -> tuple:
         """A cheap fingerprint of what free hours depend on: the register's version counters
-        (one tiny row, :data:`schema.register_version`, raised by every write) and today's date,
+        (:data:`schema.register_version`, a few tiny rows summed; every write raises one) and
+        today's date,
         after releasing pending referrals whose hold ran out: when it is unchanged, a study
         built before still holds (``gapmap serve --db`` asks it before every suggestion). Its
         first item is the providers register's own version (a change there means reading the
@@ -1247,7 +1263,8 @@ class Store:
         }  # fmt: skip
         # statements with parameters (not .values(...)): compiled once, cached
         if not self.is_sqlite:  # one round trip: the referral, its event, the version raised
-            rid = int(conn.execute(_INSERT_REFERRAL_PG, {**values, "event_at": now}).scalar_one())
+            made = {**values, "event_at": now, "slot": _slot()}
+            rid = int(conn.execute(_INSERT_REFERRAL_PG, made).scalar_one())
             conn.info[_BUMPED] = True
             return {"referral_id": rid, **values}
         rid = int(conn.execute(_INSERT_REFERRAL, values).inserted_primary_key[0])
@@ -1915,7 +1932,7 @@ class Store:
                 target = open_store(tmp, create=True)
                 try:
                     with self._read() as conn, target._write() as out:
-                        out.execute(delete(S.register_version))  # the new file's own row
+                        out.execute(delete(S.register_version))  # the new file's own rows
                         _copy_tables(conn, out)
                 finally:
                     target.close()
@@ -1962,7 +1979,8 @@ class Store:
                     _copy_tables(conn, out)
                     # the counters go on from where this register's were (not back to the
                     # backup's, which a server may have seen already)
-                    top = max(before) + 1
+                    top = int(max(before)) + 1
+                    out.execute(update(S.register_version).values(version=0, providers_version=0))
                     out.execute(
                         update(S.register_version).where(_V.id == 1)
                         .values(version=top, providers_version=top)

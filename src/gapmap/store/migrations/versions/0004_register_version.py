@@ -1,4 +1,4 @@
-"""The register's version counters: one row raised by every write, read before each suggestion.
+"""The register's version counters: raised by every write, read before each suggestion.
 
 Revision ID: 0004
 Revises: 0003
@@ -17,14 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Make the register_version table with its one row."""
+    """Make the register_version table with its 16 counter rows (a writer raises one at
+    random; the version is their sum)."""
     table = op.create_table(
         "register_version",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("version", sa.BigInteger, nullable=False),
         sa.Column("providers_version", sa.BigInteger, nullable=False),
     )
-    op.bulk_insert(table, [{"id": 1, "version": 1, "providers_version": 1}])
+    op.bulk_insert(table, [{"id": i, "version": 0, "providers_version": 0} for i in range(1, 17)])
 
 
 def downgrade() -> None:
