@@ -9,7 +9,7 @@ here as in tests/store_fixtures.py, or ``--pg URL``):
    the others' transactions and for the one Python process) and (b) a busy team: each member
    starts at a random moment in the first 10 s and pauses a random 5-15 s between people
    (about 5 referrals and 5 suggestions a second in all: 18,000 referrals an hour);
-2. a suggestion from the database (``serve --db``: a fingerprint check before each) vs from
+2. a suggestion from the database (``serve --db``: the version counters read before each) vs from
    the file (``serve --providers``), the same requests asked alternately in the same run,
    before any referral (so both have the same free hours): medians and ratio, through the
    web app (each with its sign-in check) and of the suggestion itself;
@@ -189,7 +189,7 @@ def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[floa
                 ms[name].append((time.perf_counter() - t) * 1000)
             assert r.status_code in (200, 422), r.text
     # the suggestion itself (the register in service, the request checked, the ranking),
-    # without HTTP and sign-in: the database's part is the fingerprint check before it
+    # without HTTP and sign-in: the database's part is the version check before it
     from gapmap.matching.suggest import request_from_fields
 
     inner: dict[str, list[float]] = {"file": [], "db": []}
