@@ -135,6 +135,8 @@ referrals = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("forgotten", Boolean, nullable=False),
     Index("ix_referrals_state", "state"),
+    # the oldest pending referral (holds running out) without reading every pending one
+    Index("ix_referrals_state_created", "state", "created_at"),
     Index("ix_referrals_provider", "provider_id"),
     Index("ix_referrals_partner", "partner_id"),
     Index("ix_referrals_cover", "cover_id"),
