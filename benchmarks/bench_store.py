@@ -9,13 +9,16 @@ here as in tests/store_fixtures.py, or ``--pg URL``):
    the others' transactions and for the one Python process) and (b) a busy team: each member
    starts at a random moment in the first 10 s and pauses a random 5-15 s between people
    (about 5 referrals and 5 suggestions a second in all: 18,000 referrals an hour);
-2. a suggestion from the database (``serve --db``: a fingerprint check before each) vs from
+2. a suggestion from the database (``serve --db``: the version counters read before each) vs from
    the file (``serve --providers``), the same requests asked alternately in the same run,
    before any referral (so both have the same free hours): medians and ratio, through the
    web app (each with its sign-in check) and of the suggestion itself;
 3. ``gapmap match --db`` vs ``gapmap match`` on files at Kent year-3 scale (416 providers,
    2,500 people, the demo registers' fixed seed), the same ``--time-limit``: wall time and
    people matched, as ratios.
+
+Each line ends with the machine's load average (``/proc/loadavg``): on a shared machine the
+figures move with it.
 
 Run:  .venv/bin/python benchmarks/bench_store.py [--time-limit 20] [--per-staff 6]
 """
@@ -145,7 +148,9 @@ def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff:
                 await asyncio.sleep(random.uniform(pause_s - 5, pause_s + 5))
 
     async def main():
-        limits = httpx.Limits(max_connections=len(tokens))
+        # idle connections are dropped before uvicorn's keep-alive timeout (5 s) closes them,
+        # or a request sent just as the server closes one fails (httpx.ReadError)
+        limits = httpx.Limits(max_connections=len(tokens), keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
             await asyncio.gather(*(
                 member(client, tok, people[i * per_staff:(i + 1) * per_staff])
@@ -155,8 +160,8 @@ def referral_latency(url: str, tokens: list[str], people: list[dict], per_staff:
     asyncio.run(main())
     ms = np.array(times) * 1000
     return {"n": len(ms), "p50": float(np.percentile(ms, 50)),
-            "p95": float(np.percentile(ms, 95)), "codes": codes,
-            "problems": sorted(set(problems))[:3]}  # fmt: skip
+            "p95": float(np.percentile(ms, 95)), "p99": float(np.percentile(ms, 99)),
+            "codes": codes, "problems": sorted(set(problems))[:3]}  # fmt: skip
 
 
 def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[float, float, float]:
@@ -184,7 +189,7 @@ def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[floa
                 ms[name].append((time.perf_counter() - t) * 1000)
             assert r.status_code in (200, 422), r.text
     # the suggestion itself (the register in service, the request checked, the ranking),
-    # without HTTP and sign-in: the database's part is the fingerprint check before it
+    # without HTTP and sign-in: the database's part is the version check before it
     from gapmap.matching.suggest import request_from_fields
 
     inner: dict[str, list[float]] = {"file": [], "db": []}
@@ -231,6 +236,7 @@ def main() -> int:
     ap.add_argument("--pg", help="a PostgreSQL database to use (default: a throw-away cluster)")
     ap.add_argument("--skip-match", action="store_true")
     ap.add_argument("--skip-referrals", action="store_true")
+    ap.add_argument("--only", choices=["SQLite", "PostgreSQL"], help="one kind of database")
     args = ap.parse_args()
 
     import pandas as pd
@@ -246,6 +252,8 @@ def main() -> int:
 
     with postgres() if args.pg is None else _given(args.pg) as pg:
         for kind, db in (("SQLite", str(tmp / "register.db")), ("PostgreSQL", pg)):
+            if args.only and kind != args.only:
+                continue
             store = open_store(db, create=True)
             store.import_registers(providers=prov, people=ppl, author="bench")
             tokens = [store.add_staff(f"staff {i:02d}") for i in range(STAFF)]
@@ -254,8 +262,8 @@ def main() -> int:
             f, d, ratio, fi, di, ri = suggestion_ratio(prov, db, people[-300:])
             print(f"{kind:<11} suggestion median through the app (each with its sign-in check): "
                   f"file {f:.1f} ms, database {d:.1f} ms (ratio {ratio:.2f}); the suggestion "
-                  f"itself: file {fi:.2f} ms, database {di:.2f} ms (ratio {ri:.2f})",
-                  flush=True)  # fmt: skip
+                  f"itself: file {fi:.2f} ms, database {di:.2f} ms (ratio {ri:.2f}; load "
+                  f"{_load()})", flush=True)  # fmt: skip
             used = 0
             with serving(db) if not args.skip_referrals else _given("") as url:
                 for label, pause in (("no pause", 0.0), ("pause 5-15 s", 10.0)):
@@ -265,8 +273,9 @@ def main() -> int:
                     used += len(chunk)
                     r = referral_latency(url, tokens, chunk, args.per_staff, pause)
                     print(f"{kind:<11} referral, {STAFF} staff at once, {label:<12}: "
-                          f"{r['n']} referrals, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms "
-                          f"(answers {r['codes']})", flush=True)  # fmt: skip
+                          f"{r['n']} referrals, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
+                          f"p99 {r['p99']:.0f} ms (answers {r['codes']}; load {_load()})",
+                          flush=True)  # fmt: skip
                     for message in r["problems"]:
                         print(f"    422: {message}")
 
@@ -286,6 +295,14 @@ def main() -> int:
         )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _load() -> str:
+    """The machine's load averages over 1, 5 and 15 minutes."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 @contextmanager

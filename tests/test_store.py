@@ -161,6 +161,16 @@ def test_study_sees_free_hours_net_of_referrals(tiny):
     assert prov.loc["A", "committed_hours"] == pytest.approx(4.0)
 
 
+def test_the_referral_as_made_is_the_referral_read_back(tiny):
+    made = tiny.refer_record(author="Ann", person={"person_id": "P03"}, provider_id="C",
+                             partner_id="A", cover_id="B")  # fmt: skip
+    read = tiny.referral(made["referral_id"])
+    assert read is not None and set(made) == set(read)
+    assert {k: made[k] for k in made} == {k: read[k] for k in made}
+    assert made["state"] == "pending" and made["changed_by"] == "Ann"
+    assert made["partner_id"] == "A" and made["provider_hours"] == pytest.approx(3.0)
+
+
 def test_partner_holds_the_other_days(tiny):
     # C works Mon and Tue only: it gives Monday's half, A (partner) Wednesday's
     tiny.refer(author="Ann", person={"person_id": "P02"}, provider_id="C", partner_id="A",
@@ -234,6 +244,26 @@ def test_states_history_and_expiry(tiny):
     assert tiny.referrals(as_of=date(2026, 9, 30)).empty
     assert tiny.held_hours(as_of=date(2026, 10, 5)).loc["A", "as_provider"] == 6.0
     assert tiny.held_hours().loc["A", "as_provider"] == 3.0
+
+
+def test_a_referral_releases_the_holds_that_ran_out_first(tiny):
+    # A has 6 free hours; P01's pending referral holds them all, unconfirmed for 8 days
+    t0 = datetime(2026, 10, 1, 10)
+    r1 = tiny.refer(author="Ann", person={"person_id": "P01"}, provider_id="A", cover_id="B",
+                    now=t0)  # fmt: skip
+    later = t0 + timedelta(days=8)
+    with pytest.raises(NoRoom):  # a day before the hold runs out the hours are still held
+        tiny.refer(author="Ann", person={"person_id": "P02"}, provider_id="A", cover_id="B",
+                   hours=3, now=t0 + timedelta(days=6))  # fmt: skip
+    r2 = tiny.refer(author="Ann", person={"person_id": "P02"}, provider_id="A", cover_id="B",
+                    hours=3, now=later)  # fmt: skip
+    # and P01 can be referred again: their own referral released itself
+    r3 = tiny.refer(author="Ann", person={"person_id": "P01"}, provider_id="B", cover_id="A",
+                    now=later)  # fmt: skip
+    refs = tiny.referrals().set_index("referral_id")
+    assert refs.loc[r1, "state"] == "released" and refs.loc[r1, "changed_by"] == "system"
+    assert refs.loc[r1, "changed_at"] == t0 + timedelta(days=7)
+    assert refs.loc[r2, "state"] == "pending" and refs.loc[r3, "state"] == "pending"
 
 
 @pytest.mark.parametrize("threads", [50])
@@ -386,8 +416,12 @@ def test_backup_while_writing_and_restore(tiny, tmp_path):
     three.mkdir()
     tiny.import_registers(*_tiny(three, 3), author="Ann")
     assert len(tiny.registers()[1]) == 3
+    before = tiny.mark()
     tiny.restore(path, author="Ann")
     assert len(tiny.registers()[1]) == 12
+    # a server sees the restore as a new providers register (never the backup's old counters)
+    after = tiny.mark()
+    assert after[0] > before[0] and after[1] > before[1]
     assert len(tiny.referrals()) == len(refs)
     # ids go on after the restored ones
     rid = tiny.refer(author="Ann", person={"person_id": "P12"}, provider_id="A", cover_id="B",

@@ -18,7 +18,7 @@ from gapmap.store import HEAD, StoreError, open_store
 from gapmap.store import schema as S
 from gapmap.store.engine import MIGRATIONS, current_revision, make_engine, normalise_url, upgrade
 
-from .store_fixtures import db_url, pg_server  # noqa: F401
+from .store_fixtures import db_url, pg_server, small_registers  # noqa: F401
 
 BROKEN = '''
 """A migration that fails half-way (test only)."""
@@ -115,7 +115,7 @@ def test_from_0002_absences_are_kept_and_temporary_cover_can_be_recorded(db_url)
     with pytest.raises(StoreError, match="revision 0002.*db init"):
         open_store(db_url)
     store = open_store(db_url, create=True)  # upgrades to 0003
-    assert current_revision(store.engine) == HEAD == "0003"
+    assert current_revision(store.engine) == HEAD
     kept = store.absences()
     assert kept[["provider_id", "days", "reason"]].values.tolist() == [["A", 31, "leave"]]
     assert kept["from"].iloc[0] == date(2026, 1, 5)
@@ -130,4 +130,41 @@ def test_from_0002_absences_are_kept_and_temporary_cover_can_be_recorded(db_url)
         )  # fmt: skip
     held = store.cover_assignments(on=date(2026, 1, 6))
     assert held["cover_provider_id"].tolist() == ["B"] and held["hours"].tolist() == [5.0]
+    store.close()
+
+
+def test_from_0003_data_is_kept_and_every_write_raises_the_version(db_url, small_registers):  # noqa: F811
+    engine = make_engine(normalise_url(db_url), create=True)
+    upgrade(engine, "0003")
+    now = datetime(2026, 1, 1)
+    with engine.begin() as conn:
+        assert not inspect(conn).has_table("register_version")
+        conn.execute(insert(S.providers).values(provider_id="A", created_at=now))
+        conn.execute(
+            insert(S.staff).values(name="Ann", token_hash="0" * 64, created_at=now,
+                                   created_by="Ann")
+        )  # fmt: skip
+    engine.dispose()
+    with pytest.raises(StoreError, match="revision 0003.*db init"):
+        open_store(db_url)
+    store = open_store(db_url, create=True)  # upgrades to 0004
+    assert current_revision(store.engine) == HEAD == "0004"
+    with store.engine.connect() as conn:
+        assert conn.execute(select(S.staff.c.name)).scalars().all() == ["Ann"]
+        assert conn.execute(select(S.providers.c.provider_id)).scalars().all() == ["A"]
+        counters = conn.execute(select(S.register_version).order_by("id")).all()
+        assert counters == [(i, 0, 0) for i in range(1, 17)]
+    first = store.mark()
+    store.add_staff("Bob")  # a write that is not the providers register: version only
+    second = store.mark()
+    assert second[1] == first[1] + 1 and second[0] == first[0]
+    try:
+        store.add_staff("Bob")  # refused: rolled back, nothing raised
+    except StoreError:
+        pass
+    assert store.mark() == second
+    prov, _ = small_registers
+    store.import_registers(providers=prov, author="Ann")  # the providers register changed
+    third = store.mark()
+    assert third[0] == second[0] + 1 and third[1] == second[1] + 1
     store.close()

@@ -5,9 +5,10 @@ With a register database, the signposting page and the JSON API
 
 * suggest from :meth:`gapmap.store.Store.study`'s providers, whose free hours are net of the
   hours held by pending and confirmed referrals and of the cover reserve
-  (:class:`DbRegister`); before every suggestion a cheap fingerprint of the database
-  (:meth:`~gapmap.store.Store.mark`) is compared with the one in service, so a referral made
-  here, by another process or on the command line is counted by the very next suggestion;
+  (:class:`DbRegister`); before every suggestion the database's version counters
+  (:meth:`~gapmap.store.Store.mark`, a few tiny rows) are compared with the ones in service, so a
+  referral made here, by another process or on the command line is counted by the very next
+  suggestion;
 * sign staff in by their own token (``gapmap staff add NAME``; :class:`StaffSignIn`), checked
   against the database on every request, so that revoking a token refuses the next request;
 * record referrals (``POST /api/referrals``, the "Refer" button on each suggestion), their
@@ -65,7 +66,7 @@ _FIELD_NAMES = {"provider": "provider_id", "partner": "partner_id", "cover": "co
 class DbRegister(Register):
     """The providers of a register database in service, net of what referrals hold.
 
-    :meth:`in_service` compares the database's fingerprint with the one loaded; when only
+    :meth:`in_service` compares the database's version counters with the ones loaded; when only
     referrals changed (the usual case), the providers' ``committed_hours`` are recomputed from
     the hours held and the suggester rebuilt (milliseconds; the spatial index is kept); when the
     providers register itself changed, everything is read again.
@@ -360,7 +361,7 @@ class Referrals:
             "regulated_care": bool(req.regulated_care),
         }  # fmt: skip
         try:
-            rid = self.store.refer(
+            made = self.store.refer_record(
                 author=author, person=needs, provider_id=req.provider_id.strip(),
                 partner_id=(req.partner_id or "").strip() or None,
                 cover_id=(req.cover_id or "").strip() or None,
@@ -375,8 +376,9 @@ class Referrals:
             }
         except InputError as exc:
             return 422, {"problems": _problem_list(_problems(exc))}
-        # the next suggestion (here or in any other process) refreshes the free hours first
-        return 201, self.one(rid)
+        # the next suggestion (here or in any other process) refreshes the free hours first;
+        # the answer is the referral as made (not read back: one transaction fewer)
+        return 201, referral_dicts([made])[0]
 
     def _as_referred(self, needs: dict, person):
         """The person as the referral read them: what the request left out (a travel limit)

@@ -13,6 +13,7 @@ reads). The migrations in ``migrations/versions`` build exactly these tables (a 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -134,6 +135,8 @@ referrals = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("forgotten", Boolean, nullable=False),
     Index("ix_referrals_state", "state"),
+    # the oldest pending referral (holds running out) without reading every pending one
+    Index("ix_referrals_state_created", "state", "created_at"),
     Index("ix_referrals_provider", "provider_id"),
     Index("ix_referrals_partner", "partner_id"),
     Index("ix_referrals_cover", "cover_id"),
@@ -202,4 +205,18 @@ cover_assignments = Table(
     Column("changed_by", String(200), nullable=True),
     Index("ix_cover_assignments_cover", "cover_provider_id"),
     Index("ix_cover_assignments_period", "start", "end"),
+)
+
+#: Counters that every writing transaction raises just before it commits (``version``;
+#: ``providers_version`` too when the providers register changed): what a server reads before
+#: each suggestion to know whether the free hours it holds are still those of the database (a
+#: few tiny rows, instead of a query over the history tables). The register's version is the
+#: sum over the rows (``id`` 1 to 16); a writer raises one row at random, so that writers on
+#: PostgreSQL seldom queue for the same row lock while one commits.
+register_version = Table(
+    "register_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    Column("providers_version", BigInteger, nullable=False),
 )

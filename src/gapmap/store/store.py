@@ -29,7 +29,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, text, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from gapmap.errors import InputError, Problem
@@ -70,6 +85,157 @@ ACTIVE = ("pending", "confirmed")
 NEXT_STATES = {"pending": ("confirmed", "released"), "confirmed": ("ended", "released")}
 SYSTEM = "system"
 _INSERT_REFERRAL = insert(S.referrals)
+_INSERT_EVENT = insert(S.referral_events)
+_V = S.register_version.c
+#: The counter rows (migration 0004): a writer raises one at random, so that two writers on
+#: PostgreSQL seldom wait for each other's commit on the same row; a reader sums them.
+VERSION_SLOTS = 16
+_BUMP = update(S.register_version).where(_V.id == bindparam("slot")).values(version=_V.version + 1)
+_BUMP_ALL = (
+    update(S.register_version)
+    .where(_V.id == bindparam("slot"))
+    .values(version=_V.version + 1, providers_version=_V.providers_version + 1)
+)
+_VERSIONS = select(
+    cast(func.coalesce(func.sum(_V.providers_version), 0), BigInteger),
+    cast(func.coalesce(func.sum(_V.version), 0), BigInteger),
+)
+_PROVIDER_RULE_COLUMNS = (
+    "provider_id", "x", "y", "service_mask", "day_mask", "capacity_hours", "committed_hours",
+    "max_travel_km", "cover", "cqc_registered",
+)  # fmt: skip
+
+
+def _facts_statement():
+    """What a referral checks, read in one statement after the providers' rows are locked
+    (one round trip on PostgreSQL): the current version of each provider named, the hours
+    referrals hold on it as provider, as partner and as cover (summed; the reserve is taken
+    in Python with :func:`gapmap.reach.cover_reserve`), the temporary cover on ``day``, and, on
+    every row, the author's standing (NULL: not staff, 1: active, 2: revoked), a pending or
+    confirmed referral of the person (NULL: none) and a pending referral whose hold ran out
+    (NULL: none; else they are released first and this is read again)."""
+    v, r, c, a = S.provider_versions.c, S.referrals.c, S.cover_assignments.c, S.absences.c
+    me = v.provider_id
+
+    def held(col, who):
+        return (
+            select(func.coalesce(func.sum(col), 0.0))
+            .where(r.state.in_(ACTIVE), who == me)
+            .scalar_subquery()
+        )
+
+    temporary = (
+        select(func.coalesce(func.sum(c.hours), 0.0))
+        .select_from(S.cover_assignments.join(S.absences, a.absence_id == c.absence_id))
+        .where(
+            c.cover_provider_id == me,
+            c.state == "active",
+            a.withdrawn_at.is_(None),
+            c.start <= bindparam("day"),
+            c.end >= bindparam("day"),
+        )  # fmt: skip
+        .scalar_subquery()
+    )
+    st = S.staff.c
+    standing = (
+        select(case((st.revoked_at.is_(None), 1), else_=2))
+        .where(st.name == bindparam("author"))
+        .scalar_subquery()
+    )
+    busy = (
+        select(func.min(r.referral_id))
+        .where(r.person_id == bindparam("person_id"), r.state.in_(ACTIVE))
+        .scalar_subquery()
+    )
+    expired = (
+        select(func.min(r.referral_id))
+        .where(r.state == "pending", r.created_at <= bindparam("hold_limit"))
+        .scalar_subquery()
+    )
+    return select(
+        *(v[k] for k in _PROVIDER_RULE_COLUMNS),
+        held(r.provider_hours, r.provider_id).label("as_provider"),
+        held(r.partner_hours, r.partner_id).label("as_partner"),
+        held(r.provider_hours, r.cover_id).label("covering"),
+        temporary.label("temporary"),
+        standing.label("standing"),
+        busy.label("busy"),
+        expired.label("expired"),
+    ).where(
+        v.provider_id.in_(bindparam("ids", expanding=True)), v.valid_to.is_(None),
+        v.withdrawn.is_(False),
+    )  # fmt: skip
+
+
+_FACTS = _facts_statement()
+
+
+def _slot() -> int:
+    """The counter row a write raises (any: the version is their sum)."""
+    return secrets.randbelow(VERSION_SLOTS) + 1
+
+
+#: Set on a connection's ``info`` by a statement that raised the version itself.
+_BUMPED = "gapmap_version_raised"
+
+
+def _insert_referral_pg():
+    """PostgreSQL: a referral, its ``pending`` event and the raised version in one statement
+    (data-modifying CTEs; the event's foreign key is checked at the statement's end)."""
+    cols = [c.name for c in S.referrals.c if c.name != "referral_id"]
+    made = (
+        insert(S.referrals)
+        .values({k: bindparam(k, type_=S.referrals.c[k].type) for k in cols})
+        .returning(S.referrals.c.referral_id)
+        .cte("made")
+    )
+    event = (
+        insert(S.referral_events)
+        .from_select(
+            ["referral_id", "state", "at", "recorded_at", "author"],
+            select(
+                made.c.referral_id,
+                bindparam("state", type_=S.referral_events.c.state.type),
+                bindparam("event_at", type_=S.referral_events.c.at.type),
+                bindparam("event_at", type_=S.referral_events.c.recorded_at.type),
+                bindparam("created_by", type_=S.referral_events.c.author.type),
+            ),
+        )
+        .cte("event")
+    )
+    raised = _BUMP.cte("raised")
+    return select(made.c.referral_id).add_cte(event).add_cte(raised)
+
+
+_INSERT_REFERRAL_PG = _insert_referral_pg()
+
+
+def _held_now_statement():
+    """The hours held now, by role and provider: pending and confirmed referrals as provider,
+    partner and cover (summed; the reserve is taken in Python), and temporary cover on
+    ``day`` (accepted cover plans)."""
+    r, c, a = S.referrals.c, S.cover_assignments.c, S.absences.c
+    parts = [
+        select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
+        .where(r.state.in_(ACTIVE), who.is_not(None))
+        .group_by(who)
+        for role, who, hours in (("provider", r.provider_id, r.provider_hours),
+                                 ("partner", r.partner_id, r.partner_hours),
+                                 ("cover", r.cover_id, r.provider_hours))
+    ]  # fmt: skip
+    parts.append(
+        select(literal("temporary").label("role"), c.cover_provider_id.label("pid"),
+               func.sum(c.hours).label("h"))
+        .select_from(S.cover_assignments.join(S.absences, a.absence_id == c.absence_id))
+        .where(c.state == "active", a.withdrawn_at.is_(None), c.start <= bindparam("day"),
+               c.end >= bindparam("day"))
+        .group_by(c.cover_provider_id)
+    )  # fmt: skip
+    return union_all(*parts)
+
+
+_HELD_NOW = _held_now_statement()
+_OLDEST_PENDING = select(func.min(S.referrals.c.created_at)).where(S.referrals.c.state == "pending")
 
 _PROVIDER_FIELDS = (
     "name", "postcode", "x", "y", "service_mask", "day_mask", "capacity_hours",
@@ -194,14 +360,30 @@ class Store:
 
     # --- transactions ------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One writing transaction (SQLite: ``BEGIN IMMEDIATE``)."""
+    def _write(self, *, providers: bool = False) -> Iterator[Connection]:
+        """One writing transaction (SQLite: ``BEGIN IMMEDIATE``) that raises the register's
+        version counters (:data:`schema.register_version`; ``providers_version`` too when
+        ``providers``: the providers register changed) just before it commits, so that the
+        change and the new version are seen together or not at all."""
         if self._writer is None:
             with self.engine.begin() as conn:
+                conn.info.pop(_BUMPED, None)
                 yield conn
+                self._bump(conn, providers)
             return
         with self._writer, self.engine.begin() as conn:
+            conn.info.pop(_BUMPED, None)
             yield conn
+            self._bump(conn, providers)
+
+    @staticmethod
+    def _bump(conn: Connection, providers: bool) -> None:
+        # last in the transaction: on PostgreSQL the counter row's lock is held only while
+        # the commit flushes, and no transaction waits for a lock while holding it (a
+        # referral's own insert may have raised it already, in the same statement)
+        if conn.info.pop(_BUMPED, False) and not providers:
+            return
+        conn.execute(_BUMP_ALL if providers else _BUMP, {"slot": _slot()})
 
     @contextmanager
     def _peek(self) -> Iterator[Connection]:
@@ -335,20 +517,29 @@ class Store:
         return None if row is None or row.revoked_at is not None else str(row.token_hash)
 
     def mark(self) -> tuple:
-        """A cheap fingerprint of what free hours depend on (the newest provider version,
-        referral event and change: primary keys, so it stays cheap), after releasing pending
-        referrals whose hold ran out: when it is unchanged, a study built before still holds
-        (``gapmap serve --db`` asks it before every suggestion). One query, as a rule; on
-        SQLite, while nothing was committed since the last one (``PRAGMA data_version`` on a
-        connection kept for it: microseconds), none."""
+        """A cheap fingerprint of what free hours depend on: the register's version counters
+        (:data:`schema.register_version`, a few tiny rows summed; every write raises one) and
+        today's date,
+        after releasing pending referrals whose hold ran out: when it is unchanged, a study
+        built before still holds (``gapmap serve --db`` asks it before every suggestion). Its
+        first item is the providers register's own version (a change there means reading the
+        providers again). One query, as a rule; on SQLite, while nothing was committed since
+        the last one (``PRAGMA data_version`` on a connection kept for it: microseconds), none;
+        when the version moved, a second one for the oldest pending referral's time."""
         version = self._data_version()
         last = self._last_mark
         if version is not None and last is not None and last[0] == version:
-            oldest, row = last[2], last[1]
+            row, oldest = last[1], last[2]
         else:
-            row, oldest = self._mark_query()
-            if version is not None:
-                self._last_mark = (version, row, oldest)
+            with self._peek() as conn:
+                row = tuple(conn.execute(_VERSIONS).one())
+                if last is not None and last[1] == row:
+                    oldest = last[2]
+                else:
+                    oldest = conn.execute(_OLDEST_PENDING).scalar()
+                    if isinstance(oldest, str):  # SQLite without the column's type
+                        oldest = datetime.fromisoformat(oldest)
+            self._last_mark = (version, row, oldest)
         if oldest is not None and oldest <= _utcnow() - timedelta(days=self.settings.hold_days):
             self.release_expired()
             self._last_mark = None
@@ -365,21 +556,6 @@ class Store:
             if self._watch is None:
                 self._watch = sqlite3.connect(str(path), check_same_thread=False)
             return int(self._watch.execute("PRAGMA data_version").fetchone()[0])
-
-    def _mark_query(self) -> tuple[tuple, Any]:
-        r = S.referrals.c
-        query = select(
-            select(func.max(S.provider_versions.c.version_id)).scalar_subquery(),
-            select(func.max(S.referral_events.c.event_id)).scalar_subquery(),
-            select(func.max(S.changes.c.change_id)).scalar_subquery(),
-            select(func.min(r.created_at)).where(r.state == "pending").scalar_subquery(),
-        )
-        with self._peek() as conn:
-            row = tuple(conn.execute(query).one())
-        oldest = row[-1]
-        if isinstance(oldest, str):  # SQLite without the column's type on an aggregate
-            oldest = datetime.fromisoformat(oldest)
-        return row[:-1], oldest
 
     def held_now(self) -> dict[str, float]:
         """Hours held now by pending and confirmed referrals, by provider (as provider or
@@ -491,7 +667,7 @@ class Store:
         now = now or _utcnow()
         out: dict[str, dict[str, int]] = {}
         self.release_expired(now)
-        with self._write() as conn:
+        with self._write(providers=providers is not None) as conn:
             self._lock_all(conn)
             if providers is not None:
                 out["providers"] = self._merge(
@@ -813,6 +989,36 @@ class Store:
         StoreError
             Anything else wrong (unknown provider, not eligible, not staff...).
         """
+        record = self.refer_record(
+            author=author, person=person, provider_id=provider_id, partner_id=partner_id,
+            cover_id=cover_id, hours=hours, days=days, now=now,
+        )  # fmt: skip
+        return int(record["referral_id"])
+
+    def refer_record(
+        self,
+        *,
+        author: str,
+        person: dict,
+        provider_id: str,
+        partner_id: str | None = None,
+        cover_id: str | None = None,
+        hours: float | str | None = None,
+        days: int | str | None = None,
+        now: datetime | None = None,
+    ) -> dict:
+        """:meth:`refer`, returning the referral as :meth:`referral` shows it just after it is
+        made (what the API answers), without reading it back.
+
+        Parameters
+        ----------
+        author, person, provider_id, partner_id, cover_id, hours, days, now
+            As :meth:`refer`.
+
+        Returns
+        -------
+        dict
+        """
         now = now or _utcnow()
         req = dict(person)
         if hours is not None:
@@ -820,13 +1026,16 @@ class Store:
         if days is not None:
             req["days"] = days
         person = self.person(req)  # checked before the lock is taken
-        self.release_expired(now)  # its own short transaction, before the lock
+        # holds that ran out are released in the transaction, when the facts read shows any
         with self._write() as conn:
-            author = self._check_staff(conn, author)
             ids = [i for i in (provider_id, partner_id, cover_id) if i]
             self._lock(conn, ids)
-            rid = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
-        return rid
+            values = self._refer(conn, author, person, provider_id, partner_id, cover_id, now)
+        out = {k: v for k, v in values.items() if k != "updated_at"}
+        out.update(changed_at=now, changed_by=values["created_by"])
+        out["days"] = days_text(int(out["day_mask"]))
+        out["services"] = services_text(int(out["service_mask"]))
+        return out
 
     def person(self, req: dict) -> dict:
         """A person's needs as a referral reads them (:meth:`refer`'s ``person``, checked, with
@@ -916,40 +1125,61 @@ class Store:
             raise StoreError(problems)
         return out
 
-    def _refer(self, conn, author, person, provider_id, partner_id, cover_id, now) -> int:
+    def _refer(self, conn, author, person, provider_id, partner_id, cover_id, now) -> dict:
         """Check and insert one referral of a person already checked (:meth:`_person`), in
-        the caller's transaction, after the providers' rows are locked."""
-        c = S.referrals.c
-        busy = conn.execute(
-            select(c.referral_id, c.state, c.provider_id).where(
-                c.person_id == person["person_id"], c.state.in_(ACTIVE)
-            )
-        ).first()
-        if busy is not None:
-            raise StoreError(
-                f"{person['person_id']} already has a {busy.state} referral (number "
-                f"{busy.referral_id}, to {busy.provider_id}): end or release it first",
-                column="person_id",
-            )
+        the caller's transaction, after the providers' rows are locked; returns the row
+        inserted (with its ``referral_id``). The author (a member of staff, not revoked), the
+        person's other referrals, the providers and the hours they hold are read in one
+        statement (``_FACTS``)."""
+        roles = {"provider": provider_id, "partner": partner_id, "cover": cover_id}
+        given = [v for v in roles.values() if v]
+        facts = {"ids": given, "author": (author or "").strip(),
+                 "person_id": person["person_id"], "day": _utcnow().date(),
+                 "hold_limit": now - timedelta(days=self.settings.hold_days)}  # fmt: skip
+        rows = conn.execute(_FACTS, facts).all()
+        if not rows or rows[0].expired is not None:  # rare: release the holds that ran out
+            if self._release_expired(conn, now):
+                rows = conn.execute(_FACTS, facts).all()
+        if not rows or rows[0].standing != 1:  # not staff or revoked: say which
+            author = self._check_staff(conn, author)
+        author = (author or "").strip()
+        if not rows or rows[0].busy is not None:
+            c = S.referrals.c
+            busy = conn.execute(
+                select(c.referral_id, c.state, c.provider_id).where(
+                    c.person_id == person["person_id"], c.state.in_(ACTIVE)
+                ).order_by(c.referral_id)
+            ).first()  # fmt: skip
+            if busy is not None:
+                raise StoreError(
+                    f"{person['person_id']} already has a {busy.state} referral (number "
+                    f"{busy.referral_id}, to {busy.provider_id}): end or release it first",
+                    column="person_id",
+                )
         if not person["self_directing"]:
             from gapmap.matching.suggest import SELF_DIRECTING_ADVICE
 
             raise StoreError(SELF_DIRECTING_ADVICE, column="self_directing")
-        roles = {"provider": provider_id, "partner": partner_id, "cover": cover_id}
-        given = [v for v in roles.values() if v]
         if len(set(given)) != len(given):
             raise StoreError("the provider, partner and cover must be three different providers")
-        prov = self._current_providers(conn, given)
+        cols = list(zip(*rows)) if rows else [()] * (len(_PROVIDER_RULE_COLUMNS) + 6)
+        prov = pd.DataFrame(
+            {k: list(cols[i]) for i, k in enumerate(_PROVIDER_RULE_COLUMNS)},
+            columns=list(_PROVIDER_RULE_COLUMNS),
+        )
         missing = [i for i in given if i not in set(prov["provider_id"])]
         if missing:
             raise StoreError(
                 "not in the providers register (or withdrawn): " + ", ".join(missing),
                 column="provider_id",
             )
-        held = self._held_now(conn, given)
-        committed = prov["committed_hours"].to_numpy(float) + np.array(
-            [held.get(pid, 0.0) for pid in prov["provider_id"]]
-        )
+        rate = self.settings.absence_rate
+        held = np.array(
+            [float(r.as_provider) + float(r.as_partner)
+             + float(cover_reserve(float(r.covering), rate)) + float(r.temporary)
+             for r in rows], dtype=float,
+        )  # fmt: skip
+        committed = prov["committed_hours"].to_numpy(float) + held
         prov["committed_hours"] = np.minimum(prov["capacity_hours"].to_numpy(float), committed)
         pos = {pid: i for i, pid in enumerate(prov["provider_id"])}
         pframe = pd.DataFrame(
@@ -1036,13 +1266,18 @@ class Store:
             "forgotten": False,
         }  # fmt: skip
         # statements with parameters (not .values(...)): compiled once, cached
+        if not self.is_sqlite:  # one round trip: the referral, its event, the version raised
+            made = {**values, "event_at": now, "slot": _slot()}
+            rid = int(conn.execute(_INSERT_REFERRAL_PG, made).scalar_one())
+            conn.info[_BUMPED] = True
+            return {"referral_id": rid, **values}
         rid = int(conn.execute(_INSERT_REFERRAL, values).inserted_primary_key[0])
         conn.execute(
-            insert(S.referral_events),
+            _INSERT_EVENT,
             {"referral_id": rid, "state": "pending", "at": now, "recorded_at": now,
              "author": author},
         )  # fmt: skip
-        return rid
+        return {"referral_id": rid, **values}
 
     def _current_providers(self, conn: Connection, ids: list[str]) -> pd.DataFrame:
         """The current versions of some providers (the columns the rules of reach read)."""
@@ -1057,27 +1292,17 @@ class Store:
         return pd.DataFrame.from_records(rows, columns=cols)
 
     def _held_now(self, conn: Connection, ids: list[str] | None) -> dict[str, float]:
-        """Hours held now by active referrals, for some providers (None: every provider
-        holding any) (SPEC free hours)."""
-        c = S.referrals.c
+        """Hours held now by active referrals and accepted cover plans, for some providers
+        (None: every provider holding any) (SPEC free hours), in one statement."""
         out: dict[str, float] = dict.fromkeys(ids or (), 0.0)
         rate = self.settings.absence_rate
-        parts = [
-            select(literal(role).label("role"), who.label("pid"), func.sum(hours).label("h"))
-            .where(c.state.in_(ACTIVE), who.in_(ids) if ids is not None else who.is_not(None))
-            .group_by(who)
-            for role, who, hours in (("provider", c.provider_id, c.provider_hours),
-                                     ("partner", c.partner_id, c.partner_hours),
-                                     ("cover", c.cover_id, c.provider_hours))
-        ]  # fmt: skip
-        for role, pid, total in conn.execute(union_all(*parts)).all():
+        for role, pid, total in conn.execute(_HELD_NOW, {"day": _utcnow().date()}).all():
+            if ids is not None and pid not in out:
+                continue
             add = float(total or 0.0)
             out[pid] = out.get(pid, 0.0) + (
                 float(cover_reserve(add, rate)) if role == "cover" else add
             )
-        for pid, add in self._temporary_held(conn, None).items():  # accepted cover plans
-            if ids is None or pid in out:
-                out[pid] = out.get(pid, 0.0) + add
         return out
 
     def set_state(
@@ -1250,13 +1475,12 @@ class Store:
                         p.get("regulated_care", PERSON_DEFAULTS.regulated_care)
                     ),
                 }  # fmt: skip
-                ids.append(
-                    self._refer(
-                        conn, author, self._person(conn, req), str(m["provider_id"]),
-                        _text_or_none(m.get("partner_provider_id")),
-                        _text_or_none(m.get("cover_provider_id")), now,
-                    )
+                made = self._refer(
+                    conn, author, self._person(conn, req), str(m["provider_id"]),
+                    _text_or_none(m.get("partner_provider_id")),
+                    _text_or_none(m.get("cover_provider_id")), now,
                 )  # fmt: skip
+                ids.append(int(made["referral_id"]))
             self._log(conn, author, "accept matches", {"referrals": len(ids)}, now)
         return ids
 
@@ -1758,6 +1982,7 @@ class Store:
                 target = open_store(tmp, create=True)
                 try:
                     with self._read() as conn, target._write() as out:
+                        out.execute(delete(S.register_version))  # the new file's own rows
                         _copy_tables(conn, out)
                 finally:
                     target.close()
@@ -1796,11 +2021,20 @@ class Store:
                                  column="FILE") from None  # fmt: skip
             try:
                 upgrade(source.engine)
-                with source._read() as conn, self._write() as out:
+                with source._read() as conn, self._write(providers=True) as out:
                     self._lock_all(out)
+                    before = out.execute(_VERSIONS).one()
                     for table in reversed(S.metadata.sorted_tables):
                         out.execute(delete(table))
                     _copy_tables(conn, out)
+                    # the counters go on from where this register's were (not back to the
+                    # backup's, which a server may have seen already)
+                    top = int(max(before)) + 1
+                    out.execute(update(S.register_version).values(version=0, providers_version=0))
+                    out.execute(
+                        update(S.register_version).where(_V.id == 1)
+                        .values(version=top, providers_version=top)
+                    )  # fmt: skip
                     self._log(out, author or SYSTEM, "restore", {"from": str(path)})
             finally:
                 source.close()
