@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gapmap.cover.plan import _Context, _Needs, _room, _solve, arrangements
+from gapmap.cover.levels import _solve
+from gapmap.cover.needs import _Context, _Needs, _room, arrangements
 from gapmap.study import Study
 
 log = logging.getLogger(__name__)
