@@ -494,3 +494,35 @@ def test_a_people_file_with_names_is_refused(tiny, tmp_path):
     found = {(p.row, p.column) for p in caught.value.problems}
     assert {(1, "name"), (1, "date_of_birth"), (3, "hours")} <= found  # all at once
     assert _counts(tiny) == before
+
+
+def test_a_change_by_another_process_reaches_the_mark_without_asking_each_time(db_url, tmp_path):  # noqa: F811
+    """On PostgreSQL the server hears of a commit by a notification (migration 0005) instead
+    of asking before every suggestion; on SQLite PRAGMA data_version does the same. Either way
+    a referral made through another connection changes the mark, and nothing else does."""
+    import time
+
+    prov, people = _tiny(tmp_path)
+    first = open_store(db_url, create=True)
+    first.import_registers(providers=prov, people=people, author="Ann")
+    first.add_staff("Ann")
+    other = open_store(db_url)
+    try:
+        before = first.mark()
+        assert first.mark() == before  # nothing changed: the same mark
+        if not first.is_sqlite:
+            assert first._listener is not None and first._listener.alive
+        rid = other.refer(author="Ann", person={"person_id": "P01"}, provider_id="A",
+                          cover_id="B")  # fmt: skip
+        for _ in range(500):  # a notification takes milliseconds; wait without a clock check
+            if first.mark() != before:
+                break
+            time.sleep(0.02)
+        after = first.mark()
+        assert after != before and after[1] > before[1]
+        # its own write is seen at once, with no notification needed
+        first.set_state(rid, "released", author="Ann")
+        assert first.mark()[1] > after[1]
+    finally:
+        other.close()
+        first.close()

@@ -148,7 +148,7 @@ def test_from_0003_data_is_kept_and_every_write_raises_the_version(db_url, small
     with pytest.raises(StoreError, match="revision 0003.*db init"):
         open_store(db_url)
     store = open_store(db_url, create=True)  # upgrades to 0004
-    assert current_revision(store.engine) == HEAD == "0004"
+    assert current_revision(store.engine) == HEAD == "0005"
     with store.engine.connect() as conn:
         assert conn.execute(select(S.staff.c.name)).scalars().all() == ["Ann"]
         assert conn.execute(select(S.providers.c.provider_id)).scalars().all() == ["A"]

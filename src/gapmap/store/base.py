@@ -156,6 +156,10 @@ class StoreBase:
         # connection (this process or another) commits; the last mark read under it
         self._watch: Any = None
         self._watch_lock = threading.Lock()
+        # PostgreSQL: a connection listening for the version counters' notifications
+        # (gapmap.store.listen), and this store's own commits, counted as they happen
+        self._listener: Any = None
+        self._own_writes = 0
         self._last_mark: tuple[Any, tuple, Any] | None = None
 
     def __repr__(self) -> str:
@@ -167,7 +171,23 @@ class StoreBase:
             if self._watch is not None:
                 self._watch.close()
                 self._watch = None
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
         self.engine.dispose()
+
+    def _heard(self) -> tuple[int, int] | None:
+        with self._watch_lock:
+            if self._listener is None:
+                from gapmap.store.listen import VersionListener
+
+                try:
+                    self._listener = VersionListener(self.engine)
+                except Exception:  # e.g. a schema before 0005: ask the server every time
+                    return None
+            if not self._listener.alive:
+                return None
+            return (self._listener.count, self._own_writes)
 
     # --- transactions ------------------------------------------------------------------------
     @contextmanager
@@ -181,6 +201,7 @@ class StoreBase:
                 conn.info.pop(_BUMPED, None)
                 yield conn
                 self._bump(conn, providers)
+            self._own_writes += 1  # committed: the next mark asks the server
             return
         with self._writer, self.engine.begin() as conn:
             conn.info.pop(_BUMPED, None)
@@ -296,10 +317,13 @@ class StoreBase:
             return self.mark()
         return (*row, _utcnow().date())  # temporary cover ends with its absence's last day
 
-    def _data_version(self) -> int | None:
+    def _data_version(self) -> Any:
+        """What changes whenever the register may have: SQLite's ``PRAGMA data_version``;
+        on PostgreSQL the notifications heard (:mod:`gapmap.store.listen`) and this store's
+        own commits; None when only asking the server can tell."""
         path = sqlite_path(self.url)
         if path is None:
-            return None
+            return self._heard()
         import sqlite3
 
         with self._watch_lock:

@@ -27,7 +27,7 @@ __all__ = ["HEAD", "MIGRATIONS", "StoreError", "current_revision", "make_engine"
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest schema revision this version of gapmap writes.
-HEAD = "0004"
+HEAD = "0005"
 #: Seconds a SQLite writer waits for another to finish before giving up.
 BUSY_TIMEOUT_S = 30.0
 
