@@ -79,7 +79,7 @@ def open_for(args, *, create: bool = False):
     create
         Make the database if there is none (SQLite) and bring its schema up to date.
     """
-    from gapmap.cli.commands import _settings
+    from gapmap.cli.common import _settings
     from gapmap.store import open_store
 
     return open_store(args.db, create=create, settings=_settings(args).validated())
@@ -108,7 +108,7 @@ def add_db_options(p, *, as_of: bool = True) -> None:
 
 
 def study_from_db(args, inputs, settings, *, providers=True, people=True):
-    """The study of ``--db`` at ``--as-of``: what :func:`gapmap.cli.commands._study` builds from
+    """The study of ``--db`` at ``--as-of``: what :func:`gapmap.cli.common._study` builds from
     files.
 
     ``gapmap match`` takes the people still waiting (no pending or confirmed referral).
@@ -215,7 +215,7 @@ def compare_from_db(args, settings, targets) -> int:
     """
     import tempfile
 
-    from gapmap.cli.commands import _output_folder, _print, _study
+    from gapmap.cli.common import _output_folder, _print, _study
     from gapmap.compare import compare_runs, write_comparison
     from gapmap.gaps import gap_analysis
     from gapmap.publish.outputs import write_gap_outputs
@@ -270,7 +270,7 @@ def cmd_db(args) -> int:
             "providers_sheet": args.providers_sheet, "people_sheet": args.people_sheet,
             "providers_layer": args.providers_layer, "areas_layer": args.areas_layer,
         }  # fmt: skip
-        from gapmap.cli.commands import _settings
+        from gapmap.cli.common import _settings
 
         counts = store.import_registers(
             args.providers, args.people, author=_author(args), settings=_settings(args),
