@@ -13,7 +13,8 @@ import pytest
 import gapmap
 from gapmap.datasets import demo_study
 from gapmap.matching.check import check_matching
-from gapmap.matching.suggest import Suggester, request_from_fields
+from gapmap.matching.person import request_from_fields
+from gapmap.matching.suggest import Suggester
 
 from .helpers import DEMO
 

@@ -77,7 +77,8 @@ def _demo_targets(council) -> list[int]:
 
 
 def _demo(study, args, ks, out: Path, prov_path: Path, people_path: Path) -> None:
-    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.matching.person import request_from_fields
+    from gapmap.matching.suggest import Suggester
     from gapmap.publish.summaries import suggestion_lines
 
     providers, people = study.providers, study.people

@@ -106,7 +106,8 @@ def cmd_suggest(args) -> int:
     """``gapmap suggest``: ranked providers for one person."""
     import json
 
-    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.matching.person import request_from_fields
+    from gapmap.matching.suggest import Suggester
     from gapmap.publish.summaries import suggestion_lines
 
     if args.top < 1:

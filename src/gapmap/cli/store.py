@@ -346,7 +346,8 @@ def _person(args) -> dict:
 
 def _next_suggestion(store, args, person: dict) -> str:
     """The next suggestion for a person a referral could not take (the hours are gone)."""
-    from gapmap.matching.suggest import Suggester, person_request
+    from gapmap.matching.person import person_request
+    from gapmap.matching.suggest import Suggester
 
     try:
         p = store.person(person)
