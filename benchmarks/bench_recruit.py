@@ -127,7 +127,7 @@ def main() -> int:
         greedy_max_coverage,
         max_coverage,
     )
-    from gapmap.recruitment.targeting import candidate_sites, recruitment_demand
+    from gapmap.recruitment.ranking import candidate_sites, recruitment_demand
     from gapmap.settings import Settings
     from gapmap.study import Study, StudyInputs
 

@@ -62,7 +62,7 @@ def _recruit(result, ks, args, title: str, out: Path):
 
 
 def _check_ks(study, ks) -> None:
-    from gapmap.recruitment.targeting import check_scenarios
+    from gapmap.recruitment.scenarios import check_scenarios
 
     problems = check_scenarios(study, ks)
     if problems:
