@@ -155,7 +155,7 @@ def cmd_cover(args) -> int:
         )
     _need(args, ("providers", "people", "matches", "absences"))
     if args.accept:
-        from gapmap.cli.store import _staff_author
+        from gapmap.cli.db_options import _staff_author
 
         _staff_author(args)
     if args.db is not None:
@@ -193,7 +193,7 @@ def _cover_db(args, t0: float) -> int:
     from pathlib import Path
 
     from gapmap.cli import common as cli
-    from gapmap.cli.store import open_for
+    from gapmap.cli.db_options import open_for
     from gapmap.cover_register import accept_from_store, plan_changes, plan_from_store
     from gapmap.publish.cover import cover_lines, write_cover_outputs
 
@@ -271,7 +271,7 @@ def cmd_resilience(args) -> int:
     t0 = time.perf_counter()
     _need(args, ("providers", "people", "matches"))
     if args.db is not None:
-        from gapmap.cli.store import open_for
+        from gapmap.cli.db_options import open_for
         from gapmap.cover_register import resilience_from_store
 
         store = open_for(args)
