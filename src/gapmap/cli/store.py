@@ -408,3 +408,4 @@ def add_parsers(sub, common) -> None:
     db(q)
     who(q)
     q.add_argument("id", type=int, metavar="ID")
+    p.set_defaults(func=cmd_absence)

@@ -20,6 +20,7 @@ from gapmap.vocab import SERVICES
 __all__ = ["DEFAULTS", "EXTRA_COLUMNS", "TAXONOMY", "TERM_WORDS", "VERSION", "schema", "validate"]
 
 
+#: The ORUK version written and read.
 VERSION = "3.0"
 #: Most items of one kind (schedules, locations, contacts ...) read from one service: the
 #: registers' column limit; a directory entry has a handful.
