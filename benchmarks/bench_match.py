@@ -119,7 +119,8 @@ def main() -> int:
     from gapmap.matching.candidates import build_candidates
     from gapmap.matching.greedy import greedy_match
     from gapmap.matching.journeys import distance_bound, journey_figures
-    from gapmap.matching.suggest import Suggester, person_request
+    from gapmap.matching.person import person_request
+    from gapmap.matching.suggest import Suggester
     from gapmap.publish.tables import published_journeys
     from gapmap.reach import room_units
     from gapmap.settings import Settings

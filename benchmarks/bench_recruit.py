@@ -82,7 +82,7 @@ def against_spopt(time_limit: float) -> None:
         from scipy.spatial.distance import cdist
 
         from gapmap.io.areas import read_areas
-        from gapmap.need import read_census_ages
+        from gapmap.io.census import read_census_ages
 
         areas = read_areas(lsoa)
         ages = read_census_ages(census)
@@ -127,7 +127,7 @@ def main() -> int:
         greedy_max_coverage,
         max_coverage,
     )
-    from gapmap.recruitment.targeting import candidate_sites, recruitment_demand
+    from gapmap.recruitment.ranking import candidate_sites, recruitment_demand
     from gapmap.settings import Settings
     from gapmap.study import Study, StudyInputs
 

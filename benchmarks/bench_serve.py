@@ -63,7 +63,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from gapmap.demo import SCALES, write_demo_registers
-    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.matching.person import request_from_fields
+    from gapmap.matching.suggest import Suggester
     from gapmap.study import Study, StudyInputs
 
     size = SCALES["somerset"]

@@ -190,7 +190,7 @@ def suggestion_ratio(providers: Path, db: str, people: list[dict]) -> tuple[floa
             assert r.status_code in (200, 422), r.text
     # the suggestion itself (the register in service, the request checked, the ranking),
     # without HTTP and sign-in: the database's part is the version check before it
-    from gapmap.matching.suggest import request_from_fields
+    from gapmap.matching.person import request_from_fields
 
     inner: dict[str, list[float]] = {"file": [], "db": []}
     regs = {"file": Register(providers), "db": DbRegister(Path("db"), store=store)}

@@ -13,7 +13,8 @@ import pytest
 import gapmap
 from gapmap.datasets import demo_study
 from gapmap.matching.check import check_matching
-from gapmap.matching.suggest import Suggester, request_from_fields
+from gapmap.matching.person import request_from_fields
+from gapmap.matching.suggest import Suggester
 
 from .helpers import DEMO
 
@@ -191,6 +192,24 @@ def test_the_gap_map_for_a_notebook_is_the_published_map(tmp_path):
     rule = study.settings.suppression
     assert all(f"withheld ({rule.few} people)" in t for t, hidden in zip(tips, few) if hidden)
     assert len(data["providers"]) == len(study.providers)
+
+
+def test_the_notebook_gap_map_is_gap_map_html_apart_from_folium_ids(tmp_path):
+    import re
+
+    from gapmap.publish.maps import save_map
+    from gapmap.publish.outputs import write_gap_map
+
+    result = gapmap.gap_analysis(demo_study())
+    save_map(result.explore(title="Kent gaps"), tmp_path / "explore.html")
+    written = write_gap_map(result, tmp_path, title="Kent gaps")
+
+    def masked(path) -> str:  # folium names each element with a random hex id
+        return re.sub(r"_[0-9a-f]{32}", "_ID", path.read_text(encoding="utf-8"))
+
+    page = masked(written)
+    assert "Kent gaps" in page and len(page) > 100_000
+    assert masked(tmp_path / "explore.html") == page
 
 
 def test_the_matching_map_shows_only_published_figures_by_area(matching, tmp_path):

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from gapmap.gaps import gap_analysis
 from gapmap.matching import match
-from gapmap.matching.suggest import Suggester, person_request
+from gapmap.matching.person import person_request
+from gapmap.matching.suggest import Suggester
 from gapmap.reach import load_units, room_units
 from gapmap.recruitment.location import coverage_matrix
-from gapmap.recruitment.targeting import new_providers_at
+from gapmap.recruitment.scenarios import new_providers_at
 from gapmap.vocab import parse_days, parse_services
 
 from .helpers import box_study

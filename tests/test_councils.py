@@ -82,7 +82,7 @@ def test_make_demo_for_somerset_is_somersets_size_at_somerset_postcodes(tmp_path
 
 def test_suggestions_outside_the_council_name_both_councils(tmp_path):
     from gapmap.demo import write_demo_registers
-    from gapmap.matching.suggest import request_from_fields
+    from gapmap.matching.person import request_from_fields
     from gapmap.study import Study, StudyInputs
 
     council = resolve_council("Wrexham")

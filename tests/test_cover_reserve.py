@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from gapmap.matching import check_matching, match
-from gapmap.matching.suggest import Suggester, person_request
+from gapmap.matching.person import person_request
+from gapmap.matching.suggest import Suggester
 from gapmap.reach import cover_units, load_units
 from gapmap.vocab import parse_days, parse_services
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gapmap.deprivation import concentration_index, deprivation_table, read_imd
 from gapmap.gaps import gap_analysis
-from gapmap.need import read_adult_rates, read_carers, read_census_ages, read_disability
+from gapmap.io.census import read_adult_rates, read_carers, read_census_ages, read_disability
 from gapmap.settings import Settings
 from gapmap.study import Study, StudyInputs
 

@@ -9,7 +9,8 @@ from gapmap.cli.commands import main
 from gapmap.errors import InputError
 from gapmap.io.provider_checks import checks_due, lapsed_reasons
 from gapmap.io.registers import read_providers
-from gapmap.matching.suggest import Suggester, person_request
+from gapmap.matching.person import person_request
+from gapmap.matching.suggest import Suggester
 from gapmap.postcodes import default_directory
 from gapmap.study import Study, StudyInputs
 from tests.conftest import write

@@ -371,7 +371,7 @@ def test_any_suggestion_request_is_accepted_or_refused_by_field(
     builtin_study, postcode, lat, lon, hours, days, services
 ):
     from gapmap.errors import InputError
-    from gapmap.matching.suggest import request_from_fields
+    from gapmap.matching.person import request_from_fields
 
     fields = {"postcode", "lat", "hours", "days", "services", "max_travel_km"}
     try:

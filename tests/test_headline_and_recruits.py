@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from gapmap.gaps import gap_analysis
-from gapmap.recruitment.targeting import MIN_SITE_KM2, recruit, useful_recruits
+from gapmap.recruitment.ranking import MIN_SITE_KM2, useful_recruits
+from gapmap.recruitment.targeting import recruit
 
 
 def test_headline_split_adds_up_in_every_area(demo_gap):

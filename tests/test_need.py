@@ -3,7 +3,8 @@ import pytest
 from gapmap.errors import InputError
 from gapmap.gaps import gap_analysis
 from gapmap.io.areas import read_areas
-from gapmap.need import estimate_need, estimated_demand, read_census_ages, read_rates
+from gapmap.io.census import read_census_ages, read_rates
+from gapmap.need import estimate_need, estimated_demand
 from gapmap.study import Study
 
 from .conftest import LSOA_2021, WARDS_2022, WARDS_2024, shared_file, write
@@ -110,7 +111,7 @@ def test_working_age_prevalence_follows_the_published_frs_figure():
     """Issue 31, item 10: the working-age disability share is the published DWP Family
     Resources Survey 2022/23 figure, 23% (it was 24%), with its source in the table; the
     carers' respite rates stay named assumptions a council can replace."""
-    from gapmap.need import read_adult_rates
+    from gapmap.io.census import read_adult_rates
 
     rates = read_adult_rates()
     published = {"prevalence_children": 0.11, "prevalence_working_age": 0.23,

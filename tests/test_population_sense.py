@@ -14,14 +14,14 @@ from gapmap.cli.commands import main
 from gapmap.deprivation import read_imd
 from gapmap.errors import InputError
 from gapmap.io.areas import read_rural_classification
-from gapmap.need import (
-    adult_components,
+from gapmap.io.census import (
     read_adult_rates,
     read_carers,
     read_census_ages,
     read_disability,
     read_rates,
 )
+from gapmap.need import adult_components
 
 from .helpers import GOOD_PEOPLE as Q
 from .helpers import GOOD_PROVIDERS as P

@@ -9,7 +9,8 @@ import pytest
 from gapmap.errors import InputError
 from gapmap.gaps import gap_analysis
 from gapmap.publish import publish_ranking, publish_sites
-from gapmap.recruitment.targeting import recruit, recruitment_demand
+from gapmap.recruitment.ranking import recruitment_demand
+from gapmap.recruitment.targeting import recruit
 from gapmap.settings import UNIT_COSTS, Settings
 from gapmap.study import Study
 from gapmap.vocab import WEEKEND_MASK, parse_services

@@ -162,7 +162,7 @@ def test_every_way_a_person_comes_in_has_the_registers_defaults(tmp_path):
     import inspect
 
     from gapmap.io.registers import PERSON_DEFAULTS, read_people
-    from gapmap.matching.suggest import person_request, request_from_fields
+    from gapmap.matching.person import person_request, request_from_fields
     from gapmap.serve.api import SuggestRequest
 
     path = tmp_path / "people.csv"

@@ -16,7 +16,8 @@ import pytest
 
 from gapmap.gaps import gap_analysis
 from gapmap.reach import add_providers, eligible_pairs
-from gapmap.recruitment.targeting import candidate_sites, new_providers_at
+from gapmap.recruitment.ranking import candidate_sites
+from gapmap.recruitment.scenarios import new_providers_at
 
 FIELDS = ("person", "provider", "distance_km", "limit_km")
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapmap.io.registers import read_providers
-from gapmap.matching.suggest import Suggester, request_from_fields
+from gapmap.matching.person import request_from_fields
+from gapmap.matching.suggest import Suggester
 from gapmap.serve.app import Register, create_app
 
 from .helpers import EVIL

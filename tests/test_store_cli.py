@@ -156,7 +156,7 @@ def test_serve_from_the_database_suggests_net_of_held_hours(cli_db, capsys):
 
     from fastapi.testclient import TestClient
 
-    from gapmap.cli.store import db_register_factory
+    from gapmap.cli.db_options import db_register_factory
     from gapmap.serve.app import create_app
 
     ask = {"postcode": "CT14 8AT", "hours": 2, "days": "Mon", "services": "social",

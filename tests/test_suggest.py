@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gapmap.cli.commands import main
-from gapmap.matching.suggest import Suggester, person_request
+from gapmap.matching.person import person_request
+from gapmap.matching.suggest import Suggester
 from gapmap.postcodes import default_directory
 from gapmap.vocab import parse_days, parse_services
 
@@ -180,7 +181,7 @@ def test_suggest_command_bad_postcode_exits_2(capsys):
 
 # --- issue 31, item 8: suggestions a navigator can choose between ------------------------------
 def _ask(study, postcode, hours=6, days="Mon;Wed;Sat", services="domestic;social"):
-    from gapmap.matching.suggest import request_from_fields
+    from gapmap.matching.person import request_from_fields
 
     person, _ = request_from_fields(
         study, postcode=postcode, hours=hours, days=days, services=services,

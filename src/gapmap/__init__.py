@@ -37,8 +37,9 @@ from gapmap.io.areas import place_points, read_areas
 from gapmap.io.builtin import build_kent_sectors, load_builtin_areas
 from gapmap.io.registers import place_in_areas, read_people, read_providers
 from gapmap.matching import Matching, MatchingError, MatchResult, match
+from gapmap.matching.person import person_request, request_from_fields
 from gapmap.matching.request import suggest
-from gapmap.matching.suggest import Suggester, person_request, request_from_fields
+from gapmap.matching.suggest import Suggester
 from gapmap.postcodes import PostcodeDirectory, normalise_postcode
 from gapmap.publish import (
     Published,

@@ -42,7 +42,8 @@ def demo_register(
     list of str
         Lines to print.
     """
-    from gapmap.matching.suggest import Suggester, request_from_fields
+    from gapmap.matching.person import request_from_fields
+    from gapmap.matching.suggest import Suggester
     from gapmap.store import open_store
     from gapmap.vocab import days_text, days_words, hours_words, services_text
 

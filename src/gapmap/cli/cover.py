@@ -117,7 +117,7 @@ def _study_options(args) -> dict:
 
 
 def _read(args):
-    from gapmap.cli import commands as cli
+    from gapmap.cli import common as cli
     from gapmap.io.absences import read_matches
 
     problems: list[Problem] = []
@@ -137,7 +137,7 @@ def _read(args):
 
 def cmd_cover(args) -> int:
     """``gapmap cover``: the cover plan for the absences between two dates."""
-    from gapmap.cli import commands as cli
+    from gapmap.cli import common as cli
     from gapmap.cover import check_cover_plan, cover_plan
     from gapmap.cover.plan import arrangements
     from gapmap.io.absences import read_absences
@@ -155,7 +155,7 @@ def cmd_cover(args) -> int:
         )
     _need(args, ("providers", "people", "matches", "absences"))
     if args.accept:
-        from gapmap.cli.store import _staff_author
+        from gapmap.cli.db_options import _staff_author
 
         _staff_author(args)
     if args.db is not None:
@@ -192,8 +192,8 @@ def _cover_db(args, t0: float) -> int:
     """
     from pathlib import Path
 
-    from gapmap.cli import commands as cli
-    from gapmap.cli.store import open_for
+    from gapmap.cli import common as cli
+    from gapmap.cli.db_options import open_for
     from gapmap.cover_register import accept_from_store, plan_changes, plan_from_store
     from gapmap.publish.cover import cover_lines, write_cover_outputs
 
@@ -264,14 +264,14 @@ def _shown_plan(path, start, end):
 
 def cmd_resilience(args) -> int:
     """``gapmap resilience``: N−1 over every provider."""
-    from gapmap.cli import commands as cli
+    from gapmap.cli import common as cli
     from gapmap.cover import n_minus_one
     from gapmap.publish.cover import resilience_lines, write_resilience_outputs
 
     t0 = time.perf_counter()
     _need(args, ("providers", "people", "matches"))
     if args.db is not None:
-        from gapmap.cli.store import open_for
+        from gapmap.cli.db_options import open_for
         from gapmap.cover_register import resilience_from_store
 
         store = open_for(args)
@@ -330,7 +330,7 @@ def _n1_on_gap_map(args, study, res, out: Path) -> list[str]:
     gaps inputs (the registers and areas given, or the register database), its map written
     again with the published N−1 by area; and the N−1 sheet in ``gaps.xlsx`` if the folder
     holds one. The names of the files written."""
-    from gapmap.cli import commands as cli
+    from gapmap.cli import common as cli
     from gapmap.gaps import gap_analysis
     from gapmap.publish.cover import add_resilience_sheet, publish_resilience
     from gapmap.publish.outputs import write_gap_map
@@ -349,7 +349,7 @@ def _n1_on_gap_map(args, study, res, out: Path) -> list[str]:
 
 
 def _say_outputs(args, extra: list[str]) -> None:
-    from gapmap.cli import commands as cli
+    from gapmap.cli import common as cli
 
     cli._say(f"Outputs in {args.out}/: resilience.csv, resilience.xlsx, gapmap.gpkg (layer "
              f"resilience; published), {', '.join(extra)}, internal_providers_n1.csv "
@@ -383,7 +383,7 @@ def demo_cover(study, best, out: Path, *, gaps=None, title: str = "") -> list[st
     import numpy as np
     import pandas as pd
 
-    from gapmap.cli import commands as cli
+    from gapmap.cli import common as cli
     from gapmap.cover import check_cover_plan, cover_plan, n_minus_one
     from gapmap.publish.cover import (
         cover_lines,

@@ -1,7 +1,7 @@
 """One call for one suggestion: :func:`suggest` (``gapmap.suggest``), for a notebook or a script.
 
 It checks what is said about the person exactly as the command line (``gapmap suggest``) and
-the web page (``gapmap serve``) do (:func:`~gapmap.matching.suggest.request_from_fields`), then
+the web page (``gapmap serve``) do (:func:`~gapmap.matching.person.request_from_fields`), then
 asks the study's :class:`~gapmap.matching.suggest.Suggester` (made once per study and kept
 while the study lives).
 
@@ -21,7 +21,9 @@ import numpy as np
 
 from gapmap.errors import InputError
 from gapmap.io.registers import PERSON_DEFAULTS
-from gapmap.matching.suggest import Suggester, SuggestionList, request_from_fields
+from gapmap.matching.person import request_from_fields
+from gapmap.matching.suggest import Suggester
+from gapmap.matching.suggestion import SuggestionList
 from gapmap.study import Study
 
 __all__ = ["suggest", "suggester_of"]

@@ -18,20 +18,13 @@ import numpy as np
 import pandas as pd
 
 from gapmap.publish.disclosure import published_ratio, suppress
+from gapmap.publish.maplayers import _area_map, _common_keys, _withheld, _worded
 from gapmap.publish.mapplaces import search_places
-from gapmap.publish.maps import (
-    _area_map,
-    _common_keys,
-    _esc,
-    _hours,
-    _pct,
-    _table_html,
-    _withheld,
-    _worded,
-    gap_map,
-)
+from gapmap.publish.maps import gap_map
+from gapmap.publish.mapwords import _esc, _hours, _pct, _table_html
 from gapmap.publish.palette import Classes, hour_classes
 from gapmap.publish.provenance import caption
+from gapmap.publish.published import Published
 from gapmap.publish.tables import publish_gaps
 
 if TYPE_CHECKING:
@@ -42,7 +35,7 @@ __all__ = ["gap_folium_map", "matching_by_area", "matching_map"]
 
 
 def gap_folium_map(
-    result: GapResult,
+    result: GapResult | Published,
     *,
     title: str = "gapmap: micro-provider gaps",
     published: gpd.GeoDataFrame | None = None,
@@ -50,15 +43,20 @@ def gap_folium_map(
 ) -> folium.Map:
     """The gap map of a gap analysis (``gap_map.html``'s map) under the study's settings.
 
+    The one place the gap map is built: ``gap_map.html``
+    (:func:`gapmap.publish.outputs.write_gap_map`) is this map saved.
+
     Parameters
     ----------
     result
-        A :class:`~gapmap.gaps.GapResult`.
+        A :class:`~gapmap.gaps.GapResult`, or the run's
+        :class:`~gapmap.publish.published.Published` (its areas and rule).
     title
         The heading above the map.
     published
-        The published area table (default: :func:`gapmap.publish.publish_gaps` of
-        ``result.table`` under the study's suppression rule).
+        The published area table (default: the :class:`~gapmap.publish.published.Published`'s
+        areas, else :func:`gapmap.publish.publish_gaps` of ``result.table`` under the study's
+        suppression rule).
     resilience
         N−1 by area as published (:func:`gapmap.publish.cover.publish_resilience`).
 
@@ -66,8 +64,14 @@ def gap_folium_map(
     -------
     folium.Map
     """
+    if isinstance(result, Published):
+        rule = result.rule
+        if published is None:
+            published = result.areas
+        result = result.result
+    else:
+        rule = result.study.settings.suppression
     study = result.study
-    rule = study.settings.suppression
     if published is None:
         published = publish_gaps(result.table, rule)
     return gap_map(

@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from gapmap.publish.disclosure import Suppression
+from gapmap.publish.explore import gap_folium_map
 from gapmap.publish.export import write_csv, write_gpkg
 from gapmap.publish.mapplaces import search_places
-from gapmap.publish.maps import ATTRIBUTION, gap_map, save_map
+from gapmap.publish.maps import ATTRIBUTION, save_map
 from gapmap.publish.pictures import gap_map_png
 from gapmap.publish.provenance import caption
 from gapmap.publish.published import published_of, published_recruitment_of
@@ -279,8 +280,8 @@ def write_gap_map(
     title: str = "gapmap: micro-provider gaps",
     resilience: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``gap_map.html`` (:func:`gapmap.publish.maps.gap_map`), with the N−1 layers when
-    ``resilience`` is given.
+    """Write ``gap_map.html``: :func:`gapmap.publish.explore.gap_folium_map` saved, with the N−1
+    layers when ``resilience`` is given.
 
     Parameters
     ----------
@@ -298,19 +299,7 @@ def write_gap_map(
     -------
     Path
     """
-    pub = published_of(result)
-    study = pub.study
-    m = gap_map(
-        pub.areas,
-        pub.providers,
-        title=title,
-        caption=caption(study.sources),
-        places=search_places(study),
-        weekend_weight=study.settings.weekend_weight,
-        rural_weight=study.settings.rural_weight,
-        resilience=resilience,
-        rule=pub.rule,
-    )
+    m = gap_folium_map(published_of(result), title=title, resilience=resilience)
     path = Path(out_dir) / "gap_map.html"
     save_map(m, path)
     return path

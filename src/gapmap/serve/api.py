@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from gapmap.errors import Problem
 from gapmap.io.registers import PERSON_DEFAULTS
-from gapmap.matching.suggest import Suggestion
+from gapmap.matching.suggestion import Suggestion
 from gapmap.vocab import SERVICES
 
 __all__ = [

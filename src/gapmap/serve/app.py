@@ -37,7 +37,8 @@ from pydantic import ValidationError
 
 from gapmap.errors import InputError, Problem
 from gapmap.io.registers import mailto
-from gapmap.matching.suggest import Suggester, request_from_fields
+from gapmap.matching.person import request_from_fields
+from gapmap.matching.suggest import Suggester
 from gapmap.publish.geo import to_latlon, wgs84_geojson
 from gapmap.safety import registration_words, suggestion_safety
 from gapmap.serve.api import (

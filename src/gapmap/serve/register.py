@@ -316,7 +316,7 @@ class Referrals:
 
     def person_of(self, req: SuggestRequest):
         """The person's needs checked as for a suggestion (:func:`request_from_fields`)."""
-        from gapmap.matching.suggest import request_from_fields
+        from gapmap.matching.person import request_from_fields
 
         # only the areas and the postcode directory are read here: no refresh needed
         study = self.register.study or self.register.in_service()[0]
@@ -383,7 +383,7 @@ class Referrals:
     def _as_referred(self, needs: dict, person):
         """The person as the referral read them: what the request left out (a travel limit)
         taken from the people register when the person is in it, as the store does."""
-        from gapmap.matching.suggest import person_request
+        from gapmap.matching.person import person_request
 
         try:
             p = self.store.person(needs)
