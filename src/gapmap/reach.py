@@ -483,24 +483,26 @@ def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
 
 
 def _assemble(parts: list, n_p: int, n_v: int, cols: dict) -> Reach:
-    """One :class:`Reach` from blocks of pairs, each sorted by person, no person in two.
+    """One :class:`Reach` from blocks of pairs, no person in two blocks.
 
-    Each pair is written straight to its place: people in the order of the register, each
-    person's pairs in the order of their block.
+    Each block is ``(people, counts, providers, distances)``: its people (positions in the
+    register), how many pairs each has, and the pairs, person by person in the order of
+    ``people``. Each pair is written straight to its place: people in the order of the
+    register, each person's pairs in the order of their block.
     """
     counts = np.zeros(n_p, dtype=np.int64)
-    for pi, _, _ in parts:
-        counts += np.bincount(pi, minlength=n_p)
+    for block, n_pairs, _, _ in parts:
+        counts[block] = n_pairs
     starts = np.concatenate([[0], np.cumsum(counts)])
     person = np.repeat(np.arange(n_p, dtype=np.int64), counts)
     provider = np.empty(len(person), dtype=np.int64)
     distance = np.empty(len(person))
-    for pi, vi, d_km in parts:
-        if not len(pi):
+    for block, n_pairs, vi, d_km in parts:
+        if not len(vi):
             continue
-        pos = np.arange(len(pi))
-        first = np.maximum.accumulate(np.where(np.r_[True, pi[1:] != pi[:-1]], pos, 0))
-        at = starts[pi] + (pos - first)  # the person's start, then the pair's rank within it
+        # each person's first pair goes to their start: the shift from the block to the whole
+        shift = starts[block] - (np.cumsum(n_pairs) - n_pairs)
+        at = np.repeat(shift, n_pairs) + np.arange(len(vi))
         provider[at] = vi
         distance[at] = d_km
     return Reach(person, provider, distance, n_p, n_v, cols["v_limit"], cols["p_limit"])
@@ -618,7 +620,8 @@ class ProviderIndex:
     def _block(self, block: np.ndarray, pxy: np.ndarray, cols: dict, groups: list):
         """The eligible pairs of a block of people (ascending positions) among the providers
         of ``groups`` (who offer what they need), sorted by person, then distance (to the
-        micro-kilometre), then provider."""
+        micro-kilometre), then provider: ``(block, pairs per person, providers, distances)``
+        as :func:`_assemble` takes them."""
         people_tree = cKDTree(pxy[block])
         part = _people_part(cols, block)
         part.pop("require", None)  # the groups hold only providers who meet the requirement
@@ -650,7 +653,7 @@ class ProviderIndex:
             order = np.lexsort((vi,))
             key_f = qi[order] * 1e6 + np.round(d_km[order], 6)
             order = order[np.argsort(key_f, kind="stable")]
-        return block[qi[order]], vi[order], d_km[order]
+        return block, np.bincount(qi, minlength=len(block)), vi[order], d_km[order]
 
     def nearby(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
         """Providers within the longest travel limit of any of them from one point, nearest first.
