@@ -465,7 +465,9 @@ def _order_key(qi: np.ndarray, d_km: np.ndarray, vi: np.ndarray, n_q: int, n_v: 
 def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
     """The keys of :func:`_order_key` for several ``(qi, d_km, vi)`` at once, on one scale
     (so that they compare across parts)."""
-    micros = [np.rint(d_km * 1e6) for _, d_km, _ in parts]  # what np.round(d_km, 6) compares
+    micros = [d_km * 1e6 for _, d_km, _ in parts]
+    for micro in micros:
+        np.rint(micro, out=micro)  # what np.round(d_km, 6) compares
     top = max((float(m.max()) for m in micros if len(m)), default=0.0)
     if not top < 2.0**52:
         return None
@@ -474,12 +476,14 @@ def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
     q_bits = max(1, int(n_q - 1).bit_length())
     if v_bits + d_bits + q_bits > 63:
         return None
-    return [
-        (np.asarray(qi, np.int64) << (d_bits + v_bits))
-        | (micro.astype(np.int64) << v_bits)
-        | np.asarray(vi, np.int64)
-        for (qi, _, vi), micro in zip(parts, micros, strict=True)
-    ]
+    keys = []
+    for (qi, _, vi), micro in zip(parts, micros, strict=True):
+        key = micro.astype(np.int64)
+        key <<= v_bits
+        key |= np.asarray(vi, np.int64)
+        key |= np.asarray(qi, np.int64) << (d_bits + v_bits)
+        keys.append(key)
+    return keys
 
 
 def _sorting_order(key: np.ndarray) -> np.ndarray:
@@ -491,8 +495,11 @@ def _sorting_order(key: np.ndarray) -> np.ndarray:
     pos_bits = max(1, int(len(key) - 1).bit_length())
     if int(key.max()).bit_length() + pos_bits > 63:
         return np.argsort(key)
-    packed = np.sort((key << pos_bits) | np.arange(len(key), dtype=np.int64))
-    return packed & np.int64((1 << pos_bits) - 1)
+    packed = key << pos_bits
+    packed |= np.arange(len(key), dtype=np.int64)
+    packed.sort()
+    packed &= np.int64((1 << pos_bits) - 1)
+    return packed
 
 
 def _assemble(parts: list, n_p: int, n_v: int, cols: dict) -> Reach:
