@@ -486,6 +486,23 @@ def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
     return keys
 
 
+def _z_order(xy: np.ndarray) -> np.ndarray:
+    """The Z-order (Morton) code of points on a 65,536 × 65,536 grid over their extent:
+    points with near codes are near one another."""
+    if not len(xy):
+        return np.zeros(0, dtype=np.uint64)
+    lo = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - lo).max()), 1.0)
+    cells = np.clip((xy - lo) * (65535.0 / span), 0, 65535).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+        return v
+
+    return spread(cells[:, 0]) | (spread(cells[:, 1]) << np.uint64(1))
+
+
 def _sorting_order(key: np.ndarray) -> np.ndarray:
     """``np.argsort(key)`` for distinct non-negative int64 keys, by sorting the keys with
     each one's position in its spare low bits (a plain sort is some times faster than an
@@ -608,6 +625,9 @@ class ProviderIndex:
         # more than one block's pairs, so time and memory grow with the pairs
         parts = []
         for people_of, groups in self._classes(cols, idx):
+            # blocks of people near one another (in Z-order): each block's search meets few
+            # providers' tree nodes that do not reach it (the pairs do not depend on it)
+            people_of = people_of[np.argsort(_z_order(pxy[people_of]), kind="stable")]
             for s in range(0, len(people_of), PAIRS_BLOCK):
                 parts.append(self._block(people_of[s : s + PAIRS_BLOCK], pxy, cols, groups))
         return _assemble(parts, n_p, n_v, cols)
@@ -638,7 +658,7 @@ class ProviderIndex:
                 yield idx[order[lo:hi]], groups
 
     def _block(self, block: np.ndarray, pxy: np.ndarray, cols: dict, groups: list):
-        """The eligible pairs of a block of people (ascending positions) among the providers
+        """The eligible pairs of a block of people (positions) among the providers
         of ``groups`` (who offer what they need), sorted by person, then distance (to the
         micro-kilometre), then provider: ``(block, pairs per person, providers, distances)``
         as :func:`_assemble` takes them."""
