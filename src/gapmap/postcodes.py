@@ -187,12 +187,13 @@ class PostcodeDirectory:
         df = package.dataframe
         # the rows of these letters (the package's table holds every letter it has read);
         # first letters by a cut of fixed-width text, not a string method per row
-        first = df["pcd_abbr"].fillna("").to_numpy(dtype="U1")
-        df = df[np.isin(first, sorted(letters))]
+        first_two = df["pcd_abbr"].fillna("").to_numpy(dtype="U2")
+        rows = np.isin(first_two.astype("U1"), sorted(letters))
+        df = df[rows]
         keys = df["pcd_abbr"].astype(str).to_numpy()
         x = df["oseast1m"].to_numpy(dtype=float, copy=True)
         y = df["osnrth1m"].to_numpy(dtype=float, copy=True)
-        _irish_grid_to_bng(keys, x, y)
+        _irish_grid_to_bng(first_two[rows], x, y)  # (it reads the keys' first two letters)
         out = pd.DataFrame(
             {"x": x, "y": y, "district_code": df["laua"].astype(str).to_numpy()},
             index=pd.Index(keys, name="key"),
