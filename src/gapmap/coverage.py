@@ -99,16 +99,33 @@ def two_step_fca(
     (R, A)
         ``R`` per provider (0 where it has no eligible demand), ``A`` per person.
     """
-    demand = np.asarray(demand, dtype=float)
-    supply = np.asarray(supply, dtype=float)
-    # the plain method's weights are all 1: left out, the sums are the same to the last bit
-    w = gaussian_decay(reach.distance_km, reach.limit_km) if enhanced else None
-    d_w = demand[reach.person] if w is None else demand[reach.person] * w
-    denom = np.bincount(reach.provider, weights=d_w, minlength=reach.n_providers)
-    del d_w
+    ratio, access = _two_step_fca_columns(
+        reach,
+        np.asarray(demand, dtype=float)[:, None],
+        np.asarray(supply, dtype=float)[:, None],
+        enhanced=enhanced,
+    )
+    return ratio[:, 0], access[:, 0]
+
+
+def _two_step_fca_columns(
+    reach: Reach, demand: np.ndarray, supply: np.ndarray, *, enhanced: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`two_step_fca` for several demands and supplies at once (one column each).
+
+    The pairs as a sparse person × provider matrix W (weights W_pv, 1 in the plain method):
+    the denominators are W transposed times D and the access W R, every column in one pass over the
+    pairs. Each sum adds its terms in the order of the pairs, from 0, as ``np.bincount`` does:
+    the same figures to the last bit.
+    """
+    from scipy.sparse import csr_array
+
+    n_p, n_v = reach.n_people, reach.n_providers
+    weight = gaussian_decay(reach.distance_km, reach.limit_km) if enhanced else np.ones(len(reach))
+    w = csr_array((weight, reach.provider, reach.bounds()), shape=(n_p, n_v))
+    denom = np.asarray(w.T @ demand, dtype=float).reshape(supply.shape)
     ratio = np.divide(supply, denom, out=np.zeros_like(supply), where=denom > 0)
-    r_w = ratio[reach.provider] if w is None else ratio[reach.provider] * w
-    access = np.bincount(reach.person, weights=r_w, minlength=reach.n_people)
+    access = np.asarray(w @ ratio, dtype=float).reshape(demand.shape)
     return ratio, access
 
 
@@ -166,6 +183,7 @@ def person_coverage(
     cap = providers["capacity_hours"].to_numpy(float)
     w_need = need * weekend_share(people["day_mask"].to_numpy())
     w_cap = cap * weekend_share(providers["day_mask"].to_numpy())
-    r, a = two_step_fca(reach, need, cap, enhanced=enhanced)
-    wr, wa = two_step_fca(reach, w_need, w_cap, enhanced=enhanced)
-    return Coverage(need, a, w_need, wa, r, wr)
+    r, a = _two_step_fca_columns(
+        reach, np.column_stack([need, w_need]), np.column_stack([cap, w_cap]), enhanced=enhanced
+    )
+    return Coverage(need, a[:, 0].copy(), w_need, a[:, 1].copy(), r[:, 0].copy(), r[:, 1].copy())

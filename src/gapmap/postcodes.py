@@ -165,7 +165,12 @@ class PostcodeDirectory:
                 frame = self._read_package(need)
             else:
                 frame = self._read_file(need)
-            if len(frame):
+            if len(frame) and not len(self._table):
+                # the first letters read: nothing to add them to (district codes kept as
+                # objects, as when added to the empty table)
+                self._table = frame.astype({"district_code": object})
+                self._table.index.name = None
+            elif len(frame):
                 self._table = pd.concat([self._table, frame[~frame.index.isin(self._table.index)]])
             self._loaded_letters = self._loaded_letters | need
 
@@ -180,16 +185,21 @@ class PostcodeDirectory:
             warnings.simplefilter("ignore")
             package.load_postcodes(sorted(letters))
         df = package.dataframe
-        df = df[df["pcd_abbr"].str[0].isin(letters)]
+        # the rows of these letters (the package's table holds every letter it has read);
+        # first letters by a cut of fixed-width text, not a string method per row
+        first_two = df["pcd_abbr"].fillna("").to_numpy(dtype="U2")
+        rows = np.isin(first_two.astype("U1"), sorted(letters))
+        df = df[rows]
         keys = df["pcd_abbr"].astype(str).to_numpy()
         x = df["oseast1m"].to_numpy(dtype=float, copy=True)
         y = df["osnrth1m"].to_numpy(dtype=float, copy=True)
-        _irish_grid_to_bng(keys, x, y)
+        _irish_grid_to_bng(first_two[rows], x, y)  # (it reads the keys' first two letters)
         out = pd.DataFrame(
             {"x": x, "y": y, "district_code": df["laua"].astype(str).to_numpy()},
             index=pd.Index(keys, name="key"),
         )
-        return out[~out.index.duplicated()]
+        repeated = out.index.duplicated()
+        return out[~repeated] if repeated.any() else out  # (kept whole, its index is ready)
 
     def _detect_columns(self) -> dict[str, str]:
         if self._file_columns is not None:

@@ -465,7 +465,9 @@ def _order_key(qi: np.ndarray, d_km: np.ndarray, vi: np.ndarray, n_q: int, n_v: 
 def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
     """The keys of :func:`_order_key` for several ``(qi, d_km, vi)`` at once, on one scale
     (so that they compare across parts)."""
-    micros = [np.rint(d_km * 1e6) for _, d_km, _ in parts]  # what np.round(d_km, 6) compares
+    micros = [d_km * 1e6 for _, d_km, _ in parts]
+    for micro in micros:
+        np.rint(micro, out=micro)  # what np.round(d_km, 6) compares
     top = max((float(m.max()) for m in micros if len(m)), default=0.0)
     if not top < 2.0**52:
         return None
@@ -474,33 +476,70 @@ def _order_keys(parts: list, n_q: int, n_v: int) -> list[np.ndarray] | None:
     q_bits = max(1, int(n_q - 1).bit_length())
     if v_bits + d_bits + q_bits > 63:
         return None
-    return [
-        (np.asarray(qi, np.int64) << (d_bits + v_bits))
-        | (micro.astype(np.int64) << v_bits)
-        | np.asarray(vi, np.int64)
-        for (qi, _, vi), micro in zip(parts, micros, strict=True)
-    ]
+    keys = []
+    for (qi, _, vi), micro in zip(parts, micros, strict=True):
+        key = micro.astype(np.int64)
+        key <<= v_bits
+        key |= np.asarray(vi, np.int64)
+        key |= np.asarray(qi, np.int64) << (d_bits + v_bits)
+        keys.append(key)
+    return keys
+
+
+def _z_order(xy: np.ndarray) -> np.ndarray:
+    """The Z-order (Morton) code of points on a 65,536 × 65,536 grid over their extent:
+    points with near codes are near one another."""
+    if not len(xy):
+        return np.zeros(0, dtype=np.uint64)
+    lo = xy.min(axis=0)
+    span = max(float((xy.max(axis=0) - lo).max()), 1.0)
+    cells = np.clip((xy - lo) * (65535.0 / span), 0, 65535).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+            v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+        return v
+
+    return spread(cells[:, 0]) | (spread(cells[:, 1]) << np.uint64(1))
+
+
+def _sorting_order(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key)`` for distinct non-negative int64 keys, by sorting the keys with
+    each one's position in its spare low bits (a plain sort is some times faster than an
+    argsort); by ``np.argsort`` when the bits are not spare."""
+    if not len(key):
+        return np.zeros(0, dtype=np.intp)
+    pos_bits = max(1, int(len(key) - 1).bit_length())
+    if int(key.max()).bit_length() + pos_bits > 63:
+        return np.argsort(key)
+    packed = key << pos_bits
+    packed |= np.arange(len(key), dtype=np.int64)
+    packed.sort()
+    packed &= np.int64((1 << pos_bits) - 1)
+    return packed
 
 
 def _assemble(parts: list, n_p: int, n_v: int, cols: dict) -> Reach:
-    """One :class:`Reach` from blocks of pairs, each sorted by person, no person in two.
+    """One :class:`Reach` from blocks of pairs, no person in two blocks.
 
-    Each pair is written straight to its place: people in the order of the register, each
-    person's pairs in the order of their block.
+    Each block is ``(people, counts, providers, distances)``: its people (positions in the
+    register), how many pairs each has, and the pairs, person by person in the order of
+    ``people``. Each pair is written straight to its place: people in the order of the
+    register, each person's pairs in the order of their block.
     """
     counts = np.zeros(n_p, dtype=np.int64)
-    for pi, _, _ in parts:
-        counts += np.bincount(pi, minlength=n_p)
+    for block, n_pairs, _, _ in parts:
+        counts[block] = n_pairs
     starts = np.concatenate([[0], np.cumsum(counts)])
     person = np.repeat(np.arange(n_p, dtype=np.int64), counts)
     provider = np.empty(len(person), dtype=np.int64)
     distance = np.empty(len(person))
-    for pi, vi, d_km in parts:
-        if not len(pi):
+    for block, n_pairs, vi, d_km in parts:
+        if not len(vi):
             continue
-        pos = np.arange(len(pi))
-        first = np.maximum.accumulate(np.where(np.r_[True, pi[1:] != pi[:-1]], pos, 0))
-        at = starts[pi] + (pos - first)  # the person's start, then the pair's rank within it
+        # each person's first pair goes to their start: the shift from the block to the whole
+        shift = starts[block] - (np.cumsum(n_pairs) - n_pairs)
+        at = np.repeat(shift, n_pairs) + np.arange(len(vi))
         provider[at] = vi
         distance[at] = d_km
     return Reach(person, provider, distance, n_p, n_v, cols["v_limit"], cols["p_limit"])
@@ -586,6 +625,9 @@ class ProviderIndex:
         # more than one block's pairs, so time and memory grow with the pairs
         parts = []
         for people_of, groups in self._classes(cols, idx):
+            # blocks of people near one another (in Z-order): each block's search meets few
+            # providers' tree nodes that do not reach it (the pairs do not depend on it)
+            people_of = people_of[np.argsort(_z_order(pxy[people_of]), kind="stable")]
             for s in range(0, len(people_of), PAIRS_BLOCK):
                 parts.append(self._block(people_of[s : s + PAIRS_BLOCK], pxy, cols, groups))
         return _assemble(parts, n_p, n_v, cols)
@@ -616,9 +658,10 @@ class ProviderIndex:
                 yield idx[order[lo:hi]], groups
 
     def _block(self, block: np.ndarray, pxy: np.ndarray, cols: dict, groups: list):
-        """The eligible pairs of a block of people (ascending positions) among the providers
+        """The eligible pairs of a block of people (positions) among the providers
         of ``groups`` (who offer what they need), sorted by person, then distance (to the
-        micro-kilometre), then provider."""
+        micro-kilometre), then provider: ``(block, pairs per person, providers, distances)``
+        as :func:`_assemble` takes them."""
         people_tree = cKDTree(pxy[block])
         part = _people_part(cols, block)
         part.pop("require", None)  # the groups hold only providers who meet the requirement
@@ -645,12 +688,12 @@ class ProviderIndex:
         qi = qi.astype(np.int64, copy=False)
         key = _order_key(qi, d_km, vi, len(block), len(self.providers))
         if key is not None:  # the pair is in its key, so every key differs: any sort will do
-            order = np.argsort(key)
+            order = _sorting_order(key)
         else:
             order = np.lexsort((vi,))
             key_f = qi[order] * 1e6 + np.round(d_km[order], 6)
             order = order[np.argsort(key_f, kind="stable")]
-        return block[qi[order]], vi[order], d_km[order]
+        return block, np.bincount(qi, minlength=len(block)), vi[order], d_km[order]
 
     def nearby(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
         """Providers within the longest travel limit of any of them from one point, nearest first.

@@ -253,4 +253,7 @@ def clean_name(value: object) -> str:
     >>> clean_name(" Ann\x1b[31m\nCare ")
     'Ann [31m Care'
     """
-    return _CONTROL.sub(" ", _INVISIBLE.sub("", str(value))).strip()
+    text = str(value)
+    if text.isascii() and text.isprintable():  # nothing to remove (most cells): only the ends
+        return text.strip()
+    return _CONTROL.sub(" ", _INVISIBLE.sub("", text)).strip()

@@ -452,7 +452,9 @@ def place_points(
         return Placement(codes, snapped)
     pts = shapely.points(x[idx], y[idx])
     tree = areas.sindex
-    pi, ai = tree.query(pts, predicate="intersects")
+    # each area asks a tree of the points which it holds: an area is prepared once for its
+    # many points (the other way round, every point tests every polygon near it from scratch)
+    ai, pi = shapely.STRtree(pts).query(np.asarray(areas.geometry.values), predicate="intersects")
     # first area for each point: sort by (point, area) and keep first
     order = np.lexsort((ai, pi))
     pi, ai = pi[order], ai[order]

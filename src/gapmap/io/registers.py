@@ -160,6 +160,12 @@ class _Reader:
 _REQUIRED = object()
 
 
+def _texts(text: Callable[[int], str], masks: list) -> list[str]:
+    """``[text(m) for m in masks]``, each distinct mask written once."""
+    written = {m: text(m) for m in set(masks)}
+    return [written[m] for m in masks]
+
+
 _FRACTIONS = {"½": ".5", "¼": ".25", "¾": ".75"}
 _UNITS = re.compile(
     r"\s*(hours?|hrs?|h|kilometres?|kilometers?|kms?)?\.?\s*((a|per|each|/)\s*(week|wk)|pw)?\s*$"
@@ -578,9 +584,9 @@ def read_providers(
             "postcode": pcs,
             "x": x,
             "y": y,
-            "services": [services_text(m) for m in services],
+            "services": _texts(services_text, services),
             "service_mask": np.array(services, dtype=np.int64),
-            "days": [days_text(m) for m in days],
+            "days": _texts(days_text, days),
             "day_mask": np.array(days, dtype=np.int64),
             "capacity_hours": np.array(capacity, dtype=float),
             "committed_hours": np.array(committed, dtype=float),
@@ -753,9 +759,9 @@ def read_people(
             "x": x,
             "y": y,
             "hours": np.array(hours, dtype=float),
-            "days": [days_text(m) for m in days],
+            "days": _texts(days_text, days),
             "day_mask": np.array(days, dtype=np.int64),
-            "services": [services_text(m) for m in services],
+            "services": _texts(services_text, services),
             "service_mask": np.array(services, dtype=np.int64),
             "max_travel_km": np.array(travel, dtype=float),
             "priority": np.array(priority, dtype=np.int64),
