@@ -89,9 +89,11 @@ def postgres():
 def serving(db: str):
     """``gapmap serve --db`` in its own process; its address."""
     port = _free_port()
+    # the server's messages go to a file: a pipe nobody reads fills up and stops the server
+    log = tempfile.NamedTemporaryFile(prefix="gapmap-serve-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gapmap", "serve", "--db", db, "--port", str(port)],
-        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=ENV, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
         for _ in range(600):
@@ -99,12 +101,21 @@ def serving(db: str):
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             if proc.poll() is not None:
-                raise SystemExit("serve stopped: " + proc.stderr.read().decode()[-2000:])  # type: ignore[union-attr]
+                raise SystemExit("serve stopped: " + Path(log.name).read_text()[-2000:])
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        said = Path(log.name).read_text()
+        log.close()
+        os.unlink(log.name)
+        if said.strip():
+            print(
+                f"  (serve said {len(said.splitlines())} lines on stderr; the last: "
+                f"{said.strip().splitlines()[-1][:200]})",
+                file=sys.stderr,
+            )
 
 
 def _ask(person: dict) -> dict:

@@ -61,3 +61,19 @@ def test_the_bar_is_drawn_on_a_terminal_and_cleared_around_messages():
     assert "\r\033[K  halfway\n" in tty.getvalue()  # the bar cleared before the message
     assert tty.getvalue().endswith("\r\033[K")  # and cleared at the end
     assert pipe.getvalue() == "  halfway\n"  # no bar where no one watches
+
+
+def test_a_server_logs_each_message_once(tmp_path):
+    """``serve`` logs through the root logger with times: the progress handler steps aside,
+    so no message is shown twice."""
+    out = io.StringIO()
+    progress.show_progress(out)
+    progress.hide_progress()
+    root = io.StringIO()
+    handler = logging.StreamHandler(root)
+    logging.getLogger().addHandler(handler)
+    try:
+        logging.getLogger("gapmap.serve.app").warning("suggestion: status ok")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert out.getvalue() == "" and root.getvalue() == "suggestion: status ok\n"

@@ -183,6 +183,9 @@ def cmd_serve(args) -> int:
     if policy.host not in ("0.0.0.0", "::"):
         allowed += (policy.host,)
     app = create_app(register, token=policy.token, allowed_hosts=allowed)
+    from gapmap.cli.progress import hide_progress
+
+    hide_progress()  # a server's log has times: every message once, through the root logger
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     _say(f"gapmap signposting: {len(register.in_service()[0].providers)} providers from "
          f"{args.providers or args.db}")  # fmt: skip

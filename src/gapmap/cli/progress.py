@@ -22,7 +22,7 @@ from typing import TextIO
 from gapmap.publish.disclosure import Suppression
 from gapmap.publish.summaries import published_progress
 
-__all__ = ["bar", "published_figures", "show_progress"]
+__all__ = ["bar", "hide_progress", "published_figures", "show_progress"]
 
 _LOGGER = logging.getLogger("gapmap")
 _WIDTH = 24
@@ -104,6 +104,15 @@ def show_progress(stream: TextIO | None = None) -> _Terminal:
         _LOGGER.addHandler(_handler)
     _LOGGER.setLevel(logging.INFO)
     return _handler
+
+
+def hide_progress() -> None:
+    """Stop showing progress messages through :func:`show_progress` (a server logs its own,
+    with times, through the root logger)."""
+    global _handler
+    if _handler is not None:
+        _LOGGER.removeHandler(_handler)
+        _handler = None
 
 
 def _current() -> _Terminal:
