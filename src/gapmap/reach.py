@@ -28,6 +28,11 @@ them. Nothing of size people × providers is built: time and memory grow with th
 
 The independent matching checker (:mod:`gapmap.matching.check`) restates the rules on purpose,
 to check the matchers against a second reading of SPEC.md.
+
+Why one file of some 870 lines: it is the one home of these rules by design (issue 35: each
+rule literally once), and the pair building that applies them must sit beside them so that a
+reader checks the vectorised filters against the rules on the same page; split, the rules and
+their only fast implementation would drift apart.
 """
 
 from __future__ import annotations
