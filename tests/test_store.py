@@ -526,3 +526,47 @@ def test_a_change_by_another_process_reaches_the_mark_without_asking_each_time(d
     finally:
         other.close()
         first.close()
+
+
+def test_the_sign_in_check_asks_nothing_until_a_change_and_a_revocation_ends_it(
+    db_url,  # noqa: F811
+    tmp_path,
+):
+    """Every request checks its token; while nothing is committed the answer is kept (no
+    statement reaches the database: counted by SQLAlchemy's own event), and a revocation by
+    another connection ends the token as soon as it is committed (PostgreSQL: as soon as its
+    notification arrives)."""
+    import time
+
+    from sqlalchemy import event
+
+    prov, people = _tiny(tmp_path)
+    first = open_store(db_url, create=True)
+    first.import_registers(providers=prov, people=people, author="Ann")
+    token = first.add_staff("Ann")
+    other = open_store(db_url)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    try:
+        assert first.staff_for_token(token) == "Ann"
+        assert first.staff_for_token("gm_not-a-token") is None
+        event.listen(first.engine, "before_cursor_execute", count)
+        for _ in range(20):
+            assert first.staff_for_token(token) == "Ann"
+            assert first.staff_session_key("Ann") is not None
+        asked = [s for s in statements if "staff" in s]
+        assert len(asked) <= 1  # the session key's first look, then nothing
+        other.revoke_staff("Ann", author="Ann")
+        for _ in range(500):  # a notification takes milliseconds; no clock assertion
+            if first.staff_for_token(token) is None:
+                break
+            time.sleep(0.02)
+        assert first.staff_for_token(token) is None
+        assert first.staff_session_key("Ann") is None
+    finally:
+        event.remove(first.engine, "before_cursor_execute", count)
+        other.close()
+        first.close()

@@ -323,7 +323,7 @@ class StoreBase:
         own commits; None when only asking the server can tell."""
         path = sqlite_path(self.url)
         if path is None:
-            return self._heard()
+            return None if self.is_sqlite else self._heard()
         import sqlite3
 
         with self._watch_lock:
