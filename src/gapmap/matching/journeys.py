@@ -814,9 +814,28 @@ def distance_prices(
     settings: Settings,
     seconds: float = 3600.0,
 ) -> tuple[float, bool, np.ndarray]:
-    """As :func:`distance_bound`, with the LP's capacity prices μ (km per hundredth of an
-    hour of each provider's room; zeros where the LP did not solve), the multipliers the
-    knapsack bound (:mod:`gapmap.matching.knapsack_bound`) starts from."""
+    """As :func:`distance_bound`, with the LP's capacity prices.
+
+    Parameters
+    ----------
+    chosen
+        The matching whose people are kept matched.
+    options
+        Every person's candidates.
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate``, ``allow_without_cover``, ``no_cover_penalty_km``.
+    seconds
+        Time allowed.
+
+    Returns
+    -------
+    (float, bool, numpy.ndarray)
+        The bound, whether converged, and μ (km per hundredth of an hour of each provider's
+        room; zeros where the LP did not solve), the multipliers the knapsack bound
+        (:mod:`gapmap.matching.knapsack_bound`) starts from.
+    """
     from gapmap.matching.patterns import class_arrays as _classes
 
     classes = {p: _classes(options[p], settings, room) for p in chosen}

@@ -136,7 +136,20 @@ class Items:
         return self.load * np.asarray(mu, float)[self.prov]
 
     def pattern_items(self, p: int, k: int, v: int, w: int, c: int) -> tuple[float, list[int]]:
-        """A pattern's km and items."""
+        """A pattern's km and items.
+
+        Parameters
+        ----------
+        p, k
+            The person and their day class.
+        v, w, c
+            Provider, partner (-1: none) and cover (-1: none).
+
+        Returns
+        -------
+        (float, list of int)
+            The km (the no-cover penalty included) and the item numbers.
+        """
         cls, nv, nw, nc, dv, dw, dc, none = self.table[(p, k)]
         out, km = [], 0.0
         for u, nums, ds, ids in ((v, nv, dv, cls.providers), (w, nw, dw, cls.partners),
@@ -150,7 +163,20 @@ class Items:
         return km, out
 
     def best_pattern(self, p: int, beta: np.ndarray) -> tuple[float, int, int, int, int]:
-        """A person's least ``km + Σ β`` pattern: (value, class, provider, partner, cover)."""
+        """A person's least ``km + Σ β`` pattern.
+
+        Parameters
+        ----------
+        p
+            The person.
+        beta
+            The multipliers, by item.
+
+        Returns
+        -------
+        tuple
+            (value, class, provider, partner, cover); -1 for none.
+        """
         best = (math.inf, -1, -1, -1, -1)
         for k in range(len(self.classes[p])):
             row = self.table.get((p, k))
@@ -175,7 +201,20 @@ class Items:
 
     def knapsack(self, u: int, beta: np.ndarray) -> tuple[float, np.ndarray]:
         """Provider u's multiple-choice knapsack: least ``-Σ β y`` within its room, one item
-        of a person at most; its value and items."""
+        of a person at most.
+
+        Parameters
+        ----------
+        u
+            The provider.
+        beta
+            The multipliers, by item.
+
+        Returns
+        -------
+        (float, numpy.ndarray)
+            Its least value and the items taken.
+        """
         grp = self.at[u]
         cost = -beta[grp]
         neg = cost < -1e-12
