@@ -63,6 +63,11 @@ from gapmap.settings import Settings
 
 __all__ = ["knapsack_bound", "Items"]
 
+#: the subgradient's first step size (a share of Polyak's), and how many rounds without a
+#: better L before it is halved
+STEP = 1.0
+PATIENCE = 3
+
 
 class Items:
     """The items of the formulation: for each person's day class, its role lists as item
@@ -403,7 +408,7 @@ def knapsack_bound(
     best = first = -math.inf
     done, converged, z = 0, False, math.inf
     sigma = np.zeros(len(people) + len(items.at))
-    lam, since = 1.0, 0
+    lam, since = STEP, 0
     while done < rounds and (done == 0 or time.perf_counter() < deadline):
         val, patterns, rosters = items.value(beta)
         done += 1
@@ -413,7 +418,7 @@ def knapsack_bound(
             best, since = val, 0
         else:
             since += 1
-            if since >= 3:
+            if since >= PATIENCE:
                 lam, since = lam / 2, 0
         if method == "subgradient":
             g = np.zeros(items.n)
