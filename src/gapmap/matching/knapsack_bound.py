@@ -236,29 +236,28 @@ class Items:
         g = max(1, int(np.gcd.reduce(ld)))
         w_all = ld // g
         cap //= g
-        dp = np.zeros(cap + 1)
-        picks = []
-        for grp_j in np.split(order, np.flatnonzero(first)[1:]):
+        groups = np.split(order, np.flatnonzero(first)[1:])
+        dp = np.zeros(cap + 1)  # least value within each capacity
+        seen = [dp]
+        for grp_j in groups:
             new = dp.copy()
-            pick = np.full(cap + 1, -1)
             for j in grp_j.tolist():
                 w = int(w_all[j])
-                if w > cap:
-                    continue
-                cand = dp[: cap + 1 - w] + cost[j]
-                better = cand < new[w:]
-                new[w:][better] = cand[better]
-                pick[w:][better] = j
-            picks.append(pick)
+                if w <= cap:
+                    np.minimum(new[w:], dp[: cap + 1 - w] + cost[j], out=new[w:])
+            seen.append(new)
             dp = new
         c = int(np.argmin(dp))
         val = float(dp[c])
         taken = []
-        for pick in reversed(picks):
-            j = int(pick[c])
-            if j >= 0:
-                taken.append(j)
-                c -= int(w_all[j])
+        for gi in range(len(groups) - 1, -1, -1):  # back through the groups
+            cur, prev = seen[gi + 1], seen[gi]
+            if cur[c] == prev[c]:
+                continue
+            fits = [j for j in groups[gi].tolist() if int(w_all[j]) <= c]
+            j = min(fits, key=lambda j: abs(prev[c - int(w_all[j])] + cost[j] - cur[c]))
+            taken.append(j)
+            c -= int(w_all[j])
         return val, it[np.array(taken, np.int64)] if taken else it[:0]
 
     def value(self, beta: np.ndarray) -> tuple[float, dict, dict]:
