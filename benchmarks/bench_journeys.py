@@ -9,11 +9,15 @@ at the start of the run:
   greedy pass (matching by hand);
 * for each, the distance LP bound for *its* people (gapmap's: the run's own; then solved to the
   end here if the run's did not converge; greedy's: solved here) and how far above it;
+* the knapsack Lagrangian bound for gapmap's people (``gapmap.matching.knapsack_bound``:
+  whole people in each provider's room; subgradient rounds from the LP's prices, for
+  ``--knapsack-seconds``) and how far above it gapmap's km are;
 * the distance stage: the first stage's km it started from, its seconds, steps, LP rounds;
 * why the bound is far: the share of the free room of the providers used that the matching
   fills, and the median room left on one.
 
 Run:  .venv/bin/python benchmarks/bench_journeys.py [--time-limit 60] [--scales kent-y3,somerset]
+      [--knapsack-seconds 120]
 """
 
 from __future__ import annotations
@@ -71,15 +75,18 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--scales", default="kent-y3,somerset")
+    ap.add_argument("--knapsack-seconds", type=float, default=120.0)
     args = ap.parse_args()
 
     from gapmap.demo import SCALES, write_demo_registers
     from gapmap.matching import match
     from gapmap.matching.candidates import build_candidates
-    from gapmap.matching.journeys import distance_bound, journey_figures
+    from gapmap.matching.journeys import distance_bound, distance_prices, journey_figures
+    from gapmap.matching.knapsack_bound import knapsack_bound
+    from gapmap.matching.patterns import class_arrays
     from gapmap.reach import room_units
     from gapmap.settings import Settings
-    from gapmap.study import Study
+    from gapmap.study import Study, StudyInputs
 
     with tempfile.TemporaryDirectory() as tmp:
         for scale in args.scales.split(","):
@@ -87,11 +94,13 @@ def main() -> int:
             p, q = write_demo_registers(Path(tmp) / scale, providers=size.providers,
                                         people=size.people)  # fmt: skip
             study = Study.read(
-                providers=p, people=q, settings=Settings(match_time_limit_s=args.time_limit)
+                StudyInputs(providers=p, people=q),
+                settings=Settings(match_time_limit_s=args.time_limit),
             )
             load = os.getloadavg()[0]
             t0 = time.perf_counter()
-            best, greedy = match(study)
+            matching = match(study)
+            best, greedy = matching.best, matching.greedy
             wall = time.perf_counter() - t0
             print(f"\n{scale}: {len(study.people):,} people, {len(study.providers):,} providers, "
                   f"time limit {args.time_limit:g} s; load {load:.1f} at the start, "
@@ -109,12 +118,20 @@ def main() -> int:
             print(f"          distance stage: started from {s.get('start_km', 0):,.0f} km, "
                   f"{s.get('seconds')} s, {s.get('status')}, {s.get('lp_rounds')} LP rounds "
                   f"({s.get('lp_seconds')} s)")  # fmt: skip
+            t = time.perf_counter()
+            b, ok, mu = distance_prices(best.matches, options, room, study.settings, 600.0)
             if not tight:
-                t = time.perf_counter()
-                b, ok = distance_bound(best.matches, options, room, study.settings, 600.0)
                 print(f"          the same people's distance LP solved to the end: {b:,.0f} km"
                       f"{'' if ok else ' (not converged)'} [{time.perf_counter() - t:.0f} s]; "
                       f"gap {j['km_total'] / b - 1:+.1%}")  # fmt: skip
+            classes = {p: class_arrays(options[p], study.settings, room) for p in best.matches}
+            kb = knapsack_bound(best.matches, options, classes, room, study.settings, mu,
+                                args.knapsack_seconds)  # fmt: skip
+            print(f"          knapsack Lagrangian bound (whole people in each provider's room, "
+                  f"{kb['rounds']} subgradient rounds from the LP's prices, {kb['seconds']} s, "
+                  f"load {os.getloadavg()[0]:.1f}): {kb['bound_km']:,.0f} km "
+                  f"({kb['bound_km'] / b - 1:+.1%} over the LP); gapmap's gap to it "
+                  f"{j['km_total'] / kb['bound_km'] - 1:+.1%}")  # fmt: skip
             t = time.perf_counter()
             gb, gok = distance_bound(greedy.matches, options, room, study.settings, 600.0)
             print(line("greedy", journey_figures(greedy.matches, options), gb, gok)

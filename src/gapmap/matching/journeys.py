@@ -64,7 +64,7 @@ from gapmap.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["shortest_journeys", "journey_figures", "distance_bound"]
+__all__ = ["shortest_journeys", "journey_figures", "distance_bound", "distance_prices"]
 
 #: a person's nearest providers, partners and covers per day class also offered to CP-SAT
 NEAR = 3
@@ -805,6 +805,56 @@ def distance_bound(
     lp = _DistanceLP(pool, people, priced, options, settings, room)
     bound, converged, _ = lp.columns(time.perf_counter() + seconds, lambda: False)
     return float(bound), converged
+
+
+def distance_prices(
+    chosen: dict[int, Match],
+    options: list[PersonOptions],
+    room: np.ndarray,
+    settings: Settings,
+    seconds: float = 3600.0,
+) -> tuple[float, bool, np.ndarray]:
+    """As :func:`distance_bound`, with the LP's capacity prices.
+
+    Parameters
+    ----------
+    chosen
+        The matching whose people are kept matched.
+    options
+        Every person's candidates.
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate``, ``allow_without_cover``, ``no_cover_penalty_km``.
+    seconds
+        Time allowed.
+
+    Returns
+    -------
+    (float, bool, numpy.ndarray)
+        The bound, whether converged, and μ (km per hundredth of an hour of each provider's
+        room; zeros where the LP did not solve), the multipliers the knapsack bound
+        (:mod:`gapmap.matching.knapsack_bound`) starts from.
+    """
+    from gapmap.matching.patterns import class_arrays as _classes
+
+    classes = {p: _classes(options[p], settings, room) for p in chosen}
+    people = sorted(chosen)
+    pool = PatternPool()
+    priced = {
+        p: [_Priced(c, options[p].distance, _penalty(options[p], settings)) for c in classes[p]]
+        for p in people
+    }
+    for p in people:
+        m = chosen[p]
+        pool.add(p, _class_of(classes[p], m), m.provider, m.partner, m.cover)
+    lp = _DistanceLP(pool, people, priced, options, settings, room)
+    bound, converged, rounds = lp.columns(time.perf_counter() + seconds, lambda: False)
+    mu = np.zeros(len(room))
+    if rounds:
+        dual = np.asarray(lp.h.getSolution().row_dual, float)
+        mu[lp.used] = np.maximum(0.0, -dual[len(people) :])
+    return float(bound), converged, mu
 
 
 def journey_figures(matches: dict[int, Match], options: list[PersonOptions]) -> dict:
