@@ -38,7 +38,13 @@ longer than the first stage's; the people matched, and so objective (1), do not 
 How near the bound it gets depends on how full the providers are: with the room packed by
 objective (1) (95-97% of it at Kent year-3 and Somerset scale), the LP can share a provider's
 last hours between people, which no matching can, so the bound is weak there.
-Measured figures and what the gap is made of: ``docs/benchmarks.md``, "Journeys".
+Measured figures and what the gap is made of: ``docs/benchmarks.md``, "Journeys". A stronger
+bound (whole rosters per provider) is :mod:`gapmap.matching.knapsack_bound`.
+
+Why one file of some 900 lines: the stage is one algorithm whose three parts share their
+pattern pool and their time: the LP gives the bound and the patterns the search offers, the
+search runs while the LP is solved, and the whole-model CP-SAT path replaces both on small
+cases. Apart, each would need the others' private state.
 """
 
 from __future__ import annotations
