@@ -11,7 +11,8 @@ import pytest
 
 from gapmap.cli.commands import main
 from gapmap.errors import InputError
-from gapmap.io.registers import mailto, read_providers
+from gapmap.io.cells import mailto
+from gapmap.io.registers import read_providers
 
 from .helpers import GOOD_PEOPLE as Q
 from .helpers import GOOD_PROVIDERS as P

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gapmap.errors import InputError
-from gapmap.io.registers import place_in_areas, read_people, read_providers
+from gapmap.io.placing import place_in_areas
+from gapmap.io.registers import read_people, read_providers
 from gapmap.vocab import WEEKEND_MASK
 
 from .conftest import WARDS_2022, shared_file, write

@@ -35,7 +35,8 @@ from gapmap.errors import GapmapError, InputError, Problem
 from gapmap.gaps import GapResult, gap_analysis
 from gapmap.io.areas import place_points, read_areas
 from gapmap.io.builtin import build_kent_sectors, load_builtin_areas
-from gapmap.io.registers import place_in_areas, read_people, read_providers
+from gapmap.io.placing import place_in_areas
+from gapmap.io.registers import read_people, read_providers
 from gapmap.matching import Matching, MatchingError, MatchResult, match
 from gapmap.matching.person import person_request, request_from_fields
 from gapmap.matching.request import suggest

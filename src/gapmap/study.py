@@ -52,7 +52,7 @@ __all__ = ["AreaColumns", "Study", "StudyInputs"]
 
 
 def _place(register: pd.DataFrame, areas: gpd.GeoDataFrame, snap_m: float) -> pd.DataFrame:
-    from gapmap.io.registers import place_in_areas
+    from gapmap.io.placing import place_in_areas
 
     return place_in_areas(register, areas, snap_m=snap_m).reset_index(drop=True)
 
@@ -490,7 +490,7 @@ def _no_providers() -> pd.DataFrame:
 def _outside(areas, providers, people, settings: Settings, sources: dict) -> list[Problem]:
     """Problems of records outside every area, for registers placed in ``areas`` already
     (:func:`_place`; None: no register)."""
-    from gapmap.io.registers import outside_problems
+    from gapmap.io.placing import outside_problems
 
     out: list[Problem] = []
     for reg, what in ((providers, "providers"), (people, "people")):

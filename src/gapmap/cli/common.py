@@ -145,7 +145,7 @@ def _print(lines: list[str]) -> None:
 
 
 def _placement(study) -> None:
-    from gapmap.io.registers import placement_summary
+    from gapmap.io.placing import placement_summary
     from gapmap.publish.summaries import placement_lines
 
     _print(

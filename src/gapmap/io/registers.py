@@ -13,39 +13,62 @@ last_updated (ISO dates; "" when not given), row``.
 People: ``person_id, postcode, x, y, hours, days, day_mask, services, service_mask,
 max_travel_km (NaN where the person gave none), priority, needs_cover, self_directing,
 regulated_care, row``.
+
+The rules for one cell (numbers, yes/no, contacts, degrees) are in :mod:`gapmap.io.cells`;
+placing a register in the areas analysed is in :mod:`gapmap.io.placing`. Their public names
+are also importable from here, as before.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from gapmap._kent import GB_BNG_BOUNDS, GB_LONLAT_BOUNDS
+from gapmap._kent import GB_BNG_BOUNDS
 from gapmap.errors import InputError, Problem, ProblemList
 from gapmap.io._tables import ROW, read_table
-from gapmap.io.areas import Placement, place_points
+from gapmap.io.cells import (
+    MAX_TRAVEL_KM,
+    MAX_WEEKLY_HOURS,
+    _boolean,
+    _contact_cell,
+    _priority,
+    _text_cell,
+    check_email,
+    check_phone,
+    mailto,
+    parse_booked_hours,
+    parse_travel_km,
+    parse_weekly_hours,
+    point_from_latlon,
+    read_number,
+)
+from gapmap.io.placing import outside_problems, place_in_areas, placement_summary
 from gapmap.io.provider_checks import FAMILY_COLUMNS, parse_date, parse_languages, parse_price
 from gapmap.postcodes import (
     PostcodeDirectory,
     default_directory,
     describe_missing,
     normalise_postcode,
-    wgs84_to_bng,
 )
-from gapmap.reach import road_km
-from gapmap.vocab import clean_name, days_text, parse_days, parse_services, services_text
+from gapmap.vocab import days_text, parse_days, parse_services, services_text
 
 __all__ = [
+    "MAX_TRAVEL_KM",
+    "MAX_WEEKLY_HOURS",
+    "check_email",
+    "check_phone",
+    "mailto",
+    "parse_booked_hours",
+    "parse_travel_km",
+    "parse_weekly_hours",
+    "read_number",
     "empty_people",
     "empty_providers",
     "DEFAULT_PROVIDER_TRAVEL_KM",
@@ -86,10 +109,6 @@ class PersonDefaults:
 
 #: The people register's defaults (:class:`PersonDefaults`).
 PERSON_DEFAULTS = PersonDefaults()
-#: Hours a week above which a figure is surely a typing error (a week has 168 hours).
-MAX_WEEKLY_HOURS = 168.0
-#: Travel limits above this are surely a typing error (Kent is about 100 km across).
-MAX_TRAVEL_KM = 200.0
 
 PROVIDER_COLUMNS = {
     "provider_id": True, "name": True, "postcode": False, "lat": False, "lon": False,
@@ -108,9 +127,6 @@ PEOPLE_COLUMNS = {
 }  # fmt: skip
 _ALIASES = {"long": "lon", "lng": "lon", "longitude": "lon", "latitude": "lat", "x": "easting",
             "y": "northing", "post code": "postcode", "post_code": "postcode"}  # fmt: skip
-
-_TRUE = {"true", "yes", "y", "1", "t"}
-_FALSE = {"false", "no", "n", "0", "f"}
 
 
 class _Reader:
@@ -164,138 +180,6 @@ def _texts(text: Callable[[int], str], masks: list) -> list[str]:
     """``[text(m) for m in masks]``, each distinct mask written once."""
     written = {m: text(m) for m in set(masks)}
     return [written[m] for m in masks]
-
-
-_FRACTIONS = {"½": ".5", "¼": ".25", "¾": ".75"}
-_UNITS = re.compile(
-    r"\s*(hours?|hrs?|h|kilometres?|kilometers?|kms?)?\.?\s*((a|per|each|/)\s*(week|wk)|pw)?\s*$"
-)
-
-
-def read_number(cell: str) -> float:
-    """A number as people type it: ``6``, ``6.5``, ``6,5`` (decimal comma), ``6½``,
-    ``6 hours``, ``6 h a week``, ``10 km``, ``1,000``.
-
-    Parameters
-    ----------
-    cell
-        The text.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        when the text is not a number in any of those forms.
-
-    Examples
-    --------
-    >>> read_number("6,5"), read_number("6½ hours"), read_number("1,000"), read_number("10 km")
-    (6.5, 6.5, 1000.0, 10.0)
-    """
-    text = str(cell).strip().lower()
-    for ch, dec in _FRACTIONS.items():
-        if ch in text:
-            head = text.split(ch)[0].strip()
-            text = (head or "0") + dec + text.split(ch, 1)[1]
-    text = _UNITS.sub("", text).strip()
-    if re.fullmatch(r"[+-]?\d+,\d{1,2}", text):  # a decimal comma: 6,5 or 6,25
-        text = text.replace(",", ".")
-    elif re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):  # thousands: 1,000.5
-        text = text.replace(",", "")
-    v = float(text)  # raises ValueError
-    if math.isnan(v) or math.isinf(v):
-        raise ValueError(cell)
-    return v
-
-
-def _number(low: float, high: float, *, low_inclusive: bool, what: str, example: str):
-    def parse(cell: str) -> float:
-        try:
-            v = read_number(cell)
-        except ValueError:
-            raise ValueError(f"Enter the {what} as a number, like {example}") from None
-        if v < low or (v == low and not low_inclusive):
-            raise ValueError(
-                f"The {what} must be {'at least' if low_inclusive else 'more than'} {low:g}"
-            )
-        if v > high:
-            raise ValueError(f"The {what} must be {high:g} or less ({v:.12g} is not plausible)")
-        return v
-
-    return parse
-
-
-#: The register's number rules, shared with the suggestion request checks.
-parse_weekly_hours = _number(
-    0, MAX_WEEKLY_HOURS, low_inclusive=False, what="hours a week", example="6 or 6.5"
-)
-parse_booked_hours = _number(
-    0, MAX_WEEKLY_HOURS, low_inclusive=True, what="hours a week", example="0 or 12.5"
-)
-parse_travel_km = _number(
-    0, MAX_TRAVEL_KM, low_inclusive=False, what="distance in km", example="10"
-)
-
-
-def point_from_latlon(lat: float, lon: float) -> tuple[float, float]:
-    """British National Grid metres for WGS84 degrees in Great Britain.
-
-    Parameters
-    ----------
-    lat, lon
-        Degrees.
-
-    Returns
-    -------
-    (x, y)
-
-    Raises
-    ------
-    ValueError
-        saying what looks wrong: lat and lon swapped, grid metres given as degrees, or a point
-        outside Great Britain.
-    """
-    gx0, gy0, gx1, gy1 = GB_LONLAT_BOUNDS
-    if not (math.isfinite(lat) and math.isfinite(lon)):
-        raise ValueError("expected numbers of degrees")
-    if gy0 <= lat <= gy1 and gx0 <= lon <= gx1:
-        x, y = wgs84_to_bng(lon, lat)
-        return float(x), float(y)
-    if gy0 <= lon <= gy1 and gx0 <= lat <= gx1:
-        raise ValueError("lat and lon look swapped (lat is the 50-60 degrees one)")
-    if abs(lat) > 1000 or abs(lon) > 1000:
-        raise ValueError(
-            "looks like British National Grid metres in degree columns; "
-            "put them in 'easting' and 'northing'"
-        )
-    raise ValueError("the point is outside Great Britain")
-
-
-def _boolean(cell: str) -> bool:
-    s = cell.lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    raise ValueError("expected true or false (yes/no, 1/0)")
-
-
-def _priority(cell: str) -> int:
-    try:
-        v = float(cell)
-    except ValueError:
-        raise ValueError("expected a whole number from 1 (low) to 5 (urgent)") from None
-    if not v.is_integer() or not 1 <= v <= 5:
-        raise ValueError("expected a whole number from 1 (low) to 5 (urgent)")
-    return int(v)
-
-
-def _text_cell(cell: str) -> str:
-    """Text of a register (ids, names, contacts): cleaned in one place (:func:`clean_name`)."""
-    return clean_name(cell)
 
 
 def _normalise_columns(frame: pd.DataFrame, spec: dict[str, bool], file: str) -> pd.DataFrame:
@@ -617,100 +501,6 @@ def _family(r: _Reader) -> dict[str, object]:
     return {c: out[c] for c in FAMILY_COLUMNS}
 
 
-#: An email address as gapmap takes it: a strict subset of RFC 5322's addr-spec (no quoted
-#: local parts, no comments, no ``?``/``&``/spaces that would add recipients to a mailto: link).
-_EMAIL = re.compile(
-    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
-)
-#: A telephone number: digits, spaces, brackets and hyphens, a + only first; 6-15 digits.
-_PHONE = re.compile(r"\+?[0-9 ()-]{6,24}")
-
-
-def check_email(text: str) -> str:
-    """An email address from a register, or ValueError saying what is wrong.
-
-    Parameters
-    ----------
-    text
-        The cell.
-
-    Returns
-    -------
-    str
-        The address (stripped).
-
-    Examples
-    --------
-    >>> check_email("hello@mp0001.example.org")
-    'hello@mp0001.example.org'
-    >>> check_email("x@y.org?bcc=spy@evil.example")
-    Traceback (most recent call last):
-    ...
-    ValueError: an email address is name@example.org: one @, no spaces, no ? or &
-    """
-    text = text.strip()
-    if text.lower().startswith("mailto:"):
-        raise ValueError("give the email address without 'mailto:'")
-    if len(text) > 254 or not _EMAIL.fullmatch(text):
-        raise ValueError("an email address is name@example.org: one @, no spaces, no ? or &")
-    return text
-
-
-def check_phone(text: str) -> str:
-    """A telephone number from a register, or ValueError saying what is wrong.
-
-    Examples
-    --------
-    >>> check_phone("+44 (0)1622 694000")
-    '+44 (0)1622 694000'
-    >>> check_phone('=HYPERLINK("http://evil.example")')
-    Traceback (most recent call last):
-    ...
-    ValueError: a phone number is 6-15 digits with spaces, brackets, hyphens, a + first
-    """
-    text = text.strip()
-    digits = sum(ch.isdigit() for ch in text)
-    if not _PHONE.fullmatch(text) or not 6 <= digits <= 15:
-        raise ValueError("a phone number is 6-15 digits with spaces, brackets, hyphens, a + first")
-    return text
-
-
-def mailto(email: str) -> str:
-    """A ``mailto:`` link of a checked address, percent-encoded so it names one recipient only.
-
-    Examples
-    --------
-    >>> mailto("hello@mp0001.example.org")
-    'mailto:hello@mp0001.example.org'
-    >>> mailto("a@b.org?bcc=c@d.org")
-    'mailto:a@b.org%3Fbcc%3Dc@d.org'
-    """
-    return "mailto:" + quote(str(email).strip(), safe="@+")
-
-
-def _contact_cell(column: str) -> Callable[[str], str]:
-    """A contact detail: text of at most 200 characters; a website must be http(s) or a bare
-    domain (never ``javascript:``); an email one address (:func:`check_email`); a phone a
-    number (:func:`check_phone`)."""
-
-    def parse(cell: str) -> str:
-        text = _text_cell(cell)
-        if len(text) > 200:
-            raise ValueError(f"the {column} is longer than 200 characters")
-        if column == "email" and text.strip():
-            text = check_email(text)
-        if column == "phone" and text.strip():
-            text = check_phone(text)
-        if column == "website":
-            scheme = re.match(r"^([a-z][a-z0-9+.-]*):", text.lower())
-            if scheme and scheme.group(1) not in ("http", "https"):
-                raise ValueError("a website must start with https:// or http://")
-        return text
-
-    return parse
-
-
 def read_people(
     path: str | Path, *, postcodes: PostcodeDirectory | None = None, sheet: str | None = None
 ) -> pd.DataFrame:
@@ -797,185 +587,3 @@ def empty_providers() -> pd.DataFrame:
 def empty_people() -> pd.DataFrame:
     """A people register with no rows (the columns of :func:`read_people`)."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _PEOPLE_DTYPES.items()})
-
-
-def place_in_areas(
-    register: pd.DataFrame,
-    areas: gpd.GeoDataFrame,
-    *,
-    snap_m: float,
-    placement: Placement | None = None,
-) -> pd.DataFrame:
-    """Add ``area_code`` and ``snapped_m`` to a register (a copy).
-
-    Points just outside every area (generalised coastlines) go to the nearest area within
-    ``snap_m`` metres; records further away keep an empty ``area_code`` and are listed in
-    ``.attrs["unplaced"]`` (their row numbers) so callers can report them.
-
-    Parameters
-    ----------
-    register
-        A register with ``x``, ``y`` and ``row``.
-    areas
-        The area layer.
-    snap_m
-        As for :func:`gapmap.io.areas.place_points`.
-    placement
-        The register's :func:`~gapmap.io.areas.place_points` in ``areas``, if already made.
-
-    Returns
-    -------
-    DataFrame
-    """
-    placed = (
-        placement
-        if placement is not None
-        else place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
-    )
-    out = register.copy()
-    out["area_code"] = placed.area_code
-    out["snapped_m"] = placed.snapped_m
-    out.attrs["unplaced"] = register.loc[~placed.placed, "row"].tolist()
-    return out
-
-
-def placement_summary(
-    areas: gpd.GeoDataFrame, providers: pd.DataFrame, people: pd.DataFrame
-) -> pd.DataFrame:
-    """Providers, people and hours by district, for registers already placed in ``areas``.
-
-    Parameters
-    ----------
-    areas
-        The area layer.
-    providers, people
-        Registers placed in it (:func:`place_in_areas`).
-
-    Returns
-    -------
-    DataFrame
-        One row per district (and ``"(not placed)"`` for records outside every area) with
-        ``areas, providers, capacity_hours, committed_hours, people, need_hours`` (exact:
-        publish through :func:`gapmap.publish.summaries.placement_lines`).
-    """
-    district = areas.set_index("area_code")["district_name"].replace("", "(no district)")
-
-    def by_district(reg: pd.DataFrame) -> pd.Series:
-        d = reg["area_code"].map(district)
-        return d.where(reg["area_code"] != "", "(not placed)").fillna("(not placed)")
-
-    prov = providers.assign(district=by_district(providers))
-    ppl = people.assign(district=by_district(people))
-    table = pd.DataFrame(
-        {"areas": areas.groupby(areas["district_name"].replace("", "(no district)")).size()}
-    )
-    table = table.join(
-        prov.groupby("district").agg(
-            providers=("provider_id", "size"),
-            capacity_hours=("capacity_hours", "sum"),
-            committed_hours=("committed_hours", "sum"),
-        ),
-        how="outer",
-    ).join(
-        ppl.groupby("district").agg(people=("person_id", "size"), need_hours=("hours", "sum")),
-        how="outer",
-    )
-    return (
-        table.fillna(0)
-        .astype({"areas": int, "providers": int, "people": int})
-        .rename_axis("district")
-    )
-
-
-def outside_problems(
-    register: pd.DataFrame,
-    areas: gpd.GeoDataFrame,
-    *,
-    file: str,
-    what: str,
-    snap_m: float,
-    circuity: float = 1.0,
-    placed: np.ndarray | None = None,
-) -> list[Problem]:
-    """Problems for records that are outside the areas analysed (a wrong postcode, usually).
-
-    A person outside every area (beyond ``snap_m``) is a problem: their need would be counted
-    nowhere. A provider outside every area is a problem only when it is further from every area
-    than its own travel limit, so could serve nobody in them (a provider just over the county
-    border who travels into it is fine). Further is measured as reach measures it
-    (:func:`gapmap.reach.road_km`: straight line × ``circuity``), so a provider kept here can
-    reach someone at the edge of the nearest area.
-
-    Parameters
-    ----------
-    register
-        A register from :func:`read_people` or :func:`read_providers`.
-    areas
-        The areas analysed (EPSG:27700).
-    file
-        The register's file name, for the messages.
-    what
-        ``"people"`` or ``"providers"``.
-    snap_m
-        As for :func:`gapmap.io.areas.place_points`.
-    circuity
-        The study's circuity (``Settings.circuity``).
-    placed
-        Which records are in an area, when the register is placed already
-        (:func:`place_in_areas`: ``area_code != ""``); by default placed here.
-
-    Returns
-    -------
-    list of Problem
-
-    Examples
-    --------
-    A provider 9 km (straight line) outside with a 10 km limit is 11.7 km away by road at
-    circuity 1.3, beyond its limit:
-
-    >>> import geopandas as gpd, shapely
-    >>> areas = gpd.GeoDataFrame({"area_code": ["E1"]},
-    ...     geometry=[shapely.box(0, 0, 1000, 1000)], crs=27700)
-    >>> p = pd.DataFrame({"x": [10000.0], "y": [500.0], "max_travel_km": [10.0], "row": [2],
-    ...     "postcode": ["ME1 1AA"]})
-    >>> len(outside_problems(p, areas, file="p.csv", what="providers", snap_m=0))
-    0
-    >>> len(outside_problems(p, areas, file="p.csv", what="providers", snap_m=0, circuity=1.3))
-    1
-    """
-    if placed is None:
-        at = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
-        placed = at.placed
-    out = np.flatnonzero(~np.asarray(placed, dtype=bool))
-    if len(out) == 0:
-        return []
-    sub = register.iloc[out]
-    pts = shapely.points(sub["x"].to_numpy(float), sub["y"].to_numpy(float))
-    (pi, ai), dist = areas.sindex.nearest(pts, return_distance=True, return_all=False)
-    km = np.full(len(out), np.nan)
-    km[pi] = road_km(dist, circuity)
-    nearest = np.full(len(out), "", dtype=object)
-    nearest[pi] = areas["area_code"].to_numpy()[ai]
-    by_road = f" by road at circuity {circuity:g}" if circuity != 1.0 else ""
-    problems = []
-    for j, (_, rec) in enumerate(sub.iterrows()):
-        if what == "providers" and km[j] <= float(rec["max_travel_km"]):
-            continue
-        column = "postcode" if str(rec.get("postcode", "") or "") else "lat"
-        hint = (
-            "beyond its own travel limit, so it could serve no one here"
-            if what == "providers"
-            else "so the need would be counted nowhere"
-        )
-        problems.append(
-            Problem(
-                file,
-                f"the location is outside every area analysed ({km[j]:,.1f} km{by_road} from the "
-                f"nearest, {nearest[j]}), {hint}; is the postcode right? (--drop-outside leaves "
-                "such rows out)",
-                row=int(rec["row"]),
-                column=column,
-                value=str(rec.get("postcode", "") or "") or None,
-            )
-        )
-    return problems

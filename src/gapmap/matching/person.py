@@ -140,7 +140,7 @@ def request_from_fields(
     from gapmap.councils import council_name
     from gapmap.errors import ProblemList
     from gapmap.io.areas import place_points
-    from gapmap.io.registers import parse_travel_km, parse_weekly_hours, point_from_latlon
+    from gapmap.io.cells import parse_travel_km, parse_weekly_hours, point_from_latlon
     from gapmap.postcodes import default_directory, describe_missing, normalise_postcode
 
     problems = ProblemList(source)

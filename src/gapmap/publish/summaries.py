@@ -172,7 +172,7 @@ def placement_lines(table: pd.DataFrame, rule: Suppression) -> list[str]:
     Parameters
     ----------
     table
-        :func:`gapmap.io.registers.placement_summary` of the study.
+        :func:`gapmap.io.placing.placement_summary` of the study.
     rule
         The suppression rule.
 

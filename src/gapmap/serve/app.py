@@ -36,7 +36,7 @@ from jinja2 import Environment, select_autoescape
 from pydantic import ValidationError
 
 from gapmap.errors import InputError, Problem
-from gapmap.io.registers import mailto
+from gapmap.io.cells import mailto
 from gapmap.matching.person import request_from_fields
 from gapmap.matching.suggest import Suggester
 from gapmap.publish.geo import to_latlon, wgs84_geojson

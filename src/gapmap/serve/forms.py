@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from gapmap.errors import Problem
-from gapmap.io.registers import PERSON_DEFAULTS, read_number
+from gapmap.io.cells import read_number
+from gapmap.io.registers import PERSON_DEFAULTS
 from gapmap.matching.person import REGULATED_QUESTION, SELF_DIRECTING_QUESTION
 from gapmap.safety import CQC_REGISTERED, made_on, registration_words
 from gapmap.vocab import (

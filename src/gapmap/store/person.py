@@ -68,7 +68,7 @@ def read_person(conn: Connection, req: dict) -> dict:
         v = req.get(name)
         return v is not None and not (isinstance(v, str) and not v.strip())
 
-    from gapmap.io.registers import parse_travel_km, parse_weekly_hours, point_from_latlon
+    from gapmap.io.cells import parse_travel_km, parse_weekly_hours, point_from_latlon
 
     # where
     if given("x") and given("y"):

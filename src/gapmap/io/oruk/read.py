@@ -246,7 +246,7 @@ def _date_part(value: Any) -> str:
 
 def _read_extra(path: str | Path, feed_ids: dict[str, str]) -> tuple[dict[str, dict], list]:
     """The side table by service id, with its problems (file, row, column)."""
-    from gapmap.io.registers import (
+    from gapmap.io.cells import (
         _boolean,
         parse_booked_hours,
         parse_travel_km,
