@@ -795,22 +795,8 @@ def distance_bound(
         A lower bound on the km of any matching of the same people, and whether the column
         generation converged (then it is the LP optimum).
     """
-    from gapmap.matching.patterns import class_arrays as _classes
-
-    classes = {p: _classes(options[p], settings, room) for p in chosen}
-    people = sorted(chosen)
-    pool = PatternPool()
-    priced = {
-        p: [_Priced(c, options[p].distance, _penalty(options[p], settings)) for c in classes[p]]
-        for p in people
-    }
-    own = {}
-    for p in people:
-        m = chosen[p]
-        own[p] = pool.add(p, _class_of(classes[p], m), m.provider, m.partner, m.cover)
-    lp = _DistanceLP(pool, people, priced, options, settings, room)
-    bound, converged, _ = lp.columns(time.perf_counter() + seconds, lambda: False)
-    return float(bound), converged
+    bound, converged, _ = distance_prices(chosen, options, room, settings, seconds)
+    return bound, converged
 
 
 def distance_prices(
