@@ -152,6 +152,10 @@ def _complete(path: Path) -> bool:
         return len(gpd.read_file(path)) > 0
     if path.suffix in (".json", ".txt"):
         return data.endswith(b"\n")
+    if path.suffix == ".xlsx":  # a whole workbook opens, with its sheets
+        import openpyxl
+
+        return len(openpyxl.load_workbook(path, read_only=True).sheetnames) > 0
     raise AssertionError(path)
 
 
