@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 
 from gapmap.errors import Problem
-from gapmap.io.areas import Placement, place_points
+from gapmap.io.areas import place_points
 from gapmap.reach import road_km
 
 __all__ = ["outside_problems", "place_in_areas", "placement_summary"]
@@ -25,7 +25,6 @@ def place_in_areas(
     areas: gpd.GeoDataFrame,
     *,
     snap_m: float,
-    placement: Placement | None = None,
 ) -> pd.DataFrame:
     """Add ``area_code`` and ``snapped_m`` to a register (a copy).
 
@@ -41,18 +40,12 @@ def place_in_areas(
         The area layer.
     snap_m
         As for :func:`gapmap.io.areas.place_points`.
-    placement
-        The register's :func:`~gapmap.io.areas.place_points` in ``areas``, if already made.
 
     Returns
     -------
     DataFrame
     """
-    placed = (
-        placement
-        if placement is not None
-        else place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
-    )
+    placed = place_points(areas, register["x"].to_numpy(), register["y"].to_numpy(), snap_m=snap_m)
     out = register.copy()
     out["area_code"] = placed.area_code
     out["snapped_m"] = placed.snapped_m
