@@ -25,15 +25,20 @@ which at convergence is the LP optimum.
 **The integer step.** Small cases (at most ``WHOLE_LIMIT`` choices of provider, partner and
 cover in all) go whole to CP-SAT (:class:`_Whole`, formulation there), which proves the
 shortest matching. Larger ones: a large-neighbourhood search starts at once from the first
-stage's matching, while the LP is solved beside it in a thread (its patterns are offered to
-the search when it is done). Each step frees up to ten people around a few providers (those
+stage's matching, while the bound (the LP, then the knapsack bound of
+:mod:`gapmap.matching.knapsack_bound` from its prices) is worked out beside it in a child
+process (:mod:`gapmap.matching.journeys_bound`), so that the two do not take turns at Python's
+lock. Each step frees up to ten people around a few providers (those
 that a person far from their shortest way would rather use, such people drawn with odds rising
 with how far they are from it) and lets CP-SAT choose again, within the room everyone else
-leaves, each freed person's provider and partner (their nearest few, those of the LP's
-patterns, their own, and either role moved to a provider of the group, so that people can
-swap places or pass room along a chain) and, apart from them, their cover (likewise; never
-the provider or partner chosen). A step is kept only when it is shorter, so the result is never
-longer than the first stage's; the people matched, and so objective (1), do not change.
+leaves, each freed person's provider and partner (their nearest few, their own, and either
+role moved to a provider of the group, so that people can swap places or pass room along a
+chain) and, apart from them, their cover (likewise; never the provider or partner chosen).
+(The LP's patterns were offered to the steps until 2026-12-07: on the Kent year-3 demo, after
+8 s of a core, 9,376 km with them, 9,370 without, 9,364 with the LP's km as each person's
+target; the offer went with the LP's move to its own process.) A step is kept only when it
+is shorter, so the result is never longer than the first stage's; the people matched, and so
+objective (1), do not change.
 
 How near the bound it gets depends on how full the providers are: with the room packed by
 objective (1) (95-97% of it at Kent year-3 and Somerset scale), the LP can share a provider's
@@ -42,9 +47,9 @@ Measured figures and what the gap is made of: ``docs/benchmarks.md``, "Journeys"
 bound (whole rosters per provider) is :mod:`gapmap.matching.knapsack_bound`.
 
 Why one file of some 900 lines: the stage is one algorithm whose three parts share their
-pattern pool and their time: the LP gives the bound and the patterns the search offers, the
-search runs while the LP is solved, and the whole-model CP-SAT path replaces both on small
-cases. Apart, each would need the others' private state.
+pattern pool and their time: the LP gives the bound, the search runs while it is solved, and
+the whole-model CP-SAT path replaces both on small cases. Apart, each would need the others'
+private state.
 """
 
 from __future__ import annotations
@@ -74,10 +79,9 @@ __all__ = ["shortest_journeys", "journey_figures", "distance_bound", "distance_p
 
 #: a person's nearest providers, partners and covers per day class also offered to CP-SAT
 NEAR = 3
-#: small cases: the LP's share of the distance stage's time (the rest: CP-SAT on the whole);
-#: larger ones: the LP runs beside the search until converged or this share of the time
+#: small cases: the LP's share of the distance stage's time (the rest: CP-SAT on the whole,
+#: or the search when fewer than ``CHILD_PEOPLE`` people)
 LP_SHARE = 0.5
-LP_MOST = 0.9
 #: the search: at most this many people freed in a step, and a step's CP-SAT time (seconds)
 #: (10 people: about 2,000 steps in 10 s at Kent year-3 scale; 40 people did worse)
 GROUP_PEOPLE = 10
@@ -86,6 +90,9 @@ STEP_SECONDS = 0.2
 IPM_PEOPLE = 1000
 #: km counted for a person not yet placed (the search from the LP's rounding)
 UNPLACED = 1000.0
+#: the search with at least this many people: the bound is worked out in a child process
+#: beside it (:mod:`gapmap.matching.journeys_bound`); fewer: the LP first, in this one
+CHILD_PEOPLE = 200
 #: the whole problem goes to CP-SAT at once (which can then prove its optimum) when it has at
 #: most this many role choices (each person's providers, partners and covers of every class)
 WHOLE_LIMIT = 5_000
@@ -224,8 +231,9 @@ class _DistanceLP:
                 t.join()
         return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
-    def columns(self, deadline: float, stop) -> tuple[float, bool, int]:
-        """Column generation until no pattern prices out: (bound, converged, rounds)."""
+    def columns(self, deadline: float, stop, each=None) -> tuple[float, bool, int]:
+        """Column generation until no pattern prices out: (bound, converged, rounds);
+        ``each(bound, rounds)`` is called after each round not the last."""
         self.add_columns()
         pool, people, room, used = self.pool, self.people, self.room, self.used
         # at zero prices: every person on their shortest pattern, room or not (a bound too)
@@ -254,6 +262,8 @@ class _DistanceLP:
                 if best[0] - alpha[i] < -1e-7 and best[2] >= 0:
                     pool.add(p, *best[1:])
             bound = max(bound, lagrange)
+            if each is not None and len(pool) > before:
+                each(bound, rounds)
             if len(pool) == before:
                 converged = True
                 bound = max(bound, float(self.h.getInfo().objective_function_value))
@@ -277,6 +287,7 @@ def shortest_journeys(
     stop: Callable[[], bool] = lambda: False,
     *,
     whole_limit: int = WHOLE_LIMIT,
+    child_people: int = CHILD_PEOPLE,
 ) -> tuple[dict[int, Match], dict]:
     """The same people matched, journeys as short as the capacities allow (module docstring).
 
@@ -299,6 +310,8 @@ def shortest_journeys(
         Returns True when the user asked to stop.
     whole_limit
         At most this many role choices in all: CP-SAT on the whole problem; more: the search.
+    child_people
+        The search with at least this many people: the bound in a child process beside it.
 
     Returns
     -------
@@ -330,10 +343,10 @@ def shortest_journeys(
             _, v, w, c = _price(pc, zero)
             if v >= 0:
                 pool.add(p, pc.cls.k, v, w, c)
-    lp = _DistanceLP(pool, people, priced, options, settings, room)
     start = {p: (pool.k[j], pool.v[j], pool.w[j], pool.c[j]) for p, j in own.items()}
-    whole = _Whole(people, options, lp.classes, room, settings)
+    whole = _Whole(people, options, classes, room, settings)
     if whole.size <= whole_limit:  # small: the LP, then CP-SAT over every choice
+        lp = _DistanceLP(pool, people, priced, options, settings, room)
         bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
         _said(info, bound, converged, rounds, len(pool))
         if time.perf_counter() > deadline - 0.2 or stop():
@@ -345,38 +358,32 @@ def shortest_journeys(
         info.update(status="optimal" if proven else "the best CP-SAT found", proven=proven,
                     seconds=round(time.perf_counter() - t0, 2))  # fmt: skip
         return _as_matches(chosen, ways, lp.classes, room), info
-    # larger: the search starts at once from the first stage's matching while the LP (bound
-    # and guide) is solved beside it, in a thread (HiGHS and CP-SAT solve without Python's
-    # lock); the LP's patterns are offered to the search when it is done
-    search = _Search(people, options, lp.classes, room, start, settings, {})
-    done: dict = {}
+    # larger: the search, from the first stage's matching. Beside it, in a process of its own
+    # (so that neither waits for the other at Python's lock), the bound: the LP, then the
+    # knapsack bound (:mod:`gapmap.matching.journeys_bound`); for fewer people than
+    # ``child_people`` the LP first, here (a child's start, about a second, would cost more)
+    search = _Search(people, options, classes, room, start, settings, {})
+    if len(people) >= child_people:
+        from gapmap.matching import journeys_bound
 
-    def solve_lp() -> None:
+        child = journeys_bound.start(chosen, options, room, settings, deadline)
+        search.run(deadline, stop)
+        got = child.result(stop=stop())
+    else:
+        lp = _DistanceLP(pool, people, priced, options, settings, room)
         t = time.perf_counter()
-        try:
-            done["lp"] = lp.columns(t0 + LP_MOST * (deadline - t0), stop)
-        except Exception as e:  # a bug: the search's matching is still good, 0 km a bound
-            done["lp"], done["error"] = (0.0, False, 0), repr(e)
-        done["seconds"] = round(time.perf_counter() - t, 2)
-
-    thread = threading.Thread(target=solve_lp, daemon=True)
-    thread.start()
-
-    def offer_lp() -> None:
-        if "lp" in done and "offered" not in done:
-            done["offered"] = True
-            x = lp.values()
-            for j in np.flatnonzero(x > 1e-6).tolist():
-                search.offer(pool.person[j], pool.k[j], pool.v[j], pool.w[j], pool.c[j])
-
-    search.run(deadline, stop, offer_lp)
-    thread.join()
-    bound, converged, rounds = done["lp"]
-    _said(info, bound, converged, rounds, len(pool))
+        bound, converged, rounds = lp.columns(t0 + LP_SHARE * (deadline - t0), stop)
+        got = {"bound_km": bound, "bound_converged": converged, "lp_rounds": rounds,
+               "patterns": len(pool), "lp_seconds": round(time.perf_counter() - t, 2),
+               "bound_method": "distance LP"}  # fmt: skip
+        search.run(deadline, stop)
+    bound = max(float(got["bound_km"]), search.floor())
+    _said(info, bound, bool(got["bound_converged"]), int(got["lp_rounds"]), int(got["patterns"]))
     info.update(status=f"{search.steps} steps, {search.kept} kept", steps=search.steps,
-                lp_seconds=done.get("seconds"), seconds=round(time.perf_counter() - t0, 2),
-                proven=False, lp_error=done.get("error"))  # fmt: skip
-    return _as_matches(chosen, search.cur, lp.classes, room), info
+                lp_seconds=got.get("lp_seconds"), seconds=round(time.perf_counter() - t0, 2),
+                proven=False, lp_error=got.get("lp_error"),
+                bound_method=got.get("bound_method") or "shortest ways")  # fmt: skip
+    return _as_matches(chosen, search.cur, classes, room), info
 
 
 def _said(info: dict, bound: float, converged: bool, rounds: int, patterns: int) -> None:
@@ -509,13 +516,14 @@ class _Search:
         rng = np.random.default_rng(self.settings.seed)
         people = self.people
         at = {p: i for i, p in enumerate(people)}
+        # how far each person is from their shortest way, kept up to date step by step
+        regret = np.maximum(0.0, np.array([self.km[p] - self.shortest[p] for p in people]))
         while time.perf_counter() < deadline - 0.05 and not stop():
             each_step()
-            regret = np.array([self.km[p] - self.shortest[p] for p in people])
-            regret = np.maximum(regret, 0.0)
-            if regret.sum() <= 1e-6:
+            total = regret.sum()
+            if total <= 1e-6:
                 break
-            seed = people[int(rng.choice(len(people), p=regret / regret.sum()))]
+            seed = people[int(rng.choice(len(people), p=regret / total))]
             group = {u for u, _ in self._loads(seed, self.cur[seed])} if seed in self.cur else set()
             for k, vws in self.pairs[seed].items():
                 for v, w in vws[:2]:
@@ -548,6 +556,7 @@ class _Search:
             for p in freed_l:
                 self._put(p, picked.get(p))
                 self.km[p] = self._cost(p, picked.get(p))
+                regret[at[p]] = max(0.0, self.km[p] - self.shortest[p])
 
     def _cost(self, p, way) -> float:
         return UNPLACED if way is None else self._km(p, way)
@@ -558,6 +567,10 @@ class _Search:
 
     def total(self) -> float:
         return float(sum(self.km.values()))
+
+    def floor(self) -> float:
+        """Every person's shortest way, room or not: a lower bound (the weakest)."""
+        return float(sum(self.shortest.values()))
 
     def _in_group(self, p: int, k: int, group: set[int], own) -> tuple[list, list]:
         """A freed person's extra ways in a step: their provider or partner role moved to a
@@ -606,7 +619,8 @@ class _Search:
                     if w >= 0:
                         per_u.setdefault(w, []).append((x, cls.b))
                     cost.append((x, round(1000 * (d[v] + (d[w] if w >= 0 else 0.0)))))
-                    model.add_hint(x, own is not None and own[:3] == (k, v, w))
+                    if own is not None and own[:3] == (k, v, w):
+                        model.add_hint(x, True)
                 if not xs:
                     continue
                 xs_p += [x for _, _, x in xs]
@@ -624,7 +638,8 @@ class _Search:
                     covers.append((p, k, c, z))
                     per_u.setdefault(c, []).append((z, cls.r))
                     cost.append((z, round(1000 * d[c])))
-                    model.add_hint(z, own is not None and own[0] == k and own[3] == c)
+                    if own is not None and own[0] == k and own[3] == c:
+                        model.add_hint(z, True)
                     for v, w, x in xs:
                         if c in (v, w):
                             model.add_bool_or([x.Not(), z.Not()])
@@ -633,7 +648,8 @@ class _Search:
                     zs.append(z)
                     covers.append((p, k, -1, z))
                     cost.append((z, round(1000 * self.settings.no_cover_penalty_km)))
-                    model.add_hint(z, own is not None and own[0] == k and own[3] < 0)
+                    if own is not None and own[0] == k and own[3] < 0:
+                        model.add_hint(z, True)
                 model.add(sum(zs) == sum(x for _, _, x in xs))
             if not xs_p:
                 if own is not None:
@@ -828,6 +844,37 @@ def distance_prices(
         room; zeros where the LP did not solve), the multipliers the knapsack bound
         (:mod:`gapmap.matching.knapsack_bound`) starts from.
     """
+    bound, converged, mu, _, _ = lp_prices(chosen, options, room, settings, seconds)
+    return bound, converged, mu
+
+
+def lp_prices(
+    chosen: dict[int, Match],
+    options,
+    room: np.ndarray,
+    settings: Settings,
+    seconds: float,
+    stop: Callable[[], bool] = lambda: False,
+    each: Callable[[float, int], None] | None = None,
+) -> tuple[float, bool, np.ndarray, int, int]:
+    """As :func:`distance_prices`, stoppable, with the LP's rounds and patterns counted.
+
+    Parameters
+    ----------
+    chosen, room, settings, seconds
+        As :func:`distance_prices`.
+    options
+        Every person's candidates (a list, or a dict holding at least the matched people).
+    stop
+        Returns True to stop early.
+    each
+        Called with (bound, rounds) after each round of the column generation.
+
+    Returns
+    -------
+    (float, bool, numpy.ndarray, int, int)
+        The bound, whether converged, μ, the LP's rounds and its patterns.
+    """
     from gapmap.matching.patterns import class_arrays as _classes
 
     classes = {p: _classes(options[p], settings, room) for p in chosen}
@@ -841,12 +888,12 @@ def distance_prices(
         m = chosen[p]
         pool.add(p, _class_of(classes[p], m), m.provider, m.partner, m.cover)
     lp = _DistanceLP(pool, people, priced, options, settings, room)
-    bound, converged, rounds = lp.columns(time.perf_counter() + seconds, lambda: False)
+    bound, converged, rounds = lp.columns(time.perf_counter() + seconds, stop, each)
     mu = np.zeros(len(room))
     if rounds:
         dual = np.asarray(lp.h.getSolution().row_dual, float)
         mu[lp.used] = np.maximum(0.0, -dual[len(people) :])
-    return float(bound), converged, mu
+    return float(bound), converged, mu, rounds, len(pool)
 
 
 def journey_figures(matches: dict[int, Match], options: list[PersonOptions]) -> dict:

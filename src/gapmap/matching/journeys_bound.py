@@ -1,0 +1,235 @@
+"""The journeys' lower bound, worked out in a process of its own beside the search.
+
+The distance stage (:mod:`gapmap.matching.journeys`) does two things at once on a matching
+whose people are fixed: a search that shortens the journeys, and a *proven* lower bound on
+them (the distance LP by column generation, then, if time is left, the knapsack Lagrangian
+bound of :mod:`gapmap.matching.knapsack_bound` from the LP's prices). Both are mostly Python
+between the solvers' calls, so in two threads of one process they take turns at Python's
+lock: measured on the Kent year-3 and Somerset demo registers (9 s for the stage, load 3), the
+search made 780-870 and 412 steps beside the LP thread against 1,110-1,390 and 1,012 alone,
+and ended 100-600 km longer. Here the bound runs in a child process, so that each has a core.
+
+The child is started with :func:`start` (``python -m gapmap.matching.journeys_bound``, in a
+session of its own so that Ctrl+C in the terminal reaches only gapmap itself, which stops
+it), reads the matching's people and their candidates from its standard input (pickled), and
+writes a line of JSON each time the bound improves. It stops by the deadline it is given, and
+also when its parent is gone (its input closes). :meth:`BoundProcess.result` returns the best
+line written (killing the child if it is still running).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from gapmap.matching.candidates import PersonOptions
+from gapmap.matching.result import Match
+from gapmap.settings import Settings
+
+__all__ = ["BoundProcess", "start", "work_out"]
+
+#: the child stops this long before the stage's deadline, so that its last line is read
+MARGIN = 0.15
+
+
+class BoundProcess:
+    """A running child working out the bound; :meth:`result` gives its best line."""
+
+    def __init__(self, proc: subprocess.Popen, deadline: float):
+        self.proc = proc
+        self.deadline = deadline
+        self.lines: list[dict] = []
+        self.error: str | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                continue
+
+    def result(self, stop: bool = False) -> dict[str, Any]:
+        """The best bound the child wrote: waits for it until the deadline (not when
+        ``stop``), then ends it.
+
+        Returns
+        -------
+        dict
+            ``bound_km`` (0.0 when none came), ``bound_converged``, ``lp_rounds``,
+            ``patterns``, ``lp_seconds``, ``bound_method``, ``lp_error``.
+        """
+        if not stop:
+            wait = max(0.0, self.deadline - time.perf_counter())
+            try:
+                self.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=1.0)
+        err = b""
+        if self.proc.stderr is not None:
+            err = self.proc.stderr.read() or b""
+            self.proc.stderr.close()
+        best: dict[str, Any] = {"bound_km": 0.0, "bound_converged": False, "lp_rounds": 0,
+                                "patterns": 0, "lp_seconds": None,
+                                "bound_method": None}  # fmt: skip
+        for line in self.lines:
+            if line.get("bound_km", 0.0) >= best["bound_km"]:
+                best.update(line)
+        best["lp_error"] = None
+        if self.proc.returncode not in (0, -9) and err.strip():
+            best["lp_error"] = err.decode(errors="replace").strip().splitlines()[-1]
+        return best
+
+
+def start(
+    chosen: dict[int, Match],
+    options: list[PersonOptions],
+    room: np.ndarray,
+    settings: Settings,
+    deadline: float,
+) -> BoundProcess:
+    """Start the child working out the bound of ``chosen``'s people by ``deadline``.
+
+    Parameters
+    ----------
+    chosen
+        The matching of objective (1) (its people are kept matched).
+    options
+        Every person's candidates (only the matched people's are sent).
+    room
+        Each provider's free room in hundredths.
+    settings
+        ``absence_rate``, ``allow_without_cover``, ``no_cover_penalty_km``.
+    deadline
+        ``time.perf_counter()`` by which the bound is wanted.
+
+    Returns
+    -------
+    BoundProcess
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gapmap.matching.journeys_bound"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, start_new_session=True,
+    )  # fmt: skip
+    seconds = deadline - time.perf_counter() - MARGIN
+    payload = {
+        "chosen": chosen,
+        "options": {p: options[p] for p in chosen},
+        "room": room,
+        "settings": settings,
+        "seconds": seconds,
+    }
+    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(struct.pack("<Q", len(data)) + data)
+        proc.stdin.flush()
+    except BrokenPipeError:  # the child failed at once; result() says why
+        pass
+    # stdin stays open: the child ends when it closes (the parent gone)
+    return BoundProcess(proc, deadline)
+
+
+def work_out(
+    chosen: dict[int, Match],
+    options: dict[int, PersonOptions] | list[PersonOptions],
+    room: np.ndarray,
+    settings: Settings,
+    seconds: float,
+    say=lambda line: None,
+    stop=lambda: False,
+) -> dict[str, Any]:
+    """The bound itself (what the child runs): the distance LP by column generation, then,
+    with the time left, the knapsack Lagrangian bound from the LP's prices.
+
+    Parameters
+    ----------
+    chosen, options, room, settings
+        As :func:`start` (``options`` may hold only the matched people).
+    seconds
+        Time allowed.
+    say
+        Called with each improved bound (a dict as :meth:`BoundProcess.result` returns).
+    stop
+        Returns True to stop early.
+
+    Returns
+    -------
+    dict
+        The best bound found, as ``say`` was given it.
+    """
+    from gapmap.matching.journeys import lp_prices
+    from gapmap.matching.knapsack_bound import knapsack_bound
+    from gapmap.matching.patterns import class_arrays
+
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+
+    def each(bound: float, rounds: int) -> None:  # a round's Lagrangian bound: valid already
+        say({"bound_km": float(bound), "bound_converged": False, "lp_rounds": rounds,
+             "patterns": 0, "lp_seconds": round(time.perf_counter() - t0, 2),
+             "bound_method": "distance LP (not converged)"})  # fmt: skip
+
+    bound, converged, mu, rounds, patterns = lp_prices(chosen, options, room, settings,
+                                                       seconds, stop, each)  # fmt: skip
+    best = {"bound_km": float(bound), "bound_converged": bool(converged), "lp_rounds": rounds,
+            "patterns": patterns, "lp_seconds": round(time.perf_counter() - t0, 2),
+            "bound_method": "distance LP"}  # fmt: skip
+    say(best)
+    left = deadline - time.perf_counter()
+    if converged and left > 0.3 and not stop():
+        classes = {p: class_arrays(options[p], settings, room) for p in chosen}
+        kb = knapsack_bound(chosen, options, classes, room, settings, mu, left - 0.2)  # type: ignore[arg-type]
+        if kb["bound_km"] > best["bound_km"]:
+            best = dict(best, bound_km=kb["bound_km"], bound_method="knapsack")
+            say(best)
+    return best
+
+
+def _main() -> None:
+    """The child: payload on standard input, a JSON line per improved bound on its output."""
+    (size,) = struct.unpack("<Q", sys.stdin.buffer.read(8))
+    data = pickle.loads(sys.stdin.buffer.read(size))
+    gone = threading.Event()
+
+    def watch() -> None:  # the parent closes our input (or dies): stop
+        try:
+            sys.stdin.buffer.read()
+        finally:
+            gone.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+    def say(line: dict) -> None:
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+
+    work_out(data["chosen"], data["options"], data["room"], data["settings"],
+             data["seconds"], say, gone.is_set)  # fmt: skip
+    sys.stdout.flush()
+    # leave at once: the watching thread is still blocked reading the input, and Python's
+    # shutdown would wait for that read's lock (a fatal error)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    _main()
