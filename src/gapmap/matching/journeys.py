@@ -362,7 +362,7 @@ def shortest_journeys(
     # (so that neither waits for the other at Python's lock), the bound: the LP, then the
     # knapsack bound (:mod:`gapmap.matching.journeys_bound`); for fewer people than
     # ``child_people`` the LP first, here (a child's start, about a second, would cost more)
-    search = _Search(people, options, classes, room, start, settings, {})
+    search = _Search(people, options, classes, room, start, settings)
     if len(people) >= child_people:
         from gapmap.matching import journeys_bound
 
@@ -430,11 +430,12 @@ class _Search:
     """Large-neighbourhood search on km. Each step frees the people around a few providers
     (those a person far from their shortest way would rather use) and lets CP-SAT choose
     again, within the room everyone else leaves, each freed person's provider and partner
-    (their nearest few, those of the LP's patterns, and their own) and, apart from them, their
-    cover (their nearest few, the LP's, their own; never the provider or partner chosen); the
+    (their nearest few, their own, and either role moved to a provider of the group) and,
+    apart from them, their cover (their nearest few, their own, those of the group; never the
+    provider or partner chosen); the
     answer is kept when it is shorter. Choosing the cover apart keeps the choices few."""
 
-    def __init__(self, people, options, classes, room, start, settings, lp_ways):
+    def __init__(self, people, options, classes, room, start, settings):
         self.options, self.classes, self.room = options, classes, room
         self.settings = settings
         self.people = people
@@ -451,9 +452,6 @@ class _Search:
                 prs = {(v, w) for v in cls.providers[: NEAR + 1].tolist() for w in ws if v != w}
                 self.pairs[p][cls.k] = sorted(prs, key=lambda t: d[t[0]] + d.get(t[1], 0.0))
                 self.covers[p][cls.k] = cls.covers[: NEAR * 2 + 2].tolist()
-        for p, ways in lp_ways.items():
-            for k, v, w, c in ways:
-                self._offer(p, k, v, w, c)
         for p, (k, v, w, c) in start.items():
             self._offer(p, k, v, w, c)
             self._put(p, (k, v, w, c))
@@ -463,10 +461,6 @@ class _Search:
                          for p in people}  # fmt: skip
         self.steps = self.kept = 0
         self._sets: dict[tuple[int, int], tuple[set, set, set]] = {}
-
-    def offer(self, p, k, v, w, c) -> None:
-        """Offer a way (the LP's) to the search's later steps."""
-        self._offer(p, k, v, w, c)
 
     def _offer(self, p, k, v, w, c) -> None:
         if (v, w) not in self.pairs[p].setdefault(k, []):
@@ -512,14 +506,13 @@ class _Search:
             self.left[u] += load
             self.at[u].discard(p)
 
-    def run(self, deadline: float, stop, each_step: Callable[[], None] = lambda: None) -> None:
+    def run(self, deadline: float, stop) -> None:
         rng = np.random.default_rng(self.settings.seed)
         people = self.people
         at = {p: i for i, p in enumerate(people)}
         # how far each person is from their shortest way, kept up to date step by step
         regret = np.maximum(0.0, np.array([self.km[p] - self.shortest[p] for p in people]))
         while time.perf_counter() < deadline - 0.05 and not stop():
-            each_step()
             total = regret.sum()
             if total <= 1e-6:
                 break
