@@ -417,6 +417,10 @@ def _fits_matches(out, classes, ways, room: np.ndarray) -> bool:
     return bool((load <= room).all()) and set(out) == set(ways)
 
 
+_Sum = cp_model.LinearExpr.sum
+_Weighted = cp_model.LinearExpr.weighted_sum
+
+
 class _StepModel(cp_model.CpModel):
     """A CP-SAT model for one step of the search, without the camelCase aliases OR-Tools adds
     to every new model (about 2 ms each, a seventh of a step at Kent year-3 scale; gapmap does
@@ -643,7 +647,7 @@ class _Search:
                     cost.append((z, round(1000 * self.settings.no_cover_penalty_km)))
                     if own is not None and own[0] == k and own[3] < 0:
                         model.add_hint(z, True)
-                model.add(sum(zs) == sum(x for _, _, x in xs))
+                model.add(_Sum(zs) == _Sum([x for _, _, x in xs]))
             if not xs_p:
                 if own is not None:
                     return None
@@ -652,11 +656,13 @@ class _Search:
                 model.add_exactly_one(xs_p)
             else:  # not placed yet: placing them saves UNPLACED km
                 model.add_at_most_one(xs_p)
-                cost.append((sum(xs_p), -round(1000 * UNPLACED)))
+                cost += [(x, -round(1000 * UNPLACED)) for x in xs_p]  # at most one is 1
         for u, terms in per_u.items():
             if sum(load for _, load in terms) > left[u]:
-                model.add(sum(x * load for x, load in terms) <= int(left[u]))
-        model.minimize(sum(x * c for x, c in cost))
+                xs_u, loads_u = zip(*terms)
+                model.add(_Weighted(xs_u, loads_u) <= int(left[u]))
+        xs_c, cs_c = zip(*cost) if cost else ((), ())
+        model.minimize(_Weighted(xs_c, cs_c))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = min(
