@@ -855,6 +855,7 @@ def lp_prices(
     seconds: float,
     stop: Callable[[], bool] = lambda: False,
     each: Callable[[float, int], None] | None = None,
+    seed: list[tuple[int, int, int, int, int]] = [],  # noqa: B006 (read only)
 ) -> tuple[float, bool, np.ndarray, int, int]:
     """As :func:`distance_prices`, stoppable, with the LP's rounds and patterns counted.
 
@@ -868,6 +869,9 @@ def lp_prices(
         Returns True to stop early.
     each
         Called with (bound, rounds) after each round of the column generation.
+    seed
+        Patterns (person, day class, provider, partner, cover) to start the LP with (found
+        by the subgradient steps of :mod:`gapmap.matching.distance_pricing`).
 
     Returns
     -------
@@ -886,6 +890,8 @@ def lp_prices(
     for p in people:
         m = chosen[p]
         pool.add(p, _class_of(classes[p], m), m.provider, m.partner, m.cover)
+    for j in seed:
+        pool.add(*j)
     lp = _DistanceLP(pool, people, priced, options, settings, room)
     bound, converged, rounds = lp.columns(time.perf_counter() + seconds, stop, each)
     mu = np.zeros(len(room))
