@@ -247,3 +247,67 @@ def test_the_bound_is_below_every_feasible_matching_and_the_stage_finds_the_leas
     assert info["proven"]
     assert journey_km(out, options) == pytest.approx(min(feasible), abs=0.003 * len(out))
     assert info["bound_km"] <= min(feasible) + 1e-6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_single_moves_leave_no_shorter_relocation_or_swap(seed):
+    """After the single moves (relocate, swap) no one role can move to another provider with
+    room, nor two people exchange a role each, so that the km fall: checked here by trying
+    every such move over every person, role and provider, under the rules of a way
+    enumerated apart (the role's list of its day class, three different providers, room)."""
+    from gapmap.matching.journeys import _Search
+    from gapmap.matching.patterns import class_of
+
+    people, providers = small_instance(seed, n_people=40, n_providers=8)
+    study = box_study(people, providers, match_time_limit_s=10)
+    options = build_candidates(study.people, study.providers, study.reach, in_area=study.in_area)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    if len(greedy.matches) < 4:
+        pytest.skip("too few matched on this instance")
+    room = room_units(study.providers)
+    classes = {p: class_arrays(options[p], study.settings, room) for p in greedy.matches}
+    start = {p: (class_of(classes[p], m), m.provider, m.partner, m.cover)
+             for p, m in greedy.matches.items()}  # fmt: skip
+    search = _Search(sorted(start), options, classes, room, start, study.settings)
+    before = search.total()
+    search.polish(float("inf"), lambda: False)
+    assert search.total() <= before + 1e-9
+    ways = search.cur
+    assert set(ways) == set(start)
+
+    def lists(p, way):
+        cls = classes[p][way[0]]
+        return {1: (cls.providers.tolist(), cls.a), 2: (cls.partners.tolist(), cls.b),
+                3: (cls.covers.tolist(), cls.r)}  # fmt: skip
+
+    left = room.astype(np.int64).copy()
+    for p, way in ways.items():
+        for role, (ids, load) in lists(p, way).items():
+            if way[role] >= 0:
+                assert way[role] in ids
+                left[way[role]] -= load
+        named = [u for u in way[1:] if u >= 0]
+        assert len(set(named)) == len(named)
+    assert (left >= 0).all()
+    d = {p: options[p].distance for p in ways}
+    for p, way in ways.items():
+        for role, (ids, load) in lists(p, way).items():
+            now = way[role]
+            if now < 0:
+                continue
+            for u in ids:
+                if u in way[1:] or d[p][u] >= d[p][now] - 1e-9:
+                    continue
+                assert left[u] < load, f"person {p} could move role {role} to {u}"
+                for q, wq in ways.items():
+                    for rq, (ids_q, load_q) in lists(q, wq).items():
+                        if q == p or wq[rq] != u or now in wq[1:] or now not in ids_q:
+                            continue
+                        fits = left[u] + load_q - load >= 0 and left[now] + load - load_q >= 0
+                        shorter = d[p][u] + d[q][now] < d[p][now] + d[q][u] - 1e-9
+                        assert not (fits and shorter), f"{p} and {q} could swap"
+    greedy.matches = {
+        p: type(m)(ways[p][1], ways[p][2], ways[p][3], m.provider_hours, m.partner_hours)
+        for p, m in greedy.matches.items()
+    }
+    assert check_matching(study.people, study.providers, greedy) == []
