@@ -250,11 +250,12 @@ def test_the_bound_is_below_every_feasible_matching_and_the_stage_finds_the_leas
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_single_moves_leave_no_shorter_relocation_or_swap(seed):
-    """After the single moves (relocate, swap) no one role can move to another provider with
-    room, nor two people exchange a role each, so that the km fall: checked here by trying
-    every such move over every person, role and provider, under the rules of a way
-    enumerated apart (the role's list of its day class, three different providers, room)."""
+def test_single_moves_leave_no_shorter_relocation_swap_or_push(seed):
+    """After the single moves no one role can move to another provider with room, nor two
+    people exchange a role each, nor one take another's place while that one moves on to a
+    provider with room, so that the km fall: checked here by trying every such move over
+    every person, role and provider, under the rules of a way enumerated apart (the role's
+    list of its day class, three different providers, room)."""
     from gapmap.matching.journeys import _Search
     from gapmap.matching.patterns import class_of
 
@@ -306,6 +307,15 @@ def test_single_moves_leave_no_shorter_relocation_or_swap(seed):
                         fits = left[u] + load_q - load >= 0 and left[now] + load - load_q >= 0
                         shorter = d[p][u] + d[q][now] < d[p][now] + d[q][u] - 1e-9
                         assert not (fits and shorter), f"{p} and {q} could swap"
+                for q, wq in ways.items():  # q's role at u pushed on to a provider with room
+                    for rq, (ids_q, load_q) in lists(q, wq).items():
+                        if q == p or wq[rq] != u or left[u] + load_q - load < 0:
+                            continue
+                        for u2 in ids_q:
+                            if u2 in wq[1:] or u2 == now or left[u2] < load_q:
+                                continue
+                            shorter = d[p][u] + d[q][u2] < d[p][now] + d[q][u] - 1e-9
+                            assert not shorter, f"{p} could push {q} on to {u2}"
     greedy.matches = {
         p: type(m)(ways[p][1], ways[p][2], ways[p][3], m.provider_hours, m.partner_hours)
         for p, m in greedy.matches.items()
