@@ -256,11 +256,24 @@ def test_single_moves_leave_no_shorter_relocation_swap_or_push(seed):
     provider with room, so that the km fall: checked here by trying every such move over
     every person, role and provider, under the rules of a way enumerated apart (the role's
     list of its day class, three different providers, room)."""
+    people, providers = small_instance(seed, n_people=40, n_providers=8)
+    _no_single_move_left(box_study(people, providers, match_time_limit_s=10), far=seed % 2 == 1)
+
+
+def test_single_moves_on_the_demo_registers(tmp_path):
+    """As above on 60 providers and 400 people at real Kent postcodes (the installed
+    directory), full enough that pushes are needed."""
+    from gapmap.demo import write_demo_registers
+    from gapmap.study import Study, StudyInputs
+
+    p, q = write_demo_registers(tmp_path / "in", providers=60, people=400)
+    _no_single_move_left(Study.read(StudyInputs(providers=p, people=q)), far=True)
+
+
+def _no_single_move_left(study, far=False):
     from gapmap.matching.journeys import _Search
     from gapmap.matching.patterns import class_of
 
-    people, providers = small_instance(seed, n_people=40, n_providers=8)
-    study = box_study(people, providers, match_time_limit_s=10)
     options = build_candidates(study.people, study.providers, study.reach, in_area=study.in_area)
     greedy = greedy_match(study.people, study.providers, options, study.settings)
     if len(greedy.matches) < 4:
@@ -269,6 +282,42 @@ def test_single_moves_leave_no_shorter_relocation_swap_or_push(seed):
     classes = {p: class_arrays(options[p], study.settings, room) for p in greedy.matches}
     start = {p: (class_of(classes[p], m), m.provider, m.partner, m.cover)
              for p, m in greedy.matches.items()}  # fmt: skip
+    if far:  # shaken: random relocations and swaps, short or long, that keep every rule
+        rng = np.random.default_rng(0)
+        left = room.astype(np.int64).copy()
+        for p, (k, v, w, c) in start.items():
+            cls = classes[p][k]
+            for u, load in ((v, cls.a), (w, cls.b), (c, cls.r)):
+                left[u] -= load if u >= 0 else 0
+        ids = lambda p, r: {1: classes[p][start[p][0]].providers,  # noqa: E731
+                            2: classes[p][start[p][0]].partners,
+                            3: classes[p][start[p][0]].covers}[r].tolist()  # fmt: skip
+        load = lambda p, r: (classes[p][start[p][0]].a, classes[p][start[p][0]].b,  # noqa: E731
+                             classes[p][start[p][0]].r)[r - 1]  # fmt: skip
+        matched = sorted(start)
+        for _ in range(20 * len(matched)):
+            p, q = rng.choice(matched, 2, replace=False).tolist()
+            r = int(rng.integers(1, 4))
+            now = start[p][r]
+            if now < 0 or not ids(p, r):
+                continue
+            u = int(rng.choice(ids(p, r)))
+            if u in start[p][1:]:
+                continue
+            if left[u] >= load(p, r):  # relocate
+                start[p] = tuple(u if i == r else x for i, x in enumerate(start[p]))
+                left[u] -= load(p, r)
+                left[now] += load(p, r)
+                continue
+            for rq in (1, 2, 3):  # swap with q's role at u
+                if (start[q][rq] == u and now not in start[q][1:] and now in ids(q, rq)
+                        and left[u] + load(q, rq) >= load(p, r)
+                        and left[now] + load(p, r) >= load(q, rq)):  # fmt: skip
+                    start[p] = tuple(u if i == r else x for i, x in enumerate(start[p]))
+                    start[q] = tuple(now if i == rq else x for i, x in enumerate(start[q]))
+                    left[u] += load(q, rq) - load(p, r)
+                    left[now] += load(p, r) - load(q, rq)
+                    break
     search = _Search(sorted(start), options, classes, room, start, study.settings)
     before = search.total()
     search.polish(float("inf"), lambda: False)
