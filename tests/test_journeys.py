@@ -365,8 +365,32 @@ def _no_single_move_left(study, far=False):
                                 continue
                             shorter = d[p][u] + d[q][u2] < d[p][now] + d[q][u] - 1e-9
                             assert not shorter, f"{p} could push {q} on to {u2}"
-    greedy.matches = {
-        p: type(m)(ways[p][1], ways[p][2], ways[p][3], m.provider_hours, m.partner_hours)
+    if len(study.providers) <= 10:  # no whole way of anyone, in any day class, is shorter
+        for p, way in ways.items():
+            for u, (_, load) in zip(way[1:], lists(p, way).values()):
+                if u >= 0:
+                    left[u] += load
+            for k, cls in enumerate(classes[p]):
+                for v in cls.providers.tolist():
+                    for w in cls.partners.tolist() or [-1]:
+                        for c in cls.covers.tolist() + ([-1] if cls.cover_optional else []):
+                            if w == v or (c >= 0 and c in (v, w)):
+                                continue
+                            fits = all(left[u] >= x for u, x in
+                                       ((v, cls.a), (w, cls.b), (c, cls.r)) if u >= 0)  # fmt: skip
+                            km = d[p][v] + (d[p][w] if w >= 0 else 0) + (d[p][c] if c >= 0 else
+                                 (study.settings.no_cover_penalty_km if options[p].needs_cover
+                                  else 0))  # fmt: skip
+                            current = search.km[p]
+                            assert not (fits and km < current - 1e-9), (
+                                f"{p} could take {k, v, w, c}"
+                            )
+            for u, (_, load) in zip(way[1:], lists(p, way).values()):
+                if u >= 0:
+                    left[u] -= load
+    greedy.matches = {  # a reinsert may change the day class: its hours with it
+        p: type(m)(*ways[p][1:], classes[p][ways[p][0]].provider_hours,
+                   classes[p][ways[p][0]].partner_hours)
         for p, m in greedy.matches.items()
-    }
+    }  # fmt: skip
     assert check_matching(study.people, study.providers, greedy) == []

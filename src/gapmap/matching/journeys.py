@@ -581,15 +581,17 @@ class _Search:
 
     def polish(self, deadline: float, stop) -> int:
         """Single moves until none is left (or the time is up): a person's cover, partner or
-        provider moved to a nearer one with room for it (*relocate*), or exchanged with the
+        provider moved to a nearer one with room for it (*relocate*), their whole way chosen
+        again in any day class within the room left (*reinsert*), or a role exchanged with the
         same or another role of someone at a nearer provider when both fit and the two
         journeys together shorten (*swap*), or moved there while that someone's role moves on
         to a provider with room (*push*). Each move keeps every rule of a way (the role's
-        list of its day class, three different providers) and every room; thousands are tried
-        in a tenth of a second. On the first stage's matchings of the Kent year-3 and Somerset
-        demos relocations and swaps took the km 5% and 10% shorter in 0.16 and 0.7 s; with the
-        steps after them, for 8 s of a core, 9,243 and 22,191 km, with pushes too 9,173 and
-        21,943 (the steps then look for what needs several people to move at once).
+        list of its day class, three different providers) and every room. On the first
+        stage's matchings of the Kent year-3 and Somerset demos (10,403 and 25,380 km) they
+        alone give 9,643 and 21,996 km in 0.4 and 3.4 s of a core; with the steps after them,
+        for 8 s in all, about 9,200 and 21,800-22,000 km, where the steps alone gave
+        9,226-9,387 and 23,269-23,445 (the steps then look for what needs several people to
+        move at once). Measured 2026-12-07, load 3-4.
 
         Returns
         -------
@@ -602,6 +604,8 @@ class _Search:
             order = sorted(self.cur, key=lambda q: self.shortest[q] - self.km[q])
             for p in order:
                 moved += self._relocate(p)
+            for p in order:
+                moved += self._reinsert(p)
             for p in order:
                 if time.perf_counter() > deadline:
                     break
@@ -652,6 +656,36 @@ class _Search:
     def _lists(self, p: int, way) -> list[tuple[int, np.ndarray, int]]:
         cls = self.classes[p][way[0]]
         return [(3, cls.covers, cls.r), (2, cls.partners, cls.b), (1, cls.providers, cls.a)]
+
+    def _reinsert(self, p: int) -> int:
+        """p's whole way chosen again (any day class) within the room the others leave: the
+        nearest that fit of each list, combined under the rules of a way."""
+        was = self.cur[p]
+        self._free(p)
+        best, best_km = was, self.km[p] - 1e-9
+        for k, cls in enumerate(self.classes[p]):
+            if not len(cls.providers):
+                continue
+            vs = [u for u in cls.providers.tolist() if self.left[u] >= cls.a][:3]
+            ws = ([u for u in cls.partners.tolist() if self.left[u] >= cls.b][:3]
+                  if len(cls.partners) else [-1])  # fmt: skip
+            need_c = len(cls.covers) > 0 and (self.options[p].needs_cover or not cls.cover_optional)
+            cs = [u for u in cls.covers.tolist() if self.left[u] >= cls.r][:3] if need_c else []
+            if cls.cover_optional or not need_c:
+                cs.append(-1)
+            for v in vs:
+                for w in ws:
+                    if w == v:
+                        continue
+                    for c in cs:
+                        if c >= 0 and c in (v, w):
+                            continue
+                        km = self._km(p, (k, v, w, c))
+                        if km < best_km:
+                            best, best_km = (k, v, w, c), km
+        self._put(p, best)
+        self.km[p] = self._cost(p, best)
+        return int(best != was)
 
     def _relocate(self, p: int) -> int:
         d = self.options[p].distance
