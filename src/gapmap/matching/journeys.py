@@ -89,6 +89,9 @@ GROUP_PEOPLE = 10
 #: single moves run once, before the steps: tried again every 100 or 400 steps they gained
 #: nothing measurable at Kent year-3 scale and cost steps at Somerset's)
 SWAP_NEAR = 8
+#: the single moves have at most this share of the search's time (on a busy machine they
+#: could take all of it at Somerset scale); 0.2, 0.4 and all of it did alike at both scales
+POLISH_SHARE = 0.4
 STEP_SECONDS = 0.2
 #: more people than this: the LP's first solve by the interior point method
 IPM_PEOPLE = 1000
@@ -519,7 +522,8 @@ class _Search:
         rng = np.random.default_rng(self.settings.seed)
         people = self.people
         at = {p: i for i, p in enumerate(people)}
-        self.moves += self.polish(deadline, stop)
+        now = time.perf_counter()
+        self.moves += self.polish(now + POLISH_SHARE * (deadline - now), stop)
         # how far each person is from their shortest way, kept up to date step by step
         regret = np.maximum(0.0, np.array([self.km[p] - self.shortest[p] for p in people]))
         while time.perf_counter() < deadline - 0.05 and not stop():
