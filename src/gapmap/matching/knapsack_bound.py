@@ -221,7 +221,20 @@ class Items:
         return self.best_pattern_items(p, beta)[:5]
 
     def best_pattern_items(self, p: int, beta: np.ndarray) -> tuple:
-        """As :meth:`best_pattern`, with the pattern's item numbers last."""
+        """As :meth:`best_pattern`, with the pattern's item numbers last.
+
+        Parameters
+        ----------
+        p
+            The person.
+        beta
+            The multipliers, by item.
+
+        Returns
+        -------
+        tuple
+            (value, class, provider, partner, cover, list of item numbers); -1 for none.
+        """
         best: tuple = (math.inf, -1, -1, -1, -1, [])
         for k in range(len(self.classes[p])):
             row = self.table.get((p, k))
@@ -319,7 +332,20 @@ class Items:
         return val, it[np.array(taken, np.int64)] if taken else it[:0]
 
     def roster(self, u: int, beta: np.ndarray) -> tuple[float, np.ndarray]:
-        """:meth:`knapsack`, remembered: solved again only when u's multipliers changed."""
+        """:meth:`knapsack`, remembered: solved again only when u's multipliers changed.
+
+        Parameters
+        ----------
+        u
+            The provider.
+        beta
+            The multipliers, by item.
+
+        Returns
+        -------
+        (float, numpy.ndarray)
+            Its least value and the items taken.
+        """
         b = beta[self.at[u]]
         got = self._rosters.get(u)
         if got is not None and np.array_equal(got[0], b):
@@ -331,9 +357,23 @@ class Items:
     def value(
         self, beta: np.ndarray, deadline: float = math.inf
     ) -> tuple[float, dict, dict] | None:
-        """L(β) (module docstring), each person's best pattern (value, class, provider,
-        partner, cover, items) and each provider's knapsack (value, items); None if the
-        deadline passed before the round was done (no bound then)."""
+        """L(β) (module docstring), with each person's best pattern and each provider's
+        knapsack.
+
+        Parameters
+        ----------
+        beta
+            The multipliers, by item.
+        deadline
+            A :func:`time.perf_counter` time; the round is given up after it.
+
+        Returns
+        -------
+        (float, dict, dict) or None
+            L(β); each person's (value, class, provider, partner, cover, items); each
+            provider's (value, items). None if the deadline passed before the round was done
+            (no bound then).
+        """
         total = 0.0
         patterns = {}
         for p in self.people:
@@ -349,7 +389,20 @@ class Items:
 
     def subgradient(self, patterns: dict, rosters: dict) -> np.ndarray:
         """x − y at a round's answer: +1 on the items the people's patterns use, −1 on those
-        the providers' rosters take."""
+        the providers' rosters take.
+
+        Parameters
+        ----------
+        patterns
+            Each person's best pattern, as :meth:`value` gives it.
+        rosters
+            Each provider's knapsack, as :meth:`value` gives it.
+
+        Returns
+        -------
+        numpy.ndarray
+            A subgradient of L at the round's β, by item.
+        """
         g = np.zeros(self.n)
         for pat in patterns.values():
             g[pat[5]] += 1.0
@@ -456,12 +509,16 @@ def knapsack_bound(
         Capacity prices to start from (the distance LP's: then the bound is at least the
         LP's; zeros will do).
     seconds
-        Time allowed (a round started is finished).
+        Time allowed (the first round always finishes; a later round not finished in time
+        is dropped).
     rounds
         At most this many rounds (every person priced and every provider's knapsack solved).
     method
         ``"master"`` (the next β: the master's duals) or ``"subgradient"`` (Polyak's step
         towards the km of the matching given, halved after three rounds without a better L).
+    deadline
+        A :func:`time.perf_counter` time to stop by, as ``seconds`` (the earlier of the two);
+        for the distance stage, which has a deadline.
 
     Returns
     -------
@@ -469,7 +526,8 @@ def knapsack_bound(
         ``bound_km`` (the largest L found: a lower bound on the km of any matching of these
         people), ``start_km`` (L at the LP's prices), ``rounds``, ``seconds``, ``converged``
         (no column priced out: the bound is the best of the formulation), ``master_km`` (the
-        last master's value, above the bound until converged).
+        last master's value, above the bound until converged), ``trace`` (seconds and bound
+        each time the bound rose) and ``multipliers`` (the β of the bound).
     """
     t0 = time.perf_counter()
     deadline = t0 + seconds if deadline is None else min(deadline, t0 + seconds)
