@@ -48,8 +48,9 @@ def test_the_knapsack_bound_is_below_every_feasible_matching(seed):
     if not greedy.matches:
         return
     feasible = every_feasible_km(study, sorted(greedy.matches))
-    _, out = _bound(study, options, greedy.matches)
+    lp, out = _bound(study, options, greedy.matches)
     assert out["bound_km"] <= min(feasible) + 1e-6
+    assert out["bound_km"] >= lp - 1e-6
 
 
 @pytest.mark.parametrize("method", ["subgradient", "master"])
@@ -79,9 +80,9 @@ def _person(p: int, distance: dict[int, float]) -> PersonOptions:
                          distance=distance)  # fmt: skip
 
 
-def _class(providers: list[int], a: int) -> ClassArrays:
+def _class(providers: list[int], a: int, k: int = 0) -> ClassArrays:
     empty = np.zeros(0, np.int64)
-    return ClassArrays(k=0, providers=np.array(providers, np.int64), partners=empty,
+    return ClassArrays(k=k, providers=np.array(providers, np.int64), partners=empty,
                        covers=empty, a=a, b=0, r=0, cover_optional=True, provider_hours=1.0,
                        partner_hours=0.0)  # fmt: skip
 
@@ -113,3 +114,52 @@ def test_the_converged_master_closes_the_lp_s_gap_where_hours_are_shared(seed):
     assert lp < best - 0.1
     assert out["converged"]
     assert out["bound_km"] == pytest.approx(best, abs=1e-4 * best)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    loads=st.lists(st.lists(st.integers(1, 60), min_size=1, max_size=3), min_size=1, max_size=6),
+    room=st.integers(0, 150),
+    data=st.data(),
+)
+def test_a_provider_s_knapsack_is_the_best_roster_by_brute_force(loads, room, data):
+    """Each person (one to six) has one to three day classes at one provider, each with its own
+    load; with random multipliers the knapsack (after leaving out the items another of the same
+    person's beats) is the least ``-Σ β`` over every roster within the room taking at most one
+    item of each person, found by trying them all."""
+    from itertools import product
+
+    from gapmap.matching.knapsack_bound import Items
+
+    options = [_person(p, {0: 1.0}) for p in range(len(loads))]
+    classes = {p: [_class([0], a, k) for k, a in enumerate(ls)] for p, ls in enumerate(loads)}
+    items = Items(list(range(len(loads))), options, classes, np.array([room]), Settings())
+    beta = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5, 7.0]),
+                                       min_size=items.n, max_size=items.n)))  # fmt: skip
+    value, taken = items.knapsack(0, beta)
+    assert items.load[taken].sum() <= room
+    assert len(set(items.person[taken].tolist())) == len(taken)
+    assert value == pytest.approx(-beta[taken].sum())
+    per_person = [[-1, *np.flatnonzero(items.person == p).tolist()] for p in range(len(loads))]
+    best = min(
+        -sum(beta[t] for t in pick if t >= 0)
+        for pick in product(*per_person)
+        if sum(items.load[t] for t in pick if t >= 0) <= room
+    )
+    assert value == pytest.approx(best)
+
+
+def test_a_deadline_already_passed_still_gives_one_whole_round():
+    """The distance stage's use: a deadline that has passed still gives the first round's
+    bound (from the LP's prices), never a partial one."""
+    import time
+
+    options = [_person(0, {0: 1.0, 1: 10.0}), _person(1, {0: 1.0, 1: 10.0})]
+    classes = {p: [_class([0, 1], 100)] for p in (0, 1)}
+    room = np.array([150, 1000], np.int64)
+    chosen = {0: Match(0, -1, -1, 1.0, 0.0), 1: Match(1, -1, -1, 1.0, 0.0)}
+    mu = np.array([9.0 / 100, 0.0])
+    out = knapsack_bound(chosen, options, classes, room, Settings(), mu, 5.0,
+                         deadline=time.perf_counter() - 1.0)  # fmt: skip
+    assert out["rounds"] == 1
+    assert out["bound_km"] == pytest.approx(11.0)

@@ -39,13 +39,48 @@ best β gives :math:`\min\{\mathrm{km} \cdot \lambda : \lambda \in
 above it where the LP splits a provider's last hours (knapsacks have no whole-number
 corners).
 
-**Solving for β.** The Dantzig-Wolfe master of the formulation (HiGHS, warm-started, a column
-per pattern and per roster; rows: each person one pattern, each provider one roster at most,
-each item :math:`x_t - y_t = 0`) gives the next β as its duals, the patterns and rosters that
-price out at them are added, and so on; it starts from the matching given (feasible) and,
-first, L at the LP's prices. Every L computed is a valid bound and the largest is reported;
-when no column prices out, the master's value equals L and the bound is the best of this
-formulation (``converged``).
+**Only β ≥ 0 is needed.** A subset of a roster is a roster (the :math:`K_u` are closed
+downwards), so relaxing :math:`x \le y` instead of :math:`x = y` loses nothing: a negative
+:math:`\beta_t` only lowers the person's part (the knapsack never takes an item of positive
+cost), so :math:`L(\max(\beta, 0)) \ge L(\beta)` and the multipliers are kept non-negative.
+
+**Solving for β** (``method="subgradient"``, the default): the projected subgradient method
+with Polyak's step (Polyak 1969; Held, Wolfe & Crowder 1974, *Math. Programming* 6, 62-88).
+At β, the people's best patterns x and the providers' rosters y give :math:`g = x - y \in
+\partial L(\beta)`, and
+
+.. math::
+
+    \beta \leftarrow \max\Bigl(0,\; \beta + \lambda \frac{U - L(\beta)}{\lVert g \rVert^2}
+    g\Bigr),
+
+with U the km of the matching given (an upper bound) and λ starting at 1, halved after three
+rounds without a better L. It starts at the LP's prices. Each L computed is a valid bound and
+the largest is reported (``bound_km``) with the β that gave it (``multipliers``).
+
+**A round's cost.** The people's part is three cheapest entries per list. The knapsacks are
+the bulk: a provider's knapsack is solved again only when one of its multipliers changed
+(late rounds change few of them); an item of a person is left out when another of the same
+person at the same provider is no heavier and no cheaper (dominance, Sinha & Zoltners 1979,
+*Oper. Res.* 27, 503-515; about a third of the items at Kent year-3 scale); the dynamic
+programme runs over the room in units of the gcd of the loads, a numpy operation per item.
+At Kent year-3 scale (848 people, 60,097 items, 413 providers) a round takes about 0.2 s on
+a quiet core, at Somerset scale (2,421 people, 631,827 items, 1,167 providers) about 1.4 s.
+
+**Within a deadline.** ``deadline=`` (a :func:`time.perf_counter` time) or ``seconds``: the
+first round always finishes (it gives at least the LP bound, from the LP's prices); any later
+round not finished by then is dropped, so the call overruns by at most one first round.
+
+**Also available, not the default.** ``method="master"``: the Dantzig-Wolfe master of the
+formulation (HiGHS, warm-started; a column per pattern and per roster; rows: each person one
+pattern, each provider one roster at most, each item :math:`x_t - y_t \le 0`) gives the next
+β as its duals, and the patterns and rosters that price out are added. It is exact
+(``converged``: L reached the master's value, the best of the formulation) and is what the
+tests use on small registers; at Kent year-3 scale a master solve takes seconds and the
+master did not move off the matching given in minutes, as it did not with Wentges' smoothing
+(1997) of its duals towards the best β. The volume algorithm (Barahona & Anbil 2000, *Math.
+Programming* 87, 385-399) was measured too and was slower than the step above
+(``docs/benchmarks.md``, "Journeys").
 """
 
 from __future__ import annotations
@@ -132,6 +167,7 @@ class Items:
         order = np.argsort(self.prov, kind="stable")
         cuts = np.flatnonzero(np.diff(self.prov[order])) + 1
         self.at: dict[int, np.ndarray] = {}
+        self._rosters: dict[int, tuple[np.ndarray, tuple[float, np.ndarray]]] = {}
         for grp in np.split(order, cuts):
             if len(grp):
                 self.at[int(self.prov[grp[0]])] = grp
@@ -182,26 +218,45 @@ class Items:
         tuple
             (value, class, provider, partner, cover); -1 for none.
         """
-        best = (math.inf, -1, -1, -1, -1)
+        return self.best_pattern_items(p, beta)[:5]
+
+    def best_pattern_items(self, p: int, beta: np.ndarray) -> tuple:
+        """As :meth:`best_pattern`, with the pattern's item numbers last.
+
+        Parameters
+        ----------
+        p
+            The person.
+        beta
+            The multipliers, by item.
+
+        Returns
+        -------
+        tuple
+            (value, class, provider, partner, cover, list of item numbers); -1 for none.
+        """
+        best: tuple = (math.inf, -1, -1, -1, -1, [])
         for k in range(len(self.classes[p])):
             row = self.table.get((p, k))
             if row is None:
                 continue
             cls, nv, nw, nc, dv, dw, dc, none = row
-            vs = _cheapest(cls.providers, dv + beta[nv])
-            ws = _cheapest(cls.partners, dw + beta[nw]) if len(cls.partners) else [(0.0, -1)]
-            cs = _cheapest(cls.covers, dc + beta[nc]) if len(cls.covers) else []
+            vs = _cheapest(cls.providers, dv + beta[nv], nv)
+            ws = (_cheapest(cls.partners, dw + beta[nw], nw) if len(cls.partners)
+                  else [(0.0, -1, -1)])  # fmt: skip
+            cs = _cheapest(cls.covers, dc + beta[nc], nc) if len(cls.covers) else []
             if cls.cover_optional:
-                cs = cs + [(none, -1)]
-            for pv, v in vs:
-                for pw, w in ws:
+                cs = cs + [(none, -1, -1)]
+            for pv, v, iv in vs:
+                for pw, w, iw in ws:
                     if w == v:
                         continue
-                    for pc, c in cs:
+                    for pc, c, ic in cs:
                         if c >= 0 and c in (v, w):
                             continue
                         if pv + pw + pc < best[0] - 1e-12:
-                            best = (pv + pw + pc, k, v, w, c)
+                            its = [i for i in (iv, iw, ic) if i >= 0]
+                            best = (pv + pw + pc, k, v, w, c, its)
         return best
 
     def knapsack(self, u: int, beta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -233,18 +288,34 @@ class Items:
         cap = int(self.room[u])
         if ld[best].sum() <= cap:  # each person's best item fits: take them all
             return float(cost[best].sum()), it[best]
+        # within a person, an item heavier than another and no cheaper is never needed
+        fit = ld <= cap
+        order = np.lexsort((cost, ld, pp))
+        order = order[fit[order]]
+        pp_o = pp[order]
+        first = np.ones(len(order), bool)
+        first[1:] = pp_o[1:] != pp_o[:-1]
+        spread = float(cost.max() - cost.min()) * 2 + 1.0
+        shifted = cost[order] - np.cumsum(first) * spread  # each person below the last
+        low = np.minimum.accumulate(shifted)
+        keep = first.copy()
+        keep[1:] |= shifted[1:] < low[:-1] - 1e-9
+        order, first = order[keep], first[keep]
         g = max(1, int(np.gcd.reduce(ld)))
         w_all = ld // g
         cap //= g
         groups = np.split(order, np.flatnonzero(first)[1:])
         dp = np.zeros(cap + 1)  # least value within each capacity
         seen = [dp]
+        tmp = np.empty(cap + 1)
+        ws, cs = w_all.tolist(), cost.tolist()
         for grp_j in groups:
             new = dp.copy()
             for j in grp_j.tolist():
-                w = int(w_all[j])
-                if w <= cap:
-                    np.minimum(new[w:], dp[: cap + 1 - w] + cost[j], out=new[w:])
+                w = ws[j]
+                top = cap + 1 - w
+                np.add(dp[:top], cs[j], out=tmp[:top])
+                np.minimum(new[w:], tmp[:top], out=new[w:])
             seen.append(new)
             dp = new
         c = int(np.argmin(dp))
@@ -260,26 +331,95 @@ class Items:
             c -= int(w_all[j])
         return val, it[np.array(taken, np.int64)] if taken else it[:0]
 
-    def value(self, beta: np.ndarray) -> tuple[float, dict, dict]:
-        """L(β) (module docstring), each person's best pattern and each provider's knapsack."""
+    def roster(self, u: int, beta: np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`knapsack`, remembered: solved again only when u's multipliers changed.
+
+        Parameters
+        ----------
+        u
+            The provider.
+        beta
+            The multipliers, by item.
+
+        Returns
+        -------
+        (float, numpy.ndarray)
+            Its least value and the items taken.
+        """
+        b = beta[self.at[u]]
+        got = self._rosters.get(u)
+        if got is not None and np.array_equal(got[0], b):
+            return got[1]
+        out = self.knapsack(u, beta)
+        self._rosters[u] = (b, out)
+        return out
+
+    def value(
+        self, beta: np.ndarray, deadline: float = math.inf
+    ) -> tuple[float, dict, dict] | None:
+        """L(β) (module docstring), with each person's best pattern and each provider's
+        knapsack.
+
+        Parameters
+        ----------
+        beta
+            The multipliers, by item.
+        deadline
+            A :func:`time.perf_counter` time; the round is given up after it.
+
+        Returns
+        -------
+        (float, dict, dict) or None
+            L(β); each person's (value, class, provider, partner, cover, items); each
+            provider's (value, items). None if the deadline passed before the round was done
+            (no bound then).
+        """
         total = 0.0
         patterns = {}
         for p in self.people:
-            patterns[p] = self.best_pattern(p, beta)
+            patterns[p] = self.best_pattern_items(p, beta)
             total += patterns[p][0]
         rosters = {}
-        for u in self.at:
-            rosters[u] = self.knapsack(u, beta)
+        for i, u in enumerate(self.at):
+            if i % 16 == 0 and time.perf_counter() > deadline:
+                return None
+            rosters[u] = self.roster(u, beta)
             total += rosters[u][0]
         return total, patterns, rosters
 
+    def subgradient(self, patterns: dict, rosters: dict) -> np.ndarray:
+        """x − y at a round's answer: +1 on the items the people's patterns use, −1 on those
+        the providers' rosters take.
 
-def _cheapest(ids: np.ndarray, price: np.ndarray, n: int = 3) -> list[tuple[float, int]]:
-    """The n cheapest (price, id), ties to the nearest (the lists are nearest first)."""
+        Parameters
+        ----------
+        patterns
+            Each person's best pattern, as :meth:`value` gives it.
+        rosters
+            Each provider's knapsack, as :meth:`value` gives it.
+
+        Returns
+        -------
+        numpy.ndarray
+            A subgradient of L at the round's β, by item.
+        """
+        g = np.zeros(self.n)
+        for pat in patterns.values():
+            g[pat[5]] += 1.0
+        for _, its in rosters.values():
+            g[its] -= 1.0
+        return g
+
+
+def _cheapest(
+    ids: np.ndarray, price: np.ndarray, nums: np.ndarray, n: int = 3
+) -> list[tuple[float, int, int]]:
+    """The n cheapest (price, id, item number), ties to the nearest (the lists are nearest
+    first)."""
     if len(ids) == 0:
         return []
     order = np.argsort(price, kind="stable")[:n]
-    return [(float(price[i]), int(ids[i])) for i in order]
+    return [(float(price[i]), int(ids[i]), int(nums[i])) for i in order]
 
 
 class _Master:
@@ -299,7 +439,7 @@ class _Master:
         n = n_i + n_p + len(self.provider_row)
         inf = highspy.kHighsInf
         n_u = len(self.provider_row)
-        lower = np.concatenate([np.zeros(n_i), np.ones(n_p), np.full(n_u, -inf)])
+        lower = np.concatenate([np.full(n_i, -inf), np.ones(n_p), np.full(n_u, -inf)])
         upper = np.concatenate([np.zeros(n_i), np.ones(n_p), np.ones(n_u)])
         h.addRows(n, lower, upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32), np.zeros(0))
         h.changeObjectiveSense(highspy.ObjSense.kMinimize)
@@ -349,6 +489,7 @@ def knapsack_bound(
     *,
     rounds: int = 10_000,
     method: str = "subgradient",
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """The knapsack Lagrangian bound (module docstring) of a matching's people.
 
@@ -368,12 +509,16 @@ def knapsack_bound(
         Capacity prices to start from (the distance LP's: then the bound is at least the
         LP's; zeros will do).
     seconds
-        Time allowed (a round started is finished).
+        Time allowed (the first round always finishes; a later round not finished in time
+        is dropped).
     rounds
         At most this many rounds (every person priced and every provider's knapsack solved).
     method
         ``"master"`` (the next β: the master's duals) or ``"subgradient"`` (Polyak's step
         towards the km of the matching given, halved after three rounds without a better L).
+    deadline
+        A :func:`time.perf_counter` time to stop by, as ``seconds`` (the earlier of the two);
+        for the distance stage, which has a deadline.
 
     Returns
     -------
@@ -381,10 +526,11 @@ def knapsack_bound(
         ``bound_km`` (the largest L found: a lower bound on the km of any matching of these
         people), ``start_km`` (L at the LP's prices), ``rounds``, ``seconds``, ``converged``
         (no column priced out: the bound is the best of the formulation), ``master_km`` (the
-        last master's value, above the bound until converged).
+        last master's value, above the bound until converged), ``trace`` (seconds and bound
+        each time the bound rose) and ``multipliers`` (the β of the bound).
     """
     t0 = time.perf_counter()
-    deadline = t0 + seconds
+    deadline = t0 + seconds if deadline is None else min(deadline, t0 + seconds)
     people = sorted(chosen)
     items = Items(people, options, classes, room, settings)
     master = _Master(items) if method == "master" else None
@@ -403,34 +549,35 @@ def knapsack_bound(
     for u, its in at.items():
         if master is not None:
             master.add_roster(u, its)
-    beta = items.start(mu)
+    beta = np.maximum(items.start(mu), 0.0)
     best = first = -math.inf
     done, converged, z = 0, False, math.inf
     sigma = np.zeros(len(people) + len(items.at))
     lam, since = STEP, 0
+    trace: list[tuple[float, float]] = []
+    best_beta = beta
     while done < rounds and (done == 0 or time.perf_counter() < deadline):
-        val, patterns, rosters = items.value(beta)
+        got = items.value(beta, math.inf if done == 0 else deadline)
+        if got is None:
+            break
+        val, patterns, rosters = got
         done += 1
         if done == 1:
             first = val
         if val > best + 1e-6:
-            best, since = val, 0
+            best, since, best_beta = val, 0, beta
+            trace.append((round(time.perf_counter() - t0, 3), best))
         else:
             since += 1
             if since >= PATIENCE:
                 lam, since = lam / 2, 0
         if method == "subgradient":
-            g = np.zeros(items.n)
-            for p in people:
-                _, k, v, w, c = patterns[p]
-                g[items.pattern_items(p, k, v, w, c)[1]] += 1.0
-            for _, its in rosters.values():
-                g[its] -= 1.0
+            g = items.subgradient(patterns, rosters)
             norm = float(g @ g)
             if norm == 0.0:
                 converged = True
                 break
-            beta = beta + lam * max(upper - val, 1e-3) / norm * g
+            beta = np.maximum(beta + lam * max(upper - val, 1e-3) / norm * g, 0.0)
             continue
         assert master is not None
         if val >= z - 1e-7 * max(1.0, abs(z)):
@@ -438,7 +585,7 @@ def knapsack_bound(
             break
         added = 0
         for i, p in enumerate(people):
-            cost, k, v, w, c = patterns[p]
+            cost, k, v, w, c, _ = patterns[p]
             if done == 1 or cost - sigma[i] < -1e-7:
                 added += v >= 0 and master.add_pattern(p, k, v, w, c)
         for u, (cost, its) in rosters.items():
@@ -448,6 +595,7 @@ def knapsack_bound(
         if time.perf_counter() > deadline or (not added and not math.isinf(z)):
             break  # (nothing new at the master's duals: the master solved inexactly)
         z, beta, sigma = master.solve()
+        beta = np.maximum(beta, 0.0)
     return {
         "bound_km": float(max(best, 0.0)),
         "start_km": float(max(first, 0.0)),
@@ -455,4 +603,6 @@ def knapsack_bound(
         "seconds": round(time.perf_counter() - t0, 2),
         "converged": converged,
         "master_km": None if math.isinf(z) else z,
+        "trace": trace,
+        "multipliers": best_beta,
     }
