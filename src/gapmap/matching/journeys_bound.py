@@ -240,7 +240,8 @@ def work_out(
             mu = lp_mu
     left = deadline - time.perf_counter()
     if left > 0.5 and not stop():
-        kb = knapsack_bound(chosen, options, classes, room, settings, mu, left - 0.3)  # type: ignore[arg-type]
+        kb = knapsack_bound(chosen, options, classes, room, settings, mu, left,  # type: ignore[arg-type]
+                            deadline=deadline - 0.05)  # fmt: skip
         better(kb["bound_km"], "knapsack", bool(best.get("bound_converged")))
     return best
 
