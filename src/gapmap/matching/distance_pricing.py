@@ -121,6 +121,11 @@ class DistancePricer:
     def price(self, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every class's cheapest pattern at prices ``mu``.
 
+        Parameters
+        ----------
+        mu
+            Capacity prices, one per provider, at least 0.
+
         Returns
         -------
         (numpy.ndarray, numpy.ndarray)
@@ -153,6 +158,13 @@ class DistancePricer:
     def lagrangian(self, mu: np.ndarray, room: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """L(μ), each person's cheapest class (index into the classes), and its ways.
 
+        Parameters
+        ----------
+        mu
+            Capacity prices (km per hundredth of an hour), one per provider, at least 0.
+        room
+            Each provider's free room in hundredths.
+
         Returns
         -------
         (float, numpy.ndarray, numpy.ndarray)
@@ -171,7 +183,23 @@ class DistancePricer:
         return value, chosen, ways
 
     def loads(self, chosen: np.ndarray, ways: np.ndarray, n_providers: int) -> np.ndarray:
-        """Each provider's load (hundredths) when every person takes their chosen pattern."""
+        """Each provider's load (hundredths) when every person takes their chosen pattern.
+
+        Parameters
+        ----------
+        chosen
+            Each person's class (a position into this pricer's classes), from
+            :meth:`lagrangian`.
+        ways
+            Every class's (v, w, c), from :meth:`lagrangian` or :meth:`price`.
+        n_providers
+            How many providers there are.
+
+        Returns
+        -------
+        numpy.ndarray
+            The load on each provider.
+        """
         out = np.zeros(n_providers)
         for role, col in (("v", 0), ("w", 1), ("c", 2)):
             u = ways[chosen, col]
