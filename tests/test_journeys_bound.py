@@ -88,3 +88,23 @@ def test_the_search_with_the_bound_in_a_child_keeps_everyone_and_stays_above_it(
     assert km >= info["bound_km"] - 1e-6
     greedy.matches = out
     assert check_matching(study.people, study.providers, greedy) == []
+
+
+def test_without_a_child_the_bound_is_worked_out_here(monkeypatch):
+    """If no process can be started (a locked-down machine), the stage still gives a matching
+    and a converged bound, as it does for fewer people."""
+    study, options, greedy = _greedy(3)
+    room = room_units(study.providers)
+    classes = {p: class_arrays(options[p], study.settings, room) for p in greedy.matches}
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("no new processes here")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    out, info = shortest_journeys(
+        greedy.matches, options, classes, room, study.settings, time.perf_counter() + 5.0,
+        whole_limit=0, child_people=0,
+    )  # fmt: skip
+    assert set(out) == set(greedy.matches)
+    assert info["bound_converged"] and info["bound_method"] == "distance LP"
+    assert journey_km(out, options) >= info["bound_km"] - 1e-6

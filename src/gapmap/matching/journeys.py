@@ -370,10 +370,15 @@ def shortest_journeys(
     # knapsack bound (:mod:`gapmap.matching.journeys_bound`); for fewer people than
     # ``child_people`` the LP first, here (a child's start, about a second, would cost more)
     search = _Search(people, options, classes, room, start, settings)
+    child = None
     if len(people) >= child_people:
         from gapmap.matching import journeys_bound
 
-        child = journeys_bound.start(chosen, options, room, settings, deadline)
+        try:
+            child = journeys_bound.start(chosen, options, room, settings, deadline)
+        except OSError as e:  # no process could be started: the LP here, as for fewer people
+            log.info(f"  journeys: the bound is worked out here ({e})")
+    if child is not None:
         search.run(deadline, stop)
         got = child.result(stop=stop())
     else:
