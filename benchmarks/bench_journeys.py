@@ -114,7 +114,9 @@ def main() -> int:
             s = best.details.get("journeys_search", {})
             j = journey_figures(best.matches, options)
             bound, tight = s.get("bound_km"), bool(s.get("bound_converged"))
-            print(line("gapmap", j, bound, tight) + " (the run's own bound)")
+            print(
+                line("gapmap", j, bound, tight) + f" (the run's own bound: {s.get('bound_method')})"
+            )
             print(f"          distance stage: started from {s.get('start_km', 0):,.0f} km, "
                   f"{s.get('seconds')} s, {s.get('status')}, {s.get('lp_rounds')} LP rounds "
                   f"({s.get('lp_seconds')} s)")  # fmt: skip
