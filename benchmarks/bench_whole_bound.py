@@ -29,12 +29,13 @@ prices (many whole sets of people fill a room exactly) go to the items people us
 
 **Solving for β.** A projected subgradient with Polyak's step towards a feasible value
 (Polyak 1969; ``--objectives``, gapmap's 60 s objectives in docs/benchmarks.md), its share
-halved after three rounds without a lower L than since the last halving; each side's answer
-is kept until the β of one of its items moves. (The plain Dantzig-Wolfe master, as in
-``knapsack_bound``, was tried: its LPs took a minute each by round 8 at Kent year-3 scale and
-its bound never left the start.)
+halved after three rounds (``--patience``) without a lower L than since the last halving;
+each side's answer is kept until the β of one of its items moves. (The plain Dantzig-Wolfe
+master, as in ``knapsack_bound``, was tried: its LPs took a minute each by round 8 at Kent
+year-3 scale and its bound never left the start.)
 
-Run:  .venv/bin/python benchmarks/bench_whole_bound.py [--seconds 120] [--scales kent-y3,somerset]
+Run:  .venv/bin/python benchmarks/bench_whole_bound.py [--seconds 120] [--patience 3]
+      [--scales kent-y3,somerset]
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ def whole_people_bound(
     target: float,
     seconds: float,
     marks: tuple[float, ...],
+    patience: int = PATIENCE,
 ) -> tuple[float, float, int, dict[float, float]]:
     """The projected subgradient from the LP's prices (module docstring).
 
@@ -232,13 +234,13 @@ def whole_people_bound(
         rounds += 1
         first = val if rounds == 1 else first
         best = min(best, val)
-        # the share is halved after PATIENCE rounds without a lower L than since the last
+        # the share is halved after ``patience`` rounds without a lower L than since the last
         # halving (not than the best: the first steps may climb far above the LP's prices)
         if val < floor - 1e-6:
             floor, since = val, 0
         else:
             since += 1
-            if since >= PATIENCE:
+            if since >= patience:
                 share, since, floor = share / 2, 0, val
         spent = time.perf_counter() - t0
         for m in marks:
@@ -258,6 +260,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scales", default="kent-y3,somerset")
     ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--patience", type=int, default=PATIENCE)
     # gapmap's objective at each scale: the 60 s runs of docs/benchmarks.md
     ap.add_argument("--objectives", default="kent-y3=15135,somerset=42720")
     args = ap.parse_args()
@@ -291,7 +294,7 @@ def main() -> int:
             items = WholeItems(people, options, classes, room, study.settings)
             load = os.getloadavg()[0]
             best, first, rounds, at = whole_people_bound(
-                items, weight, pi, objective[scale], args.seconds, marks
+                items, weight, pi, objective[scale], args.seconds, marks, args.patience
             )
             got = objective[scale]
             print(f"\n{scale}: {len(people):,} eligible people, {len(room):,} providers, "
@@ -302,7 +305,8 @@ def main() -> int:
             for m, b in sorted(at.items()):
                 print(f"  whole people after {m:>4.0f} s: {b:,.1f} = LP - {lp - b:,.1f} "
                       f"({(lp - b) / lp:.2%}); gapmap {got / b:.2%} of it")  # fmt: skip
-            print(f"  {rounds} rounds; load {os.getloadavg()[0]:.1f} at the end")
+            print(f"  least after {rounds} rounds: {best:,.1f} ({(lp - best) / lp:.2%} below "
+                  f"the LP); load {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     return 0
 
 
