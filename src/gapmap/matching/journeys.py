@@ -24,11 +24,13 @@ which at convergence is the LP optimum.
 
 **The integer step.** Small cases (at most ``WHOLE_LIMIT`` choices of provider, partner and
 cover in all) go whole to CP-SAT (:class:`_Whole`, formulation there), which proves the
-shortest matching. Larger ones: a large-neighbourhood search starts at once from the first
-stage's matching, while the bound (the LP, then the knapsack bound of
-:mod:`gapmap.matching.knapsack_bound` from its prices) is worked out beside it in a child
-process (:mod:`gapmap.matching.journeys_bound`), so that the two do not take turns at Python's
-lock. Each step frees up to ten people around a few providers (those
+shortest matching. Larger ones are shortened from the first stage's matching while the bound
+(subgradient steps on the capacity prices, :mod:`gapmap.matching.distance_pricing`; the LP up
+to 1,500 people; then the knapsack bound of :mod:`gapmap.matching.knapsack_bound`) is worked
+out beside them in a child process (:mod:`gapmap.matching.journeys_bound`), so that the two do
+not take turns at Python's lock. First *single moves* until none is left
+(:meth:`_Search.polish`: relocate, reinsert, swap, push), then a large-neighbourhood search.
+Each step frees up to ten people around a few providers (those
 that a person far from their shortest way would rather use, such people drawn with odds rising
 with how far they are from it) and lets CP-SAT choose again, within the room everyone else
 leaves, each freed person's provider and partner (their nearest few, their own, and either
