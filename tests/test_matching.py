@@ -195,6 +195,27 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
     assert greedy.objective - 1e-9 <= best.objective <= optimum + 1e-9 <= lp + 1e-6
 
 
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_large_lists_bound_stops_close_to_the_lp_and_never_below_it(seed, monkeypatch):
+    """On large lists the column generation stops once its bound is within ``CLOSE_ENOUGH`` of
+    the LP's value over its patterns (the master by the interior point method, no crossover):
+    the bound it reports must lie between the LP optimum of the independent formulation and
+    that share above it. Here "large" is every list, and close enough is 5%."""
+    import gapmap.matching.batch as batch
+    import gapmap.matching.bound as bound
+
+    monkeypatch.setattr(batch, "ENUMERATE_LIMIT", 0)
+    monkeypatch.setattr(batch, "LARGE_PEOPLE", 0)
+    monkeypatch.setattr(batch, "CLOSE_ENOUGH", 0.05)
+    monkeypatch.setattr(bound, "LARGE_PEOPLE", 0)
+    people, providers = small_instance(500 + seed, n_people=30, n_providers=9)
+    best = match(box_study(people, providers, match_time_limit_s=20)).best
+    lp = reference_optimum(people, providers, relaxed=True)
+    assert best.details["lp_converged"]
+    assert lp - 1e-6 <= best.best_bound <= lp * 1.05 + 1e-6
+    assert best.objective <= reference_optimum(people, providers) + 1e-9
+
 def _stuck_search(workers: int = 1):
     """X holds all of A's room; Q, a little less urgent, can only use A; X could use B, which
     no group of nearby providers shares with A; Z uses four providers of its own."""

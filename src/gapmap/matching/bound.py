@@ -26,6 +26,16 @@ until no pattern prices out or the LP's share of the time is spent (:func:`relax
 bounds the best matching of the *full* model (every pattern of every eligible provider) from
 above (Lagrangian bound); at convergence it equals the LP optimum. gapmap reports the smallest
 such bound.
+
+**Close enough.** The LP's value over the pool never exceeds the LP optimum, and the bound
+never falls below it, so once the two are within a share ``close`` of each other the bound is
+within that share of the LP optimum. On large lists (over ``LARGE_PEOPLE`` people) the batch
+matching stops there, at ``CLOSE_ENOUGH`` (0.1%), and gives the core to the search: at
+Somerset scale the last rounds took half the LP's time to move the bound by less than 0.05%
+(standalone, rounds 1-6 in 14 s to 0.07% above the LP optimum, rounds 7-11 another 23 s), and
+the search, short of time there, gains about 20 urgency-weighted hours a second with both
+cores. Large masters are solved by the interior point method without crossover: the bound
+needs only some prices π ≥ 0 (any give a valid bound), and the crossover took 15% of the time.
 """
 
 from __future__ import annotations
@@ -51,6 +61,13 @@ from gapmap.settings import Settings
 log = logging.getLogger(__name__)
 
 __all__ = ["Master", "new_highs", "relaxation", "relaxation_bound"]
+
+#: masters with more people than this are large: solved by the interior point method (no
+#: crossover), and the batch matching stops their column generation once close enough
+LARGE_PEOPLE = 4000
+#: large lists: the column generation stops once its bound is within this share of the LP's
+#: value over the pool (and so of the LP optimum)
+CLOSE_ENOUGH = 1e-3
 
 
 def new_highs() -> Any:
@@ -101,10 +118,13 @@ class Master:
         h.addRows(n, np.full(n, -inf), upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32),
                   np.zeros(0))  # fmt: skip
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-        if len(people) > 4000:
-            # large masters: the interior point method (with crossover, for the duals) solves
-            # each round three to four times faster than a warm-started simplex (Somerset scale)
+        if len(people) > LARGE_PEOPLE:
+            # large masters: the interior point method solves each round three to four times
+            # faster than a warm-started simplex (Somerset scale); without its crossover to a
+            # vertex 15% faster still, and its prices serve the bound as well as any
             h.setOptionValue("solver", "ipm")
+            h.setOptionValue("run_crossover", "off")
+        self.exact = len(people) <= LARGE_PEOPLE  # a vertex's value: the LP optimum's
         self.n_cols = 0
         self.people = people
         self.providers = providers
@@ -164,9 +184,11 @@ def relaxation(
     lp_deadline: float,
     stop: Callable[[], bool],
     each_round: Callable[[np.ndarray, float], None] | None = None,
+    close: float = 0.0,
 ) -> tuple[float, int, bool, np.ndarray]:
     """Column generation from the patterns in ``pool`` (grown in place) until no pattern
-    prices out or ``lp_deadline`` (module docstring).
+    prices out, the bound is within ``close`` of the LP's value, or ``lp_deadline`` (module
+    docstring).
 
     Parameters
     ----------
@@ -182,12 +204,16 @@ def relaxation(
         Returns True when the user asked to stop.
     each_round
         Called after each LP with the pool's pattern values and the LP's value.
+    close
+        Stop once the bound is within this share of the LP's value over the pool (0: only
+        when no pattern prices out).
 
     Returns
     -------
     (bound, rounds, converged, lp_x)
-        The smallest Lagrangian bound, the LPs solved, whether no pattern priced out, and
-        the last optimal LP's pattern values (one per pattern in the pool).
+        The smallest Lagrangian bound, the LPs solved, whether no pattern priced out or the
+        bound came within ``close`` of the LP optimum, and the last optimal LP's pattern
+        values (one per pattern in the pool).
     """
     said = time.perf_counter()
     used = sorted({u for j in range(len(pool)) for u, _ in pool_loads(pool, j, classes)})
@@ -242,7 +268,13 @@ def relaxation(
                      f"hours so far ({iterations} rounds)")  # fmt: skip
         if not new:
             converged = True
-            bound = min(bound, lp_value)
+            if master.exact:
+                bound = min(bound, lp_value)
+            break
+        if bound - lp_value <= close * abs(lp_value):
+            converged = True
+            log.info(f"  the bound is within {close:.1%} of the best possible over the "
+                     f"patterns found ({iterations} rounds): the search takes the LP's core")  # fmt: skip
             break
         master.add([column(j) for j in new])
     # the last LP solved to its optimum (its patterns come first in the pool)

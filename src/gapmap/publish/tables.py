@@ -480,7 +480,8 @@ def match_summary(result, greedy, study) -> dict:
         "share_of_best_possible": None if gap is None else round(1.0 - gap, 3),
         "best_possible_means": "the matched urgency-weighted hours as a share of an upper bound "
         "on what any matching could do under these rules (the linear relaxation of the full "
-        "model, every eligible provider considered); 1 means proven best",
+        "model, every eligible provider considered; on lists of over 4,000 people worked out to "
+        "within 0.1% of it); 1 means proven best",
         "bound_is_tight": bool(result.details.get("lp_converged", False)),
         "interrupted": bool(result.details.get("interrupted", False)),
         "optimality_gap": None if gap is None else round(gap, 4),
