@@ -274,7 +274,7 @@ def relaxation(
         if bound - lp_value <= close * abs(lp_value):
             converged = True
             log.info(f"  the bound is within {close:.1%} of the best possible over the "
-                     f"patterns found ({iterations} rounds): the search takes the LP's core")  # fmt: skip
+                     f"patterns found ({iterations} rounds): the search has its core")
             break
         master.add([column(j) for j in new])
     # the last LP solved to its optimum (its patterns come first in the pool)
