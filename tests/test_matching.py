@@ -195,7 +195,6 @@ def test_column_generation_bound_is_the_lp_of_an_independent_formulation(seed, m
     assert greedy.objective - 1e-9 <= best.objective <= optimum + 1e-9 <= lp + 1e-6
 
 
-
 @pytest.mark.parametrize("seed", [0, 3])
 def test_a_large_lists_bound_stops_close_to_the_lp_and_never_below_it(seed, monkeypatch):
     """On large lists the column generation stops once its bound is within ``CLOSE_ENOUGH`` of
@@ -215,6 +214,7 @@ def test_a_large_lists_bound_stops_close_to_the_lp_and_never_below_it(seed, monk
     assert best.details["lp_converged"]
     assert lp - 1e-6 <= best.best_bound <= lp * 1.05 + 1e-6
     assert best.objective <= reference_optimum(people, providers) + 1e-9
+
 
 def _stuck_search(workers: int = 1):
     """X holds all of A's room; Q, a little less urgent, can only use A; X could use B, which

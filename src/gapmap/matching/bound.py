@@ -273,8 +273,10 @@ def relaxation(
             break
         if bound - lp_value <= close * abs(lp_value):
             converged = True
-            log.info(f"  the bound is within {close:.1%} of the best possible over the "
-                     f"patterns found ({iterations} rounds): the search has its core")
+            log.info(
+                f"  the bound is within {close:.1%} of the best possible over the "
+                f"patterns found ({iterations} rounds): the search has its core"
+            )
             break
         master.add([column(j) for j in new])
     # the last LP solved to its optimum (its patterns come first in the pool)
