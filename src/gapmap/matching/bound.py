@@ -31,11 +31,12 @@ such bound.
 never falls below it, so once the two are within a share ``close`` of each other the bound is
 within that share of the LP optimum. On large lists (over ``LARGE_PEOPLE`` people) the batch
 matching stops there, at ``CLOSE_ENOUGH`` (0.1%), and gives the core to the search: at
-Somerset scale the last rounds took half the LP's time to move the bound by less than 0.05%
-(standalone, rounds 1-6 in 14 s to 0.07% above the LP optimum, rounds 7-11 another 23 s), and
-the search, short of time there, gains about 20 urgency-weighted hours a second with both
-cores. Large masters are solved by the interior point method without crossover: the bound
-needs only some prices π ≥ 0 (any give a valid bound), and the crossover took 15% of the time.
+Somerset scale the last rounds took half the LP's time to move the bound by 0.05% (standalone,
+round 7 came within 0.1% after 17 s, 0.05% above the LP optimum; rounds 8-11 took another
+18 s to close that), and the search, short of time there, gains about 20 urgency-weighted
+hours a second with both cores. Large masters are solved by the interior point method
+without crossover: the bound needs only some prices π ≥ 0 (any give a valid bound), and the
+crossover took 15% of the time.
 """
 
 from __future__ import annotations
