@@ -119,13 +119,14 @@ class Master:
         h.addRows(n, np.full(n, -inf), upper, 0, np.zeros(n, np.int32), np.zeros(0, np.int32),
                   np.zeros(0))  # fmt: skip
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.exact = True  # solved to a vertex: its value is the LP optimum over the pool
         if len(people) > LARGE_PEOPLE:
             # large masters: the interior point method solves each round three to four times
             # faster than a warm-started simplex (Somerset scale); without its crossover to a
             # vertex 15% faster still, and its prices serve the bound as well as any
             h.setOptionValue("solver", "ipm")
             h.setOptionValue("run_crossover", "off")
-        self.exact = len(people) <= LARGE_PEOPLE  # a vertex's value: the LP optimum's
+            self.exact = False
         self.n_cols = 0
         self.people = people
         self.providers = providers
