@@ -304,54 +304,6 @@ def test_an_error_in_a_search_thread_stops_the_search_and_is_raised():
     assert not any(thread.is_alive() for thread in search.threads)
 
 
-def _far_and_near_search(people: int = 1):
-    """X is matched at A, 20 km away, with a cover at C; B, 1 km away, has room for X too,
-    and no one is waiting: moving X to B is a sideways move with a shorter journey. The list
-    is ``people`` long (the others have no candidates)."""
-    from gapmap.matching.candidates import DayClass, PersonOptions
-    from gapmap.matching.patterns import class_arrays
-    from gapmap.matching.result import Match
-    from gapmap.matching.search import LocalSearch
-    from gapmap.settings import Settings
-
-    km = {0: 20.0, 1: 1.0, 2: 3.0}  # A, B, C
-    cls = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0,
-                   providers=[1, 0], covers=[2, 1, 0])  # fmt: skip
-    empty = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0, providers=[])
-    options = [PersonOptions(0, 4.0, 3, True, [cls], km)]
-    options += [PersonOptions(i, 4.0, 1, False, [empty], {}) for i in range(1, people)]
-    room = np.full(3, 800, dtype=np.int64)
-    xy = np.array([[0, 0], [10, 0], [20, 0]], float)
-    settings = Settings(workers=1)
-    classes = {p: class_arrays(options[p], settings, room) for p in range(people)}
-    weight = {p: o.priority * o.hours for p, o in enumerate(options)}
-    start = {0: Match(0, -1, 2, 4.0, 0.0)}
-    return LocalSearch(list(range(people)), weight, classes, room, settings, start, options,
-                       xy, stop=lambda: False)  # fmt: skip
-
-
-def test_late_in_the_search_equal_answers_take_the_shorter_journeys(monkeypatch):
-    """Once the tie-break counts journeys (``KM_FROM``; here from the start), a step moves X
-    from A (20 km) to B (1 km): the same urgency-weighted hours, a journey 19 km shorter.
-    On lists longer than ``KM_PEOPLE`` journeys never count."""
-    import time
-
-    import gapmap.matching.search as search_module
-
-    monkeypatch.setattr(search_module, "KM_FROM", 0.0)
-    search = _far_and_near_search()
-    search.run(1, time.perf_counter() + 1.0)
-    result = search.result()
-    assert (result[0].provider, result[0].cover) == (1, 2)
-    assert search.value == pytest.approx(12.0)
-
-    monkeypatch.setattr(search_module, "KM_PEOPLE", 2)
-    long_list = _far_and_near_search(people=3)
-    long_list.run(1, time.perf_counter() + 0.2)
-    long_list.result()
-    assert long_list.km_from is None
-
-
 def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     """X is matched at A with their cover at B; Q, waiting, can only use B, and X's cover
     reserve leaves B too little room. Moving X's cover to C (room for two covers) lets Q in

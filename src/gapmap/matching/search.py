@@ -27,10 +27,7 @@ of provider and partner and z per cover, for each person p and day class k:
 maximising first the most urgency-weighted hours, then, among equal answers, the one that
 leaves free the room the most urgent people still waiting could use (each hour placed at a
 provider costs the summed urgency of the unmatched people who could use it; the tie-break
-is scaled never to outweigh a hundredth of an urgency-weighted hour). After the first 30% of
-the search's time (``KM_FROM``, on lists of at most 4,000 people) the tie-break also counts
-each answer's journeys, so that among equal answers the shorter is kept and the journeys stage
-(:mod:`gapmap.matching.journeys`) starts from a shorter matching. A step's answer is kept
+is scaled never to outweigh a hundredth of an urgency-weighted hour). A step's answer is kept
 when it is at least as good and nothing it relied on changed meanwhile. After each round of
 the column generation, the LP's rounding replaces the search's matching if it is better
 (:meth:`LocalSearch.offer`), and the search goes on from it until 80% of the time limit.
@@ -53,7 +50,6 @@ matching, each provider's room left, the threads and their solves) every part of
 from __future__ import annotations
 
 import logging
-import math
 import random
 import threading
 import time
@@ -85,17 +81,6 @@ STEP_SECONDS = 0.1
 #: a freed person may also move their provider role to this many providers outside the group
 #: (nearest first, with room): what lets a step clear room for someone waiting
 OUT = 2
-#: once this share of the search's time has passed, the tie-break counts journeys too, each
-#: km (provider, partner and cover; a person matched without cover counts
-#: ``no_cover_penalty_km``) as ``KM_COST`` of its units (an hour of room taken where waiting
-#: people of summed urgency 1 could use it): at Kent year-3 scale, eight seeds each, the
-#: journeys stage then ends 5.9% shorter and objective (1) is unchanged (from the start: 10%
-#: shorter, objective (1) 0.2% lower). Only on lists of at most ``KM_PEOPLE`` people: on
-#: longer ones the search still gains objective (1) when its time is up, and at Somerset scale
-#: (five seeds each) it cost 0.13% of it for journeys 4.8% shorter
-KM_FROM = 0.3
-KM_COST = 20
-KM_PEOPLE = 4000
 #: pairs of provider and partner offered per person and day class in a step, each cover
 #: chosen apart (14 ways, cover included, gave 95.9% of the bound at Kent year-3 scale over six
 #: seeds; 8 pairs with the cover apart, 96.3%; Somerset's did not change)
@@ -159,8 +144,6 @@ class LocalSearch:
         self.weight, self.classes, self.room, self.settings = weight, classes, room, settings
         self.stop = stop
         self.urgency = {p: options[p].priority for p in people_idx}
-        self.km = {p: options[p].distance for p in people_idx}  # to each candidate provider
-        self.km_from: float | None = None  # when the tie-break starts counting journeys
         self.users: dict[int, list[int]] = {}
         for p in people_idx:
             for u in {u for c in classes[p] for u in c.providers.tolist() + c.partners.tolist()}:
@@ -219,9 +202,6 @@ class LocalSearch:
         """
         if not self.providers:
             return
-        if self.km_from is None and len(self.weight) <= KM_PEOPLE:
-            now = time.perf_counter()
-            self.km_from = now + KM_FROM * (deadline - now)
         self.until = max(self.until, deadline)
         for _ in range(threads):
             t = threading.Thread(target=self._worker, args=(len(self.threads), deadline),
@@ -443,24 +423,15 @@ class LocalSearch:
             else 0
             for u in per_provider
         }
-        # later in the search, the journeys too (KM_FROM): the stage that shortens them
-        # (:mod:`gapmap.matching.journeys`) then starts from a shorter matching
-        per_km = KM_COST if tie_break and time.perf_counter() >= (self.km_from or math.inf) else 0
-        no_cover_km = self.settings.no_cover_penalty_km
         terms: list[tuple[Any, int, int]] = []  # (variable, value, tie-break cost)
         dearest: dict[tuple[int, int], int] = {}
         for p, k, v, w, x in pairs:
             pair_loads = pattern_loads(self.classes[p][k], v, w, -1)
             cost = sum(load * pressure[u] for u, load in pair_loads) // 100
-            if per_km:
-                km = self.km[p]
-                cost += round(per_km * (km[v] + (km[w] if w >= 0 else 0.0)))
             terms.append((x, round(100 * weight[p]), cost))
             dearest[p, 0] = max(dearest.get((p, 0), 0), cost)
         for p, k, c, z in covers:
             cost = self.classes[p][k].r * pressure[c] // 100 if c >= 0 else 0
-            if per_km:
-                cost += round(per_km * (self.km[p][c] if c >= 0 else no_cover_km))
             terms.append((z, 0, cost))
             dearest[p, 1] = max(dearest.get((p, 1), 0), cost)
         # the tie-break can never outweigh a hundredth of an urgency-weighted hour: each person
