@@ -80,17 +80,19 @@ log = logging.getLogger(__name__)
 __all__ = ["shortest_journeys", "journey_figures", "distance_bound", "distance_prices"]
 
 #: a person's nearest providers, partners and covers per day class also offered to CP-SAT
-NEAR = 3
+#: (8, with ``SWAP_NEAR`` 32: 1.5% fewer km at Kent year 3 and 1.6% at Somerset scale in
+#: the stage's 9 s than 3 and 8, on the same first stages' matchings; docs/benchmarks.md)
+NEAR = 8
 #: small cases: the LP's share of the distance stage's time (the rest: CP-SAT on the whole,
 #: or the search when fewer than ``CHILD_PEOPLE`` people)
 LP_SHARE = 0.5
 #: the search: at most this many people freed in a step, and a step's CP-SAT time (seconds)
 #: (10 people: about 2,000 steps in 10 s at Kent year-3 scale; 40 people did worse)
 GROUP_PEOPLE = 10
-#: a swap looks at the people of a person's this many nearest providers of a role (the
-#: single moves run once, before the steps: tried again every 100 or 400 steps they gained
-#: nothing measurable at Kent year-3 scale and cost steps at Somerset's)
-SWAP_NEAR = 8
+#: a swap or push looks at the people of a person's this many nearest providers of a role
+#: (the single moves run once, before the steps: tried again every 100 or 400 steps they
+#: gained nothing measurable at Kent year-3 scale and cost steps at Somerset's)
+SWAP_NEAR = 32
 #: the single moves have at most this share of the search's time (on a busy machine they
 #: could take all of it at Somerset scale); 0.2, 0.4 and all of it did alike at both scales
 POLISH_SHARE = 0.4
