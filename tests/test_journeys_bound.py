@@ -108,3 +108,15 @@ def test_without_a_child_the_bound_is_worked_out_here(monkeypatch):
     assert set(out) == set(greedy.matches)
     assert info["bound_converged"] and info["bound_method"] == "distance LP"
     assert journey_km(out, options) >= info["bound_km"] - 1e-6
+
+
+def test_the_child_s_time_ends_at_the_parent_s_deadline_however_late_it_got_going():
+    """The child counts its time to the parent's deadline, not from its own start (its
+    imports take about half a second to a second): counted from its start, its last lines,
+    the knapsack bound's, came after the parent had stopped reading."""
+    now = time.time()
+    late = journeys_bound.seconds_left({"seconds": 8.0, "until": now + 7.0})  # a second late
+    assert 0.0 < late <= 7.0
+    assert journeys_bound.seconds_left({"seconds": 8.0, "until": now - 1.0}) == 0.0
+    # a clock set back meanwhile never gives it more than the parent did
+    assert journeys_bound.seconds_left({"seconds": 8.0, "until": now + 100.0}) == 8.0

@@ -163,3 +163,21 @@ def test_a_deadline_already_passed_still_gives_one_whole_round():
                          deadline=time.perf_counter() - 1.0)  # fmt: skip
     assert out["rounds"] == 1
     assert out["bound_km"] == pytest.approx(11.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_each_rise_of_the_bound_is_said_as_it_comes(seed):
+    """The distance stage's child writes each rise at once (its parent may stop it at any
+    moment): ``each`` hears every rise, in order, and the last is the bound returned."""
+    study, options = _setup(seed)
+    greedy = greedy_match(study.people, study.providers, options, study.settings)
+    room = room_units(study.providers)
+    classes = {p: class_arrays(options[p], study.settings, room) for p in greedy.matches}
+    lp, converged, mu = distance_prices(greedy.matches, options, room, study.settings)
+    said: list[float] = []
+    out = knapsack_bound(greedy.matches, options, classes, room, study.settings, mu, 3.0,
+                         rounds=100, each=said.append)  # fmt: skip
+    assert len(said) >= 2  # these instances rise above the LP's prices in several rounds
+    assert said == sorted(said) and said[0] >= lp - 1e-6
+    assert said == pytest.approx([b for _, b in out["trace"]])
+    assert said[-1] == pytest.approx(out["bound_km"])

@@ -35,7 +35,7 @@ from gapmap.matching.candidates import PersonOptions
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
 
-__all__ = ["BoundProcess", "start", "work_out"]
+__all__ = ["BoundProcess", "seconds_left", "start", "work_out"]
 
 #: the child stops this long before the stage's deadline, so that its last line is read
 MARGIN = 0.15
@@ -141,16 +141,24 @@ def start(
         "room": room,
         "settings": settings,
         "seconds": seconds,
+        "until": time.time() + seconds,  # the clock both processes read
     }
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    # written by a thread: the pipe takes the payload only as fast as the child reads it,
+    # which is after its imports (about 0.65 s), and the search need not wait for that
+    threading.Thread(target=_send, args=(proc, data), daemon=True).start()
+    # stdin stays open: the child ends when it closes (the parent gone)
+    return BoundProcess(proc, deadline)
+
+
+def _send(proc: subprocess.Popen, data: bytes) -> None:
+    """The payload, its length first, to the child's standard input."""
     assert proc.stdin is not None
     try:
         proc.stdin.write(struct.pack("<Q", len(data)) + data)
         proc.stdin.flush()
-    except BrokenPipeError:  # the child failed at once; result() says why
-        pass
-    # stdin stays open: the child ends when it closes (the parent gone)
-    return BoundProcess(proc, deadline)
+    except (BrokenPipeError, ValueError):  # the child failed at once (result() says why),
+        pass  # or was ended before it had read it all
 
 
 def work_out(
@@ -240,10 +248,35 @@ def work_out(
             mu = lp_mu
     left = deadline - time.perf_counter()
     if left > 0.5 and not stop():
+        converged = bool(best.get("bound_converged"))
+
+        def risen(bound: float) -> None:  # said at once: the parent may stop us any moment
+            better(bound, "knapsack", converged)
+
         kb = knapsack_bound(chosen, options, classes, room, settings, mu, left,  # type: ignore[arg-type]
-                            deadline=deadline - 0.05)  # fmt: skip
-        better(kb["bound_km"], "knapsack", bool(best.get("bound_converged")))
+                            deadline=deadline - 0.05, each=risen)  # fmt: skip
+        better(kb["bound_km"], "knapsack", converged)
     return best
+
+
+def seconds_left(payload: dict) -> float:
+    """The child's time: to the parent's deadline, less what starting the child took (its
+    imports and reading the payload, about half a second to a second). Counted from the
+    child's own start it would end that much after the parent stopped reading, and the
+    knapsack bound, which runs to the end, was lost at Kent year-3 scale. Never more than the
+    parent gave (a clock set back meanwhile cannot lengthen it).
+
+    Parameters
+    ----------
+    payload
+        What :func:`start` sent: ``seconds`` and ``until`` (a :func:`time.time`).
+
+    Returns
+    -------
+    float
+        Seconds, at least 0.
+    """
+    return max(0.0, min(float(payload["seconds"]), float(payload["until"]) - time.time()))
 
 
 def _main() -> None:
@@ -265,7 +298,7 @@ def _main() -> None:
         sys.stdout.flush()
 
     work_out(data["chosen"], data["options"], data["room"], data["settings"],
-             data["seconds"], say, gone.is_set)  # fmt: skip
+             seconds_left(data), say, gone.is_set)  # fmt: skip
     sys.stdout.flush()
     # leave at once: the watching thread is still blocked reading the input, and Python's
     # shutdown would wait for that read's lock (a fatal error)

@@ -87,6 +87,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -490,6 +491,7 @@ def knapsack_bound(
     rounds: int = 10_000,
     method: str = "subgradient",
     deadline: float | None = None,
+    each: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """The knapsack Lagrangian bound (module docstring) of a matching's people.
 
@@ -519,6 +521,9 @@ def knapsack_bound(
     deadline
         A :func:`time.perf_counter` time to stop by, as ``seconds`` (the earlier of the two);
         for the distance stage, which has a deadline.
+    each
+        Called with the bound each time it rises (so that a caller stopped at its deadline
+        keeps the best so far).
 
     Returns
     -------
@@ -567,6 +572,8 @@ def knapsack_bound(
         if val > best + 1e-6:
             best, since, best_beta = val, 0, beta
             trace.append((round(time.perf_counter() - t0, 3), best))
+            if each is not None:
+                each(float(max(best, 0.0)))
         else:
             since += 1
             if since >= PATIENCE:
