@@ -253,9 +253,8 @@ def work_out(
         def risen(bound: float) -> None:  # said at once: the parent may stop us any moment
             better(bound, "knapsack", converged)
 
-        kb = knapsack_bound(chosen, options, classes, room, settings, mu, left,  # type: ignore[arg-type]
-                            deadline=deadline - 0.05, each=risen)  # fmt: skip
-        better(kb["bound_km"], "knapsack", converged)
+        knapsack_bound(chosen, options, classes, room, settings, mu, left,  # type: ignore[arg-type]
+                       deadline=deadline - 0.05, each=risen)  # fmt: skip
     return best
 
 
