@@ -304,6 +304,81 @@ def test_an_error_in_a_search_thread_stops_the_search_and_is_raised():
     assert not any(thread.is_alive() for thread in search.threads)
 
 
+def _search_the_lp_could_guide():
+    """Q (most urgent) can only use A, with their cover at D, 200 km away; X holds all of D's
+    room as a provider and could move to E, 400 km away. Each of A, D and E has two providers
+    beside it, so no group of nearby providers holds two of them, and the providers Q could use
+    alone are A's: only a step that frees X at D while offering Q both A and D matches Q. The
+    LP's patterns: Q at A with their cover at D, X at E."""
+    from gapmap.matching.candidates import DayClass, PersonOptions
+    from gapmap.matching.patterns import PatternPool, class_arrays
+    from gapmap.matching.result import Match
+    from gapmap.matching.search import LocalSearch
+    from gapmap.settings import Settings
+
+    def person(i, priority, providers, covers, needs_cover):
+        cls = DayClass(days=1, missing=0, provider_hours=4.0, partner_hours=0.0,
+                       providers=providers, covers=covers)  # fmt: skip
+        return PersonOptions(i, 4.0, priority, needs_cover, [cls], {})
+
+    a, d, e = 0, 3, 6  # each beside two more (1, 2; 4, 5; 7, 8)
+    # Q, X, Y (who could use E but has no cover: the steps' tie-break keeps X off E), and Z,
+    # who could use the six providers beside A, D and E (so that each is in a group)
+    options = [person(0, 5, [a], [d], True), person(1, 3, [d, e], [], False),
+               person(2, 1, [e], [], True),
+               person(3, 2, [1, 2, 4, 5, 7, 8], [], False)]  # fmt: skip
+    xy = np.array([[x + dx, 0] for x in (0, 2e5, 4e5) for dx in (0, 10, 20)], float)
+    room = np.full(9, 400, dtype=np.int64)
+    settings = Settings(workers=1)
+    classes = {p: class_arrays(options[p], settings, room) for p in range(4)}
+    weight = {p: o.priority * o.hours for p, o in enumerate(options)}
+    start = {1: Match(d, -1, -1, 4.0, 0.0)}  # X at D: Q's cover has no room
+    search = LocalSearch([0, 1, 2, 3], weight, classes, room, settings, start, options, xy,
+                         stop=lambda: False)  # fmt: skip
+    pool = PatternPool()
+    pool.add(0, 0, a, -1, d)
+    pool.add(1, 0, e, -1, -1)
+    return search, pool, (a, d, e)
+
+
+def test_a_step_guided_by_the_lp_brings_together_providers_no_other_step_does():
+    """Without the LP, no step can match Q: the steps drawn for Q take only A, those around a
+    provider never hold both A and D (and keep X at D, away from Y's E). Told the LP's
+    patterns, the guided step (every fourth)
+    takes Q's LP providers and where the LP has X, moves X to E and matches Q at A with the
+    cover at D."""
+    import random
+    import time
+
+    from gapmap.matching.search import GUIDED
+
+    search, pool, (a, d, e) = _search_the_lp_could_guide()
+    rng = random.Random(0)
+    for n in range(1, 4 * GUIDED):  # every kind of step but the guided one, as yet no LP
+        search._step(rng, n, time.perf_counter() + 5.0)
+    assert 0 not in search.sol and search.sol[1][1] == d
+    search.guide(pool, np.array([1.0, 1.0]))
+    assert search._group(random.Random(0), GUIDED) == ({a, d, e}, 0)
+    gained = search._step(rng, GUIDED, time.perf_counter() + 5.0)
+    assert gained == pytest.approx(search.weight[0])
+    assert search.sol[0][1:] == (a, -1, d) and search.sol[1][1] == e
+
+
+def test_the_lp_guides_no_step_for_someone_it_serves_less_than_half_or_already_matched():
+    """The guided step draws only people the LP serves at least half and the search has not
+    matched; with none, the step is drawn as any other."""
+    import random
+
+    from gapmap.matching.search import GUIDED
+
+    search, pool, _ = _search_the_lp_could_guide()
+    search.guide(pool, np.array([0.4, 1.0]))
+    assert search.lp_home[0] == (pytest.approx(0.4), (0, 3))
+    assert search._guided(random.Random(0)) is None  # Q: 0.4; X: matched
+    group, who = search._group(random.Random(0), GUIDED)  # a step drawn for Q instead
+    assert who == 0 and group == {0}
+
+
 def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     """X is matched at A with their cover at B; Q, waiting, can only use B, and X's cover
     reserve leaves B too little room. Moving X's cover to C (room for two covers) lets Q in

@@ -12,9 +12,10 @@ stages within the time limit (:func:`solve_by_columns`), each in its own module:
    baseline and a rounding of the LP, and can prove the optimum. On larger ones a local search
    (:mod:`gapmap.matching.search`) starts from the greedy matching as soon as the candidates
    are known and runs beside the column generation, in background threads, until 80% of the
-   time limit; after each round of the column generation the LP's rounding replaces its
-   matching if it is better. A last step over the whole matching (moving covers to make room
-   for people waiting) runs until 85%.
+   time limit; after each round of the column generation the LP's rounding replaces its matching
+   if it is better, and the LP's patterns guide the steps drawn for people waiting (to the
+   people the LP serves and the search does not). A last step over the whole matching (moving
+   covers to make room for people waiting) runs until 85%.
 3. **Distances** (:mod:`gapmap.matching.journeys`): keeping the people matched in the first
    stages matched, the last 15% of the time limit makes the journeys (provider, partner and
    cover) short within the same capacities, and proves how short they could be at best.
@@ -191,6 +192,8 @@ def _columns_then_integer(
         """The search goes on from each round's rounding that could beat its best so far (at
         Somerset scale the LP takes half the time: the search need not wait for its end)."""
         rounded["rounds"] = rounded.get("rounds", 0) + 1
+        if search is not None:  # the LP's patterns guide some of the search's steps
+            search.guide(pool, lp_x)
         if search is None or lp_value <= search.value or time.perf_counter() > lp_deadline:
             return
         rounded["at"] = rounded["rounds"]

@@ -5,9 +5,11 @@ search* starts from the greedy matching as soon as the candidates are known and 
 the column generation (:mod:`gapmap.matching.bound`), in background threads (CP-SAT solves
 without Python's lock, so both cores are used).
 
-**A step.** Each step takes a small group G of providers (every other step, the providers an
-unmatched person could use, that person drawn with odds rising with the cube of their urgency;
-otherwise a provider and its nearest neighbours), frees everyone whose match touches G, offers
+**A step.** Each step takes a small group G of providers (every other step, one drawn for
+someone waiting: while the LP serves someone the search has not matched, a step *guided by
+the LP*, below, and otherwise the providers an unmatched person could use, that person drawn
+with odds rising with the cube of their urgency; the other steps, a provider and its nearest
+neighbours), frees everyone whose match touches G, offers
 G to the most urgent people waiting who could use it, and lets CP-SAT choose, within the room
 everyone else leaves, the best of each person's ways of being matched in G (provider or
 partner in G; partner and cover in G or, nearest first, anywhere with room; and for someone
@@ -33,18 +35,19 @@ the column generation, the LP's rounding replaces the search's matching if it is
 (:meth:`LocalSearch.offer`), and the search goes on from it until 80% of the time limit.
 Small steps, many of them, did best: three providers, six people waiting, 0.1 s.
 
-**The last step** (:meth:`LocalSearch.repack`) then takes the whole matching at once (until
-85% of the time limit, with CP-SAT's own neighbourhood search on two workers): everyone matched
-keeps their provider and partner, but their cover may move to any of their twelve nearest
-covers; the people still waiting, most urgent first, may be matched with their three nearest
-providers and partners and six nearest covers where the room left by the providers and
-partners alone could take them. Cover reserves are small, so one person's cover moving
-elsewhere can leave exactly the room someone waiting needs, at a provider far from any group a
-step would draw: at Kent year-3 scale, after 45 s of steps, it adds 0.2-0.3 points of the
-bound in 3 s, where the steps add under 0.1.
-
-This module is longer than most (~560 lines): the search is one class whose state (the
-matching, each provider's room left, the threads and their solves) every part of it shares.
+**Steps guided by the LP** (:meth:`LocalSearch.guide`). Every round of the column generation
+tells the search, for each person the LP serves, the providers of the LP's largest pattern for
+them. A step drawn for someone waiting then draws someone the LP serves (at least half) and
+the search has not matched, with odds in proportion to their urgency-weighted hours times the
+LP's share, and takes as G the providers of their LP pattern (provider, partner and cover,
+wherever they are) and two of the providers where the LP has the people now holding those.
+The LP fills every provider's room to the last hundredth, in an arrangement the other steps do
+not reach: at Kent year-3 scale nearly all of the search's distance to the bound was some 15
+people of priority 4 and 5 whom the LP serves whole (and as many hours of priority 2 matched
+that the LP leaves out), each needing room at providers that no group of nearby providers,
+nor the providers they could use alone, brings together (a cover far from the provider, room
+held by people the LP has elsewhere). Measured in docs/benchmarks.md ("Matching"): +0.35
+points of the bound at Kent year-3 scale and +0.2 at Somerset's on average.
 """
 
 from __future__ import annotations
@@ -61,7 +64,14 @@ from ortools.sat.python import cp_model
 
 from gapmap.matching.candidates import PersonOptions
 from gapmap.matching.cpsat import new_solver, solve_stoppably
-from gapmap.matching.patterns import ClassArrays, Classes, Way, class_of, pattern_loads
+from gapmap.matching.patterns import (
+    ClassArrays,
+    Classes,
+    PatternPool,
+    Way,
+    class_of,
+    pattern_loads,
+)
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
 
@@ -81,6 +91,11 @@ STEP_SECONDS = 0.1
 #: a freed person may also move their provider role to this many providers outside the group
 #: (nearest first, with room): what lets a step clear room for someone waiting
 OUT = 2
+#: every GUIDED-th step is guided by the LP (:meth:`LocalSearch.guide`): the providers of the
+#: LP's pattern for someone it serves and the search does not, and up to GUIDED_MORE of the
+#: providers where the LP has the people now holding those
+GUIDED = 2
+GUIDED_MORE = 2
 #: pairs of provider and partner offered per person and day class in a step, each cover
 #: chosen apart (14 ways, cover included, gave 95.9% of the bound at Kent year-3 scale over six
 #: seeds; 8 pairs with the cover apart, 96.3%; Somerset's did not change)
@@ -91,13 +106,14 @@ class LocalSearch:
     """Large-neighbourhood search over the integer matching (module docstring).
 
     Each step takes a small group G of providers: every other step the providers an unmatched
-    person could use (that person drawn with odds rising steeply with urgency), otherwise a
-    provider and its nearest neighbours. It frees everyone whose match touches G and adds the
-    most urgent waiting people who could use G; builds each freed or waiting person's ways of
-    being matched in G (provider and partner in G, or the partner and cover anywhere with room
-    left; a freed person's provider role may also move to a provider nearby with room); and
-    lets CP-SAT choose the best of them within the room the others leave. An equal or better
-    answer is kept (equal ones let the search move sideways).
+    person could use (that person drawn with odds rising steeply with urgency), or, while the LP
+    serves someone the search has not matched, the providers of their LP pattern
+    (:meth:`guide`); otherwise a provider and its nearest neighbours. It frees everyone whose
+    match touches G and adds the most urgent waiting people who could use G; builds each freed
+    or waiting person's ways of being matched in G (provider and partner in G, or the partner
+    and cover anywhere with room left; a freed person's provider role may also move to a
+    provider nearby with room); and lets CP-SAT choose the best of them within the room the
+    others leave. An equal or better answer is kept (equal ones let the search move sideways).
 
     Steps run in background threads (CP-SAT solves without Python's lock, so the threads and
     the column generation share the cores); a step's answer is kept only if nothing it relied
@@ -164,6 +180,8 @@ class LocalSearch:
         self.repacked = 0.0  # what the last step over the whole matching gained
         self.until = 0.0  # when the threads stop
         self.said = time.perf_counter()
+        # person -> (the LP's share of them served, the providers of its largest pattern)
+        self.lp_home: dict[int, tuple[float, tuple[int, ...]]] = {}
         self._reset(start)
 
     # --- state (callers hold the lock) ----------------------------------------------------
@@ -216,6 +234,32 @@ class LocalSearch:
                 return False
             self._reset(matching)
             return True
+
+    def guide(self, pool: PatternPool, lp_x: np.ndarray) -> None:
+        """Take the LP's patterns (after a round of the column generation): for each person it
+        serves, the share served and the providers of its largest pattern, for the steps guided
+        by the LP (module docstring).
+
+        Parameters
+        ----------
+        pool
+            The column generation's patterns.
+        lp_x
+            The LP's value of each pattern in ``pool``.
+        """
+        share: dict[int, float] = {}
+        largest: dict[int, tuple[float, int]] = {}
+        for j in np.flatnonzero(lp_x > 1e-6).tolist():
+            p, x = pool.person[j], float(lp_x[j])
+            share[p] = share.get(p, 0.0) + x
+            if x > largest.get(p, (0.0, -1))[0]:
+                largest[p] = (x, j)
+        home = {
+            p: (share[p], tuple(u for u in (pool.v[j], pool.w[j], pool.c[j]) if u >= 0))
+            for p, (_, j) in largest.items()
+        }
+        with self.lock:
+            self.lp_home = home
 
     def halt(self) -> None:
         """Stop every thread now (their solves too) and wait for them: the process is
@@ -320,6 +364,10 @@ class LocalSearch:
     # --- one step ---------------------------------------------------------------------------
     def _group(self, rng: random.Random, n: int) -> tuple[set[int], int | None]:
         """A group of providers to re-solve, and the waiting person it was drawn for."""
+        if n % GUIDED == 0:
+            guided = self._guided(rng)
+            if guided is not None:
+                return guided
         if n % 2 == 0:
             waiting = [p for p in self.hopeful if p not in self.sol]
             if waiting:
@@ -333,6 +381,23 @@ class LocalSearch:
         at = self.xy[self.providers[rng.randrange(len(self.providers))]]
         _, near = self.tree.query(at, k=min(GROUP, len(self.providers)))
         return {self.providers[i] for i in np.atleast_1d(near).tolist()}, None
+
+    def _guided(self, rng: random.Random) -> tuple[set[int], int] | None:
+        """A step guided by the LP (module docstring): someone the LP serves and the search
+        does not, and the providers of their LP pattern with up to ``GUIDED_MORE`` of those
+        where the LP has the people now holding them; None when there is no such person."""
+        served = [p for p, (x, _) in self.lp_home.items() if x > 0.5 and p not in self.sol]
+        if not served:
+            return None
+        who = rng.choices(served, weights=[self.weight[p] * self.lp_home[p][0] for p in served])[0]
+        group = set(self.lp_home[who][1])
+        theirs: set[int] = set()
+        for u in group:
+            for q in self.holders.get(u, ()):
+                theirs.update(self.lp_home.get(q, (0.0, ()))[1])
+        more = sorted(theirs - group)
+        group.update(rng.sample(more, min(len(more), GUIDED_MORE)))
+        return group, who
 
     def _model(
         self, rng: random.Random, n: int
@@ -500,22 +565,28 @@ class LocalSearch:
             with self.lock:
                 n = self.steps
                 self.steps += 1
-                model, decode, freed = self._model(rng, n)
-            if decode is None:
-                continue
-            seconds = min(STEP_SECONDS, deadline - time.perf_counter() - 0.1)
-            solver = new_solver(self.settings, seconds, workers=1)
-            solver.parameters.random_seed = n
-            with self.lock:
-                if self.halted:
-                    return
-                self.solvers.add(solver)
-            status = solver.solve(model)  # without the lock: threads solve side by side
-            with self.lock:
-                self.solvers.discard(solver)
-            if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                continue
-            self._keep(decode(solver), freed)
+            self._step(rng, n, deadline)
+
+    def _step(self, rng: random.Random, n: int, deadline: float) -> float:
+        """Step number ``n``: build its model, solve it (without the lock: threads solve side
+        by side) and keep its answer if it is at least as good; what it gained."""
+        with self.lock:
+            model, decode, freed = self._model(rng, n)
+        if decode is None:
+            return 0.0
+        seconds = min(STEP_SECONDS, deadline - time.perf_counter() - 0.1)
+        solver = new_solver(self.settings, seconds, workers=1)
+        solver.parameters.random_seed = n
+        with self.lock:
+            if self.halted:
+                return 0.0
+            self.solvers.add(solver)
+        status = solver.solve(model)
+        with self.lock:
+            self.solvers.discard(solver)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return 0.0
+        return self._keep(decode(solver), freed)
 
 
 def _ways_in(
