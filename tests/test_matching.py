@@ -344,9 +344,8 @@ def _search_the_lp_could_guide():
 def test_a_step_guided_by_the_lp_brings_together_providers_no_other_step_does():
     """Without the LP, no step can match Q: the steps drawn for Q take only A, those around a
     provider never hold both A and D (and keep X at D, away from Y's E). Told the LP's
-    patterns, the guided step (every fourth)
-    takes Q's LP providers and where the LP has X, moves X to E and matches Q at A with the
-    cover at D."""
+    patterns, the guided step takes Q's LP providers and where the LP has X, moves X to E and
+    matches Q at A with the cover at D."""
     import random
     import time
 
