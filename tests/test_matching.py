@@ -378,6 +378,38 @@ def test_the_lp_guides_no_step_for_someone_it_serves_less_than_half_or_already_m
     assert who == 0 and group == {0}
 
 
+def test_beside_busy_processes_the_last_step_is_given_as_much_cpu_as_on_a_quiet_machine():
+    """With at least 0.9 of its cores the last step has 5% of the time limit; with less, as
+    much more as keeps its CPU time the same (half the cores: twice the seconds), never more
+    than twice."""
+    from gapmap.matching.batch import QUIET_SHARE, REPACK_SHARE, last_step_seconds
+
+    assert last_step_seconds(1.0, 60.0) == pytest.approx(REPACK_SHARE * 60)
+    assert last_step_seconds(QUIET_SHARE, 60.0) == pytest.approx(REPACK_SHARE * 60)
+    assert last_step_seconds(QUIET_SHARE / 1.5, 60.0) == pytest.approx(1.5 * REPACK_SHARE * 60)
+    assert last_step_seconds(QUIET_SHARE / 2, 120.0) == pytest.approx(2 * REPACK_SHARE * 120)
+    assert last_step_seconds(0.05, 60.0) == pytest.approx(2 * REPACK_SHARE * 60)
+    assert last_step_seconds(0.0, 60.0) == pytest.approx(2 * REPACK_SHARE * 60)
+
+
+def test_the_search_threads_stop_when_their_end_is_brought_forward():
+    """Threads started to run for two minutes stop soon after :meth:`finish_by` brings their
+    end forward to half a second from now (the margin is a minute: not a timing test)."""
+    import time
+
+    search, _, _ = _search_the_lp_could_guide()
+    began = time.perf_counter()
+    search.run(2, began + 120.0)
+    search.finish_by(began + 0.5)
+    assert search.until == pytest.approx(began + 0.5)
+    search.result()
+    assert not any(t.is_alive() for t in search.threads)
+    assert time.perf_counter() < began + 60.0
+    assert search.steps > 0
+    search.finish_by(began + 300.0)  # never later than it was
+    assert search.until == pytest.approx(began + 0.5)
+
+
 def test_the_last_step_moves_a_cover_to_make_room_for_someone_waiting():
     """X is matched at A with their cover at B; Q, waiting, can only use B, and X's cover
     reserve leaves B too little room. Moving X's cover to C (room for two covers) lets Q in

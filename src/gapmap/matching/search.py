@@ -50,7 +50,8 @@ provider, room held by people the LP has elsewhere). Measured in docs/benchmarks
 (within its run-to-run variation).
 
 **The last step** (:meth:`LocalSearch.repack`) then takes the whole matching at once (until
-85% of the time limit, with CP-SAT's own neighbourhood search on two workers): everyone matched
+85% of the time limit, with CP-SAT's own neighbourhood search on two workers; beside busy
+processes it starts sooner, :func:`gapmap.matching.batch.last_step_seconds`): everyone matched
 keeps their provider and partner, but their cover may move to any of their twelve nearest
 covers; the people still waiting, most urgent first, may be matched with their three nearest
 providers and partners and six nearest covers where the room left by the providers and
@@ -193,6 +194,7 @@ class LocalSearch:
         self.repacked = 0.0  # what the last step over the whole matching gained
         self.until = 0.0  # when the threads stop
         self.said = time.perf_counter()
+        self.began = (time.perf_counter(), time.process_time())  # for :meth:`cpu_share`
         # person -> (the LP's share of them served, the providers of its largest pattern)
         self.lp_home: dict[int, tuple[float, tuple[int, ...]]] = {}
         self._reset(start)
@@ -239,6 +241,18 @@ class LocalSearch:
                                  daemon=True)  # fmt: skip
             self.threads.append(t)
             t.start()
+
+    def finish_by(self, deadline: float) -> None:
+        """Bring forward the moment the threads stop to ``deadline`` (if it is sooner)."""
+        with self.lock:
+            self.until = min(self.until, deadline)
+
+    def cpu_share(self, cores: int) -> float:
+        """The share of ``cores`` this process has had since the search began: its CPU time
+        over the wall time. About 1 on a quiet machine while every core is kept busy; about
+        one half beside one busy process per core."""
+        wall = time.perf_counter() - self.began[0]
+        return (time.process_time() - self.began[1]) / max(1e-9, wall * max(1, cores))
 
     def offer(self, matching: dict[int, Match]) -> bool:
         """Search on from ``matching`` if it is better than the best so far."""
@@ -574,11 +588,14 @@ class LocalSearch:
 
     def _steps(self, index: int, deadline: float) -> None:
         rng = random.Random(self.settings.seed + 7919 * index)
-        while time.perf_counter() < deadline - 0.15 and not self.stop() and not self.halted:
+        while True:
+            end = min(deadline, self.until)  # :meth:`finish_by` may bring it forward
+            if time.perf_counter() >= end - 0.15 or self.stop() or self.halted:
+                return
             with self.lock:
                 n = self.steps
                 self.steps += 1
-            self._step(rng, n, deadline)
+            self._step(rng, n, end)
 
     def _step(self, rng: random.Random, n: int, deadline: float) -> float:
         """Step number ``n``: build its model, solve it (without the lock: threads solve side
