@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-__all__ = ["process_started", "seconds_since_start"]
+__all__ = ["cpu_clock", "cpu_share", "process_started", "seconds_since_start"]
 
 _IMPORTED = time.perf_counter()
 
@@ -55,18 +55,49 @@ def seconds_since_start() -> float:
     return time.perf_counter() - process_started()
 
 
-def cpu_share(lowest: float = 0.15) -> float:
-    """The share of one core this process has had since it started (CPU time over wall time,
-    at most 1, at least ``lowest``): on a busy machine, work still to do after a deadline will
-    take about its idle time divided by this.
+def cpu_clock() -> tuple[float, float]:
+    """Now on the ``time.perf_counter()`` clock, and the CPU seconds this process has used so
+    far: a start for :func:`cpu_share`.
+
+    Examples
+    --------
+    >>> wall, cpu = cpu_clock()
+    >>> cpu >= 0.0
+    True
+    """
+    t = os.times()
+    return time.perf_counter(), t.user + t.system
+
+
+def cpu_share(
+    lowest: float = 0.15, *, since: tuple[float, float] | None = None, cores: int = 1
+) -> float:
+    """The share of ``cores`` this process has had (CPU time over wall time, at most 1, at
+    least ``lowest``), since it started or since ``since``: on a busy machine, work still to
+    do after a deadline will take about its idle time divided by this.
+
+    Parameters
+    ----------
+    lowest
+        The least share returned.
+    since
+        A start from :func:`cpu_clock` (default: the process's start).
+    cores
+        How many cores the process could keep busy (its threads at work).
 
     Examples
     --------
     >>> 0.0 < cpu_share() <= 1.0
     True
+    >>> 0.0 < cpu_share(since=cpu_clock(), cores=2) <= 1.0
+    True
     """
     t = os.times()
-    wall = seconds_since_start()
+    cpu = t.user + t.system
+    if since is None:
+        wall = seconds_since_start()
+    else:
+        wall, cpu = time.perf_counter() - since[0], cpu - since[1]
     if wall <= 0.5:  # too soon to tell
         return 1.0
-    return min(1.0, max(lowest, (t.user + t.system) / wall))
+    return min(1.0, max(lowest, cpu / (wall * max(1, cores))))

@@ -27,7 +27,8 @@ processes CP-SAT's two workers in the last step share the cores, and it finds li
 1.5 s, 110 urgency-weighted hours in 3 s and 172 in 6 s, while the steps it replaces gain about
 10 a second there (on a quiet machine: 45, 75 and 90, against about 11 a second). So when the
 column generation ends, the share of the cores the run has had so far (its CPU time over the
-wall time, :meth:`gapmap.matching.search.LocalSearch.cpu_share`) sets the last step's time:
+wall time since the search began, :func:`gapmap.wallclock.cpu_share`; about 1 on a quiet
+machine, about one half beside one busy process per core) sets the last step's time:
 as much more as keeps its CPU time what a quiet machine gives, at most twice as much.
 
 **The LP's rounding** (:func:`_start`): each person's pattern of value at least one half, most
@@ -65,6 +66,7 @@ from gapmap.matching.patterns import (
 from gapmap.matching.result import Match
 from gapmap.matching.search import LocalSearch
 from gapmap.settings import Settings
+from gapmap.wallclock import cpu_share
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +248,7 @@ def _columns_then_integer(
         if settings.workers > 1:
             # beside busy processes the last step is given more time, and the threads less
             cores = min(settings.workers, os.cpu_count() or 1)
-            share = search.cpu_share(cores)
+            share = cpu_share(since=search.began, cores=cores)
             last = last_step_seconds(share, deadline - t0)
             log.debug(f"  the run has had {share:.0%} of {cores} cores: {last:.1f} s for the "
                       "last step")  # fmt: skip
@@ -288,7 +290,7 @@ def last_step_seconds(cpu_share: float, limit: float) -> float:
     ----------
     cpu_share
         The share of its cores the run has had so far
-        (:meth:`gapmap.matching.search.LocalSearch.cpu_share`).
+        (:func:`gapmap.wallclock.cpu_share`).
     limit
         The time limit, in seconds.
 

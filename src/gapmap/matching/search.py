@@ -88,6 +88,7 @@ from gapmap.matching.patterns import (
 )
 from gapmap.matching.result import Match
 from gapmap.settings import Settings
+from gapmap.wallclock import cpu_clock
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class LocalSearch:
         self.repacked = 0.0  # what the last step over the whole matching gained
         self.until = 0.0  # when the threads stop
         self.said = time.perf_counter()
-        self.began = (time.perf_counter(), time.process_time())  # for :meth:`cpu_share`
+        self.began = cpu_clock()  # for the share of the cores had since (wallclock.cpu_share)
         # person -> (the LP's share of them served, the providers of its largest pattern)
         self.lp_home: dict[int, tuple[float, tuple[int, ...]]] = {}
         self._reset(start)
@@ -246,13 +247,6 @@ class LocalSearch:
         """Bring forward the moment the threads stop to ``deadline`` (if it is sooner)."""
         with self.lock:
             self.until = min(self.until, deadline)
-
-    def cpu_share(self, cores: int) -> float:
-        """The share of ``cores`` this process has had since the search began: its CPU time
-        over the wall time. About 1 on a quiet machine while every core is kept busy; about
-        one half beside one busy process per core."""
-        wall = time.perf_counter() - self.began[0]
-        return (time.process_time() - self.began[1]) / max(1e-9, wall * max(1, cores))
 
     def offer(self, matching: dict[int, Match]) -> bool:
         """Search on from ``matching`` if it is better than the best so far."""
