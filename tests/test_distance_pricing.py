@@ -105,3 +105,48 @@ def test_any_prices_give_a_bound_below_every_feasible_matching(seed, prices):
     pricer, _, room, _ = _pricer(study, options, greedy.matches)
     mu = np.random.default_rng(prices).exponential(0.02, len(room))
     assert pricer.lagrangian(mu, room)[0] <= min(feasible) + 1e-6
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), prices=st.integers(0, 10_000),
+       without_cover=st.booleans())  # fmt: skip
+def test_objective_one_priced_at_once_as_one_class_at_a_time(seed, prices, without_cover):
+    """The column generation of objective (1) prices every person at once (no km, the
+    capacity prices alone): each person gains what the one-class-at-a-time pricing gives, by a
+    pattern of their own lists that costs what is said (no cover where one may be left out)."""
+    from gapmap.matching.bound import _best_patterns
+    from gapmap.matching.candidates import build_candidates
+    from gapmap.matching.distance_pricing import DistancePricer
+    from gapmap.matching.patterns import price_patterns
+
+    from .helpers import box_study, small_instance
+
+    people, providers = small_instance(seed, n_people=14, n_providers=6)
+    people["needs_cover"] = np.random.default_rng(seed).random(len(people)) < 0.6
+    study = box_study(people, providers, allow_without_cover=without_cover)
+    options = build_candidates(
+        study.people, study.providers, study.reach,
+        allow_without_cover=without_cover, in_area=study.in_area,
+    )  # fmt: skip
+    room = room_units(study.providers)
+    ids = [o.person for o in options if not o.reason]
+    classes = {p: class_arrays(options[p], study.settings, room) for p in ids}
+    weight = np.array([options[p].priority * options[p].hours for p in ids], float)
+    rng = np.random.default_rng(prices)
+    # prices of zero too (ties everywhere), as the first rounds have
+    pi = rng.exponential(0.02, len(room)) * (rng.random(len(room)) < 0.6)
+    gain, best = _best_patterns(DistancePricer(ids, classes, None, None), weight, pi)
+    for i, p in enumerate(ids):
+        want = max([0.0] + [weight[i] - price_patterns(c, pi)[0] for c in classes[p]])
+        assert gain[i] == pytest.approx(want, abs=1e-9)
+        if want <= 0:
+            continue
+        k, v, w, c = best[i].tolist()
+        cls = classes[p][k]
+        assert v in cls.providers.tolist()
+        assert w in cls.partners.tolist() if len(cls.partners) else w == -1
+        assert c == -1 if cls.cover_optional else c in cls.covers.tolist()
+        assert v != w and (c == -1 or c not in (v, w))
+        cost = cls.a * pi[v] + (cls.b * pi[w] if w >= 0 else 0.0)
+        cost += cls.r * pi[c] if c >= 0 else 0.0
+        assert weight[i] - cost == pytest.approx(want, abs=1e-9)

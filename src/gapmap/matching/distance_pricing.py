@@ -21,6 +21,9 @@ can be evaluated some hundreds of times in the seconds the distance stage has, a
 a subgradient method (:func:`lagrangian_bound`; Held, Wolfe & Crowder, *Validation of
 subgradient optimization*, Math. Programming 6, 1974, with Polyak's step). Its maximum is the
 distance LP's optimum; every value on the way is already a valid bound.
+
+With no km (``distance=None``) it is the pricing of objective (1)'s column generation, the
+capacity prices alone (:func:`gapmap.matching.bound.relaxation`).
 """
 
 from __future__ import annotations
@@ -45,17 +48,20 @@ class DistancePricer:
     classes
         Each person's day classes (with room), :func:`gapmap.matching.patterns.class_arrays`.
     distance
-        Each person's km to each provider (``PersonOptions.distance``).
+        Each person's km to each provider (``PersonOptions.distance``); None: no km, the
+        capacity prices alone (the column generation of objective (1),
+        :func:`gapmap.matching.bound.relaxation`).
     penalty
-        Each person's km counted for no cover (``no_cover_penalty_km`` if they need one).
+        Each person's km counted for no cover (``no_cover_penalty_km`` if they need one);
+        None: none.
     """
 
     def __init__(
         self,
         people: list[int],
         classes: dict[int, list[ClassArrays]],
-        distance: dict[int, dict[int, float]],
-        penalty: dict[int, float],
+        distance: dict[int, dict[int, float]] | None,
+        penalty: dict[int, float] | None,
     ) -> None:
         rows: list[tuple[int, ClassArrays]] = [
             (i, cls) for i, p in enumerate(people) for cls in classes[p] if len(cls.providers)
@@ -67,7 +73,7 @@ class DistancePricer:
         self.n_classes = n
         self.needs_partner = np.array([len(cls.partners) > 0 for _, cls in rows], bool)
         self.cover_optional = np.array([cls.cover_optional for _, cls in rows], bool)
-        self.penalty = np.array([penalty[people[i]] for i, _ in rows], float)
+        self.penalty = np.array([penalty[people[i]] if penalty else 0.0 for i, _ in rows], float)
         self.load = {
             "v": np.array([cls.a for _, cls in rows], np.int64),
             "w": np.array([cls.b for _, cls in rows], np.int64),
@@ -77,16 +83,17 @@ class DistancePricer:
         self.segments: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.seg_of: dict[str, np.ndarray] = {}
         for role, attr in (("v", "providers"), ("w", "partners"), ("c", "covers")):
-            ci, ids, dist, pos = [], [], [], []
-            for j, (i, cls) in enumerate(rows):
-                us = getattr(cls, attr)
-                d = distance[people[i]]
-                ci += [j] * len(us)
-                ids += us.tolist()
-                dist += [d[u] for u in us.tolist()]
-                pos += list(range(len(us)))
-            self.lists[role] = (np.array(ci, np.int64), np.array(ids, np.int64),
-                                np.array(dist, float), np.array(pos, np.int64))  # fmt: skip
+            lists = [getattr(cls, attr) for _, cls in rows]
+            sizes = np.array([len(us) for us in lists], np.int64)
+            ids = np.concatenate(lists).astype(np.int64) if n else np.zeros(0, np.int64)
+            ci = np.repeat(np.arange(n, dtype=np.int64), sizes)
+            pos = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            if distance is None:
+                dist = np.zeros(len(ids))
+            else:
+                dist = np.array([distance[people[i]][u] for (i, _), us in zip(rows, lists)
+                                 for u in us.tolist()], float)  # fmt: skip
+            self.lists[role] = (ci, ids, dist, pos)
             cia = self.lists[role][0]
             starts = np.flatnonzero(np.r_[True, np.diff(cia) != 0]) if len(cia) else cia
             self.segments[role] = (starts, cia[starts])
