@@ -33,7 +33,12 @@ is scaled never to outweigh a hundredth of an urgency-weighted hour). A step's a
 when it is at least as good and nothing it relied on changed meanwhile. After each round of
 the column generation, the LP's rounding replaces the search's matching if it is better
 (:meth:`LocalSearch.offer`), and the search goes on from it until 80% of the time limit.
-Small steps, many of them, did best: three providers, six people waiting, 0.1 s.
+Small steps, many of them, did best: three providers, six people waiting, 0.1 s, and CP-SAT
+without its presolve. A step's model is a few hundred Booleans, and CP-SAT's presolve spent a
+third of the 0.1 s on it before the search began (on 132 steps' models saved from a Somerset
+run, every one of which used its whole 0.1 s: the search began at a median 30 ms, 20-50 ms for
+half of them; without the presolve, at once). Without it the real command ends higher at both
+scales, most beside busy processes (docs/benchmarks.md, "Matching").
 
 **Steps guided by the LP** (:meth:`LocalSearch.guide`). Every round of the column generation
 tells the search, for each person the LP serves, the providers of the LP's largest pattern for
@@ -601,6 +606,9 @@ class LocalSearch:
         seconds = min(STEP_SECONDS, deadline - time.perf_counter() - 0.1)
         solver = new_solver(self.settings, seconds, workers=1)
         solver.parameters.random_seed = n
+        # no presolve: on a step's few hundred Booleans it took a third of the 0.1 s before
+        # the search began (module docstring)
+        solver.parameters.cp_model_presolve = False
         with self.lock:
             if self.halted:
                 return 0.0
