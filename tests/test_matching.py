@@ -1,4 +1,3 @@
-import time
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +7,7 @@ import pytest
 from gapmap.matching import check_matching, match
 from gapmap.matching.candidates import build_candidates
 from gapmap.matching.greedy import greedy_match
-from gapmap.reach import eligible_pairs, room_units
+from gapmap.reach import eligible_pairs
 from gapmap.vocab import parse_days, parse_services
 
 from .helpers import box_study, small_instance
@@ -215,41 +214,6 @@ def test_a_large_lists_bound_stops_close_to_the_lp_and_never_below_it(seed, monk
     assert best.details["lp_converged"]
     assert lp - 1e-6 <= best.best_bound <= lp * 1.05 + 1e-6
     assert best.objective <= reference_optimum(people, providers) + 1e-9
-
-
-def test_no_round_of_the_column_generation_starts_that_could_not_finish(monkeypatch):
-    """Once less time is left before the LP's deadline than its last solve took, the next
-    (with more patterns, no quicker) could not finish: the column generation stops there and
-    gives the core to the search, with the bound of the rounds done. Each solve here is made
-    0.6 s longer and the deadline 1 s away, so a second would have been started at about
-    0.6 s in and cut off."""
-    import gapmap.matching.bound as bound
-    from gapmap.matching.patterns import PatternPool, class_arrays, seed_pool
-
-    people, providers = small_instance(503, n_people=30, n_providers=9)
-    study = box_study(people, providers)
-    options = build_candidates(study.people, study.providers, study.reach, in_area=study.in_area)
-    room = room_units(study.providers)
-    ids = [o.person for o in options if not o.reason]
-    classes = {p: class_arrays(options[p], study.settings, room) for p in ids}
-    weight = {p: options[p].priority * options[p].hours for p in ids}
-    pool = PatternPool()
-    seed_pool(pool, ids, classes, len(room))
-    solves = []
-    real = bound.Master.solve
-
-    def slow(master, seconds):
-        solves.append(seconds)
-        time.sleep(0.6)
-        return real(master, seconds)
-
-    monkeypatch.setattr(bound.Master, "solve", slow)
-    deadline = time.perf_counter() + 1.0
-    value, rounds, converged, _ = bound.relaxation(ids, weight, classes, room, pool, deadline,
-                                                   lambda: False)  # fmt: skip
-    assert len(solves) == 1 and rounds == 1  # the second was never started
-    assert not converged  # (these lists need more than one round)
-    assert value >= reference_optimum(people, providers, relaxed=True) - 1e-6  # still a bound
 
 
 def _stuck_search(workers: int = 1):

@@ -12,10 +12,10 @@ W_p = priority(p) × hours(p):
 
 **Column generation.** The LP over the pool is solved (HiGHS, warm-started; :class:`Master`);
 with its capacity duals π each person's cheapest pattern is priced
-(:func:`gapmap.matching.patterns.price_patterns`, for every person at once by
-:class:`gapmap.matching.patterns.Pricing`); a pattern whose reduced cost
-``W_p − α_p − (a π_v + b π_w + r π_c)`` is positive joins the pool and the LP is solved again,
-until no pattern prices out or the LP's share of the time is spent (:func:`relaxation`).
+(:func:`gapmap.matching.patterns.price_patterns`; every person at once, below); a pattern
+whose reduced cost ``W_p − α_p − (a π_v + b π_w + r π_c)`` is positive joins the pool and the
+LP is solved again, until no pattern prices out or the LP's share of the time is spent
+(:func:`relaxation`).
 
 **The bound.** Whatever π is,
 
@@ -42,12 +42,8 @@ crossover took 15% of the time.
 **Pricing everyone at once.** Each round prices every person's day classes together
 (:class:`gapmap.matching.distance_pricing.DistancePricer` with no km: the same three cheapest
 of each list): at Somerset scale 0.06-0.09 s a round against 0.7-0.9 s one class at a time,
-and the Python the search's threads share the interpreter with is gone from the rounds.
-
-**No round that could not finish.** When less time is left before the deadline than the last
-solve took, the next (more patterns, no quicker) could not finish in time: the column
-generation stops there and the search has the core, where before the round was started and
-cut off (at Somerset scale 2-5 s of a core lost, one run in two).
+and the rounds no longer hold the interpreter that the search's threads need to build their
+steps.
 """
 
 from __future__ import annotations
@@ -252,15 +248,9 @@ def relaxation(
     bound = sum(weight.values())
     iterations, converged, lp_value = 0, False, 0.0
     lp_x = np.zeros(0)
-    last_solve = 0.0  # seconds the last LP took: the next, with more patterns, takes longer
     while time.perf_counter() < lp_deadline and not stop():
-        left = lp_deadline - time.perf_counter()
-        if left < last_solve:
-            break  # it could not finish in time: the core is worth more to the search now
-        began = time.perf_counter()
-        if not master.solve(left):
+        if not master.solve(lp_deadline - time.perf_counter()):
             break  # out of time mid-solve: its values are not an LP solution, keep the last
-        last_solve = time.perf_counter() - began
         iterations += 1
         lp_x = master.values()
         alpha, pi, lp_value = master.duals(len(room))
