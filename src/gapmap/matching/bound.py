@@ -293,12 +293,7 @@ def _best_patterns(
     """Each person's best pattern at capacity prices ``pi`` and what it gains over its cost:
     ``max(0, W_p - least cost)`` per person, and the pattern ``(k, v, w, c)`` (the first day
     class reaching the least cost; no cover where one may be left out, which costs nothing)."""
-    cost, ways = pricer.price(pi)
-    least = np.full(len(weight), np.inf)
-    np.minimum.at(least, pricer.owner, cost)
-    hit = np.flatnonzero(cost <= least[pricer.owner])[::-1]
-    first = np.full(len(weight), -1, np.int64)
-    first[pricer.owner[hit]] = hit  # the first class of each person reaching its least
+    least, first, ways = pricer.cheapest(pi)
     gain = np.where(np.isfinite(least), weight - least, 0.0).clip(min=0.0)
     best = np.full((len(weight), 4), -1, np.int64)
     has = first >= 0

@@ -178,6 +178,25 @@ class DistancePricer:
             The bound, the chosen class of each person (positions into this pricer's
             classes), and every class's cheapest (v, w, c).
         """
+        best, chosen, ways = self.cheapest(mu)
+        value = float(best.sum()) - float(mu @ room)
+        return value, chosen, ways
+
+    def cheapest(self, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each person's least priced km over their classes, the first class reaching it, and
+        every class's cheapest (v, w, c).
+
+        Parameters
+        ----------
+        mu
+            Capacity prices, one per provider, at least 0.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+            Per person the least (inf where no class has a way) and its class (a position into
+            this pricer's classes, -1 where none); and :meth:`price`'s ways.
+        """
         cost, ways = self.price(mu)
         n_people = len(self.people)
         best = np.full(n_people, np.inf)
@@ -186,8 +205,7 @@ class DistancePricer:
         hit = np.flatnonzero(cost <= best[self.owner])
         chosen = np.full(n_people, -1, np.int64)
         chosen[self.owner[hit[::-1]]] = hit[::-1]
-        value = float(best.sum()) - float(mu @ room)
-        return value, chosen, ways
+        return best, chosen, ways
 
     def loads(self, chosen: np.ndarray, ways: np.ndarray, n_providers: int) -> np.ndarray:
         """Each provider's load (hundredths) when every person takes their chosen pattern.
