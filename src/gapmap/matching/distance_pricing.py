@@ -79,7 +79,7 @@ class DistancePricer:
             "w": np.array([cls.b for _, cls in rows], np.int64),
             "c": np.array([cls.r for _, cls in rows], np.int64),
         }
-        self.lists: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.lists: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # class, id, km
         self.segments: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.seg_of: dict[str, np.ndarray] = {}
         for role, attr in (("v", "providers"), ("w", "partners"), ("c", "covers")):
@@ -87,18 +87,16 @@ class DistancePricer:
             sizes = np.array([len(us) for us in lists], np.int64)
             ids = np.concatenate(lists).astype(np.int64) if n else np.zeros(0, np.int64)
             ci = np.repeat(np.arange(n, dtype=np.int64), sizes)
-            pos = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
             if distance is None:
                 dist = np.zeros(len(ids))
             else:
                 dist = np.array([distance[people[i]][u] for (i, _), us in zip(rows, lists)
                                  for u in us.tolist()], float)  # fmt: skip
-            self.lists[role] = (ci, ids, dist, pos)
-            cia = self.lists[role][0]
-            starts = np.flatnonzero(np.r_[True, np.diff(cia) != 0]) if len(cia) else cia
-            self.segments[role] = (starts, cia[starts])
+            self.lists[role] = (ci, ids, dist)
+            starts = np.flatnonzero(np.r_[True, np.diff(ci) != 0]) if len(ci) else ci
+            self.segments[role] = (starts, ci[starts])
             # each entry's segment
-            self.seg_of[role] = np.cumsum(np.r_[True, np.diff(cia) != 0]) - 1 if len(cia) else cia
+            self.seg_of[role] = np.cumsum(np.r_[True, np.diff(ci) != 0]) - 1 if len(ci) else ci
 
     def _three(self, role: str, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each class's three cheapest of a list: (price, provider), shape (classes, 3); inf and
@@ -106,7 +104,7 @@ class DistancePricer:
 
         A list's entries lie together, class after class, so each of the three is a minimum
         over segments (``reduceat``), the first entry reaching it taken and then put aside."""
-        ci, ids, dist, _ = self.lists[role]
+        ci, ids, dist = self.lists[role]
         price_out = np.full((self.n_classes, 3), np.inf)
         id_out = np.full((self.n_classes, 3), -1, np.int64)
         if not len(ci):
